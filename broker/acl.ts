@@ -1,0 +1,22 @@
+/**
+ * A device's topics come from its kind's declaration with `{id}` filled in: the registry stays the
+ * one source of truth for what a device may publish and subscribe to. Device ids cannot contain
+ * `/`, `+` or `#` (config pattern), so the substitution cannot widen a topic.
+ */
+import type { DeviceKind } from '../devices/types.js';
+
+export interface DeviceTopics {
+  /** Exact topic → channel name the kind's codec understands. */
+  publish: Map<string, string>;
+  /** Exact topic filters the device may subscribe to. */
+  subscribe: Set<string>;
+}
+
+export function deviceTopics(kind: DeviceKind, deviceId: string): DeviceTopics {
+  const publish = new Map<string, string>();
+  for (const [channel, pattern] of Object.entries(kind.publishes)) {
+    publish.set(pattern.replaceAll('{id}', deviceId), channel);
+  }
+  const subscribe = new Set(kind.subscribes.map((p) => p.replaceAll('{id}', deviceId)));
+  return { publish, subscribe };
+}

@@ -1,0 +1,184 @@
+/**
+ * The embedded MQTT broker devices connect to (aedes). It authenticates each device against the
+ * registry, confines it to its own topics, and hands every accepted message to the gateway in
+ * the same process through `onMessage`, before the PUBACK: a QoS 1 ack means the gateway has it.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
+import { once } from 'node:events';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { DeviceInfo, DeviceKind } from '../devices/types.js';
+import type { Counters } from '../gateway/stats.js';
+import type { Logger } from '../gateway/log.js';
+import { deviceTopics, type DeviceTopics } from './acl.js';
+
+export interface RegisteredDevice {
+  info: DeviceInfo;
+  kind: DeviceKind;
+  secret: string;
+}
+
+/** What the broker knows about an authenticated connection. */
+export interface DeviceSession {
+  device: DeviceInfo;
+  kind: DeviceKind;
+  topics: DeviceTopics;
+}
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  brokerId: string;
+  devices: Iterable<RegisteredDevice>;
+  counters: Counters;
+  log: Logger;
+  /** Called synchronously for every accepted device message, before the PUBACK. */
+  onMessage(session: DeviceSession, channel: string, payload: Buffer, receivedAt: number): void;
+  onPresence?(session: DeviceSession, connected: boolean): void;
+}
+
+// CONNACK return codes (MQTT 3.1.1 table 3.1).
+const IDENTIFIER_REJECTED = 2;
+const BAD_USERNAME_OR_PASSWORD = 4;
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+function digest(secret: string | Buffer): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+interface Account {
+  device: RegisteredDevice;
+  /** Only the digest is kept, so comparison time does not depend on the secret's length. */
+  secretDigest: Buffer;
+  topics: DeviceTopics;
+}
+
+export class DeviceBroker {
+  private aedes?: Aedes;
+  private server?: net.Server;
+  private readonly accounts = new Map<string, Account>();
+  private readonly sessions = new WeakMap<Client, DeviceSession>();
+
+  constructor(private readonly opts: BrokerOptions) {
+    for (const d of opts.devices) {
+      this.accounts.set(d.info.id, { device: d, secretDigest: digest(d.secret), topics: deviceTopics(d.kind, d.info.id) });
+    }
+  }
+
+  get connectedClients(): number {
+    return this.aedes?.connectedClients ?? 0;
+  }
+
+  /** Starts listening; resolves to the bound port (useful with port 0). */
+  async start(): Promise<number> {
+    const { counters, log } = this.opts;
+    const aedes = await Aedes.createBroker({
+      id: this.opts.brokerId,
+      connectTimeout: 10_000,
+      maxClientsIdLength: 64,
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => {
+        const session = client && this.sessions.get(client);
+        if (session && session.topics.publish.has(packet.topic)) return done(null);
+        counters.inc('broker_publish_denied_total');
+        log.warn({ device: session?.device.id ?? client?.id, topic: packet.topic.slice(0, 200) }, 'publish outside the device\'s own topics refused; connection closed');
+        done(new Error(`publish to '${packet.topic.slice(0, 200)}' is not allowed for this device`));
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const session = this.sessions.get(client);
+        if (session && session.topics.subscribe.has(sub.topic)) return done(null, sub);
+        counters.inc('broker_subscribe_denied_total');
+        log.warn({ device: session?.device.id ?? client.id, topic: sub.topic.slice(0, 200) }, 'subscription outside the device\'s own topics refused');
+        done(null, null); // SUBACK 0x80 for this filter; the connection stays up
+      },
+      published: (packet, client, done) => {
+        const session = client && this.sessions.get(client);
+        if (session) {
+          const channel = session.topics.publish.get(packet.topic);
+          if (channel !== undefined) {
+            const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+            this.opts.onMessage(session, channel, payload, Date.now());
+          }
+        }
+        done(null);
+      },
+    });
+    aedes.on('clientReady', (client) => {
+      const session = this.sessions.get(client);
+      if (session) this.opts.onPresence?.(session, true);
+    });
+    aedes.on('clientDisconnect', (client) => {
+      const session = this.sessions.get(client);
+      if (session) this.opts.onPresence?.(session, false);
+    });
+    aedes.on('clientError', (client, err) => {
+      log.debug({ client: client.id, err: err.message }, 'client error');
+    });
+    aedes.on('connectionError', (client, err) => {
+      counters.inc('broker_connection_errors_total');
+      log.debug({ client: client.id, err: err.message }, 'connection error');
+    });
+    this.aedes = aedes;
+
+    const server = net.createServer((socket) => aedes.handle(socket));
+    this.server = server;
+    server.listen(this.opts.port, this.opts.host);
+    await Promise.race([
+      once(server, 'listening'),
+      once(server, 'error').then(([err]) => {
+        throw new Error(`the device broker cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error).message}`);
+      }),
+    ]);
+    const address = server.address() as net.AddressInfo;
+    log.info({ host: this.opts.host, port: address.port }, 'device broker listening');
+    return address.port;
+  }
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const { counters, log } = this.opts;
+    const refuse = (reason: string, code: number) => {
+      counters.inc('broker_auth_refused_total', { reason });
+      log.warn({ client: client.id.slice(0, 64), username: username?.slice(0, 64), reason, remote: (client.conn as net.Socket).remoteAddress }, 'device connection refused');
+      done(authError(`connection refused: ${reason}`, code), null);
+    };
+    if (!username || !password) return refuse('anonymous', BAD_USERNAME_OR_PASSWORD);
+    const account = this.accounts.get(username);
+    // Unknown device and wrong password get the same answer on the wire: no probing for ids.
+    if (!account) return refuse('unknown_device', BAD_USERNAME_OR_PASSWORD);
+    if (!timingSafeEqual(digest(password), account.secretDigest)) return refuse('bad_password', BAD_USERNAME_OR_PASSWORD);
+    // One device, one client id: otherwise a device could take over another's session.
+    if (client.id !== username) return refuse('client_id_mismatch', IDENTIFIER_REJECTED);
+    this.sessions.set(client, { device: account.device.info, kind: account.device.kind, topics: account.topics });
+    done(null, true);
+  }
+
+  /** Sends a command or reply to a device on one of its subscribe topics. */
+  publishToDevice(topic: string, payload: Buffer | string, qos: 0 | 1 = 1): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes) return Promise.reject(new Error('broker not started'));
+    return new Promise((resolve, reject) => {
+      aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+  }
+
+  async stop(): Promise<void> {
+    const aedes = this.aedes;
+    const server = this.server;
+    this.aedes = undefined;
+    this.server = undefined;
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    if (server) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+}

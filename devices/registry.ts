@@ -1,0 +1,11 @@
+/** Every device kind the gateway knows: one line each. The config, broker ACLs and pipeline read this. */
+import type { DeviceKind } from './types.js';
+import { smokeAlarm } from './smoke-alarm/index.js';
+
+export const deviceKinds: ReadonlyMap<string, DeviceKind> = new Map(
+  [smokeAlarm].map((k) => [k.kind, k]),
+);
+
+export function kindNames(): string[] {
+  return [...deviceKinds.keys()];
+}

@@ -1,0 +1,16 @@
+import type { DeviceKind } from '../types.js';
+import { decode } from './codec.js';
+import { rules } from './rules.js';
+
+export const smokeAlarm: DeviceKind = {
+  kind: 'smoke-alarm',
+  description: 'Networked smoke alarm (NB-IoT/4G/Wi-Fi) speaking gridedge JSON over MQTT',
+  publishes: {
+    telemetry: 'dev/{id}/telemetry',
+    event: 'dev/{id}/event',
+    status: 'dev/{id}/status',
+  },
+  subscribes: ['dev/{id}/cmd'],
+  decode,
+  rules,
+};

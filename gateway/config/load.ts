@@ -1,0 +1,76 @@
+/**
+ * Loads one YAML config file: parse, fill defaults, validate against the schema, apply
+ * environment overrides for secrets, then the checks a schema cannot express (unique ids,
+ * grid prefixes). Every problem is reported at once, each naming its key path.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { compile, configAjv, describeErrors } from '../schema.js';
+import { ConfigSchema, type Config, type RawConfig } from './schema.js';
+import { gridCodeProblem } from './grid.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid config ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const validate = compile(configAjv, ConfigSchema);
+
+/** `smoke-01.a` → `GRIDEDGE_DEVICE_SECRET_SMOKE_01_A` */
+export function deviceSecretEnv(id: string): string {
+  return `GRIDEDGE_DEVICE_SECRET_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Validates an already-parsed config object; `source` names it in errors, `baseDir` anchors relative paths. */
+export function resolveConfig(input: unknown, source: string, baseDir: string, env: Env = process.env): Config {
+  const raw = structuredClone(input ?? {}) as RawConfig;
+  if (!validate(raw)) throw new ConfigError(source, describeErrors(validate.errors));
+
+  const problems: string[] = [];
+  const gridProblem = gridCodeProblem(raw.gateway.grid);
+  if (gridProblem) problems.push(`gateway.grid: "${raw.gateway.grid}" is not valid (${gridProblem})`);
+
+  if (raw.upstream && env.GRIDEDGE_UPSTREAM_PASSWORD) raw.upstream.password = env.GRIDEDGE_UPSTREAM_PASSWORD;
+  if (raw.influx && env.GRIDEDGE_INFLUX_TOKEN) raw.influx.token = env.GRIDEDGE_INFLUX_TOKEN;
+  if (raw.influx && !raw.influx.token) problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
+
+  const seen = new Map<string, number>();
+  const devices: Config['devices'] = [];
+  raw.devices.forEach((d, i) => {
+    const first = seen.get(d.id);
+    if (first !== undefined) problems.push(`devices[${i}].id: "${d.id}" is already used by devices[${first}]`);
+    seen.set(d.id, i);
+    const envName = deviceSecretEnv(d.id);
+    const secret = env[envName] ?? d.secret;
+    if (!secret) problems.push(`devices[${i}].secret: missing (set it in the file or in ${envName})`);
+    else if (secret.length < 8) problems.push(`devices[${i}].secret: too short in ${envName} (expected 8-256 characters)`);
+    if (d.grid) {
+      const p = gridCodeProblem(d.grid);
+      if (p) problems.push(`devices[${i}].grid: "${d.grid}" is not valid (${p})`);
+    }
+    devices.push({ ...d, secret: secret ?? '', grid: d.grid ?? raw.gateway.grid });
+  });
+
+  if (problems.length) throw new ConfigError(source, problems);
+  return { ...raw, devices, dataDir: path.resolve(baseDir, raw.gateway.dataDir) };
+}
+
+export async function loadConfig(file: string, env: Env = process.env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message}`));
+  return resolveConfig(doc.toJS(), file, path.dirname(path.resolve(file)), env);
+}

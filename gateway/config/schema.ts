@@ -1,0 +1,103 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { kindNames } from '../../devices/registry.js';
+
+export const GRID_CODE_DESCRIPTION =
+  '15-digit grid code: 6-digit GB/T 2260 division + 3 street/town + 3 community + 3 cell, as a quoted string';
+export const GridCode = Type.String({ pattern: '^[0-9]{15}$', description: GRID_CODE_DESCRIPTION });
+
+export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+const Id = (what: string) =>
+  Type.String({ pattern: ID_PATTERN, description: `${what}: 1-64 of A-Z a-z 0-9 _ . - (starting with a letter or digit)` });
+
+const Port = (fallback: number) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: fallback, description: 'TCP port 0..65535 (0 picks a free one)' });
+const Host = (fallback: string) => Type.String({ minLength: 1, default: fallback, description: 'host name or IP address to listen on' });
+
+const Secret = (what: string) => Type.String({ minLength: 8, maxLength: 256, description: `${what}, 8-256 characters` });
+
+export const DeviceSchema = Type.Object(
+  {
+    id: Id('device id'),
+    kind: Type.Union(kindNames().map((k) => Type.Literal(k)), { description: `a device kind: ${kindNames().join(', ')}` }),
+    secret: Type.Optional(Secret('device password')),
+    grid: Type.Optional(GridCode),
+    name: Type.Optional(Type.String({ maxLength: 200, description: 'a human name, up to 200 characters' })),
+    location: Type.Optional(
+      Type.Object(
+        {
+          lat: Type.Number({ minimum: -90, maximum: 90, description: 'latitude in degrees, -90..90' }),
+          lon: Type.Number({ minimum: -180, maximum: 180, description: 'longitude in degrees, -180..180' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    gateway: Type.Object(
+      {
+        id: Id('gateway id'),
+        grid: GridCode,
+        dataDir: Type.String({ minLength: 1, default: './data', description: 'folder for state, outbox and spool (relative to the config file)' }),
+        logLevel: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
+          { default: 'info', description: 'one of fatal, error, warn, info, debug, trace' },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    broker: Type.Object(
+      {
+        host: Host('0.0.0.0'),
+        port: Port(1883),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    upstream: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^(mqtt|mqtts|tcp|ssl)://[^\\s/]+$', description: 'broker URL such as mqtt://host:1883 or mqtts://host:8883' }),
+          username: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'user name, 1-256 characters' })),
+          password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'password, 1-256 characters (or GRIDEDGE_UPSTREAM_PASSWORD)' })),
+          clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id; default gridedge-<gateway id>' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    influx: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://[^\\s]+$', description: 'InfluxDB URL such as http://host:8086' }),
+          token: Type.Optional(Type.String({ minLength: 1, description: 'API token (or GRIDEDGE_INFLUX_TOKEN)' })),
+          org: Type.String({ minLength: 1, description: 'organization name' }),
+          bucket: Type.String({ minLength: 1, default: 'gridedge', description: 'bucket name' }),
+          batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000, description: 'points per write, 1..100000' }),
+          flushIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'longest a point waits before a write, 10..60000 ms' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    api: Type.Object(
+      {
+        host: Host('127.0.0.1'),
+        port: Port(8080),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    devices: Type.Array(DeviceSchema, { default: [], description: 'a list of devices' }),
+  },
+  { additionalProperties: false },
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+export type DeviceConfig = Static<typeof DeviceSchema>;
+
+/** The config after defaults, env overrides and cross-checks: every device has a secret and a grid. */
+export interface Config extends Omit<RawConfig, 'devices'> {
+  devices: Array<DeviceConfig & { secret: string; grid: string }>;
+  /** Absolute; resolved against the config file's folder. */
+  dataDir: string;
+}

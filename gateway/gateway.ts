@@ -1,0 +1,167 @@
+/**
+ * The composition root: one gateway process, built from one config. Each stage is created here
+ * and wired to the next; start and stop run in dependency order so nothing is dropped between.
+ */
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { DeviceBroker, type RegisteredDevice } from '../broker/broker.js';
+import { deviceKinds } from '../devices/registry.js';
+import { startApi, type Health } from './api/server.js';
+import type { Config } from './config/schema.js';
+import { IncidentManager } from './incidents/manager.js';
+import type { IncidentMessage } from './incidents/schema.js';
+import { Sequence } from './incidents/sequence.js';
+import type { Logger } from './log.js';
+import { Pipeline } from './pipeline.js';
+import { RejectionLog } from './rejections.js';
+import { Counters } from './stats.js';
+import { InfluxSink, routeInfluxClientLogs } from './timeseries/influx.js';
+import type { SeriesSink } from './timeseries/sink.js';
+import { SpoolSink } from './timeseries/spool.js';
+import { Uplink } from './uplink/uplink.js';
+import { VERSION } from './version.js';
+
+export interface GatewayPorts {
+  broker: number;
+  api: number;
+}
+
+export class Gateway {
+  readonly counters = new Counters();
+  readonly incidents: IncidentManager;
+  readonly rejections: RejectionLog;
+  readonly pipeline: Pipeline;
+  readonly sink: SeriesSink;
+  readonly spool: SpoolSink;
+  readonly uplink?: Uplink;
+  private readonly broker: DeviceBroker;
+  private api?: FastifyInstance;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    const { gateway } = config;
+    const spoolLog = log.child({ component: 'spool' });
+    this.spool = new SpoolSink({
+      dir: path.join(config.dataDir, 'spool'),
+      onError: (err) => spoolLog.error({ err: err.message }, 'spool write failed'),
+    });
+    if (config.influx) {
+      routeInfluxClientLogs(log.child({ component: 'influx' }));
+      const influxLog = log.child({ component: 'influx' });
+      this.sink = new InfluxSink({
+        url: config.influx.url,
+        token: config.influx.token ?? '',
+        org: config.influx.org,
+        bucket: config.influx.bucket,
+        batchSize: config.influx.batchSize,
+        flushIntervalMs: config.influx.flushIntervalMs,
+        fallback: (lines) => {
+          influxLog.warn({ lines: lines.length }, 'series server refused lines; spooled to disk for replay');
+          this.spool.writeLines(lines);
+        },
+        onError: (err) => influxLog.debug({ err: err.message }, 'series write failed'),
+      });
+    } else {
+      this.sink = this.spool;
+    }
+
+    const sequence = new Sequence(path.join(config.dataDir, 'state'));
+    const incidentLog = log.child({ component: 'incidents' });
+    this.incidents = new IncidentManager({
+      gatewayId: gateway.id,
+      nextSeq: () => sequence.next(),
+      onListenerError: (err) => incidentLog.error({ err: (err as Error).message }, 'incident listener failed'),
+    });
+    this.incidents.onMessage((m) => {
+      this.counters.inc('incident_messages_total', { category: m.category, type: m.type });
+      incidentLog.info({ id: m.id, seq: m.seq, type: m.type, category: m.category, status: m.status, grid: m.grid, count: m.count }, 'incident');
+    });
+
+    if (config.upstream) {
+      const uplink = new Uplink({
+        url: config.upstream.url,
+        username: config.upstream.username,
+        password: config.upstream.password,
+        clientId: config.upstream.clientId ?? `gridedge-${gateway.id}`,
+        gatewayId: gateway.id,
+        grid: gateway.grid,
+        version: VERSION,
+        log: log.child({ component: 'uplink' }),
+        counters: this.counters,
+      });
+      this.incidents.onMessage((m) => uplink.publishIncident(m));
+      this.uplink = uplink;
+    }
+
+    this.rejections = new RejectionLog(this.counters, log.child({ component: 'ingest' }));
+    this.pipeline = new Pipeline(this.sink, this.incidents, this.rejections, this.counters);
+
+    const devices: RegisteredDevice[] = config.devices.map((d) => {
+      const kind = deviceKinds.get(d.kind);
+      if (!kind) throw new Error(`devices: unknown kind '${d.kind}'`); // the config schema already refuses this
+      const info = { id: d.id, kind: d.kind, grid: d.grid, ...(d.name ? { name: d.name } : {}), ...(d.location ? { location: d.location } : {}) };
+      return { info, kind, secret: d.secret };
+    });
+    this.broker = new DeviceBroker({
+      host: config.broker.host,
+      port: config.broker.port,
+      brokerId: `gridedge-${gateway.id}`,
+      devices,
+      counters: this.counters,
+      log: log.child({ component: 'broker' }),
+      onMessage: (session, channel, payload, receivedAt) => this.pipeline.handle(session, channel, payload, receivedAt),
+      onPresence: (session, connected) => this.pipeline.presence(session.device, connected),
+    });
+  }
+
+  onIncident(listener: (m: IncidentMessage) => void): void {
+    this.incidents.onMessage(listener);
+  }
+
+  async start(): Promise<GatewayPorts> {
+    this.uplink?.start();
+    const broker = await this.broker.start();
+    try {
+      const { app, port } = await startApi({ host: this.config.api.host, port: this.config.api.port, log: this.log, health: () => this.health() });
+      this.api = app;
+      this.log.info({ gatewayId: this.config.gateway.id, grid: this.config.gateway.grid, broker, api: port, series: this.sink.name, devices: this.config.devices.length }, 'gateway started');
+      return { broker, api: port };
+    } catch (err) {
+      await this.broker.stop();
+      await this.uplink?.stop();
+      throw err;
+    }
+  }
+
+  health(): Health {
+    const problems: string[] = [];
+    if (this.uplink && !this.uplink.connected) problems.push('uplink to the central platform is down');
+    const series = this.sink.stats();
+    if (series.dropped > 0) problems.push(`${series.dropped} series lines dropped`);
+    return {
+      status: problems.length ? 'degraded' : 'ok',
+      gatewayId: this.config.gateway.id,
+      grid: this.config.gateway.grid,
+      version: VERSION,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      broker: { connectedClients: this.broker.connectedClients },
+      uplink: { configured: Boolean(this.uplink), connected: this.uplink?.connected ?? false },
+      series: { sink: this.sink.name, ...series },
+      incidents: { active: this.incidents.activeIncidents().length },
+      problems,
+    };
+  }
+
+  /** Stops taking device traffic first, then drains what is in flight to its destinations. */
+  async stop(): Promise<void> {
+    await this.api?.close();
+    await this.broker.stop();
+    await this.sink.close();
+    if (this.sink !== this.spool) await this.spool.close();
+    await this.uplink?.stop();
+    this.log.info('gateway stopped');
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Incident categories: dotted codes with a default severity and handling deadline (处置时限).
+ * Device kinds add their categories here; a deployment will override them in config.
+ */
+import type { Severity } from '../../devices/types.js';
+
+export interface Category {
+  severity: Severity;
+  /** Minutes from first occurrence to the handling deadline. */
+  deadlineMinutes: number;
+  description: string;
+}
+
+export const CATEGORIES: Readonly<Record<string, Category>> = {
+  'fire.smoke_alarm': { severity: 'critical', deadlineMinutes: 15, description: 'a smoke alarm is sounding' },
+  'device.offline': { severity: 'minor', deadlineMinutes: 24 * 60, description: 'a device stopped reporting' },
+};
+
+export function categoryOf(code: string): Category {
+  const c = CATEGORIES[code];
+  if (!c) throw new Error(`unknown incident category '${code}': add it to gateway/incidents/categories.ts`);
+  return c;
+}

@@ -1,0 +1,26 @@
+/**
+ * Upstream topics: `gridedge/v1/{grid}/{gatewayId}/…`, so a platform subscribes to every gateway
+ * with `gridedge/v1/+/+/incident`, or to one cell's gateways with `gridedge/v1/{grid}/+/incident`.
+ */
+export interface UpstreamTopics {
+  root: string;
+  incident: string;
+  status: string;
+}
+
+export function upstreamTopics(grid: string, gatewayId: string): UpstreamTopics {
+  const root = `gridedge/v1/${grid}/${gatewayId}`;
+  return { root, incident: `${root}/incident`, status: `${root}/status` };
+}
+
+export const STATUS_SCHEMA_ID = 'gridedge.status/v1';
+
+export interface GatewayStatus {
+  schema: typeof STATUS_SCHEMA_ID;
+  gatewayId: string;
+  grid: string;
+  state: 'online' | 'offline';
+  /** When this state began (for `offline` sent as LWT: when the connection it guards began). */
+  since: string;
+  version: string;
+}

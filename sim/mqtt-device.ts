@@ -1,0 +1,89 @@
+/**
+ * A simulated device that speaks MQTT like a real one: its own credentials, its own client id,
+ * a Last Will on its status topic, QoS 1 publishes. Device kinds build on it.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+
+export interface SimDeviceOptions {
+  /** Broker URL, e.g. mqtt://127.0.0.1:1883. */
+  url: string;
+  id: string;
+  secret: string;
+  /** Topic and payload of the Last Will, when the real device has one. */
+  will?: { topic: string; payload: string };
+  connectTimeoutMs?: number;
+  /** Reconnect after a drop, as field devices do; off by default so tests see refusals plainly. */
+  reconnect?: boolean;
+}
+
+export class SimulatedMqttDevice {
+  protected client?: MqttClient;
+
+  constructor(readonly opts: SimDeviceOptions) {}
+
+  get id(): string {
+    return this.opts.id;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Connects; rejects with the broker's refusal (e.g. "Connection refused: Bad username or password"). */
+  async connect(): Promise<void> {
+    const client = mqtt.connect(this.opts.url, {
+      clientId: this.opts.id,
+      username: this.opts.id,
+      password: this.opts.secret,
+      clean: true,
+      keepalive: 30,
+      connectTimeout: this.opts.connectTimeoutMs ?? 5000,
+      reconnectPeriod: 0,
+      ...(this.opts.will ? { will: { topic: this.opts.will.topic, payload: Buffer.from(this.opts.will.payload), qos: 1 as const, retain: true } } : {}),
+    });
+    this.client = client;
+    await new Promise<void>((resolve, reject) => {
+      const onConnect = () => {
+        client.off('error', onError);
+        resolve();
+      };
+      const onError = (err: Error) => {
+        client.off('connect', onConnect);
+        client.end(true);
+        reject(err);
+      };
+      client.once('connect', onConnect);
+      client.once('error', onError);
+    });
+    if (this.opts.reconnect) client.options.reconnectPeriod = 2000;
+  }
+
+  /** QoS 1 publish; resolves on PUBACK. */
+  async publish(topic: string, payload: string | Buffer, retain = false): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error(`${this.id}: not connected`);
+    await client.publishAsync(topic, payload, { qos: 1, retain });
+  }
+
+  async subscribe(topic: string): Promise<number[]> {
+    const client = this.client;
+    if (!client) throw new Error(`${this.id}: not connected`);
+    const granted = await client.subscribeAsync(topic, { qos: 1 });
+    return granted.map((g) => g.qos);
+  }
+
+  /** A clean goodbye (no Last Will). */
+  async disconnect(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.endAsync();
+  }
+
+  /** Drops the TCP connection without DISCONNECT, as a device losing power does: the broker fires the Will. */
+  kill(): void {
+    const client = this.client;
+    this.client = undefined;
+    client?.stream.destroy();
+    client?.end(true);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * A simulated smoke alarm: the payloads devices/smoke-alarm/codec.ts documents, over real MQTT.
+ * Battery drains slowly with each heartbeat; smoke density rises on alarm and falls on clear.
+ */
+import { SimulatedMqttDevice, type SimDeviceOptions } from './mqtt-device.js';
+
+export interface SmokeAlarmSimOptions extends Omit<SimDeviceOptions, 'will'> {
+  battery?: number;
+  temperature?: number;
+}
+
+export class SimulatedSmokeAlarm extends SimulatedMqttDevice {
+  battery: number;
+  temperature: number;
+  smokeDensity = 0.01;
+  private heartbeat?: NodeJS.Timeout;
+
+  constructor(opts: SmokeAlarmSimOptions) {
+    super({ ...opts, will: { topic: `dev/${opts.id}/status`, payload: JSON.stringify({ state: 'offline' }) } });
+    this.battery = opts.battery ?? 100;
+    this.temperature = opts.temperature ?? 22;
+  }
+
+  topic(channel: 'telemetry' | 'event' | 'status' | 'cmd'): string {
+    return `dev/${this.id}/${channel}`;
+  }
+
+  override async connect(): Promise<void> {
+    await super.connect();
+    await this.publish(this.topic('status'), JSON.stringify({ state: 'online', ts: Date.now() }), true);
+  }
+
+  async telemetry(): Promise<void> {
+    this.battery = Math.max(0, Math.round((this.battery - 0.01) * 100) / 100);
+    await this.publish(
+      this.topic('telemetry'),
+      JSON.stringify({ ts: Date.now(), battery: this.battery, smokeDensity: this.smokeDensity, temperature: this.temperature }),
+    );
+  }
+
+  async alarm(smokeDensity = 2.5): Promise<void> {
+    this.smokeDensity = smokeDensity;
+    await this.publish(this.topic('event'), JSON.stringify({ ts: Date.now(), event: 'alarm', smokeDensity }));
+  }
+
+  async clear(): Promise<void> {
+    this.smokeDensity = 0.01;
+    await this.publish(this.topic('event'), JSON.stringify({ ts: Date.now(), event: 'clear', smokeDensity: this.smokeDensity }));
+  }
+
+  async fault(code: string): Promise<void> {
+    await this.publish(this.topic('event'), JSON.stringify({ ts: Date.now(), event: 'fault', code }));
+  }
+
+  async selfTest(): Promise<void> {
+    await this.publish(this.topic('event'), JSON.stringify({ ts: Date.now(), event: 'test' }));
+  }
+
+  /** Sends telemetry every `periodMs` until stopped; errors (e.g. while disconnected) are ignored as a device would. */
+  startHeartbeat(periodMs: number): void {
+    this.stopHeartbeat();
+    this.heartbeat = setInterval(() => void this.telemetry().catch(() => undefined), periodMs);
+  }
+
+  stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  override async disconnect(): Promise<void> {
+    this.stopHeartbeat();
+    await super.disconnect();
+  }
+
+  override kill(): void {
+    this.stopHeartbeat();
+    super.kill();
+  }
+}
