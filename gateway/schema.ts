@@ -3,7 +3,7 @@
  * engineer can act on: the key path, the value found, and what was expected.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { TSchema, Static } from '@sinclair/typebox';
+import { Type, type TSchema, type Static } from '@sinclair/typebox';
 
 /** For device payloads: first error only, no defaults, fastest path. */
 export const payloadAjv = new Ajv({ allErrors: false, verbose: true, strict: true });
@@ -115,4 +115,12 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): string
   const useful = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && e.keyword !== 'if');
   const lines = (useful.length ? useful : errors).map(describeError);
   return [...new Set(lines)];
+}
+
+/**
+ * A string from a fixed list, as JSON Schema `enum`: Ajv then reports one error listing the
+ * allowed values, where a TypeBox union of literals would report one error per literal.
+ */
+export function StringEnum<T extends string>(values: readonly T[], options: { description?: string; default?: T } = {}) {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 }

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { StringEnum } from '../../gateway/schema.js';
 import { deviceTime, jsonPayload } from '../payload.js';
 import type { DecodeContext, DecodeResult } from '../types.js';
 
@@ -26,7 +27,7 @@ export const EVENTS = ['alarm', 'clear', 'fault', 'test'] as const;
 export const EventSchema = Type.Object(
   {
     ts: Timestamp,
-    event: Type.Union(EVENTS.map((e) => Type.Literal(e)), { description: `one of ${EVENTS.join(', ')}` }),
+    event: StringEnum(EVENTS),
     smokeDensity: Type.Optional(Type.Number({ minimum: 0, maximum: 20, description: 'smoke obscuration in dB/m, 0..20' })),
     code: Type.Optional(Type.String({ maxLength: 64, description: 'vendor fault code, up to 64 characters' })),
   },
@@ -37,7 +38,7 @@ export const StatusSchema = Type.Union([
   Type.Object(
     {
       ts: Timestamp,
-      state: Type.Union([Type.Literal('online'), Type.Literal('offline')], { description: 'online or offline' }),
+      state: StringEnum(['online', 'offline'] as const),
     },
     { additionalProperties: false },
   ),

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { kindNames } from '../../devices/registry.js';
+import { StringEnum } from '../schema.js';
 
 export const GRID_CODE_DESCRIPTION =
   '15-digit grid code: 6-digit GB/T 2260 division + 3 street/town + 3 community + 3 cell, as a quoted string';
@@ -18,7 +19,7 @@ const Secret = (what: string) => Type.String({ minLength: 8, maxLength: 256, des
 export const DeviceSchema = Type.Object(
   {
     id: Id('device id'),
-    kind: Type.Union(kindNames().map((k) => Type.Literal(k)), { description: `a device kind: ${kindNames().join(', ')}` }),
+    kind: StringEnum(kindNames(), { description: `a device kind: ${kindNames().join(', ')}` }),
     secret: Type.Optional(Secret('device password')),
     grid: Type.Optional(GridCode),
     name: Type.Optional(Type.String({ maxLength: 200, description: 'a human name, up to 200 characters' })),
@@ -42,10 +43,7 @@ export const ConfigSchema = Type.Object(
         id: Id('gateway id'),
         grid: GridCode,
         dataDir: Type.String({ minLength: 1, default: './data', description: 'folder for state, outbox and spool (relative to the config file)' }),
-        logLevel: Type.Union(
-          ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
-          { default: 'info', description: 'one of fatal, error, warn, info, debug, trace' },
-        ),
+        logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
       },
       { additionalProperties: false },
     ),

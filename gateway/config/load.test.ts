@@ -1,0 +1,121 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, deviceSecretEnv, loadConfig, resolveConfig } from './load.js';
+import { parseGridCode } from './grid.js';
+
+const base = () => ({
+  gateway: { id: 'gw-1', grid: '110105001002000' },
+  devices: [{ id: 'smoke-01', kind: 'smoke-alarm', secret: 'secret-0001' }],
+});
+
+function problems(input: unknown, env: Record<string, string> = {}): string[] {
+  try {
+    resolveConfig(input, 'test.yaml', '/tmp', env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('config loader', () => {
+  it('loads the documented example config, filling defaults and taking secrets from the environment', async () => {
+    const config = await loadConfig(new URL('../../gridedge.example.yaml', import.meta.url).pathname, {
+      GRIDEDGE_DEVICE_SECRET_SMOKE_0102: 'from-env-0102',
+      GRIDEDGE_INFLUX_TOKEN: 'tok',
+    });
+    expect(config.gateway.id).toBe('gw-chaoyang-jsl-01');
+    expect(config.devices.map((d) => d.id)).toEqual(['smoke-0101', 'smoke-0102']);
+    expect(config.devices[1]!.secret).toBe('from-env-0102');
+    expect(config.influx?.token).toBe('tok');
+    expect(config.influx?.batchSize).toBe(5000);
+    expect(path.isAbsolute(config.dataDir)).toBe(true);
+  });
+
+  it('fills defaults for omitted sections', () => {
+    const config = resolveConfig(base(), 't', '/srv/gw', {});
+    expect(config.broker).toEqual({ host: '0.0.0.0', port: 1883 });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.dataDir).toBe('/srv/gw/data');
+    expect(config.devices[0]!.grid).toBe('110105001002000');
+  });
+
+  it('names an unknown key and suggests the right one', () => {
+    expect(problems({ ...base(), brokr: { port: 1 } })).toEqual(["brokr: unknown key (did you mean 'broker'?)"]);
+  });
+
+  it('names the key path, the value and what was expected for a wrong type', () => {
+    const [p] = problems({ ...base(), broker: { port: 'abc' } });
+    expect(p).toMatch(/^broker\.port: "abc" is not of the right type \(expected TCP port 0\.\.65535/);
+  });
+
+  it('refuses a grid code that is not 15 digits, saying what a grid code is', () => {
+    const [p] = problems({ ...base(), gateway: { id: 'gw', grid: '1101050010' } });
+    expect(p).toContain('gateway.grid: "1101050010" is not valid (expected 15-digit grid code');
+  });
+
+  it('refuses a grid code whose province prefix does not exist', () => {
+    const [p] = problems({ ...base(), gateway: { id: 'gw', grid: '990105001002000' } });
+    expect(p).toBe('gateway.grid: "990105001002000" is not valid (its first two digits (99) are not a GB/T 2260 province code)');
+  });
+
+  it('lists the known kinds for an unknown device kind, with the array index', () => {
+    const input = base();
+    input.devices.push({ id: 'x', kind: 'toaster', secret: 'secret-0002' });
+    expect(problems(input)).toEqual(['devices[1].kind: "toaster" is not allowed (expected one of: smoke-alarm)']);
+  });
+
+  it('refuses duplicate device ids and ids that could widen a topic', () => {
+    const input = base();
+    input.devices.push({ id: 'smoke-01', kind: 'smoke-alarm', secret: 'secret-0002' });
+    expect(problems(input)).toEqual(['devices[1].id: "smoke-01" is already used by devices[0]']);
+    const [p] = problems({ ...base(), devices: [{ id: 'a/#', kind: 'smoke-alarm', secret: 'secret-0003' }] });
+    expect(p).toMatch(/^devices\[0\]\.id: "a\/#" is not valid/);
+  });
+
+  it('says which environment variable can supply a missing secret, and lets it override the file', () => {
+    const input = { ...base(), devices: [{ id: 'smoke-02.b', kind: 'smoke-alarm' }] };
+    expect(problems(input)).toEqual(['devices[0].secret: missing (set it in the file or in GRIDEDGE_DEVICE_SECRET_SMOKE_02_B)']);
+    expect(deviceSecretEnv('smoke-02.b')).toBe('GRIDEDGE_DEVICE_SECRET_SMOKE_02_B');
+    const c = resolveConfig(base(), 't', '/tmp', { GRIDEDGE_DEVICE_SECRET_SMOKE_01: 'overridden-secret' });
+    expect(c.devices[0]!.secret).toBe('overridden-secret');
+  });
+
+  it('takes the upstream password from the environment', () => {
+    const c = resolveConfig({ ...base(), upstream: { url: 'mqtt://h:1883', username: 'u', password: 'in-file' } }, 't', '/tmp', {
+      GRIDEDGE_UPSTREAM_PASSWORD: 'from-env',
+    });
+    expect(c.upstream?.password).toBe('from-env');
+  });
+
+  it('reports every problem at once', () => {
+    const list = problems({ gateway: { id: '', grid: 5 }, broker: { port: 70000 }, devices: 'none' });
+    expect(list.length).toBeGreaterThanOrEqual(4);
+    expect(list.join('\n')).toMatch(/gateway\.id/);
+    expect(list.join('\n')).toMatch(/gateway\.grid/);
+    expect(list.join('\n')).toMatch(/broker\.port: 70000 is out of range/);
+    expect(list.join('\n')).toMatch(/devices: "none"/);
+  });
+
+  it('refuses a malformed upstream URL', () => {
+    const [p] = problems({ ...base(), upstream: { url: 'http://platform' } });
+    expect(p).toMatch(/^upstream\.url: "http:\/\/platform" is not valid \(expected broker URL/);
+  });
+
+  it('reports YAML syntax errors and unreadable files as config errors naming the file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-config-'));
+    const file = path.join(dir, 'bad.yaml');
+    await writeFile(file, 'gateway:\n  id: [unclosed\n');
+    await expect(loadConfig(file, {})).rejects.toThrow(/invalid config .*bad\.yaml:\n {2}- YAML:/);
+    await expect(loadConfig(path.join(dir, 'missing.yaml'), {})).rejects.toThrow(/cannot read the file/);
+  });
+});
+
+describe('grid codes', () => {
+  it('splits a code into its levels', () => {
+    expect(parseGridCode('110105001002003')).toEqual({ division: '110105', street: '001', community: '002', cell: '003' });
+    expect(() => parseGridCode('11010500100200')).toThrow(/exactly 15 digits/);
+  });
+});

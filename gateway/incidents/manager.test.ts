@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import type { DeviceInfo } from '../../devices/types.js';
+import { assertIncident } from '../../test/helpers/incident-schema.js';
+import { IncidentManager } from './manager.js';
+import type { IncidentMessage } from './schema.js';
+
+const device: DeviceInfo = { id: 'smoke-01', kind: 'smoke-alarm', grid: '110105001002001', name: 'Stairwell 2F', location: { lat: 39.9, lon: 116.4 } };
+const key = 'fire.smoke_alarm:smoke-01';
+
+function setup() {
+  let seq = 0;
+  let clock = Date.UTC(2026, 10, 22, 12, 0, 0);
+  const manager = new IncidentManager({ gatewayId: 'gw-1', nextSeq: () => ++seq, now: () => clock });
+  const seen: IncidentMessage[] = [];
+  manager.onMessage((m) => seen.push(assertIncident(m)));
+  return { manager, seen, tick: (ms: number) => (clock += ms), at: () => clock };
+}
+
+describe('incident manager', () => {
+  it('raises a new incident with the contract fields filled in', () => {
+    const { manager, seen, at } = setup();
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: { smokeDensity: 2 } }, device);
+    expect(seen).toHaveLength(1);
+    const m = seen[0]!;
+    expect(m).toMatchObject({
+      schema: 'gridedge.incident/v1', type: 'new', seq: 1, revision: 1, gatewayId: 'gw-1', grid: '110105001002001',
+      category: 'fire.smoke_alarm', severity: 'critical', status: 'open', count: 1, correlationKey: key,
+      devices: [{ id: 'smoke-01', kind: 'smoke-alarm', name: 'Stairwell 2F' }],
+      location: { lat: 39.9, lon: 116.4, name: 'Stairwell 2F' }, facts: { smokeDensity: 2 }, evidence: [],
+    });
+    expect(Date.parse(m.deadline) - Date.parse(m.occurredAt)).toBe(15 * 60_000);
+    expect(m.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+  });
+
+  it('folds repeats into the open incident: same id, count up, latest facts, next seq', () => {
+    const { manager, seen, tick, at } = setup();
+    const raise = (density: number) =>
+      manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: { smokeDensity: density } }, device);
+    raise(1);
+    tick(5000);
+    raise(3);
+    tick(5000);
+    raise(4);
+    expect(seen.map((m) => [m.type, m.count, m.seq, m.revision, m.facts.smokeDensity])).toEqual([
+      ['new', 1, 1, 1, 1],
+      ['update', 2, 2, 2, 3],
+      ['update', 3, 3, 3, 4],
+    ]);
+    expect(new Set(seen.map((m) => m.id)).size).toBe(1);
+    expect(seen[2]!.occurredAt).toBe(seen[0]!.occurredAt);
+    expect(Date.parse(seen[2]!.lastOccurredAt) - Date.parse(seen[0]!.occurredAt)).toBe(10_000);
+    expect(manager.activeIncidents()).toHaveLength(1);
+  });
+
+  it('resolves on the matching signal, and a later alarm opens a new incident', () => {
+    const { manager, seen, tick, at } = setup();
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);
+    tick(1000);
+    manager.handle({ action: 'resolve', correlationKey: key, occurredAt: at(), reason: 'device reported clear' }, device);
+    expect(seen[1]).toMatchObject({ type: 'update', status: 'resolved', seq: 2, facts: { resolution: 'device reported clear' } });
+    expect(seen[1]!.resolvedAt).toBeDefined();
+    expect(manager.activeIncidents()).toHaveLength(0);
+    tick(1000);
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);
+    expect(seen[2]).toMatchObject({ type: 'new', seq: 3, count: 1 });
+    expect(seen[2]!.id).not.toBe(seen[0]!.id);
+    expect(seen[2]!.id > seen[0]!.id).toBe(true); // ULIDs sort by creation
+  });
+
+  it('ignores a resolve with nothing open, and consumes no sequence number for it', () => {
+    const { manager, seen, at } = setup();
+    expect(manager.handle({ action: 'resolve', correlationKey: key, occurredAt: at(), reason: 'x' }, device)).toBeUndefined();
+    expect(seen).toHaveLength(0);
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);
+    expect(seen[0]!.seq).toBe(1);
+  });
+
+  it('keeps delivering to other listeners when one throws', () => {
+    let seq = 0;
+    const errors: unknown[] = [];
+    const manager = new IncidentManager({ gatewayId: 'gw', nextSeq: () => ++seq, onListenerError: (e) => errors.push(e) });
+    const got: number[] = [];
+    manager.onMessage(() => {
+      throw new Error('listener bug');
+    });
+    manager.onMessage((m) => got.push(m.seq));
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: Date.now(), facts: {} }, device);
+    expect(got).toEqual([1]);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('refuses a category nobody declared', () => {
+    const { manager, at } = setup();
+    expect(() => manager.handle({ action: 'raise', category: 'made.up', correlationKey: 'k', occurredAt: at(), facts: {} }, device)).toThrow(/unknown incident category 'made.up'/);
+  });
+});

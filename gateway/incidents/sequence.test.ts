@@ -1,0 +1,23 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Sequence } from './sequence.js';
+
+describe('incident sequence', () => {
+  it('counts from 1 and carries on where the last process stopped', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-seq-'));
+    const a = new Sequence(dir);
+    expect([a.next(), a.next(), a.next()]).toEqual([1, 2, 3]);
+    expect(await readFile(path.join(dir, 'seq'), 'utf8')).toBe('3');
+    const b = new Sequence(dir);
+    expect(b.current).toBe(3);
+    expect(b.next()).toBe(4);
+  });
+
+  it('refuses to start from a corrupt file rather than reuse numbers', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-seq-'));
+    await writeFile(path.join(dir, 'seq'), 'garbage');
+    expect(() => new Sequence(dir)).toThrow(/corrupt sequence file/);
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * Real servers for tests, each on a free loopback port in its own temp folder, stopped by the
+ * test that started it: mosquitto as the central platform's broker, victoria-metrics as the
+ * InfluxDB-compatible series server. Installed by scripts/install-test-deps.sh (npm pretest).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+interface Running {
+  child: ChildProcess;
+  dir: string;
+  output: () => string;
+}
+
+async function launch(name: string, cmd: string, args: (dir: string) => string[], setup?: (dir: string) => Promise<void>): Promise<Running> {
+  if (!existsSync(cmd)) throw new Error(`${cmd} is missing: run 'bash scripts/install-test-deps.sh' (npm test does)`);
+  const dir = await mkdtemp(path.join(os.tmpdir(), `gridedge-${name}-`));
+  await setup?.(dir);
+  const child = spawn(cmd, args(dir), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  return { child, dir, output: () => out };
+}
+
+async function terminate(r: Running): Promise<void> {
+  if (r.child.exitCode === null && r.child.signalCode === null) {
+    const exited = new Promise((resolve) => r.child.once('exit', resolve));
+    r.child.kill('SIGTERM');
+    const timer = setTimeout(() => r.child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface Mosquitto {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+  /** Stops the process but keeps its folder and port, to start it again (an outage). */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+export interface MosquittoOptions {
+  /** user → password; when given, anonymous clients are refused. */
+  users?: Record<string, string>;
+}
+
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
+  const port = await freePort();
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'persistence false',
+    // mosquitto's default of 1000 silently drops QoS 1 messages to a slow subscriber.
+    'max_queued_messages 1000000',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+  ];
+  const setup = async (dir: string) => {
+    if (opts.users) {
+      const pw = path.join(dir, 'passwd');
+      await writeFile(pw, '');
+      for (const [user, password] of Object.entries(opts.users)) {
+        await new Promise<void>((resolve, reject) => {
+          const p = spawn('mosquitto_passwd', ['-b', pw, user, password], { stdio: 'ignore' });
+          p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mosquitto_passwd exited ${code}`))));
+        });
+      }
+      lines.push('allow_anonymous false', `password_file ${pw}`);
+    } else {
+      lines.push('allow_anonymous true');
+    }
+    await writeFile(path.join(dir, 'mosquitto.conf'), `${lines.join('\n')}\n`);
+  };
+  let running = await launch('mosquitto', '/usr/sbin/mosquitto', (dir) => ['-c', path.join(dir, 'mosquitto.conf')], setup);
+  const dir = running.dir;
+  const ready = () => waitFor(`mosquitto on port ${port} (${running.output()})`, () => canConnect(port), 5000);
+  await ready();
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    pause: () => terminate(running),
+    resume: async () => {
+      const child = spawn('/usr/sbin/mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+      running = { child, dir, output: () => '' };
+      await ready();
+    },
+    stop: async () => {
+      await terminate(running);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ExportedSeries {
+  metric: Record<string, string>;
+  values: number[];
+  timestamps: number[];
+}
+
+export interface VictoriaMetrics {
+  port: number;
+  url: string;
+  /** Every series whose name matches the regex, once force_flush has made them visible. */
+  exportSeries(nameRegex: string): Promise<ExportedSeries[]>;
+  stop(): Promise<void>;
+}
+
+export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
+  const port = await freePort();
+  const running = await launch('victoria-metrics', '/usr/bin/victoria-metrics', (dir) => [
+    `-httpListenAddr=127.0.0.1:${port}`,
+    `-storageDataPath=${dir}`,
+    '-retentionPeriod=100y',
+    '-loggerLevel=ERROR',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`victoria-metrics on port ${port} (${running.output()})`, async () => {
+    const res = await fetch(`${url}/health`).catch(() => undefined);
+    return res?.ok;
+  }, 10_000);
+  return {
+    port,
+    url,
+    async exportSeries(nameRegex) {
+      await fetch(`${url}/internal/force_flush`, { method: 'POST' });
+      const res = await fetch(`${url}/api/v1/export?${new URLSearchParams({ 'match[]': `{__name__=~"${nameRegex}"}` })}`);
+      if (!res.ok) throw new Error(`export failed: HTTP ${res.status} ${await res.text()}`);
+      const text = await res.text();
+      return text
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as ExportedSeries);
+    },
+    async stop() {
+      await terminate(running);
+      await rm(running.dir, { recursive: true, force: true });
+    },
+  };
+}
