@@ -125,13 +125,17 @@ export class DeviceBroker {
 
     const server = net.createServer((socket) => aedes.handle(socket));
     this.server = server;
-    server.listen(this.opts.port, this.opts.host);
-    await Promise.race([
-      once(server, 'listening'),
-      once(server, 'error').then(([err]) => {
-        throw new Error(`the device broker cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error).message}`);
-      }),
-    ]);
+    try {
+      // events.once rejects when 'error' comes first: a port in use, an address not on this host.
+      const listening = once(server, 'listening');
+      server.listen(this.opts.port, this.opts.host);
+      await listening;
+    } catch (err) {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      this.aedes = undefined;
+      this.server = undefined;
+      throw new Error(`the device broker cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error).message}`);
+    }
     const address = server.address() as net.AddressInfo;
     log.info({ host: this.opts.host, port: address.port }, 'device broker listening');
     return address.port;

@@ -65,11 +65,31 @@ export class SimulatedMqttDevice {
     await client.publishAsync(topic, payload, { qos: 1, retain });
   }
 
+  /** Resolves to the SUBACK's granted QoS per filter; 128 means refused. */
   async subscribe(topic: string): Promise<number[]> {
     const client = this.client;
     if (!client) throw new Error(`${this.id}: not connected`);
-    const granted = await client.subscribeAsync(topic, { qos: 1 });
-    return granted.map((g) => g.qos);
+    try {
+      const granted = await client.subscribeAsync(topic, { qos: 1 });
+      return granted.map((g) => g.qos);
+    } catch (err) {
+      // mqtt.js turns a refused filter into an error carrying the SUBACK.
+      const suback = (err as { packet?: { granted?: Array<number | { qos: number }> } }).packet;
+      if (suback?.granted) return suback.granted.map((g) => (typeof g === 'number' ? g : g.qos));
+      throw err;
+    }
+  }
+
+  /** Resolves when the broker (or anything else) closes the connection. */
+  closed(): Promise<void> {
+    const client = this.client;
+    if (!client || !client.connected) return Promise.resolve();
+    return new Promise((resolve) => client.once('close', () => resolve()));
+  }
+
+  /** Called for each message on a subscribed topic. */
+  onMessage(listener: (topic: string, payload: Buffer) => void): void {
+    this.client?.on('message', listener);
   }
 
   /** A clean goodbye (no Last Will). */
