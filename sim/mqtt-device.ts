@@ -92,11 +92,11 @@ export class SimulatedMqttDevice {
     this.client?.on('message', listener);
   }
 
-  /** A clean goodbye (no Last Will). */
+  /** A clean goodbye (no Last Will). Forced when the link is already gone: nothing in flight can be acked then. */
   async disconnect(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    if (client) await client.endAsync();
+    if (client) await client.endAsync(!client.connected);
   }
 
   /** Drops the TCP connection without DISCONNECT, as a device losing power does: the broker fires the Will. */

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,10 +52,34 @@ interface Running {
   output: () => string;
 }
 
-async function launch(name: string, cmd: string, args: (dir: string) => string[], setup?: (dir: string) => Promise<void>): Promise<Running> {
+/** Waits until `probe` passes; fails at once, with the server's own words, if it exits first. */
+async function untilReady(name: string, r: Running, probe: () => Promise<boolean | undefined>, timeoutMs: number): Promise<void> {
+  const exited = new Promise<never>((_, reject) =>
+    r.child.once('exit', (code) => reject(new Error(`${name} exited with code ${code}: ${r.output().trim()}`))),
+  );
+  exited.catch(() => undefined);
+  try {
+    await Promise.race([waitFor(name, probe, timeoutMs), exited]);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${name} said: ${r.output().trim()}`);
+  }
+}
+
+async function launch(
+  name: string,
+  cmd: string,
+  args: (dir: string) => string[],
+  setup?: (dir: string) => Promise<void>,
+  existingDir?: string,
+): Promise<Running> {
   if (!existsSync(cmd)) throw new Error(`${cmd} is missing: run 'bash scripts/install-test-deps.sh' (npm test does)`);
-  const dir = await mkdtemp(path.join(os.tmpdir(), `gridedge-${name}-`));
-  await setup?.(dir);
+  let dir = existingDir;
+  if (!dir) {
+    dir = await mkdtemp(path.join(os.tmpdir(), `gridedge-${name}-`));
+    // Started as root, mosquitto drops to its own user and must still read its files here.
+    await chmod(dir, 0o755);
+    await setup?.(dir);
+  }
   const child = spawn(cmd, args(dir), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
@@ -116,15 +140,14 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   };
   let running = await launch('mosquitto', '/usr/sbin/mosquitto', (dir) => ['-c', path.join(dir, 'mosquitto.conf')], setup);
   const dir = running.dir;
-  const ready = () => waitFor(`mosquitto on port ${port} (${running.output()})`, () => canConnect(port), 5000);
+  const ready = () => untilReady(`mosquitto on port ${port}`, running, () => canConnect(port), 5000);
   await ready();
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
     pause: () => terminate(running),
     resume: async () => {
-      const child = spawn('/usr/sbin/mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
-      running = { child, dir, output: () => '' };
+      running = await launch('mosquitto', '/usr/sbin/mosquitto', () => ['-c', path.join(dir, 'mosquitto.conf')], undefined, dir);
       await ready();
     },
     stop: async () => {
@@ -157,7 +180,7 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
     '-loggerLevel=ERROR',
   ]);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`victoria-metrics on port ${port} (${running.output()})`, async () => {
+  await untilReady(`victoria-metrics on port ${port}`, running, async () => {
     const res = await fetch(`${url}/health`).catch(() => undefined);
     return res?.ok;
   }, 10_000);

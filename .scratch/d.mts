@@ -1,0 +1,12 @@
+import mqtt from 'mqtt';
+import { Aedes } from 'aedes';
+import net from 'node:net';
+const a = await Aedes.createBroker();
+const s = net.createServer(a.handle).listen(18777);
+const c = await mqtt.connectAsync('mqtt://127.0.0.1:18777', { reconnectPeriod: 0 });
+await new Promise(r => a.close(r)); s.close();
+await new Promise(r => setTimeout(r, 300));
+console.log('connected?', c.connected, c.disconnected);
+const t = Date.now();
+await Promise.race([c.endAsync().then(() => console.log('ended', Date.now() - t)), new Promise(r => setTimeout(() => { console.log('end hangs'); r(0); }, 3000))]);
+process.exit(0);

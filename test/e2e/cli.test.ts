@@ -1,0 +1,157 @@
+/** The `gridedge` command as a user runs it: the built CLI in a child process. */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IncidentMessage } from '../../gateway/incidents/schema.js';
+import type { GatewayStatus } from '../../gateway/uplink/topics.js';
+import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
+import { assertIncident } from '../helpers/incident-schema.js';
+import { freePort, startMosquitto, waitFor, type Mosquitto } from '../helpers/servers.js';
+import { UpstreamSubscriber } from '../helpers/upstream.js';
+
+const CLI = fileURLToPath(new URL('../../dist/gateway/cli/main.js', import.meta.url));
+
+interface Run {
+  code: Promise<number | null>;
+  stdout: () => string;
+  stderr: () => string;
+  kill: (signal: NodeJS.Signals) => void;
+}
+
+function gridedge(args: string[], env: Record<string, string> = {}): Run {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return {
+    code: new Promise((resolve) => child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    })),
+    stdout: () => out,
+    stderr: () => err,
+    kill: (signal) => child.kill(signal),
+  };
+}
+
+let mosquitto: Mosquitto;
+beforeAll(async () => {
+  mosquitto = await startMosquitto();
+});
+afterAll(async () => {
+  await mosquitto?.stop();
+});
+
+describe('gridedge demo', () => {
+  it('runs a gateway with simulated alarms, prints one line per incident and publishes them upstream', async () => {
+    const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/#');
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-demo-'));
+    const run = gridedge([
+      'demo', '--duration', '7', '--alarm-every', '4', '--devices', '3',
+      '--broker-port', String(await freePort()), '--api-port', String(await freePort()),
+      '--data-dir', dataDir, '--upstream', mosquitto.url,
+    ]);
+    expect(await run.code).toBe(0);
+    const out = run.stdout();
+    expect(out).toMatch(/gridedge demo: gateway demo-gw, grid 110105001002000/);
+    expect(out).toMatch(/NEW\s+fire\.smoke_alarm\s+critical\s+open\s+grid 11010500100200[12]\s+smoke-001-01/);
+    expect(out).toMatch(/UPDATE\s+fire\.smoke_alarm .* count 2 /);
+    expect(out).toMatch(/gridedge demo: \d+ messages in, \d+ incident messages, 0 rejected/);
+    const incidents = platform.json<IncidentMessage>('/incident').map(assertIncident);
+    expect(incidents.length).toBeGreaterThanOrEqual(2);
+    expect(incidents[0]).toMatchObject({ type: 'new', gatewayId: 'demo-gw', category: 'fire.smoke_alarm' });
+    await platform.close();
+  });
+
+  it('explains a bad option instead of starting', async () => {
+    const run = gridedge(['demo', '--upstream', 'http://nope']);
+    expect(await run.code).not.toBe(0);
+    expect(run.stderr()).toMatch(/'http:\/\/nope' is not a broker URL \(expected mqtt:\/\/host:port/);
+  });
+
+  it('prints help for each command', async () => {
+    for (const cmd of [['--help'], ['start', '--help'], ['demo', '--help'], ['config', 'check', '--help']]) {
+      const run = gridedge(cmd);
+      expect(await run.code).toBe(0);
+      expect(run.stdout()).toMatch(/Usage: gridedge/);
+    }
+  });
+});
+
+describe('gridedge start', () => {
+  it('serves devices from a config file, answers /healthz, and stops cleanly on SIGTERM', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-start-'));
+    const brokerPort = await freePort();
+    const apiPort = await freePort();
+    const file = path.join(dir, 'gridedge.yaml');
+    await writeFile(file, [
+      'gateway:', '  id: gw-cli', '  grid: "320102003004000"', '  dataDir: ./state',
+      'broker:', '  host: 127.0.0.1', `  port: ${brokerPort}`,
+      'api:', '  host: 127.0.0.1', '  port: 1',
+      'upstream:', `  url: ${mosquitto.url}`,
+      'devices:', '  - id: smoke-9', '    kind: smoke-alarm', '    grid: "320102003004005"',
+    ].join('\n'));
+    const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/320102003004000/gw-cli/#');
+    const run = gridedge(['start', '--config', file, '--api-port', String(apiPort)], { GRIDEDGE_DEVICE_SECRET_SMOKE_9: 'env-secret-99' });
+
+    const health = await waitFor('/healthz', async () => {
+      const res = await fetch(`http://127.0.0.1:${apiPort}/healthz`).catch(() => undefined);
+      return res?.ok ? ((await res.json()) as { status: string; gatewayId: string }) : undefined;
+    }, 15_000);
+    expect(health).toMatchObject({ gatewayId: 'gw-cli' });
+
+    const alarm = new SimulatedSmokeAlarm({ url: `mqtt://127.0.0.1:${brokerPort}`, id: 'smoke-9', secret: 'env-secret-99' });
+    await alarm.connect();
+    await alarm.alarm(3);
+    const incident = assertIncident(await platform.waitFor<IncidentMessage>('incident', '/incident', () => true));
+    expect(incident).toMatchObject({ grid: '320102003004005', gatewayId: 'gw-cli' });
+    await alarm.disconnect();
+
+    run.kill('SIGTERM');
+    expect(await run.code).toBe(0);
+    await platform.waitFor<GatewayStatus>('offline status', '/status', (s) => s.state === 'offline');
+    expect(run.stdout()).not.toContain('env-secret-99');
+    expect(run.stdout()).toContain('"msg":"gateway started"');
+    await platform.close();
+  });
+
+  it('fails with exit code 2 and names the key when the config is wrong', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-bad-'));
+    const file = path.join(dir, 'bad.yaml');
+    await writeFile(file, 'gateway:\n  id: gw\n  grid: "110105001002000"\nbroker:\n  prot: 1883\n');
+    for (const args of [['start', '--config', file], ['config', 'check', '--config', file]]) {
+      const run = gridedge(args);
+      expect(await run.code).toBe(2);
+      expect(run.stderr()).toContain(`invalid config ${file}:`);
+      expect(run.stderr()).toContain("broker.prot: unknown key (did you mean 'port'?)");
+    }
+  });
+
+  it('says plainly when the API port is taken', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-port-'));
+    const file = path.join(dir, 'gw.yaml');
+    const taken = await freePort();
+    const blocker = (await import('node:net')).createServer().listen(taken, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    await writeFile(file, `gateway:\n  id: gw\n  grid: "110105001002000"\n  dataDir: ./d\nbroker:\n  host: 127.0.0.1\n  port: ${await freePort()}\napi:\n  port: ${taken}\n`);
+    const run = gridedge(['start', '--config', file]);
+    expect(await run.code).toBe(1);
+    expect(run.stderr()).toContain(`gridedge: the API cannot listen on 127.0.0.1:${taken}`);
+    blocker.close();
+  });
+
+  it('accepts the documented example config', async () => {
+    const run = gridedge(['config', 'check', '--config', fileURLToPath(new URL('../../gridedge.example.yaml', import.meta.url))], {
+      GRIDEDGE_DEVICE_SECRET_SMOKE_0102: 'secret-from-env', GRIDEDGE_INFLUX_TOKEN: 'token',
+    });
+    expect(await run.code).toBe(0);
+    expect(run.stdout()).toMatch(/^config OK: gateway gw-chaoyang-jsl-01, grid 110105001002000, 2 devices, upstream configured, series InfluxDB/);
+  });
+});
