@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],
+    setupFiles: ['test/setup.ts'],
     // Integration tests start real servers (mosquitto, victoria-metrics) on loopback ports;
     // two workers match the 2-core machine CI runs on.
     pool: 'forks',

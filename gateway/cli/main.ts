@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /** The `gridedge` command. */
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { Gateway } from '../gateway.js';
 import { createLogger } from '../log.js';
 import { VERSION } from '../version.js';
+import { routeInfluxClientLogs } from '../timeseries/influx.js';
+import { replaySpool } from '../timeseries/replay.js';
 import { DEMO_DEFAULTS, runDemo } from './demo.js';
 
 function port(value: string): number {
@@ -112,6 +115,33 @@ configCmd
         `config OK: gateway ${config.gateway.id}, grid ${config.gateway.grid}, ${config.devices.length} devices, ` +
           `upstream ${config.upstream ? 'configured' : 'none'}, series ${config.influx ? 'InfluxDB' : 'local spool'}\n`,
       );
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+const spoolCmd = program.command('spool').description('the local line-protocol spool of readings');
+spoolCmd
+  .command('replay')
+  .description('send spooled readings to the InfluxDB configured in the config file, oldest first, removing each file once sent')
+  .requiredOption('-c, --config <file>', 'YAML config file with an influx section')
+  .option('--dir <dir>', 'spool folder (default: <gateway.dataDir>/spool)')
+  .option('--include-current', "also send the current hour's file (only when no gateway is writing to it)", false)
+  .option('--keep', 'rename sent files to *.lp.replayed instead of deleting them', false)
+  .action(async (opts: { config: string; dir?: string; includeCurrent: boolean; keep: boolean }) => {
+    try {
+      const config = await loadConfig(opts.config);
+      if (!config.influx) throw new Error(`${opts.config} has no influx section: there is no server to replay to`);
+      routeInfluxClientLogs(createLogger('silent')); // replay reports its own failures, once
+
+      await replaySpool({
+        dir: opts.dir ?? path.join(config.dataDir, 'spool'),
+        target: { url: config.influx.url, token: config.influx.token ?? '', org: config.influx.org, bucket: config.influx.bucket },
+        includeCurrent: opts.includeCurrent,
+        keep: opts.keep,
+        progress: (line) => process.stdout.write(`${line}\n`),
+      });
+      process.exit(0);
     } catch (err) {
       fail(err);
     }

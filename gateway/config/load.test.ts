@@ -1,6 +1,6 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tempDir } from '../../test/helpers/tmp.js';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, deviceSecretEnv, loadConfig, resolveConfig } from './load.js';
 import { parseGridCode } from './grid.js';
@@ -105,7 +105,7 @@ describe('config loader', () => {
   });
 
   it('reports YAML syntax errors and unreadable files as config errors naming the file', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-config-'));
+    const dir = await tempDir('config');
     const file = path.join(dir, 'bad.yaml');
     await writeFile(file, 'gateway:\n  id: [unclosed\n');
     await expect(loadConfig(file, {})).rejects.toThrow(/invalid config .*bad\.yaml:\n {2}- YAML:/);

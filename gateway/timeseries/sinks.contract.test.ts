@@ -3,9 +3,9 @@
  * fields and timestamps, and the sink's counters agree. Each implementation supplies how to
  * build it and how to read its destination back (MQTT.js runs its store tests the same way).
  */
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tempDir } from '../../test/helpers/tmp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../../test/helpers/servers.js';
 import { InfluxSink } from './influx.js';
@@ -55,7 +55,7 @@ const implementations: Implementation[] = [
   {
     name: 'SpoolSink (local line-protocol files)',
     async create() {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-spool-'));
+      const dir = await tempDir('spool');
       const sink = new SpoolSink({ dir, flushIntervalMs: 50 });
       return {
         sink,
@@ -145,7 +145,7 @@ describe('InfluxSink when the server is gone', () => {
 
 describe('SpoolSink bounds', () => {
   it('drops and counts lines beyond its size limit, and reports why', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-spool-'));
+    const dir = await tempDir('spool');
     const errors: string[] = [];
     const sink = new SpoolSink({ dir, maxBytes: 100, onError: (e) => errors.push(e.message) });
     sink.writeLine('m v=1 1');

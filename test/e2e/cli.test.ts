@@ -1,10 +1,10 @@
 /** The `gridedge` command as a user runs it: the built CLI in a child process. */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers/tmp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentMessage } from '../../gateway/incidents/schema.js';
 import type { GatewayStatus } from '../../gateway/uplink/topics.js';
@@ -52,7 +52,7 @@ afterAll(async () => {
 describe('gridedge demo', () => {
   it('runs a gateway with simulated alarms, prints one line per incident and publishes them upstream', async () => {
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/#');
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-demo-'));
+    const dataDir = await tempDir('demo');
     const run = gridedge([
       'demo', '--duration', '7', '--alarm-every', '4', '--devices', '3',
       '--broker-port', String(await freePort()), '--api-port', String(await freePort()),
@@ -87,7 +87,7 @@ describe('gridedge demo', () => {
 
 describe('gridedge start', () => {
   it('serves devices from a config file, answers /healthz, and stops cleanly on SIGTERM', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-start-'));
+    const dir = await tempDir('start');
     const brokerPort = await freePort();
     const apiPort = await freePort();
     const file = path.join(dir, 'gridedge.yaml');
@@ -123,7 +123,7 @@ describe('gridedge start', () => {
   });
 
   it('fails with exit code 2 and names the key when the config is wrong', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-bad-'));
+    const dir = await tempDir('bad');
     const file = path.join(dir, 'bad.yaml');
     await writeFile(file, 'gateway:\n  id: gw\n  grid: "110105001002000"\nbroker:\n  prot: 1883\n');
     for (const args of [['start', '--config', file], ['config', 'check', '--config', file]]) {
@@ -135,7 +135,7 @@ describe('gridedge start', () => {
   });
 
   it('says plainly when the API port is taken', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-port-'));
+    const dir = await tempDir('port');
     const file = path.join(dir, 'gw.yaml');
     const taken = await freePort();
     const blocker = (await import('node:net')).createServer().listen(taken, '127.0.0.1');

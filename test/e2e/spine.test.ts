@@ -3,9 +3,6 @@
  * embedded broker, incidents on a real mosquitto (standing in for the central platform, with
  * credentials), readings in a real InfluxDB-compatible server (victoria-metrics).
  */
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +13,7 @@ import { createLogger } from '../../gateway/log.js';
 import type { GatewayStatus } from '../../gateway/uplink/topics.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { assertIncident } from '../helpers/incident-schema.js';
+import { tempDir } from '../helpers/tmp.js';
 import { startMosquitto, startVictoriaMetrics, waitFor, type Mosquitto, type VictoriaMetrics } from '../helpers/servers.js';
 import { UpstreamSubscriber } from '../helpers/upstream.js';
 
@@ -45,7 +43,7 @@ function device(id: 'smoke-01' | 'smoke-02'): SimulatedSmokeAlarm {
 
 beforeAll(async () => {
   [mosquitto, vm] = await Promise.all([startMosquitto({ users: { 'gw-e2e': SECRETS.upstream, platform: 'platform-pw' } }), startVictoriaMetrics()]);
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gridedge-e2e-'));
+  const dataDir = await tempDir('e2e');
   const config = resolveConfig(
     {
       gateway: { id: 'gw-e2e', grid: GATEWAY_GRID, dataDir, logLevel: 'trace' },
