@@ -122,6 +122,21 @@ describe('gridedge start', () => {
     await platform.close();
   });
 
+  it('is reported offline through its Last Will when killed without a goodbye', async () => {
+    const dir = await tempDir('kill');
+    const apiPort = await freePort();
+    const file = path.join(dir, 'gw.yaml');
+    await writeFile(file, `gateway:\n  id: gw-kill\n  grid: "110105001002000"\n  dataDir: ./d\nbroker:\n  host: 127.0.0.1\n  port: ${await freePort()}\napi:\n  port: ${apiPort}\nupstream:\n  url: ${mosquitto.url}\n`);
+    const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/110105001002000/gw-kill/status');
+    const run = gridedge(['start', '--config', file]);
+    await platform.waitFor<GatewayStatus>('online', '/status', (s) => s.state === 'online', 15_000);
+    run.kill('SIGKILL');
+    await run.code;
+    const offline = await platform.waitFor<GatewayStatus>('offline from the Will', '/status', (s) => s.state === 'offline');
+    expect(offline).toMatchObject({ gatewayId: 'gw-kill', schema: 'gridedge.status/v1' });
+    await platform.close();
+  });
+
   it('fails with exit code 2 and names the key when the config is wrong', async () => {
     const dir = await tempDir('bad');
     const file = path.join(dir, 'bad.yaml');
