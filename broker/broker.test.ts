@@ -30,7 +30,7 @@ beforeEach(async () => {
     devices,
     counters,
     log: createLogger('silent'),
-    onMessage: (session, channel, payload) => received.push({ device: session.device.id, channel, payload: payload.toString() }),
+    onMessage: (session, channel, payload) => void received.push({ device: session.device.id, channel, payload: payload.toString() }),
     onPresence: (session, connected) => presence.push([session.device.id, connected]),
   });
   url = `mqtt://127.0.0.1:${await broker.start()}`;

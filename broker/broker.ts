@@ -32,8 +32,11 @@ export interface BrokerOptions {
   devices: Iterable<RegisteredDevice>;
   counters: Counters;
   log: Logger;
-  /** Called synchronously for every accepted device message, before the PUBACK. */
-  onMessage(session: DeviceSession, channel: string, payload: Buffer, receivedAt: number): void;
+  /**
+   * Called synchronously for every accepted device message. The PUBACK waits for a returned
+   * promise; if it rejects, the device gets no PUBACK and its connection closes, so it resends.
+   */
+  onMessage(session: DeviceSession, channel: string, payload: Buffer, receivedAt: number): Promise<void> | undefined | void;
   onPresence?(session: DeviceSession, connected: boolean): void;
 }
 
@@ -100,7 +103,18 @@ export class DeviceBroker {
           const channel = session.topics.publish.get(packet.topic);
           if (channel !== undefined) {
             const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-            this.opts.onMessage(session, channel, payload, Date.now());
+            const accepted = this.opts.onMessage(session, channel, payload, Date.now());
+            if (accepted) {
+              accepted.then(
+                () => done(null),
+                (err: unknown) => {
+                  counters.inc('broker_ingest_failures_total');
+                  log.error({ device: session.device.id, err: (err as Error).message }, 'could not store what this message caused; no PUBACK, the device will resend');
+                  done(err as Error);
+                },
+              );
+              return;
+            }
           }
         }
         done(null);

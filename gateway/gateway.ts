@@ -10,7 +10,8 @@ import { startApi, type Health } from './api/server.js';
 import type { Config } from './config/schema.js';
 import { IncidentManager } from './incidents/manager.js';
 import type { IncidentMessage } from './incidents/schema.js';
-import { Sequence } from './incidents/sequence.js';
+import { DEFAULT_LANES, laneOf } from './outbox/lanes.js';
+import { Outbox } from './outbox/outbox.js';
 import type { Logger } from './log.js';
 import { Pipeline } from './pipeline.js';
 import { RejectionLog } from './rejections.js';
@@ -34,6 +35,8 @@ export class Gateway {
   readonly sink: SeriesSink;
   readonly spool: SpoolSink;
   readonly uplink?: Uplink;
+  readonly outbox: Outbox;
+  private expiry?: NodeJS.Timeout;
   private readonly broker: DeviceBroker;
   private api?: FastifyInstance;
   private readonly startedAt = Date.now();
@@ -68,11 +71,26 @@ export class Gateway {
       this.sink = this.spool;
     }
 
-    const sequence = new Sequence(path.join(config.dataDir, 'state'));
     const incidentLog = log.child({ component: 'incidents' });
+    const lanes = { ...DEFAULT_LANES, ...config.outbox.lanes };
+    const laneFor = (category: string) => laneOf(category, lanes);
+    this.outbox = new Outbox({
+      dir: path.join(config.dataDir, 'outbox'),
+      lanes: laneFor,
+      maxBytes: config.outbox.maxBytes,
+      maxAgeMs: config.outbox.maxAgeHours * 3600_000,
+      onDrop: (entry, reason) => {
+        this.counters.inc('outbox_dropped_total', { lane: String(entry.lane), reason });
+        incidentLog.error({ seq: entry.seq, id: entry.message.id, category: entry.message.category, lane: entry.lane, reason }, 'incident message dropped from the outbox (lowest lane, oldest first)');
+        this.uplink?.publishStatus();
+      },
+      onError: (err) => incidentLog.error({ err: err.message }, 'outbox write failed'),
+    });
     this.incidents = new IncidentManager({
       gatewayId: gateway.id,
-      nextSeq: () => sequence.next(),
+      nextSeq: () => this.outbox.nextSeq(),
+      persist: (m) => this.outbox.put(m, laneFor(m.category)),
+      restore: this.outbox.activeIncidents(),
       onListenerError: (err) => incidentLog.error({ err: (err as Error).message }, 'incident listener failed'),
     });
     this.incidents.onMessage((m) => {
@@ -91,8 +109,8 @@ export class Gateway {
         version: VERSION,
         log: log.child({ component: 'uplink' }),
         counters: this.counters,
+        outbox: this.outbox,
       });
-      this.incidents.onMessage((m) => uplink.publishIncident(m));
       this.uplink = uplink;
     }
 
@@ -123,6 +141,8 @@ export class Gateway {
 
   async start(): Promise<GatewayPorts> {
     this.uplink?.start();
+    this.expiry = setInterval(() => this.outbox.expire(this.uplink?.inFlight), 60_000);
+    this.expiry.unref();
     const broker = await this.broker.start();
     try {
       const { app, port } = await startApi({ host: this.config.api.host, port: this.config.api.port, log: this.log, health: () => this.health() });
@@ -132,6 +152,8 @@ export class Gateway {
     } catch (err) {
       await this.broker.stop();
       await this.uplink?.stop();
+      await this.outbox.close();
+      clearInterval(this.expiry);
       throw err;
     }
   }
@@ -141,6 +163,9 @@ export class Gateway {
     if (this.uplink && !this.uplink.connected) problems.push('uplink to the central platform is down');
     const series = this.sink.stats();
     if (series.dropped > 0) problems.push(`${series.dropped} series lines dropped`);
+    const outbox = this.outbox.stats();
+    const dropped = outbox.dropped.full + outbox.dropped.expired;
+    if (dropped > 0) problems.push(`${dropped} incident messages dropped from the outbox`);
     return {
       status: problems.length ? 'degraded' : 'ok',
       gatewayId: this.config.gateway.id,
@@ -151,6 +176,7 @@ export class Gateway {
       uplink: { configured: Boolean(this.uplink), connected: this.uplink?.connected ?? false },
       series: { sink: this.sink.name, ...series },
       incidents: { active: this.incidents.activeIncidents().length },
+      outbox: { pending: outbox.pending, oldestAgeSeconds: Math.round(outbox.oldestAgeMs / 1000), lastSeq: outbox.lastSeq, dropped },
       problems,
     };
   }
@@ -162,6 +188,8 @@ export class Gateway {
     await this.sink.close();
     if (this.sink !== this.spool) await this.spool.close();
     await this.uplink?.stop();
+    clearInterval(this.expiry);
+    await this.outbox.close();
     this.log.info('gateway stopped');
   }
 }

@@ -37,7 +37,11 @@ export class Pipeline {
     return s;
   }
 
-  handle(session: DeviceSession, channel: string, payload: Buffer, receivedAt: number): void {
+  /**
+   * Returns a promise when the message raised or changed an incident: it settles once that
+   * incident is on disk, and the device's PUBACK waits for it. Plain readings return nothing.
+   */
+  handle(session: DeviceSession, channel: string, payload: Buffer, receivedAt: number): Promise<void> | undefined {
     const { device, kind } = session;
     let key = this.inKeys.get(kind.kind);
     if (!key) {
@@ -54,21 +58,26 @@ export class Pipeline {
       const result = kind.decode(channel, payload, { device, receivedAt });
       if (!result.ok) {
         this.rejections.record(device.id, kind.kind, channel, result.reason, result.detail, payload);
-        return;
+        return undefined;
       }
       messages = result.messages;
     } catch (err) {
       this.rejections.record(device.id, kind.kind, channel, 'codec_error', (err as Error).message, payload);
-      return;
+      return undefined;
     }
-    for (const message of messages) this.accept(session, message, state, payload, channel);
+    let durable: Array<Promise<void>> | undefined;
+    for (const message of messages) {
+      for (const p of this.accept(session, message, state, payload, channel)) (durable ??= []).push(p);
+    }
+    if (!durable) return undefined;
+    return durable.length === 1 ? durable[0] : Promise.all(durable).then(() => undefined);
   }
 
   presence(device: DeviceInfo, connected: boolean): void {
     this.deviceState(device.id).online = connected;
   }
 
-  private accept(session: DeviceSession, message: Normalized, state: DeviceState, payload: Buffer, channel: string): void {
+  private accept(session: DeviceSession, message: Normalized, state: DeviceState, payload: Buffer, channel: string): Array<Promise<void>> {
     const { device, kind } = session;
     if (message.type === 'reading') {
       this.sink.writeLine(
@@ -78,10 +87,15 @@ export class Pipeline {
     } else if (message.type === 'status') {
       state.online = message.online;
     }
+    const durable: Array<Promise<void>> = [];
     try {
-      for (const signal of kind.rules(message, device)) this.incidents.handle(signal, device);
+      for (const signal of kind.rules(message, device)) {
+        const p = this.incidents.handle(signal, device);
+        if (p) durable.push(p);
+      }
     } catch (err) {
       this.rejections.record(device.id, kind.kind, channel, 'codec_error', `rule failed: ${(err as Error).message}`, payload);
     }
+    return durable;
   }
 }

@@ -16,6 +16,7 @@ export const HealthSchema = Type.Object({
   uplink: Type.Object({ configured: Type.Boolean(), connected: Type.Boolean() }),
   series: Type.Object({ sink: Type.String(), written: Type.Integer(), pending: Type.Integer(), dropped: Type.Integer() }),
   incidents: Type.Object({ active: Type.Integer() }),
+  outbox: Type.Object({ pending: Type.Integer(), oldestAgeSeconds: Type.Integer(), lastSeq: Type.Integer(), dropped: Type.Integer() }),
   problems: Type.Array(Type.String()),
 });
 export type Health = Static<typeof HealthSchema>;

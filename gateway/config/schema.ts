@@ -78,6 +78,17 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    outbox: Type.Object(
+      {
+        maxBytes: Type.Integer({ minimum: 65_536, default: 256 * 1024 * 1024, description: 'bytes of pending incident messages kept while the uplink is down, at least 65536' }),
+        maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 168, description: 'hours a pending incident message is kept, > 0' }),
+        lanes: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_.]*$' }), Type.Integer({ minimum: 0, maximum: 9 }), {
+          default: {},
+          description: 'category prefix → lane 0..9 (0 drains first), merged over the defaults',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     api: Type.Object(
       {
         host: Host('127.0.0.1'),

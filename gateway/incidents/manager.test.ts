@@ -89,6 +89,20 @@ describe('incident manager', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('returns the durability of each message, and folds into incidents restored after a restart', async () => {
+    const persisted: number[] = [];
+    let seq = 0;
+    const first = new IncidentManager({ gatewayId: 'gw', nextSeq: () => ++seq, persist: async (m) => void persisted.push(m.seq) });
+    const durable = first.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: Date.now(), facts: {} }, device);
+    await durable;
+    expect(persisted).toEqual([1]);
+    const restarted = new IncidentManager({ gatewayId: 'gw', nextSeq: () => ++seq, restore: first.activeIncidents() });
+    const seen: IncidentMessage[] = [];
+    restarted.onMessage((m) => seen.push(m));
+    restarted.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: Date.now(), facts: {} }, device);
+    expect(seen[0]).toMatchObject({ type: 'update', count: 2, id: first.activeIncidents()[0]!.id, seq: 2 });
+  });
+
   it('refuses a category nobody declared', () => {
     const { manager, at } = setup();
     expect(() => manager.handle({ action: 'raise', category: 'made.up', correlationKey: 'k', occurredAt: at(), facts: {} }, device)).toThrow(/unknown incident category 'made.up'/);

@@ -11,6 +11,10 @@ import { INCIDENT_SCHEMA_ID, type IncidentMessage } from './schema.js';
 export interface IncidentManagerOptions {
   gatewayId: string;
   nextSeq: () => number;
+  /** Makes a message durable (the outbox); the returned promise settles when it is on disk. */
+  persist?: (message: IncidentMessage) => Promise<void>;
+  /** Active incidents from before a restart, so repeats keep folding into them. */
+  restore?: IncidentMessage[];
   /** A listener that throws must not stop the others, nor the device message that caused it. */
   onListenerError?: (err: unknown) => void;
   now?: () => number;
@@ -36,6 +40,7 @@ export class IncidentManager {
     this.now = opts.now ?? Date.now;
     const ulid = monotonicFactory();
     this.newId = opts.newId ?? (() => ulid(this.now()));
+    for (const m of opts.restore ?? []) if (ACTIVE.has(m.status)) this.active.set(m.correlationKey, m);
   }
 
   onMessage(listener: IncidentListener): void {
@@ -46,9 +51,16 @@ export class IncidentManager {
     return [...this.active.values()];
   }
 
-  handle(signal: IncidentSignal, device: DeviceInfo): IncidentMessage | undefined {
-    return signal.action === 'raise' ? this.raise(signal, device) : this.resolve(signal);
+  /**
+   * Applies one signal. Returns the durability of the message it produced (undefined when it
+   * produced none): whoever acknowledges the cause, such as the device's PUBACK, waits for it.
+   */
+  handle(signal: IncidentSignal, device: DeviceInfo): Promise<void> | undefined {
+    const message = signal.action === 'raise' ? this.raise(signal, device) : this.resolve(signal);
+    return message && this.durable.get(message);
   }
+
+  private readonly durable = new WeakMap<IncidentMessage, Promise<void>>();
 
   private raise(signal: Extract<IncidentSignal, { action: 'raise' }>, device: DeviceInfo): IncidentMessage {
     const existing = this.active.get(signal.correlationKey);
@@ -112,6 +124,7 @@ export class IncidentManager {
     };
     if (ACTIVE.has(message.status)) this.active.set(message.correlationKey, message);
     else this.active.delete(message.correlationKey);
+    this.durable.set(message, this.opts.persist ? this.opts.persist(message) : Promise.resolve());
     for (const listener of this.listeners) {
       try {
         listener(message);

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../../test/helpers/servers.js';
-import { InfluxSink } from './influx.js';
+import { createLogger } from '../log.js';
+import { InfluxSink, routeInfluxClientLogs } from './influx.js';
 import { toLine, type SeriesPoint, type SeriesSink } from './sink.js';
 import { SpoolSink } from './spool.js';
 
@@ -127,6 +128,7 @@ for (const impl of implementations) {
 
 describe('InfluxSink when the server is gone', () => {
   it('hands the lines it gives up on to the fallback instead of losing them', async () => {
+    routeInfluxClientLogs(createLogger('silent'));
     const fallen: string[] = [];
     // A closed loopback port: connection refused, the way a stopped server looks.
     const sink = new InfluxSink({

@@ -23,4 +23,11 @@ export interface GatewayStatus {
   /** When this state began (for `offline` sent as LWT: when the connection it guards began). */
   since: string;
   version: string;
+  /** The incident backlog: pending messages, the oldest one's age, the last seq used, and drops by reason. */
+  outbox: {
+    pending: number;
+    oldestAgeSeconds: number;
+    lastSeq: number;
+    dropped: { full: number; expired: number };
+  };
 }

@@ -1,12 +1,14 @@
 /**
- * The MQTT link to the central platform (mqtt.js): incidents at QoS 1, and a retained
- * online/offline status whose `offline` is also the Last Will, so the platform learns of a
- * gateway that vanished without saying goodbye. mqtt.js reconnects on its own and holds QoS 1
- * publishes made while disconnected; the durable outbox (its own issue) will sit in front of it.
+ * The MQTT link to the central platform (mqtt.js). It drains the durable outbox: up to
+ * `window` messages in flight at QoS 1, taken by priority lane then seq, each acknowledged in
+ * the outbox only when the upstream broker's PUBACK arrives. While the link is down nothing new
+ * is handed to mqtt.js, so the backlog drains by priority when it returns; mqtt.js itself
+ * resends the few that were in flight. A retained online/offline status (offline is also the
+ * Last Will) tells the platform the gateway's state and its outbox backlog.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import type { IncidentMessage } from '../incidents/schema.js';
 import type { Logger } from '../log.js';
+import type { Outbox } from '../outbox/outbox.js';
 import type { Counters } from '../stats.js';
 import { STATUS_SCHEMA_ID, upstreamTopics, type GatewayStatus, type UpstreamTopics } from './topics.js';
 
@@ -20,6 +22,9 @@ export interface UplinkOptions {
   version: string;
   log: Logger;
   counters: Counters;
+  outbox: Outbox;
+  /** Messages in flight at once. */
+  window?: number;
 }
 
 /** URL without credentials, for logs. */
@@ -38,16 +43,27 @@ export class Uplink {
   readonly topics: UpstreamTopics;
   private client?: MqttClient;
   private readonly since = new Date().toISOString();
+  private readonly inflight = new Set<number>();
+  private readonly window: number;
+  private statusTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: UplinkOptions) {
     this.topics = upstreamTopics(opts.grid, opts.gatewayId);
+    this.window = opts.window ?? 64;
+    opts.outbox.onDurable(() => this.pump());
   }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
   }
 
+  /** Seqs handed to mqtt.js and not yet acknowledged: the outbox must not drop these. */
+  get inFlight(): ReadonlySet<number> {
+    return this.inflight;
+  }
+
   private status(state: GatewayStatus['state']): string {
+    const o = this.opts.outbox.stats();
     const s: GatewayStatus = {
       schema: STATUS_SCHEMA_ID,
       gatewayId: this.opts.gatewayId,
@@ -55,6 +71,7 @@ export class Uplink {
       state,
       since: state === 'online' ? new Date().toISOString() : this.since,
       version: this.opts.version,
+      outbox: { pending: o.pending, oldestAgeSeconds: Math.round(o.oldestAgeMs / 1000), lastSeq: o.lastSeq, dropped: o.dropped },
     };
     return JSON.stringify(s);
   }
@@ -69,17 +86,18 @@ export class Uplink {
       password: this.opts.password,
       clean: true,
       keepalive: 30,
-      reconnectPeriod: 2000,
+      reconnectPeriod: 1000,
       connectTimeout: 10_000,
       will: { topic: this.topics.status, payload: Buffer.from(this.status('offline')), qos: 1, retain: true },
     });
     client.on('connect', () => {
       counters.inc('uplink_connects_total');
-      log.info({ upstream: where }, 'uplink connected');
-      client.publish(this.topics.status, this.status('online'), { qos: 1, retain: true });
+      log.info({ upstream: where, backlog: this.opts.outbox.stats().pending }, 'uplink connected');
+      this.publishStatus();
+      this.pump();
     });
     client.on('close', () => log.debug({ upstream: where }, 'uplink connection closed'));
-    client.on('offline', () => log.warn({ upstream: where }, 'uplink offline; incidents wait in memory until it returns'));
+    client.on('offline', () => log.warn({ upstream: where, backlog: this.opts.outbox.stats().pending }, 'uplink offline; incidents wait in the outbox'));
     client.on('error', (err) => {
       counters.inc('uplink_errors_total');
       log.warn({ upstream: where, err: err.message }, 'uplink error');
@@ -87,28 +105,61 @@ export class Uplink {
     this.client = client;
   }
 
-  publishIncident(message: IncidentMessage): void {
+  /** Sends what the window allows, best lane first. */
+  pump(): void {
     const client = this.client;
-    if (!client) throw new Error('uplink not started');
-    this.opts.counters.inc('uplink_incidents_published_total');
-    client.publish(this.topics.incident, JSON.stringify(message), { qos: 1 }, (err) => {
-      if (err) {
-        this.opts.counters.inc('uplink_incident_errors_total');
-        this.opts.log.warn({ id: message.id, seq: message.seq, err: err.message }, 'incident publish failed');
-      } else {
-        this.opts.counters.inc('uplink_incidents_acked_total');
-      }
-    });
+    if (!client?.connected) return;
+    const room = this.window - this.inflight.size;
+    if (room <= 0) return;
+    for (const entry of this.opts.outbox.next(room, this.inflight)) {
+      const seq = entry.seq;
+      this.inflight.add(seq);
+      this.opts.counters.inc('uplink_incidents_published_total');
+      client.publish(this.topics.incident, JSON.stringify(entry.message), { qos: 1 }, (err) => {
+        this.inflight.delete(seq);
+        if (err) {
+          // Still pending in the outbox: it goes again on the next pump.
+          this.opts.counters.inc('uplink_incident_errors_total');
+          this.opts.log.debug({ seq, err: err.message }, 'incident publish not acknowledged');
+        } else {
+          this.opts.outbox.ack(seq);
+          this.opts.counters.inc('uplink_incidents_acked_total');
+        }
+        this.pump();
+      });
+    }
   }
 
-  /** Says goodbye with a retained `offline`, then disconnects. */
+  /** Publishes the retained status now (e.g. after outbox drops), at most once a second. */
+  publishStatus(): void {
+    if (this.statusTimer) return;
+    this.client?.publish(this.topics.status, this.status('online'), { qos: 1, retain: true });
+    this.statusTimer = setTimeout(() => (this.statusTimer = undefined), 1000);
+    this.statusTimer.unref();
+  }
+
+  /** Says goodbye with a retained `offline`, then disconnects; what is still in flight stays in the outbox. */
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    if (this.statusTimer) clearTimeout(this.statusTimer);
     if (!client) return;
     if (client.connected) {
-      await client.publishAsync(this.topics.status, this.status('offline'), { qos: 1, retain: true }).catch(() => undefined);
+      await withTimeout(client.publishAsync(this.topics.status, this.status('offline'), { qos: 1, retain: true }), 3000).catch(() => undefined);
     }
-    await client.endAsync(!client.connected);
+    await withTimeout(client.endAsync(true), 3000).catch(() => undefined);
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then((v) => {
+      clearTimeout(t);
+      resolve(v);
+    }, (e: unknown) => {
+      clearTimeout(t);
+      reject(e as Error);
+    });
+  });
 }
