@@ -1,7 +1,8 @@
 /**
  * The embedded MQTT broker devices connect to (aedes). It authenticates each device against the
  * registry, confines it to its own topics, and hands every accepted message to the gateway in
- * the same process through `onMessage`, before the PUBACK: a QoS 1 ack means the gateway has it.
+ * the same process through `onMessage`, before the PUBACK: a QoS 1 ack means the gateway has it,
+ * and an ack for a message that raised an incident means the incident is on disk.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
@@ -83,12 +84,28 @@ export class DeviceBroker {
       connectTimeout: 10_000,
       maxClientsIdLength: 64,
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      // The gateway takes each message here, not in `published`: for QoS 1 aedes writes the
+      // PUBACK before it publishes, and authorizePublish is the last hook before that PUBACK
+      // (and before PUBREC for QoS 2). It also sees the device's Will when the device drops off.
       authorizePublish: (client, packet, done) => {
         const session = client && this.sessions.get(client);
-        if (session && session.topics.publish.has(packet.topic)) return done(null);
-        counters.inc('broker_publish_denied_total');
-        log.warn({ device: session?.device.id ?? client?.id, topic: packet.topic.slice(0, 200) }, 'publish outside the device\'s own topics refused; connection closed');
-        done(new Error(`publish to '${packet.topic.slice(0, 200)}' is not allowed for this device`));
+        const channel = session?.topics.publish.get(packet.topic);
+        if (!session || channel === undefined) {
+          counters.inc('broker_publish_denied_total');
+          log.warn({ device: session?.device.id ?? client?.id, topic: packet.topic.slice(0, 200) }, 'publish outside the device\'s own topics refused; connection closed');
+          return done(new Error(`publish to '${packet.topic.slice(0, 200)}' is not allowed for this device`));
+        }
+        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+        const accepted = this.opts.onMessage(session, channel, payload, Date.now());
+        if (!accepted) return done(null);
+        accepted.then(
+          () => done(null),
+          (err: unknown) => {
+            counters.inc('broker_ingest_failures_total');
+            log.error({ device: session.device.id, err: (err as Error).message }, 'could not store what this message caused; no PUBACK, the device will resend');
+            done(err as Error);
+          },
+        );
       },
       authorizeSubscribe: (client, sub, done) => {
         const session = this.sessions.get(client);
@@ -96,28 +113,6 @@ export class DeviceBroker {
         counters.inc('broker_subscribe_denied_total');
         log.warn({ device: session?.device.id ?? client.id, topic: sub.topic.slice(0, 200) }, 'subscription outside the device\'s own topics refused');
         done(null, null); // SUBACK 0x80 for this filter; the connection stays up
-      },
-      published: (packet, client, done) => {
-        const session = client && this.sessions.get(client);
-        if (session) {
-          const channel = session.topics.publish.get(packet.topic);
-          if (channel !== undefined) {
-            const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-            const accepted = this.opts.onMessage(session, channel, payload, Date.now());
-            if (accepted) {
-              accepted.then(
-                () => done(null),
-                (err: unknown) => {
-                  counters.inc('broker_ingest_failures_total');
-                  log.error({ device: session.device.id, err: (err as Error).message }, 'could not store what this message caused; no PUBACK, the device will resend');
-                  done(err as Error);
-                },
-              );
-              return;
-            }
-          }
-        }
-        done(null);
       },
     });
     aedes.on('clientReady', (client) => {

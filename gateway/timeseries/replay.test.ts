@@ -3,6 +3,8 @@ import path from 'node:path';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../../test/helpers/servers.js';
+import { createLogger } from '../log.js';
+import { routeInfluxClientLogs } from './influx.js';
 import { toLine } from './sink.js';
 import { replaySpool } from './replay.js';
 import { spoolFileName } from './spool.js';
@@ -25,6 +27,7 @@ async function spoolWith(hours: Array<{ at: number; values: number[] }>, measure
 }
 
 describe('spool replay', () => {
+  routeInfluxClientLogs(createLogger('silent')); // the failure test's refusals are expected
   it('sends every spooled line, oldest hour first, removes the files and leaves the current hour alone', async () => {
     const now = Date.now();
     const earlier = now - 3 * 3600_000;

@@ -1,6 +1,4 @@
 /** The `gridedge` command as a user runs it: the built CLI in a child process. */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,37 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentMessage } from '../../gateway/incidents/schema.js';
 import type { GatewayStatus } from '../../gateway/uplink/topics.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
+import { gridedge } from '../helpers/cli.js';
 import { assertIncident } from '../helpers/incident-schema.js';
 import { freePort, startMosquitto, waitFor, type Mosquitto } from '../helpers/servers.js';
 import { UpstreamSubscriber } from '../helpers/upstream.js';
-
-const CLI = fileURLToPath(new URL('../../dist/gateway/cli/main.js', import.meta.url));
-
-interface Run {
-  code: Promise<number | null>;
-  stdout: () => string;
-  stderr: () => string;
-  kill: (signal: NodeJS.Signals) => void;
-}
-
-function gridedge(args: string[], env: Record<string, string> = {}): Run {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return {
-    code: new Promise((resolve) => child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    })),
-    stdout: () => out,
-    stderr: () => err,
-    kill: (signal) => child.kill(signal),
-  };
-}
 
 let mosquitto: Mosquitto;
 beforeAll(async () => {

@@ -109,13 +109,14 @@ export interface Mosquitto {
 export interface MosquittoOptions {
   /** user → password; when given, anonymous clients are refused. */
   users?: Record<string, string>;
+  /** Keep sessions and queued QoS 1 messages across pause/resume, as a production broker would. */
+  persistent?: boolean;
 }
 
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
   const port = await freePort();
   const lines = [
     `listener ${port} 127.0.0.1`,
-    'persistence false',
     // mosquitto's default of 1000 silently drops QoS 1 messages to a slow subscriber.
     'max_queued_messages 1000000',
     'log_dest stderr',
@@ -123,6 +124,12 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     'log_type warning',
   ];
   const setup = async (dir: string) => {
+    if (opts.persistent) {
+      await chmod(dir, 0o777); // mosquitto writes its database here after dropping root
+      lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 1');
+    } else {
+      lines.push('persistence false');
+    }
     if (opts.users) {
       const pw = path.join(dir, 'passwd');
       await writeFile(pw, '');

@@ -15,8 +15,14 @@ export class UpstreamSubscriber {
     client.on('message', (topic, payload, packet) => this.messages.push({ topic, payload: payload.toString(), retain: packet.retain }));
   }
 
-  static async connect(url: string, filter: string, auth?: { username: string; password: string }): Promise<UpstreamSubscriber> {
-    const client = await mqtt.connectAsync(url, { clientId: `platform-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 200, ...auth });
+  /** `session` names a persistent session (clean: false), so the broker queues for it while it is away. */
+  static async connect(url: string, filter: string, auth?: { username: string; password: string }, session?: string): Promise<UpstreamSubscriber> {
+    const client = await mqtt.connectAsync(url, {
+      clientId: session ?? `platform-${Math.random().toString(16).slice(2)}`,
+      clean: session === undefined,
+      reconnectPeriod: 200,
+      ...auth,
+    });
     const sub = new UpstreamSubscriber(client);
     await client.subscribeAsync(filter, { qos: 1 });
     return sub;
