@@ -19,6 +19,7 @@ import { Counters } from './stats.js';
 import { InfluxSink, routeInfluxClientLogs } from './timeseries/influx.js';
 import type { SeriesSink } from './timeseries/sink.js';
 import { SpoolSink } from './timeseries/spool.js';
+import { CommandHandler } from './uplink/commands.js';
 import { Uplink } from './uplink/uplink.js';
 import { VERSION } from './version.js';
 
@@ -37,6 +38,7 @@ export class Gateway {
   readonly uplink?: Uplink;
   readonly outbox: Outbox;
   private expiry?: NodeJS.Timeout;
+  private deadlines?: NodeJS.Timeout;
   private readonly broker: DeviceBroker;
   private api?: FastifyInstance;
   private readonly startedAt = Date.now();
@@ -90,7 +92,7 @@ export class Gateway {
       gatewayId: gateway.id,
       nextSeq: () => this.outbox.nextSeq(),
       persist: (m) => this.outbox.put(m, laneFor(m.category)),
-      restore: this.outbox.activeIncidents(),
+      restore: this.outbox.liveIncidents(),
       onListenerError: (err) => incidentLog.error({ err: (err as Error).message }, 'incident listener failed'),
     });
     this.incidents.onMessage((m) => {
@@ -110,8 +112,15 @@ export class Gateway {
         log: log.child({ component: 'uplink' }),
         counters: this.counters,
         outbox: this.outbox,
+        commands: new CommandHandler({
+          incidents: this.incidents,
+          secret: config.upstream.commandSecret,
+          log: log.child({ component: 'commands' }),
+          counters: this.counters,
+        }),
       });
       this.uplink = uplink;
+      if (!config.upstream.commandSecret) log.warn('upstream.commandSecret is not set: platform commands (ack, dispatch, resolve, close) will be refused');
     }
 
     this.rejections = new RejectionLog(this.counters, log.child({ component: 'ingest' }));
@@ -143,6 +152,8 @@ export class Gateway {
     this.uplink?.start();
     this.expiry = setInterval(() => this.outbox.expire(this.uplink?.inFlight), 60_000);
     this.expiry.unref();
+    this.deadlines = setInterval(() => this.incidents.checkDeadlines(), 10_000);
+    this.deadlines.unref();
     const broker = await this.broker.start();
     try {
       const { app, port } = await startApi({ host: this.config.api.host, port: this.config.api.port, log: this.log, health: () => this.health() });
@@ -154,6 +165,7 @@ export class Gateway {
       await this.uplink?.stop();
       await this.outbox.close();
       clearInterval(this.expiry);
+      clearInterval(this.deadlines);
       throw err;
     }
   }
@@ -189,6 +201,7 @@ export class Gateway {
     if (this.sink !== this.spool) await this.spool.close();
     await this.uplink?.stop();
     clearInterval(this.expiry);
+    clearInterval(this.deadlines);
     await this.outbox.close();
     this.log.info('gateway stopped');
   }

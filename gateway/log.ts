@@ -8,6 +8,7 @@ export type { Logger };
  */
 const REDACT = [
   'password', '*.password', 'secret', '*.secret', 'token', '*.token',
+  'commandSecret', '*.commandSecret', 'auth', '*.auth',
   'config.upstream.password', 'config.influx.token', 'config.devices[*].secret',
   'req.headers.authorization',
 ];

@@ -39,6 +39,10 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
   if (gridProblem) problems.push(`gateway.grid: "${raw.gateway.grid}" is not valid (${gridProblem})`);
 
   if (raw.upstream && env.GRIDEDGE_UPSTREAM_PASSWORD) raw.upstream.password = env.GRIDEDGE_UPSTREAM_PASSWORD;
+  if (raw.upstream && env.GRIDEDGE_COMMAND_SECRET) {
+    if (env.GRIDEDGE_COMMAND_SECRET.length < 16) problems.push('upstream.commandSecret: too short in GRIDEDGE_COMMAND_SECRET (expected 16-256 characters)');
+    raw.upstream.commandSecret = env.GRIDEDGE_COMMAND_SECRET;
+  }
   if (raw.influx && env.GRIDEDGE_INFLUX_TOKEN) raw.influx.token = env.GRIDEDGE_INFLUX_TOKEN;
   if (raw.influx && !raw.influx.token) problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
 

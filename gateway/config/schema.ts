@@ -61,6 +61,7 @@ export const ConfigSchema = Type.Object(
           username: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'user name, 1-256 characters' })),
           password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'password, 1-256 characters (or GRIDEDGE_UPSTREAM_PASSWORD)' })),
           clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id; default gridedge-<gateway id>' })),
+          commandSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'shared secret the platform signs commands with, 16-256 characters (or GRIDEDGE_COMMAND_SECRET)' })),
         },
         { additionalProperties: false },
       ),

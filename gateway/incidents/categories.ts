@@ -8,12 +8,14 @@ export interface Category {
   severity: Severity;
   /** Minutes from first occurrence to the handling deadline. */
   deadlineMinutes: number;
+  /** Minutes the platform has to acknowledge before a reminder goes out. */
+  ackWithinMinutes: number;
   description: string;
 }
 
 export const CATEGORIES: Readonly<Record<string, Category>> = {
-  'fire.smoke_alarm': { severity: 'critical', deadlineMinutes: 15, description: 'a smoke alarm is sounding' },
-  'device.offline': { severity: 'minor', deadlineMinutes: 24 * 60, description: 'a device stopped reporting' },
+  'fire.smoke_alarm': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'a smoke alarm is sounding' },
+  'device.offline': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a device stopped reporting' },
 };
 
 export function categoryOf(code: string): Category {

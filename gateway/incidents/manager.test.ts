@@ -103,6 +103,79 @@ describe('incident manager', () => {
     expect(seen[0]).toMatchObject({ type: 'update', count: 2, id: first.activeIncidents()[0]!.id, seq: 2 });
   });
 
+  it('walks the lifecycle open → acknowledged → dispatched → resolved → closed, one message per step', async () => {
+    const { manager, seen, at } = setup();
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);
+    const id = seen[0]!.id;
+    const steps = [
+      manager.command({ command: 'ack', incidentId: id, by: 'centre-operator-7' }),
+      manager.command({ command: 'dispatch', incidentId: id, assignee: 'grid worker Wang (网格员)' }),
+      manager.command({ command: 'resolve', incidentId: id, by: 'wang', note: 'burnt food, ventilated' }),
+      manager.command({ command: 'close', incidentId: id, by: 'centre-operator-7' }),
+    ];
+    for (const s of steps) {
+      expect(s.ok).toBe(true);
+      if (s.ok) await s.durable;
+    }
+    expect(seen.map((m) => [m.type, m.status, m.seq])).toEqual([
+      ['new', 'open', 1], ['update', 'acknowledged', 2], ['update', 'dispatched', 3], ['update', 'resolved', 4], ['end', 'closed', 5],
+    ]);
+    expect(seen[4]!.handling).toMatchObject({
+      acknowledgedBy: 'centre-operator-7', assignee: 'grid worker Wang (网格员)', resolvedBy: 'wang', closedBy: 'centre-operator-7', note: 'burnt food, ventilated',
+    });
+    expect(seen[3]!.resolvedAt).toBeDefined();
+    expect(manager.incident(id)).toBeUndefined(); // closed incidents are done
+  });
+
+  it('refuses a transition the status does not allow, and an unknown incident, changing nothing', () => {
+    const { manager, seen, at } = setup();
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);
+    const id = seen[0]!.id;
+    expect(manager.command({ command: 'close', incidentId: id })).toEqual({
+      ok: false, code: 'invalid_transition', error: 'cannot close an incident that is open (close needs resolved)',
+    });
+    expect(manager.command({ command: 'dispatch', incidentId: id })).toMatchObject({ ok: false, code: 'malformed' });
+    expect(manager.command({ command: 'ack', incidentId: '01M81NNWD58FJT67P00HPSJTH3' })).toMatchObject({ ok: false, code: 'not_found' });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('lets a device clear resolve an acknowledged incident, and the platform close it afterwards', () => {
+    const { manager, seen, at } = setup();
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);
+    const id = seen[0]!.id;
+    manager.command({ command: 'ack', incidentId: id });
+    manager.handle({ action: 'resolve', correlationKey: key, occurredAt: at(), reason: 'device reported clear' }, device);
+    expect(seen[2]).toMatchObject({ status: 'resolved' });
+    expect(manager.command({ command: 'close', incidentId: id })).toMatchObject({ ok: true });
+    expect(seen[3]).toMatchObject({ type: 'end', status: 'closed' });
+  });
+
+  it('reminds once when not acknowledged in time, escalates once past the deadline', () => {
+    const { manager, seen, tick, at } = setup();
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);
+    tick(60_000);
+    expect(manager.checkDeadlines()).toEqual([]);
+    tick(61_000); // past 2 minutes without an ack
+    expect(manager.checkDeadlines().map((m) => m.flags)).toEqual([['reminder']]);
+    expect(manager.checkDeadlines()).toEqual([]);
+    tick(13 * 60_000); // past the 15-minute deadline
+    const [escalated] = manager.checkDeadlines();
+    expect(escalated).toMatchObject({ severity: 'critical', flags: ['reminder', 'overdue', 'escalated'] });
+    expect(escalated!.handling?.escalatedAt).toBeDefined();
+    expect(manager.checkDeadlines()).toEqual([]);
+    expect(seen.map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('does not remind about an incident already acknowledged', () => {
+    const { manager, seen, tick, at } = setup();
+    manager.handle({ action: 'raise', category: 'device.offline', correlationKey: 'device.offline:x', occurredAt: at(), facts: {} }, device);
+    manager.command({ command: 'ack', incidentId: seen[0]!.id });
+    tick(2 * 3600_000);
+    expect(manager.checkDeadlines()).toEqual([]);
+    tick(23 * 3600_000);
+    expect(manager.checkDeadlines()[0]).toMatchObject({ severity: 'major', flags: ['overdue', 'escalated'] });
+  });
+
   it('refuses a category nobody declared', () => {
     const { manager, at } = setup();
     expect(() => manager.handle({ action: 'raise', category: 'made.up', correlationKey: 'k', occurredAt: at(), facts: {} }, device)).toThrow(/unknown incident category 'made.up'/);

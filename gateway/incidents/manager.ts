@@ -6,14 +6,22 @@
 import { monotonicFactory } from 'ulidx';
 import type { DeviceInfo, IncidentSignal } from '../../devices/types.js';
 import { categoryOf } from './categories.js';
+import { ACTIVE_STATUSES, escalate, TRANSITIONS, type CommandErrorCode, type CommandInput } from './lifecycle.js';
 import { INCIDENT_SCHEMA_ID, type IncidentMessage } from './schema.js';
+
+export type CommandResult =
+  | { ok: true; message: IncidentMessage; durable: Promise<void> }
+  | { ok: false; code: CommandErrorCode; error: string };
+
+/** Resolved incidents wait for the platform's `close`; keep at most this many waiting. */
+const MAX_RESOLVED = 10_000;
 
 export interface IncidentManagerOptions {
   gatewayId: string;
   nextSeq: () => number;
   /** Makes a message durable (the outbox); the returned promise settles when it is on disk. */
   persist?: (message: IncidentMessage) => Promise<void>;
-  /** Active incidents from before a restart, so repeats keep folding into them. */
+  /** Incidents not yet closed from before a restart, so repeats keep folding and commands still apply. */
   restore?: IncidentMessage[];
   /** A listener that throws must not stop the others, nor the device message that caused it. */
   onListenerError?: (err: unknown) => void;
@@ -23,15 +31,15 @@ export interface IncidentManagerOptions {
 
 export type IncidentListener = (message: IncidentMessage) => void;
 
-const ACTIVE = new Set(['open', 'acknowledged', 'dispatched']);
-
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
 export class IncidentManager {
-  /** Active (not yet resolved or closed) incidents by correlation key. */
+  /** Active (open, acknowledged, dispatched) incidents by correlation key: where repeats fold. */
   private readonly active = new Map<string, IncidentMessage>();
+  /** Every incident not yet closed, by id: what commands apply to. */
+  private readonly live = new Map<string, IncidentMessage>();
   private readonly listeners: IncidentListener[] = [];
   private readonly now: () => number;
   private readonly newId: () => string;
@@ -40,7 +48,7 @@ export class IncidentManager {
     this.now = opts.now ?? Date.now;
     const ulid = monotonicFactory();
     this.newId = opts.newId ?? (() => ulid(this.now()));
-    for (const m of opts.restore ?? []) if (ACTIVE.has(m.status)) this.active.set(m.correlationKey, m);
+    for (const m of opts.restore ?? []) this.track(m);
   }
 
   onMessage(listener: IncidentListener): void {
@@ -49,6 +57,76 @@ export class IncidentManager {
 
   activeIncidents(): IncidentMessage[] {
     return [...this.active.values()];
+  }
+
+  incident(id: string): IncidentMessage | undefined {
+    return this.live.get(id);
+  }
+
+  /** Applies a platform command (ack, dispatch, resolve, close) if the incident's status allows it. */
+  command(input: CommandInput): CommandResult {
+    const current = this.live.get(input.incidentId);
+    if (!current) return { ok: false, code: 'not_found', error: `no incident ${input.incidentId} that is not yet closed` };
+    const rule = TRANSITIONS[input.command];
+    if (!rule.from.includes(current.status)) {
+      return {
+        ok: false,
+        code: 'invalid_transition',
+        error: `cannot ${input.command} an incident that is ${current.status} (${input.command} needs ${rule.from.join(' or ')})`,
+      };
+    }
+    if (input.command === 'dispatch' && !input.assignee) return { ok: false, code: 'malformed', error: 'dispatch needs an assignee' };
+    const at = iso(this.now());
+    const handling = { ...current.handling };
+    if (input.note) handling.note = input.note;
+    switch (input.command) {
+      case 'ack':
+        handling.acknowledgedAt = at;
+        if (input.by) handling.acknowledgedBy = input.by;
+        break;
+      case 'dispatch':
+        handling.dispatchedAt = at;
+        handling.assignee = input.assignee;
+        break;
+      case 'resolve':
+        if (input.by) handling.resolvedBy = input.by;
+        break;
+      case 'close':
+        handling.closedAt = at;
+        if (input.by) handling.closedBy = input.by;
+        break;
+    }
+    const message = this.emit({
+      ...current,
+      type: rule.to === 'closed' ? 'end' : 'update',
+      status: rule.to,
+      ...(rule.to === 'resolved' ? { resolvedAt: at } : {}),
+      handling,
+    });
+    return { ok: true, message, durable: this.durable.get(message) ?? Promise.resolve() };
+  }
+
+  /**
+   * Reminds (提醒) about incidents not acknowledged in their category's time and escalates (督办)
+   * those past their deadline: severity one step up, flagged. Each happens once per incident.
+   */
+  checkDeadlines(): IncidentMessage[] {
+    const now = this.now();
+    const out: IncidentMessage[] = [];
+    for (const m of [...this.active.values()]) {
+      const category = categoryOf(m.category);
+      const flags = new Set(m.flags ?? []);
+      const occurred = Date.parse(m.occurredAt);
+      if (!flags.has('overdue') && now >= Date.parse(m.deadline)) {
+        flags.add('overdue');
+        flags.add('escalated');
+        out.push(this.emit({ ...m, type: 'update', severity: escalate(m.severity), flags: [...flags], handling: { ...m.handling, escalatedAt: iso(now) } }));
+      } else if (m.status === 'open' && !flags.has('reminder') && now >= occurred + category.ackWithinMinutes * 60_000) {
+        flags.add('reminder');
+        out.push(this.emit({ ...m, type: 'update', flags: [...flags], handling: { ...m.handling, remindedAt: iso(now) } }));
+      }
+    }
+    return out;
   }
 
   /**
@@ -115,6 +193,21 @@ export class IncidentManager {
     });
   }
 
+  private track(m: IncidentMessage): void {
+    if (ACTIVE_STATUSES.has(m.status)) this.active.set(m.correlationKey, m);
+    else if (this.active.get(m.correlationKey)?.id === m.id) this.active.delete(m.correlationKey);
+    this.live.delete(m.id); // re-insert: the Map's order is then oldest change first
+    if (m.status !== 'closed') this.live.set(m.id, m);
+    if (this.live.size > this.active.size + MAX_RESOLVED) {
+      for (const [id, old] of this.live) {
+        if (old.status === 'resolved') {
+          this.live.delete(id);
+          break;
+        }
+      }
+    }
+  }
+
   private emit(draft: IncidentMessage): IncidentMessage {
     const message: IncidentMessage = {
       ...draft,
@@ -122,8 +215,7 @@ export class IncidentManager {
       revision: draft.revision + 1,
       updatedAt: iso(this.now()),
     };
-    if (ACTIVE.has(message.status)) this.active.set(message.correlationKey, message);
-    else this.active.delete(message.correlationKey);
+    this.track(message);
     this.durable.set(message, this.opts.persist ? this.opts.persist(message) : Promise.resolve());
     for (const listener of this.listeners) {
       try {

@@ -4,6 +4,7 @@
  * Change it only on purpose, and bump the version in `schema` when a consumer would break.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { StringEnum } from '../schema.js';
 
 export const INCIDENT_SCHEMA_ID = 'gridedge.incident/v1';
 
@@ -22,8 +23,8 @@ export const IncidentMessageSchema = Type.Object(
     gatewayId: Type.String({ minLength: 1, maxLength: 64 }),
     grid: Type.String({ pattern: '^[0-9]{15}$', description: '15-digit grid cell code' }),
     category: Type.String({ pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$', description: 'dotted code such as fire.smoke_alarm' }),
-    severity: Type.Union(['info', 'minor', 'major', 'critical'].map((s) => Type.Literal(s))),
-    status: Type.Union(['open', 'acknowledged', 'dispatched', 'resolved', 'closed'].map((s) => Type.Literal(s))),
+    severity: StringEnum(['info', 'minor', 'major', 'critical'] as const),
+    status: StringEnum(['open', 'acknowledged', 'dispatched', 'resolved', 'closed'] as const),
     occurredAt: IsoTime('first occurrence'),
     lastOccurredAt: IsoTime('latest occurrence folded into this incident'),
     updatedAt: IsoTime('time of this message'),
@@ -75,6 +76,29 @@ export const IncidentMessageSchema = Type.Object(
     ),
     correlationKey: Type.String({ minLength: 1, maxLength: 200, description: 'repeats with this key fold into this incident' }),
     count: Type.Integer({ minimum: 1, description: 'occurrences folded into this incident' }),
+    handling: Type.Optional(
+      Type.Object(
+        {
+          acknowledgedAt: Type.Optional(IsoTime('when the platform acknowledged it')),
+          acknowledgedBy: Type.Optional(Type.String({ maxLength: 128 })),
+          dispatchedAt: Type.Optional(IsoTime('when a work order was dispatched')),
+          assignee: Type.Optional(Type.String({ maxLength: 128, description: 'who handles it (grid worker, team)' })),
+          resolvedBy: Type.Optional(Type.String({ maxLength: 128 })),
+          closedAt: Type.Optional(IsoTime('when the platform closed it after checking')),
+          closedBy: Type.Optional(Type.String({ maxLength: 128 })),
+          note: Type.Optional(Type.String({ maxLength: 500 })),
+          remindedAt: Type.Optional(IsoTime('when a reminder (提醒) went out for want of an acknowledgement')),
+          escalatedAt: Type.Optional(IsoTime('when it passed its deadline and was escalated (督办)')),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    flags: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('reminder'), Type.Literal('overdue'), Type.Literal('escalated')]), {
+        uniqueItems: true,
+        description: 'reminder: not acknowledged in time; overdue: past its deadline; escalated: severity raised for it',
+      }),
+    ),
   },
   { additionalProperties: false, $id: 'https://gridedge.dev/schemas/incident.v1.schema.json', title: 'gridedge incident message v1' },
 );

@@ -132,7 +132,7 @@ describe('outbox', () => {
     const outbox = new Outbox({ dir, lanes: laneOf, compactAtBytes: 20_000 });
     for (let i = 0; i < 60; i++) {
       const seq = outbox.nextSeq();
-      await outbox.put(message(seq, 'fire.smoke_alarm', { status: i === 10 ? 'open' : 'resolved' }), 0);
+      await outbox.put(message(seq, 'fire.smoke_alarm', { status: i === 10 ? 'open' : 'closed' }), 0);
       if (seq !== 59) outbox.ack(seq);
     }
     await outbox.flush();
@@ -141,7 +141,7 @@ describe('outbox', () => {
     await outbox.close();
     const again = new Outbox({ dir, lanes: laneOf });
     expect(again.stats()).toMatchObject({ pending: 1, lastSeq: 60 });
-    expect(again.activeIncidents().map((m) => m.seq)).toEqual([11]);
+    expect(again.liveIncidents().map((m) => m.seq)).toEqual([11]);
     expect(again.nextSeq()).toBe(61);
     await again.close();
   });

@@ -4,8 +4,8 @@
  * upstream broker acknowledges it, across disconnects, restarts, `kill -9` and power loss.
  *
  * The log is JSON lines: `put` (a message with its seq and lane), `ack`, `drop`, and after a
- * compaction `meta` (the last seq) and `state` (the latest message of each active incident, so
- * the incident manager can carry on folding after a restart). Appends are group-committed: all
+ * compaction `meta` (the last seq) and `state` (the latest message of each incident not yet
+ * closed, so the incident manager can carry on folding and applying commands after a restart). Appends are group-committed: all
  * puts made in one turn of the event loop share one write and one fdatasync.
  *
  * Bounds: at most `maxBytes` of pending messages and `maxAgeMs` of age. Beyond them the policy
@@ -57,14 +57,15 @@ type LogRecord =
   | { t: 'meta'; lastSeq: number }
   | { t: 'state'; m: IncidentMessage };
 
-const ACTIVE = new Set(['open', 'acknowledged', 'dispatched']);
+/** Resolved incidents kept for the platform's close; the oldest go beyond this. */
+const MAX_LIVE = 20_000;
 
 export class Outbox {
   private readonly pending = new Map<number, OutboxEntry>();
   /** Per lane, seqs in arrival order; entries no longer pending are skipped lazily. */
   private readonly queues: number[][] = [];
-  /** Latest message of each active incident, by incident id. */
-  private readonly active = new Map<string, IncidentMessage>();
+  /** Latest message of each incident not yet closed, by id. */
+  private readonly live = new Map<string, IncidentMessage>();
   private lastSeq = 0;
   private pendingBytes = 0;
   private corruptLines = 0;
@@ -139,10 +140,18 @@ export class Outbox {
   }
 
   private track(m: IncidentMessage): void {
-    const known = this.active.get(m.id);
+    const known = this.live.get(m.id);
     if (known && known.revision > m.revision) return;
-    if (ACTIVE.has(m.status)) this.active.set(m.id, m);
-    else this.active.delete(m.id);
+    this.live.delete(m.id);
+    if (m.status !== 'closed') this.live.set(m.id, m);
+    if (this.live.size > MAX_LIVE) {
+      for (const [id, old] of this.live) {
+        if (old.status === 'resolved') {
+          this.live.delete(id);
+          break;
+        }
+      }
+    }
   }
 
   private enqueue(entry: OutboxEntry): void {
@@ -217,8 +226,9 @@ export class Outbox {
     return this.pending.has(seq);
   }
 
-  activeIncidents(): IncidentMessage[] {
-    return [...this.active.values()];
+  /** Every incident not yet closed, as its latest message: the incident manager restores from these. */
+  liveIncidents(): IncidentMessage[] {
+    return [...this.live.values()];
   }
 
   /** Drops pending entries older than maxAgeMs (lowest lane first); returns how many. */
@@ -305,7 +315,7 @@ export class Outbox {
     const records: LogRecord[] = [{ t: 'meta', lastSeq: this.lastSeq }];
     const pendingIds = new Set<string>();
     for (const e of this.pending.values()) pendingIds.add(`${e.message.id}:${e.message.revision}`);
-    for (const m of this.active.values()) if (!pendingIds.has(`${m.id}:${m.revision}`)) records.push({ t: 'state', m });
+    for (const m of this.live.values()) if (!pendingIds.has(`${m.id}:${m.revision}`)) records.push({ t: 'state', m });
     // Entries not yet durable are still in the buffer and will be appended after the swap.
     for (const e of [...this.pending.values()].filter((x) => x.durable).sort((a, b) => a.seq - b.seq)) {
       records.push({ t: 'put', seq: e.seq, lane: e.lane, at: e.enqueuedAt, m: e.message });

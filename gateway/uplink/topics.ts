@@ -6,11 +6,14 @@ export interface UpstreamTopics {
   root: string;
   incident: string;
   status: string;
+  /** Filter for platform commands: `…/cmd/{name}`. */
+  commands: string;
+  reply: string;
 }
 
 export function upstreamTopics(grid: string, gatewayId: string): UpstreamTopics {
   const root = `gridedge/v1/${grid}/${gatewayId}`;
-  return { root, incident: `${root}/incident`, status: `${root}/status` };
+  return { root, incident: `${root}/incident`, status: `${root}/status`, commands: `${root}/cmd/+`, reply: `${root}/reply` };
 }
 
 export const STATUS_SCHEMA_ID = 'gridedge.status/v1';

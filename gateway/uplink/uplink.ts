@@ -9,6 +9,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
+import type { CommandHandler } from './commands.js';
 import type { Counters } from '../stats.js';
 import { STATUS_SCHEMA_ID, upstreamTopics, type GatewayStatus, type UpstreamTopics } from './topics.js';
 
@@ -23,6 +24,8 @@ export interface UplinkOptions {
   log: Logger;
   counters: Counters;
   outbox: Outbox;
+  /** Applies platform commands; without it the gateway does not subscribe to them. */
+  commands?: CommandHandler;
   /** Messages in flight at once. */
   window?: number;
 }
@@ -94,8 +97,14 @@ export class Uplink {
       counters.inc('uplink_connects_total');
       log.info({ upstream: where, backlog: this.opts.outbox.stats().pending }, 'uplink connected');
       this.publishStatus();
+      if (this.opts.commands) {
+        client.subscribe(this.topics.commands, { qos: 1 }, (err) => {
+          if (err) log.error({ err: err.message, topic: this.topics.commands }, 'cannot subscribe to platform commands');
+        });
+      }
       this.pump();
     });
+    client.on('message', (topic, payload) => this.onCommand(topic, payload));
     client.on('close', () => log.debug({ upstream: where }, 'uplink connection closed'));
     client.on('offline', () => log.warn({ upstream: where, backlog: this.opts.outbox.stats().pending }, 'uplink offline; incidents wait in the outbox'));
     client.on('error', (err) => {
@@ -128,6 +137,20 @@ export class Uplink {
         this.pump();
       });
     }
+  }
+
+  private onCommand(topic: string, payload: Buffer): void {
+    const handler = this.opts.commands;
+    const client = this.client;
+    if (!handler || !client || !topic.startsWith(`${this.topics.root}/cmd/`)) return;
+    const name = topic.slice(this.topics.root.length + 5);
+    const { reply, durable } = handler.handle(name, payload);
+    const send = () => client.publish(this.topics.reply, JSON.stringify(reply), { qos: 1 });
+    // The reply confirms a change only once the change is on disk.
+    if (durable) durable.then(send, (err: unknown) => {
+      this.opts.log.error({ err: (err as Error).message }, 'command applied but not stored');
+    });
+    else send();
   }
 
   /** Publishes the retained status now (e.g. after outbox drops), at most once a second. */

@@ -1,0 +1,152 @@
+/**
+ * Commands from the central platform on `gridedge/v1/{grid}/{gatewayId}/cmd/{name}`, each
+ * answered on `…/reply` with its correlation id. A command is applied only if it is well formed,
+ * signed with the shared command secret (HMAC-SHA256 over a canonical string), fresh (issuedAt
+ * within five minutes) and new: a repeat of a correlation id (a QoS 1 redelivery) gets the first
+ * answer again and is not applied twice. Without a configured secret, every command is refused.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { COMMANDS, type LifecycleCommand } from '../incidents/lifecycle.js';
+import type { IncidentManager } from '../incidents/manager.js';
+import type { Logger } from '../log.js';
+import { compile, describeErrors, payloadAjv } from '../schema.js';
+import type { Counters } from '../stats.js';
+
+export const REPLY_SCHEMA_ID = 'gridedge.reply/v1';
+export const COMMAND_NAMES = [...COMMANDS, 'snapshot'] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+export const CommandSchema = Type.Object(
+  {
+    correlationId: Type.String({ minLength: 1, maxLength: 128, description: 'the platform\'s id for this command, echoed in the reply' }),
+    issuedAt: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$', description: 'ISO 8601 UTC time the platform issued it' }),
+    incidentId: Type.Optional(Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'incident id (ULID)' })),
+    cameraId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'camera id, for snapshot' })),
+    by: Type.Optional(Type.String({ maxLength: 128, description: 'operator, up to 128 characters' })),
+    assignee: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who handles it, for dispatch' })),
+    note: Type.Optional(Type.String({ maxLength: 500, description: 'free text, up to 500 characters' })),
+    auth: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'hex HMAC-SHA256 of the canonical string' }),
+  },
+  { additionalProperties: false },
+);
+export type Command = Static<typeof CommandSchema>;
+
+export type ReplyErrorCode =
+  | 'malformed'
+  | 'unauthenticated'
+  | 'stale'
+  | 'unknown_command'
+  | 'not_found'
+  | 'invalid_transition'
+  | 'unavailable'
+  | 'commands_disabled';
+
+export interface Reply {
+  schema: typeof REPLY_SCHEMA_ID;
+  correlationId: string | null;
+  command: string;
+  ok: boolean;
+  incident?: { id: string; status: string; revision: number; seq: number };
+  error?: { code: ReplyErrorCode; message: string };
+}
+
+/** The string both sides sign: fields in a fixed order, one per line, absent ones empty. */
+export function canonicalCommand(name: string, c: Omit<Command, 'auth'>): string {
+  return [name, c.correlationId, c.issuedAt, c.incidentId ?? c.cameraId ?? '', c.by ?? '', c.assignee ?? '', c.note ?? ''].join('\n');
+}
+
+export function signCommand(secret: string, name: string, c: Omit<Command, 'auth'>): string {
+  return createHmac('sha256', secret).update(canonicalCommand(name, c)).digest('hex');
+}
+
+const validate = compile(payloadAjv, CommandSchema);
+const MAX_SKEW_MS = 5 * 60_000;
+const REMEMBER_MS = 15 * 60_000;
+const REMEMBER_MAX = 10_000;
+
+export interface CommandHandlerOptions {
+  incidents: IncidentManager;
+  secret?: string;
+  log: Logger;
+  counters: Counters;
+  now?: () => number;
+}
+
+export class CommandHandler {
+  private readonly seen = new Map<string, { at: number; reply: Reply }>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: CommandHandlerOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Returns the reply, and when the command changed an incident, that change's durability. */
+  handle(name: string, payload: Buffer): { reply: Reply; durable?: Promise<void> } {
+    const result = this.apply(name, payload);
+    const { counters, log } = this.opts;
+    counters.inc('commands_total', { command: COMMAND_NAMES.includes(name as CommandName) ? name : 'unknown', result: result.reply.ok ? 'ok' : result.reply.error!.code });
+    if (!result.reply.ok) log.warn({ command: name.slice(0, 40), correlationId: result.reply.correlationId, error: result.reply.error }, 'platform command refused');
+    else log.info({ command: name, correlationId: result.reply.correlationId, incident: result.reply.incident }, 'platform command applied');
+    return result;
+  }
+
+  private apply(name: string, payload: Buffer): { reply: Reply; durable?: Promise<void> } {
+    const fail = (code: ReplyErrorCode, message: string, correlationId: string | null = null): { reply: Reply } => ({
+      reply: { schema: REPLY_SCHEMA_ID, correlationId, command: name.slice(0, 40), ok: false, error: { code, message } },
+    });
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      return fail('malformed', `not JSON: ${(err as Error).message}`);
+    }
+    const correlationId = typeof (body as { correlationId?: unknown })?.correlationId === 'string'
+      ? ((body as { correlationId: string }).correlationId).slice(0, 128)
+      : null;
+    if (!validate(body)) return fail('malformed', describeErrors(validate.errors).join('; '), correlationId);
+    if (!COMMAND_NAMES.includes(name as CommandName)) return fail('unknown_command', `unknown command '${name.slice(0, 40)}' (expected one of: ${COMMAND_NAMES.join(', ')})`, correlationId);
+    const secret = this.opts.secret;
+    if (!secret) return fail('commands_disabled', 'this gateway has no upstream.commandSecret, so it accepts no commands', correlationId);
+    const { auth, ...fields } = body;
+    const expected = Buffer.from(signCommand(secret, name, fields), 'hex');
+    if (!timingSafeEqual(expected, Buffer.from(auth, 'hex'))) return fail('unauthenticated', 'auth does not match the command secret', correlationId);
+    const skew = Math.abs(this.now() - Date.parse(body.issuedAt));
+    if (!(skew <= MAX_SKEW_MS)) return fail('stale', `issuedAt is ${Math.round(skew / 1000)} s away from the gateway's clock (limit ${MAX_SKEW_MS / 1000} s)`, correlationId);
+
+    this.forget();
+    const earlier = this.seen.get(body.correlationId);
+    if (earlier) return { reply: earlier.reply }; // a redelivery: same answer, not applied again
+
+    let result: { reply: Reply; durable?: Promise<void> };
+    if (name === 'snapshot') {
+      result = fail('unavailable', body.cameraId ? `camera '${body.cameraId}' is not configured on this gateway` : 'snapshot needs a cameraId', body.correlationId);
+    } else if (!body.incidentId) {
+      result = fail('malformed', `${name} needs an incidentId`, body.correlationId);
+    } else {
+      const r = this.opts.incidents.command({
+        command: name as LifecycleCommand,
+        incidentId: body.incidentId,
+        ...(body.by ? { by: body.by } : {}),
+        ...(body.assignee ? { assignee: body.assignee } : {}),
+        ...(body.note ? { note: body.note } : {}),
+      });
+      result = r.ok
+        ? {
+            reply: { schema: REPLY_SCHEMA_ID, correlationId: body.correlationId, command: name, ok: true, incident: { id: r.message.id, status: r.message.status, revision: r.message.revision, seq: r.message.seq } },
+            durable: r.durable,
+          }
+        : fail(r.code, r.error, body.correlationId);
+    }
+    this.seen.set(body.correlationId, { at: this.now(), reply: result.reply });
+    return result;
+  }
+
+  private forget(): void {
+    const cutoff = this.now() - REMEMBER_MS;
+    for (const [id, entry] of this.seen) {
+      if (entry.at >= cutoff && this.seen.size <= REMEMBER_MAX) break;
+      this.seen.delete(id);
+    }
+  }
+}
