@@ -49,6 +49,7 @@ export class Uplink {
   private readonly inflight = new Set<number>();
   private readonly window: number;
   private statusTimer?: NodeJS.Timeout;
+  private statusDirty = false;
 
   constructor(private readonly opts: UplinkOptions) {
     this.topics = upstreamTopics(opts.grid, opts.gatewayId);
@@ -96,7 +97,7 @@ export class Uplink {
     client.on('connect', () => {
       counters.inc('uplink_connects_total');
       log.info({ upstream: where, backlog: this.opts.outbox.stats().pending }, 'uplink connected');
-      this.publishStatus();
+      this.publishStatus(true);
       if (this.opts.commands) {
         client.subscribe(this.topics.commands, { qos: 1 }, (err) => {
           if (err) log.error({ err: err.message, topic: this.topics.commands }, 'cannot subscribe to platform commands');
@@ -153,11 +154,27 @@ export class Uplink {
     else send();
   }
 
-  /** Publishes the retained status now (e.g. after outbox drops), at most once a second. */
-  publishStatus(): void {
-    if (this.statusTimer) return;
-    this.client?.publish(this.topics.status, this.status('online'), { qos: 1, retain: true });
-    this.statusTimer = setTimeout(() => (this.statusTimer = undefined), 1000);
+  /**
+   * Publishes the retained status (e.g. after outbox drops): at most once a second, the last
+   * change always going out at the end of the second. Only while connected: a status queued
+   * offline would arrive stale, and a fresh one is sent on every connect anyway.
+   */
+  publishStatus(force = false): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    if (this.statusTimer && !force) {
+      this.statusDirty = true;
+      return;
+    }
+    client.publish(this.topics.status, this.status('online'), { qos: 1, retain: true });
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      if (this.statusDirty) {
+        this.statusDirty = false;
+        this.publishStatus();
+      }
+    }, 1000);
     this.statusTimer.unref();
   }
 

@@ -111,10 +111,12 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** Keep sessions and queued QoS 1 messages across pause/resume, as a production broker would. */
   persistent?: boolean;
+  /** A port chosen in advance (e.g. one a gateway was configured with while nothing listened). */
+  port?: number;
 }
 
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const lines = [
     `listener ${port} 127.0.0.1`,
     // mosquitto's default of 1000 silently drops QoS 1 messages to a slow subscriber.
