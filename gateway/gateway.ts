@@ -18,6 +18,7 @@ import { RejectionLog } from './rejections.js';
 import { Counters } from './stats.js';
 import { InfluxSink, routeInfluxClientLogs } from './timeseries/influx.js';
 import type { SeriesSink } from './timeseries/sink.js';
+import { SpoolRecovery } from './timeseries/recovery.js';
 import { SpoolSink } from './timeseries/spool.js';
 import { CommandHandler } from './uplink/commands.js';
 import { Uplink } from './uplink/uplink.js';
@@ -35,6 +36,7 @@ export class Gateway {
   readonly pipeline: Pipeline;
   readonly sink: SeriesSink;
   readonly spool: SpoolSink;
+  private readonly recovery?: SpoolRecovery;
   readonly uplink?: Uplink;
   readonly outbox: Outbox;
   private expiry?: NodeJS.Timeout;
@@ -63,11 +65,20 @@ export class Gateway {
         bucket: config.influx.bucket,
         batchSize: config.influx.batchSize,
         flushIntervalMs: config.influx.flushIntervalMs,
+        maxRetries: config.influx.maxRetries,
         fallback: (lines) => {
           influxLog.warn({ lines: lines.length }, 'series server refused lines; spooled to disk for replay');
           this.spool.writeLines(lines);
         },
         onError: (err) => influxLog.debug({ err: err.message }, 'series write failed'),
+      });
+      this.recovery = new SpoolRecovery({
+        spool: this.spool,
+        dir: path.join(config.dataDir, 'spool'),
+        target: { url: config.influx.url, token: config.influx.token ?? '', org: config.influx.org, bucket: config.influx.bucket },
+        log: influxLog,
+        counters: this.counters,
+        intervalMs: config.influx.replayIntervalMs,
       });
     } else {
       this.sink = this.spool;
@@ -154,6 +165,7 @@ export class Gateway {
     this.expiry.unref();
     this.deadlines = setInterval(() => this.incidents.checkDeadlines(), 10_000);
     this.deadlines.unref();
+    this.recovery?.start();
     const broker = await this.broker.start();
     try {
       const { app, port } = await startApi({ host: this.config.api.host, port: this.config.api.port, log: this.log, health: () => this.health() });
@@ -197,6 +209,7 @@ export class Gateway {
   async stop(): Promise<void> {
     await this.api?.close();
     await this.broker.stop();
+    await this.recovery?.stop();
     await this.sink.close();
     if (this.sink !== this.spool) await this.spool.close();
     await this.uplink?.stop();

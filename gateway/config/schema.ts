@@ -75,6 +75,8 @@ export const ConfigSchema = Type.Object(
           bucket: Type.String({ minLength: 1, default: 'gridedge', description: 'bucket name' }),
           batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000, description: 'points per write, 1..100000' }),
           flushIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'longest a point waits before a write, 10..60000 ms' }),
+          maxRetries: Type.Integer({ minimum: 0, maximum: 10, default: 3, description: 'retries (1 s, 2 s, 4 s, ...) before a batch goes to the spool, 0..10' }),
+          replayIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'how often spooled readings are retried, 100..3600000 ms' }),
         },
         { additionalProperties: false },
       ),

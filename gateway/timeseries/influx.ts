@@ -39,6 +39,8 @@ export class InfluxSink implements SeriesSink {
       flushInterval: opts.flushIntervalMs,
       maxRetries,
       maxRetryTime: 60_000,
+      minRetryDelay: 1000,
+      maxRetryDelay: 15_000,
       maxBufferLines: 100_000,
       gzipThreshold: 4096,
       writeSuccess: (lines) => {

@@ -28,7 +28,7 @@ async function spoolWith(hours: Array<{ at: number; values: number[] }>, measure
 
 describe('spool replay', () => {
   routeInfluxClientLogs(createLogger('silent')); // the failure test's refusals are expected
-  it('sends every spooled line, oldest hour first, removes the files and leaves the current hour alone', async () => {
+  it('sends every spooled line, oldest file first, removes the files and leaves the newest alone', async () => {
     const now = Date.now();
     const earlier = now - 3 * 3600_000;
     const dir = await spoolWith([
@@ -38,7 +38,7 @@ describe('spool replay', () => {
     ], 'replay_a');
     const progress: string[] = [];
     const result = await replaySpool({ dir, target: { url: vm.url, token: 't', org: 'o', bucket: 'b' }, progress: (l) => progress.push(l) });
-    expect(result).toEqual({ files: 2, lines: 12_003, skipped: [spoolFileName(now)] });
+    expect(result).toMatchObject({ files: 2, lines: 12_003, skipped: [spoolFileName(now)] });
     expect(await readdir(dir)).toEqual([spoolFileName(now)]);
     expect(progress[0]).toMatch(/^\[1\/2\] .*: 12000 lines sent$/);
     const series = await waitFor('replayed points', async () => {
@@ -50,20 +50,20 @@ describe('spool replay', () => {
   });
 
   it('stops at a failure with the file kept, so a second run resumes', async () => {
-    const dir = await spoolWith([{ at: Date.now() - 7200_000, values: [1, 2] }], 'replay_b');
+    const dir = await spoolWith([{ at: Date.now() - 7200_000, values: [1, 2] }, { at: Date.now(), values: [3] }], 'replay_b');
     await expect(replaySpool({ dir, target: { url: 'http://127.0.0.1:9', token: 't', org: 'o', bucket: 'b' } })).rejects.toThrow(
       /replay stopped at .*\.lp \(0 of 1 files done, 0 lines sent\)/,
     );
-    expect(await readdir(dir)).toHaveLength(1);
-    const ok = await replaySpool({ dir, target: { url: vm.url, token: 't', org: 'o', bucket: 'b' }, keep: true });
-    expect(ok.lines).toBe(2);
-    expect((await readdir(dir))[0]).toMatch(/\.lp\.replayed$/);
+    expect(await readdir(dir)).toHaveLength(2);
+    const ok = await replaySpool({ dir, target: { url: vm.url, token: 't', org: 'o', bucket: 'b' }, keep: true, includeCurrent: true });
+    expect(ok.lines).toBe(3);
+    expect((await readdir(dir)).every((f) => f.endsWith('.lp.replayed'))).toBe(true);
   });
 
   it('says so when there is nothing to replay', async () => {
     const dir = await tempDir('replay');
     const progress: string[] = [];
-    expect(await replaySpool({ dir, target: { url: vm.url, token: 't', org: 'o', bucket: 'b' }, progress: (l) => progress.push(l) })).toEqual({ files: 0, lines: 0, skipped: [] });
+    expect(await replaySpool({ dir, target: { url: vm.url, token: 't', org: 'o', bucket: 'b' }, progress: (l) => progress.push(l) })).toEqual({ files: 0, lines: 0, bytes: 0, skipped: [] });
     expect(progress).toEqual([`nothing to replay in ${dir}`]);
     await expect(replaySpool({ dir: path.join(dir, 'nope'), target: { url: vm.url, token: 't', org: 'o', bucket: 'b' } })).rejects.toThrow(/cannot read the spool folder/);
   });

@@ -6,7 +6,7 @@
 import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { InfluxDB } from '@influxdata/influxdb-client';
-import { SPOOL_SUFFIX, spoolFileName } from './spool.js';
+import { SPOOL_SUFFIX } from './spool.js';
 
 export interface ReplayTarget {
   url: string;
@@ -18,8 +18,10 @@ export interface ReplayTarget {
 export interface ReplayOptions {
   dir: string;
   target: ReplayTarget;
-  /** The current hour's file may still be appended to by a running gateway: skipped unless asked. */
+  /** The newest file may still be appended to by a running gateway: skipped unless asked. */
   includeCurrent?: boolean;
+  /** Replay only the files this accepts (the gateway passes the ones closed by a rotation). */
+  only?: (name: string) => boolean;
   /** Rename replayed files to `*.lp.replayed` instead of deleting them. */
   keep?: boolean;
   batchLines?: number;
@@ -29,31 +31,34 @@ export interface ReplayOptions {
 export interface ReplayResult {
   files: number;
   lines: number;
+  bytes: number;
   skipped: string[];
 }
 
 export async function replaySpool(opts: ReplayOptions): Promise<ReplayResult> {
   const progress = opts.progress ?? (() => undefined);
   const batchLines = opts.batchLines ?? 5000;
-  const current = spoolFileName(Date.now());
   let names: string[];
   try {
-    names = (await readdir(opts.dir)).filter((f) => f.endsWith(SPOOL_SUFFIX)).sort();
+    names = (await readdir(opts.dir)).filter((f) => f.endsWith(SPOOL_SUFFIX) && (opts.only?.(f) ?? true)).sort();
   } catch (err) {
     throw new Error(`cannot read the spool folder ${opts.dir}: ${(err as Error).message}`);
   }
-  const skipped = opts.includeCurrent ? [] : names.filter((n) => n === current);
+  const newest = names.at(-1);
+  const skipped = opts.includeCurrent || opts.only || !newest ? [] : [newest];
   const todo = names.filter((n) => !skipped.includes(n));
   if (todo.length === 0) {
-    progress(`nothing to replay in ${opts.dir}${skipped.length ? ` (skipped ${current}, still being written; --include-current to send it)` : ''}`);
-    return { files: 0, lines: 0, skipped };
+    progress(`nothing to replay in ${opts.dir}${skipped.length ? ` (skipped ${newest}, the newest, which a running gateway may still write; --include-current to send it)` : ''}`);
+    return { files: 0, lines: 0, bytes: 0, skipped };
   }
 
   const client = new InfluxDB({ url: opts.target.url, token: opts.target.token, timeout: 30_000 });
   let total = 0;
+  let bytes = 0;
   for (const [i, name] of todo.entries()) {
     const file = path.join(opts.dir, name);
-    const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.length > 0);
+    const text = await readFile(file, 'utf8');
+    const lines = text.split('\n').filter((l) => l.length > 0);
     // No retries inside: a failure must surface here so the file stays for the next run.
     const api = client.getWriteApi(opts.target.org, opts.target.bucket, 'ms', { batchSize: batchLines + 1, flushInterval: 0, maxRetries: 0, gzipThreshold: 4096 });
     try {
@@ -69,8 +74,9 @@ export async function replaySpool(opts: ReplayOptions): Promise<ReplayResult> {
     if (opts.keep) await rename(file, `${file}.replayed`);
     else await unlink(file);
     total += lines.length;
+    bytes += Buffer.byteLength(text);
     progress(`[${i + 1}/${todo.length}] ${name}: ${lines.length} lines sent`);
   }
-  progress(`replayed ${total} lines from ${todo.length} files${skipped.length ? `; skipped ${current} (still being written)` : ''}`);
-  return { files: todo.length, lines: total, skipped };
+  progress(`replayed ${total} lines from ${todo.length} files${skipped.length ? `; skipped ${newest} (the newest, which a running gateway may still write)` : ''}`);
+  return { files: todo.length, lines: total, bytes, skipped };
 }

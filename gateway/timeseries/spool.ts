@@ -20,9 +20,13 @@ export interface SpoolOptions {
 
 export const SPOOL_SUFFIX = '.lp';
 
-/** `2026-11-22T13.lp`: one file an hour (UTC), so old hours can be replayed and removed whole. */
+/**
+ * `2026-11-22T13-05-09-123.lp`: named when opened (UTC), so names sort by age. A file is
+ * appended to until the hour changes or `rotate()` is called; then it is closed for good and can
+ * be replayed and removed whole.
+ */
 export function spoolFileName(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 13)}${SPOOL_SUFFIX}`;
+  return `${new Date(ms).toISOString().slice(0, 23).replace(/[:.]/g, '-')}${SPOOL_SUFFIX}`;
 }
 
 export class SpoolSink implements SeriesSink {
@@ -36,6 +40,7 @@ export class SpoolSink implements SeriesSink {
   private readonly maxBytes: number;
   private readonly batchLines: number;
   private ready: Promise<void>;
+  private current?: { name: string; hour: string };
 
   constructor(private readonly opts: SpoolOptions) {
     this.maxBytes = opts.maxBytes ?? 1024 ** 3;
@@ -79,12 +84,39 @@ export class SpoolSink implements SeriesSink {
         this.dropped += lines.length;
         throw new Error(`spool ${this.opts.dir} is full (${this.bytes} of ${this.maxBytes} bytes): ${lines.length} lines dropped`);
       }
-      await appendFile(path.join(this.opts.dir, spoolFileName(Date.now())), text);
+      await appendFile(path.join(this.opts.dir, this.fileFor(Date.now())), text);
       this.bytes += size;
       this.written += lines.length;
     } catch (err) {
       this.opts.onError?.(err as Error);
     }
+  }
+
+  private fileFor(now: number): string {
+    const hour = new Date(now).toISOString().slice(0, 13);
+    if (!this.current || this.current.hour !== hour) this.current = { name: spoolFileName(now), hour };
+    return this.current.name;
+  }
+
+  /** The file appends go to now, if one is open. */
+  get currentFile(): string | undefined {
+    return this.current?.name;
+  }
+
+  /** Closes the current file for good once what is buffered is in it; later lines start a new file. */
+  async rotate(): Promise<void> {
+    await this.flush();
+    this.current = undefined;
+  }
+
+  /** Bytes of spool files on disk (they count against maxBytes until replayed). */
+  get bytesOnDisk(): number {
+    return this.bytes;
+  }
+
+  /** Replayed files leave the folder: their bytes no longer count against the bound. */
+  released(bytes: number): void {
+    this.bytes = Math.max(0, this.bytes - bytes);
   }
 
   async close(): Promise<void> {

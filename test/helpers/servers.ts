@@ -177,22 +177,22 @@ export interface VictoriaMetrics {
   url: string;
   /** Every series whose name matches the regex, once force_flush has made them visible. */
   exportSeries(nameRegex: string): Promise<ExportedSeries[]>;
+  /** Stops the process, keeping its data and port, to start it again (an outage). */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
   const port = await freePort();
-  const running = await launch('victoria-metrics', '/usr/bin/victoria-metrics', (dir) => [
-    `-httpListenAddr=127.0.0.1:${port}`,
-    `-storageDataPath=${dir}`,
-    '-retentionPeriod=100y',
-    '-loggerLevel=ERROR',
-  ]);
+  const args = (dir: string) => [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y', '-loggerLevel=ERROR'];
+  let running = await launch('victoria-metrics', '/usr/bin/victoria-metrics', args);
   const url = `http://127.0.0.1:${port}`;
-  await untilReady(`victoria-metrics on port ${port}`, running, async () => {
+  const ready = () => untilReady(`victoria-metrics on port ${port}`, running, async () => {
     const res = await fetch(`${url}/health`).catch(() => undefined);
     return res?.ok;
   }, 10_000);
+  await ready();
   return {
     port,
     url,
@@ -205,6 +205,11 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
         .split('\n')
         .filter((l) => l.trim())
         .map((l) => JSON.parse(l) as ExportedSeries);
+    },
+    pause: () => terminate(running),
+    async resume() {
+      running = await launch('victoria-metrics', '/usr/bin/victoria-metrics', args, undefined, running.dir);
+      await ready();
     },
     async stop() {
       await terminate(running);
