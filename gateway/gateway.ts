@@ -2,6 +2,7 @@
  * The composition root: one gateway process, built from one config. Each stage is created here
  * and wired to the next; start and stop run in dependency order so nothing is dropped between.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { DeviceBroker, type RegisteredDevice } from '../broker/broker.js';
@@ -116,6 +117,13 @@ export class Gateway {
         url: config.upstream.url,
         username: config.upstream.username,
         password: config.upstream.password,
+        protocolVersion: config.upstream.protocolVersion,
+        tls: {
+          rejectUnauthorized: config.upstream.rejectUnauthorized,
+          ...(config.upstream.ca ? { ca: readFileSync(config.upstream.ca) } : {}),
+          ...(config.upstream.cert ? { cert: readFileSync(config.upstream.cert) } : {}),
+          ...(config.upstream.key ? { key: readFileSync(config.upstream.key) } : {}),
+        },
         clientId: config.upstream.clientId ?? `gridedge-${gateway.id}`,
         gatewayId: gateway.id,
         grid: gateway.grid,

@@ -2,6 +2,7 @@
 # Installs the real servers the tests start on loopback, from Debian's packages:
 #   mosquitto          the central platform's broker (upstream), and mosquitto_pub/sub
 #   victoria-metrics   a time-series server that speaks InfluxDB's /api/v2/write
+#   openssl            makes the certificates the TLS tests use
 # Idempotent: installs only what is missing. The packages' own system services are kept from
 # starting (policy-rc.d), so nothing listens on 1883 or 8428 behind the tests' back.
 set -euo pipefail
@@ -9,10 +10,11 @@ set -euo pipefail
 missing=()
 [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # certificates for the TLS tests
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test dependencies present: mosquitto, mosquitto-clients, victoria-metrics"
+  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics"
   exit 0
 fi
 

@@ -3,6 +3,7 @@
  * environment overrides for secrets, then the checks a schema cannot express (unique ids,
  * grid prefixes). Every problem is reported at once, each naming its key path.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
@@ -44,6 +45,17 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     raw.upstream.commandSecret = env.GRIDEDGE_COMMAND_SECRET;
   }
   if (raw.influx && env.GRIDEDGE_INFLUX_TOKEN) raw.influx.token = env.GRIDEDGE_INFLUX_TOKEN;
+  if (raw.upstream) {
+    const up = raw.upstream;
+    for (const key of ['ca', 'cert', 'key'] as const) {
+      const file = up[key];
+      if (file === undefined) continue;
+      up[key] = path.resolve(baseDir, file);
+      if (!existsSync(up[key])) problems.push(`upstream.${key}: file "${up[key]}" does not exist`);
+    }
+    if (Boolean(up.cert) !== Boolean(up.key)) problems.push('upstream.cert and upstream.key: give both or neither');
+    if ((up.ca || up.cert) && !/^(mqtts|ssl):/.test(up.url)) problems.push(`upstream.url: "${up.url}" is not TLS, but upstream.ca/cert are set (expected mqtts://host:port)`);
+  }
   if (raw.influx && !raw.influx.token) problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
 
   const seen = new Map<string, number>();

@@ -17,6 +17,9 @@ export interface UplinkOptions {
   url: string;
   username?: string;
   password?: string;
+  protocolVersion?: 4 | 5;
+  /** PEM contents for mqtts. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
   clientId: string;
   gatewayId: string;
   grid: string;
@@ -88,6 +91,8 @@ export class Uplink {
       clientId: this.opts.clientId,
       username: this.opts.username,
       password: this.opts.password,
+      protocolVersion: this.opts.protocolVersion ?? 4,
+      ...(this.opts.tls ?? {}),
       clean: true,
       keepalive: 30,
       reconnectPeriod: 1000,

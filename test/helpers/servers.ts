@@ -113,6 +113,8 @@ export interface MosquittoOptions {
   persistent?: boolean;
   /** A port chosen in advance (e.g. one a gateway was configured with while nothing listened). */
   port?: number;
+  /** Serve TLS with these PEM files. */
+  tls?: { cafile: string; certfile: string; keyfile: string };
 }
 
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
@@ -126,6 +128,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     'log_type warning',
   ];
   const setup = async (dir: string) => {
+    if (opts.tls) lines.push(`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`);
     if (opts.persistent) {
       await chmod(dir, 0o777); // mosquitto writes its database here after dropping root
       lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 1');
@@ -153,7 +156,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   await ready();
   return {
     port,
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     pause: () => terminate(running),
     resume: async () => {
       running = await launch('mosquitto', '/usr/sbin/mosquitto', () => ['-c', path.join(dir, 'mosquitto.conf')], undefined, dir);
