@@ -62,6 +62,17 @@ export type DecodeResult =
 
 export type Severity = 'info' | 'minor' | 'major' | 'critical';
 
+/** Evidence classes: each has its own retention (faces and plates are personal data). */
+export type EvidenceClass = 'face' | 'plate' | 'person' | 'vehicle' | 'scene' | 'snapshot';
+
+/** An image a rule wants attached to the incident it raises; stored before the incident is. */
+export interface EvidenceInput {
+  bytes: Buffer;
+  class: EvidenceClass;
+  mime: string;
+  boxes?: Array<{ x: number; y: number; w: number; h: number; label?: string; score?: number }>;
+}
+
 /** What a rule asks of the incident manager; the manager owns ids, folding and lifecycle. */
 export type IncidentSignal =
   | {
@@ -71,6 +82,7 @@ export type IncidentSignal =
       correlationKey: string;
       occurredAt: number;
       facts: Record<string, FieldValue>;
+      evidence?: EvidenceInput[];
     }
   | {
       action: 'resolve';

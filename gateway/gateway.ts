@@ -17,6 +17,9 @@ import type { Logger } from './log.js';
 import { Pipeline } from './pipeline.js';
 import { RejectionLog } from './rejections.js';
 import { Counters } from './stats.js';
+import { evidenceUrl } from './evidence/links.js';
+import { linkSecret } from './evidence/secret.js';
+import { EvidenceStore } from './evidence/store.js';
 import { InfluxSink, routeInfluxClientLogs } from './timeseries/influx.js';
 import type { SeriesSink } from './timeseries/sink.js';
 import { SpoolRecovery } from './timeseries/recovery.js';
@@ -40,6 +43,11 @@ export class Gateway {
   private readonly recovery?: SpoolRecovery;
   readonly uplink?: Uplink;
   readonly outbox: Outbox;
+  readonly evidence: EvidenceStore;
+  private readonly linkSecret: string;
+  /** Set once the API listens, when the port was picked by the system (port 0). */
+  private publicUrl?: string;
+  private sweeper?: NodeJS.Timeout;
   private expiry?: NodeJS.Timeout;
   private deadlines?: NodeJS.Timeout;
   private readonly broker: DeviceBroker;
@@ -100,8 +108,26 @@ export class Gateway {
       },
       onError: (err) => incidentLog.error({ err: err.message }, 'outbox write failed'),
     });
+    this.evidence = new EvidenceStore({ dir: path.join(config.dataDir, 'evidence'), retentionHours: config.evidence.retentionHours });
+    this.linkSecret = linkSecret(config.api.linkSecret, path.join(config.dataDir, 'state'));
+    const publicUrl = config.api.publicUrl ?? `http://${config.api.host}:${config.api.port}`;
     this.incidents = new IncidentManager({
       gatewayId: gateway.id,
+      storeEvidence: async (input) => {
+        const ref = await this.evidence.put(input.bytes, input.class, input.mime);
+        this.counters.inc('evidence_stored_total', { class: input.class });
+        const inline = config.evidence.inline && input.bytes.length <= config.evidence.inlineMaxBytes;
+        return {
+          kind: 'image' as const,
+          sha256: ref.sha256,
+          class: ref.class,
+          mime: ref.mime,
+          bytes: ref.bytes,
+          url: evidenceUrl(this.publicUrl ?? publicUrl, this.linkSecret, ref.sha256, config.evidence.linkTtlHours * 3600),
+          ...(input.boxes ? { boxes: input.boxes } : {}),
+          ...(inline ? { inline: input.bytes.toString('base64') } : {}),
+        };
+      },
       nextSeq: () => this.outbox.nextSeq(),
       persist: (m) => this.outbox.put(m, laneFor(m.category)),
       restore: this.outbox.liveIncidents(),
@@ -174,10 +200,19 @@ export class Gateway {
     this.deadlines = setInterval(() => this.incidents.checkDeadlines(), 10_000);
     this.deadlines.unref();
     this.recovery?.start();
+    this.sweeper = setInterval(() => void this.sweepEvidence(), this.config.evidence.sweepIntervalMinutes * 60_000);
+    this.sweeper.unref();
     const broker = await this.broker.start();
     try {
-      const { app, port } = await startApi({ host: this.config.api.host, port: this.config.api.port, log: this.log, health: () => this.health() });
+      const { app, port } = await startApi({
+        host: this.config.api.host,
+        port: this.config.api.port,
+        log: this.log,
+        health: () => this.health(),
+        evidence: { store: this.evidence, secret: this.linkSecret },
+      });
       this.api = app;
+      if (!this.config.api.publicUrl) this.publicUrl = `http://${this.config.api.host}:${port}`;
       this.log.info({ gatewayId: this.config.gateway.id, grid: this.config.gateway.grid, broker, api: port, series: this.sink.name, devices: this.config.devices.length }, 'gateway started');
       return { broker, api: port };
     } catch (err) {
@@ -186,8 +221,16 @@ export class Gateway {
       await this.outbox.close();
       clearInterval(this.expiry);
       clearInterval(this.deadlines);
+      clearInterval(this.sweeper);
       throw err;
     }
+  }
+
+  /** Deletes evidence past its class's retention; counted per class. */
+  async sweepEvidence(): Promise<void> {
+    const deleted = await this.evidence.sweep();
+    for (const [cls, n] of Object.entries(deleted)) this.counters.inc('evidence_expired_total', { class: cls }, n);
+    if (Object.keys(deleted).length) this.log.info({ deleted }, 'expired evidence deleted');
   }
 
   health(): Health {
@@ -223,6 +266,7 @@ export class Gateway {
     await this.uplink?.stop();
     clearInterval(this.expiry);
     clearInterval(this.deadlines);
+    clearInterval(this.sweeper);
     await this.outbox.close();
     this.log.info('gateway stopped');
   }

@@ -8,7 +8,7 @@ export type { Logger };
  */
 const REDACT = [
   'password', '*.password', 'secret', '*.secret', 'token', '*.token',
-  'commandSecret', '*.commandSecret', 'auth', '*.auth',
+  'commandSecret', '*.commandSecret', 'auth', '*.auth', 'linkSecret', '*.linkSecret', 'sig', '*.sig',
   'config.upstream.password', 'config.influx.token', 'config.devices[*].secret',
   'req.headers.authorization',
 ];

@@ -1,9 +1,11 @@
 /**
- * The HTTP API (fastify). For now only `/healthz`; every route carries a schema so validation
- * and the OpenAPI document come from one place when the API grows.
+ * The HTTP API (fastify). For now `/healthz` and signed evidence links; every route carries a
+ * schema so validation and the OpenAPI document come from one place when the API grows.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { checkEvidenceLink } from '../evidence/links.js';
+import type { EvidenceStore } from '../evidence/store.js';
 import type { Logger } from '../log.js';
 
 export const HealthSchema = Type.Object({
@@ -26,6 +28,7 @@ export interface ApiOptions {
   port: number;
   log: Logger;
   health(): Health;
+  evidence: { store: EvidenceStore; secret: string };
 }
 
 export async function startApi(opts: ApiOptions): Promise<{ app: FastifyInstance; port: number }> {
@@ -35,6 +38,23 @@ export async function startApi(opts: ApiOptions): Promise<{ app: FastifyInstance
     logController: new LogController({ disableRequestLogging: true }),
   });
   app.get('/healthz', { schema: { response: { 200: HealthSchema } } }, async () => opts.health());
+
+  // Evidence by signed link only: faces and plates are personal data, and a link the platform
+  // passes on must stop working when it expires. The sha256 pattern also rules out any path.
+  const ErrorBody = Type.Object({ error: Type.String() });
+  app.get<{ Params: { sha256: string }; Querystring: { exp?: string; sig?: string } }>('/api/evidence/:sha256', {
+    schema: {
+      params: Type.Object({ sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+      querystring: Type.Object({ exp: Type.Optional(Type.String({ maxLength: 12 })), sig: Type.Optional(Type.String({ maxLength: 64 })) }),
+      response: { 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 410: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const check = checkEvidenceLink(opts.evidence.secret, req.params.sha256, req.query.exp, req.query.sig);
+    if (!check.ok) return reply.code(check.status).send({ error: check.reason });
+    const found = await opts.evidence.store.get(req.params.sha256);
+    if (!found) return reply.code(404).send({ error: 'no such evidence (it may have expired under its retention)' });
+    return reply.header('content-type', found.mime).header('cache-control', 'private, max-age=300').send(found.bytes);
+  });
   try {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {

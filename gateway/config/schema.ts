@@ -97,10 +97,32 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    evidence: Type.Object(
+      {
+        retentionHours: Type.Object(
+          {
+            face: Type.Number({ minimum: 0, default: 72, description: 'hours face crops are kept (personal data: shortest)' }),
+            plate: Type.Number({ minimum: 0, default: 168, description: 'hours plate crops are kept' }),
+            person: Type.Number({ minimum: 0, default: 72, description: 'hours person crops are kept' }),
+            vehicle: Type.Number({ minimum: 0, default: 168, description: 'hours vehicle crops are kept' }),
+            scene: Type.Number({ minimum: 0, default: 720, description: 'hours scene images (fire, smoke) are kept' }),
+            snapshot: Type.Number({ minimum: 0, default: 720, description: 'hours camera snapshots are kept' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        sweepIntervalMinutes: Type.Number({ exclusiveMinimum: 0, default: 60, description: 'how often expired evidence is deleted, minutes > 0' }),
+        linkTtlHours: Type.Number({ exclusiveMinimum: 0, default: 72, description: 'how long a signed evidence link works, hours > 0' }),
+        inline: Type.Boolean({ default: false, description: 'true: send images up to inlineMaxBytes inside the incident (base64), besides the link' }),
+        inlineMaxBytes: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 32_768, description: 'largest image sent inline, bytes' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     api: Type.Object(
       {
         host: Host('127.0.0.1'),
         port: Port(8080),
+        publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'the URL the platform reaches this API at, for evidence links; default http://<api.host>:<api.port>' })),
+        linkSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'secret that signs evidence links, 16-256 characters (or GRIDEDGE_LINK_SECRET; default: generated once and kept in dataDir)' })),
       },
       { additionalProperties: false, default: {} },
     ),

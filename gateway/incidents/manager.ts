@@ -4,7 +4,7 @@
  * message with the next gateway sequence number, handed to the listeners (uplink, console, log).
  */
 import { monotonicFactory } from 'ulidx';
-import type { DeviceInfo, IncidentSignal } from '../../devices/types.js';
+import type { DeviceInfo, EvidenceInput, IncidentSignal } from '../../devices/types.js';
 import { categoryOf } from './categories.js';
 import { ACTIVE_STATUSES, escalate, TRANSITIONS, type CommandErrorCode, type CommandInput } from './lifecycle.js';
 import { INCIDENT_SCHEMA_ID, type IncidentMessage } from './schema.js';
@@ -15,6 +15,10 @@ export type CommandResult =
 
 /** Resolved incidents wait for the platform's `close`; keep at most this many waiting. */
 const MAX_RESOLVED = 10_000;
+/** Folded repeats add their evidence; an incident carries at most this many pieces, newest kept. */
+const MAX_EVIDENCE = 20;
+
+export type EvidenceItem = IncidentMessage['evidence'][number];
 
 export interface IncidentManagerOptions {
   gatewayId: string;
@@ -23,6 +27,8 @@ export interface IncidentManagerOptions {
   persist?: (message: IncidentMessage) => Promise<void>;
   /** Incidents not yet closed from before a restart, so repeats keep folding and commands still apply. */
   restore?: IncidentMessage[];
+  /** Stores one piece of evidence durably and returns what the incident carries for it. */
+  storeEvidence?: (input: EvidenceInput) => Promise<EvidenceItem>;
   /** A listener that throws must not stop the others, nor the device message that caused it. */
   onListenerError?: (err: unknown) => void;
   now?: () => number;
@@ -134,13 +140,19 @@ export class IncidentManager {
    * produced none): whoever acknowledges the cause, such as the device's PUBACK, waits for it.
    */
   handle(signal: IncidentSignal, device: DeviceInfo): Promise<void> | undefined {
+    if (signal.action === 'raise' && signal.evidence?.length) {
+      // Evidence first: no consumer may see an incident whose image is not stored yet.
+      const store = this.opts.storeEvidence;
+      if (!store) throw new Error('a rule attached evidence but this gateway has no evidence store');
+      return Promise.all(signal.evidence.map(store)).then((items) => this.durable.get(this.raise(signal, device, items)));
+    }
     const message = signal.action === 'raise' ? this.raise(signal, device) : this.resolve(signal);
     return message && this.durable.get(message);
   }
 
   private readonly durable = new WeakMap<IncidentMessage, Promise<void>>();
 
-  private raise(signal: Extract<IncidentSignal, { action: 'raise' }>, device: DeviceInfo): IncidentMessage {
+  private raise(signal: Extract<IncidentSignal, { action: 'raise' }>, device: DeviceInfo, evidence: EvidenceItem[] = []): IncidentMessage {
     const existing = this.active.get(signal.correlationKey);
     if (existing) {
       const devices = existing.devices.some((d) => d.id === device.id)
@@ -153,6 +165,7 @@ export class IncidentManager {
         lastOccurredAt: iso(Math.max(signal.occurredAt, Date.parse(existing.lastOccurredAt))),
         facts: { ...existing.facts, ...signal.facts },
         devices,
+        evidence: evidence.length ? mergeEvidence(existing.evidence, evidence) : existing.evidence,
       });
     }
     const category = categoryOf(signal.category);
@@ -173,7 +186,7 @@ export class IncidentManager {
       deadline: iso(signal.occurredAt + category.deadlineMinutes * 60_000),
       devices: [deviceRef(device)],
       facts: { ...signal.facts },
-      evidence: [],
+      evidence,
       correlationKey: signal.correlationKey,
       count: 1,
     };
@@ -226,6 +239,11 @@ export class IncidentManager {
     }
     return message;
   }
+}
+
+function mergeEvidence(old: EvidenceItem[], added: EvidenceItem[]): EvidenceItem[] {
+  const fresh = new Set(added.map((e) => e.sha256));
+  return [...old.filter((e) => !fresh.has(e.sha256)), ...added].slice(-MAX_EVIDENCE);
 }
 
 function deviceRef(device: DeviceInfo): IncidentMessage['devices'][number] {

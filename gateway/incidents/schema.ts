@@ -56,9 +56,12 @@ export const IncidentMessageSchema = Type.Object(
       Type.Object(
         {
           kind: Type.Union([Type.Literal('image'), Type.Literal('video')]),
-          sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-          url: Type.Optional(Type.String()),
+          sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256 of the stored bytes: the evidence\'s name' }),
+          class: Type.Optional(StringEnum(['face', 'plate', 'person', 'vehicle', 'scene', 'snapshot'] as const, { description: 'decides how long the gateway keeps it' })),
+          url: Type.Optional(Type.String({ description: 'signed link to the bytes on the gateway, valid until it expires' })),
           mime: Type.Optional(Type.String()),
+          bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+          inline: Type.Optional(Type.String({ contentEncoding: 'base64', description: 'the bytes themselves, when the gateway is configured to send small images inline' })),
           boxes: Type.Optional(
             Type.Array(
               Type.Object(

@@ -1,0 +1,114 @@
+/**
+ * Evidence (snapshots, face and plate crops) stored by content: the file name is the sha256 of
+ * the bytes, written to a temporary name, fsync'd and renamed, so a reference never points at a
+ * half-written file. Faces and plates are personal data: each class has its own retention, and
+ * a sweep deletes what has expired and counts it.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { EvidenceClass } from '../../devices/types.js';
+
+export type { EvidenceClass };
+export const EVIDENCE_CLASSES: readonly EvidenceClass[] = ['face', 'plate', 'person', 'vehicle', 'scene', 'snapshot'];
+
+export const SHA256 = /^[0-9a-f]{64}$/;
+
+export interface EvidenceRef {
+  sha256: string;
+  class: EvidenceClass;
+  mime: string;
+  bytes: number;
+}
+
+interface Meta {
+  class: EvidenceClass;
+  mime: string;
+  storedAt: number;
+}
+
+export interface EvidenceStoreOptions {
+  dir: string;
+  /** Hours each class is kept. */
+  retentionHours: Record<EvidenceClass, number>;
+  now?: () => number;
+}
+
+export class EvidenceStore {
+  private readonly now: () => number;
+
+  constructor(private readonly opts: EvidenceStoreOptions) {
+    this.now = opts.now ?? (() => Date.now());
+  }
+
+  private pathOf(sha256: string): string {
+    return path.join(this.opts.dir, sha256.slice(0, 2), sha256);
+  }
+
+  /** Stores the bytes (once per content) and resolves when they are durable. */
+  async put(bytes: Buffer, cls: EvidenceClass, mime: string): Promise<EvidenceRef> {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const file = this.pathOf(sha256);
+    await mkdir(path.dirname(file), { recursive: true });
+    const exists = await stat(file).then(() => true, () => false);
+    if (!exists) {
+      const tmp = `${file}.${process.pid}.tmp`;
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, file);
+    }
+    // Storing the same content again restarts its retention (it is evidence of a new incident).
+    const meta: Meta = { class: cls, mime, storedAt: this.now() };
+    await writeFile(`${file}.json`, JSON.stringify(meta));
+    return { sha256, class: cls, mime, bytes: bytes.length };
+  }
+
+  async get(sha256: string): Promise<{ bytes: Buffer; mime: string; class: EvidenceClass } | undefined> {
+    if (!SHA256.test(sha256)) return undefined; // never let a request name a path
+    try {
+      const [bytes, metaText] = await Promise.all([readFile(this.pathOf(sha256)), readFile(`${this.pathOf(sha256)}.json`, 'utf8')]);
+      const meta = JSON.parse(metaText) as Meta;
+      return { bytes, mime: meta.mime, class: meta.class };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Deletes evidence past its class's retention; returns how many of each class went. */
+  async sweep(): Promise<Partial<Record<EvidenceClass, number>>> {
+    const deleted: Partial<Record<EvidenceClass, number>> = {};
+    const now = this.now();
+    let shards: string[];
+    try {
+      shards = await readdir(this.opts.dir);
+    } catch {
+      return deleted;
+    }
+    for (const shard of shards) {
+      const dir = path.join(this.opts.dir, shard);
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (!name.endsWith('.json')) continue;
+        const file = path.join(dir, name.slice(0, -5));
+        let meta: Meta;
+        try {
+          meta = JSON.parse(await readFile(path.join(dir, name), 'utf8')) as Meta;
+        } catch {
+          continue;
+        }
+        const keepMs = (this.opts.retentionHours[meta.class] ?? 0) * 3600_000;
+        if (meta.storedAt + keepMs <= now) {
+          await rm(file, { force: true });
+          await rm(path.join(dir, name), { force: true });
+          deleted[meta.class] = (deleted[meta.class] ?? 0) + 1;
+        }
+      }
+    }
+    return deleted;
+  }
+}
