@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDir } from '../fsync.js';
 
 import type { EvidenceClass } from '../../devices/types.js';
 
@@ -62,6 +63,7 @@ export class EvidenceStore {
         await fh.close();
       }
       await rename(tmp, file);
+      await fsyncDir(path.dirname(file));
     }
     // Storing the same content again restarts its retention (it is evidence of a new incident).
     const meta: Meta = { class: cls, mime, storedAt: this.now() };

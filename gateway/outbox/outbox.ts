@@ -15,6 +15,7 @@
 import { open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import path from 'node:path';
+import { fsyncDir } from '../fsync.js';
 import type { IncidentMessage } from '../incidents/schema.js';
 
 export interface OutboxEntry {
@@ -291,10 +292,12 @@ export class Outbox {
     // Compaction runs inside the same critical section: no append may race the file swap.
     this.flushing = (async () => {
       try {
+        const created = !this.handle && this.logBytes === 0;
         const handle = (this.handle ??= await open(this.file, 'a'));
         const text = `${lines.join('\n')}\n`;
         await handle.appendFile(text);
         await handle.datasync();
+        if (created) await fsyncDir(this.opts.dir); // the new file's name must survive a power cut too
         this.logBytes += Buffer.byteLength(text);
         for (const w of waiters) w.resolve();
       } catch (err) {
@@ -331,9 +334,7 @@ export class Outbox {
     }
     await this.handle?.close();
     await rename(tmp, this.file);
-    const dir = await open(this.opts.dir, 'r');
-    await dir.sync().catch(() => undefined); // make the rename itself durable where the platform allows
-    await dir.close();
+    await fsyncDir(this.opts.dir);
     this.handle = await open(this.file, 'a');
     this.logBytes = (await stat(this.file)).size;
   }
