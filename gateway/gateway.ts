@@ -45,8 +45,8 @@ export class Gateway {
   readonly outbox: Outbox;
   readonly evidence: EvidenceStore;
   private readonly linkSecret: string;
-  /** Set once the API listens, when the port was picked by the system (port 0). */
-  private publicUrl?: string;
+  /** Where evidence links point; follows the real port when the system picked it (port 0). */
+  private publicUrl: string;
   private sweeper?: NodeJS.Timeout;
   private expiry?: NodeJS.Timeout;
   private deadlines?: NodeJS.Timeout;
@@ -110,7 +110,7 @@ export class Gateway {
     });
     this.evidence = new EvidenceStore({ dir: path.join(config.dataDir, 'evidence'), retentionHours: config.evidence.retentionHours });
     this.linkSecret = linkSecret(config.api.linkSecret, path.join(config.dataDir, 'state'));
-    const publicUrl = config.api.publicUrl ?? `http://${config.api.host}:${config.api.port}`;
+    this.publicUrl = config.api.publicUrl ?? `http://${config.api.host}:${config.api.port}`;
     this.incidents = new IncidentManager({
       gatewayId: gateway.id,
       storeEvidence: async (input) => {
@@ -123,7 +123,7 @@ export class Gateway {
           class: ref.class,
           mime: ref.mime,
           bytes: ref.bytes,
-          url: evidenceUrl(this.publicUrl ?? publicUrl, this.linkSecret, ref.sha256, config.evidence.linkTtlHours * 3600),
+          url: evidenceUrl(this.publicUrl, this.linkSecret, ref.sha256, config.evidence.linkTtlHours * 3600),
           ...(input.boxes ? { boxes: input.boxes } : {}),
           ...(inline ? { inline: input.bytes.toString('base64') } : {}),
         };

@@ -5,9 +5,9 @@
  * a sweep deletes what has expired and counts it.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir } from '../fsync.js';
+import { writeFileDurably } from '../fsync.js';
 
 import type { EvidenceClass } from '../../devices/types.js';
 
@@ -53,18 +53,7 @@ export class EvidenceStore {
     const file = this.pathOf(sha256);
     await mkdir(path.dirname(file), { recursive: true });
     const exists = await stat(file).then(() => true, () => false);
-    if (!exists) {
-      const tmp = `${file}.${process.pid}.tmp`;
-      const fh = await open(tmp, 'w');
-      try {
-        await fh.writeFile(bytes);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, file);
-      await fsyncDir(path.dirname(file));
-    }
+    if (!exists) await writeFileDurably(file, bytes);
     // Storing the same content again restarts its retention (it is evidence of a new incident).
     const meta: Meta = { class: cls, mime, storedAt: this.now() };
     await writeFile(`${file}.json`, JSON.stringify(meta));

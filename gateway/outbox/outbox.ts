@@ -12,10 +12,10 @@
  * is fixed and explicit: drop from the lowest-priority lane, oldest first; each drop is logged,
  * counted, and reported through `onDrop` (the uplink puts it in the gateway's status).
  */
-import { open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import path from 'node:path';
-import { fsyncDir } from '../fsync.js';
+import { fsyncDir, writeFileDurably } from '../fsync.js';
 import type { IncidentMessage } from '../incidents/schema.js';
 
 export interface OutboxEntry {
@@ -323,18 +323,9 @@ export class Outbox {
     for (const e of [...this.pending.values()].filter((x) => x.durable).sort((a, b) => a.seq - b.seq)) {
       records.push({ t: 'put', seq: e.seq, lane: e.lane, at: e.enqueuedAt, m: e.message });
     }
-    const tmp = `${this.file}.compact`;
-    const text = `${records.map((r) => JSON.stringify(r)).join('\n')}\n`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
     await this.handle?.close();
-    await rename(tmp, this.file);
-    await fsyncDir(this.opts.dir);
+    this.handle = undefined;
+    await writeFileDurably(this.file, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
     this.handle = await open(this.file, 'a');
     this.logBytes = (await stat(this.file)).size;
   }

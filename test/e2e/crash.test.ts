@@ -5,13 +5,12 @@
  */
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentMessage } from '../../gateway/incidents/schema.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { gridedge, type Run } from '../helpers/cli.js';
 import { assertIncident } from '../helpers/incident-schema.js';
-import { freePort, startMosquitto, waitFor, type Mosquitto } from '../helpers/servers.js';
+import { canConnect, freePort, startMosquitto, waitFor, type Mosquitto } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 import { UpstreamSubscriber } from '../helpers/upstream.js';
 
@@ -25,17 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await mosquitto?.stop();
 });
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** Resolves false instead of hanging when the gateway dies under a publish. */
 function acked(p: Promise<void>, ms = 3000): Promise<boolean> {
@@ -62,7 +50,7 @@ describe('crash safety', () => {
     let counter = 0;
     const start = async (): Promise<Run> => {
       const run = gridedge(['start', '--config', file]);
-      await waitFor('gateway broker up', () => listening(brokerPort).then((ok) => ok || undefined), 15_000);
+      await waitFor('gateway broker up', () => canConnect(brokerPort).then((ok) => ok || undefined), 15_000);
       return run;
     };
 
