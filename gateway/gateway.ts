@@ -65,13 +65,11 @@ export class Gateway {
       onError: (err) => spoolLog.error({ err: err.message }, 'spool write failed'),
     });
     if (config.influx) {
-      routeInfluxClientLogs(log.child({ component: 'influx' }));
       const influxLog = log.child({ component: 'influx' });
+      routeInfluxClientLogs(influxLog);
+      const target = { url: config.influx.url, token: config.influx.token ?? '', org: config.influx.org, bucket: config.influx.bucket };
       this.sink = new InfluxSink({
-        url: config.influx.url,
-        token: config.influx.token ?? '',
-        org: config.influx.org,
-        bucket: config.influx.bucket,
+        ...target,
         batchSize: config.influx.batchSize,
         flushIntervalMs: config.influx.flushIntervalMs,
         maxRetries: config.influx.maxRetries,
@@ -84,7 +82,7 @@ export class Gateway {
       this.recovery = new SpoolRecovery({
         spool: this.spool,
         dir: path.join(config.dataDir, 'spool'),
-        target: { url: config.influx.url, token: config.influx.token ?? '', org: config.influx.org, bucket: config.influx.bucket },
+        target,
         log: influxLog,
         counters: this.counters,
         intervalMs: config.influx.replayIntervalMs,
