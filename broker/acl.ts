@@ -17,6 +17,6 @@ export function deviceTopics(kind: DeviceKind, deviceId: string): DeviceTopics {
   for (const [channel, pattern] of Object.entries(kind.publishes)) {
     publish.set(pattern.replaceAll('{id}', deviceId), channel);
   }
-  const subscribe = new Set(kind.subscribes.map((p) => p.replaceAll('{id}', deviceId)));
+  const subscribe = new Set(Object.values(kind.commands).map((p) => p.replaceAll('{id}', deviceId)));
   return { publish, subscribe };
 }

@@ -11,6 +11,7 @@ const devices = ['smoke-01', 'smoke-02'].map((id) => ({
   info: { id, kind: 'smoke-alarm', grid: '110105001002001' },
   kind: smokeAlarm,
   secret: `secret-of-${id}`,
+  options: {},
 }));
 
 let broker: DeviceBroker;

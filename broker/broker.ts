@@ -17,12 +17,15 @@ export interface RegisteredDevice {
   info: DeviceInfo;
   kind: DeviceKind;
   secret: string;
+  /** `devices[].options`, validated against the kind's schema. */
+  options: Record<string, unknown>;
 }
 
 /** What the broker knows about an authenticated connection. */
 export interface DeviceSession {
   device: DeviceInfo;
   kind: DeviceKind;
+  options: Record<string, unknown>;
   topics: DeviceTopics;
 }
 
@@ -169,7 +172,7 @@ export class DeviceBroker {
     if (!timingSafeEqual(digest(password), account.secretDigest)) return refuse('bad_password', BAD_USERNAME_OR_PASSWORD);
     // One device, one client id: otherwise a device could take over another's session.
     if (client.id !== username) return refuse('client_id_mismatch', IDENTIFIER_REJECTED);
-    this.sessions.set(client, { device: account.device.info, kind: account.device.kind, topics: account.topics });
+    this.sessions.set(client, { device: account.device.info, kind: account.device.kind, options: account.device.options, topics: account.topics });
     done(null, true);
   }
 

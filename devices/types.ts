@@ -1,7 +1,10 @@
+import type { TSchema } from '@sinclair/typebox';
+
 /**
- * The contract between the gateway and a device kind. A kind is data plus two pure functions:
- * `decode` turns one MQTT message into normalized messages, `rules` turns one normalized message
- * into incident signals. Everything else (ACLs, routing, storage, incident life) is derived from it.
+ * The contract between the gateway and a device kind. A kind is data plus two functions:
+ * `decode` turns one MQTT message into normalized messages, its rules turn one normalized
+ * message into incident signals and device actions. Everything else (ACLs, routing, storage,
+ * incident life, heartbeats) is derived from it.
  */
 
 export interface GeoPoint {
@@ -45,7 +48,16 @@ export interface StatusChange {
   ts: number;
 }
 
-export type Normalized = Reading | DeviceEvent | StatusChange;
+/** The device's answer to a command the gateway sent it (matched by id). */
+export interface CommandReply {
+  type: 'reply';
+  id: string;
+  ok: boolean;
+  detail?: string;
+  ts: number;
+}
+
+export type Normalized = Reading | DeviceEvent | StatusChange | CommandReply;
 
 /** Why a message was refused; counted per device and reason, so keep the set small and stable. */
 export type RejectReason =
@@ -83,6 +95,8 @@ export type IncidentSignal =
       occurredAt: number;
       facts: Record<string, FieldValue>;
       evidence?: EvidenceInput[];
+      /** Ask the cameras of the device's grid cell for a snapshot to attach (once cameras exist). */
+      snapshotOfCell?: boolean;
     }
   | {
       action: 'resolve';
@@ -97,6 +111,39 @@ export interface DecodeContext {
   receivedAt: number;
 }
 
+/** Something a rule asks the gateway to do besides incidents. */
+export type DeviceAction =
+  | {
+      /** Publish to the device on one of its kind's command topics. */
+      action: 'send';
+      command: string;
+      payload: unknown;
+      /** Track the device's reply (a `reply` message with this id) and note the outcome on an incident. */
+      expectReply?: { id: string; timeoutMs: number; correlationKey: string; fact: string };
+    }
+  | {
+      /** Add facts to an open incident without counting a repeat (e.g. a command's outcome). */
+      action: 'annotate';
+      correlationKey: string;
+      facts: Record<string, FieldValue>;
+    };
+
+export type RuleOutput = IncidentSignal | DeviceAction;
+
+export interface RuleContext {
+  device: DeviceInfo;
+  /** Per-device options from the config (`devices[].options`), validated against the kind's schema. */
+  options: Record<string, unknown>;
+  /**
+   * The kind's memory for this device between messages (hysteresis, what is raised). Plain JSON,
+   * owned by the gateway, so it could live elsewhere (e.g. shared between two gateway nodes).
+   */
+  state: Record<string, unknown>;
+}
+
+/** A kind's rules, made once per gateway from the kind's settings (`kinds.<kind>` in the config). */
+export type Rules = (message: Normalized, ctx: RuleContext) => RuleOutput[];
+
 export interface DeviceKind {
   /** Registry key, used in config (`devices[].kind`). */
   kind: string;
@@ -106,10 +153,19 @@ export interface DeviceKind {
    * The broker derives each device's publish ACL from these; nothing else may be published.
    */
   publishes: Record<string, string>;
-  /** Topic filters the device may subscribe to, with `{id}` for its id. */
-  subscribes: string[];
+  /**
+   * Topics the gateway publishes to the device (commands, replies), by name, with `{id}`; the
+   * device may subscribe to exactly these.
+   */
+  commands: Record<string, string>;
+  /** Seconds between the messages a healthy device sends; missing three raises `device.offline`. */
+  heartbeatSeconds?: number;
+  /** Schema of the kind's deployment settings, `kinds.<kind>` in the config (defaults filled in). */
+  settingsSchema?: TSchema;
+  /** Schema of `devices[].options` for devices of this kind. */
+  optionsSchema?: TSchema;
   /** One MQTT message on one of `publishes`' channels into normalized messages, or a rejection. */
   decode(channel: string, payload: Buffer, ctx: DecodeContext): DecodeResult;
-  /** What incidents one normalized message raises or resolves. Pure: no I/O, no clocks. */
-  rules(message: Normalized, device: DeviceInfo): IncidentSignal[];
+  /** Builds the rules once at start-up from the kind's validated settings (may load files). */
+  createRules(settings: Record<string, unknown>, baseDir: string): Rules;
 }

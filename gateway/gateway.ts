@@ -14,6 +14,9 @@ import type { IncidentMessage } from './incidents/schema.js';
 import { DEFAULT_LANES, laneOf } from './outbox/lanes.js';
 import { Outbox } from './outbox/outbox.js';
 import type { Logger } from './log.js';
+import { DeviceCommands } from './device-commands.js';
+import { HeartbeatMonitor } from './heartbeats.js';
+import { withOverrides } from './incidents/categories.js';
 import { Pipeline } from './pipeline.js';
 import { RejectionLog } from './rejections.js';
 import { Counters } from './stats.js';
@@ -43,6 +46,9 @@ export class Gateway {
   private readonly recovery?: SpoolRecovery;
   readonly uplink?: Uplink;
   readonly outbox: Outbox;
+  readonly heartbeats: HeartbeatMonitor;
+  private readonly deviceCommands: DeviceCommands;
+  private heartbeatTimer?: NodeJS.Timeout;
   readonly evidence: EvidenceStore;
   private readonly linkSecret: string;
   /** Where evidence links point; follows the real port when the system picked it (port 0). */
@@ -111,6 +117,7 @@ export class Gateway {
     this.publicUrl = config.api.publicUrl ?? `http://${config.api.host}:${config.api.port}`;
     this.incidents = new IncidentManager({
       gatewayId: gateway.id,
+      categories: withOverrides(config.incidents.categories),
       storeEvidence: async (input) => {
         const ref = await this.evidence.put(input.bytes, input.class, input.mime);
         this.counters.inc('evidence_stored_total', { class: input.class });
@@ -166,14 +173,36 @@ export class Gateway {
       if (!config.upstream.commandSecret) log.warn('upstream.commandSecret is not set: platform commands (ack, dispatch, resolve, close) will be refused');
     }
 
-    this.rejections = new RejectionLog(this.counters, log.child({ component: 'ingest' }));
-    this.pipeline = new Pipeline(this.sink, this.incidents, this.rejections, this.counters);
-
     const devices: RegisteredDevice[] = config.devices.map((d) => {
       const kind = deviceKinds.get(d.kind);
       if (!kind) throw new Error(`devices: unknown kind '${d.kind}'`); // the config schema already refuses this
       const info = { id: d.id, kind: d.kind, grid: d.grid, ...(d.name ? { name: d.name } : {}), ...(d.location ? { location: d.location } : {}) };
-      return { info, kind, secret: d.secret };
+      return { info, kind, secret: d.secret, options: d.options };
+    });
+
+    // Each kind's rules, built once from its settings (kinds may load registries, watchlists).
+    const settings = config.kinds as Record<string, Record<string, unknown> | undefined>;
+    const rules = new Map([...deviceKinds.values()].map((k) => [k.kind, k.createRules(settings[k.kind] ?? {}, config.baseDir)]));
+    this.rejections = new RejectionLog(this.counters, log.child({ component: 'ingest' }));
+    this.heartbeats = new HeartbeatMonitor(
+      config.devices.map((d, i) => ({ info: devices[i]!.info, ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}) })),
+      this.incidents,
+    );
+    this.deviceCommands = new DeviceCommands({
+      publish: (topic, payload) => this.broker.publishToDevice(topic, payload),
+      incidents: this.incidents,
+      counters: this.counters,
+      log: log.child({ component: 'device-commands' }),
+    });
+    this.pipeline = new Pipeline({
+      sink: this.sink,
+      incidents: this.incidents,
+      rejections: this.rejections,
+      counters: this.counters,
+      rules,
+      commands: this.deviceCommands,
+      heartbeats: this.heartbeats,
+      log: log.child({ component: 'ingest' }),
     });
     this.broker = new DeviceBroker({
       host: config.broker.host,
@@ -198,6 +227,8 @@ export class Gateway {
     this.deadlines = setInterval(() => this.incidents.checkDeadlines(), 10_000);
     this.deadlines.unref();
     this.recovery?.start();
+    this.heartbeatTimer = setInterval(() => this.heartbeats.check(), 5000);
+    this.heartbeatTimer.unref();
     this.sweeper = setInterval(() => void this.sweepEvidence(), this.config.evidence.sweepIntervalMinutes * 60_000);
     this.sweeper.unref();
     const broker = await this.broker.start();
@@ -220,6 +251,7 @@ export class Gateway {
       clearInterval(this.expiry);
       clearInterval(this.deadlines);
       clearInterval(this.sweeper);
+      clearInterval(this.heartbeatTimer);
       throw err;
     }
   }
@@ -265,6 +297,8 @@ export class Gateway {
     clearInterval(this.expiry);
     clearInterval(this.deadlines);
     clearInterval(this.sweeper);
+    clearInterval(this.heartbeatTimer);
+    this.deviceCommands.stop();
     await this.outbox.close();
     this.log.info('gateway stopped');
   }

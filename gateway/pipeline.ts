@@ -1,11 +1,15 @@
 /**
  * The ingest path, called synchronously by the broker for every accepted device message:
- * decode and validate (the kind's codec) → readings to the series sink (buffered, never awaited)
- * → rules → incidents. No disk I/O and no awaiting here: this runs before each PUBACK.
+ * decode and validate (the kind's codec) → readings and events to the series sink (buffered,
+ * never awaited) → the kind's rules → incidents, commands to devices. No disk I/O and no
+ * awaiting here: this runs before each PUBACK.
  */
 import type { DeviceSession } from '../broker/broker.js';
-import type { DeviceInfo, Normalized } from '../devices/types.js';
+import type { DeviceInfo, EvidenceInput, Normalized, RuleOutput, Rules } from '../devices/types.js';
+import type { DeviceCommands } from './device-commands.js';
+import type { HeartbeatMonitor } from './heartbeats.js';
 import type { IncidentManager } from './incidents/manager.js';
+import type { Logger } from './log.js';
 import type { RejectionLog } from './rejections.js';
 import { counterKey, type Counters } from './stats.js';
 import { toLine, type SeriesSink } from './timeseries/sink.js';
@@ -15,23 +19,37 @@ export interface DeviceState {
   lastSeen?: number;
   messages: number;
   lastValues: Record<string, number | boolean | string>;
+  /** The kind's rule memory for this device (hysteresis and the like). */
+  rules: Record<string, unknown>;
+}
+
+/** Asks the cameras of a grid cell for snapshots; the cameras issue provides one. */
+export interface SnapshotProvider {
+  forCell(grid: string): Promise<EvidenceInput[]>;
+}
+
+export interface PipelineDeps {
+  sink: SeriesSink;
+  incidents: IncidentManager;
+  rejections: RejectionLog;
+  counters: Counters;
+  rules: ReadonlyMap<string, Rules>;
+  commands: DeviceCommands;
+  heartbeats: HeartbeatMonitor;
+  log: Logger;
+  snapshots?: SnapshotProvider;
 }
 
 export class Pipeline {
   private readonly state = new Map<string, DeviceState>();
   private readonly inKeys = new Map<string, string>();
 
-  constructor(
-    private readonly sink: SeriesSink,
-    private readonly incidents: IncidentManager,
-    private readonly rejections: RejectionLog,
-    private readonly counters: Counters,
-  ) {}
+  constructor(private readonly deps: PipelineDeps) {}
 
   deviceState(id: string): DeviceState {
     let s = this.state.get(id);
     if (!s) {
-      s = { online: false, messages: 0, lastValues: {} };
+      s = { online: false, messages: 0, lastValues: {}, rules: {} };
       this.state.set(id, s);
     }
     return s;
@@ -43,26 +61,28 @@ export class Pipeline {
    */
   handle(session: DeviceSession, channel: string, payload: Buffer, receivedAt: number): Promise<void> | undefined {
     const { device, kind } = session;
+    const { counters, rejections } = this.deps;
     let key = this.inKeys.get(kind.kind);
     if (!key) {
       key = counterKey('messages_in_total', { kind: kind.kind });
       this.inKeys.set(kind.kind, key);
     }
-    this.counters.incKey(key);
+    counters.incKey(key);
     const state = this.deviceState(device.id);
     state.lastSeen = receivedAt;
     state.messages++;
+    this.deps.heartbeats.seen(device, receivedAt);
 
     let messages: Normalized[];
     try {
       const result = kind.decode(channel, payload, { device, receivedAt });
       if (!result.ok) {
-        this.rejections.record(device.id, kind.kind, channel, result.reason, result.detail, payload);
+        rejections.record(device.id, kind.kind, channel, result.reason, result.detail, payload);
         return undefined;
       }
       messages = result.messages;
     } catch (err) {
-      this.rejections.record(device.id, kind.kind, channel, 'codec_error', (err as Error).message, payload);
+      rejections.record(device.id, kind.kind, channel, 'codec_error', (err as Error).message, payload);
       return undefined;
     }
     let durable: Array<Promise<void>> | undefined;
@@ -79,23 +99,61 @@ export class Pipeline {
 
   private accept(session: DeviceSession, message: Normalized, state: DeviceState, payload: Buffer, channel: string): Array<Promise<void>> {
     const { device, kind } = session;
-    if (message.type === 'reading') {
-      this.sink.writeLine(
-        toLine({ measurement: message.measurement, tags: { grid: device.grid, device: device.id, kind: kind.kind }, fields: message.fields, ts: message.ts }),
-      );
-      Object.assign(state.lastValues, message.fields);
-    } else if (message.type === 'status') {
-      state.online = message.online;
+    const { sink, rejections } = this.deps;
+    const tags = { grid: device.grid, device: device.id, kind: kind.kind };
+    switch (message.type) {
+      case 'reading':
+        sink.writeLine(toLine({ measurement: message.measurement, tags, fields: message.fields, ts: message.ts }));
+        Object.assign(state.lastValues, message.fields);
+        break;
+      case 'event':
+        // Every device event is a point too, so the series tell the whole story (self-tests included).
+        sink.writeLine(toLine({ measurement: 'device_event', tags: { ...tags, event: message.event }, fields: { count: 1, ...message.data }, ts: message.ts }));
+        break;
+      case 'status':
+        state.online = message.online;
+        break;
+      case 'reply':
+        this.deps.commands.reply(device.id, message);
+        break;
     }
+    const rules = this.deps.rules.get(kind.kind);
+    if (!rules) return [];
     const durable: Array<Promise<void>> = [];
     try {
-      for (const signal of kind.rules(message, device)) {
-        const p = this.incidents.handle(signal, device);
+      for (const out of rules(message, { device, options: session.options, state: state.rules })) {
+        const p = this.apply(session, out);
         if (p) durable.push(p);
       }
     } catch (err) {
-      this.rejections.record(device.id, kind.kind, channel, 'codec_error', `rule failed: ${(err as Error).message}`, payload);
+      rejections.record(device.id, kind.kind, channel, 'codec_error', `rule failed: ${(err as Error).message}`, payload);
     }
     return durable;
+  }
+
+  private apply(session: DeviceSession, out: RuleOutput): Promise<void> | undefined {
+    const { device, kind } = session;
+    const { incidents } = this.deps;
+    switch (out.action) {
+      case 'raise': {
+        const durable = incidents.handle(out, device);
+        const snapshots = this.deps.snapshots;
+        if (out.snapshotOfCell && snapshots) {
+          // After the incident, not before: an alarm must not wait for a camera.
+          void snapshots.forCell(device.grid).then(
+            (evidence) => (evidence.length ? incidents.annotate(out.correlationKey, {}, evidence) : undefined),
+            (err: unknown) => this.deps.log.warn({ grid: device.grid, err: (err as Error).message }, 'snapshot for the cell failed'),
+          );
+        }
+        return durable;
+      }
+      case 'resolve':
+        return incidents.handle(out, device);
+      case 'annotate':
+        return incidents.annotate(out.correlationKey, out.facts);
+      case 'send':
+        this.deps.commands.send(device, kind, out);
+        return undefined;
+    }
   }
 }

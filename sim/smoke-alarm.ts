@@ -52,6 +52,27 @@ export class SimulatedSmokeAlarm extends SimulatedMqttDevice {
     await this.publish(this.topic('event'), JSON.stringify({ ts: Date.now(), event: 'fault', code }));
   }
 
+  async faultClear(): Promise<void> {
+    await this.event('fault_clear');
+  }
+
+  /** Taken off its base: a real alarm's tamper switch. */
+  async tamper(): Promise<void> {
+    await this.event('tamper');
+  }
+
+  async tamperClear(): Promise<void> {
+    await this.event('tamper_clear');
+  }
+
+  async lowBattery(): Promise<void> {
+    await this.event('low_battery', { battery: this.battery });
+  }
+
+  private async event(event: string, extra: Record<string, unknown> = {}): Promise<void> {
+    await this.publish(this.topic('event'), JSON.stringify({ ts: Date.now(), event, ...extra }));
+  }
+
   async selfTest(): Promise<void> {
     await this.publish(this.topic('event'), JSON.stringify({ ts: Date.now(), event: 'test' }));
   }

@@ -30,7 +30,7 @@ describe('smoke-alarm codec', () => {
   });
 
   it('decodes each event kind', () => {
-    for (const event of ['alarm', 'clear', 'fault', 'test']) {
+    for (const event of ['alarm', 'clear', 'fault', 'fault_clear', 'test', 'low_battery', 'tamper', 'tamper_clear']) {
       const result = run('event', { event, ts: now });
       expect(result).toEqual({ ok: true, messages: [{ type: 'event', event, data: {}, ts: now }] });
     }
@@ -60,7 +60,7 @@ describe('smoke-alarm codec', () => {
     expect(rejected(run('telemetry', { battery: 1e9, smokeDensity: 0 })).detail).toMatch(/^battery: 1000000000 is out of range/);
     expect(rejected(run('telemetry', { battery: 50 })).detail).toMatch(/^smokeDensity: missing/);
     expect(rejected(run('telemetry', { battery: 50, smokeDensity: 0, extra: 1 })).detail).toMatch(/^extra: unknown key/);
-    expect(rejected(run('event', { event: 'explode' })).detail).toBe('event: "explode" is not allowed (expected one of: alarm, clear, fault, test)');
+    expect(rejected(run('event', { event: 'explode' })).detail).toBe('event: "explode" is not allowed (expected one of: alarm, clear, fault, fault_clear, test, low_battery, tamper, tamper_clear)');
     expect(rejected(run('telemetry', [1, 2, 3])).reason).toBe('schema');
     expect(rejected(run('telemetry', null)).reason).toBe('schema');
   });

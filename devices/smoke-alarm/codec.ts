@@ -22,13 +22,14 @@ export const TelemetrySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const EVENTS = ['alarm', 'clear', 'fault', 'test'] as const;
+export const EVENTS = ['alarm', 'clear', 'fault', 'fault_clear', 'test', 'low_battery', 'tamper', 'tamper_clear'] as const;
 
 export const EventSchema = Type.Object(
   {
     ts: Timestamp,
     event: StringEnum(EVENTS),
     smokeDensity: Type.Optional(Type.Number({ minimum: 0, maximum: 20, description: 'smoke obscuration in dB/m, 0..20' })),
+    battery: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'battery level in percent, 0..100' })),
     code: Type.Optional(Type.String({ maxLength: 64, description: 'vendor fault code, up to 64 characters' })),
   },
   { additionalProperties: false },
@@ -68,6 +69,7 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
       const v = p.value;
       const data: Record<string, number | string> = {};
       if (v.smokeDensity !== undefined) data.smokeDensity = v.smokeDensity;
+      if (v.battery !== undefined) data.battery = v.battery;
       if (v.code !== undefined) data.code = v.code;
       return { ok: true, messages: [{ type: 'event', event: v.event, data, ts: deviceTime(v.ts, ctx.receivedAt) }] };
     }

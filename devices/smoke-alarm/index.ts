@@ -1,6 +1,6 @@
 import type { DeviceKind } from '../types.js';
 import { decode } from './codec.js';
-import { rules } from './rules.js';
+import { createRules, SettingsSchema, type Settings } from './rules.js';
 
 export const smokeAlarm: DeviceKind = {
   kind: 'smoke-alarm',
@@ -10,7 +10,9 @@ export const smokeAlarm: DeviceKind = {
     event: 'dev/{id}/event',
     status: 'dev/{id}/status',
   },
-  subscribes: ['dev/{id}/cmd'],
+  commands: { cmd: 'dev/{id}/cmd' },
+  heartbeatSeconds: 300,
+  settingsSchema: SettingsSchema,
   decode,
-  rules,
+  createRules: (settings) => createRules(settings as Settings),
 };

@@ -7,7 +7,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { compile, configAjv, describeErrors } from '../schema.js';
+import type { TSchema } from '@sinclair/typebox';
+import { deviceKinds } from '../../devices/registry.js';
+import { CATEGORIES } from '../incidents/categories.js';
+import { compile, configAjv, describeErrors, type Validator } from '../schema.js';
 import { ConfigSchema, type Config, type RawConfig } from './schema.js';
 import { gridCodeProblem } from './grid.js';
 
@@ -22,6 +25,15 @@ export class ConfigError extends Error {
 }
 
 const validate = compile(configAjv, ConfigSchema);
+const optionValidators = new Map<string, Validator<unknown>>();
+function optionValidator(kind: string, schema: TSchema): Validator<unknown> {
+  let v = optionValidators.get(kind);
+  if (!v) {
+    v = compile(configAjv, schema);
+    optionValidators.set(kind, v);
+  }
+  return v;
+}
 
 /** `smoke-01.a` → `GRIDEDGE_DEVICE_SECRET_SMOKE_01_A` */
 export function deviceSecretEnv(id: string): string {
@@ -76,11 +88,23 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
       const p = gridCodeProblem(d.grid);
       if (p) problems.push(`devices[${i}].grid: "${d.grid}" is not valid (${p})`);
     }
-    devices.push({ ...d, secret: secret ?? '', grid: d.grid ?? raw.gateway.grid });
+    const kind = deviceKinds.get(d.kind);
+    const options = structuredClone(d.options ?? {});
+    if (kind?.optionsSchema) {
+      const check = optionValidator(kind.kind, kind.optionsSchema);
+      if (!check(options)) for (const line of describeErrors(check.errors)) problems.push(`devices[${i}].options${line.startsWith('(top level)') ? line.slice(11) : `.${line}`}`);
+    } else if (Object.keys(options).length) {
+      problems.push(`devices[${i}].options: kind ${d.kind} takes no options`);
+    }
+    devices.push({ ...d, secret: secret ?? '', grid: d.grid ?? raw.gateway.grid, options, heartbeatSeconds: d.heartbeatSeconds ?? kind?.heartbeatSeconds });
   });
 
+  for (const code of Object.keys(raw.incidents.categories)) {
+    if (!CATEGORIES[code]) problems.push(`incidents.categories.${code}: no such category (known: ${Object.keys(CATEGORIES).join(', ')})`);
+  }
+
   if (problems.length) throw new ConfigError(source, problems);
-  return { ...raw, devices, dataDir: path.resolve(baseDir, raw.gateway.dataDir) };
+  return { ...raw, devices, dataDir: path.resolve(baseDir, raw.gateway.dataDir), baseDir };
 }
 
 export async function loadConfig(file: string, env: Env = process.env): Promise<Config> {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { kindNames } from '../../devices/registry.js';
+import { deviceKinds, kindNames } from '../../devices/registry.js';
 import { StringEnum } from '../schema.js';
 
 export const GRID_CODE_DESCRIPTION =
@@ -32,6 +32,23 @@ export const DeviceSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 86_400, description: 'seconds between messages of a healthy device (0: never raise device.offline); default from its kind' })),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "settings of this device, per its kind's page" })),
+  },
+  { additionalProperties: false },
+);
+
+/** `kinds.<kind>`: each kind's deployment settings, from the kind's own schema. */
+const KindsSchema = Type.Object(
+  Object.fromEntries([...deviceKinds.values()].filter((k) => k.settingsSchema).map((k) => [k.kind, k.settingsSchema!])),
+  { additionalProperties: false, default: {} },
+);
+
+const CategoryOverride = Type.Object(
+  {
+    severity: Type.Optional(StringEnum(['info', 'minor', 'major', 'critical'] as const)),
+    deadlineMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'minutes from occurrence to the handling deadline, > 0' })),
+    ackWithinMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'minutes the platform has to acknowledge, > 0' })),
   },
   { additionalProperties: false },
 );
@@ -126,6 +143,16 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    kinds: KindsSchema,
+    incidents: Type.Object(
+      {
+        categories: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$' }), CategoryOverride, {
+          default: {},
+          description: 'category → {severity, deadlineMinutes, ackWithinMinutes} laid over the defaults',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     devices: Type.Array(DeviceSchema, { default: [], description: 'a list of devices' }),
   },
   { additionalProperties: false },
@@ -136,7 +163,9 @@ export type DeviceConfig = Static<typeof DeviceSchema>;
 
 /** The config after defaults, env overrides and cross-checks: every device has a secret and a grid. */
 export interface Config extends Omit<RawConfig, 'devices'> {
-  devices: Array<DeviceConfig & { secret: string; grid: string }>;
+  devices: Array<DeviceConfig & { secret: string; grid: string; options: Record<string, unknown>; heartbeatSeconds?: number }>;
   /** Absolute; resolved against the config file's folder. */
   dataDir: string;
+  /** The config file's folder: kinds resolve their files (registries, watchlists) against it. */
+  baseDir: string;
 }

@@ -13,13 +13,29 @@ export interface Category {
   description: string;
 }
 
-export const CATEGORIES: Readonly<Record<string, Category>> = {
+export type CategoryTable = Readonly<Record<string, Category>>;
+
+export const CATEGORIES: CategoryTable = {
   'fire.smoke_alarm': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'a smoke alarm is sounding' },
   'device.offline': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a device stopped reporting' },
+  'device.fault': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a device reports a fault' },
+  'device.low_battery': { severity: 'minor', deadlineMinutes: 3 * 24 * 60, ackWithinMinutes: 24 * 60, description: 'a device battery is low' },
+  'device.tamper': { severity: 'major', deadlineMinutes: 120, ackWithinMinutes: 10, description: 'a device was removed from its base or opened' },
 };
 
-export function categoryOf(code: string): Category {
-  const c = CATEGORIES[code];
+/** The defaults with a deployment's overrides (`incidents.categories` in the config) laid over them. */
+export function withOverrides(overrides: Record<string, Partial<Category>> = {}, base: CategoryTable = CATEGORIES): CategoryTable {
+  const table: Record<string, Category> = { ...base };
+  for (const [code, o] of Object.entries(overrides)) {
+    const known = table[code];
+    if (!known) throw new Error(`unknown incident category '${code}'`);
+    table[code] = { ...known, ...o };
+  }
+  return table;
+}
+
+export function categoryOf(code: string, table: CategoryTable = CATEGORIES): Category {
+  const c = table[code];
   if (!c) throw new Error(`unknown incident category '${code}': add it to gateway/incidents/categories.ts`);
   return c;
 }

@@ -4,8 +4,8 @@
  * message with the next gateway sequence number, handed to the listeners (uplink, console, log).
  */
 import { monotonicFactory } from 'ulidx';
-import type { DeviceInfo, EvidenceInput, IncidentSignal } from '../../devices/types.js';
-import { categoryOf } from './categories.js';
+import type { DeviceInfo, EvidenceInput, FieldValue, IncidentSignal } from '../../devices/types.js';
+import { categoryOf, CATEGORIES, type CategoryTable } from './categories.js';
 import { ACTIVE_STATUSES, escalate, TRANSITIONS, type CommandErrorCode, type CommandInput } from './lifecycle.js';
 import { INCIDENT_SCHEMA_ID, type IncidentMessage } from './schema.js';
 
@@ -27,6 +27,8 @@ export interface IncidentManagerOptions {
   persist?: (message: IncidentMessage) => Promise<void>;
   /** Incidents not yet closed from before a restart, so repeats keep folding and commands still apply. */
   restore?: IncidentMessage[];
+  /** Severity, deadlines per category (defaults with the deployment's overrides). */
+  categories?: CategoryTable;
   /** Stores one piece of evidence durably and returns what the incident carries for it. */
   storeEvidence?: (input: EvidenceInput) => Promise<EvidenceItem>;
   /** A listener that throws must not stop the others, nor the device message that caused it. */
@@ -49,9 +51,11 @@ export class IncidentManager {
   private readonly listeners: IncidentListener[] = [];
   private readonly now: () => number;
   private readonly newId: () => string;
+  private readonly categories: CategoryTable;
 
   constructor(private readonly opts: IncidentManagerOptions) {
     this.now = opts.now ?? Date.now;
+    this.categories = opts.categories ?? CATEGORIES;
     const ulid = monotonicFactory();
     this.newId = opts.newId ?? (() => ulid(this.now()));
     for (const m of opts.restore ?? []) this.track(m);
@@ -67,6 +71,34 @@ export class IncidentManager {
 
   incident(id: string): IncidentMessage | undefined {
     return this.live.get(id);
+  }
+
+  /** Whether an incident with this correlation key is open, acknowledged or dispatched. */
+  isActive(correlationKey: string): boolean {
+    return this.active.has(correlationKey);
+  }
+
+  /**
+   * Adds facts (and evidence, stored first) to the active incident with this key, without
+   * counting a repeat: a command's outcome, a snapshot that arrived after the alarm.
+   */
+  annotate(correlationKey: string, facts: Record<string, FieldValue>, evidence: EvidenceInput[] = []): Promise<void> | undefined {
+    const apply = (items: EvidenceItem[]) => {
+      const current = this.active.get(correlationKey);
+      if (!current) return undefined;
+      const message = this.emit({
+        ...current,
+        type: 'update',
+        facts: { ...current.facts, ...facts },
+        evidence: items.length ? mergeEvidence(current.evidence, items) : current.evidence,
+      });
+      return this.durable.get(message);
+    };
+    if (!this.active.has(correlationKey)) return undefined;
+    if (evidence.length === 0) return apply([]);
+    const store = this.opts.storeEvidence;
+    if (!store) throw new Error('evidence given but this gateway has no evidence store');
+    return Promise.all(evidence.map(store)).then(apply);
   }
 
   /** Applies a platform command (ack, dispatch, resolve, close) if the incident's status allows it. */
@@ -120,7 +152,7 @@ export class IncidentManager {
     const now = this.now();
     const out: IncidentMessage[] = [];
     for (const m of [...this.active.values()]) {
-      const category = categoryOf(m.category);
+      const category = categoryOf(m.category, this.categories);
       const flags = new Set(m.flags ?? []);
       const occurred = Date.parse(m.occurredAt);
       if (!flags.has('overdue') && now >= Date.parse(m.deadline)) {
@@ -168,7 +200,7 @@ export class IncidentManager {
         evidence: evidence.length ? mergeEvidence(existing.evidence, evidence) : existing.evidence,
       });
     }
-    const category = categoryOf(signal.category);
+    const category = categoryOf(signal.category, this.categories);
     const message: IncidentMessage = {
       schema: INCIDENT_SCHEMA_ID,
       type: 'new',

@@ -1,0 +1,60 @@
+/**
+ * Notices devices that went quiet: each kind (or device) says how often a healthy device speaks;
+ * after three missed periods the gateway raises `device.offline`, and the device's next message
+ * resolves it. State is the incident itself, so it holds across restarts.
+ */
+import type { DeviceInfo } from '../devices/types.js';
+import type { IncidentManager } from './incidents/manager.js';
+
+export const MISSED_HEARTBEATS = 3;
+
+export interface Watched {
+  info: DeviceInfo;
+  heartbeatSeconds?: number;
+}
+
+export class HeartbeatMonitor {
+  private readonly lastSeen = new Map<string, number>();
+  private readonly startedAt: number;
+
+  constructor(
+    private readonly devices: Watched[],
+    private readonly incidents: IncidentManager,
+    private readonly now: () => number = () => Date.now(),
+  ) {
+    this.startedAt = this.now();
+  }
+
+  static key(deviceId: string): string {
+    return `device.offline:${deviceId}`;
+  }
+
+  /** Called for every message from the device; resolves its offline incident if one is open. */
+  seen(device: DeviceInfo, at: number): void {
+    this.lastSeen.set(device.id, at);
+    const key = HeartbeatMonitor.key(device.id);
+    if (this.incidents.isActive(key)) {
+      void this.incidents.handle({ action: 'resolve', correlationKey: key, occurredAt: at, reason: 'the device is reporting again' }, device);
+    }
+  }
+
+  /** Raises device.offline for every device silent for MISSED_HEARTBEATS periods. */
+  check(): void {
+    const now = this.now();
+    for (const d of this.devices) {
+      if (!d.heartbeatSeconds) continue;
+      const last = this.lastSeen.get(d.info.id);
+      const silentMs = now - (last ?? this.startedAt);
+      const key = HeartbeatMonitor.key(d.info.id);
+      if (silentMs > d.heartbeatSeconds * MISSED_HEARTBEATS * 1000 && !this.incidents.isActive(key)) {
+        void this.incidents.handle({
+          action: 'raise',
+          category: 'device.offline',
+          correlationKey: key,
+          occurredAt: now,
+          facts: { lastSeen: last ? new Date(last).toISOString() : 'not since the gateway started', expectedEverySeconds: d.heartbeatSeconds },
+        }, d.info);
+      }
+    }
+  }
+}
