@@ -1,9 +1,13 @@
 /** Every device kind the gateway knows: one line each. The config, broker ACLs and pipeline read this. */
 import type { DeviceKind } from './types.js';
+import { gasSensor } from './gas-sensor/index.js';
 import { smokeAlarm } from './smoke-alarm/index.js';
 
 export const deviceKinds: ReadonlyMap<string, DeviceKind> = new Map(
-  [smokeAlarm].map((k) => [k.kind, k]),
+  [
+    smokeAlarm,
+    gasSensor,
+  ].map((k) => [k.kind, k]),
 );
 
 export function kindNames(): string[] {

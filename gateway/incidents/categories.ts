@@ -17,6 +17,8 @@ export type CategoryTable = Readonly<Record<string, Category>>;
 
 export const CATEGORIES: CategoryTable = {
   'fire.smoke_alarm': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'a smoke alarm is sounding' },
+  'gas.leak': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'gas at or above the alarm threshold' },
+  'gas.leak_warning': { severity: 'major', deadlineMinutes: 60, ackWithinMinutes: 10, description: 'gas above the warning threshold' },
   'device.offline': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a device stopped reporting' },
   'device.fault': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a device reports a fault' },
   'device.low_battery': { severity: 'minor', deadlineMinutes: 3 * 24 * 60, ackWithinMinutes: 24 * 60, description: 'a device battery is low' },
