@@ -3,6 +3,7 @@ import path from 'node:path';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, deviceSecretEnv, loadConfig, resolveConfig } from './load.js';
+import { kindNames } from '../../devices/registry.js';
 import { parseGridCode } from './grid.js';
 
 const base = () => ({
@@ -64,7 +65,8 @@ describe('config loader', () => {
   it('lists the known kinds for an unknown device kind, with the array index', () => {
     const input = base();
     input.devices.push({ id: 'x', kind: 'toaster', secret: 'secret-0002' });
-    expect(problems(input)).toEqual(['devices[1].kind: "toaster" is not allowed (expected one of: smoke-alarm)']);
+    expect(problems(input)).toEqual([`devices[1].kind: "toaster" is not allowed (expected one of: ${kindNames().join(', ')})`]);
+    expect(kindNames()).toContain('smoke-alarm');
   });
 
   it('refuses duplicate device ids and ids that could widen a topic', () => {
@@ -102,6 +104,26 @@ describe('config loader', () => {
   it('refuses a malformed upstream URL', () => {
     const [p] = problems({ ...base(), upstream: { url: 'http://platform' } });
     expect(p).toMatch(/^upstream\.url: "http:\/\/platform" is not valid \(expected broker URL/);
+  });
+
+  it('validates device options against the kind\'s schema, and categories against the known ones', () => {
+    const list = problems({
+      ...base(),
+      devices: [
+        { id: 'g1', kind: 'gas-sensor', secret: 'secret-0001', options: { valve: 'yes' } },
+        { id: 's1', kind: 'smoke-alarm', secret: 'secret-0002', options: { x: 1 } },
+      ],
+      incidents: { categories: { 'fire.made_up': { severity: 'minor' } } },
+    });
+    expect(list).toEqual([
+      'devices[0].options.valve: "yes" is not of the right type (expected true when the device drives a shut-off valve the gateway may close)',
+      'devices[1].options: kind smoke-alarm takes no options',
+      'incidents.categories.fire.made_up: no such category (known: ' + list[2]!.split('(known: ')[1],
+    ]);
+    expect(list[2]).toContain('fire.smoke_alarm');
+    const ok = resolveConfig({ ...base(), devices: [{ id: 'g1', kind: 'gas-sensor', secret: 'secret-0001' }] }, 't', '/tmp', {});
+    expect(ok.devices[0]!.options).toEqual({ valve: false });
+    expect(ok.devices[0]!.heartbeatSeconds).toBe(60);
   });
 
   it('reports YAML syntax errors and unreadable files as config errors naming the file', async () => {
