@@ -176,6 +176,21 @@ export class DeviceBroker {
     done(null, true);
   }
 
+  /**
+   * Checks a device's credentials for a transport other than MQTT (HTTP uploads), with the same
+   * accounts, comparison and counters as a CONNECT.
+   */
+  sessionFor(deviceId: string, secret: string): DeviceSession | undefined {
+    const account = this.accounts.get(deviceId);
+    const ok = account !== undefined && timingSafeEqual(digest(secret), account.secretDigest);
+    if (!ok || !account) {
+      this.opts.counters.inc('broker_auth_refused_total', { reason: account ? 'bad_password' : 'unknown_device' });
+      this.opts.log.warn({ device: deviceId.slice(0, 64), reason: account ? 'bad_password' : 'unknown_device', transport: 'http' }, 'device refused');
+      return undefined;
+    }
+    return { device: account.device.info, kind: account.device.kind, options: account.device.options, topics: account.topics };
+  }
+
   /** Sends a command or reply to a device on one of its subscribe topics. */
   publishToDevice(topic: string, payload: Buffer | string, qos: 0 | 1 = 1): Promise<void> {
     const aedes = this.aedes;

@@ -1,12 +1,14 @@
 /** Every device kind the gateway knows: one line each. The config, broker ACLs and pipeline read this. */
 import type { DeviceKind } from './types.js';
 import { gasSensor } from './gas-sensor/index.js';
+import { lpgReader } from './lpg-reader/index.js';
 import { smokeAlarm } from './smoke-alarm/index.js';
 
 export const deviceKinds: ReadonlyMap<string, DeviceKind> = new Map(
   [
     smokeAlarm,
     gasSensor,
+    lpgReader,
   ].map((k) => [k.kind, k]),
 );
 

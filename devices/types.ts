@@ -144,6 +144,41 @@ export interface RuleContext {
 /** A kind's rules, made once per gateway from the kind's settings (`kinds.<kind>` in the config). */
 export type Rules = (message: Normalized, ctx: RuleContext) => RuleOutput[];
 
+/** What the gateway offers a kind when it starts. */
+export interface KindContext {
+  /** The config file's folder: kinds resolve their files (registries, watchlists) against it. */
+  baseDir: string;
+  /**
+   * For kinds that also speak HTTP (GA/T 1400 cameras): checks a device's credentials and, if
+   * they hold, hands its normalized messages to the same pipeline MQTT messages go through.
+   * Resolves once any incident they raised is stored.
+   */
+  authenticate(deviceId: string, secret: string): DeviceInfo | undefined;
+  ingest(deviceId: string, messages: Normalized[]): Promise<void>;
+  /** Stores an image (content-addressed, with its class's retention); resolves to its sha256. */
+  storeEvidence(input: EvidenceInput): Promise<string>;
+}
+
+/** Routes a kind adds to the gateway's HTTP server: each handler owns its own authentication. */
+export interface HttpRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  /** Largest request body accepted, bytes. */
+  bodyLimit?: number;
+  /** Who may call it: devices (the handler checks them), or API tokens of this role. */
+  access: 'device' | 'read' | 'operator';
+  /** JSON Schemas for fastify: validation and the OpenAPI document from one place. */
+  schema?: { params?: TSchema; body?: TSchema; querystring?: TSchema; response?: Record<number, TSchema> };
+  handler(request: { body: unknown; params: Record<string, string>; headers: Record<string, string | string[] | undefined> }): Promise<{ status: number; body: unknown }>;
+}
+
+/** A started kind: its rules, and optionally HTTP routes and a stop. */
+export interface KindRuntime {
+  rules: Rules;
+  routes?: HttpRoute[];
+  stop?(): Promise<void> | void;
+}
+
 export interface DeviceKind {
   /** Registry key, used in config (`devices[].kind`). */
   kind: string;
@@ -166,6 +201,6 @@ export interface DeviceKind {
   optionsSchema?: TSchema;
   /** One MQTT message on one of `publishes`' channels into normalized messages, or a rejection. */
   decode(channel: string, payload: Buffer, ctx: DecodeContext): DecodeResult;
-  /** Builds the rules once at start-up from the kind's validated settings (may load files). */
-  createRules(settings: Record<string, unknown>, baseDir: string): Rules;
+  /** Starts the kind once per gateway from its validated settings (may load files). */
+  start(settings: Record<string, unknown>, ctx: KindContext): KindRuntime;
 }

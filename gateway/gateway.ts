@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { deviceTopics } from '../broker/acl.js';
 import { DeviceBroker, type RegisteredDevice } from '../broker/broker.js';
+import type { KindContext, KindRuntime } from '../devices/types.js';
 import { deviceKinds } from '../devices/registry.js';
 import { startApi, type Health } from './api/server.js';
 import type { Config } from './config/schema.js';
@@ -47,6 +49,7 @@ export class Gateway {
   readonly uplink?: Uplink;
   readonly outbox: Outbox;
   readonly heartbeats: HeartbeatMonitor;
+  private readonly kinds: Array<{ kind: string; runtime: KindRuntime }>;
   private readonly deviceCommands: DeviceCommands;
   private heartbeatTimer?: NodeJS.Timeout;
   readonly evidence: EvidenceStore;
@@ -180,9 +183,25 @@ export class Gateway {
       return { info, kind, secret: d.secret, options: d.options };
     });
 
-    // Each kind's rules, built once from its settings (kinds may load registries, watchlists).
+    // Each kind starts once from its settings (kinds may load registries, watchlists, add routes).
     const settings = config.kinds as Record<string, Record<string, unknown> | undefined>;
-    const rules = new Map([...deviceKinds.values()].map((k) => [k.kind, k.createRules(settings[k.kind] ?? {}, config.baseDir)]));
+    const kindContext: KindContext = {
+      baseDir: config.baseDir,
+      authenticate: (deviceId, secret) => this.broker.sessionFor(deviceId, secret)?.device,
+      ingest: (deviceId, messages) => {
+        const device = devices.find((d) => d.info.id === deviceId);
+        if (!device) return Promise.reject(new Error(`unknown device ${deviceId}`));
+        const session = { device: device.info, kind: device.kind, options: device.options, topics: deviceTopics(device.kind, deviceId) };
+        return this.pipeline.ingest(session, messages, Date.now());
+      },
+      storeEvidence: async (input) => {
+        const ref = await this.evidence.put(input.bytes, input.class, input.mime);
+        this.counters.inc('evidence_stored_total', { class: input.class });
+        return ref.sha256;
+      },
+    };
+    this.kinds = [...deviceKinds.values()].map((k) => ({ kind: k.kind, runtime: k.start(settings[k.kind] ?? {}, kindContext) }));
+    const rules = new Map(this.kinds.map((k) => [k.kind, k.runtime.rules]));
     this.rejections = new RejectionLog(this.counters, log.child({ component: 'ingest' }));
     this.heartbeats = new HeartbeatMonitor(
       config.devices.map((d, i) => ({ info: devices[i]!.info, ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}) })),
@@ -239,6 +258,8 @@ export class Gateway {
         log: this.log,
         health: () => this.health(),
         evidence: { store: this.evidence, secret: this.linkSecret },
+        routes: this.kinds.flatMap((k) => k.runtime.routes ?? []),
+        tokens: this.config.api.tokens.map((t) => ({ name: t.name, token: t.token ?? '', role: t.role })),
       });
       this.api = app;
       if (!this.config.api.publicUrl) this.publicUrl = `http://${this.config.api.host}:${port}`;
@@ -299,6 +320,7 @@ export class Gateway {
     clearInterval(this.sweeper);
     clearInterval(this.heartbeatTimer);
     this.deviceCommands.stop();
+    for (const k of this.kinds) await k.runtime.stop?.();
     await this.outbox.close();
     this.log.info('gateway stopped');
   }

@@ -10,7 +10,7 @@ const REDACT = [
   'password', '*.password', 'secret', '*.secret', 'token', '*.token',
   'commandSecret', '*.commandSecret', 'auth', '*.auth', 'linkSecret', '*.linkSecret', 'sig', '*.sig',
   'config.upstream.password', 'config.influx.token', 'config.devices[*].secret',
-  'req.headers.authorization',
+  'req.headers.authorization', 'tokens[*].token', '*.tokens[*].token',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -93,6 +93,17 @@ export class Pipeline {
     return durable.length === 1 ? durable[0] : Promise.all(durable).then(() => undefined);
   }
 
+  /** Messages a kind decoded itself (HTTP uploads): same series, rules and incidents as MQTT. */
+  ingest(session: DeviceSession, messages: Normalized[], receivedAt: number): Promise<void> {
+    const state = this.deviceState(session.device.id);
+    state.lastSeen = receivedAt;
+    state.messages += messages.length;
+    this.deps.heartbeats.seen(session.device, receivedAt);
+    this.deps.counters.inc('messages_in_total', { kind: session.kind.kind }, messages.length);
+    const durable = messages.flatMap((m) => this.accept(session, m, state, Buffer.alloc(0), 'http'));
+    return Promise.all(durable).then(() => undefined);
+  }
+
   presence(device: DeviceInfo, connected: boolean): void {
     this.deviceState(device.id).online = connected;
   }

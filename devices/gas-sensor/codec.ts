@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { StringEnum } from '../../gateway/schema.js';
 import { deviceTime, jsonPayload } from '../payload.js';
+import { decodeStatus } from '../status.js';
 import type { DecodeContext, DecodeResult } from '../types.js';
 
 const Timestamp = Type.Optional(Type.Integer({ minimum: 0, description: 'device time in milliseconds since the Unix epoch' }));
@@ -37,16 +38,10 @@ export const ReplySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const StatusSchema = Type.Union([
-  Type.Object({ ts: Timestamp, state: StringEnum(['online', 'offline'] as const) }, { additionalProperties: false }),
-  Type.Union([Type.Literal('online'), Type.Literal('offline')]),
-]);
-
 const parse = {
   telemetry: jsonPayload(TelemetrySchema),
   event: jsonPayload(EventSchema),
   reply: jsonPayload(ReplySchema),
-  status: jsonPayload(StatusSchema, 256),
 };
 
 export const MEASUREMENT = 'gas_sensor';
@@ -75,13 +70,8 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
       const v = p.value;
       return { ok: true, messages: [{ type: 'reply', id: v.id, ok: v.ok, ...(v.detail ? { detail: v.detail } : {}), ts: deviceTime(v.ts, ctx.receivedAt) }] };
     }
-    case 'status': {
-      const p = parse.status(payload);
-      if (!p.ok) return p;
-      const v = p.value;
-      const state = typeof v === 'string' ? v : v.state;
-      return { ok: true, messages: [{ type: 'status', online: state === 'online', ts: deviceTime(typeof v === 'string' ? undefined : v.ts, ctx.receivedAt) }] };
-    }
+    case 'status':
+      return decodeStatus(payload, ctx);
     default:
       return { ok: false, reason: 'unknown_channel', detail: `gas-sensor has no channel '${channel}'` };
   }

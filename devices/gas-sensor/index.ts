@@ -16,5 +16,5 @@ export const gasSensor: DeviceKind = {
   settingsSchema: SettingsSchema,
   optionsSchema: OptionsSchema,
   decode,
-  createRules: (settings) => createRules(settings as Settings),
+  start: (settings) => ({ rules: createRules(settings as Settings) }),
 };

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { StringEnum } from '../../gateway/schema.js';
 import { deviceTime, jsonPayload } from '../payload.js';
+import { decodeStatus } from '../status.js';
 import type { DecodeContext, DecodeResult } from '../types.js';
 
 const Timestamp = Type.Optional(
@@ -35,21 +36,8 @@ export const EventSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const StatusSchema = Type.Union([
-  Type.Object(
-    {
-      ts: Timestamp,
-      state: StringEnum(['online', 'offline'] as const),
-    },
-    { additionalProperties: false },
-  ),
-  // Simple firmwares put the bare word in their LWT.
-  Type.Union([Type.Literal('online'), Type.Literal('offline')]),
-]);
-
 const parseTelemetry = jsonPayload(TelemetrySchema);
 const parseEvent = jsonPayload(EventSchema);
-const parseStatus = jsonPayload(StatusSchema, 256);
 
 export const MEASUREMENT = 'smoke_alarm';
 
@@ -73,14 +61,8 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
       if (v.code !== undefined) data.code = v.code;
       return { ok: true, messages: [{ type: 'event', event: v.event, data, ts: deviceTime(v.ts, ctx.receivedAt) }] };
     }
-    case 'status': {
-      const p = parseStatus(payload);
-      if (!p.ok) return p;
-      const v = p.value;
-      const state = typeof v === 'string' ? v : v.state;
-      const ts = typeof v === 'string' ? undefined : v.ts;
-      return { ok: true, messages: [{ type: 'status', online: state === 'online', ts: deviceTime(ts, ctx.receivedAt) }] };
-    }
+    case 'status':
+      return decodeStatus(payload, ctx);
     default:
       return { ok: false, reason: 'unknown_channel', detail: `smoke-alarm has no channel '${channel}'` };
   }

@@ -14,5 +14,5 @@ export const smokeAlarm: DeviceKind = {
   heartbeatSeconds: 300,
   settingsSchema: SettingsSchema,
   decode,
-  createRules: (settings) => createRules(settings as Settings),
+  start: (settings) => ({ rules: createRules(settings as Settings) }),
 };

@@ -4,7 +4,9 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import type { HttpRoute } from '../../devices/types.js';
 import { checkEvidenceLink } from '../evidence/links.js';
+import { TokenAuth, type ApiToken } from './auth.js';
 import type { EvidenceStore } from '../evidence/store.js';
 import type { Logger } from '../log.js';
 
@@ -29,6 +31,9 @@ export interface ApiOptions {
   log: Logger;
   health(): Health;
   evidence: { store: EvidenceStore; secret: string };
+  /** Routes device kinds add (GA/T 1400 uploads, registries). */
+  routes: HttpRoute[];
+  tokens: ApiToken[];
 }
 
 export async function startApi(opts: ApiOptions): Promise<{ app: FastifyInstance; port: number }> {
@@ -55,6 +60,23 @@ export async function startApi(opts: ApiOptions): Promise<{ app: FastifyInstance
     if (!found) return reply.code(404).send({ error: 'no such evidence (it may have expired under its retention)' });
     return reply.header('content-type', found.mime).header('cache-control', 'private, max-age=300').send(found.bytes);
   });
+  const auth = new TokenAuth(opts.tokens);
+  for (const route of opts.routes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      bodyLimit: route.bodyLimit ?? 1024 * 1024,
+      ...(route.schema ? { schema: route.schema } : {}),
+      handler: async (req, reply) => {
+        if (route.access !== 'device') {
+          const a = auth.check(req.headers.authorization, route.access);
+          if (!a.ok) return reply.code(a.status).send({ error: a.error });
+        }
+        const res = await route.handler({ body: req.body, params: req.params as Record<string, string>, headers: req.headers });
+        return reply.code(res.status).send(res.body);
+      },
+    });
+  }
   try {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {

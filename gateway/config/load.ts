@@ -99,6 +99,14 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     devices.push({ ...d, secret: secret ?? '', grid: d.grid ?? raw.gateway.grid, options, heartbeatSeconds: d.heartbeatSeconds ?? kind?.heartbeatSeconds });
   });
 
+  raw.api.tokens.forEach((t, i) => {
+    const envName = `GRIDEDGE_API_TOKEN_${t.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+    const token = env[envName] ?? t.token;
+    if (!token) problems.push(`api.tokens[${i}].token: missing (set it in the file or in ${envName})`);
+    else if (token.length < 16) problems.push(`api.tokens[${i}].token: too short in ${envName} (expected 16-256 characters)`);
+    else t.token = token;
+  });
+
   for (const code of Object.keys(raw.incidents.categories)) {
     if (!CATEGORIES[code]) problems.push(`incidents.categories.${code}: no such category (known: ${Object.keys(CATEGORIES).join(', ')})`);
   }

@@ -140,6 +140,17 @@ export const ConfigSchema = Type.Object(
         port: Port(8080),
         publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'the URL the platform reaches this API at, for evidence links; default http://<api.host>:<api.port>' })),
         linkSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'secret that signs evidence links, 16-256 characters (or GRIDEDGE_LINK_SECRET; default: generated once and kept in dataDir)' })),
+        tokens: Type.Array(
+          Type.Object(
+            {
+              name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'who holds it, for logs' }),
+              token: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'bearer token, 16-256 characters (or GRIDEDGE_API_TOKEN_<NAME>)' })),
+              role: StringEnum(['read', 'operator'] as const, { description: 'read: look only; operator: also change things' }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [], description: 'bearer tokens for the API' },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
