@@ -38,7 +38,7 @@ describe('config loader', () => {
   it('fills defaults for omitted sections', () => {
     const config = resolveConfig(base(), 't', '/srv/gw', {});
     expect(config.broker).toEqual({ host: '0.0.0.0', port: 1883 });
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, tokens: [] });
     expect(config.dataDir).toBe('/srv/gw/data');
     expect(config.devices[0]!.grid).toBe('110105001002000');
   });
