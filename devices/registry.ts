@@ -1,5 +1,6 @@
 /** Every device kind the gateway knows: one line each. The config, broker ACLs and pipeline read this. */
 import type { DeviceKind } from './types.js';
+import { drone } from './drone/index.js';
 import { gasSensor } from './gas-sensor/index.js';
 import { lpgReader } from './lpg-reader/index.js';
 import { smokeAlarm } from './smoke-alarm/index.js';
@@ -9,6 +10,7 @@ export const deviceKinds: ReadonlyMap<string, DeviceKind> = new Map(
     smokeAlarm,
     gasSensor,
     lpgReader,
+    drone,
   ].map((k) => [k.kind, k]),
 );
 

@@ -195,6 +195,8 @@ export interface DeviceKind {
   commands: Record<string, string>;
   /** Seconds between the messages a healthy device sends; missing three raises `device.offline`. */
   heartbeatSeconds?: number;
+  /** The category raised for a silent device of this kind, if not `device.offline` (a drone: `drone.link_lost`). */
+  offlineCategory?: string;
   /** Schema of the kind's deployment settings, `kinds.<kind>` in the config (defaults filled in). */
   settingsSchema?: TSchema;
   /** Schema of `devices[].options` for devices of this kind. */

@@ -204,7 +204,11 @@ export class Gateway {
     const rules = new Map(this.kinds.map((k) => [k.kind, k.runtime.rules]));
     this.rejections = new RejectionLog(this.counters, log.child({ component: 'ingest' }));
     this.heartbeats = new HeartbeatMonitor(
-      config.devices.map((d, i) => ({ info: devices[i]!.info, ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}) })),
+      config.devices.map((d, i) => ({
+        info: devices[i]!.info,
+        ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}),
+        ...(devices[i]!.kind.offlineCategory ? { category: devices[i]!.kind.offlineCategory } : {}),
+      })),
       this.incidents,
     );
     this.deviceCommands = new DeviceCommands({

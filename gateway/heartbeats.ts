@@ -1,7 +1,8 @@
 /**
  * Notices devices that went quiet: each kind (or device) says how often a healthy device speaks;
- * after three missed periods the gateway raises `device.offline`, and the device's next message
- * resolves it. State is the incident itself, so it holds across restarts.
+ * after three missed periods the gateway raises `device.offline` (or the kind's own category,
+ * `drone.link_lost` for a drone), and the device's next message resolves it. State is the
+ * incident itself, so it holds across restarts.
  */
 import type { DeviceInfo } from '../devices/types.js';
 import type { IncidentManager } from './incidents/manager.js';
@@ -11,6 +12,8 @@ export const MISSED_HEARTBEATS = 3;
 export interface Watched {
   info: DeviceInfo;
   heartbeatSeconds?: number;
+  /** Default `device.offline`. */
+  category?: string;
 }
 
 export class HeartbeatMonitor {
@@ -23,16 +26,19 @@ export class HeartbeatMonitor {
     private readonly now: () => number = () => Date.now(),
   ) {
     this.startedAt = this.now();
+    for (const d of devices) if (d.category) this.categoryOf.set(d.info.id, d.category);
   }
 
-  static key(deviceId: string): string {
-    return `device.offline:${deviceId}`;
+  private readonly categoryOf = new Map<string, string>();
+
+  private key(deviceId: string): string {
+    return `${this.categoryOf.get(deviceId) ?? 'device.offline'}:${deviceId}`;
   }
 
   /** Called for every message from the device; resolves its offline incident if one is open. */
   seen(device: DeviceInfo, at: number): void {
     this.lastSeen.set(device.id, at);
-    const key = HeartbeatMonitor.key(device.id);
+    const key = this.key(device.id);
     if (this.incidents.isActive(key)) {
       void this.incidents.handle({ action: 'resolve', correlationKey: key, occurredAt: at, reason: 'the device is reporting again' }, device);
     }
@@ -45,11 +51,11 @@ export class HeartbeatMonitor {
       if (!d.heartbeatSeconds) continue;
       const last = this.lastSeen.get(d.info.id);
       const silentMs = now - (last ?? this.startedAt);
-      const key = HeartbeatMonitor.key(d.info.id);
+      const key = this.key(d.info.id);
       if (silentMs > d.heartbeatSeconds * MISSED_HEARTBEATS * 1000 && !this.incidents.isActive(key)) {
         void this.incidents.handle({
           action: 'raise',
-          category: 'device.offline',
+          category: d.category ?? 'device.offline',
           correlationKey: key,
           occurredAt: now,
           facts: { lastSeen: last ? new Date(last).toISOString() : 'not since the gateway started', expectedEverySeconds: d.heartbeatSeconds },

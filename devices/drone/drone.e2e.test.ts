@@ -1,0 +1,114 @@
+/** The drone kind end to end, DJI Cloud API style: geofences, battery, lost link, replies. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimulatedDrone } from '../../sim/drone.js';
+import { hostilePayloads, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
+import { breach, inside, type Fence } from './geo.js';
+
+// A patrol area over a river bend, and a no-fly zone over a school inside it.
+const PATROL: Fence = { id: 'river', name: 'Liangma river patrol area', type: 'allowed', polygon: [[39.940, 116.440], [39.940, 116.470], [39.960, 116.470], [39.960, 116.440]] };
+const SCHOOL: Fence = { id: 'school', name: 'No.3 Primary School', type: 'no_fly', polygon: [[39.948, 116.450], [39.948, 116.455], [39.952, 116.455], [39.952, 116.450]] };
+
+let t: TestGateway;
+let drone: SimulatedDrone;
+
+beforeAll(async () => {
+  t = await startTestGateway({
+    kinds: { drone: { geofences: [PATROL, SCHOOL], lowBatteryPercent: 30 } },
+    devices: [
+      { id: '1581F5BKD225D00BXXXX', kind: 'drone', secret: 'drone-secret-1', grid: '110105001002003' },
+      { id: '4TADKAQ000002J', kind: 'drone', secret: 'dock-secret-1', heartbeatSeconds: 1 },
+    ],
+  });
+  drone = new SimulatedDrone({ url: t.brokerUrl, id: '1581F5BKD225D00BXXXX', secret: 'drone-secret-1' });
+  await drone.connect();
+  drone.position = { lat: 39.945, lon: 116.445, height: 80 };
+});
+
+afterAll(async () => {
+  await drone?.disconnect();
+  await t?.stop();
+});
+
+describe('geofence geometry', () => {
+  it('tells inside from outside, and which fence is broken', () => {
+    expect(inside(39.95, 116.46, PATROL.polygon)).toBe(true);
+    expect(inside(39.97, 116.46, PATROL.polygon)).toBe(false);
+    expect(breach(39.95, 116.46, [PATROL, SCHOOL])).toBeUndefined();
+    expect(breach(39.95, 116.452, [PATROL, SCHOOL])).toEqual({ fence: 'No.3 Primary School', reason: 'no_fly' });
+    expect(breach(39.97, 116.46, [PATROL, SCHOOL])).toEqual({ fence: 'Liangma river patrol area', reason: 'outside_allowed' });
+  });
+});
+
+describe('drone kind', () => {
+  it('writes OSD telemetry to the series', async () => {
+    const before = t.gateway.sink.stats().written + t.gateway.sink.stats().pending;
+    await drone.osd();
+    await t.gateway.sink.flush();
+    expect(t.gateway.sink.stats().written + t.gateway.sink.stats().pending).toBe(before + 1);
+  });
+
+  it('raises one breach when it leaves the patrol area, and resolves it when it returns', async () => {
+    const from = t.incidents.length;
+    await drone.flyTo({ lat: 39.965, lon: 116.445 }, 5); // north, out of the area
+    await drone.osd();
+    await drone.flyTo({ lat: 39.955, lon: 116.445 }, 2); // back in
+    const seen = t.incidents.slice(from).map((m) => [m.category, m.status, m.facts.reason]);
+    expect(seen).toEqual([['drone.geofence_breach', 'open', 'outside_allowed'], ['drone.geofence_breach', 'resolved', 'outside_allowed']]);
+    expect(t.incidents[from]!.grid).toBe('110105001002003');
+  });
+
+  it('raises a breach over the no-fly zone inside the patrol area', async () => {
+    const from = t.incidents.length;
+    await drone.flyTo({ lat: 39.950, lon: 116.452 }, 1);
+    await drone.flyTo({ lat: 39.945, lon: 116.445 }, 1);
+    expect(t.incidents.slice(from).map((m) => [m.status, m.facts.fence])).toEqual([['open', 'No.3 Primary School'], ['resolved', 'No.3 Primary School']]);
+  });
+
+  it('raises low battery once under the threshold, clearing 5 points above it', async () => {
+    const from = t.incidents.length;
+    for (const b of [31, 29, 28, 33, 35]) {
+      drone.battery = b;
+      await drone.osd();
+    }
+    expect(t.incidents.slice(from).map((m) => [m.category, m.status])).toEqual([['drone.low_battery', 'open'], ['drone.low_battery', 'resolved']]);
+  });
+
+  it('answers events that need a reply and topology updates, echoing tid and bid', async () => {
+    const reply = await drone.event('flighttask_progress', { progress: 40, status: 'in_progress' }, true);
+    expect(reply).toMatchObject({ method: 'flighttask_progress', data: { result: 0 } });
+    const topo = await drone.updateTopology();
+    expect(topo).toMatchObject({ method: 'update_topo', data: { result: 0 } });
+    await drone.event('hms', { level: 1 }, false);
+    expect(drone.replies.filter((r) => r.body.method === 'hms')).toEqual([]);
+  });
+
+  it('raises drone.link_lost when a drone falls silent, and resolves it when it is heard again', async () => {
+    const dock = new SimulatedDrone({ url: t.brokerUrl, id: '4TADKAQ000002J', secret: 'dock-secret-1' });
+    await dock.connect();
+    await dock.osd();
+    const from = t.incidents.length;
+    await new Promise((r) => setTimeout(r, 3200));
+    t.gateway.heartbeats.check();
+    await t.waitForIncident('link lost', (m) => m.category === 'drone.link_lost', from);
+    await dock.osd();
+    await t.waitForIncident('link back', (m) => m.category === 'drone.link_lost' && m.status === 'resolved', from);
+    expect(t.incidents.find((m) => m.category === 'drone.link_lost')?.severity).toBe('critical');
+    await dock.disconnect();
+  });
+
+  it('refuses and counts hostile payloads on every channel, and keeps serving', async () => {
+    const before = t.gateway.counters.total('messages_rejected_total');
+    let sent = 0;
+    for (const topic of ['osd', 'state', 'events', 'services_reply']) {
+      for (const [, payload] of hostilePayloads()) {
+        await drone.publish(`thing/product/${drone.id}/${topic}`, payload);
+        sent++;
+      }
+    }
+    await drone.publish(`thing/product/${drone.id}/osd`, JSON.stringify({ data: { latitude: 95, longitude: 0 } }));
+    sent++;
+    expect(t.gateway.counters.total('messages_rejected_total') - before).toBe(sent);
+    const reply = await drone.event('still_there', {}, true);
+    expect(reply).toMatchObject({ data: { result: 0 } });
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * A simulated patrol drone (or dock) in the DJI Cloud API style: OSD telemetry, events that ask
+ * for a reply, topology updates on sys/product/{sn}/status, and the replies it expects echoing
+ * tid and bid. Its serial number is its device id.
+ */
+import { randomUUID } from 'node:crypto';
+import { SimulatedMqttDevice, type SimDeviceOptions } from './mqtt-device.js';
+
+export interface Position {
+  lat: number;
+  lon: number;
+  height?: number;
+}
+
+export class SimulatedDrone extends SimulatedMqttDevice {
+  battery = 90;
+  position: Position = { lat: 0, lon: 0, height: 60 };
+  readonly replies: Array<{ topic: string; body: Record<string, unknown> }> = [];
+
+  constructor(opts: Omit<SimDeviceOptions, 'will'>) {
+    super(opts);
+  }
+
+  private t(path: string): string {
+    return path.startsWith('sys/') ? path.replace('{sn}', this.id) : `thing/product/${this.id}/${path}`;
+  }
+
+  override async connect(): Promise<void> {
+    await super.connect();
+    for (const topic of [this.t('events_reply'), this.t('services'), this.t('sys/product/{sn}/status_reply')]) await this.subscribe(topic);
+    this.onMessage((topic, payload) => this.replies.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown> }));
+  }
+
+  private envelope(method: string | undefined, data: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
+    return JSON.stringify({ tid: randomUUID(), bid: randomUUID(), timestamp: Date.now(), ...(method ? { method } : {}), data, gateway: this.id, ...extra });
+  }
+
+  /** One OSD message at the current position, with some of the many vendor fields a real aircraft sends. */
+  async osd(overrides: Record<string, unknown> = {}): Promise<void> {
+    const { lat, lon, height = 60 } = this.position;
+    await this.publish(this.t('osd'), this.envelope(undefined, {
+      latitude: lat, longitude: lon, height, elevation: height - 20, horizontal_speed: 8.5, vertical_speed: 0,
+      mode_code: 5, battery: { capacity_percent: this.battery, remain_flight_time: 900 }, gear: 1, wind_speed: 3, ...overrides,
+    }));
+  }
+
+  async flyTo(target: Position, steps: number): Promise<void> {
+    const from = { ...this.position };
+    for (let i = 1; i <= steps; i++) {
+      this.position = { lat: from.lat + ((target.lat - from.lat) * i) / steps, lon: from.lon + ((target.lon - from.lon) * i) / steps, height: target.height ?? from.height };
+      await this.osd();
+    }
+  }
+
+  /** An event; with needReply, resolves to the gateway's events_reply (or throws after timeoutMs). */
+  async event(method: string, data: Record<string, unknown>, needReply = false, timeoutMs = 3000): Promise<Record<string, unknown> | undefined> {
+    const body = this.envelope(method, data, needReply ? { need_reply: 1 } : {});
+    const tid = (JSON.parse(body) as { tid: string }).tid;
+    await this.publish(this.t('events'), body);
+    return needReply ? this.waitReply('events_reply', tid, timeoutMs) : undefined;
+  }
+
+  /** A topology update, as a dock sends when its aircraft powers on; resolves to the status_reply. */
+  async updateTopology(timeoutMs = 3000): Promise<Record<string, unknown> | undefined> {
+    const body = this.envelope('update_topo', { domain: 3, type: 119, sub_type: 0, device_secret: 'x', nonce: 'y', version: 1, sub_devices: [] });
+    const tid = (JSON.parse(body) as { tid: string }).tid;
+    await this.publish(this.t('sys/product/{sn}/status'), body);
+    return this.waitReply('status_reply', tid, timeoutMs);
+  }
+
+  private async waitReply(suffix: string, tid: string, timeoutMs: number): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = this.replies.find((x) => x.topic.endsWith(suffix) && x.body.tid === tid);
+      if (r) return r.body;
+      if (Date.now() > deadline) throw new Error(`${this.id}: no ${suffix} for ${tid}`);
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  }
+}
