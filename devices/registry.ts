@@ -1,5 +1,6 @@
 /** Every device kind the gateway knows: one line each. The config, broker ACLs and pipeline read this. */
 import type { DeviceKind } from './types.js';
+import { captureCamera } from './capture-camera/index.js';
 import { drone } from './drone/index.js';
 import { gasSensor } from './gas-sensor/index.js';
 import { lpgReader } from './lpg-reader/index.js';
@@ -11,6 +12,7 @@ export const deviceKinds: ReadonlyMap<string, DeviceKind> = new Map(
     gasSensor,
     lpgReader,
     drone,
+    captureCamera,
   ].map((k) => [k.kind, k]),
 );
 

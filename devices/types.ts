@@ -57,7 +57,23 @@ export interface CommandReply {
   ts: number;
 }
 
-export type Normalized = Reading | DeviceEvent | StatusChange | CommandReply;
+/** A face or plate a smart camera captured, with its image (stored as evidence before anything else). */
+export interface Capture {
+  type: 'capture';
+  subject: 'face' | 'plate';
+  image: Buffer;
+  mime: string;
+  /** Normalized plate text (no separators), for plate captures. */
+  plate?: string;
+  plateColor?: 'blue' | 'yellow' | 'green' | 'white' | 'black' | 'other';
+  confidence?: number;
+  direction?: 'in' | 'out';
+  ts: number;
+  /** Set by the gateway once the image is stored. */
+  sha256?: string;
+}
+
+export type Normalized = Reading | DeviceEvent | StatusChange | CommandReply | Capture;
 
 /** Why a message was refused; counted per device and reason, so keep the set small and stable. */
 export type RejectReason =
@@ -126,6 +142,14 @@ export type DeviceAction =
       action: 'annotate';
       correlationKey: string;
       facts: Record<string, FieldValue>;
+    }
+  | {
+      /** Write a point the rule derived (e.g. a vehicle pass classed resident or visitor). */
+      action: 'record';
+      measurement: string;
+      fields: Record<string, FieldValue>;
+      tags?: Record<string, string>;
+      ts: number;
     };
 
 export type RuleOutput = IncidentSignal | DeviceAction;
@@ -157,6 +181,10 @@ export interface KindContext {
   ingest(deviceId: string, messages: Normalized[]): Promise<void>;
   /** Stores an image (content-addressed, with its class's retention); resolves to its sha256. */
   storeEvidence(input: EvidenceInput): Promise<string>;
+  /** HA1 = MD5(id:realm:secret) for HTTP Digest (GA/T 1400 devices), or undefined for an unknown device. */
+  digestHA1(deviceId: string, realm: string): string | undefined;
+  /** Counts and keeps a refused HTTP upload as MQTT refusals are. */
+  reject(deviceId: string, channel: string, reason: RejectReason, detail: string, payload: Buffer): void;
 }
 
 /** Routes a kind adds to the gateway's HTTP server: each handler owns its own authentication. */
@@ -169,7 +197,13 @@ export interface HttpRoute {
   access: 'device' | 'read' | 'operator';
   /** JSON Schemas for fastify: validation and the OpenAPI document from one place. */
   schema?: { params?: TSchema; body?: TSchema; querystring?: TSchema; response?: Record<number, TSchema> };
-  handler(request: { body: unknown; params: Record<string, string>; headers: Record<string, string | string[] | undefined> }): Promise<{ status: number; body: unknown }>;
+  handler(request: {
+    method: string;
+    url: string;
+    body: unknown;
+    params: Record<string, string>;
+    headers: Record<string, string | string[] | undefined>;
+  }): Promise<{ status: number; body: unknown; headers?: Record<string, string> }>;
 }
 
 /** A started kind: its rules, and optionally HTTP routes and a stop. */

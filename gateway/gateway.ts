@@ -2,6 +2,7 @@
  * The composition root: one gateway process, built from one config. Each stage is created here
  * and wired to the next; start and stop run in dependency order so nothing is dropped between.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -199,6 +200,12 @@ export class Gateway {
         this.counters.inc('evidence_stored_total', { class: input.class });
         return ref.sha256;
       },
+      reject: (deviceId, channel, reason, detail, payload) =>
+        this.rejections.record(deviceId, devices.find((d) => d.info.id === deviceId)?.kind.kind ?? 'unknown', channel, reason, detail, payload),
+      digestHA1: (deviceId, realm) => {
+        const d = config.devices.find((x) => x.id === deviceId);
+        return d ? createHash('md5').update(`${deviceId}:${realm}:${d.secret}`).digest('hex') : undefined;
+      },
     };
     this.kinds = [...deviceKinds.values()].map((k) => ({ kind: k.kind, runtime: k.start(settings[k.kind] ?? {}, kindContext) }));
     const rules = new Map(this.kinds.map((k) => [k.kind, k.runtime.rules]));
@@ -226,6 +233,7 @@ export class Gateway {
       commands: this.deviceCommands,
       heartbeats: this.heartbeats,
       log: log.child({ component: 'ingest' }),
+      storeCapture: (c) => kindContext.storeEvidence({ bytes: c.image, class: c.subject, mime: c.mime }),
     });
     this.broker = new DeviceBroker({
       host: config.broker.host,

@@ -5,7 +5,7 @@
  * awaiting here: this runs before each PUBACK.
  */
 import type { DeviceSession } from '../broker/broker.js';
-import type { DeviceInfo, EvidenceInput, Normalized, RuleOutput, Rules } from '../devices/types.js';
+import type { Capture, DeviceInfo, EvidenceInput, Normalized, RuleOutput, Rules } from '../devices/types.js';
 import type { DeviceCommands } from './device-commands.js';
 import type { HeartbeatMonitor } from './heartbeats.js';
 import type { IncidentManager } from './incidents/manager.js';
@@ -38,6 +38,8 @@ export interface PipelineDeps {
   heartbeats: HeartbeatMonitor;
   log: Logger;
   snapshots?: SnapshotProvider;
+  /** Stores a capture's image as evidence; resolves to its sha256. */
+  storeCapture(capture: Capture): Promise<string>;
 }
 
 export class Pipeline {
@@ -109,10 +111,26 @@ export class Pipeline {
   }
 
   private accept(session: DeviceSession, message: Normalized, state: DeviceState, payload: Buffer, channel: string): Array<Promise<void>> {
+    if (message.type === 'capture' && !message.sha256) {
+      // The image is evidence before it is anything else: stored first, then recorded and judged.
+      const stored = this.deps.storeCapture(message).then((sha256) =>
+        Promise.all(this.accept(session, { ...message, sha256 }, state, payload, channel)).then(() => undefined),
+      );
+      return [stored];
+    }
     const { device, kind } = session;
     const { sink, rejections } = this.deps;
     const tags = { grid: device.grid, device: device.id, kind: kind.kind };
     switch (message.type) {
+      case 'capture': {
+        const fields: Record<string, string | number> = { sha256: message.sha256!, subject: message.subject };
+        if (message.plate) fields.plate = message.plate;
+        if (message.plateColor) fields.plate_color = message.plateColor;
+        if (message.confidence !== undefined) fields.confidence = message.confidence;
+        if (message.direction) fields.direction = message.direction;
+        sink.writeLine(toLine({ measurement: 'capture', tags: { ...tags, subject: message.subject }, fields, ts: message.ts }));
+        break;
+      }
       case 'reading':
         sink.writeLine(toLine({ measurement: message.measurement, tags, fields: message.fields, ts: message.ts }));
         Object.assign(state.lastValues, message.fields);
@@ -162,6 +180,9 @@ export class Pipeline {
         return incidents.handle(out, device);
       case 'annotate':
         return incidents.annotate(out.correlationKey, out.facts);
+      case 'record':
+        this.deps.sink.writeLine(toLine({ measurement: out.measurement, tags: { grid: device.grid, device: device.id, kind: kind.kind, ...out.tags }, fields: out.fields, ts: out.ts }));
+        return undefined;
       case 'send':
         this.deps.commands.send(device, kind, out);
         return undefined;

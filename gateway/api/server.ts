@@ -60,6 +60,8 @@ export async function startApi(opts: ApiOptions): Promise<{ app: FastifyInstance
     if (!found) return reply.code(404).send({ error: 'no such evidence (it may have expired under its retention)' });
     return reply.header('content-type', found.mime).header('cache-control', 'private, max-age=300').send(found.bytes);
   });
+  // GA/T 1400 devices send JSON as application/VIID+JSON.
+  app.addContentTypeParser(/^application\/viid\+json/i, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   const auth = new TokenAuth(opts.tokens);
   for (const route of opts.routes) {
     app.route({
@@ -72,7 +74,8 @@ export async function startApi(opts: ApiOptions): Promise<{ app: FastifyInstance
           const a = auth.check(req.headers.authorization, route.access);
           if (!a.ok) return reply.code(a.status).send({ error: a.error });
         }
-        const res = await route.handler({ body: req.body, params: req.params as Record<string, string>, headers: req.headers });
+        const res = await route.handler({ method: req.method, url: req.url, body: req.body, params: req.params as Record<string, string>, headers: req.headers });
+        if (res.headers) reply.headers(res.headers);
         return reply.code(res.status).send(res.body);
       },
     });

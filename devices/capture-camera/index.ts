@@ -1,0 +1,19 @@
+import type { DeviceKind } from '../types.js';
+import { decode } from './codec.js';
+import { start } from './rules.js';
+import { WatchlistSchema, type WatchlistSettings } from './watchlists.js';
+
+export const captureCamera: DeviceKind = {
+  kind: 'capture-camera',
+  description: 'Smart camera that captures faces and plates itself, over MQTT or GA/T 1400 (视图库) HTTP',
+  publishes: {
+    capture: 'dev/{id}/capture',
+    heartbeat: 'dev/{id}/heartbeat',
+    status: 'dev/{id}/status',
+  },
+  commands: { cmd: 'dev/{id}/cmd' },
+  heartbeatSeconds: 120,
+  settingsSchema: WatchlistSchema,
+  decode,
+  start: (settings, ctx) => start(settings as WatchlistSettings, ctx),
+};
