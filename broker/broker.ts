@@ -11,12 +11,16 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { DeviceInfo, DeviceKind } from '../devices/types.js';
 import type { Counters } from '../gateway/stats.js';
 import type { Logger } from '../gateway/log.js';
+import { verifySecret } from '../gateway/devices/credentials.js';
 import { deviceTopics, type DeviceTopics } from './acl.js';
 
 export interface RegisteredDevice {
   info: DeviceInfo;
   kind: DeviceKind;
-  secret: string;
+  /** The secret itself (config file, environment) ... */
+  secret?: string;
+  /** ... or its scrypt hash (provisioned devices, `secretHash` in the config). */
+  secretHash?: string;
   /** `devices[].options`, validated against the kind's schema. */
   options: Record<string, unknown>;
 }
@@ -59,8 +63,16 @@ function digest(secret: string | Buffer): Buffer {
 interface Account {
   device: RegisteredDevice;
   /** Only the digest is kept, so comparison time does not depend on the secret's length. */
-  secretDigest: Buffer;
+  secretDigest?: Buffer;
+  secretHash?: string;
   topics: DeviceTopics;
+}
+
+/** Whether `password` is the account's secret; asynchronous only for scrypt hashes. */
+function secretMatches(account: Account, password: Buffer): boolean | Promise<boolean> {
+  if (account.secretDigest) return timingSafeEqual(digest(password), account.secretDigest);
+  if (account.secretHash) return verifySecret(password.toString('utf8'), account.secretHash).catch(() => false);
+  return false;
 }
 
 export class DeviceBroker {
@@ -71,7 +83,12 @@ export class DeviceBroker {
 
   constructor(private readonly opts: BrokerOptions) {
     for (const d of opts.devices) {
-      this.accounts.set(d.info.id, { device: d, secretDigest: digest(d.secret), topics: deviceTopics(d.kind, d.info.id) });
+      this.accounts.set(d.info.id, {
+        device: d,
+        ...(d.secret !== undefined ? { secretDigest: digest(d.secret) } : {}),
+        ...(d.secretHash !== undefined ? { secretHash: d.secretHash } : {}),
+        topics: deviceTopics(d.kind, d.info.id),
+      });
     }
   }
 
@@ -169,20 +186,25 @@ export class DeviceBroker {
     const account = this.accounts.get(username);
     // Unknown device and wrong password get the same answer on the wire: no probing for ids.
     if (!account) return refuse('unknown_device', BAD_USERNAME_OR_PASSWORD);
-    if (!timingSafeEqual(digest(password), account.secretDigest)) return refuse('bad_password', BAD_USERNAME_OR_PASSWORD);
-    // One device, one client id: otherwise a device could take over another's session.
-    if (client.id !== username) return refuse('client_id_mismatch', IDENTIFIER_REJECTED);
-    this.sessions.set(client, { device: account.device.info, kind: account.device.kind, options: account.device.options, topics: account.topics });
-    done(null, true);
+    const accept = (ok: boolean) => {
+      if (!ok) return refuse('bad_password', BAD_USERNAME_OR_PASSWORD);
+      // One device, one client id: otherwise a device could take over another's session.
+      if (client.id !== username) return refuse('client_id_mismatch', IDENTIFIER_REJECTED);
+      this.sessions.set(client, { device: account.device.info, kind: account.device.kind, options: account.device.options, topics: account.topics });
+      done(null, true);
+    };
+    const match = secretMatches(account, password);
+    if (typeof match === 'boolean') accept(match);
+    else void match.then(accept);
   }
 
   /**
    * Checks a device's credentials for a transport other than MQTT (HTTP uploads), with the same
    * accounts, comparison and counters as a CONNECT.
    */
-  sessionFor(deviceId: string, secret: string): DeviceSession | undefined {
+  async sessionFor(deviceId: string, secret: string): Promise<DeviceSession | undefined> {
     const account = this.accounts.get(deviceId);
-    const ok = account !== undefined && timingSafeEqual(digest(secret), account.secretDigest);
+    const ok = account !== undefined && (await secretMatches(account, Buffer.from(secret)));
     if (!ok || !account) {
       this.opts.counters.inc('broker_auth_refused_total', { reason: account ? 'bad_password' : 'unknown_device' });
       this.opts.log.warn({ device: deviceId.slice(0, 64), reason: account ? 'bad_password' : 'unknown_device', transport: 'http' }, 'device refused');

@@ -177,7 +177,7 @@ export interface KindContext {
    * they hold, hands its normalized messages to the same pipeline MQTT messages go through.
    * Resolves once any incident they raised is stored.
    */
-  authenticate(deviceId: string, secret: string): DeviceInfo | undefined;
+  authenticate(deviceId: string, secret: string): Promise<DeviceInfo | undefined>;
   ingest(deviceId: string, messages: Normalized[]): Promise<void>;
   /** Stores an image (content-addressed, with its class's retention); resolves to its sha256. */
   storeEvidence(input: EvidenceInput): Promise<string>;
@@ -231,6 +231,8 @@ export interface DeviceKind {
   heartbeatSeconds?: number;
   /** The category raised for a silent device of this kind, if not `device.offline` (a drone: `drone.link_lost`). */
   offlineCategory?: string;
+  /** The HTTP Digest realm devices of this kind sign in to, if any (provisioning keeps an HA1 for it). */
+  digestRealm?: string;
   /** Schema of the kind's deployment settings, `kinds.<kind>` in the config (defaults filled in). */
   settingsSchema?: TSchema;
   /** Schema of `devices[].options` for devices of this kind. */

@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { deviceTopics } from '../broker/acl.js';
 import { DeviceBroker, type RegisteredDevice } from '../broker/broker.js';
-import type { KindContext, KindRuntime } from '../devices/types.js';
+import type { DeviceInfo, DeviceKind, KindContext, KindRuntime } from '../devices/types.js';
+import { deviceOptionProblems } from './config/load.js';
+import { loadProvisioned, provisionedFile } from './devices/provisioned.js';
 import { deviceKinds } from '../devices/registry.js';
 import { startApi, type Health } from './api/server.js';
 import type { Config } from './config/schema.js';
@@ -33,6 +35,47 @@ import { SpoolSink } from './timeseries/spool.js';
 import { CommandHandler } from './uplink/commands.js';
 import { Uplink } from './uplink/uplink.js';
 import { VERSION } from './version.js';
+
+type GatewayDevice = RegisteredDevice & { heartbeatSeconds?: number; digest?: { realm: string; ha1: string } };
+
+/** The config file's devices and those provisioned with `gridedge devices add`, as one list. */
+function registeredDevices(config: Config): GatewayDevice[] {
+  const fromConfig: GatewayDevice[] = config.devices.map((d) => ({
+    info: deviceInfo(d),
+    kind: kindOf(d.kind),
+    ...(d.secret !== undefined ? { secret: d.secret } : {}),
+    ...(d.secretHash !== undefined ? { secretHash: d.secretHash } : {}),
+    options: d.options,
+    ...(d.heartbeatSeconds !== undefined ? { heartbeatSeconds: d.heartbeatSeconds } : {}),
+  }));
+  const ids = new Set(fromConfig.map((d) => d.info.id));
+  const provisioned = loadProvisioned(config.dataDir).map((p): GatewayDevice => {
+    if (ids.has(p.id)) throw new Error(`device ${p.id} is both in the config file and in ${provisionedFile(config.dataDir)}: remove one`);
+    const kind = kindOf(p.kind);
+    const options = structuredClone(p.options ?? {});
+    const problems = deviceOptionProblems(p.kind, options, `${p.id}.options`);
+    if (problems.length) throw new Error(`${provisionedFile(config.dataDir)}: ${problems.join('; ')}`);
+    return {
+      info: deviceInfo({ ...p, grid: p.grid ?? config.gateway.grid }),
+      kind,
+      secretHash: p.secretHash,
+      options,
+      ...(p.digest ? { digest: p.digest } : {}),
+      ...((p.heartbeatSeconds ?? kind.heartbeatSeconds) ? { heartbeatSeconds: p.heartbeatSeconds ?? kind.heartbeatSeconds } : {}),
+    };
+  });
+  return [...fromConfig, ...provisioned];
+}
+
+function kindOf(name: string): DeviceKind {
+  const kind = deviceKinds.get(name);
+  if (!kind) throw new Error(`unknown device kind '${name}' (known: ${[...deviceKinds.keys()].join(', ')})`);
+  return kind;
+}
+
+function deviceInfo(d: { id: string; kind: string; grid: string; name?: string; location?: { lat: number; lon: number } }): DeviceInfo {
+  return { id: d.id, kind: d.kind, grid: d.grid, ...(d.name ? { name: d.name } : {}), ...(d.location ? { location: d.location } : {}) };
+}
 
 export interface GatewayPorts {
   broker: number;
@@ -177,18 +220,12 @@ export class Gateway {
       if (!config.upstream.commandSecret) log.warn('upstream.commandSecret is not set: platform commands (ack, dispatch, resolve, close) will be refused');
     }
 
-    const devices: RegisteredDevice[] = config.devices.map((d) => {
-      const kind = deviceKinds.get(d.kind);
-      if (!kind) throw new Error(`devices: unknown kind '${d.kind}'`); // the config schema already refuses this
-      const info = { id: d.id, kind: d.kind, grid: d.grid, ...(d.name ? { name: d.name } : {}), ...(d.location ? { location: d.location } : {}) };
-      return { info, kind, secret: d.secret, options: d.options };
-    });
-
+    const devices = registeredDevices(config);
     // Each kind starts once from its settings (kinds may load registries, watchlists, add routes).
     const settings = config.kinds as Record<string, Record<string, unknown> | undefined>;
     const kindContext: KindContext = {
       baseDir: config.baseDir,
-      authenticate: (deviceId, secret) => this.broker.sessionFor(deviceId, secret)?.device,
+      authenticate: async (deviceId, secret) => (await this.broker.sessionFor(deviceId, secret))?.device,
       ingest: (deviceId, messages) => {
         const device = devices.find((d) => d.info.id === deviceId);
         if (!device) return Promise.reject(new Error(`unknown device ${deviceId}`));
@@ -203,18 +240,19 @@ export class Gateway {
       reject: (deviceId, channel, reason, detail, payload) =>
         this.rejections.record(deviceId, devices.find((d) => d.info.id === deviceId)?.kind.kind ?? 'unknown', channel, reason, detail, payload),
       digestHA1: (deviceId, realm) => {
-        const d = config.devices.find((x) => x.id === deviceId);
-        return d ? createHash('md5').update(`${deviceId}:${realm}:${d.secret}`).digest('hex') : undefined;
+        const d = devices.find((x) => x.info.id === deviceId);
+        if (d?.secret !== undefined) return createHash('md5').update(`${deviceId}:${realm}:${d.secret}`).digest('hex');
+        return d?.digest?.realm === realm ? d.digest.ha1 : undefined;
       },
     };
     this.kinds = [...deviceKinds.values()].map((k) => ({ kind: k.kind, runtime: k.start(settings[k.kind] ?? {}, kindContext) }));
     const rules = new Map(this.kinds.map((k) => [k.kind, k.runtime.rules]));
     this.rejections = new RejectionLog(this.counters, log.child({ component: 'ingest' }));
     this.heartbeats = new HeartbeatMonitor(
-      config.devices.map((d, i) => ({
-        info: devices[i]!.info,
+      devices.map((d) => ({
+        info: d.info,
         ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}),
-        ...(devices[i]!.kind.offlineCategory ? { category: devices[i]!.kind.offlineCategory } : {}),
+        ...(d.kind.offlineCategory ? { category: d.kind.offlineCategory } : {}),
       })),
       this.incidents,
     );

@@ -1,6 +1,7 @@
 import type { DeviceKind } from '../types.js';
 import { decode } from './codec.js';
 import { start } from './rules.js';
+import { VIID_REALM } from './viid.js';
 import { WatchlistSchema, type WatchlistSettings } from './watchlists.js';
 
 export const captureCamera: DeviceKind = {
@@ -13,6 +14,7 @@ export const captureCamera: DeviceKind = {
   },
   commands: { cmd: 'dev/{id}/cmd' },
   heartbeatSeconds: 120,
+  digestRealm: VIID_REALM,
   settingsSchema: WatchlistSchema,
   decode,
   start: (settings, ctx) => start(settings as WatchlistSettings, ctx),

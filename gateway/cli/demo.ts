@@ -100,7 +100,7 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   out(`  an alarm every ${opts.alarmEvery} s; Ctrl-C to stop`);
 
   const alarms = config.devices.map(
-    (d) => new SimulatedSmokeAlarm({ url: `mqtt://127.0.0.1:${ports.broker}`, id: d.id, secret: d.secret, reconnect: true }),
+    (d) => new SimulatedSmokeAlarm({ url: `mqtt://127.0.0.1:${ports.broker}`, id: d.id, secret: d.secret ?? '', reconnect: true }),
   );
   await Promise.all(alarms.map((a) => a.connect()));
   alarms.forEach((a, i) => setTimeout(() => a.startHeartbeat(5000), i * 300));

@@ -8,7 +8,9 @@ import { createLogger } from '../log.js';
 import { VERSION } from '../version.js';
 import { routeInfluxClientLogs } from '../timeseries/influx.js';
 import { replaySpool } from '../timeseries/replay.js';
+import { hashSecret } from '../devices/credentials.js';
 import { DEMO_DEFAULTS, runDemo } from './demo.js';
+import { addDevice, listDevices, removeDevice, UsageError, type AddOptions } from './devices.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -31,7 +33,7 @@ function mqttUrl(value: string): string {
 
 /** Errors the user can fix get a plain message and exit code 2; anything else is a bug or an environment failure (1). */
 function fail(err: unknown): never {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof UsageError) {
     process.stderr.write(`gridedge: ${err.message}\n`);
     process.exit(2);
   }
@@ -115,6 +117,70 @@ configCmd
         `config OK: gateway ${config.gateway.id}, grid ${config.gateway.grid}, ${config.devices.length} devices, ` +
           `upstream ${config.upstream ? 'configured' : 'none'}, series ${config.influx ? 'InfluxDB' : 'local spool'}\n`,
       );
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+const devicesCmd = program.command('devices').description('provision devices on site (kept hashed in <dataDir>/devices.json)');
+const number = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`'${v}' is not a number (${what})`);
+  return n;
+};
+devicesCmd
+  .command('add')
+  .description('add a device; prints a generated secret once unless --secret is given')
+  .requiredOption('-c, --config <file>', 'YAML config file')
+  .requiredOption('--id <id>', 'device id (its MQTT client id and user name)')
+  .requiredOption('--kind <kind>', 'device kind')
+  .option('--grid <code>', '15-digit grid code (default: the gateway\'s)')
+  .option('--name <name>', 'a human name')
+  .option('--lat <degrees>', 'latitude', number('latitude'))
+  .option('--lon <degrees>', 'longitude', number('longitude'))
+  .option('--option <key=value>', 'a device option, per its kind\'s page (repeatable)', (v: string, all: string[] = []) => [...all, v])
+  .option('--secret <secret>', 'use this secret instead of a generated one')
+  .action(async (opts: Omit<AddOptions, 'config'> & { config: string }) => {
+    try {
+      await addDevice(opts, (line) => process.stdout.write(`${line}\n`));
+    } catch (err) {
+      fail(err);
+    }
+  });
+devicesCmd
+  .command('list')
+  .description('list the devices of the config file and those provisioned')
+  .requiredOption('-c, --config <file>', 'YAML config file')
+  .option('--json', 'as JSON', false)
+  .action(async (opts: { config: string; json: boolean }) => {
+    try {
+      await listDevices(opts.config, opts.json, (line) => process.stdout.write(`${line}\n`));
+    } catch (err) {
+      fail(err);
+    }
+  });
+devicesCmd
+  .command('remove')
+  .description('remove a provisioned device')
+  .requiredOption('-c, --config <file>', 'YAML config file')
+  .requiredOption('--id <id>', 'device id')
+  .action(async (opts: { config: string; id: string }) => {
+    try {
+      await removeDevice(opts.config, opts.id, (line) => process.stdout.write(`${line}\n`));
+    } catch (err) {
+      fail(err);
+    }
+  });
+devicesCmd
+  .command('hash-secret')
+  .description('print the scrypt hash of a secret read from standard input, for devices[].secretHash')
+  .action(async () => {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+      if (secret.length < 8) throw new Error('the secret on standard input is shorter than 8 characters');
+      process.stdout.write(`${await hashSecret(secret)}\n`);
     } catch (err) {
       fail(err);
     }

@@ -35,6 +35,16 @@ function optionValidator(kind: string, schema: TSchema): Validator<unknown> {
   return v;
 }
 
+/** Checks (and fills defaults into) a device's options against its kind's schema. */
+export function deviceOptionProblems(kindName: string, options: Record<string, unknown>, at: string): string[] {
+  const kind = deviceKinds.get(kindName);
+  if (!kind) return [];
+  if (!kind.optionsSchema) return Object.keys(options).length ? [`${at}: kind ${kindName} takes no options`] : [];
+  const check = optionValidator(kind.kind, kind.optionsSchema);
+  if (check(options)) return [];
+  return describeErrors(check.errors).map((line) => `${at}${line.startsWith('(top level)') ? line.slice(11) : `.${line}`}`);
+}
+
 /** `smoke-01.a` → `GRIDEDGE_DEVICE_SECRET_SMOKE_01_A` */
 export function deviceSecretEnv(id: string): string {
   return `GRIDEDGE_DEVICE_SECRET_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
@@ -43,7 +53,13 @@ export function deviceSecretEnv(id: string): string {
 export type Env = Record<string, string | undefined>;
 
 /** Validates an already-parsed config object; `source` names it in errors, `baseDir` anchors relative paths. */
-export function resolveConfig(input: unknown, source: string, baseDir: string, env: Env = process.env): Config {
+export interface ResolveOptions {
+  /** Management commands (devices add/list) need the layout, not every secret. */
+  requireSecrets?: boolean;
+}
+
+export function resolveConfig(input: unknown, source: string, baseDir: string, env: Env = process.env, opts: ResolveOptions = {}): Config {
+  const requireSecrets = opts.requireSecrets ?? true;
   const raw = structuredClone(input ?? {}) as RawConfig;
   if (!validate(raw)) throw new ConfigError(source, describeErrors(validate.errors));
 
@@ -72,7 +88,7 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     if (Boolean(up.cert) !== Boolean(up.key)) problems.push('upstream.cert and upstream.key: give both or neither');
     if ((up.ca || up.cert) && !/^(mqtts|ssl):/.test(up.url)) problems.push(`upstream.url: "${up.url}" is not TLS, but upstream.ca/cert are set (expected mqtts://host:port)`);
   }
-  if (raw.influx && !raw.influx.token) problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
+  if (requireSecrets && raw.influx && !raw.influx.token) problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
 
   const seen = new Map<string, number>();
   const devices: Config['devices'] = [];
@@ -82,27 +98,24 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     seen.set(d.id, i);
     const envName = deviceSecretEnv(d.id);
     const secret = env[envName] ?? d.secret;
-    if (!secret) problems.push(`devices[${i}].secret: missing (set it in the file or in ${envName})`);
-    else if (secret.length < 8) problems.push(`devices[${i}].secret: too short in ${envName} (expected 8-256 characters)`);
+    if (requireSecrets && !secret && !d.secretHash) problems.push(`devices[${i}].secret: missing (set it or secretHash in the file, or ${envName})`);
+    else if (secret !== undefined && secret.length < 8) problems.push(`devices[${i}].secret: too short in ${envName} (expected 8-256 characters)`);
     if (d.grid) {
       const p = gridCodeProblem(d.grid);
       if (p) problems.push(`devices[${i}].grid: "${d.grid}" is not valid (${p})`);
     }
     const kind = deviceKinds.get(d.kind);
     const options = structuredClone(d.options ?? {});
-    if (kind?.optionsSchema) {
-      const check = optionValidator(kind.kind, kind.optionsSchema);
-      if (!check(options)) for (const line of describeErrors(check.errors)) problems.push(`devices[${i}].options${line.startsWith('(top level)') ? line.slice(11) : `.${line}`}`);
-    } else if (Object.keys(options).length) {
-      problems.push(`devices[${i}].options: kind ${d.kind} takes no options`);
-    }
-    devices.push({ ...d, secret: secret ?? '', grid: d.grid ?? raw.gateway.grid, options, heartbeatSeconds: d.heartbeatSeconds ?? kind?.heartbeatSeconds });
+    problems.push(...deviceOptionProblems(d.kind, options, `devices[${i}].options`));
+    devices.push({ ...d, ...(secret ? { secret } : {}), grid: d.grid ?? raw.gateway.grid, options, heartbeatSeconds: d.heartbeatSeconds ?? kind?.heartbeatSeconds });
   });
 
   raw.api.tokens.forEach((t, i) => {
     const envName = `GRIDEDGE_API_TOKEN_${t.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
     const token = env[envName] ?? t.token;
-    if (!token) problems.push(`api.tokens[${i}].token: missing (set it in the file or in ${envName})`);
+    if (!token) {
+      if (requireSecrets) problems.push(`api.tokens[${i}].token: missing (set it in the file or in ${envName})`);
+    }
     else if (token.length < 16) problems.push(`api.tokens[${i}].token: too short in ${envName} (expected 16-256 characters)`);
     else t.token = token;
   });
@@ -115,7 +128,7 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
   return { ...raw, devices, dataDir: path.resolve(baseDir, raw.gateway.dataDir), baseDir };
 }
 
-export async function loadConfig(file: string, env: Env = process.env): Promise<Config> {
+export async function loadConfig(file: string, env: Env = process.env, opts: ResolveOptions = {}): Promise<Config> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -124,5 +137,5 @@ export async function loadConfig(file: string, env: Env = process.env): Promise<
   }
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message}`));
-  return resolveConfig(doc.toJS(), file, path.dirname(path.resolve(file)), env);
+  return resolveConfig(doc.toJS(), file, path.dirname(path.resolve(file)), env, opts);
 }

@@ -21,6 +21,7 @@ export const DeviceSchema = Type.Object(
     id: Id('device id'),
     kind: StringEnum(kindNames(), { description: `a device kind: ${kindNames().join(', ')}` }),
     secret: Type.Optional(Secret('device password')),
+    secretHash: Type.Optional(Type.String({ pattern: '^scrypt\\$\\d+\\$\\d+\\$\\d+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$', description: 'scrypt hash of the device password (gridedge devices hash-secret), instead of secret' })),
     grid: Type.Optional(GridCode),
     name: Type.Optional(Type.String({ maxLength: 200, description: 'a human name, up to 200 characters' })),
     location: Type.Optional(
@@ -174,7 +175,7 @@ export type DeviceConfig = Static<typeof DeviceSchema>;
 
 /** The config after defaults, env overrides and cross-checks: every device has a secret and a grid. */
 export interface Config extends Omit<RawConfig, 'devices'> {
-  devices: Array<DeviceConfig & { secret: string; grid: string; options: Record<string, unknown>; heartbeatSeconds?: number }>;
+  devices: Array<DeviceConfig & { grid: string; options: Record<string, unknown>; heartbeatSeconds?: number }>;
   /** Absolute; resolved against the config file's folder. */
   dataDir: string;
   /** The config file's folder: kinds resolve their files (registries, watchlists) against it. */
