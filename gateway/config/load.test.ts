@@ -79,7 +79,7 @@ describe('config loader', () => {
 
   it('says which environment variable can supply a missing secret, and lets it override the file', () => {
     const input = { ...base(), devices: [{ id: 'smoke-02.b', kind: 'smoke-alarm' }] };
-    expect(problems(input)).toEqual(['devices[0].secret: missing (set it in the file or in GRIDEDGE_DEVICE_SECRET_SMOKE_02_B)']);
+    expect(problems(input)).toEqual(['devices[0].secret: missing (set it or secretHash in the file, or GRIDEDGE_DEVICE_SECRET_SMOKE_02_B)']);
     expect(deviceSecretEnv('smoke-02.b')).toBe('GRIDEDGE_DEVICE_SECRET_SMOKE_02_B');
     const c = resolveConfig(base(), 't', '/tmp', { GRIDEDGE_DEVICE_SECRET_SMOKE_01: 'overridden-secret' });
     expect(c.devices[0]!.secret).toBe('overridden-secret');
