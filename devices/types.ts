@@ -144,6 +144,11 @@ export type DeviceAction =
       facts: Record<string, FieldValue>;
     }
   | {
+      /** The device offers live video here (a drone's stream): the cameras pull frames from video sources. */
+      action: 'video_source';
+      url: string;
+    }
+  | {
       /** Write a point the rule derived (e.g. a vehicle pass classed resident or visitor). */
       action: 'record';
       measurement: string;

@@ -42,8 +42,17 @@ export interface PipelineDeps {
   storeCapture(capture: Capture): Promise<string>;
 }
 
+export interface VideoSource {
+  deviceId: string;
+  grid: string;
+  url: string;
+  since: string;
+}
+
 export class Pipeline {
   private readonly state = new Map<string, DeviceState>();
+  /** Live video devices offer (drones): where the cameras will pull frames from. */
+  readonly videoSources = new Map<string, VideoSource>();
   private readonly inKeys = new Map<string, string>();
 
   constructor(private readonly deps: PipelineDeps) {}
@@ -180,6 +189,14 @@ export class Pipeline {
         return incidents.handle(out, device);
       case 'annotate':
         return incidents.annotate(out.correlationKey, out.facts);
+      case 'video_source': {
+        const known = this.videoSources.get(device.id);
+        if (known?.url !== out.url) {
+          this.videoSources.set(device.id, { deviceId: device.id, grid: device.grid, url: out.url, since: new Date().toISOString() });
+          this.deps.log.info({ device: device.id, url: out.url.replace(/\/\/[^@/]*@/, '//***@') }, 'video source announced');
+        }
+        return undefined;
+      }
       case 'record':
         this.deps.sink.writeLine(toLine({ measurement: out.measurement, tags: { grid: device.grid, device: device.id, kind: kind.kind, ...out.tags }, fields: out.fields, ts: out.ts }));
         return undefined;

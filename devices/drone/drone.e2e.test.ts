@@ -16,7 +16,7 @@ beforeAll(async () => {
     kinds: { drone: { geofences: [PATROL, SCHOOL], lowBatteryPercent: 30 } },
     devices: [
       { id: '1581F5BKD225D00BXXXX', kind: 'drone', secret: 'drone-secret-1', grid: '110105001002003' },
-      { id: '4TADKAQ000002J', kind: 'drone', secret: 'dock-secret-1', heartbeatSeconds: 1 },
+      { id: '4TADKAQ000002J', kind: 'drone', secret: 'dock-secret-1', heartbeatSeconds: 1, options: { videoUrl: 'rtsp://192.0.2.10:8554/dock' } },
     ],
   });
   drone = new SimulatedDrone({ url: t.brokerUrl, id: '1581F5BKD225D00BXXXX', secret: 'drone-secret-1' });
@@ -93,6 +93,16 @@ describe('drone kind', () => {
     await dock.osd();
     await t.waitForIncident('link back', (m) => m.category === 'drone.link_lost' && m.status === 'resolved', from);
     expect(t.incidents.find((m) => m.category === 'drone.link_lost')?.severity).toBe('critical');
+    await dock.disconnect();
+  });
+
+  it('makes its live video a video source: announced in its state, or given in its options', async () => {
+    await drone.publish(`thing/product/${drone.id}/state`, JSON.stringify({ tid: 't1', bid: 'b1', timestamp: Date.now(), data: { live_status: 1, rtsp_url: 'rtsp://192.0.2.20:554/live/drone' } }));
+    expect(t.gateway.pipeline.videoSources.get(drone.id)).toMatchObject({ url: 'rtsp://192.0.2.20:554/live/drone', grid: '110105001002003' });
+    const dock = new SimulatedDrone({ url: t.brokerUrl, id: '4TADKAQ000002J', secret: 'dock-secret-1' });
+    await dock.connect();
+    await dock.osd();
+    expect(t.gateway.pipeline.videoSources.get('4TADKAQ000002J')?.url).toBe('rtsp://192.0.2.10:8554/dock');
     await dock.disconnect();
   });
 

@@ -1,6 +1,6 @@
 import type { DeviceKind } from '../types.js';
 import { decode } from './codec.js';
-import { SettingsSchema, start, type Settings } from './rules.js';
+import { OptionsSchema, SettingsSchema, start, type Settings } from './rules.js';
 
 /** Drones and docks in the DJI Cloud API style; the device id is the gateway/dock serial number. */
 export const drone: DeviceKind = {
@@ -21,6 +21,7 @@ export const drone: DeviceKind = {
   heartbeatSeconds: 10,
   offlineCategory: 'drone.link_lost',
   settingsSchema: SettingsSchema,
+  optionsSchema: OptionsSchema,
   decode,
   start: (settings) => start(settings as Settings),
 };

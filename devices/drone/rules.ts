@@ -30,11 +30,31 @@ export type Settings = Static<typeof SettingsSchema>;
 /** Percentage points a battery must climb back above the threshold before the alert clears. */
 const BATTERY_HYSTERESIS = 5;
 
+export const OptionsSchema = Type.Object(
+  { videoUrl: Type.Optional(Type.String({ pattern: '^rtsps?://\\S+$', description: 'the drone\'s live video, rtsp://… (when it does not announce one)' })) },
+  { additionalProperties: false },
+);
+
+const VIDEO_KEYS = ['rtsp_url', 'live_url', 'url'];
+
 export function droneRules(settings: Settings) {
   const fences = settings.geofences as Fence[];
   return (message: Normalized, ctx: RuleContext): RuleOutput[] => {
     const id = ctx.device.id;
     const out: RuleOutput[] = [];
+    // Video: what the drone announces wins over the configured URL; either becomes a video source.
+    const configured = (ctx.options as { videoUrl?: string }).videoUrl;
+    if (configured && !ctx.state.video) {
+      ctx.state.video = configured;
+      out.push({ action: 'video_source', url: configured });
+    }
+    if (message.type === 'event') {
+      const announced = VIDEO_KEYS.map((k) => message.data[k]).find((v): v is string => typeof v === 'string' && /^rtsps?:\/\/\S+$/.test(v));
+      if (announced && announced !== ctx.state.video) {
+        ctx.state.video = announced;
+        out.push({ action: 'video_source', url: announced });
+      }
+    }
     if (message.type === 'reading') {
       const { lat, lon, battery, height } = message.fields;
       if (typeof lat === 'number' && typeof lon === 'number' && fences.length) {

@@ -19,8 +19,8 @@ export function gridedge(args: string[], env: Record<string, string> = {}, timeo
   if (input !== undefined) child.stdin?.end(input);
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return {
     pid: child.pid,
