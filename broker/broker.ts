@@ -81,15 +81,28 @@ export class DeviceBroker {
   private readonly accounts = new Map<string, Account>();
   private readonly sessions = new WeakMap<Client, DeviceSession>();
 
+  private readonly clients = new Map<string, Client>();
+
   constructor(private readonly opts: BrokerOptions) {
-    for (const d of opts.devices) {
-      this.accounts.set(d.info.id, {
-        device: d,
-        ...(d.secret !== undefined ? { secretDigest: digest(d.secret) } : {}),
-        ...(d.secretHash !== undefined ? { secretHash: d.secretHash } : {}),
-        topics: deviceTopics(d.kind, d.info.id),
-      });
-    }
+    for (const d of opts.devices) this.addDevice(d);
+  }
+
+  /** Lets a device in from now on. */
+  addDevice(d: RegisteredDevice): void {
+    this.accounts.set(d.info.id, {
+      device: d,
+      ...(d.secret !== undefined ? { secretDigest: digest(d.secret) } : {}),
+      ...(d.secretHash !== undefined ? { secretHash: d.secretHash } : {}),
+      topics: deviceTopics(d.kind, d.info.id),
+    });
+  }
+
+  /** Refuses a device from now on, and closes its connection if it has one. */
+  removeDevice(id: string): boolean {
+    const had = this.accounts.delete(id);
+    this.clients.get(id)?.close();
+    this.clients.delete(id);
+    return had;
   }
 
   get connectedClients(): number {
@@ -137,11 +150,15 @@ export class DeviceBroker {
     });
     aedes.on('clientReady', (client) => {
       const session = this.sessions.get(client);
-      if (session) this.opts.onPresence?.(session, true);
+      if (!session) return;
+      this.clients.set(session.device.id, client);
+      this.opts.onPresence?.(session, true);
     });
     aedes.on('clientDisconnect', (client) => {
       const session = this.sessions.get(client);
-      if (session) this.opts.onPresence?.(session, false);
+      if (!session) return;
+      if (this.clients.get(session.device.id) === client) this.clients.delete(session.device.id);
+      this.opts.onPresence?.(session, false);
     });
     aedes.on('clientError', (client, err) => {
       log.debug({ client: client.id, err: err.message }, 'client error');

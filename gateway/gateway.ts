@@ -2,7 +2,7 @@
  * The composition root: one gateway process, built from one config. Each stage is created here
  * and wired to the next; start and stop run in dependency order so nothing is dropped between.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -10,9 +10,14 @@ import { deviceTopics } from '../broker/acl.js';
 import { DeviceBroker, type RegisteredDevice } from '../broker/broker.js';
 import type { DeviceInfo, DeviceKind, KindContext, KindRuntime } from '../devices/types.js';
 import { deviceOptionProblems } from './config/load.js';
+import { gridCodeProblem } from './config/grid.js';
 import { loadProvisioned, provisionedFile } from './devices/provisioned.js';
 import { deviceKinds } from '../devices/registry.js';
-import { startApi, type Health } from './api/server.js';
+import type { ApiContext, DeviceView, Health } from './api/context.js';
+import { startApi } from './api/server.js';
+import { Metrics } from './metrics.js';
+import { hashSecret } from './devices/credentials.js';
+import { saveProvisioned } from './devices/provisioned.js';
 import type { Config } from './config/schema.js';
 import { IncidentManager } from './incidents/manager.js';
 import type { IncidentMessage } from './incidents/schema.js';
@@ -67,6 +72,17 @@ function registeredDevices(config: Config): GatewayDevice[] {
   return [...fromConfig, ...provisioned];
 }
 
+const SECRET_KEYS = new Set(['secret', 'secretHash', 'password', 'token', 'commandSecret', 'linkSecret']);
+
+/** The config as the API shows it: every secret replaced, whatever section it sits in. */
+function maskSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k) && v !== undefined ? '***' : maskSecrets(v)]));
+  }
+  return value;
+}
+
 function kindOf(name: string): DeviceKind {
   const kind = deviceKinds.get(name);
   if (!kind) throw new Error(`unknown device kind '${name}' (known: ${[...deviceKinds.keys()].join(', ')})`);
@@ -94,6 +110,9 @@ export class Gateway {
   readonly outbox: Outbox;
   readonly heartbeats: HeartbeatMonitor;
   private readonly kinds: Array<{ kind: string; runtime: KindRuntime }>;
+  /** Every device the gateway accepts: the config file's, then provisioned ones (added and removed live). */
+  readonly devices: GatewayDevice[];
+  private readonly metrics: Metrics;
   private readonly deviceCommands: DeviceCommands;
   private heartbeatTimer?: NodeJS.Timeout;
   readonly evidence: EvidenceStore;
@@ -106,6 +125,7 @@ export class Gateway {
   private readonly broker: DeviceBroker;
   private api?: FastifyInstance;
   private readonly startedAt = Date.now();
+  private brokerPort?: number;
 
   constructor(
     readonly config: Config,
@@ -221,6 +241,8 @@ export class Gateway {
     }
 
     const devices = registeredDevices(config);
+    this.devices = devices;
+
     // Each kind starts once from its settings (kinds may load registries, watchlists, add routes).
     const settings = config.kinds as Record<string, Record<string, unknown> | undefined>;
     const kindContext: KindContext = {
@@ -273,6 +295,27 @@ export class Gateway {
       log: log.child({ component: 'ingest' }),
       storeCapture: (c) => kindContext.storeEvidence({ bytes: c.image, class: c.subject, mime: c.mime }),
     });
+    this.metrics = new Metrics(this.counters, [
+      { name: 'outbox_pending', help: 'incident messages waiting for the upstream broker', read: () => [{ value: this.outbox.stats().pending }] },
+      { name: 'outbox_oldest_age_seconds', help: 'age of the oldest pending incident message', read: () => [{ value: this.outbox.stats().oldestAgeMs / 1000 }] },
+      { name: 'outbox_last_seq', help: 'the last incident message sequence number used', read: () => [{ value: this.outbox.stats().lastSeq }] },
+      { name: 'series_pending_lines', help: 'readings buffered for the series store', read: () => [{ value: this.sink.stats().pending }] },
+      { name: 'series_dropped_lines', help: 'readings given up on', read: () => [{ value: this.sink.stats().dropped + (this.sink === this.spool ? 0 : this.spool.stats().dropped) }] },
+      { name: 'spool_bytes', help: 'bytes of readings spooled on disk', read: () => [{ value: this.spool.bytesOnDisk }] },
+      { name: 'broker_connections', help: 'devices connected to the embedded broker', read: () => [{ value: this.broker.connectedClients }] },
+      { name: 'uplink_connected', help: '1 when the uplink to the platform is up', read: () => [{ value: this.uplink?.connected ? 1 : 0 }] },
+      {
+        name: 'incidents_active', help: 'incidents open, acknowledged or dispatched, by category and status', labelNames: ['category', 'status'],
+        read: () => {
+          const counts = new Map<string, number>();
+          for (const m of this.incidents.activeIncidents()) counts.set(`${m.category}\u0000${m.status}`, (counts.get(`${m.category}\u0000${m.status}`) ?? 0) + 1);
+          return [...counts].map(([k, value]) => {
+            const [category, status] = k.split('\u0000') as [string, string];
+            return { labels: { category, status }, value };
+          });
+        },
+      },
+    ]);
     this.broker = new DeviceBroker({
       host: config.broker.host,
       port: config.broker.port,
@@ -305,12 +348,11 @@ export class Gateway {
       const { app, port } = await startApi({
         host: this.config.api.host,
         port: this.config.api.port,
-        log: this.log,
-        health: () => this.health(),
-        evidence: { store: this.evidence, secret: this.linkSecret },
+        version: VERSION,
         routes: this.kinds.flatMap((k) => k.runtime.routes ?? []),
-        tokens: this.config.api.tokens.map((t) => ({ name: t.name, token: t.token ?? '', role: t.role })),
-      });
+        tokens: this.config.api.tokens.filter((t) => t.token).map((t) => ({ name: t.name, token: t.token!, role: t.role })),
+      }, this.apiContext(), this.log);
+      this.brokerPort = broker;
       this.api = app;
       if (!this.config.api.publicUrl) this.publicUrl = `http://${this.config.api.host}:${port}`;
       this.log.info({ gatewayId: this.config.gateway.id, grid: this.config.gateway.grid, broker, api: port, series: this.sink.name, devices: this.config.devices.length }, 'gateway started');
@@ -325,6 +367,95 @@ export class Gateway {
       clearInterval(this.heartbeatTimer);
       throw err;
     }
+  }
+
+  private deviceView(d: GatewayDevice): DeviceView {
+    const s = this.pipeline.deviceState(d.info.id);
+    return {
+      ...d.info,
+      source: this.config.devices.some((c) => c.id === d.info.id) ? 'config' : 'provisioned',
+      online: s.online,
+      ...(s.lastSeen ? { lastSeen: new Date(s.lastSeen).toISOString() } : {}),
+      messages: s.messages,
+      rejected: this.rejections.countFor(d.info.id),
+      lastValues: s.lastValues,
+    };
+  }
+
+  /** What the API may see and do. */
+  private apiContext(): ApiContext {
+    return {
+      health: () => this.health(),
+      ready: () => {
+        const problems: string[] = [];
+        if (this.brokerPort === undefined) problems.push('the device broker is not listening yet');
+        return { ready: problems.length === 0, problems };
+      },
+      devices: () => this.devices.map((d) => this.deviceView(d)),
+      device: (id) => {
+        const d = this.devices.find((x) => x.info.id === id);
+        if (!d) return undefined;
+        return {
+          ...this.deviceView(d),
+          rejections: this.rejections.latest(20, id).map(({ at, channel, reason, detail, size, payloadHead }) => ({ at, channel, reason, detail, size, payloadHead })),
+          activeIncidents: this.incidents.activeIncidents().filter((m) => m.devices.some((x) => x.id === id)).map((m) => m.id),
+        };
+      },
+      addDevice: (input) => this.addDevice(input),
+      removeDevice: (id) => this.removeDevice(id),
+      incidents: (q) => this.incidents.query(q),
+      incident: (id) => this.incidents.recentIncident(id),
+      command: (id, command, fields) => this.incidents.command({ command, incidentId: id, ...fields }),
+      onIncident: (listener) => this.incidents.onMessage(listener),
+      videoSources: () => [...this.pipeline.videoSources.values()],
+      config: () => maskSecrets(this.config),
+      metrics: () => this.metrics.text(),
+      evidence: { store: this.evidence, secret: this.linkSecret },
+    };
+  }
+
+  /** Provisions a device live: it may connect at once; kept hashed in devices.json for the next start. */
+  async addDevice(input: { id: string; kind: string; secret?: string; grid?: string; name?: string; location?: { lat: number; lon: number }; options?: Record<string, unknown> }): Promise<{ id: string; secret?: string }> {
+    if (this.devices.some((d) => d.info.id === input.id)) throw new Error(`device ${input.id} exists already`);
+    const kind = kindOf(input.kind);
+    if (input.grid && gridCodeProblem(input.grid)) throw new Error(`grid: "${input.grid}" is not valid (${gridCodeProblem(input.grid)})`);
+    const options = structuredClone(input.options ?? {});
+    const problems = deviceOptionProblems(input.kind, options, 'options');
+    if (problems.length) throw new Error(problems.join('; '));
+    const generated = input.secret === undefined;
+    const secret = input.secret ?? randomBytes(18).toString('base64url');
+    const secretHash = await hashSecret(secret);
+    const digest = kind.digestRealm ? { realm: kind.digestRealm, ha1: createHash('md5').update(`${input.id}:${kind.digestRealm}:${secret}`).digest('hex') } : undefined;
+    const provisioned = loadProvisioned(this.config.dataDir);
+    await saveProvisioned(this.config.dataDir, [...provisioned, {
+      id: input.id, kind: input.kind, secretHash, ...(digest ? { digest } : {}),
+      ...(input.grid ? { grid: input.grid } : {}), ...(input.name ? { name: input.name } : {}), ...(input.location ? { location: input.location } : {}),
+      ...(Object.keys(options).length ? { options } : {}), addedAt: new Date().toISOString(),
+    }]);
+    const device: GatewayDevice = {
+      info: deviceInfo({ id: input.id, kind: input.kind, grid: input.grid ?? this.config.gateway.grid, ...(input.name ? { name: input.name } : {}), ...(input.location ? { location: input.location } : {}) }),
+      kind, secretHash, options, ...(digest ? { digest } : {}),
+      ...(kind.heartbeatSeconds ? { heartbeatSeconds: kind.heartbeatSeconds } : {}),
+    };
+    this.devices.push(device);
+    this.broker.addDevice(device);
+    this.heartbeats.add({ info: device.info, ...(device.heartbeatSeconds ? { heartbeatSeconds: device.heartbeatSeconds } : {}), ...(kind.offlineCategory ? { category: kind.offlineCategory } : {}) });
+    this.log.info({ device: input.id, kind: input.kind }, 'device provisioned');
+    return generated ? { id: input.id, secret } : { id: input.id };
+  }
+
+  /** Removes a provisioned device live: its connection is closed and it is refused from now on. */
+  async removeDevice(id: string): Promise<'removed' | 'not_found' | 'in_config'> {
+    if (this.config.devices.some((d) => d.id === id)) return 'in_config';
+    const provisioned = loadProvisioned(this.config.dataDir);
+    if (!provisioned.some((d) => d.id === id)) return 'not_found';
+    await saveProvisioned(this.config.dataDir, provisioned.filter((d) => d.id !== id));
+    const i = this.devices.findIndex((d) => d.info.id === id);
+    if (i >= 0) this.devices.splice(i, 1);
+    this.broker.removeDevice(id);
+    this.heartbeats.remove(id);
+    this.log.info({ device: id }, 'device removed');
+    return 'removed';
   }
 
   /** Deletes evidence past its class's retention; counted per class. */

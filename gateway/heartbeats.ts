@@ -44,6 +44,17 @@ export class HeartbeatMonitor {
     }
   }
 
+  add(d: Watched): void {
+    this.devices.push(d);
+    if (d.category) this.categoryOf.set(d.info.id, d.category);
+  }
+
+  remove(deviceId: string): void {
+    const i = this.devices.findIndex((d) => d.info.id === deviceId);
+    if (i >= 0) this.devices.splice(i, 1);
+    this.lastSeen.delete(deviceId);
+  }
+
   /** Raises device.offline for every device silent for MISSED_HEARTBEATS periods. */
   check(): void {
     const now = this.now();

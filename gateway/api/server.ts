@@ -1,85 +1,73 @@
 /**
- * The HTTP API (fastify). For now `/healthz` and signed evidence links; every route carries a
- * schema so validation and the OpenAPI document come from one place when the API grows.
+ * The HTTP API (fastify). Every route declares a JSON schema (validation, serialization and the
+ * OpenAPI document at /openapi.json come from it) and who may call it: `public` (health,
+ * readiness, the console page, signed evidence links), `read` or `operator` bearer tokens, or
+ * `device` (routes device kinds add, which authenticate their devices themselves). A route that
+ * declares nothing needs a read token: forgetting fails closed.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
-import type { HttpRoute } from '../../devices/types.js';
-import { checkEvidenceLink } from '../evidence/links.js';
-import { TokenAuth, type ApiToken } from './auth.js';
-import type { EvidenceStore } from '../evidence/store.js';
+import swagger from '@fastify/swagger';
 import type { Logger } from '../log.js';
+import { TokenAuth, type Role } from './auth.js';
+import type { ApiContext, ApiOptions } from './context.js';
+import { deviceRoutes } from './routes/devices.js';
+import { incidentRoutes } from './routes/incidents.js';
+import { systemRoutes } from './routes/system.js';
 
-export const HealthSchema = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
-  gatewayId: Type.String(),
-  grid: Type.String(),
-  version: Type.String(),
-  uptimeSeconds: Type.Number(),
-  broker: Type.Object({ connectedClients: Type.Integer() }),
-  uplink: Type.Object({ configured: Type.Boolean(), connected: Type.Boolean() }),
-  series: Type.Object({ sink: Type.String(), written: Type.Integer(), pending: Type.Integer(), dropped: Type.Integer() }),
-  incidents: Type.Object({ active: Type.Integer() }),
-  outbox: Type.Object({ pending: Type.Integer(), oldestAgeSeconds: Type.Integer(), lastSeq: Type.Integer(), dropped: Type.Integer() }),
-  problems: Type.Array(Type.String()),
-});
-export type Health = Static<typeof HealthSchema>;
+export type Access = 'public' | 'device' | Role;
 
-export interface ApiOptions {
-  host: string;
-  port: number;
-  log: Logger;
-  health(): Health;
-  evidence: { store: EvidenceStore; secret: string };
-  /** Routes device kinds add (GA/T 1400 uploads, registries). */
-  routes: HttpRoute[];
-  tokens: ApiToken[];
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
 }
 
-export async function startApi(opts: ApiOptions): Promise<{ app: FastifyInstance; port: number }> {
+export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): Promise<{ app: FastifyInstance; port: number }> {
   const app: FastifyInstance = Fastify({
-    loggerInstance: opts.log.child({ component: 'api' }) as FastifyBaseLogger,
+    loggerInstance: log.child({ component: 'api' }) as FastifyBaseLogger,
     // Request lines would drown device logs on a busy gateway; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-  });
-  app.get('/healthz', { schema: { response: { 200: HealthSchema } } }, async () => opts.health());
-
-  // Evidence by signed link only: faces and plates are personal data, and a link the platform
-  // passes on must stop working when it expires. The sha256 pattern also rules out any path.
-  const ErrorBody = Type.Object({ error: Type.String() });
-  app.get<{ Params: { sha256: string }; Querystring: { exp?: string; sig?: string } }>('/api/evidence/:sha256', {
-    schema: {
-      params: Type.Object({ sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
-      querystring: Type.Object({ exp: Type.Optional(Type.String({ maxLength: 12 })), sig: Type.Optional(Type.String({ maxLength: 64 })) }),
-      response: { 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 410: ErrorBody },
-    },
-  }, async (req, reply) => {
-    const check = checkEvidenceLink(opts.evidence.secret, req.params.sha256, req.query.exp, req.query.sig);
-    if (!check.ok) return reply.code(check.status).send({ error: check.reason });
-    const found = await opts.evidence.store.get(req.params.sha256);
-    if (!found) return reply.code(404).send({ error: 'no such evidence (it may have expired under its retention)' });
-    return reply.header('content-type', found.mime).header('cache-control', 'private, max-age=300').send(found.bytes);
+    // Refuse unknown keys rather than drop them silently: a typo in a request should say so.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   // GA/T 1400 devices send JSON as application/VIID+JSON.
   app.addContentTypeParser(/^application\/viid\+json/i, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'gridedge', version: opts.version, description: 'Edge-sensing gateway API: devices, incidents, evidence, health' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
   const auth = new TokenAuth(opts.tokens);
+  app.addHook('onRequest', async (req, reply) => {
+    const access = req.routeOptions.config?.access ?? 'read';
+    if (access === 'public' || access === 'device') return;
+    // EventSource cannot send headers, so the live feed may carry the token in the query.
+    const header = req.headers.authorization ?? (req.url.startsWith('/api/events') ? queryToken(req.url) : undefined);
+    const result = auth.check(header, access);
+    if (!result.ok) return reply.code(result.status).send({ error: result.error });
+  });
+
+  systemRoutes(app, ctx, opts);
+  deviceRoutes(app, ctx);
+  incidentRoutes(app, ctx);
   for (const route of opts.routes) {
     app.route({
       method: route.method,
       url: route.url,
       bodyLimit: route.bodyLimit ?? 1024 * 1024,
+      config: { access: route.access },
       ...(route.schema ? { schema: route.schema } : {}),
       handler: async (req, reply) => {
-        if (route.access !== 'device') {
-          const a = auth.check(req.headers.authorization, route.access);
-          if (!a.ok) return reply.code(a.status).send({ error: a.error });
-        }
         const res = await route.handler({ method: req.method, url: req.url, body: req.body, params: req.params as Record<string, string>, headers: req.headers });
         if (res.headers) reply.headers(res.headers);
         return reply.code(res.status).send(res.body);
       },
     });
   }
+
   try {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
@@ -89,4 +77,9 @@ export async function startApi(opts: ApiOptions): Promise<{ app: FastifyInstance
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   return { app, port };
+}
+
+function queryToken(url: string): string | undefined {
+  const token = new URL(url, 'http://x').searchParams.get('access_token');
+  return token ? `Bearer ${token}` : undefined;
 }

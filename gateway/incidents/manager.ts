@@ -9,12 +9,26 @@ import { categoryOf, CATEGORIES, type CategoryTable } from './categories.js';
 import { ACTIVE_STATUSES, escalate, TRANSITIONS, type CommandErrorCode, type CommandInput } from './lifecycle.js';
 import { INCIDENT_SCHEMA_ID, type IncidentMessage } from './schema.js';
 
+export interface IncidentQuery {
+  status?: string;
+  /** A category or a dotted prefix of one (`fire` matches `fire.smoke_alarm`). */
+  category?: string;
+  /** A grid code or a prefix of one (a district, a street). */
+  grid?: string;
+  /** ISO times bounding occurredAt. */
+  since?: string;
+  until?: string;
+  limit?: number;
+}
+
 export type CommandResult =
   | { ok: true; message: IncidentMessage; durable: Promise<void> }
   | { ok: false; code: CommandErrorCode; error: string };
 
 /** Resolved incidents wait for the platform's `close`; keep at most this many waiting. */
 const MAX_RESOLVED = 10_000;
+/** Incidents kept for queries (the platform keeps the history; this is the gateway's recent view). */
+const MAX_RECENT = 10_000;
 /** Folded repeats add their evidence; an incident carries at most this many pieces, newest kept. */
 const MAX_EVIDENCE = 20;
 
@@ -48,6 +62,8 @@ export class IncidentManager {
   private readonly active = new Map<string, IncidentMessage>();
   /** Every incident not yet closed, by id: what commands apply to. */
   private readonly live = new Map<string, IncidentMessage>();
+  /** The latest message of recent incidents, closed ones too, for queries (bounded, oldest change out first). */
+  private readonly recent = new Map<string, IncidentMessage>();
   private readonly listeners: IncidentListener[] = [];
   private readonly now: () => number;
   private readonly newId: () => string;
@@ -61,8 +77,13 @@ export class IncidentManager {
     for (const m of opts.restore ?? []) this.track(m);
   }
 
-  onMessage(listener: IncidentListener): void {
+  /** Returns a function that stops the listening (the console's live feed closes, for one). */
+  onMessage(listener: IncidentListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   activeIncidents(): IncidentMessage[] {
@@ -71,6 +92,28 @@ export class IncidentManager {
 
   incident(id: string): IncidentMessage | undefined {
     return this.live.get(id);
+  }
+
+  /** Recent incidents (closed ones too), newest change first, filtered. */
+  query(q: IncidentQuery = {}): IncidentMessage[] {
+    const out: IncidentMessage[] = [];
+    const since = q.since ? Date.parse(q.since) : -Infinity;
+    const until = q.until ? Date.parse(q.until) : Infinity;
+    for (const m of [...this.recent.values()].reverse()) {
+      if (q.status && m.status !== q.status) continue;
+      if (q.category && m.category !== q.category && !m.category.startsWith(`${q.category}.`)) continue;
+      if (q.grid && !m.grid.startsWith(q.grid)) continue;
+      const at = Date.parse(m.occurredAt);
+      if (at < since || at > until) continue;
+      out.push(m);
+      if (out.length >= (q.limit ?? 100)) break;
+    }
+    return out;
+  }
+
+  /** The latest message of a recent incident, closed or not. */
+  recentIncident(id: string): IncidentMessage | undefined {
+    return this.recent.get(id);
   }
 
   /** Whether an incident with this correlation key is open, acknowledged or dispatched. */
@@ -239,6 +282,9 @@ export class IncidentManager {
   }
 
   private track(m: IncidentMessage): void {
+    this.recent.delete(m.id);
+    this.recent.set(m.id, m);
+    if (this.recent.size > MAX_RECENT) this.recent.delete(this.recent.keys().next().value!);
     if (ACTIVE_STATUSES.has(m.status)) this.active.set(m.correlationKey, m);
     else if (this.active.get(m.correlationKey)?.id === m.id) this.active.delete(m.correlationKey);
     this.live.delete(m.id); // re-insert: the Map's order is then oldest change first

@@ -1,0 +1,42 @@
+/** What the API can see and do: the gateway implements this; routes use nothing else. */
+import type { Static } from '@sinclair/typebox';
+import type { HttpRoute } from '../../devices/types.js';
+import type { EvidenceStore } from '../evidence/store.js';
+import type { LifecycleCommand } from '../incidents/lifecycle.js';
+import type { CommandResult, IncidentQuery } from '../incidents/manager.js';
+import type { IncidentMessage } from '../incidents/schema.js';
+import type { ApiToken } from './auth.js';
+import type { DeviceDetailSchema, DeviceSchema, HealthSchema, NewDeviceSchema, VideoSourceSchema } from './schemas.js';
+
+export type Health = Static<typeof HealthSchema>;
+export type DeviceView = Static<typeof DeviceSchema>;
+export type DeviceDetail = Static<typeof DeviceDetailSchema>;
+export type NewDevice = Static<typeof NewDeviceSchema>;
+export type VideoSourceView = Static<typeof VideoSourceSchema>;
+
+export interface ApiContext {
+  health(): Health;
+  ready(): { ready: boolean; problems: string[] };
+  devices(): DeviceView[];
+  device(id: string): DeviceDetail | undefined;
+  /** Provisions a device live; resolves to its secret when one was generated. */
+  addDevice(input: NewDevice): Promise<{ id: string; secret?: string }>;
+  removeDevice(id: string): Promise<'removed' | 'not_found' | 'in_config'>;
+  incidents(q: IncidentQuery): IncidentMessage[];
+  incident(id: string): IncidentMessage | undefined;
+  command(id: string, command: LifecycleCommand, fields: { by?: string; assignee?: string; note?: string }): CommandResult;
+  onIncident(listener: (m: IncidentMessage) => void): () => void;
+  videoSources(): VideoSourceView[];
+  config(): unknown;
+  metrics(): Promise<string>;
+  evidence: { store: EvidenceStore; secret: string };
+}
+
+export interface ApiOptions {
+  host: string;
+  port: number;
+  tokens: ApiToken[];
+  /** Routes device kinds add (GA/T 1400 uploads, registries). */
+  routes: HttpRoute[];
+  version: string;
+}

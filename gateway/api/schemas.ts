@@ -1,0 +1,83 @@
+/** JSON Schemas of the API's bodies: validation, serialization and the OpenAPI document from one place. */
+import { Type } from '@sinclair/typebox';
+import { IncidentMessageSchema } from '../incidents/schema.js';
+import { ID_PATTERN, GridCode } from '../config/schema.js';
+import { StringEnum } from '../schema.js';
+
+export const ErrorSchema = Type.Object({ error: Type.String() }, { $id: 'Error' });
+
+export const HealthSchema = Type.Object({
+  status: StringEnum(['ok', 'degraded'] as const),
+  gatewayId: Type.String(),
+  grid: Type.String(),
+  version: Type.String(),
+  uptimeSeconds: Type.Number(),
+  broker: Type.Object({ connectedClients: Type.Integer() }),
+  uplink: Type.Object({ configured: Type.Boolean(), connected: Type.Boolean() }),
+  series: Type.Object({ sink: Type.String(), written: Type.Integer(), pending: Type.Integer(), dropped: Type.Integer() }),
+  incidents: Type.Object({ active: Type.Integer() }),
+  outbox: Type.Object({ pending: Type.Integer(), oldestAgeSeconds: Type.Integer(), lastSeq: Type.Integer(), dropped: Type.Integer() }),
+  problems: Type.Array(Type.String()),
+});
+
+const Value = Type.Union([Type.Number(), Type.String(), Type.Boolean()]);
+
+export const DeviceSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  grid: Type.String(),
+  name: Type.Optional(Type.String()),
+  location: Type.Optional(Type.Object({ lat: Type.Number(), lon: Type.Number() })),
+  source: StringEnum(['config', 'provisioned'] as const),
+  online: Type.Boolean(),
+  lastSeen: Type.Optional(Type.String()),
+  messages: Type.Integer(),
+  rejected: Type.Integer(),
+  lastValues: Type.Record(Type.String(), Value),
+});
+
+export const DeviceDetailSchema = Type.Intersect([
+  DeviceSchema,
+  Type.Object({
+    rejections: Type.Array(Type.Object({ at: Type.String(), channel: Type.String(), reason: Type.String(), detail: Type.String(), size: Type.Integer(), payloadHead: Type.String() })),
+    activeIncidents: Type.Array(Type.String()),
+  }),
+]);
+
+export const NewDeviceSchema = Type.Object(
+  {
+    id: Type.String({ pattern: ID_PATTERN }),
+    kind: Type.String({ minLength: 1, maxLength: 64 }),
+    secret: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
+    grid: Type.Optional(GridCode),
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    location: Type.Optional(Type.Object({ lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) }, { additionalProperties: false })),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export const VideoSourceSchema = Type.Object({ deviceId: Type.String(), grid: Type.String(), url: Type.String(), since: Type.String() });
+
+export const IncidentSchema = IncidentMessageSchema;
+
+export const IncidentQuerySchema = Type.Object(
+  {
+    status: Type.Optional(StringEnum(['open', 'acknowledged', 'dispatched', 'resolved', 'closed'] as const)),
+    category: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$', description: 'a category or a dotted prefix of one' })),
+    grid: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'a grid code or a prefix of one' })),
+    since: Type.Optional(Type.String({ format: 'date-time' })),
+    until: Type.Optional(Type.String({ format: 'date-time' })),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const CommandBodySchema = Type.Object(
+  {
+    by: Type.Optional(Type.String({ maxLength: 128 })),
+    assignee: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    note: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
