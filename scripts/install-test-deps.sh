@@ -3,6 +3,8 @@
 #   mosquitto          the central platform's broker (upstream), and mosquitto_pub/sub
 #   victoria-metrics   a time-series server that speaks InfluxDB's /api/v2/write
 #   openssl            makes the certificates the TLS tests use
+#   chromium           a real browser for the console page test (driven by playwright-core)
+#   fonts-wqy-zenhei   a CJK font, so the console's Chinese renders in that browser
 # Idempotent: installs only what is missing. The packages' own system services are kept from
 # starting (policy-rc.d), so nothing listens on 1883 or 8428 behind the tests' back.
 set -euo pipefail
@@ -12,9 +14,11 @@ missing=()
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # certificates for the TLS tests
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics"
+  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, chromium, fonts-wqy-zenhei"
   exit 0
 fi
 

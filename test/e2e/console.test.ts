@@ -1,0 +1,88 @@
+/**
+ * The console as a person sees it, in a real headless Chromium (Debian's, driven by
+ * playwright-core): devices grouped by grid cell, their places on the map, and a live incident
+ * arriving while the page is open. A screenshot is kept in test-results/ for a human to look at.
+ */
+import { mkdir } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+const TOKEN = 'console-token-0123456789';
+const CHROMIUM = '/usr/bin/chromium';
+let t: TestGateway;
+let browser: Browser;
+const alarms: SimulatedSmokeAlarm[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run 'bash scripts/install-test-deps.sh' (npm test does)`);
+  t = await startTestGateway({
+    api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'engineer', token: TOKEN, role: 'read' }] },
+    devices: [
+      { id: 'smoke-101', kind: 'smoke-alarm', secret: 'secret-101', grid: '110105001002001', name: 'Building 1', location: { lat: 39.9219, lon: 116.4436 } },
+      { id: 'smoke-102', kind: 'smoke-alarm', secret: 'secret-102', grid: '110105001002001', name: 'Building 2', location: { lat: 39.9225, lon: 116.4441 } },
+      { id: 'gas-201', kind: 'gas-sensor', secret: 'secret-201', grid: '110105001002002', name: 'Noodle shop', location: { lat: 39.9212, lon: 116.4450 } },
+    ],
+  });
+  for (const [id, secret] of [['smoke-101', 'secret-101'], ['smoke-102', 'secret-102']]) {
+    const a = new SimulatedSmokeAlarm({ url: t.brokerUrl, id: id!, secret: secret! });
+    await a.connect();
+    await a.telemetry();
+    alarms.push(a);
+  }
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(alarms.map((a) => a.disconnect()));
+  await t?.stop();
+});
+
+describe('console page', () => {
+  it('asks for a token, then shows devices by grid cell, the map, and a live incident as it arrives', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${t.apiUrl}/`);
+    await page.locator('#login').waitFor({ state: 'visible' });
+    await page.fill('#token', TOKEN);
+    await page.click('#loginform button');
+
+    await page.locator('tr[data-device="smoke-101"]').waitFor();
+    await page.locator('#login').waitFor({ state: 'hidden' }); // the overlay must not stay over the page
+    expect(await page.locator('#login').isVisible()).toBe(false);
+    expect(await page.locator('#devices .cell').allTextContents()).toEqual(['网格 110105001002001', '网格 110105001002002']);
+    expect(await page.locator('tr[data-device]').count()).toBe(3);
+    expect(await page.locator('tr[data-device="smoke-101"] .dot.on').count()).toBe(1); // connected
+    expect(await page.locator('tr[data-device="gas-201"] .dot.off').count()).toBe(1); // never connected
+    expect(await page.locator('#mapsvg circle').count()).toBe(3);
+    expect(await page.locator('#gw').textContent()).toContain('gw-test');
+
+    await alarms[0]!.alarm(2.5);
+    const item = page.locator('#feed li.critical').first();
+    await item.waitFor({ timeout: 5000 });
+    expect(await item.textContent()).toContain('fire.smoke_alarm');
+    expect(await item.textContent()).toContain('Building 1');
+    await page.waitForFunction(() => document.querySelectorAll('#mapsvg circle[fill="#f85149"]').length === 1);
+
+    await mkdir('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/console.png' });
+    expect(statSync('test-results/console.png').size).toBeGreaterThan(10_000);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('refuses a wrong token and says so', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${t.apiUrl}/?token=not-the-right-token-at-all`);
+    await page.locator('#loginerror').getByText('token refused').waitFor();
+    expect(await page.locator('tr[data-device]').count()).toBe(0);
+    await page.close();
+  });
+});
