@@ -10,6 +10,7 @@ import { routeInfluxClientLogs } from '../timeseries/influx.js';
 import { replaySpool } from '../timeseries/replay.js';
 import { hashSecret } from '../devices/credentials.js';
 import { DEMO_DEFAULTS, runDemo } from './demo.js';
+import { doctor, report } from './doctor.js';
 import { addDevice, listDevices, removeDevice, UsageError, type AddOptions } from './devices.js';
 
 function port(value: string): number {
@@ -120,6 +121,16 @@ configCmd
     } catch (err) {
       fail(err);
     }
+  });
+
+program
+  .command('doctor')
+  .description('check a config and everything it names (ports, upstream, series server, files); exit 1 on any failure')
+  .requiredOption('-c, --config <file>', 'YAML config file')
+  .action(async (opts: { config: string }) => {
+    const checks = await doctor(opts.config);
+    process.stdout.write(`${report(checks)}\n`);
+    process.exit(checks.some((c) => c.outcome === 'FAIL') ? 1 : 0);
   });
 
 const devicesCmd = program.command('devices').description('provision devices on site (kept hashed in <dataDir>/devices.json)');

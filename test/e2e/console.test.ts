@@ -69,7 +69,8 @@ describe('console page', () => {
     await item.waitFor({ timeout: 5000 });
     expect(await item.textContent()).toContain('fire.smoke_alarm');
     expect(await item.textContent()).toContain('Building 1');
-    await page.waitForFunction(() => document.querySelectorAll('#mapsvg circle[fill="#f85149"]').length === 1);
+    await page.locator('#mapsvg circle[fill="#f85149"]').waitFor(); // the alarmed device turns red on the map
+    expect(await page.locator('#mapsvg circle[fill="#f85149"]').count()).toBe(1);
 
     await mkdir('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/console.png' });

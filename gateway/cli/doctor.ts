@@ -1,0 +1,163 @@
+/**
+ * `gridedge doctor`: what a field engineer runs before (and instead of guessing after) starting
+ * a gateway. Each check says PASS, FAIL (with the fix) or SKIP (with why); any FAIL exits 1.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import mqtt from 'mqtt';
+import { InfluxDB } from '@influxdata/influxdb-client';
+import { deviceKinds } from '../../devices/registry.js';
+import type { KindContext } from '../../devices/types.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { loadProvisioned } from '../devices/provisioned.js';
+import { routeInfluxClientLogs } from '../timeseries/influx.js';
+import { createLogger } from '../log.js';
+import { safeUrl } from '../uplink/uplink.js';
+
+export type Outcome = 'PASS' | 'FAIL' | 'SKIP';
+export interface Check {
+  name: string;
+  outcome: Outcome;
+  detail: string;
+  fix?: string;
+}
+
+function portFree(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    server.listen(port, host, () => server.close(() => resolve(undefined)));
+  });
+}
+
+async function checkPort(name: string, host: string, port: number, key: string): Promise<Check> {
+  if (port === 0) return { name, outcome: 'PASS', detail: `${key} is 0: the system picks a free port` };
+  const err = await portFree(host, port);
+  if (!err) return { name, outcome: 'PASS', detail: `${host}:${port} is free` };
+  return {
+    name, outcome: 'FAIL', detail: `${host}:${port} cannot be listened on (${err})`,
+    fix: err === 'EADDRINUSE' ? `stop what listens there (ss -ltnp 'sport = :${port}' shows it; a gateway already running?) or change ${key}` : `check ${key.replace('port', 'host')}: is ${host} an address of this machine?`,
+  };
+}
+
+async function checkUpstream(config: Config): Promise<Check> {
+  const up = config.upstream;
+  if (!up) return { name: 'upstream', outcome: 'SKIP', detail: 'no upstream configured: incidents stay on this gateway' };
+  const where = safeUrl(up.url);
+  try {
+    const client = await mqtt.connectAsync(up.url, {
+      clientId: `gridedge-doctor-${randomBytes(4).toString('hex')}`,
+      username: up.username, password: up.password, protocolVersion: up.protocolVersion,
+      connectTimeout: 5000, reconnectPeriod: 0,
+      rejectUnauthorized: up.rejectUnauthorized,
+      ...(up.ca ? { ca: readFileSync(up.ca) } : {}), ...(up.cert ? { cert: readFileSync(up.cert) } : {}), ...(up.key ? { key: readFileSync(up.key) } : {}),
+    });
+    await client.endAsync();
+    return { name: 'upstream', outcome: 'PASS', detail: `${where} accepts this gateway's credentials` };
+  } catch (err) {
+    const e = err as Error & { code?: string | number };
+    const fix =
+      e.code === 4 || e.code === 5 || /bad user|not authorized/i.test(e.message)
+        ? 'the broker refused the credentials: check upstream.username and upstream.password (GRIDEDGE_UPSTREAM_PASSWORD)'
+        : e.code === 'ECONNREFUSED'
+          ? 'nothing listens there: check upstream.url, and that the platform broker is up and reachable from this site'
+          : /certificate|self.signed|CERT/i.test(e.message)
+            ? 'TLS: set upstream.ca to the CA that signed the broker certificate'
+            : 'check upstream.url and the network between this site and the platform';
+    return { name: 'upstream', outcome: 'FAIL', detail: `${where}: ${e.message}`, fix };
+  }
+}
+
+async function checkSeries(config: Config): Promise<Check> {
+  const influx = config.influx;
+  if (!influx) return { name: 'series', outcome: 'PASS', detail: `no influx configured: readings spool to ${path.join(config.dataDir, 'spool')} (replay them later with gridedge spool replay)` };
+  routeInfluxClientLogs(createLogger('silent'));
+  const api = new InfluxDB({ url: influx.url, token: influx.token ?? '', timeout: 5000 }).getWriteApi(influx.org, influx.bucket, 'ms', { maxRetries: 0, flushInterval: 0 });
+  api.writeRecord(`gridedge_doctor,gateway=${config.gateway.id} ok=1 ${Date.now()}`);
+  try {
+    await api.close();
+    return { name: 'series', outcome: 'PASS', detail: `${influx.url} took a test point (bucket ${influx.bucket}, measurement gridedge_doctor)` };
+  } catch (err) {
+    const e = err as Error & { statusCode?: number; code?: string };
+    const fix =
+      e.statusCode === 401 || e.statusCode === 403
+        ? 'the server refused the token: check influx.token (GRIDEDGE_INFLUX_TOKEN) and its write permission on the bucket'
+        : e.statusCode === 404
+          ? 'no such org or bucket: check influx.org and influx.bucket'
+          : 'the server did not answer: check influx.url and that it is up (readings spool to disk meanwhile, nothing is lost)';
+    return { name: 'series', outcome: 'FAIL', detail: `${influx.url}: ${e.message}`, fix };
+  }
+}
+
+async function checkDataDir(config: Config): Promise<Check> {
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+    const probe = path.join(config.dataDir, `.doctor-${process.pid}`);
+    await writeFile(probe, 'ok');
+    await rm(probe);
+    return { name: 'data folder', outcome: 'PASS', detail: `${config.dataDir} is writable (outbox, evidence, spool)` };
+  } catch (err) {
+    return { name: 'data folder', outcome: 'FAIL', detail: `${config.dataDir}: ${(err as Error).message}`, fix: 'create it, or set gateway.dataDir to a writable folder on persistent storage' };
+  }
+}
+
+function checkKinds(config: Config): Check {
+  const ctx: KindContext = {
+    baseDir: config.baseDir,
+    authenticate: async () => undefined,
+    ingest: async () => undefined,
+    storeEvidence: async () => '',
+    digestHA1: () => undefined,
+    reject: () => undefined,
+  };
+  const settings = config.kinds as Record<string, Record<string, unknown> | undefined>;
+  const problems: string[] = [];
+  for (const kind of deviceKinds.values()) {
+    try {
+      void kind.start(settings[kind.kind] ?? {}, ctx).stop?.();
+    } catch (err) {
+      problems.push(`${kind.kind}: ${(err as Error).message}`);
+    }
+  }
+  try {
+    loadProvisioned(config.dataDir);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  if (problems.length) return { name: 'device kinds', outcome: 'FAIL', detail: problems.join('\n        '), fix: 'fix the files named above (each problem says where)' };
+  const counts = new Map<string, number>();
+  for (const d of config.devices) counts.set(d.kind, (counts.get(d.kind) ?? 0) + 1);
+  const summary = [...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'no devices in the config';
+  return { name: 'device kinds', outcome: 'PASS', detail: `settings and registries load; ${summary}` };
+}
+
+export async function doctor(configFile: string): Promise<Check[]> {
+  let config: Config;
+  try {
+    config = await loadConfig(configFile);
+  } catch (err) {
+    const problems = err instanceof ConfigError ? err.problems.join('\n        ') : (err as Error).message;
+    return [{ name: 'config', outcome: 'FAIL', detail: problems, fix: 'correct the keys named above (README: Config reference)' }];
+  }
+  const checks: Check[] = [{ name: 'config', outcome: 'PASS', detail: `${configFile}: gateway ${config.gateway.id}, grid ${config.gateway.grid}, ${config.devices.length} devices` }];
+  checks.push(await checkPort('broker port', config.broker.host, config.broker.port, 'broker.port'));
+  checks.push(await checkPort('api port', config.api.host, config.api.port, 'api.port'));
+  checks.push(await checkDataDir(config));
+  checks.push(checkKinds(config));
+  checks.push(await checkUpstream(config));
+  checks.push(await checkSeries(config));
+  checks.push({ name: 'detectors', outcome: 'SKIP', detail: 'no on-device detectors in this version (their models are checked here once they land)' });
+  checks.push({ name: 'cameras', outcome: 'SKIP', detail: 'no cameras in this version (ffmpeg and each camera are checked here once they land)' });
+  return checks;
+}
+
+export function report(checks: Check[]): string {
+  const lines = checks.map((c) => `${c.outcome.padEnd(4)}  ${c.name.padEnd(13)} ${c.detail}${c.fix ? `\n      fix: ${c.fix}` : ''}`);
+  const failed = checks.filter((c) => c.outcome === 'FAIL').length;
+  lines.push(failed ? `${failed} check${failed > 1 ? 's' : ''} failed` : 'all checks passed');
+  return lines.join('\n');
+}

@@ -1,0 +1,99 @@
+/** `gridedge doctor` on a healthy setup and on each failure it reports, with real servers. */
+import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gridedge } from '../helpers/cli.js';
+import { freePort, startMosquitto, startVictoriaMetrics, type Mosquitto, type VictoriaMetrics } from '../helpers/servers.js';
+import { tempDir } from '../helpers/tmp.js';
+
+let mosquitto: Mosquitto;
+let vm: VictoriaMetrics;
+beforeAll(async () => {
+  [mosquitto, vm] = await Promise.all([startMosquitto({ users: { 'gw-doc': 'upstream-pass-1' } }), startVictoriaMetrics()]);
+});
+afterAll(async () => {
+  await mosquitto?.stop();
+  await vm?.stop();
+});
+
+interface Setup { brokerPort?: number; apiPort?: number; upstream?: string; influx?: string; extra?: string[] }
+
+async function config(s: Setup = {}): Promise<string> {
+  const dir = await tempDir('doctor');
+  const file = path.join(dir, 'gw.yaml');
+  await writeFile(file, [
+    'gateway:', '  id: gw-doc', '  grid: "110105001002000"', '  dataDir: ./data',
+    'broker:', '  host: 127.0.0.1', `  port: ${s.brokerPort ?? (await freePort())}`,
+    'api:', '  host: 127.0.0.1', `  port: ${s.apiPort ?? (await freePort())}`,
+    'upstream:', `  url: ${s.upstream ?? mosquitto.url}`, '  username: gw-doc',
+    'influx:', `  url: ${s.influx ?? vm.url}`, '  org: o', '  bucket: b',
+    'devices:', '  - id: smoke-1', '    kind: smoke-alarm', '    secret: smoke-secret-1',
+    ...(s.extra ?? []),
+  ].join('\n'));
+  return file;
+}
+
+const env = { GRIDEDGE_UPSTREAM_PASSWORD: 'upstream-pass-1', GRIDEDGE_INFLUX_TOKEN: 'token' };
+
+async function run(file: string, e: Record<string, string> = env) {
+  const r = gridedge(['doctor', '--config', file], e);
+  return { code: await r.code, out: r.stdout() };
+}
+
+describe('gridedge doctor', () => {
+  it('passes a healthy setup, check by check', async () => {
+    const { code, out } = await run(await config());
+    expect(out).toMatch(/^PASS {2}config/m);
+    expect(out).toMatch(/^PASS {2}broker port +127\.0\.0\.1:\d+ is free$/m);
+    expect(out).toMatch(/^PASS {2}upstream +mqtt:\/\/127\.0\.0\.1:\d+ accepts this gateway's credentials$/m);
+    expect(out).toMatch(/^PASS {2}series +http:\/\/127\.0\.0\.1:\d+ took a test point/m);
+    expect(out).toMatch(/^PASS {2}device kinds +settings and registries load; 1 smoke-alarm$/m);
+    expect(out).toMatch(/^SKIP {2}detectors/m);
+    expect(out).toMatch(/^all checks passed$/m);
+    expect(code).toBe(0);
+  });
+
+  it('reports a bad config with the key, and stops there', async () => {
+    const { code, out } = await run(await config({ extra: ['  - id: smoke-2', '    kind: toaster', '    secret: x'] }));
+    expect(code).toBe(1);
+    expect(out).toMatch(/^FAIL {2}config +devices\[1\]\.kind: "toaster" is not allowed/m);
+    expect(out).toContain('fix: correct the keys named above');
+  });
+
+  it('reports a port in use and how to find who holds it', async () => {
+    const port = await freePort();
+    const blocker = net.createServer().listen(port, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const { code, out } = await run(await config({ brokerPort: port }));
+    blocker.close();
+    expect(code).toBe(1);
+    expect(out).toMatch(new RegExp(`^FAIL {2}broker port +127\\.0\\.0\\.1:${port} cannot be listened on \\(EADDRINUSE\\)`, 'm'));
+    expect(out).toContain(`fix: stop what listens there (ss -ltnp 'sport = :${port}'`);
+  });
+
+  it('reports an upstream that is down, and one that refuses the credentials', async () => {
+    const down = await run(await config({ upstream: `mqtt://127.0.0.1:${await freePort()}` }));
+    expect(down.code).toBe(1);
+    expect(down.out).toMatch(/^FAIL {2}upstream .*ECONNREFUSED/m);
+    expect(down.out).toContain('fix: nothing listens there');
+    const refused = await run(await config(), { ...env, GRIDEDGE_UPSTREAM_PASSWORD: 'wrong-password' });
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/^FAIL {2}upstream /m);
+    expect(refused.out).toContain('fix: the broker refused the credentials');
+  });
+
+  it('reports a series server that does not answer', async () => {
+    const { code, out } = await run(await config({ influx: `http://127.0.0.1:${await freePort()}` }));
+    expect(code).toBe(1);
+    expect(out).toMatch(/^FAIL {2}series /m);
+    expect(out).toContain('fix: the server did not answer');
+  });
+
+  it('reports a device-kind file that will not load', async () => {
+    const file = await config({ extra: ['kinds:', '  lpg-reader:', '    cylinders: missing.csv'] });
+    const { code, out } = await run(file);
+    expect(code).toBe(1);
+    expect(out).toMatch(/^FAIL {2}device kinds +lpg-reader: cylinder registry .*missing\.csv does not exist/m);
+  });
+});
