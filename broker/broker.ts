@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { DeviceInfo, DeviceKind } from '../devices/types.js';
@@ -13,6 +14,7 @@ import type { Counters } from '../gateway/stats.js';
 import type { Logger } from '../gateway/log.js';
 import { verifySecret } from '../gateway/devices/credentials.js';
 import { deviceTopics, type DeviceTopics } from './acl.js';
+import { PacketSizeGuard, RateLimiter } from './limits.js';
 
 export interface RegisteredDevice {
   info: DeviceInfo;
@@ -33,9 +35,32 @@ export interface DeviceSession {
   topics: DeviceTopics;
 }
 
+export interface BrokerLimits {
+  maxPacketBytes: number;
+  maxConnections: number;
+  connectTimeoutMs: number;
+  maxPublishPerSecond: number;
+  publishBurst: number;
+  maxInflight: number;
+  maxQueued: number;
+  maxKeepaliveSeconds: number;
+}
+
+export const DEFAULT_LIMITS: BrokerLimits = {
+  maxPacketBytes: 4 * 1024 * 1024,
+  maxConnections: 20_000,
+  connectTimeoutMs: 10_000,
+  maxPublishPerSecond: 50,
+  publishBurst: 200,
+  maxInflight: 100,
+  maxQueued: 100,
+  maxKeepaliveSeconds: 0,
+};
+
 export interface BrokerOptions {
   host: string;
   port: number;
+  limits?: Partial<BrokerLimits>;
   brokerId: string;
   devices: Iterable<RegisteredDevice>;
   counters: Counters;
@@ -82,8 +107,13 @@ export class DeviceBroker {
   private readonly sessions = new WeakMap<Client, DeviceSession>();
 
   private readonly clients = new Map<string, Client>();
+  private readonly limits: BrokerLimits;
+  private readonly rates: RateLimiter;
+  private sockets = 0;
 
   constructor(private readonly opts: BrokerOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.rates = new RateLimiter(this.limits.maxPublishPerSecond, this.limits.publishBurst);
     for (const d of opts.devices) this.addDevice(d);
   }
 
@@ -112,10 +142,15 @@ export class DeviceBroker {
   /** Starts listening; resolves to the bound port (useful with port 0). */
   async start(): Promise<number> {
     const { counters, log } = this.opts;
+    const limits = this.limits;
     const aedes = await Aedes.createBroker({
       id: this.opts.brokerId,
-      connectTimeout: 10_000,
+      connectTimeout: limits.connectTimeoutMs,
       maxClientsIdLength: 64,
+      queueLimit: limits.maxQueued,
+      maxInflightInbound: limits.maxInflight,
+      keepaliveLimit: limits.maxKeepaliveSeconds,
+      drainTimeout: 30_000,
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       // The gateway takes each message here, not in `published`: for QoS 1 aedes writes the
       // PUBACK before it publishes, and authorizePublish is the last hook before that PUBACK
@@ -127,6 +162,12 @@ export class DeviceBroker {
           counters.inc('broker_publish_denied_total');
           log.warn({ device: session?.device.id ?? client?.id, topic: packet.topic.slice(0, 200) }, 'publish outside the device\'s own topics refused; connection closed');
           return done(new Error(`publish to '${packet.topic.slice(0, 200)}' is not allowed for this device`));
+        }
+        // A Will is the broker's doing, not the device's: it never counts against the rate.
+        if (client.connected && !this.rates.take(session.device.id)) {
+          counters.inc('broker_limit_breaches_total', { limit: 'publish_rate' });
+          log.warn({ device: session.device.id, perSecond: limits.maxPublishPerSecond, burst: limits.publishBurst }, 'device publishes faster than allowed; connection closed');
+          return done(new Error('publish rate limit exceeded'));
         }
         const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
         const accepted = this.opts.onMessage(session, channel, payload, Date.now());
@@ -169,7 +210,7 @@ export class DeviceBroker {
     });
     this.aedes = aedes;
 
-    const server = net.createServer((socket) => aedes.handle(socket));
+    const server = net.createServer((socket) => this.accept(socket, aedes));
     this.server = server;
     try {
       // events.once rejects when 'error' comes first: a port in use, an address not on this host.
@@ -185,6 +226,31 @@ export class DeviceBroker {
     const address = server.address() as net.AddressInfo;
     log.info({ host: this.opts.host, port: address.port }, 'device broker listening');
     return address.port;
+  }
+
+  /** Guards each new socket: connection count first, then every packet's size, then aedes. */
+  private accept(socket: net.Socket, aedes: Aedes): void {
+    const { counters, log } = this.opts;
+    const remote = socket.remoteAddress;
+    if (this.sockets >= this.limits.maxConnections) {
+      counters.inc('broker_limit_breaches_total', { limit: 'connections' });
+      log.warn({ remote, max: this.limits.maxConnections }, 'too many connections; refused');
+      socket.destroy();
+      return;
+    }
+    this.sockets++;
+    socket.once('close', () => this.sockets--);
+    const guard = new PacketSizeGuard(this.limits.maxPacketBytes, (announced) => {
+      counters.inc('broker_limit_breaches_total', { limit: 'packet_size' });
+      log.warn({ remote, announced, max: this.limits.maxPacketBytes }, 'packet larger than allowed; connection closed');
+    });
+    guard.once('error', () => socket.destroy());
+    socket.once('error', () => guard.destroy());
+    socket.pipe(guard);
+    const stream = Duplex.from({ readable: guard, writable: socket });
+    Object.assign(stream, { remoteAddress: remote });
+    socket.once('close', () => stream.destroy());
+    aedes.handle(stream);
   }
 
   private authenticate(

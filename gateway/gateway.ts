@@ -319,6 +319,7 @@ export class Gateway {
     this.broker = new DeviceBroker({
       host: config.broker.host,
       port: config.broker.port,
+      limits: config.broker,
       brokerId: `gridedge-${gateway.id}`,
       devices,
       counters: this.counters,

@@ -45,15 +45,20 @@ export class SimulatedMqttDevice {
     await new Promise<void>((resolve, reject) => {
       const onConnect = () => {
         client.off('error', onError);
+        client.off('close', onClose);
         resolve();
       };
       const onError = (err: Error) => {
         client.off('connect', onConnect);
+        client.off('close', onClose);
         client.end(true);
         reject(err);
       };
+      // A broker that drops the socket before any CONNACK (a connection limit) says nothing else.
+      const onClose = () => onError(new Error(`${this.id}: connection closed before CONNACK`));
       client.once('connect', onConnect);
       client.once('error', onError);
+      client.once('close', onClose);
     });
     if (this.opts.reconnect) client.options.reconnectPeriod = 2000;
   }

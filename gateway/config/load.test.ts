@@ -37,7 +37,10 @@ describe('config loader', () => {
 
   it('fills defaults for omitted sections', () => {
     const config = resolveConfig(base(), 't', '/srv/gw', {});
-    expect(config.broker).toEqual({ host: '0.0.0.0', port: 1883 });
+    expect(config.broker).toEqual({
+      host: '0.0.0.0', port: 1883, maxPacketBytes: 4 * 1024 * 1024, maxConnections: 20_000, connectTimeoutMs: 10_000,
+      maxPublishPerSecond: 50, publishBurst: 200, maxInflight: 100, maxQueued: 100, maxKeepaliveSeconds: 0,
+    });
     expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, tokens: [] });
     expect(config.dataDir).toBe('/srv/gw/data');
     expect(config.devices[0]!.grid).toBe('110105001002000');

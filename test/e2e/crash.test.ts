@@ -39,7 +39,7 @@ describe('crash safety', () => {
     const devices = Array.from({ length: DEVICES }, (_, i) => ({ id: `smoke-${i}`, secret: `secret-of-smoke-${i}` }));
     await writeFile(file, [
       'gateway:', '  id: gw-crash', '  grid: "110105001002000"', '  dataDir: ./data', '  logLevel: warn',
-      'broker:', '  host: 127.0.0.1', `  port: ${brokerPort}`,
+      'broker:', '  host: 127.0.0.1', `  port: ${brokerPort}`, '  maxPublishPerSecond: 100000', '  publishBurst: 100000', // a load test, not a device
       'api:', `  port: ${apiPort}`,
       'upstream:', `  url: ${mosquitto.url}`,
       'devices:', ...devices.flatMap((d) => [`  - id: ${d.id}`, '    kind: smoke-alarm', `    secret: ${d.secret}`]),

@@ -25,7 +25,7 @@ async function gatewayFor(upstreamUrl: string, devices: number, outbox?: { maxBy
   const gateway = new Gateway(
     resolveConfig({
       gateway: { id: 'gw-out', grid: '110105001002000', dataDir },
-      broker: { host: '127.0.0.1', port: 0 },
+      broker: { host: '127.0.0.1', port: 0, maxPublishPerSecond: 100_000, publishBurst: 100_000 }, // a load test, not a device
       api: { port: 0 },
       upstream: { url: upstreamUrl },
       ...(outbox ? { outbox } : {}),

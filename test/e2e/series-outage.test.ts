@@ -23,7 +23,7 @@ beforeAll(async () => {
   gateway = new Gateway(
     resolveConfig({
       gateway: { id: 'gw-series', grid: '110105001002000', dataDir },
-      broker: { host: '127.0.0.1', port: 0 },
+      broker: { host: '127.0.0.1', port: 0, maxPublishPerSecond: 100_000, publishBurst: 100_000 }, // a load test, not a device
       api: { port: 0 },
       influx: { url: vm.url, token: 't', org: 'o', bucket: 'b', flushIntervalMs: 50, batchSize: 200, maxRetries: 0, replayIntervalMs: 300 },
       devices: [0, 1, 2].map((i) => ({ id: `smoke-${i}`, kind: 'smoke-alarm', secret: `secret-of-${i}` })),
