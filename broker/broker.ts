@@ -14,6 +14,7 @@ import type { Counters } from '../gateway/stats.js';
 import type { Logger } from '../gateway/log.js';
 import { verifySecret } from '../gateway/devices/credentials.js';
 import { deviceTopics, type DeviceTopics } from './acl.js';
+import { allowed, type ServiceAccount } from './accounts.js';
 import { PacketSizeGuard, RateLimiter } from './limits.js';
 
 export interface RegisteredDevice {
@@ -61,6 +62,10 @@ export interface BrokerOptions {
   host: string;
   port: number;
   limits?: Partial<BrokerLimits>;
+  /** Site integrations with their own ACLs (they never feed the device pipeline). */
+  accounts?: ServiceAccount[];
+  /** Seconds between `$SYS/gridedge/…` statistics (0: none). */
+  statsIntervalSeconds?: number;
   brokerId: string;
   devices: Iterable<RegisteredDevice>;
   counters: Counters;
@@ -105,6 +110,10 @@ export class DeviceBroker {
   private server?: net.Server;
   private readonly accounts = new Map<string, Account>();
   private readonly sessions = new WeakMap<Client, DeviceSession>();
+  private readonly services = new WeakMap<Client, ServiceAccount>();
+  private readonly serviceAccounts = new Map<string, { account: ServiceAccount; secretDigest?: Buffer }>();
+  private readonly stats = { messagesReceived: 0, messagesSent: 0, bytesReceived: 0, startedAt: Date.now() };
+  private statsTimer?: NodeJS.Timeout;
 
   private readonly clients = new Map<string, Client>();
   private readonly limits: BrokerLimits;
@@ -115,6 +124,9 @@ export class DeviceBroker {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.rates = new RateLimiter(this.limits.maxPublishPerSecond, this.limits.publishBurst);
     for (const d of opts.devices) this.addDevice(d);
+    for (const a of opts.accounts ?? []) {
+      this.serviceAccounts.set(a.username, { account: a, ...(a.password !== undefined ? { secretDigest: digest(a.password) } : {}) });
+    }
   }
 
   /** Lets a device in from now on. */
@@ -152,10 +164,36 @@ export class DeviceBroker {
       keepaliveLimit: limits.maxKeepaliveSeconds,
       drainTimeout: 30_000,
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      // Every delivery, retained ones on subscribe included, is checked again topic by topic:
+      // a subscription granted on a filter must not leak what a narrower rule denies.
+      authorizeForward: (client, packet) => {
+        const service = this.services.get(client);
+        const ok = service
+          ? allowed(service.acl, 'subscribe', packet.topic, service.username, client.id)
+          : this.sessions.get(client)?.topics.subscribe.has(packet.topic) ?? false;
+        if (!ok) return null;
+        this.stats.messagesSent++;
+        return packet;
+      },
       // The gateway takes each message here, not in `published`: for QoS 1 aedes writes the
       // PUBACK before it publishes, and authorizePublish is the last hook before that PUBACK
       // (and before PUBREC for QoS 2). It also sees the device's Will when the device drops off.
       authorizePublish: (client, packet, done) => {
+        // $SYS is the broker's own voice; no client speaks there, whatever its ACL says.
+        if (client && packet.topic.startsWith('$SYS/')) {
+          counters.inc('broker_publish_denied_total');
+          return done(new Error('$SYS topics are reserved to the broker'));
+        }
+        const service = client && this.services.get(client);
+        if (client && service) {
+          if (allowed(service.acl, 'publish', packet.topic, service.username, client.id)) {
+            this.stats.messagesReceived++;
+            return done(null);
+          }
+          counters.inc('broker_publish_denied_total');
+          log.warn({ account: service.username, topic: packet.topic.slice(0, 200) }, 'publish refused by the account\'s ACL; connection closed');
+          return done(new Error(`publish to '${packet.topic.slice(0, 200)}' is not allowed for ${service.username}`));
+        }
         const session = client && this.sessions.get(client);
         const channel = session?.topics.publish.get(packet.topic);
         if (!session || channel === undefined) {
@@ -169,6 +207,7 @@ export class DeviceBroker {
           log.warn({ device: session.device.id, perSecond: limits.maxPublishPerSecond, burst: limits.publishBurst }, 'device publishes faster than allowed; connection closed');
           return done(new Error('publish rate limit exceeded'));
         }
+        this.stats.messagesReceived++;
         const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
         const accepted = this.opts.onMessage(session, channel, payload, Date.now());
         if (!accepted) return done(null);
@@ -182,6 +221,13 @@ export class DeviceBroker {
         );
       },
       authorizeSubscribe: (client, sub, done) => {
+        const service = this.services.get(client);
+        if (service) {
+          if (allowed(service.acl, 'subscribe', sub.topic, service.username, client.id, true)) return done(null, sub);
+          counters.inc('broker_subscribe_denied_total');
+          log.warn({ account: service.username, topic: sub.topic.slice(0, 200) }, 'subscription refused by the account\'s ACL');
+          return done(null, null);
+        }
         const session = this.sessions.get(client);
         if (session && session.topics.subscribe.has(sub.topic)) return done(null, sub);
         counters.inc('broker_subscribe_denied_total');
@@ -225,6 +271,11 @@ export class DeviceBroker {
     }
     const address = server.address() as net.AddressInfo;
     log.info({ host: this.opts.host, port: address.port }, 'device broker listening');
+    const every = this.opts.statsIntervalSeconds ?? 10;
+    if (every > 0) {
+      this.statsTimer = setInterval(() => this.publishStats(), every * 1000);
+      this.statsTimer.unref();
+    }
     return address.port;
   }
 
@@ -240,6 +291,7 @@ export class DeviceBroker {
     }
     this.sockets++;
     socket.once('close', () => this.sockets--);
+    socket.on('data', (d: Buffer) => (this.stats.bytesReceived += d.length));
     const guard = new PacketSizeGuard(this.limits.maxPacketBytes, (announced) => {
       counters.inc('broker_limit_breaches_total', { limit: 'packet_size' });
       log.warn({ remote, announced, max: this.limits.maxPacketBytes }, 'packet larger than allowed; connection closed');
@@ -266,6 +318,25 @@ export class DeviceBroker {
       done(authError(`connection refused: ${reason}`, code), null);
     };
     if (!username || !password) return refuse('anonymous', BAD_USERNAME_OR_PASSWORD);
+    const service = this.serviceAccounts.get(username);
+    if (service) {
+      // A service account may not borrow a device's client id: it would take the device's session.
+      if (this.accounts.has(client.id)) return refuse('client_id_of_a_device', IDENTIFIER_REJECTED);
+      const check = service.secretDigest
+        ? timingSafeEqual(digest(password), service.secretDigest)
+        : service.account.passwordHash
+          ? verifySecret(password.toString('utf8'), service.account.passwordHash).catch(() => false)
+          : false;
+      const accept = (ok: boolean) => {
+        if (!ok) return refuse('bad_password', BAD_USERNAME_OR_PASSWORD);
+        this.services.set(client, service.account);
+        counters.inc('broker_service_connects_total', { account: service.account.username });
+        done(null, true);
+      };
+      if (typeof check === 'boolean') accept(check);
+      else void check.then(accept);
+      return;
+    }
     const account = this.accounts.get(username);
     // Unknown device and wrong password get the same answer on the wire: no probing for ids.
     if (!account) return refuse('unknown_device', BAD_USERNAME_OR_PASSWORD);
@@ -307,7 +378,24 @@ export class DeviceBroker {
     });
   }
 
+  /** `$SYS/gridedge/…`, as mosquitto publishes `$SYS/broker/…`: for service accounts whose ACL allows it. */
+  publishStats(): void {
+    const aedes = this.aedes;
+    if (!aedes) return;
+    const values: Record<string, number> = {
+      'clients/connected': aedes.connectedClients,
+      'messages/received': this.stats.messagesReceived,
+      'messages/sent': this.stats.messagesSent,
+      'bytes/received': this.stats.bytesReceived,
+      'uptime': Math.round((Date.now() - this.stats.startedAt) / 1000),
+    };
+    for (const [name, value] of Object.entries(values)) {
+      aedes.publish({ cmd: 'publish', topic: `$SYS/gridedge/${name}`, payload: Buffer.from(String(value)), qos: 0, retain: true, dup: false }, () => undefined);
+    }
+  }
+
   async stop(): Promise<void> {
+    clearInterval(this.statsTimer);
     const aedes = this.aedes;
     const server = this.server;
     this.aedes = undefined;

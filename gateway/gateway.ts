@@ -320,6 +320,8 @@ export class Gateway {
       host: config.broker.host,
       port: config.broker.port,
       limits: config.broker,
+      accounts: config.broker.accounts.map((a) => ({ username: a.username, ...(a.password ? { password: a.password } : {}), ...(a.passwordHash ? { passwordHash: a.passwordHash } : {}), acl: a.acl })),
+      statsIntervalSeconds: config.broker.statsIntervalSeconds,
       brokerId: `gridedge-${gateway.id}`,
       devices,
       counters: this.counters,

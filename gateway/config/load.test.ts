@@ -39,7 +39,7 @@ describe('config loader', () => {
     const config = resolveConfig(base(), 't', '/srv/gw', {});
     expect(config.broker).toEqual({
       host: '0.0.0.0', port: 1883, maxPacketBytes: 4 * 1024 * 1024, maxConnections: 20_000, connectTimeoutMs: 10_000,
-      maxPublishPerSecond: 50, publishBurst: 200, maxInflight: 100, maxQueued: 100, maxKeepaliveSeconds: 0,
+      maxPublishPerSecond: 50, publishBurst: 200, maxInflight: 100, maxQueued: 100, maxKeepaliveSeconds: 0, statsIntervalSeconds: 10, accounts: [],
     });
     expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, tokens: [] });
     expect(config.dataDir).toBe('/srv/gw/data');

@@ -110,6 +110,15 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     devices.push({ ...d, ...(secret ? { secret } : {}), grid: d.grid ?? raw.gateway.grid, options, heartbeatSeconds: d.heartbeatSeconds ?? kind?.heartbeatSeconds });
   });
 
+  const deviceIds = new Set(raw.devices.map((d) => d.id));
+  raw.broker.accounts.forEach((a, i) => {
+    const envName = `GRIDEDGE_ACCOUNT_PASSWORD_${a.username.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+    const password = env[envName] ?? a.password;
+    if (password !== undefined) a.password = password;
+    if (requireSecrets && !password && !a.passwordHash) problems.push(`broker.accounts[${i}].password: missing (set it or passwordHash in the file, or ${envName})`);
+    if (deviceIds.has(a.username)) problems.push(`broker.accounts[${i}].username: "${a.username}" is also a device id`);
+  });
+
   raw.api.tokens.forEach((t, i) => {
     const envName = `GRIDEDGE_API_TOKEN_${t.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
     const token = env[envName] ?? t.token;

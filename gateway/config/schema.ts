@@ -77,6 +77,29 @@ export const ConfigSchema = Type.Object(
         maxInflight: Type.Integer({ minimum: 1, maximum: 65_535, default: 100, description: 'inbound QoS 2 messages a device may hold unreleased' }),
         maxQueued: Type.Integer({ minimum: 1, maximum: 100_000, default: 100, description: 'packets queued for a client before its session is set up' }),
         maxKeepaliveSeconds: Type.Integer({ minimum: 0, maximum: 65_535, default: 0, description: 'longest keep-alive a device may ask for, seconds (0: any)' }),
+        statsIntervalSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 10, description: 'seconds between $SYS/gridedge/… statistics (0: none)' }),
+        accounts: Type.Array(
+          Type.Object(
+            {
+              username: Type.String({ pattern: ID_PATTERN, description: 'account name' }),
+              password: Type.Optional(Type.String({ minLength: 8, maxLength: 256, description: 'password, 8-256 characters (or GRIDEDGE_ACCOUNT_PASSWORD_<NAME>)' })),
+              passwordHash: Type.Optional(Type.String({ pattern: '^scrypt\\$', description: 'scrypt hash of the password (gridedge devices hash-secret), instead of password' })),
+              acl: Type.Array(
+                Type.Object(
+                  {
+                    action: StringEnum(['allow', 'deny'] as const),
+                    access: StringEnum(['publish', 'subscribe', 'both'] as const),
+                    topic: Type.String({ minLength: 1, maxLength: 256, description: 'MQTT topic pattern with + and #; %u is the user name, %c the client id' }),
+                  },
+                  { additionalProperties: false },
+                ),
+                { description: 'ordered rules: the first that matches decides; none matching is deny' },
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [], description: 'service accounts for site integrations' },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
