@@ -9,6 +9,8 @@ import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import levelPersistence from 'aedes-persistence-level';
+import { Level } from 'level';
 import type { DeviceInfo, DeviceKind } from '../devices/types.js';
 import type { Counters } from '../gateway/stats.js';
 import type { Logger } from '../gateway/log.js';
@@ -66,6 +68,12 @@ export interface BrokerOptions {
   accounts?: ServiceAccount[];
   /** Seconds between `$SYS/gridedge/…` statistics (0: none). */
   statsIntervalSeconds?: number;
+  /**
+   * Where persistent sessions (clean session 0), their subscriptions and the QoS 1 messages
+   * queued for offline devices are kept (LevelDB), so they survive a restart. Without it they
+   * live in memory only.
+   */
+  persistenceDir?: string;
   brokerId: string;
   devices: Iterable<RegisteredDevice>;
   counters: Counters;
@@ -114,6 +122,7 @@ export class DeviceBroker {
   private readonly serviceAccounts = new Map<string, { account: ServiceAccount; secretDigest?: Buffer }>();
   private readonly stats = { messagesReceived: 0, messagesSent: 0, bytesReceived: 0, startedAt: Date.now() };
   private statsTimer?: NodeJS.Timeout;
+  private db?: Level<string, Buffer>;
 
   private readonly clients = new Map<string, Client>();
   private readonly limits: BrokerLimits;
@@ -155,8 +164,13 @@ export class DeviceBroker {
   async start(): Promise<number> {
     const { counters, log } = this.opts;
     const limits = this.limits;
+    if (this.opts.persistenceDir) {
+      this.db = new Level<string, Buffer>(this.opts.persistenceDir, { valueEncoding: 'binary' });
+      await this.db.open();
+    }
     const aedes = await Aedes.createBroker({
       id: this.opts.brokerId,
+      ...(this.db ? { persistence: levelPersistence(this.db) } : {}),
       connectTimeout: limits.connectTimeoutMs,
       maxClientsIdLength: 64,
       queueLimit: limits.maxQueued,
@@ -265,6 +279,8 @@ export class DeviceBroker {
       await listening;
     } catch (err) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await this.db?.close();
+      this.db = undefined;
       this.aedes = undefined;
       this.server = undefined;
       throw new Error(`the device broker cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error).message}`);
@@ -404,5 +420,7 @@ export class DeviceBroker {
     if (server) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    await this.db?.close();
+    this.db = undefined;
   }
 }

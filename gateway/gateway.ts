@@ -322,6 +322,7 @@ export class Gateway {
       limits: config.broker,
       accounts: config.broker.accounts.map((a) => ({ username: a.username, ...(a.password ? { password: a.password } : {}), ...(a.passwordHash ? { passwordHash: a.passwordHash } : {}), acl: a.acl })),
       statsIntervalSeconds: config.broker.statsIntervalSeconds,
+      persistenceDir: path.join(config.dataDir, 'broker'),
       brokerId: `gridedge-${gateway.id}`,
       devices,
       counters: this.counters,

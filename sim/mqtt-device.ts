@@ -14,10 +14,13 @@ export interface SimDeviceOptions {
   connectTimeoutMs?: number;
   /** Reconnect after a drop, as field devices do; off by default so tests see refusals plainly. */
   reconnect?: boolean;
+  /** false: a persistent session (the broker keeps subscriptions and queues QoS 1 while away). */
+  clean?: boolean;
 }
 
 export class SimulatedMqttDevice {
   protected client?: MqttClient;
+  private readonly listeners: Array<(topic: string, payload: Buffer) => void> = [];
 
   constructor(readonly opts: SimDeviceOptions) {}
 
@@ -35,13 +38,15 @@ export class SimulatedMqttDevice {
       clientId: this.opts.id,
       username: this.opts.id,
       password: this.opts.secret,
-      clean: true,
+      clean: this.opts.clean ?? true,
       keepalive: 30,
       connectTimeout: this.opts.connectTimeoutMs ?? 5000,
       reconnectPeriod: 0,
       ...(this.opts.will ? { will: { topic: this.opts.will.topic, payload: Buffer.from(this.opts.will.payload), qos: 1 as const, retain: true } } : {}),
     });
     this.client = client;
+    // Listeners given before connect() hear what a persistent session delivers on reconnect.
+    for (const l of this.listeners) client.on('message', l);
     await new Promise<void>((resolve, reject) => {
       const onConnect = () => {
         client.off('error', onError);
@@ -92,8 +97,9 @@ export class SimulatedMqttDevice {
     return new Promise((resolve) => client.once('close', () => resolve()));
   }
 
-  /** Called for each message on a subscribed topic. */
+  /** Called for each message on a subscribed topic, on this connection and later ones. */
   onMessage(listener: (topic: string, payload: Buffer) => void): void {
+    this.listeners.push(listener);
     this.client?.on('message', listener);
   }
 
