@@ -1,0 +1,132 @@
+/**
+ * Ingest benchmark: QoS 1 telemetry from simulated devices, measured in one run on the same load:
+ *   raw      publisher → aedes → one subscriber (no processing), the pass-through baseline;
+ *   gateway  devices → embedded broker → decode, validate, rules → series batch written to a real
+ *            victoria-metrics (InfluxDB write API), counted only once every point is stored.
+ * Prints messages/s and the ratio, and writes bench/results/ingest-<date>.json.
+ * Run: npm run bench:ingest [-- --messages 100000 --devices 10]   (needs victoria-metrics: npm test installs it)
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { resolveConfig } from '../gateway/config/load.js';
+import { Gateway } from '../gateway/gateway.js';
+import { createLogger } from '../gateway/log.js';
+import { freePort, startVictoriaMetrics, waitFor } from '../test/helpers/servers.js';
+import { tempDir, removeTempDirs } from '../test/helpers/tmp.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
+  return v;
+}
+
+const MESSAGES = arg('messages', 60_000);
+const DEVICES = arg('devices', 10);
+const WINDOW = 500; // QoS 1 messages in flight per publisher
+
+const T0 = Date.now() - 60_000;
+
+function payload(i: number): string {
+  // A distinct device time per reading (one ms apart): two readings of one series at the same
+  // instant are one sample to a time-series store, and the check below counts samples.
+  return JSON.stringify({ ts: T0 + i, battery: 50 + (i % 50), smokeDensity: (i % 100) / 1000, temperature: 20 + (i % 10) / 10 }).padEnd(120, ' ');
+}
+
+/** Publishes `count` QoS 1 messages keeping WINDOW in flight; resolves when every PUBACK is in. */
+function pump(client: MqttClient, topic: string, count: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let acked = 0;
+    const next = () => {
+      while (sent < count && sent - acked < WINDOW) {
+        const i = sent++;
+        client.publish(topic, payload(i), { qos: 1 }, (err) => {
+          if (err) return reject(err);
+          acked++;
+          if (acked === count) resolve();
+          else next();
+        });
+      }
+    };
+    next();
+  });
+}
+
+async function raw(): Promise<number> {
+  const broker = await Aedes.createBroker();
+  const server = net.createServer((s) => broker.handle(s));
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  const url = `mqtt://127.0.0.1:${port}`;
+  const sub = await mqtt.connectAsync(url, { clientId: 'sub' });
+  let got = 0;
+  const all = new Promise<void>((r) => sub.on('message', () => ++got === MESSAGES && r()));
+  await sub.subscribeAsync('dev/+/telemetry', { qos: 1 });
+  const pubs = await Promise.all(Array.from({ length: DEVICES }, (_, i) => mqtt.connectAsync(url, { clientId: `pub-${i}` })));
+  const t0 = performance.now();
+  await Promise.all(pubs.map((p, i) => pump(p, `dev/d${i}/telemetry`, MESSAGES / DEVICES)));
+  await all;
+  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all([...pubs, sub].map((c) => c.endAsync()));
+  await new Promise<void>((r) => broker.close(() => r()));
+  server.close();
+  return MESSAGES / seconds;
+}
+
+async function gateway(): Promise<{ rate: number; stored: number }> {
+  const vm = await startVictoriaMetrics();
+  const dataDir = await tempDir('bench');
+  const ids = Array.from({ length: DEVICES }, (_, i) => `d${i}`);
+  const gw = new Gateway(
+    resolveConfig({
+      gateway: { id: 'bench', grid: '110105001002000', dataDir, logLevel: 'error' },
+      broker: { host: '127.0.0.1', port: 0, maxPublishPerSecond: 100_000, publishBurst: 1_000_000 }, // a load test, not a device
+      api: { port: 0 },
+      influx: { url: vm.url, token: 't', org: 'o', bucket: 'b', batchSize: 5000, flushIntervalMs: 200 },
+      devices: ids.map((id) => ({ id, kind: 'smoke-alarm', secret: `secret-of-${id}` })),
+    }, 'bench', dataDir, {}),
+    createLogger('error'),
+  );
+  const ports = await gw.start();
+  const url = `mqtt://127.0.0.1:${ports.broker}`;
+  const pubs = await Promise.all(ids.map((id) => mqtt.connectAsync(url, { clientId: id, username: id, password: `secret-of-${id}` })));
+  const t0 = performance.now();
+  await Promise.all(pubs.map((p, i) => pump(p, `dev/${ids[i]}/telemetry`, MESSAGES / DEVICES)));
+  await gw.sink.flush();
+  await waitFor('every point written', () => (gw.sink.stats().written >= MESSAGES ? true : undefined), 120_000, 5);
+  const seconds = (performance.now() - t0) / 1000;
+  const stored = (await vm.exportSeries('smoke_alarm_battery')).reduce((n, s) => n + s.values.length, 0);
+  await Promise.all(pubs.map((c) => c.endAsync()));
+  await gw.stop();
+  await vm.stop();
+  return { rate: MESSAGES / seconds, stored };
+}
+
+const rawRate = await raw();
+const gw = await gateway();
+await removeTempDirs();
+const result = {
+  date: new Date().toISOString(),
+  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  command: `npm run bench:ingest -- --messages ${MESSAGES} --devices ${DEVICES}`,
+  messages: MESSAGES,
+  devices: DEVICES,
+  rawAedesPerSecond: Math.round(rawRate),
+  gatewayPerSecond: Math.round(gw.rate),
+  gatewayOverRaw: Math.round((gw.rate / rawRate) * 100) / 100,
+  pointsStored: gw.stored,
+};
+console.log('\ningest, QoS 1, %d messages from %d devices', MESSAGES, DEVICES);
+console.log('  raw aedes pass-through   %s msg/s', result.rawAedesPerSecond.toLocaleString('en'));
+console.log('  gateway full path        %s msg/s   (%d points stored in victoria-metrics)', result.gatewayPerSecond.toLocaleString('en'), gw.stored);
+console.log('  gateway / raw            %s   (goal ≥ 0.8)', result.gatewayOverRaw);
+if (gw.stored !== MESSAGES) console.log('  WARNING: %d of %d points stored', gw.stored, MESSAGES);
+await mkdir('bench/results', { recursive: true });
+const file = `bench/results/ingest-${result.date.slice(0, 10)}.json`;
+await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`  written to ${file}`);
+process.exit(0);
