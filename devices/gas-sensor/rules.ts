@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { lowBattery } from '../health.js';
+import { healthEvent, lowBattery } from '../health.js';
 import type { Normalized, RuleContext, RuleOutput, Rules } from '../types.js';
 
 export const SettingsSchema = Type.Object(
@@ -84,27 +84,10 @@ export function createRules(settings: Settings): Rules {
       return out;
     }
     if (message.type !== 'event') return out;
-    const { event, data, ts } = message;
-    switch (event) {
-      case 'fault':
-        out.push({ action: 'raise', category: 'device.fault', correlationKey: `device.fault:${id}`, occurredAt: ts, facts: { code: typeof data.code === 'string' ? data.code : 'unknown' } });
-        break;
-      case 'fault_clear':
-        out.push({ action: 'resolve', correlationKey: `device.fault:${id}`, occurredAt: ts, reason: 'device reported the fault cleared' });
-        break;
-      case 'tamper':
-        out.push({ action: 'raise', category: 'device.tamper', correlationKey: `device.tamper:${id}`, occurredAt: ts, facts: { detail: 'opened or removed' } });
-        break;
-      case 'tamper_clear':
-        out.push({ action: 'resolve', correlationKey: `device.tamper:${id}`, occurredAt: ts, reason: 'closed again' });
-        break;
-      case 'valve_closed':
-      case 'valve_opened':
-        out.push({ action: 'annotate', correlationKey: leakKey, facts: { valve: event === 'valve_closed' ? 'closed' : 'open' } });
-        break;
-      default:
-        break;
+    if (message.event === 'valve_closed' || message.event === 'valve_opened') {
+      out.push({ action: 'annotate', correlationKey: leakKey, facts: { valve: message.event === 'valve_closed' ? 'closed' : 'open' } });
     }
+    out.push(...healthEvent(message, id, { detail: 'opened or removed', cleared: 'closed again' }));
     return out;
   };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
+import { healthEvent } from '../health.js';
 import type { HttpRoute, KindContext, KindRuntime, Normalized, RuleContext, RuleOutput } from '../types.js';
 import { CylinderBodySchema, CylinderRegistry, CylinderSchema, type Cylinder } from './registry.js';
 
@@ -24,14 +25,7 @@ export const OptionsSchema = Type.Object(
  */
 export function scanRules(registry: CylinderRegistry) {
   return (message: Normalized, ctx: RuleContext): RuleOutput[] => {
-    if (message.type === 'event') {
-      const id = ctx.device.id;
-      if (message.event === 'fault') return [{ action: 'raise', category: 'device.fault', correlationKey: `device.fault:${id}`, occurredAt: message.ts, facts: { code: String(message.data.code ?? 'unknown') } }];
-      if (message.event === 'fault_clear') return [{ action: 'resolve', correlationKey: `device.fault:${id}`, occurredAt: message.ts, reason: 'fault cleared' }];
-      if (message.event === 'tamper') return [{ action: 'raise', category: 'device.tamper', correlationKey: `device.tamper:${id}`, occurredAt: message.ts, facts: {} }];
-      if (message.event === 'tamper_clear') return [{ action: 'resolve', correlationKey: `device.tamper:${id}`, occurredAt: message.ts, reason: 'tamper cleared' }];
-      return [];
-    }
+    if (message.type === 'event') return healthEvent(message, ctx.device.id, { detail: 'reader opened or moved', cleared: 'reader closed again' });
     if (message.type !== 'reading' || message.measurement !== 'lpg_scan') return [];
     const f = message.fields;
     const tagId = String(f.tag_id);

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { lowBattery } from '../health.js';
+import { healthEvent, lowBattery } from '../health.js';
 import type { Normalized, RuleContext, RuleOutput, Rules } from '../types.js';
 
 export const SMOKE_ALARM = 'fire.smoke_alarm';
@@ -37,22 +37,11 @@ export function createRules(settings: Settings): Rules {
       case 'clear':
         out.push({ action: 'resolve', correlationKey: `${SMOKE_ALARM}:${id}`, occurredAt: ts, reason: 'device reported clear' });
         break;
-      case 'fault':
-        out.push({ action: 'raise', category: 'device.fault', correlationKey: `device.fault:${id}`, occurredAt: ts, facts: { code: typeof data.code === 'string' ? data.code : 'unknown' } });
-        break;
-      case 'fault_clear':
-        out.push({ action: 'resolve', correlationKey: `device.fault:${id}`, occurredAt: ts, reason: 'device reported the fault cleared' });
-        break;
-      case 'tamper':
-        out.push({ action: 'raise', category: 'device.tamper', correlationKey: `device.tamper:${id}`, occurredAt: ts, facts: { detail: 'removed from its base' } });
-        break;
-      case 'tamper_clear':
-        out.push({ action: 'resolve', correlationKey: `device.tamper:${id}`, occurredAt: ts, reason: 'back on its base' });
-        break;
       case 'low_battery':
         out.push(...lowBattery(typeof data.battery === 'number' ? data.battery : 0, settings.lowBatteryPercent, ts, ctx));
         break;
-      default: // 'test': a self-test is recorded as an event, nothing to raise
+      default: // fault, tamper and their all-clears; a self-test ('test') raises nothing
+        out.push(...healthEvent(message, id, { detail: 'removed from its base', cleared: 'back on its base' }));
         break;
     }
     return out;

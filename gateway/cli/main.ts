@@ -42,6 +42,17 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
+/** Runs a command's body, turning whatever it throws into the plain message and exit code of fail(). */
+function guarded<A extends unknown[]>(body: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await body(...args);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
+
 const program = new Command()
   .name('gridedge')
   .description('Edge-sensing gateway: device and camera feeds in, structured incidents out to the grid command centre')
@@ -53,29 +64,25 @@ program
   .description('run the gateway from a config file')
   .requiredOption('-c, --config <file>', 'YAML config file (see gridedge.example.yaml)')
   .option('--api-port <n>', 'HTTP API port (overrides api.port)', port)
-  .action(async (opts: { config: string; apiPort?: number }) => {
-    try {
-      const config = await loadConfig(opts.config);
-      if (opts.apiPort !== undefined) config.api.port = opts.apiPort;
-      const log = createLogger(config.gateway.logLevel);
-      const gateway = new Gateway(config, log);
-      await gateway.start();
-      const shutdown = (signal: string) => {
-        log.info({ signal }, 'stopping');
-        gateway.stop().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            log.error({ err: (err as Error).message }, 'unclean stop');
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .action(guarded(async (opts: { config: string; apiPort?: number }) => {
+    const config = await loadConfig(opts.config);
+    if (opts.apiPort !== undefined) config.api.port = opts.apiPort;
+    const log = createLogger(config.gateway.logLevel);
+    const gateway = new Gateway(config, log);
+    await gateway.start();
+    const shutdown = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      gateway.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err: (err as Error).message }, 'unclean stop');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  }));
 
 program
   .command('demo')
@@ -96,32 +103,24 @@ program
   }, DEMO_DEFAULTS.alarmEvery)
   .option('--duration <seconds>', 'stop after this many seconds (0: until Ctrl-C)', positive, DEMO_DEFAULTS.duration)
   .option('--log-level <level>', 'gateway log level on stderr', 'warn')
-  .action(async (opts: { upstream?: string; apiPort: number; brokerPort: number; dataDir: string; devices: number; alarmEvery: number; duration: number; logLevel: string }) => {
-    try {
-      const log = createLogger(opts.logLevel, process.stderr);
-      await runDemo(opts, log, (line) => process.stdout.write(`${line}\n`));
-      process.exit(0);
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .action(guarded(async (opts: { upstream?: string; apiPort: number; brokerPort: number; dataDir: string; devices: number; alarmEvery: number; duration: number; logLevel: string }) => {
+    const log = createLogger(opts.logLevel, process.stderr);
+    await runDemo(opts, log, (line) => process.stdout.write(`${line}\n`));
+    process.exit(0);
+  }));
 
 const configCmd = program.command('config').description('work with config files');
 configCmd
   .command('check')
   .description('validate a config file and exit (0: valid, 2: invalid)')
   .requiredOption('-c, --config <file>', 'YAML config file')
-  .action(async (opts: { config: string }) => {
-    try {
-      const config = await loadConfig(opts.config);
-      process.stdout.write(
-        `config OK: gateway ${config.gateway.id}, grid ${config.gateway.grid}, ${config.devices.length} devices, ` +
-          `upstream ${config.upstream ? 'configured' : 'none'}, series ${config.influx ? 'InfluxDB' : 'local spool'}\n`,
-      );
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .action(guarded(async (opts: { config: string }) => {
+    const config = await loadConfig(opts.config);
+    process.stdout.write(
+      `config OK: gateway ${config.gateway.id}, grid ${config.gateway.grid}, ${config.devices.length} devices, ` +
+        `upstream ${config.upstream ? 'configured' : 'none'}, series ${config.influx ? 'InfluxDB' : 'local spool'}\n`,
+    );
+  }));
 
 program
   .command('doctor')
@@ -151,51 +150,35 @@ devicesCmd
   .option('--lon <degrees>', 'longitude', number('longitude'))
   .option('--option <key=value>', 'a device option, per its kind\'s page (repeatable)', (v: string, all: string[] = []) => [...all, v])
   .option('--secret <secret>', 'use this secret instead of a generated one')
-  .action(async (opts: Omit<AddOptions, 'config'> & { config: string }) => {
-    try {
-      await addDevice(opts, (line) => process.stdout.write(`${line}\n`));
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .action(guarded(async (opts: Omit<AddOptions, 'config'> & { config: string }) => {
+    await addDevice(opts, (line) => process.stdout.write(`${line}\n`));
+  }));
 devicesCmd
   .command('list')
   .description('list the devices of the config file and those provisioned')
   .requiredOption('-c, --config <file>', 'YAML config file')
   .option('--json', 'as JSON', false)
-  .action(async (opts: { config: string; json: boolean }) => {
-    try {
-      await listDevices(opts.config, opts.json, (line) => process.stdout.write(`${line}\n`));
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .action(guarded(async (opts: { config: string; json: boolean }) => {
+    await listDevices(opts.config, opts.json, (line) => process.stdout.write(`${line}\n`));
+  }));
 devicesCmd
   .command('remove')
   .description('remove a provisioned device')
   .requiredOption('-c, --config <file>', 'YAML config file')
   .requiredOption('--id <id>', 'device id')
-  .action(async (opts: { config: string; id: string }) => {
-    try {
-      await removeDevice(opts.config, opts.id, (line) => process.stdout.write(`${line}\n`));
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .action(guarded(async (opts: { config: string; id: string }) => {
+    await removeDevice(opts.config, opts.id, (line) => process.stdout.write(`${line}\n`));
+  }));
 devicesCmd
   .command('hash-secret')
   .description('print the scrypt hash of a secret read from standard input, for devices[].secretHash')
-  .action(async () => {
-    try {
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-      if (secret.length < 8) throw new Error('the secret on standard input is shorter than 8 characters');
-      process.stdout.write(`${await hashSecret(secret)}\n`);
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .action(guarded(async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (secret.length < 8) throw new Error('the secret on standard input is shorter than 8 characters');
+    process.stdout.write(`${await hashSecret(secret)}\n`);
+  }));
 
 const spoolCmd = program.command('spool').description('the local line-protocol spool of readings');
 spoolCmd
@@ -205,23 +188,19 @@ spoolCmd
   .option('--dir <dir>', 'spool folder (default: <gateway.dataDir>/spool)')
   .option('--include-current', "also send the current hour's file (only when no gateway is writing to it)", false)
   .option('--keep', 'rename sent files to *.lp.replayed instead of deleting them', false)
-  .action(async (opts: { config: string; dir?: string; includeCurrent: boolean; keep: boolean }) => {
-    try {
-      const config = await loadConfig(opts.config);
-      if (!config.influx) throw new Error(`${opts.config} has no influx section: there is no server to replay to`);
-      routeInfluxClientLogs(createLogger('silent')); // replay reports its own failures, once
+  .action(guarded(async (opts: { config: string; dir?: string; includeCurrent: boolean; keep: boolean }) => {
+    const config = await loadConfig(opts.config);
+    if (!config.influx) throw new Error(`${opts.config} has no influx section: there is no server to replay to`);
+    routeInfluxClientLogs(createLogger('silent')); // replay reports its own failures, once
 
-      await replaySpool({
-        dir: opts.dir ?? path.join(config.dataDir, 'spool'),
-        target: { url: config.influx.url, token: config.influx.token ?? '', org: config.influx.org, bucket: config.influx.bucket },
-        includeCurrent: opts.includeCurrent,
-        keep: opts.keep,
-        progress: (line) => process.stdout.write(`${line}\n`),
-      });
-      process.exit(0);
-    } catch (err) {
-      fail(err);
-    }
-  });
+    await replaySpool({
+      dir: opts.dir ?? path.join(config.dataDir, 'spool'),
+      target: { url: config.influx.url, token: config.influx.token ?? '', org: config.influx.org, bucket: config.influx.bucket },
+      includeCurrent: opts.includeCurrent,
+      keep: opts.keep,
+      progress: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.exit(0);
+  }));
 
 program.parseAsync().catch(fail);
