@@ -11,6 +11,7 @@ import { replaySpool } from '../timeseries/replay.js';
 import { hashSecret } from '../devices/credentials.js';
 import { DEMO_DEFAULTS, runDemo } from './demo.js';
 import { doctor, report } from './doctor.js';
+import { formatReport, loadScenario, runScenario, scenarioDevices } from '../../sim/scenario/runner.js';
 import { addDevice, listDevices, removeDevice, UsageError, type AddOptions } from './devices.js';
 
 function port(value: string): number {
@@ -131,6 +132,41 @@ program
     process.stdout.write(`${report(checks)}\n`);
     process.exit(checks.some((c) => c.outcome === 'FAIL') ? 1 : 0);
   });
+
+program
+  .command('sim')
+  .description('play a scenario (a fleet, a timeline, expectations) against any gateway over MQTT, and report expected vs seen')
+  .requiredOption('--scenario <file>', 'scenario YAML (see sim/scenarios/)')
+  .option('--target <url>', 'the gateway\'s device broker, mqtt://host:port')
+  .option('--upstream <url>', 'the broker the gateway publishes incidents to (needed to check expectations)', mqttUrl)
+  .option('--seed <n>', 'seed for the jitter (default: the scenario\'s)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`'${v}' is not a whole number`);
+    return n;
+  })
+  .option('--json', 'print the report as JSON', false)
+  .option('--print-devices', 'print the fleet as a devices: section for the gateway config, and exit', false)
+  .action(guarded(async (opts: { scenario: string; target?: string; upstream?: string; seed?: number; json: boolean; printDevices: boolean }) => {
+    const scenario = await loadScenario(opts.scenario);
+    if (opts.printDevices) {
+      const lines = ['devices:', ...scenarioDevices(scenario).flatMap((d) => [
+        `  - id: ${d.id}`, `    kind: ${d.kind}`, `    grid: "${d.grid}"`, `    secret: ${d.secret}`,
+        ...(Object.keys(d.options).length ? [`    options: ${JSON.stringify(d.options)}`] : []),
+      ])];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      return;
+    }
+    if (!opts.target) throw new UsageError('--target is needed: the gateway\'s device broker, mqtt://host:port');
+    mqttUrl(opts.target);
+    const report = await runScenario(scenario, {
+      target: opts.target,
+      ...(opts.upstream ? { upstream: opts.upstream } : {}),
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      progress: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+    });
+    process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
+    process.exit(report.ok ? 0 : 1);
+  }));
 
 const devicesCmd = program.command('devices').description('provision devices on site (kept hashed in <dataDir>/devices.json)');
 const number = (what: string) => (v: string) => {

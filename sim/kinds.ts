@@ -1,0 +1,76 @@
+/**
+ * What the scenario runner can do with each kind's simulator: make one, send its routine
+ * reading, and the named actions a timeline may ask for. One entry per simulated kind.
+ */
+import { SimulatedCaptureCamera } from './capture-camera.js';
+import { SimulatedDrone } from './drone.js';
+import { SimulatedGasSensor } from './gas-sensor.js';
+import { SimulatedLpgReader } from './lpg-reader.js';
+import type { SimulatedMqttDevice } from './mqtt-device.js';
+import { SimulatedSmokeAlarm } from './smoke-alarm.js';
+
+type Args = Record<string, unknown>;
+const num = (a: Args, k: string, d: number) => (typeof a[k] === 'number' ? (a[k] as number) : d);
+const str = (a: Args, k: string, d: string) => (typeof a[k] === 'string' ? (a[k] as string) : d);
+
+export interface SimKind<D extends SimulatedMqttDevice = SimulatedMqttDevice> {
+  create(url: string, id: string, secret: string, options: Args): D;
+  reading(device: D): Promise<void>;
+  actions: Record<string, (device: D, args: Args) => Promise<void>>;
+}
+
+function kind<D extends SimulatedMqttDevice>(k: SimKind<D>): SimKind {
+  return k as unknown as SimKind;
+}
+
+export const simKinds: Record<string, SimKind> = {
+  'smoke-alarm': kind<SimulatedSmokeAlarm>({
+    create: (url, id, secret) => new SimulatedSmokeAlarm({ url, id, secret, reconnect: true }),
+    reading: (d) => d.telemetry(),
+    actions: {
+      alarm: (d, a) => d.alarm(num(a, 'smokeDensity', 2.5)),
+      clear: (d) => d.clear(),
+      fault: (d, a) => d.fault(str(a, 'code', 'E01')),
+      tamper: (d) => d.tamper(),
+    },
+  }),
+  'gas-sensor': kind<SimulatedGasSensor>({
+    create: (url, id, secret, o) => new SimulatedGasSensor({ url, id, secret, valve: o.valve === true, reconnect: true }),
+    reading: (d) => d.report(d.lel),
+    actions: {
+      leak: (d, a) => d.ramp(num(a, 'lel', 40), Math.max(1, Math.round(num(a, 'steps', 5)))),
+      clear: (d) => d.ramp(0, 3),
+    },
+  }),
+  'lpg-reader': kind<SimulatedLpgReader>({
+    create: (url, id, secret) => new SimulatedLpgReader({ url, id, secret, reconnect: true }),
+    reading: (d) => d.heartbeat(),
+    actions: {
+      fill: (d, a) => d.fill(str(a, 'tagId', 'CYL0001'), num(a, 'before', 15.5), num(a, 'after', 29.5)),
+      deliver: (d, a) => d.deliver(str(a, 'tagId', 'CYL0001'), num(a, 'weight', 29.5)),
+    },
+  }),
+  drone: kind<SimulatedDrone>({
+    create: (url, id, secret, o) => {
+      const d = new SimulatedDrone({ url, id, secret, reconnect: true });
+      if (typeof o.lat === 'number' && typeof o.lon === 'number') d.position = { lat: o.lat, lon: o.lon, height: 60 };
+      return d;
+    },
+    reading: (d) => d.osd(),
+    actions: {
+      flyTo: (d, a) => d.flyTo({ lat: num(a, 'lat', d.position.lat), lon: num(a, 'lon', d.position.lon) }, Math.max(1, Math.round(num(a, 'steps', 5)))),
+      battery: async (d, a) => {
+        d.battery = num(a, 'percent', 20);
+        await d.osd();
+      },
+    },
+  }),
+  'capture-camera': kind<SimulatedCaptureCamera>({
+    create: (url, id, secret) => new SimulatedCaptureCamera({ url, id, secret, reconnect: true }),
+    reading: (d) => d.publish(d.topic('heartbeat'), JSON.stringify({ ts: Date.now() })),
+    actions: {
+      plate: async (d, a) => void (await d.capturePlate(str(a, 'plate', '京A12345'), { direction: 'in' })),
+      face: async (d) => void (await d.captureFace()),
+    },
+  }),
+};

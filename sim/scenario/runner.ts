@@ -1,0 +1,210 @@
+/**
+ * Plays a scenario against any gateway over real MQTT: starts the fleet at a set connection rate,
+ * sends each device's readings with seeded jitter (the same seed, the same run), plays the
+ * timeline, watches the incidents the gateway publishes upstream, and compares them with the
+ * expectations: seen or missed, latency, false alarms.
+ */
+import { readFile } from 'node:fs/promises';
+import mqtt from 'mqtt';
+import { parseDocument } from 'yaml';
+import type { IncidentMessage } from '../../gateway/incidents/schema.js';
+import { compile, configAjv, describeErrors } from '../../gateway/schema.js';
+import { simKinds } from '../kinds.js';
+import type { SimulatedMqttDevice } from '../mqtt-device.js';
+import { ScenarioSchema, type Scenario } from './schema.js';
+
+const validate = compile(configAjv, ScenarioSchema);
+
+export async function loadScenario(file: string): Promise<Scenario> {
+  const doc = parseDocument(await readFile(file, 'utf8'));
+  if (doc.errors.length) throw new Error(`scenario ${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+  const raw = doc.toJS() as unknown;
+  if (!validate(raw)) throw new Error(`scenario ${file}:\n${describeErrors(validate.errors).map((e) => `  - ${e}`).join('\n')}`);
+  const problems: string[] = [];
+  const ids = new Set(scenarioDevices(raw).map((d) => d.id));
+  raw.fleet.forEach((f, i) => simKinds[f.kind] || problems.push(`fleet[${i}].kind: "${f.kind}" has no simulator (known: ${Object.keys(simKinds).join(', ')})`));
+  raw.timeline.forEach((e, i) => {
+    if (!ids.has(e.device)) problems.push(`timeline[${i}].device: "${e.device}" is not in the fleet`);
+    const kind = scenarioDevices(raw).find((d) => d.id === e.device)?.kind;
+    const actions = kind ? simKinds[kind]?.actions : undefined;
+    if (actions && !actions[e.do]) problems.push(`timeline[${i}].do: "${e.do}" is not an action of ${kind} (known: ${Object.keys(actions).join(', ')})`);
+  });
+  if (problems.length) throw new Error(`scenario ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return raw;
+}
+
+export interface SimDevice {
+  id: string;
+  kind: string;
+  grid: string;
+  secret: string;
+  options: Record<string, unknown>;
+  telemetryEvery: number;
+}
+
+export function scenarioDevices(s: Scenario): SimDevice[] {
+  return s.fleet.flatMap((f) => {
+    const width = String(f.count).length;
+    return Array.from({ length: f.count }, (_, i) => ({
+      id: `${f.idPrefix}${String(i + 1).padStart(width, '0')}`,
+      kind: f.kind, grid: f.grid, secret: f.secret, options: f.options ?? {}, telemetryEvery: f.telemetryEvery,
+    }));
+  });
+}
+
+/** Small, fast, seedable (mulberry32): the same seed gives the same jitter. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface ExpectationResult {
+  category: string;
+  grid?: string;
+  device?: string;
+  absent: boolean;
+  ok: boolean;
+  latencyMs?: number;
+  incidentId?: string;
+}
+
+export interface Report {
+  scenario: string;
+  seed: number;
+  ok: boolean;
+  devices: number;
+  sent: Record<string, number>;
+  expectations: ExpectationResult[];
+  missed: number;
+  falseAlarms: Array<{ category: string; grid: string; devices: string[]; id: string }>;
+  latencyMs: { p50: number; p95: number; p99: number } | null;
+}
+
+export interface RunOptions {
+  target: string;
+  upstream?: string;
+  seed?: number;
+  progress?: (line: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report> {
+  const say = opts.progress ?? (() => undefined);
+  const seed = opts.seed ?? s.seed;
+  const random = rng(seed);
+  if (s.expect.length && !opts.upstream) throw new Error('the scenario has expectations: give --upstream, the broker the gateway publishes incidents to');
+
+  const seen: Array<{ m: IncidentMessage; at: number }> = [];
+  const observer = opts.upstream ? await mqtt.connectAsync(opts.upstream, { clientId: `gridedge-sim-observer-${Math.floor(random() * 1e9)}`, reconnectPeriod: 500 }) : undefined;
+  if (observer) {
+    observer.on('message', (_t, p) => {
+      try {
+        seen.push({ m: JSON.parse(p.toString()) as IncidentMessage, at: Date.now() });
+      } catch {
+        // not an incident message: not ours to judge
+      }
+    });
+    await observer.subscribeAsync('gridedge/v1/+/+/incident', { qos: 1 });
+  }
+
+  const specs = scenarioDevices(s);
+  const devices = new Map<string, { spec: SimDevice; sim: SimulatedMqttDevice }>();
+  const sent: Record<string, number> = {};
+  say(`${s.name}: starting ${specs.length} devices at ${s.connectRate}/s against ${opts.target} (seed ${seed})`);
+  const started = Date.now();
+  let nextReport = 0.1;
+  for (const [i, spec] of specs.entries()) {
+    const sim = simKinds[spec.kind]!.create(opts.target, spec.id, spec.secret, spec.options);
+    await sim.connect();
+    devices.set(spec.id, { spec, sim });
+    const due = started + ((i + 1) / s.connectRate) * 1000;
+    if (due > Date.now()) await sleep(due - Date.now());
+    if ((i + 1) / specs.length >= nextReport) {
+      say(`  ${i + 1}/${specs.length} connected`);
+      nextReport += 0.1;
+    }
+  }
+
+  const t0 = Date.now();
+  let running = true;
+  const timers: NodeJS.Timeout[] = [];
+  for (const { spec, sim } of devices.values()) {
+    const kind = simKinds[spec.kind]!;
+    const tick = () => {
+      if (!running) return;
+      sent[spec.kind] = (sent[spec.kind] ?? 0) + 1;
+      void kind.reading(sim).catch(() => undefined);
+      timers.push(setTimeout(tick, spec.telemetryEvery * 1000 * (0.8 + 0.4 * random())));
+    };
+    timers.push(setTimeout(tick, spec.telemetryEvery * 1000 * random()));
+  }
+  const playing = s.timeline.map(async (e) => {
+    await sleep(Math.max(0, t0 + e.at * 1000 - Date.now()));
+    const d = devices.get(e.device)!;
+    sent[d.spec.kind] = (sent[d.spec.kind] ?? 0) + 1;
+    say(`  t=${e.at}s ${e.device} ${e.do}`);
+    await simKinds[d.spec.kind]!.actions[e.do]!(d.sim, e.args ?? {}).catch((err: unknown) => say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`));
+  });
+  const progress = setInterval(() => say(`  t=${Math.round((Date.now() - t0) / 1000)}s ${seen.length} incident messages seen`), 10_000);
+  await sleep(s.duration * 1000);
+  await Promise.all(playing);
+  running = false;
+  timers.forEach(clearTimeout);
+  clearInterval(progress);
+  // Room for the last incidents to arrive before judging.
+  const lastDue = Math.max(0, ...s.expect.filter((x) => !x.absent).map((x) => t0 + (x.at + x.within) * 1000));
+  if (lastDue > Date.now()) await sleep(lastDue - Date.now());
+  await Promise.all([...devices.values()].map(({ sim }) => sim.disconnect().catch(() => undefined)));
+  await observer?.endAsync(true);
+
+  // Judge: each expectation takes the first new incident that fits it; what is left unclaimed is a false alarm.
+  const news = seen.filter((x) => x.m.type === 'new');
+  const claimed = new Set<string>();
+  const fits = (x: (typeof news)[number], e: Scenario['expect'][number]) =>
+    x.m.category === e.category && (!e.grid || x.m.grid === e.grid) && (!e.device || x.m.devices.some((d) => d.id === e.device));
+  const expectations: ExpectationResult[] = s.expect.map((e) => {
+    const from = t0 + e.at * 1000;
+    const base = { category: e.category, absent: e.absent, ...(e.grid ? { grid: e.grid } : {}), ...(e.device ? { device: e.device } : {}) };
+    if (e.absent) {
+      const found = news.find((x) => fits(x, e));
+      if (found) claimed.add(found.m.id);
+      return { ...base, ok: !found, ...(found ? { incidentId: found.m.id } : {}) };
+    }
+    const found = news.find((x) => !claimed.has(x.m.id) && fits(x, e) && x.at >= from - 1000 && x.at <= from + e.within * 1000);
+    if (!found) return { ...base, ok: false };
+    claimed.add(found.m.id);
+    return { ...base, ok: true, latencyMs: Math.max(0, found.at - from), incidentId: found.m.id };
+  });
+  const falseAlarms = news.filter((x) => !claimed.has(x.m.id)).map((x) => ({ category: x.m.category, grid: x.m.grid, devices: x.m.devices.map((d) => d.id), id: x.m.id }));
+  const latencies = expectations.flatMap((e) => (e.latencyMs !== undefined ? [e.latencyMs] : [])).sort((a, b) => a - b);
+  const missed = expectations.filter((e) => !e.absent && !e.ok).length;
+  const ok = expectations.every((e) => e.ok) && (!s.failOnFalseAlarms || falseAlarms.length === 0);
+  return {
+    scenario: s.name, seed, ok, devices: specs.length, sent, expectations, missed, falseAlarms,
+    latencyMs: latencies.length ? { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) } : null,
+  };
+}
+
+export function formatReport(r: Report): string {
+  const lines = [`scenario: ${r.scenario} (seed ${r.seed}, ${r.devices} devices)`];
+  lines.push(`sent: ${Object.entries(r.sent).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing'}`);
+  for (const e of r.expectations) {
+    const what = `${e.absent ? 'no ' : ''}${e.category}${e.grid ? ` in ${e.grid}` : ''}${e.device ? ` from ${e.device}` : ''}`;
+    lines.push(`  ${e.ok ? 'ok    ' : 'FAILED'}  ${what}${e.latencyMs !== undefined ? `  (${e.latencyMs} ms)` : e.absent ? (e.ok ? '' : `  (seen: ${e.incidentId})`) : '  (missed)'}`);
+  }
+  if (r.latencyMs) lines.push(`latency: p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, p99 ${r.latencyMs.p99} ms`);
+  lines.push(`missed: ${r.missed}, false alarms: ${r.falseAlarms.length}${r.falseAlarms.length ? ` (${r.falseAlarms.map((f) => `${f.category} ${f.devices.join('+')}`).join(', ')})` : ''}`);
+  lines.push(r.ok ? 'PASS' : 'FAIL');
+  return lines.join('\n');
+}

@@ -1,0 +1,55 @@
+/** Scenario files: a fleet per grid cell, a timeline of events, and the incidents to expect. */
+import { Type, type Static } from '@sinclair/typebox';
+import { GridCode, ID_PATTERN } from '../../gateway/config/schema.js';
+
+export const FleetSchema = Type.Object(
+  {
+    kind: Type.String({ minLength: 1, description: 'a device kind with a simulator' }),
+    count: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    grid: GridCode,
+    idPrefix: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$', description: 'ids are <idPrefix><n>, n from 1, zero-padded' }),
+    secret: Type.String({ minLength: 8, maxLength: 256, description: 'the fleet\'s device secret (the gateway must know these devices: gridedge sim --print-devices)' }),
+    telemetryEvery: Type.Number({ exclusiveMinimum: 0, default: 30, description: 'seconds between readings, ±20 % jitter' }),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export const EventSchema = Type.Object(
+  {
+    at: Type.Number({ minimum: 0, description: 'seconds from the start' }),
+    device: Type.String({ pattern: ID_PATTERN }),
+    do: Type.String({ minLength: 1, description: 'an action of the device\'s simulator' }),
+    args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export const ExpectSchema = Type.Object(
+  {
+    category: Type.String({ pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$' }),
+    grid: Type.Optional(GridCode),
+    device: Type.Optional(Type.String({ pattern: ID_PATTERN })),
+    at: Type.Number({ minimum: 0, default: 0, description: 'seconds from the start when its cause happens' }),
+    within: Type.Number({ exclusiveMinimum: 0, default: 10, description: 'seconds after `at` it must arrive by' }),
+    absent: Type.Boolean({ default: false, description: 'true: this incident must NOT appear' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ScenarioSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    seed: Type.Integer({ default: 1 }),
+    duration: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'seconds the scenario runs' }),
+    connectRate: Type.Number({ exclusiveMinimum: 0, default: 200, description: 'device connections per second while the fleet starts' }),
+    failOnFalseAlarms: Type.Boolean({ default: true, description: 'an incident nobody expected fails the run' }),
+    fleet: Type.Array(FleetSchema, { minItems: 1 }),
+    timeline: Type.Array(EventSchema, { default: [] }),
+    expect: Type.Array(ExpectSchema, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export type Scenario = Static<typeof ScenarioSchema>;
+export type FleetSpec = Static<typeof FleetSchema>;

@@ -1,0 +1,79 @@
+/** The scenario runner against a real gateway and a real upstream broker. */
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatReport, loadScenario, runScenario, scenarioDevices, rng } from '../../sim/scenario/runner.js';
+import { gridedge } from '../helpers/cli.js';
+import { startMosquitto, type Mosquitto } from '../helpers/servers.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../sim/scenarios/residential-compound.yaml', import.meta.url));
+let mosquitto: Mosquitto;
+let t: TestGateway;
+
+beforeAll(async () => {
+  mosquitto = await startMosquitto();
+  const scenario = await loadScenario(EXAMPLE);
+  t = await startTestGateway({
+    upstream: { url: mosquitto.url },
+    devices: scenarioDevices(scenario).map((d) => ({ id: d.id, kind: d.kind, grid: d.grid, secret: d.secret, options: d.options })),
+  });
+});
+afterAll(async () => {
+  await t?.stop();
+  await mosquitto?.stop();
+});
+
+describe('scenario runner', () => {
+  it('is deterministic in its jitter for a seed', () => {
+    const a = rng(7);
+    const b = rng(7);
+    expect([a(), a(), a()]).toEqual([b(), b(), b()]);
+    expect(rng(8)()).not.toBe(rng(7)());
+  });
+
+  it('plays the residential compound example and passes: every expected incident seen, in time, none unexpected', async () => {
+    const report = await runScenario(await loadScenario(EXAMPLE), { target: t.brokerUrl, upstream: mosquitto.url });
+    expect(formatReport(report)).toMatch(/PASS$/);
+    expect(report.ok).toBe(true);
+    expect(report.expectations.map((e) => [e.category, e.ok])).toEqual([
+      ['fire.smoke_alarm', true], ['gas.leak', true], ['gas.leak_warning', true], ['lpg.cylinder_scrapped', true],
+    ]);
+    expect(report.latencyMs!.p99).toBeLessThan(5000);
+    expect(report.sent['smoke-alarm']).toBeGreaterThan(8);
+  }, 60_000);
+
+  it('fails a scenario whose expectation is wrong, reporting the missed incident and the false alarm', async () => {
+    const dir = await tempDir('sim');
+    const file = path.join(dir, 'wrong.yaml');
+    await writeFile(file, [
+      'name: wrong expectation', 'duration: 3',
+      'fleet: [{ kind: smoke-alarm, count: 2, grid: "110105001002001", idPrefix: rc-smoke-, secret: rc-fleet-secret-1, telemetryEvery: 5 }]',
+      'timeline: [{ at: 1, device: rc-smoke-1, do: alarm }]',
+      'expect: [{ category: fire.smoke_alarm, device: rc-smoke-2, at: 1, within: 2 }]',
+    ].join('\n'));
+    const report = await runScenario(await loadScenario(file), { target: t.brokerUrl, upstream: mosquitto.url });
+    expect(report.ok).toBe(false);
+    expect(report.missed).toBe(1);
+    expect(report.falseAlarms).toEqual([expect.objectContaining({ category: 'fire.smoke_alarm', devices: ['rc-smoke-1'] })]);
+    expect(formatReport(report)).toMatch(/FAILED {2}fire\.smoke_alarm from rc-smoke-2 {2}\(missed\)[\s\S]*false alarms: 1 \(fire\.smoke_alarm rc-smoke-1\)[\s\S]*FAIL$/);
+  }, 30_000);
+
+  it('refuses a scenario with mistakes, naming each one', async () => {
+    const dir = await tempDir('sim');
+    const file = path.join(dir, 'bad.yaml');
+    await writeFile(file, 'name: bad\nduration: 1\nfleet: [{ kind: toaster, count: 1, grid: "110105001002001", idPrefix: t-, secret: secret-123 }]\ntimeline: [{ at: 0, device: nobody, do: x }]\n');
+    await expect(loadScenario(file)).rejects.toThrow(/fleet\[0\]\.kind: "toaster" has no simulator[\s\S]*timeline\[0\]\.device: "nobody" is not in the fleet/);
+  });
+
+  it('prints the fleet as a devices section for the gateway, and asks for --target before running', async () => {
+    const print = gridedge(['sim', '--scenario', EXAMPLE, '--print-devices']);
+    expect(await print.code).toBe(0);
+    expect(print.stdout()).toMatch(/^devices:\n {2}- id: rc-smoke-1\n {4}kind: smoke-alarm\n {4}grid: "110105001002001"/);
+    const noTarget = gridedge(['sim', '--scenario', EXAMPLE]);
+    expect(await noTarget.code).toBe(2);
+    expect(noTarget.stderr()).toContain('--target is needed');
+  });
+});
