@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `gridedge` command. */
 import path from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { Gateway } from '../gateway.js';
@@ -145,7 +146,7 @@ program
     return n;
   })
   .option('--json', 'print the report as JSON', false)
-  .option('--print-devices', 'print the fleet as a devices: section for the gateway config, and exit', false)
+  .option('--print-devices', 'print the fleet as the gateway config\'s devices: (and kinds:) sections, and exit', false)
   .action(guarded(async (opts: { scenario: string; target?: string; upstream?: string; seed?: number; json: boolean; printDevices: boolean }) => {
     const scenario = await loadScenario(opts.scenario);
     if (opts.printDevices) {
@@ -153,6 +154,7 @@ program
         `  - id: ${d.id}`, `    kind: ${d.kind}`, `    grid: "${d.grid}"`, `    secret: ${d.secret}`,
         ...(Object.keys(d.options).length ? [`    options: ${JSON.stringify(d.options)}`] : []),
       ])];
+      if (scenario.gatewayKinds) lines.push(...stringifyYaml({ kinds: scenario.gatewayKinds }).trimEnd().split('\n'));
       process.stdout.write(`${lines.join('\n')}\n`);
       return;
     }

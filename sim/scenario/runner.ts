@@ -40,6 +40,7 @@ export interface SimDevice {
   secret: string;
   options: Record<string, unknown>;
   telemetryEvery: number;
+  start?: { lat: number; lon: number };
 }
 
 export function scenarioDevices(s: Scenario): SimDevice[] {
@@ -47,7 +48,7 @@ export function scenarioDevices(s: Scenario): SimDevice[] {
     const width = String(f.count).length;
     return Array.from({ length: f.count }, (_, i) => ({
       id: `${f.idPrefix}${String(i + 1).padStart(width, '0')}`,
-      kind: f.kind, grid: f.grid, secret: f.secret, options: f.options ?? {}, telemetryEvery: f.telemetryEvery,
+      kind: f.kind, grid: f.grid, secret: f.secret, options: f.options ?? {}, telemetryEvery: f.telemetryEvery, ...(f.start ? { start: f.start } : {}),
     }));
   });
 }
@@ -125,7 +126,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   const started = Date.now();
   let nextReport = 0.1;
   for (const [i, spec] of specs.entries()) {
-    const sim = simKinds[spec.kind]!.create(opts.target, spec.id, spec.secret, spec.options);
+    const sim = simKinds[spec.kind]!.create(opts.target, spec.id, spec.secret, spec.options, spec.start);
     await sim.connect();
     devices.set(spec.id, { spec, sim });
     const due = started + ((i + 1) / s.connectRate) * 1000;

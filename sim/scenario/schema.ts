@@ -10,7 +10,8 @@ export const FleetSchema = Type.Object(
     idPrefix: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$', description: 'ids are <idPrefix><n>, n from 1, zero-padded' }),
     secret: Type.String({ minLength: 8, maxLength: 256, description: 'the fleet\'s device secret (the gateway must know these devices: gridedge sim --print-devices)' }),
     telemetryEvery: Type.Number({ exclusiveMinimum: 0, default: 30, description: 'seconds between readings, ±20 % jitter' }),
-    options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the devices\' options, as the gateway config gives them' })),
+    start: Type.Optional(Type.Object({ lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) }, { additionalProperties: false, description: 'where a moving device (a drone) starts' })),
   },
   { additionalProperties: false },
 );
@@ -44,6 +45,8 @@ export const ScenarioSchema = Type.Object(
     duration: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'seconds the scenario runs' }),
     connectRate: Type.Number({ exclusiveMinimum: 0, default: 200, description: 'device connections per second while the fleet starts' }),
     failOnFalseAlarms: Type.Boolean({ default: true, description: 'an incident nobody expected fails the run' }),
+    /** The gateway settings the expectations assume (`kinds:` in its config), printed with --print-devices. */
+    gatewayKinds: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     fleet: Type.Array(FleetSchema, { minItems: 1 }),
     timeline: Type.Array(EventSchema, { default: [] }),
     expect: Type.Array(ExpectSchema, { default: [] }),

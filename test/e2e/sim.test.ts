@@ -61,6 +61,24 @@ describe('scenario runner', () => {
     expect(formatReport(report)).toMatch(/FAILED {2}fire\.smoke_alarm from rc-smoke-2 {2}\(missed\)[\s\S]*false alarms: 1 \(fire\.smoke_alarm rc-smoke-1\)[\s\S]*FAIL$/);
   }, 30_000);
 
+  for (const name of ['lpg-filling-station', 'river-patrol', 'night-at-the-gate']) {
+    it(`plays the ${name} example against a gateway configured from the scenario, and passes`, async () => {
+      const file = fileURLToPath(new URL(`../../sim/scenarios/${name}.yaml`, import.meta.url));
+      const scenario = await loadScenario(file);
+      const gw = await startTestGateway({
+        upstream: { url: mosquitto.url },
+        ...(scenario.gatewayKinds ? { kinds: scenario.gatewayKinds } : {}),
+        devices: scenarioDevices(scenario).map((d) => ({ id: d.id, kind: d.kind, grid: d.grid, secret: d.secret, options: d.options })),
+      }, {}, path.dirname(file));
+      try {
+        const report = await runScenario(scenario, { target: gw.brokerUrl, upstream: mosquitto.url });
+        expect(report.ok, formatReport(report)).toBe(true);
+      } finally {
+        await gw.stop();
+      }
+    }, 60_000);
+  }
+
   it('refuses a scenario with mistakes, naming each one', async () => {
     const dir = await tempDir('sim');
     const file = path.join(dir, 'bad.yaml');
@@ -72,6 +90,9 @@ describe('scenario runner', () => {
     const print = gridedge(['sim', '--scenario', EXAMPLE, '--print-devices']);
     expect(await print.code).toBe(0);
     expect(print.stdout()).toMatch(/^devices:\n {2}- id: rc-smoke-1\n {4}kind: smoke-alarm\n {4}grid: "110105001002001"/);
+    const withKinds = gridedge(['sim', '--scenario', fileURLToPath(new URL('../../sim/scenarios/river-patrol.yaml', import.meta.url)), '--print-devices']);
+    expect(await withKinds.code).toBe(0);
+    expect(withKinds.stdout()).toMatch(/^kinds:\n {2}drone:\n {4}lowBatteryPercent: 25/m);
     const noTarget = gridedge(['sim', '--scenario', EXAMPLE]);
     expect(await noTarget.code).toBe(2);
     expect(noTarget.stderr()).toContain('--target is needed');
