@@ -9,18 +9,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import mqtt from 'mqtt';
 import { resolveConfig } from '../gateway/config/load.js';
+import { arg } from './args.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { IncidentMessage } from '../gateway/incidents/schema.js';
 import { createLogger } from '../gateway/log.js';
 import { startMosquitto, startVictoriaMetrics } from '../test/helpers/servers.js';
 import { removeTempDirs, tempDir } from '../test/helpers/tmp.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
 
 const RATE = arg('rate', 5000);
 const ALARMS = arg('alarms', 200);

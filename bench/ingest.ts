@@ -12,17 +12,11 @@ import os from 'node:os';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { resolveConfig } from '../gateway/config/load.js';
+import { arg } from './args.js';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../gateway/log.js';
 import { freePort, startVictoriaMetrics, waitFor } from '../test/helpers/servers.js';
 import { tempDir, removeTempDirs } from '../test/helpers/tmp.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
 
 const MESSAGES = arg('messages', 60_000);
 const DEVICES = arg('devices', 10);

@@ -2,13 +2,12 @@
  * The composition root: one gateway process, built from one config. Each stage is created here
  * and wired to the next; start and stop run in dependency order so nothing is dropped between.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { deviceTopics } from '../broker/acl.js';
 import { DeviceBroker, type RegisteredDevice } from '../broker/broker.js';
-import type { DeviceInfo, DeviceKind, KindContext, KindRuntime } from '../devices/types.js';
+import type { DeviceInfo, DeviceKind, EvidenceInput, KindContext, KindRuntime } from '../devices/types.js';
 import { deviceOptionProblems } from './config/load.js';
 import { gridCodeProblem } from './config/grid.js';
 import { loadProvisioned, provisionedFile } from './devices/provisioned.js';
@@ -16,8 +15,8 @@ import { deviceKinds } from '../devices/registry.js';
 import type { ApiContext, DeviceView, Health } from './api/context.js';
 import { startApi } from './api/server.js';
 import { Metrics } from './metrics.js';
-import { hashSecret } from './devices/credentials.js';
-import { saveProvisioned } from './devices/provisioned.js';
+import { digestHA1 } from './devices/credentials.js';
+import { provisionRecord, saveProvisioned } from './devices/provisioned.js';
 import type { Config } from './config/schema.js';
 import { IncidentManager } from './incidents/manager.js';
 import type { IncidentMessage } from './incidents/schema.js';
@@ -25,14 +24,14 @@ import { DEFAULT_LANES, laneOf } from './outbox/lanes.js';
 import { Outbox } from './outbox/outbox.js';
 import type { Logger } from './log.js';
 import { DeviceCommands } from './device-commands.js';
-import { HeartbeatMonitor } from './heartbeats.js';
+import { HeartbeatMonitor, type Watched } from './heartbeats.js';
 import { withOverrides } from './incidents/categories.js';
 import { Pipeline } from './pipeline.js';
 import { RejectionLog } from './rejections.js';
 import { Counters } from './stats.js';
 import { evidenceUrl } from './evidence/links.js';
 import { linkSecret } from './evidence/secret.js';
-import { EvidenceStore } from './evidence/store.js';
+import { EvidenceStore, type EvidenceRef } from './evidence/store.js';
 import { InfluxSink, routeInfluxClientLogs } from './timeseries/influx.js';
 import type { SeriesSink } from './timeseries/sink.js';
 import { SpoolRecovery } from './timeseries/recovery.js';
@@ -81,6 +80,15 @@ function maskSecrets(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k) && v !== undefined ? '***' : maskSecrets(v)]));
   }
   return value;
+}
+
+/** What the heartbeat monitor needs of a device. */
+function watched(d: GatewayDevice): Watched {
+  return {
+    info: d.info,
+    ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}),
+    ...(d.kind.offlineCategory ? { category: d.kind.offlineCategory } : {}),
+  };
 }
 
 function kindOf(name: string): DeviceKind {
@@ -186,8 +194,7 @@ export class Gateway {
       gatewayId: gateway.id,
       categories: withOverrides(config.incidents.categories),
       storeEvidence: async (input) => {
-        const ref = await this.evidence.put(input.bytes, input.class, input.mime);
-        this.counters.inc('evidence_stored_total', { class: input.class });
+        const ref = await this.storeEvidence(input);
         const inline = config.evidence.inline && input.bytes.length <= config.evidence.inlineMaxBytes;
         return {
           kind: 'image' as const,
@@ -254,16 +261,12 @@ export class Gateway {
         const session = { device: device.info, kind: device.kind, options: device.options, topics: deviceTopics(device.kind, deviceId) };
         return this.pipeline.ingest(session, messages, Date.now());
       },
-      storeEvidence: async (input) => {
-        const ref = await this.evidence.put(input.bytes, input.class, input.mime);
-        this.counters.inc('evidence_stored_total', { class: input.class });
-        return ref.sha256;
-      },
+      storeEvidence: async (input) => (await this.storeEvidence(input)).sha256,
       reject: (deviceId, channel, reason, detail, payload) =>
         this.rejections.record(deviceId, devices.find((d) => d.info.id === deviceId)?.kind.kind ?? 'unknown', channel, reason, detail, payload),
       digestHA1: (deviceId, realm) => {
         const d = devices.find((x) => x.info.id === deviceId);
-        if (d?.secret !== undefined) return createHash('md5').update(`${deviceId}:${realm}:${d.secret}`).digest('hex');
+        if (d?.secret !== undefined) return digestHA1(deviceId, realm, d.secret);
         return d?.digest?.realm === realm ? d.digest.ha1 : undefined;
       },
     };
@@ -271,11 +274,7 @@ export class Gateway {
     const rules = new Map(this.kinds.map((k) => [k.kind, k.runtime.rules]));
     this.rejections = new RejectionLog(this.counters, log.child({ component: 'ingest' }));
     this.heartbeats = new HeartbeatMonitor(
-      devices.map((d) => ({
-        info: d.info,
-        ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}),
-        ...(d.kind.offlineCategory ? { category: d.kind.offlineCategory } : {}),
-      })),
+      devices.map(watched),
       this.incidents,
     );
     this.deviceCommands = new DeviceCommands({
@@ -426,24 +425,16 @@ export class Gateway {
     const options = structuredClone(input.options ?? {});
     const problems = deviceOptionProblems(input.kind, options, 'options');
     if (problems.length) throw new Error(problems.join('; '));
-    const generated = input.secret === undefined;
-    const secret = input.secret ?? randomBytes(18).toString('base64url');
-    const secretHash = await hashSecret(secret);
-    const digest = kind.digestRealm ? { realm: kind.digestRealm, ha1: createHash('md5').update(`${input.id}:${kind.digestRealm}:${secret}`).digest('hex') } : undefined;
-    const provisioned = loadProvisioned(this.config.dataDir);
-    await saveProvisioned(this.config.dataDir, [...provisioned, {
-      id: input.id, kind: input.kind, secretHash, ...(digest ? { digest } : {}),
-      ...(input.grid ? { grid: input.grid } : {}), ...(input.name ? { name: input.name } : {}), ...(input.location ? { location: input.location } : {}),
-      ...(Object.keys(options).length ? { options } : {}), addedAt: new Date().toISOString(),
-    }]);
+    const { record, secret, generated } = await provisionRecord({ ...input, options, ...(kind.digestRealm ? { digestRealm: kind.digestRealm } : {}) });
+    await saveProvisioned(this.config.dataDir, [...loadProvisioned(this.config.dataDir), record]);
     const device: GatewayDevice = {
       info: deviceInfo({ id: input.id, kind: input.kind, grid: input.grid ?? this.config.gateway.grid, ...(input.name ? { name: input.name } : {}), ...(input.location ? { location: input.location } : {}) }),
-      kind, secretHash, options, ...(digest ? { digest } : {}),
+      kind, secretHash: record.secretHash, options, ...(record.digest ? { digest: record.digest } : {}),
       ...(kind.heartbeatSeconds ? { heartbeatSeconds: kind.heartbeatSeconds } : {}),
     };
     this.devices.push(device);
     this.broker.addDevice(device);
-    this.heartbeats.add({ info: device.info, ...(device.heartbeatSeconds ? { heartbeatSeconds: device.heartbeatSeconds } : {}), ...(kind.offlineCategory ? { category: kind.offlineCategory } : {}) });
+    this.heartbeats.add(watched(device));
     this.log.info({ device: input.id, kind: input.kind }, 'device provisioned');
     return generated ? { id: input.id, secret } : { id: input.id };
   }
@@ -460,6 +451,13 @@ export class Gateway {
     this.heartbeats.remove(id);
     this.log.info({ device: id }, 'device removed');
     return 'removed';
+  }
+
+  /** Stores one image as evidence (content-addressed, durable) and counts it. */
+  private async storeEvidence(input: EvidenceInput): Promise<EvidenceRef> {
+    const ref = await this.evidence.put(input.bytes, input.class, input.mime);
+    this.counters.inc('evidence_stored_total', { class: input.class });
+    return ref;
   }
 
   /** Deletes evidence past its class's retention; counted per class. */

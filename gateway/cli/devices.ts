@@ -3,13 +3,11 @@
  * `<dataDir>/devices.json` with a scrypt hash of their secret (shown once, when generated) and
  * join the config file's devices when the gateway next starts.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { deviceKinds } from '../../devices/registry.js';
 import { deviceOptionProblems, loadConfig } from '../config/load.js';
 import { gridCodeProblem } from '../config/grid.js';
 import { ID_PATTERN } from '../config/schema.js';
-import { hashSecret } from '../devices/credentials.js';
-import { loadProvisioned, provisionedFile, saveProvisioned, type ProvisionedDevice } from '../devices/provisioned.js';
+import { loadProvisioned, provisionedFile, provisionRecord, saveProvisioned } from '../devices/provisioned.js';
 
 /** Input the user can fix: exit code 2, like a bad config. */
 export class UsageError extends Error {}
@@ -53,19 +51,16 @@ export async function addDevice(o: AddOptions, out: (line: string) => void): Pro
   if (kind) problems.push(...deviceOptionProblems(o.kind, options, '--option'));
   if (problems.length) throw new UsageError(`cannot add the device:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 
-  const generated = o.secret === undefined;
-  const secret = o.secret ?? randomBytes(18).toString('base64url');
-  const device: ProvisionedDevice = {
+  const { record: device, secret, generated } = await provisionRecord({
     id: o.id,
     kind: o.kind,
-    secretHash: await hashSecret(secret),
-    ...(kind?.digestRealm ? { digest: { realm: kind.digestRealm, ha1: createHash('md5').update(`${o.id}:${kind.digestRealm}:${secret}`).digest('hex') } } : {}),
+    ...(kind?.digestRealm ? { digestRealm: kind.digestRealm } : {}),
+    ...(o.secret !== undefined ? { secret: o.secret } : {}),
     ...(o.grid ? { grid: o.grid } : {}),
     ...(o.name ? { name: o.name } : {}),
     ...(o.lat !== undefined && o.lon !== undefined ? { location: { lat: o.lat, lon: o.lon } } : {}),
-    ...(Object.keys(options).length ? { options } : {}),
-    addedAt: new Date().toISOString(),
-  };
+    options,
+  });
   await saveProvisioned(config.dataDir, [...provisioned, device]);
   out(`added ${o.id} (${o.kind}) in grid ${o.grid ?? config.gateway.grid} to ${provisionedFile(config.dataDir)}; it joins at the gateway's next start`);
   if (generated) out(`secret for ${o.id} (shown once, only its hash is kept): ${secret}`);

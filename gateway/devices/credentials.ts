@@ -3,7 +3,7 @@
  * devices file gives nobody a device's password. Verification is asynchronous: scrypt is
  * deliberately slow, and the broker must not block other devices while it runs.
  */
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const N = 16384;
 const R = 8;
@@ -28,4 +28,9 @@ export async function verifySecret(secret: string, hash: string): Promise<boolea
   const expected = Buffer.from(key, 'base64');
   const actual = await scrypt(secret, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * Number(n) * Number(r) });
   return timingSafeEqual(expected, actual);
+}
+
+/** HA1 = MD5(id:realm:secret), what HTTP Digest keeps instead of the password (usable for that realm only). */
+export function digestHA1(id: string, realm: string, secret: string): string {
+  return createHash('md5').update(`${id}:${realm}:${secret}`).digest('hex');
 }

@@ -2,6 +2,7 @@
  * Devices provisioned on site with `gridedge devices add`, kept beside the config in
  * `<dataDir>/devices.json` with hashed secrets. They join the config file's devices at start-up.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { writeFileDurably } from '../fsync.js';
 import { compile, configAjv, describeErrors } from '../schema.js';
 import { GridCode, ID_PATTERN } from '../config/schema.js';
-import { HASH_PATTERN } from './credentials.js';
+import { digestHA1, HASH_PATTERN, hashSecret } from './credentials.js';
 
 export const ProvisionedSchema = Type.Object(
   {
@@ -57,4 +58,37 @@ export function loadProvisioned(dataDir: string): ProvisionedDevice[] {
 export async function saveProvisioned(dataDir: string, devices: ProvisionedDevice[]): Promise<void> {
   await mkdir(dataDir, { recursive: true });
   await writeFileDurably(provisionedFile(dataDir), `${JSON.stringify(devices, null, 2)}\n`);
+}
+
+export interface NewDevice {
+  id: string;
+  kind: string;
+  /** Digest realm of the kind, if its devices sign in over HTTP Digest. */
+  digestRealm?: string;
+  secret?: string;
+  grid?: string;
+  name?: string;
+  location?: { lat: number; lon: number };
+  options?: Record<string, unknown>;
+}
+
+/**
+ * The record of a device provisioned on site (already validated by the caller): a generated
+ * secret when none is given, kept only as its scrypt hash (and an HA1 for Digest kinds).
+ */
+export async function provisionRecord(input: NewDevice): Promise<{ record: ProvisionedDevice; secret: string; generated: boolean }> {
+  const generated = input.secret === undefined;
+  const secret = input.secret ?? randomBytes(18).toString('base64url');
+  const record: ProvisionedDevice = {
+    id: input.id,
+    kind: input.kind,
+    secretHash: await hashSecret(secret),
+    ...(input.digestRealm ? { digest: { realm: input.digestRealm, ha1: digestHA1(input.id, input.digestRealm, secret) } } : {}),
+    ...(input.grid ? { grid: input.grid } : {}),
+    ...(input.name ? { name: input.name } : {}),
+    ...(input.location ? { location: input.location } : {}),
+    ...(input.options && Object.keys(input.options).length ? { options: input.options } : {}),
+    addedAt: new Date().toISOString(),
+  };
+  return { record, secret, generated };
 }
