@@ -7,11 +7,12 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { deviceTopics } from '../broker/acl.js';
 import { DeviceBroker, type RegisteredDevice } from '../broker/broker.js';
-import type { DeviceInfo, DeviceKind, EvidenceInput, KindContext, KindRuntime } from '../devices/types.js';
+import type { DeviceInfo, DeviceKind, EvidenceInput, IncidentSignal, KindContext, KindRuntime } from '../devices/types.js';
 import { deviceOptionProblems } from './config/load.js';
 import { gridCodeProblem } from './config/grid.js';
 import { loadProvisioned, provisionedFile } from './devices/provisioned.js';
 import { deviceKinds } from '../devices/registry.js';
+import { CameraManager, type CameraEvent } from '../devices/camera/manager.js';
 import type { ApiContext, DeviceView, Health } from './api/context.js';
 import { startApi } from './api/server.js';
 import { Metrics } from './metrics.js';
@@ -33,7 +34,7 @@ import { evidenceUrl } from './evidence/links.js';
 import { linkSecret } from './evidence/secret.js';
 import { EvidenceStore, type EvidenceRef } from './evidence/store.js';
 import { InfluxSink, routeInfluxClientLogs } from './timeseries/influx.js';
-import type { SeriesSink } from './timeseries/sink.js';
+import { toLine, type SeriesSink } from './timeseries/sink.js';
 import { SpoolRecovery } from './timeseries/recovery.js';
 import { SpoolSink } from './timeseries/spool.js';
 import { CommandHandler } from './uplink/commands.js';
@@ -101,6 +102,28 @@ function deviceInfo(d: { id: string; kind: string; grid: string; name?: string; 
   return { id: d.id, kind: d.kind, grid: d.grid, ...(d.name ? { name: d.name } : {}), ...(d.location ? { location: d.location } : {}) };
 }
 
+const CAMERA_TAMPER = 'camera.tamper';
+const CAMERA_VIDEO_LOST = 'camera.video_lost';
+
+/** Per-camera gauges for /metrics. */
+function cameraGauges(health: () => ReturnType<CameraManager['health']>) {
+  const per = (name: string, help: string, value: (h: ReturnType<CameraManager['health']>[number]) => number) => ({
+    name,
+    help,
+    labelNames: ['camera'],
+    read: () => health().map((h) => ({ labels: { camera: h.id }, value: value(h) })),
+  });
+  return [
+    per('camera_connected', '1 while frames are flowing from the camera', (h) => (h.stream?.connected ? 1 : 0)),
+    per('camera_fps_in', 'frames per second decoded from the camera', (h) => h.stream?.fpsIn ?? 0),
+    per('camera_frames', 'frames decoded from the camera', (h) => h.stream?.frames ?? 0),
+    per('camera_frames_dropped', 'frames dropped because the detectors were behind', (h) => h.framesDropped),
+    per('camera_stream_restarts', 'stream reconnections', (h) => h.stream?.restarts ?? 0),
+    per('camera_stream_stalls', 'streams found stalled and restarted', (h) => h.stream?.stalls ?? 0),
+    per('camera_motion', '1 while the camera reports motion', (h) => (h.motion ? 1 : 0)),
+  ];
+}
+
 export interface GatewayPorts {
   broker: number;
   api: number;
@@ -122,6 +145,7 @@ export class Gateway {
   readonly devices: GatewayDevice[];
   private readonly metrics: Metrics;
   private readonly deviceCommands: DeviceCommands;
+  readonly cameras: CameraManager;
   private heartbeatTimer?: NodeJS.Timeout;
   readonly evidence: EvidenceStore;
   private readonly linkSecret: string;
@@ -293,7 +317,12 @@ export class Gateway {
       heartbeats: this.heartbeats,
       log: log.child({ component: 'ingest' }),
       storeCapture: (c) => kindContext.storeEvidence({ bytes: c.image, class: c.subject, mime: c.mime }),
+      snapshots: {
+        forCell: async (grid) => (await this.cameras.snapshotsOf(grid)).map((s) => ({ bytes: s.jpeg, class: 'snapshot' as const, mime: 'image/jpeg' })),
+      },
     });
+    this.cameras = new CameraManager(config.cameras, { ffmpegPath: config.video.ffmpegPath, log: log.child({ component: 'cameras' }) });
+    this.cameras.on('event', (e: CameraEvent) => this.cameraEvent(e));
     this.metrics = new Metrics(this.counters, [
       { name: 'outbox_pending', help: 'incident messages waiting for the upstream broker', read: () => [{ value: this.outbox.stats().pending }] },
       { name: 'outbox_oldest_age_seconds', help: 'age of the oldest pending incident message', read: () => [{ value: this.outbox.stats().oldestAgeMs / 1000 }] },
@@ -302,6 +331,7 @@ export class Gateway {
       { name: 'series_dropped_lines', help: 'readings given up on', read: () => [{ value: this.sink.stats().dropped + (this.sink === this.spool ? 0 : this.spool.stats().dropped) }] },
       { name: 'spool_bytes', help: 'bytes of readings spooled on disk', read: () => [{ value: this.spool.bytesOnDisk }] },
       { name: 'broker_connections', help: 'devices connected to the embedded broker', read: () => [{ value: this.broker.connectedClients }] },
+      ...cameraGauges(() => this.cameras.health()),
       { name: 'uplink_connected', help: '1 when the uplink to the platform is up', read: () => [{ value: this.uplink?.connected ? 1 : 0 }] },
       {
         name: 'incidents_active', help: 'incidents open, acknowledged or dispatched, by category and status', labelNames: ['category', 'status'],
@@ -358,7 +388,8 @@ export class Gateway {
       this.brokerPort = broker;
       this.api = app;
       if (!this.config.api.publicUrl) this.publicUrl = `http://${this.config.api.host}:${port}`;
-      this.log.info({ gatewayId: this.config.gateway.id, grid: this.config.gateway.grid, broker, api: port, series: this.sink.name, devices: this.config.devices.length }, 'gateway started');
+      this.cameras.start();
+      this.log.info({ gatewayId: this.config.gateway.id, grid: this.config.gateway.grid, broker, api: port, series: this.sink.name, devices: this.config.devices.length, cameras: this.config.cameras.length }, 'gateway started');
       return { broker, api: port };
     } catch (err) {
       await this.broker.stop();
@@ -370,6 +401,19 @@ export class Gateway {
       clearInterval(this.heartbeatTimer);
       throw err;
     }
+  }
+
+  /** Motion and tamper go to the series store; tamper and lost video are incidents too. */
+  private cameraEvent(e: CameraEvent): void {
+    const device: DeviceInfo = { id: e.camera, kind: 'camera', grid: e.grid, ...(this.cameras.cameras.get(e.camera)?.config.name ? { name: this.cameras.cameras.get(e.camera)!.config.name! } : {}) };
+    this.sink.writeLine(toLine({ measurement: 'camera', tags: { camera: e.camera, grid: e.grid }, fields: { [e.kind === 'video_back' ? 'video_lost' : e.kind]: e.state }, ts: e.at }));
+    const key = (category: string) => `${category}:${e.camera}`;
+    const signal = (category: string): IncidentSignal =>
+      e.state
+        ? { action: 'raise', category, correlationKey: key(category), occurredAt: e.at, facts: { camera: e.camera, ...(e.detail ? { detail: e.detail } : {}) } }
+        : { action: 'resolve', correlationKey: key(category), occurredAt: e.at, reason: e.kind === 'video_back' ? 'frames flow again' : 'the camera reports no tampering' };
+    if (e.kind === 'tamper') void this.incidents.handle(signal(CAMERA_TAMPER), device);
+    if (e.kind === 'video_lost' || e.kind === 'video_back') void this.incidents.handle(signal(CAMERA_VIDEO_LOST), device);
   }
 
   private deviceView(d: GatewayDevice): DeviceView {
@@ -411,6 +455,8 @@ export class Gateway {
       command: (id, command, fields) => this.incidents.command({ command, incidentId: id, ...fields }),
       onIncident: (listener) => this.incidents.onMessage(listener),
       videoSources: () => [...this.pipeline.videoSources.values()],
+      cameras: () => this.cameras.health(),
+      cameraSnapshot: (id) => this.cameras.cameras.get(id)?.snapshot(),
       config: () => maskSecrets(this.config),
       metrics: () => this.metrics.text(),
       evidence: { store: this.evidence, secret: this.linkSecret },
@@ -493,6 +539,7 @@ export class Gateway {
   /** Stops taking device traffic first, then drains what is in flight to its destinations. */
   async stop(): Promise<void> {
     await this.api?.close();
+    await this.cameras.stop();
     await this.broker.stop();
     await this.recovery?.stop();
     await this.sink.close();

@@ -4,7 +4,11 @@
 #   victoria-metrics   a time-series server that speaks InfluxDB's /api/v2/write
 #   openssl            makes the certificates the TLS tests use
 #   chromium           a real browser for the console page test (driven by playwright-core)
-#   fonts-wqy-zenhei   a CJK font, so the console's Chinese renders in that browser
+#   fonts-wqy-zenhei   a CJK font, so the console's Chinese renders in that browser (and plates in scenes)
+#   ffmpeg             decodes camera streams (the gateway uses it at run time too)
+#   GStreamer RTSP     the simulated camera's real RTSP server: gir1.2-gst-rtsp-server-1.0, python3-gi,
+#                      plugins base/good (JPEG, RTP) and ugly (x264), run by /usr/bin/python3
+#   darknet            real scene photos (people, vehicles) the simulated cameras show
 # Idempotent: installs only what is missing. The packages' own system services are kept from
 # starting (policy-rc.d), so nothing listens on 1883 or 8428 behind the tests' back.
 set -euo pipefail
@@ -16,9 +20,17 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # certificates for th
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import gi' 2>/dev/null || missing+=(python3-gi)
+[ -e /usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib ] || ls /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1 || missing+=(gir1.2-gst-rtsp-server-1.0)
+gst_plugins=$(ls -d /usr/lib/*/gstreamer-1.0 2>/dev/null | head -1)
+[ -n "$gst_plugins" ] && [ -e "$gst_plugins/libgstapp.so" ] || missing+=(gstreamer1.0-plugins-base)
+[ -n "$gst_plugins" ] && [ -e "$gst_plugins/libgstrtp.so" ] && [ -e "$gst_plugins/libgstjpeg.so" ] || missing+=(gstreamer1.0-plugins-good)
+[ -n "$gst_plugins" ] && [ -e "$gst_plugins/libgstx264.so" ] || missing+=(gstreamer1.0-plugins-ugly)
+[ -e /usr/share/darknet/data/person.jpg ] || missing+=(darknet)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, chromium, fonts-wqy-zenhei"
+  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, chromium, fonts-wqy-zenhei, ffmpeg, GStreamer RTSP server, darknet photos"
   exit 0
 fi
 

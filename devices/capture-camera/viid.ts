@@ -8,7 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { compile, describeErrors, payloadAjv } from '../../gateway/schema.js';
 import type { Capture, HttpRoute, KindContext } from '../types.js';
 import { decodeImage } from './codec.js';
-import { DigestAuth } from './digest.js';
+import { DigestAuth } from '../http-digest.js';
 import { normalizePlate, plateColor } from './plates.js';
 
 export const VIID_REALM = 'gridedge-viid';

@@ -6,13 +6,14 @@ import type { LifecycleCommand } from '../incidents/lifecycle.js';
 import type { CommandResult, IncidentQuery } from '../incidents/manager.js';
 import type { IncidentMessage } from '../incidents/schema.js';
 import type { ApiToken } from './auth.js';
-import type { DeviceDetailSchema, DeviceSchema, HealthSchema, NewDeviceSchema, VideoSourceSchema } from './schemas.js';
+import type { CameraHealthSchema, DeviceDetailSchema, DeviceSchema, HealthSchema, NewDeviceSchema, VideoSourceSchema } from './schemas.js';
 
 export type Health = Static<typeof HealthSchema>;
 export type DeviceView = Static<typeof DeviceSchema>;
 export type DeviceDetail = Static<typeof DeviceDetailSchema>;
 export type NewDevice = Static<typeof NewDeviceSchema>;
 export type VideoSourceView = Static<typeof VideoSourceSchema>;
+export type CameraView = Static<typeof CameraHealthSchema>;
 
 export interface ApiContext {
   health(): Health;
@@ -27,6 +28,9 @@ export interface ApiContext {
   command(id: string, command: LifecycleCommand, fields: { by?: string; assignee?: string; note?: string }): CommandResult;
   onIncident(listener: (m: IncidentMessage) => void): () => void;
   videoSources(): VideoSourceView[];
+  cameras(): CameraView[];
+  /** A fresh JPEG from the camera; undefined when there is no such camera. */
+  cameraSnapshot(id: string): Promise<Buffer> | undefined;
   config(): unknown;
   metrics(): Promise<string>;
   evidence: { store: EvidenceStore; secret: string };

@@ -59,6 +59,40 @@ export const NewDeviceSchema = Type.Object(
 
 export const VideoSourceSchema = Type.Object({ deviceId: Type.String(), grid: Type.String(), url: Type.String(), since: Type.String() });
 
+const SourceHealthSchema = Type.Object({
+  state: StringEnum(['starting', 'streaming', 'stalled', 'reconnecting', 'stopped'] as const),
+  connected: Type.Boolean(),
+  fpsIn: Type.Number({ description: 'frames per second decoded over the last few seconds' }),
+  frames: Type.Integer(),
+  restarts: Type.Integer(),
+  stalls: Type.Integer(),
+  lastError: Type.Optional(Type.String()),
+  lastFrameAt: Type.Optional(Type.String()),
+});
+
+export const CameraHealthSchema = Type.Object({
+  id: Type.String(),
+  grid: Type.String(),
+  name: Type.Optional(Type.String()),
+  onvif: Type.Optional(
+    Type.Object({
+      connected: Type.Boolean(),
+      info: Type.Optional(Type.Object({ manufacturer: Type.String(), model: Type.String(), firmware: Type.String(), serial: Type.String(), hardwareId: Type.String() })),
+      events: Type.Boolean({ description: 'a PullPoint subscription is live' }),
+      renewals: Type.Integer(),
+      lastError: Type.Optional(Type.String()),
+    }),
+  ),
+  source: StringEnum(['rtsp', 'snapshot', 'none'] as const),
+  stream: Type.Optional(SourceHealthSchema),
+  framesDropped: Type.Integer({ description: 'frames dropped because the detectors were behind' }),
+  framesGated: Type.Integer({ description: 'frames skipped while motion gating saw no motion' }),
+  framesDelivered: Type.Integer(),
+  motion: Type.Boolean(),
+  tamper: Type.Boolean(),
+  lastError: Type.Optional(Type.String()),
+});
+
 export const IncidentSchema = IncidentMessageSchema;
 
 export const IncidentQuerySchema = Type.Object(

@@ -10,6 +10,7 @@ import swagger from '@fastify/swagger';
 import type { Logger } from '../log.js';
 import { TokenAuth, type Role } from './auth.js';
 import type { ApiContext, ApiOptions } from './context.js';
+import { cameraRoutes } from './routes/cameras.js';
 import { deviceRoutes } from './routes/devices.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { systemRoutes } from './routes/system.js';
@@ -52,6 +53,7 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
 
   systemRoutes(app, ctx, opts);
   deviceRoutes(app, ctx);
+  cameraRoutes(app, ctx);
   incidentRoutes(app, ctx);
   for (const route of opts.routes) {
     app.route({

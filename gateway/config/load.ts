@@ -46,6 +46,11 @@ export function deviceOptionProblems(kindName: string, options: Record<string, u
 }
 
 /** `smoke-01.a` → `GRIDEDGE_DEVICE_SECRET_SMOKE_01_A` */
+/** `cam-gate.1` → `GRIDEDGE_CAMERA_PASSWORD_CAM_GATE_1` */
+export function cameraPasswordEnv(id: string): string {
+  return `GRIDEDGE_CAMERA_PASSWORD_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
 export function deviceSecretEnv(id: string): string {
   return `GRIDEDGE_DEVICE_SECRET_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
@@ -110,6 +115,23 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     devices.push({ ...d, ...(secret ? { secret } : {}), grid: d.grid ?? raw.gateway.grid, options, heartbeatSeconds: d.heartbeatSeconds ?? kind?.heartbeatSeconds });
   });
 
+  const cameras: Config['cameras'] = [];
+  raw.cameras.forEach((c, i) => {
+    const clash = seen.get(c.id) !== undefined ? 'a device' : cameras.some((x) => x.id === c.id) ? 'another camera' : undefined;
+    if (clash) problems.push(`cameras[${i}].id: "${c.id}" is already used by ${clash}`);
+    if (!c.onvif && !c.rtsp && !c.snapshot) problems.push(`cameras[${i}]: give onvif (the device service address), rtsp or snapshot`);
+    if (c.source === 'rtsp' && !c.onvif && !c.rtsp) problems.push(`cameras[${i}].source: "rtsp" needs onvif or rtsp`);
+    if (c.source === 'snapshot' && !c.onvif && !c.snapshot) problems.push(`cameras[${i}].source: "snapshot" needs onvif or snapshot`);
+    if (c.width % 2 || c.height % 2) problems.push(`cameras[${i}]: width and height must be even (got ${c.width}x${c.height})`);
+    if (c.grid) {
+      const p = gridCodeProblem(c.grid);
+      if (p) problems.push(`cameras[${i}].grid: "${c.grid}" is not valid (${p})`);
+    }
+    const envName = cameraPasswordEnv(c.id);
+    const password = env[envName] ?? c.password;
+    cameras.push({ ...c, ...(password ? { password } : {}), grid: c.grid ?? raw.gateway.grid });
+  });
+
   const deviceIds = new Set(raw.devices.map((d) => d.id));
   raw.broker.accounts.forEach((a, i) => {
     const envName = `GRIDEDGE_ACCOUNT_PASSWORD_${a.username.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
@@ -134,7 +156,7 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
   }
 
   if (problems.length) throw new ConfigError(source, problems);
-  return { ...raw, devices, dataDir: path.resolve(baseDir, raw.gateway.dataDir), baseDir };
+  return { ...raw, devices, cameras, dataDir: path.resolve(baseDir, raw.gateway.dataDir), baseDir };
 }
 
 export async function loadConfig(file: string, env: Env = process.env, opts: ResolveOptions = {}): Promise<Config> {

@@ -16,6 +16,27 @@ const Host = (fallback: string) => Type.String({ minLength: 1, default: fallback
 
 const Secret = (what: string) => Type.String({ minLength: 8, maxLength: 256, description: `${what}, 8-256 characters` });
 
+export const CameraSchema = Type.Object(
+  {
+    id: Id('camera id'),
+    grid: Type.Optional(GridCode),
+    name: Type.Optional(Type.String({ maxLength: 200, description: 'a human name, up to 200 characters' })),
+    onvif: Type.Optional(Type.String({ pattern: '^http://[^\\s]+$', description: 'ONVIF device service address, http://host[:port]/onvif/device_service' })),
+    rtsp: Type.Optional(Type.String({ pattern: '^rtsps?://[^\\s]+$', description: 'RTSP stream URL (for cameras without ONVIF, or to override its stream)' })),
+    snapshot: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'HTTP snapshot URL (fallback source, and the pictures attached to alarms)' })),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'camera user name (ONVIF, RTSP and snapshot)' })),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'camera password (or GRIDEDGE_CAMERA_PASSWORD_<ID>)' })),
+    source: StringEnum(['auto', 'rtsp', 'snapshot'] as const, { default: 'auto', description: 'where frames come from: auto (the stream, else snapshots), rtsp or snapshot' }),
+    fps: Type.Number({ exclusiveMinimum: 0, maximum: 30, default: 2, description: 'frames per second handed to the detectors, > 0 and <= 30' }),
+    width: Type.Integer({ minimum: 16, maximum: 4096, default: 640, description: 'frame width the detectors get, 16..4096' }),
+    height: Type.Integer({ minimum: 16, maximum: 4096, default: 360, description: 'frame height the detectors get, 16..4096' }),
+    stallSeconds: Type.Number({ minimum: 1, maximum: 600, default: 10, description: 'no frame for this long: the stream is stalled and restarted, 1..600 s' }),
+    motionGate: Type.Boolean({ default: false, description: 'true: hand frames to the detectors only while the camera reports motion (ONVIF events)' }),
+    queueFrames: Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'frames waiting for the detectors; the oldest is dropped beyond this, 1..100' }),
+  },
+  { additionalProperties: false },
+);
+
 export const DeviceSchema = Type.Object(
   {
     id: Id('device id'),
@@ -197,15 +218,24 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     devices: Type.Array(DeviceSchema, { default: [], description: 'a list of devices' }),
+    video: Type.Object(
+      {
+        ffmpegPath: Type.String({ minLength: 1, default: 'ffmpeg', description: "the ffmpeg program that decodes camera streams (default: Debian's, on PATH)" }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    cameras: Type.Array(CameraSchema, { default: [], description: 'cameras: ONVIF (discovered or by address) or plain RTSP / snapshot URLs' }),
   },
   { additionalProperties: false },
 );
 
 export type RawConfig = Static<typeof ConfigSchema>;
 export type DeviceConfig = Static<typeof DeviceSchema>;
+export type CameraConfig = Static<typeof CameraSchema>;
 
 /** The config after defaults, env overrides and cross-checks: every device has a secret and a grid. */
-export interface Config extends Omit<RawConfig, 'devices'> {
+export interface Config extends Omit<RawConfig, 'devices' | 'cameras'> {
+  cameras: Array<CameraConfig & { grid: string }>;
   devices: Array<DeviceConfig & { grid: string; options: Record<string, unknown>; heartbeatSeconds?: number }>;
   /** Absolute; resolved against the config file's folder. */
   dataDir: string;

@@ -29,6 +29,8 @@ export const CATEGORIES: CategoryTable = {
   'drone.link_lost': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'a drone stopped reporting' },
   'vehicle.watchlist_plate': { severity: 'major', deadlineMinutes: 30, ackWithinMinutes: 5, description: 'a vehicle on the blocklist passed a camera' },
   'vehicle.muck_truck_off_hours': { severity: 'major', deadlineMinutes: 60, ackWithinMinutes: 10, description: 'a muck truck passed outside its allowed hours' },
+  'camera.tamper': { severity: 'major', deadlineMinutes: 120, ackWithinMinutes: 10, description: 'a camera reports tampering (covered, turned away, defocused)' },
+  'camera.video_lost': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a camera stream stopped delivering frames' },
   'device.offline': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a device stopped reporting' },
   'device.fault': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a device reports a fault' },
   'device.low_battery': { severity: 'minor', deadlineMinutes: 3 * 24 * 60, ackWithinMinutes: 24 * 60, description: 'a device battery is low' },

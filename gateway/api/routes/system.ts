@@ -6,7 +6,7 @@ import { checkEvidenceLink } from '../../evidence/links.js';
 import { PACKAGE_ROOT } from '../../version.js';
 import { TokenAuth } from '../auth.js';
 import type { ApiContext, ApiOptions } from '../context.js';
-import { ErrorSchema, HealthSchema, VideoSourceSchema } from '../schemas.js';
+import { ErrorSchema, HealthSchema } from '../schemas.js';
 
 export function systemRoutes(app: FastifyInstance, ctx: ApiContext, opts: ApiOptions): void {
   app.get('/healthz', {
@@ -33,11 +33,6 @@ export function systemRoutes(app: FastifyInstance, ctx: ApiContext, opts: ApiOpt
     config: { access: 'read' },
     schema: { tags: ['system'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } },
   }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await ctx.metrics()));
-
-  app.get('/api/cameras', {
-    config: { access: 'read' },
-    schema: { tags: ['cameras'], summary: 'video sources known to the gateway (cameras come with their own issue)', response: { 200: Type.Object({ cameras: Type.Array(Type.Unknown()), videoSources: Type.Array(VideoSourceSchema) }) } },
-  }, async () => ({ cameras: [], videoSources: ctx.videoSources() }));
 
   // The live incident feed for the console, as server-sent events.
   app.get('/api/events', {

@@ -1,0 +1,290 @@
+/**
+ * Runs the cameras of one gateway: connects each over ONVIF (or takes its URLs from config),
+ * keeps its frames flowing to the detectors through a small drop-oldest queue, follows its motion
+ * and tamper events, and reports its health. One CameraRuntime per camera; they fail alone.
+ */
+import { EventEmitter } from 'node:events';
+import type { CameraConfig } from '../../gateway/config/schema.js';
+import { fetchSnapshot, redact, RtspFrameSource, SnapshotFrameSource, type Frame, type SourceHealth } from './frames.js';
+import { OnvifCamera, OnvifError, type CameraEventMessage, type DeviceInformation, type PullPointSubscription } from './onvif.js';
+
+export type CameraSettings = CameraConfig & { grid: string };
+
+export interface CameraLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface CameraHealth {
+  id: string;
+  grid: string;
+  name?: string;
+  onvif?: { connected: boolean; info?: DeviceInformation; events: boolean; renewals: number; lastError?: string };
+  source: 'rtsp' | 'snapshot' | 'none';
+  stream?: SourceHealth;
+  /** Frames thrown away because the detectors were behind (oldest first). */
+  framesDropped: number;
+  /** Frames not handed over because motion gating was on and the camera saw no motion. */
+  framesGated: number;
+  framesDelivered: number;
+  motion: boolean;
+  tamper: boolean;
+  lastError?: string;
+}
+
+/** Who takes the frames (the detectors); may be slow: the queue in front of it drops the oldest. */
+export type FrameConsumer = (frame: Frame) => Promise<void> | void;
+
+export interface CameraEvent {
+  camera: string;
+  grid: string;
+  kind: 'motion' | 'tamper' | 'video_lost' | 'video_back';
+  state: boolean;
+  at: number;
+  detail?: string;
+}
+
+const FIRST_RETRY_MS = 2000;
+
+export class CameraRuntime {
+  private onvif?: OnvifCamera;
+  private events?: PullPointSubscription;
+  private source?: RtspFrameSource | SnapshotFrameSource;
+  private sourceKind: CameraHealth['source'] = 'none';
+  private readonly queue: Frame[] = [];
+  private draining = false;
+  private stopped = false;
+  private retryTimer?: NodeJS.Timeout;
+  private retryMs = FIRST_RETRY_MS;
+  private lastError?: string;
+  private motion = false;
+  private tamper = false;
+  private videoLost = false;
+  private lostTimer?: NodeJS.Timeout;
+  framesDropped = 0;
+  framesGated = 0;
+  framesDelivered = 0;
+  snapshotUrl?: string;
+
+  constructor(
+    readonly config: CameraSettings,
+    private readonly opts: { ffmpegPath: string; log: CameraLog; consumers: () => readonly FrameConsumer[]; emit: (e: CameraEvent) => void; onvifTimeoutMs?: number; pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number } },
+  ) {}
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.lostTimer);
+    await Promise.allSettled([this.source?.stop(), this.events?.stop()]);
+  }
+
+  health(): CameraHealth {
+    return {
+      id: this.config.id,
+      grid: this.config.grid,
+      ...(this.config.name ? { name: this.config.name } : {}),
+      ...(this.config.onvif
+        ? { onvif: { connected: this.onvif !== undefined, ...(this.onvif ? { info: this.onvif.info } : {}), events: this.events?.active ?? false, renewals: this.events?.renewals ?? 0, ...(this.events?.lastError ? { lastError: this.events.lastError } : {}) } }
+        : {}),
+      source: this.sourceKind,
+      ...(this.source ? { stream: this.source.health() } : {}),
+      framesDropped: this.framesDropped,
+      framesGated: this.framesGated,
+      framesDelivered: this.framesDelivered,
+      motion: this.motion,
+      tamper: this.tamper,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  /** A fresh picture from the camera (for evidence), through its snapshot URL. */
+  async snapshot(): Promise<Buffer> {
+    if (!this.snapshotUrl) throw new Error(`camera ${this.id} has no snapshot URL (not connected yet, or none configured)`);
+    return fetchSnapshot(this.snapshotUrl, this.config.user, this.config.password);
+  }
+
+  /** The ffmpeg process of the stream, when there is one (benchmarks read its CPU time). */
+  get decoderPid(): number | undefined {
+    return this.source instanceof RtspFrameSource ? this.source.pid : undefined;
+  }
+
+  private async connect(): Promise<void> {
+    const c = this.config;
+    let stream = c.rtsp;
+    let snapshot = c.snapshot;
+    if (c.onvif) {
+      try {
+        this.onvif = await OnvifCamera.connect({ xaddr: c.onvif, user: c.user ?? '', password: c.password ?? '' }, this.opts.onvifTimeoutMs);
+      } catch (err) {
+        if (this.stopped) return;
+        this.lastError = (err as Error).message;
+        const delay = this.retryMs;
+        // Wrong credentials will not fix themselves quickly: back off further, and say so.
+        this.retryMs = Math.min(this.retryMs * 2, err instanceof OnvifError && err.reason === 'unauthorized' ? 300_000 : 60_000);
+        this.opts.log.warn({ camera: c.id, err: this.lastError, retryInMs: delay }, 'camera: ONVIF connect failed');
+        this.retryTimer = setTimeout(() => void this.connect(), delay);
+        return;
+      }
+      if (this.stopped) return;
+      this.retryMs = FIRST_RETRY_MS;
+      this.lastError = undefined;
+      const profile = this.onvif.profiles[0];
+      stream ??= profile?.streamUri;
+      snapshot ??= profile?.snapshotUri;
+      this.opts.log.info({ camera: c.id, model: this.onvif.info.model, profiles: this.onvif.profiles.length, stream: stream ? redact(stream) : undefined }, 'camera: connected over ONVIF');
+      if (this.onvif.eventsXaddr) this.subscribe(this.onvif);
+    }
+    this.snapshotUrl = snapshot;
+    const useSnapshot = c.source === 'snapshot' || (c.source === 'auto' && !stream);
+    const frameOpts = { camera: c.id, width: c.width, height: c.height, fps: c.fps, stallMs: c.stallSeconds * 1000, ffmpegPath: this.opts.ffmpegPath };
+    try {
+      if (useSnapshot && snapshot) {
+        this.source = new SnapshotFrameSource(snapshot, { ...frameOpts, user: c.user, password: c.password });
+        this.sourceKind = 'snapshot';
+      } else if (stream) {
+        this.source = new RtspFrameSource(withCredentials(stream, c.user, c.password), frameOpts);
+        this.sourceKind = 'rtsp';
+      } else {
+        this.lastError = 'the camera offers no stream and no snapshot';
+        this.opts.log.warn({ camera: c.id }, 'camera: no frame source');
+        return;
+      }
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.opts.log.warn({ camera: c.id, err: this.lastError }, 'camera: cannot read frames');
+      return;
+    }
+    this.source.on('frame', (f: Frame) => this.onFrame(f));
+    this.source.on('retry', (r: { error: string; delayMs: number }) => {
+      this.opts.log.warn({ camera: c.id, err: r.error, retryInMs: r.delayMs }, 'camera: stream lost, reconnecting');
+      this.armVideoLost(r.error);
+    });
+    this.source.on('stall', (s: { sinceMs: number }) => this.opts.log.warn({ camera: c.id, sinceMs: s.sinceMs }, 'camera: stream stalled, restarting'));
+    this.source.start();
+  }
+
+  private subscribe(camera: OnvifCamera): void {
+    const sub = camera.pullPoint(this.opts.pullPoint);
+    this.events = sub;
+    sub.on('event', (e: CameraEventMessage) => {
+      if (e.kind === 'other') return;
+      if (e.kind === 'motion') this.motion = e.state;
+      if (e.kind === 'tamper') this.tamper = e.state;
+      this.opts.emit({ camera: this.id, grid: this.config.grid, kind: e.kind, state: e.state, at: e.at.getTime() });
+    });
+    sub.on('error', (err: Error) => this.opts.log.warn({ camera: this.id, err: err.message }, 'camera: event subscription failed, subscribing again'));
+    sub.start();
+  }
+
+  /** Video counts as lost once the stream has failed for as long as a stall takes to notice. */
+  private armVideoLost(reason: string): void {
+    if (this.videoLost || this.lostTimer) return;
+    this.lostTimer = setTimeout(() => {
+      this.lostTimer = undefined;
+      if (this.stopped || this.source?.health().state === 'streaming') return;
+      this.videoLost = true;
+      this.opts.emit({ camera: this.id, grid: this.config.grid, kind: 'video_lost', state: true, at: Date.now(), detail: reason });
+    }, this.config.stallSeconds * 1000);
+  }
+
+  private onFrame(frame: Frame): void {
+    if (this.videoLost) {
+      this.videoLost = false;
+      this.opts.emit({ camera: this.id, grid: this.config.grid, kind: 'video_back', state: false, at: frame.at });
+    }
+    clearTimeout(this.lostTimer);
+    this.lostTimer = undefined;
+    if (this.config.motionGate && !this.motion) {
+      this.framesGated++;
+      return;
+    }
+    if (!this.opts.consumers().length) return;
+    this.queue.push(frame);
+    while (this.queue.length > this.config.queueFrames) {
+      this.queue.shift();
+      this.framesDropped++;
+    }
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let frame = this.queue.shift(); frame; frame = this.queue.shift()) {
+        for (const consume of this.opts.consumers()) {
+          try {
+            await consume(frame);
+          } catch (err) {
+            this.opts.log.warn({ camera: this.id, err: (err as Error).message }, 'camera: a frame consumer failed');
+          }
+        }
+        this.framesDelivered++;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+}
+
+/** Puts the camera's credentials into an RTSP URL that has none (most cameras want them there). */
+export function withCredentials(url: string, user?: string, password?: string): string {
+  if (!user) return url;
+  const u = new URL(url);
+  if (u.username) return url;
+  u.username = user;
+  u.password = password ?? '';
+  return u.toString();
+}
+
+export class CameraManager extends EventEmitter {
+  readonly cameras = new Map<string, CameraRuntime>();
+  private readonly consumers: FrameConsumer[] = [];
+
+  constructor(
+    configs: readonly CameraSettings[],
+    opts: { ffmpegPath: string; log: CameraLog; onvifTimeoutMs?: number; pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number } },
+  ) {
+    super();
+    for (const c of configs) {
+      this.cameras.set(c.id, new CameraRuntime(c, { ...opts, consumers: () => this.consumers, emit: (e) => this.emit('event', e) }));
+    }
+  }
+
+  /** Hands every camera's frames to `consumer` from now on. */
+  addConsumer(consumer: FrameConsumer): () => void {
+    this.consumers.push(consumer);
+    return () => {
+      const i = this.consumers.indexOf(consumer);
+      if (i >= 0) this.consumers.splice(i, 1);
+    };
+  }
+
+  start(): void {
+    for (const c of this.cameras.values()) c.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.cameras.values()].map((c) => c.stop()));
+  }
+
+  health(): CameraHealth[] {
+    return [...this.cameras.values()].map((c) => c.health());
+  }
+
+  /** Snapshots from every camera of a grid cell that answers; failures are left out, not fatal. */
+  async snapshotsOf(grid: string): Promise<Array<{ camera: string; jpeg: Buffer }>> {
+    const inCell = [...this.cameras.values()].filter((c) => c.config.grid === grid && c.snapshotUrl);
+    const results = await Promise.allSettled(inCell.map(async (c) => ({ camera: c.id, jpeg: await c.snapshot() })));
+    return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+}

@@ -1,0 +1,41 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../context.js';
+import { CameraHealthSchema, ErrorSchema, VideoSourceSchema } from '../schemas.js';
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }) });
+
+export function cameraRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get('/api/cameras', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['cameras'],
+      summary: 'cameras with their health (ONVIF, stream, fps, drops, motion), and the live video devices announce',
+      response: { 200: Type.Object({ cameras: Type.Array(CameraHealthSchema), videoSources: Type.Array(VideoSourceSchema) }) },
+    },
+  }, async () => ({ cameras: ctx.cameras(), videoSources: ctx.videoSources() }));
+
+  app.get('/api/cameras/:id', {
+    config: { access: 'read' },
+    schema: { tags: ['cameras'], summary: "one camera's health", params: IdParams, response: { 200: CameraHealthSchema, 404: ErrorSchema } },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const camera = ctx.cameras().find((c) => c.id === id);
+    return camera ?? reply.code(404).send({ error: `no camera ${id}` });
+  });
+
+  app.get('/api/cameras/:id/snapshot', {
+    config: { access: 'read' },
+    schema: { tags: ['cameras'], summary: 'a fresh picture from the camera (JPEG)', produces: ['image/jpeg'], params: IdParams, response: { 404: ErrorSchema, 502: ErrorSchema } },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const pending = ctx.cameraSnapshot(id);
+    if (!pending) return reply.code(404).send({ error: `no camera ${id}` });
+    try {
+      const jpeg = await pending;
+      return reply.type('image/jpeg').header('cache-control', 'no-store').send(jpeg);
+    } catch (err) {
+      return reply.code(502).send({ error: (err as Error).message });
+    }
+  });
+}
