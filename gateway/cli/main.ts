@@ -14,6 +14,7 @@ import { DEMO_DEFAULTS, runDemo } from './demo.js';
 import { doctor, report } from './doctor.js';
 import { formatReport, loadScenario, runScenario, scenarioDevices } from '../../sim/scenario/runner.js';
 import { addDevice, listDevices, removeDevice, UsageError, type AddOptions } from './devices.js';
+import { discoverCommand, probeCommand, simCameraCommand, type SimCameraCliOptions } from './cameras.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -134,10 +135,10 @@ program
     process.exit(checks.some((c) => c.outcome === 'FAIL') ? 1 : 0);
   });
 
-program
+const simCmd = program
   .command('sim')
-  .description('play a scenario (a fleet, a timeline, expectations) against any gateway over MQTT, and report expected vs seen')
-  .requiredOption('--scenario <file>', 'scenario YAML (see sim/scenarios/)')
+  .description('play a scenario (a fleet, a timeline, expectations) against any gateway over MQTT, and report expected vs seen; `sim camera` runs one simulated ONVIF camera')
+  .option('--scenario <file>', 'scenario YAML (see sim/scenarios/)')
   .option('--target <url>', 'the gateway\'s device broker, mqtt://host:port')
   .option('--upstream <url>', 'the broker the gateway publishes incidents to (needed to check expectations)', mqttUrl)
   .option('--seed <n>', 'seed for the jitter (default: the scenario\'s)', (v) => {
@@ -147,7 +148,8 @@ program
   })
   .option('--json', 'print the report as JSON', false)
   .option('--print-devices', 'print the fleet as the gateway config\'s devices: (and kinds:) sections, and exit', false)
-  .action(guarded(async (opts: { scenario: string; target?: string; upstream?: string; seed?: number; json: boolean; printDevices: boolean }) => {
+  .action(guarded(async (opts: { scenario?: string; target?: string; upstream?: string; seed?: number; json: boolean; printDevices: boolean }) => {
+    if (!opts.scenario) throw new UsageError('--scenario is needed (or use `gridedge sim camera`)');
     const scenario = await loadScenario(opts.scenario);
     if (opts.printDevices) {
       const lines = ['devices:', ...scenarioDevices(scenario).flatMap((d) => [
@@ -168,6 +170,58 @@ program
     });
     process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
     process.exit(report.ok ? 0 : 1);
+  }));
+
+const whole = (what: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`'${v}' is not a valid ${what} (${min}..${max})`);
+  return n;
+};
+
+simCmd
+  .command('camera')
+  .description('run one simulated ONVIF camera (SOAP services, WS-Discovery, Digest snapshot, a real RTSP stream) until Ctrl-C')
+  .option('--id <id>', 'camera name and serial', 'sim-cam-1')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--onvif-port <n>', 'ONVIF and snapshot HTTP port (0: any free one)', port, 8000)
+  .option('--rtsp-port <n>', 'RTSP port (0: any free one)', port, 8554)
+  .option('--discovery-port <n>', 'answer WS-Discovery probes on this UDP port (3702 is the standard one)', port)
+  .option('--user <name>', 'the camera account', 'admin')
+  .option('--password <password>', 'its password (or GRIDEDGE_SIM_CAMERA_PASSWORD)')
+  .option('--fps <n>', 'stream frame rate', whole('frame rate', 1, 60), 10)
+  .option('--width <n>', 'stream width (even)', whole('width', 64, 4096), 640)
+  .option('--height <n>', 'stream height (even)', whole('height', 64, 4096), 360)
+  .option('--codec <codec>', 'h264 or mjpeg', 'h264')
+  .option('--scene <name>', 'the first scene: street, people, vehicles, plate, covered, or one from --script', 'street')
+  .option('--script <file>', 'YAML with scenes: {name: {image|color, plate?, motion?, tamper?}} and timeline: [{scene, seconds}]')
+  .option('--grid <code>', 'the grid cell, announced as the ONVIF location scope')
+  .action(guarded(async (opts: Omit<SimCameraCliOptions, 'password'> & { password?: string }) => {
+    const password = opts.password ?? process.env.GRIDEDGE_SIM_CAMERA_PASSWORD ?? 'admin';
+    await simCameraCommand({ ...opts, password }, (line) => process.stdout.write(`${line}\n`));
+    process.exit(0);
+  }));
+
+const camerasCmd = program.command('cameras').description('find and check ONVIF cameras before putting them in the config');
+camerasCmd
+  .command('discover')
+  .description('send a WS-Discovery probe and list the ONVIF cameras that answer (exit 1 when none does)')
+  .option('--target <host[:port]>', 'probe this address by unicast (repeatable); default: the multicast group', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--timeout <seconds>', 'how long to wait for answers', (v) => positive(v) * 1000, 3000)
+  .option('--json', 'print the cameras as JSON', false)
+  .action(guarded(async (opts: { target: string[]; timeout: number; json: boolean }) => {
+    const code = await discoverCommand(opts, (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`${l}\n`));
+    process.exit(code);
+  }));
+camerasCmd
+  .command('probe')
+  .description('connect to one camera over ONVIF and print its information, profiles, stream and snapshot URIs')
+  .requiredOption('--xaddr <url>', 'device service address, http://host[:port]/onvif/device_service')
+  .option('--user <name>', 'camera user', 'admin')
+  .option('--password <password>', 'camera password (or GRIDEDGE_CAMERA_PASSWORD)')
+  .option('--json', 'print as JSON', false)
+  .action(guarded(async (opts: { xaddr: string; user: string; password?: string; json: boolean }) => {
+    await probeCommand(opts, (l) => process.stdout.write(`${l}\n`));
+    process.exit(0);
   }));
 
 const devicesCmd = program.command('devices').description('provision devices on site (kept hashed in <dataDir>/devices.json)');
