@@ -2,6 +2,7 @@
  * `gridedge doctor`: what a field engineer runs before (and instead of guessing after) starting
  * a gateway. Each check says PASS, FAIL (with the fix) or SKIP (with why); any FAIL exits 1.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -11,7 +12,8 @@ import mqtt from 'mqtt';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import { deviceKinds } from '../../devices/registry.js';
 import type { KindContext } from '../../devices/types.js';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { OnvifCamera, OnvifError } from '../../devices/camera/onvif.js';
+import { cameraPasswordEnv, ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { loadProvisioned } from '../devices/provisioned.js';
 import { routeInfluxClientLogs } from '../timeseries/influx.js';
@@ -151,8 +153,67 @@ export async function doctor(configFile: string): Promise<Check[]> {
   checks.push(await checkUpstream(config));
   checks.push(await checkSeries(config));
   checks.push({ name: 'detectors', outcome: 'SKIP', detail: 'no on-device detectors in this version (their models are checked here once they land)' });
-  checks.push({ name: 'cameras', outcome: 'SKIP', detail: 'no cameras in this version (ffmpeg and each camera are checked here once they land)' });
+  checks.push(...(await checkCameras(config)));
   return checks;
+}
+
+/** ffmpeg (only needed when cameras are configured), then each camera: ONVIF login, or its stream. */
+async function checkCameras(config: Config): Promise<Check[]> {
+  if (!config.cameras.length) return [{ name: 'cameras', outcome: 'SKIP', detail: 'no cameras configured' }];
+  const checks: Check[] = [];
+  const ffmpeg = await ffmpegVersion(config.video.ffmpegPath);
+  checks.push(
+    ffmpeg.ok
+      ? { name: 'ffmpeg', outcome: 'PASS', detail: `${config.video.ffmpegPath}: ${ffmpeg.version}` }
+      : { name: 'ffmpeg', outcome: 'FAIL', detail: `${config.video.ffmpegPath}: ${ffmpeg.error}`, fix: "install Debian's ffmpeg (apt-get install ffmpeg) or set video.ffmpegPath" },
+  );
+  for (const c of config.cameras) {
+    const name = `camera ${c.id}`;
+    if (c.onvif) {
+      try {
+        const cam = await OnvifCamera.connect({ xaddr: c.onvif, user: c.user ?? '', password: c.password ?? '' }, 3000);
+        const p = cam.profiles[0];
+        checks.push({ name, outcome: 'PASS', detail: `${cam.info.manufacturer} ${cam.info.model} at ${c.onvif}; ${cam.profiles.length} profile(s)${p ? `, ${p.encoding ?? '?'} ${p.width ?? '?'}x${p.height ?? '?'}` : ''}; events: ${cam.eventsXaddr ? 'yes' : 'no'}` });
+      } catch (err) {
+        const reason = err instanceof OnvifError ? err.reason : 'protocol';
+        checks.push({
+          name, outcome: 'FAIL', detail: (err as Error).message,
+          fix: reason === 'unauthorized' ? `check cameras[].user and the password (or ${cameraPasswordEnv(c.id)})` : reason === 'unreachable' ? `is the camera powered and on this network? (gridedge cameras discover lists those that answer)` : 'is this the ONVIF device service address? (gridedge cameras probe --xaddr … shows what it answers)',
+        });
+      }
+    } else if (c.rtsp) {
+      const u = new URL(c.rtsp);
+      const open = await canConnect(u.hostname, Number(u.port || 554));
+      checks.push(open ? { name, outcome: 'PASS', detail: `RTSP ${u.hostname}:${u.port || 554} accepts connections` } : { name, outcome: 'FAIL', detail: `RTSP ${u.hostname}:${u.port || 554} does not accept connections`, fix: 'check cameras[].rtsp and that the camera is on' });
+    } else {
+      checks.push({ name, outcome: 'SKIP', detail: 'snapshot-only camera: checked when the gateway polls it' });
+    }
+  }
+  return checks;
+}
+
+function ffmpegVersion(bin: string): Promise<{ ok: true; version: string } | { ok: false; error: string }> {
+  return new Promise((resolve) => {
+    execFile(bin, ['-hide_banner', '-version'], { timeout: 5000 }, (err, stdout) => {
+      if (err) resolve({ ok: false, error: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : err.message });
+      else resolve({ ok: true, version: stdout.split('\n')[0]!.trim() });
+    });
+  });
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 3000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 export function report(checks: Check[]): string {

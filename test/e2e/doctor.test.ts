@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { gridedge } from '../helpers/cli.js';
 import { freePort, startMosquitto, startVictoriaMetrics, type Mosquitto, type VictoriaMetrics } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -96,4 +97,27 @@ describe('gridedge doctor', () => {
     expect(code).toBe(1);
     expect(out).toMatch(/^FAIL {2}device kinds +lpg-reader: cylinder registry .*missing\.csv does not exist/m);
   });
+
+  it('checks ffmpeg and each camera: a working one passes, a wrong password and a dead stream fail with a fix', async () => {
+    const cam = new SimulatedCamera({ id: 'doc-cam', password: 'doc-cam-pass' });
+    await cam.start();
+    try {
+      const dead = await freePort();
+      const { code, out } = await run(await config({ extra: [
+        'cameras:',
+        '  - id: cam-ok', `    onvif: ${cam.xaddr}`, '    user: admin',
+        '  - id: cam-bad', `    onvif: ${cam.xaddr}`, '    user: admin', '    password: wrong-one',
+        '  - id: cam-dead', `    rtsp: rtsp://127.0.0.1:${dead}/stream`,
+      ] }), { ...env, GRIDEDGE_CAMERA_PASSWORD_CAM_OK: 'doc-cam-pass' });
+      expect(out).toMatch(/^PASS {2}ffmpeg +ffmpeg: ffmpeg version/m);
+      expect(out).toMatch(/^PASS {2}camera cam-ok +gridedge SimCam-1 at http:\/\/127\.0\.0\.1:\d+\/onvif\/device_service; 1 profile\(s\), H264 640x360; events: yes$/m);
+      expect(out).toMatch(/^FAIL {2}camera cam-bad +.*refused the credentials/m);
+      expect(out).toMatch(/fix: check cameras\[\]\.user and the password \(or GRIDEDGE_CAMERA_PASSWORD_CAM_BAD\)/);
+      expect(out).toMatch(/^FAIL {2}camera cam-dead +RTSP 127\.0\.0\.1:\d+ does not accept connections/m);
+      expect(out).not.toContain('doc-cam-pass');
+      expect(code).toBe(1);
+    } finally {
+      await cam.stop();
+    }
+  }, 30_000);
 });
