@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
+import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const TOKEN = 'console-token-0123456789';
@@ -15,11 +16,15 @@ const CHROMIUM = '/usr/bin/chromium';
 let t: TestGateway;
 let browser: Browser;
 const alarms: SimulatedSmokeAlarm[] = [];
+let camera: SimulatedCamera;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run 'bash scripts/install-test-deps.sh' (npm test does)`);
+  camera = new SimulatedCamera({ id: 'cam-101', password: 'console-cam-pass', initialScene: 'vehicles' });
+  await camera.start();
   t = await startTestGateway({
     api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'engineer', token: TOKEN, role: 'read' }] },
+    cameras: [{ id: 'cam-101', name: 'North gate', grid: '110105001002001', onvif: camera.xaddr, user: 'admin', password: 'console-cam-pass', fps: 2 }],
     devices: [
       { id: 'smoke-101', kind: 'smoke-alarm', secret: 'secret-101', grid: '110105001002001', name: 'Building 1', location: { lat: 39.9219, lon: 116.4436 } },
       { id: 'smoke-102', kind: 'smoke-alarm', secret: 'secret-102', grid: '110105001002001', name: 'Building 2', location: { lat: 39.9225, lon: 116.4441 } },
@@ -42,6 +47,7 @@ afterAll(async () => {
   await browser?.close();
   await Promise.all(alarms.map((a) => a.disconnect()));
   await t?.stop();
+  await camera?.stop();
 });
 
 describe('console page', () => {
@@ -73,6 +79,10 @@ describe('console page', () => {
     expect(await page.locator('#mapsvg circle[fill="#f85149"]').count()).toBe(1);
 
     await mkdir('test-results', { recursive: true });
+    // The camera: live, with a thumbnail fetched through the API.
+    await page.locator('.cam[data-camera="cam-101"] .dot.on').waitFor({ timeout: 20_000 });
+    expect(await page.locator('.cam[data-camera="cam-101"]').textContent()).toMatch(/North gate.*SimCam-1.*网格 110105001002001/s);
+    await page.waitForFunction(() => (document.querySelector('img[data-camera="cam-101"]') as HTMLImageElement | null)?.naturalWidth === 640, undefined, { timeout: 20_000 });
     await page.screenshot({ path: 'test-results/console.png' });
     expect(statSync('test-results/console.png').size).toBeGreaterThan(10_000);
     expect(errors).toEqual([]);
