@@ -1,6 +1,7 @@
 /**
  * `gridedge demo`: a gateway on embedded defaults with a simulated fleet of smoke alarms in two
- * grid cells, one of which goes into alarm every few seconds, folds a repeat, then clears.
+ * grid cells, one of which goes into alarm every few seconds, folds a repeat, then clears; and,
+ * where ffmpeg and GStreamer are installed, a simulated ONVIF camera at the gate of one cell.
  * Needs no external server; `--upstream` also publishes incidents to a real broker.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,11 @@ import type { Config } from '../config/schema.js';
 import { Gateway } from '../gateway.js';
 import type { IncidentMessage } from '../incidents/schema.js';
 import type { Logger } from '../log.js';
+import { existsSync } from 'node:fs';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
+import { SimulatedCamera } from '../../sim/camera/camera.js';
+import { SYSTEM_PYTHON } from '../../sim/camera/rtsp.js';
+import { BUILTIN_SCENES } from '../../sim/camera/scenes.js';
 
 export interface DemoOptions {
   brokerPort: number;
@@ -36,7 +41,7 @@ export const DEMO_DEFAULTS: DemoOptions = {
 
 const GRID_PREFIX = '110105001002'; // Beijing, Chaoyang district: street 001, community 002
 
-export function demoConfig(opts: DemoOptions): Config {
+export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera): Config {
   const devices = Array.from({ length: opts.devices }, (_, i) => {
     const cell = i % 2 === 0 ? '001' : '002';
     const n = String(i + 1).padStart(2, '0');
@@ -56,6 +61,7 @@ export function demoConfig(opts: DemoOptions): Config {
       api: { host: '127.0.0.1', port: opts.apiPort },
       ...(opts.upstream ? { upstream: { url: opts.upstream } } : {}),
       devices,
+      ...(camera ? { cameras: [{ id: camera.id, name: 'North gate', grid: `${GRID_PREFIX}001`, onvif: camera.xaddr, user: 'admin', password: camera.password }] } : {}),
     },
     'demo defaults',
     opts.dataDir,
@@ -80,6 +86,7 @@ export function incidentLine(m: IncidentMessage): string {
     `grid ${m.grid}`,
     who,
     `count ${m.count}`,
+    ...(m.evidence.length ? [`evidence ${m.evidence.map((e) => e.class ?? e.kind).join(',')}`] : []),
     `seq ${m.seq}`,
     `id ${m.id}`,
   ].join('  ');
@@ -87,8 +94,41 @@ export function incidentLine(m: IncidentMessage): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What a simulated camera needs on this machine; the demo runs without one when any is missing. */
+export function cameraDemoMissing(): string[] {
+  const missing: string[] = [];
+  if (!existsSync(SYSTEM_PYTHON)) missing.push('python3');
+  const typelib = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib'].some((d) => existsSync(`${d}/girepository-1.0/GstRtspServer-1.0.typelib`));
+  if (!typelib) missing.push('gir1.2-gst-rtsp-server-1.0');
+  if (!(process.env.PATH ?? '').split(':').some((d) => d && existsSync(path.join(d, 'ffmpeg')))) missing.push('ffmpeg');
+  if (!existsSync(BUILTIN_SCENES.people!.image!)) missing.push('darknet');
+  return missing;
+}
+
+async function startDemoCamera(out: (line: string) => void): Promise<SimulatedCamera | undefined> {
+  const missing = cameraDemoMissing();
+  if (missing.length) {
+    out(`  camera         none: a simulated camera needs ${missing.join(', ')} (bash scripts/install-test-deps.sh installs them)`);
+    return undefined;
+  }
+  const cam = new SimulatedCamera({
+    id: 'cam-001-gate',
+    password: randomBytes(9).toString('base64url'),
+    location: `${GRID_PREFIX}001`,
+    timeline: [{ scene: 'street', seconds: 20 }, { scene: 'people', seconds: 10 }, { scene: 'vehicles', seconds: 10 }, { scene: 'covered', seconds: 8 }],
+  });
+  try {
+    await cam.start();
+    return cam;
+  } catch (err) {
+    out(`  camera         none: the simulated camera did not start (${(err as Error).message})`);
+    return undefined;
+  }
+}
+
 export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string) => void): Promise<void> {
-  const config = demoConfig(opts);
+  const camera = await startDemoCamera(out);
+  const config = demoConfig(opts, camera);
   const gateway = new Gateway(config, log);
   gateway.onIncident((m) => out(incidentLine(m)));
   const ports = await gateway.start();
@@ -97,6 +137,7 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   out(`  API            http://127.0.0.1:${ports.api}/healthz`);
   out(`  upstream       ${opts.upstream ?? 'none (pass --upstream mqtt://host:port to publish incidents)'}`);
   out(`  time series    spooled as line protocol in ${path.join(config.dataDir, 'spool')}`);
+  if (camera) out(`  camera         ${camera.xaddr} (simulated ONVIF, RTSP ${camera.rtspUrl}); its scene changes every few seconds: motion, then a covered lens (camera.tamper); alarms in grid ${GRID_PREFIX}001 get its snapshot`);
   out(`  an alarm every ${opts.alarmEvery} s; Ctrl-C to stop`);
 
   const alarms = config.devices.map(
@@ -137,6 +178,7 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   await Promise.all(alarms.map((a) => a.disconnect().catch(() => undefined)));
   await script.catch(() => undefined);
   await gateway.stop();
+  await camera?.stop();
   const counters = gateway.counters;
   out(`gridedge demo: ${counters.total('messages_in_total')} messages in, ${counters.total('incident_messages_total')} incident messages, ${counters.total('messages_rejected_total')} rejected`);
 }

@@ -81,6 +81,10 @@ export class SimulatedCamera {
   get snapshotUrl(): string {
     return `${this.onvif!.base}/snapshot.jpg`;
   }
+  /** The camera account's password (the simulator is the camera: it knows it). */
+  get password(): string {
+    return this.opts.password;
+  }
   get discoveryPort(): number | undefined {
     return this.discovery?.port;
   }

@@ -34,6 +34,10 @@ describe('gridedge demo', () => {
     expect(out).toMatch(/gridedge demo: gateway demo-gw, grid 110105001002000/);
     expect(out).toMatch(/NEW\s+fire\.smoke_alarm\s+critical\s+open\s+grid 11010500100200[12]\s+smoke-001-01/);
     expect(out).toMatch(/UPDATE\s+fire\.smoke_alarm .* count 2 /);
+    // npm test installs ffmpeg and GStreamer, so the demo has its simulated camera, and the
+    // alarm in the camera's cell gets a snapshot.
+    expect(out).toMatch(/camera\s+http:\/\/127\.0\.0\.1:\d+\/onvif\/device_service \(simulated ONVIF/);
+    expect(out).toMatch(/fire\.smoke_alarm .*grid 110105001002001 .* evidence snapshot /);
     expect(out).toMatch(/gridedge demo: \d+ messages in, \d+ incident messages, 0 rejected/);
     const incidents = platform.json<IncidentMessage>('/incident').map(assertIncident);
     expect(incidents.length).toBeGreaterThanOrEqual(2);

@@ -82,7 +82,7 @@ describe('console page', () => {
     // The camera: live, with a thumbnail fetched through the API.
     await page.locator('.cam[data-camera="cam-101"] .dot.on').waitFor({ timeout: 20_000 });
     expect(await page.locator('.cam[data-camera="cam-101"]').textContent()).toMatch(/North gate.*SimCam-1.*网格 110105001002001/s);
-    await page.waitForFunction(() => (document.querySelector('img[data-camera="cam-101"]') as HTMLImageElement | null)?.naturalWidth === 640, undefined, { timeout: 20_000 });
+    await page.waitForFunction('document.querySelector(\'img[data-camera="cam-101"]\')?.naturalWidth === 640', undefined, { timeout: 20_000 });
     await page.screenshot({ path: 'test-results/console.png' });
     expect(statSync('test-results/console.png').size).toBeGreaterThan(10_000);
     expect(errors).toEqual([]);
