@@ -12,7 +12,7 @@ import { deviceOptionProblems } from './config/load.js';
 import { gridCodeProblem } from './config/grid.js';
 import { loadProvisioned, provisionedFile } from './devices/provisioned.js';
 import { deviceKinds } from '../devices/registry.js';
-import { CameraManager, type CameraEvent } from '../devices/camera/manager.js';
+import { CameraManager, streamCamera, type CameraEvent } from '../devices/camera/manager.js';
 import type { ApiContext, DeviceView, Health } from './api/context.js';
 import { startApi } from './api/server.js';
 import { Metrics } from './metrics.js';
@@ -317,6 +317,7 @@ export class Gateway {
       heartbeats: this.heartbeats,
       log: log.child({ component: 'ingest' }),
       storeCapture: (c) => kindContext.storeEvidence({ bytes: c.image, class: c.subject, mime: c.mime }),
+      onVideoSource: (v) => void this.cameras.upsert(streamCamera(`${v.deviceId}-video`, v.grid, v.url, `${v.deviceId} live video`)),
       snapshots: {
         forCell: async (grid) => (await this.cameras.snapshotsOf(grid)).map((s) => ({ bytes: s.jpeg, class: 'snapshot' as const, mime: 'image/jpeg' })),
       },

@@ -38,6 +38,8 @@ export interface PipelineDeps {
   heartbeats: HeartbeatMonitor;
   log: Logger;
   snapshots?: SnapshotProvider;
+  /** A device announced live video (a drone): the cameras take it as a source. */
+  onVideoSource?: (source: VideoSource) => void;
   /** Stores a capture's image as evidence; resolves to its sha256. */
   storeCapture(capture: Capture): Promise<string>;
 }
@@ -192,7 +194,9 @@ export class Pipeline {
       case 'video_source': {
         const known = this.videoSources.get(device.id);
         if (known?.url !== out.url) {
-          this.videoSources.set(device.id, { deviceId: device.id, grid: device.grid, url: out.url, since: new Date().toISOString() });
+          const source = { deviceId: device.id, grid: device.grid, url: out.url, since: new Date().toISOString() };
+          this.videoSources.set(device.id, source);
+          this.deps.onVideoSource?.(source);
           this.deps.log.info({ device: device.id, url: out.url.replace(/\/\/[^@/]*@/, '//***@') }, 'video source announced');
         }
         return undefined;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { waitFor } from '../../test/helpers/servers.js';
 import { discover } from './discover.js';
-import { fetchSnapshot, RtspFrameSource, type Frame } from './frames.js';
+import { fetchSnapshot, RtspFrameSource, SnapshotFrameSource, type Frame } from './frames.js';
 import { OnvifCamera, OnvifError, type CameraEventMessage } from './onvif.js';
 
 const USER = 'admin';
@@ -71,10 +71,12 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
         await waitFor('first frame', () => frames.length > 0, 15_000);
         const first = frames.length;
         const t0 = Date.now();
-        await new Promise((r) => setTimeout(r, 3000));
+        await new Promise((r) => setTimeout(r, 4000));
         const rate = ((frames.length - first) * 1000) / (Date.now() - t0);
-        expect(rate).toBeGreaterThan(fps * 0.6);
-        expect(rate).toBeLessThan(fps * 1.5);
+        // Loose bounds: on a loaded machine ffmpeg's fps filter catches up in bursts. The upper
+        // bound still tells the configured rate from the stream's own 10 fps.
+        expect(rate).toBeGreaterThan(fps * 0.5);
+        expect(rate).toBeLessThan(fps * 1.75);
         expect(frames.every((f) => f.data.length === 320 * 180 * 3 && f.width === 320 && f.height === 180)).toBe(true);
         expect(source.health()).toMatchObject({ state: 'streaming', connected: true });
       } finally {
@@ -129,6 +131,32 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
     expect(jpeg.length).toBeGreaterThan(10_000);
     await expect(fetchSnapshot(gate.snapshotUrl, USER, 'nope')).rejects.toThrow(/refused the credentials/);
     gate.show('street');
+  });
+
+  it('falls back to polling the HTTP snapshot: the same RGB frames, at the asked rate, with Digest auth', async () => {
+    gate.show('people');
+    const source = new SnapshotFrameSource(gate.snapshotUrl, { camera: 'cam-gate', width: 160, height: 90, fps: 2, user: USER, password: PASSWORD });
+    const frames: Frame[] = [];
+    source.on('frame', (f: Frame) => frames.push(f));
+    source.start();
+    try {
+      await waitFor('snapshot frames', () => frames.length >= 3, 10_000);
+      expect(frames[0]!.data.length).toBe(160 * 90 * 3);
+      expect(spread(frames[0]!.data)).toBeGreaterThan(30); // the photo, not a blank
+      expect(source.health().state).toBe('streaming');
+    } finally {
+      await source.stop();
+    }
+    const refused = new SnapshotFrameSource(gate.snapshotUrl, { camera: 'cam-gate', width: 160, height: 90, fps: 2, user: USER, password: 'wrong', backoffMs: 100 });
+    refused.start();
+    try {
+      await waitFor('the refusal', () => refused.health().lastError, 5000);
+      expect(refused.health().lastError).toMatch(/refused the credentials/);
+      expect(refused.health().frames).toBe(0);
+    } finally {
+      await refused.stop();
+      gate.show('street');
+    }
   });
 
   it('survives the stream being killed and restarted: it reconnects with backoff', async () => {

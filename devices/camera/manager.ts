@@ -246,18 +246,38 @@ export function withCredentials(url: string, user?: string, password?: string): 
   return u.toString();
 }
 
+type ManagerOptions = { ffmpegPath: string; log: CameraLog; onvifTimeoutMs?: number; pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number } };
+
+/** Settings for a video source that is not in the config (a drone's live video). */
+export function streamCamera(id: string, grid: string, rtsp: string, name?: string): CameraSettings {
+  return { id, grid, ...(name ? { name } : {}), rtsp, source: 'rtsp', fps: 2, width: 640, height: 360, stallSeconds: 10, motionGate: false, queueFrames: 2 };
+}
+
 export class CameraManager extends EventEmitter {
   readonly cameras = new Map<string, CameraRuntime>();
   private readonly consumers: FrameConsumer[] = [];
+  private started = false;
 
   constructor(
     configs: readonly CameraSettings[],
-    opts: { ffmpegPath: string; log: CameraLog; onvifTimeoutMs?: number; pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number } },
+    private readonly opts: ManagerOptions,
   ) {
     super();
-    for (const c of configs) {
-      this.cameras.set(c.id, new CameraRuntime(c, { ...opts, consumers: () => this.consumers, emit: (e) => this.emit('event', e) }));
-    }
+    for (const c of configs) this.cameras.set(c.id, this.runtime(c));
+  }
+
+  private runtime(c: CameraSettings): CameraRuntime {
+    return new CameraRuntime(c, { ...this.opts, consumers: () => this.consumers, emit: (e) => this.emit('event', e) });
+  }
+
+  /** Adds a camera, or replaces one whose stream changed (a drone announcing a new URL). */
+  async upsert(c: CameraSettings): Promise<void> {
+    const known = this.cameras.get(c.id);
+    if (known && known.config.rtsp === c.rtsp && known.config.onvif === c.onvif && known.config.snapshot === c.snapshot) return;
+    const runtime = this.runtime(c);
+    this.cameras.set(c.id, runtime);
+    await known?.stop();
+    if (this.started) runtime.start();
   }
 
   /** Hands every camera's frames to `consumer` from now on. */
@@ -270,10 +290,12 @@ export class CameraManager extends EventEmitter {
   }
 
   start(): void {
+    this.started = true;
     for (const c of this.cameras.values()) c.start();
   }
 
   async stop(): Promise<void> {
+    this.started = false;
     await Promise.allSettled([...this.cameras.values()].map((c) => c.stop()));
   }
 

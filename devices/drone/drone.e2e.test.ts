@@ -1,6 +1,9 @@
 /** The drone kind end to end, DJI Cloud API style: geofences, battery, lost link, replies. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Frame } from '../camera/frames.js';
+import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { SimulatedDrone } from '../../sim/drone.js';
+import { waitFor } from '../../test/helpers/servers.js';
 import { hostilePayloads, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
 import { breach, inside, type Fence } from './geo.js';
 
@@ -16,7 +19,7 @@ beforeAll(async () => {
     kinds: { drone: { geofences: [PATROL, SCHOOL], lowBatteryPercent: 30 } },
     devices: [
       { id: '1581F5BKD225D00BXXXX', kind: 'drone', secret: 'drone-secret-1', grid: '110105001002003' },
-      { id: '4TADKAQ000002J', kind: 'drone', secret: 'dock-secret-1', heartbeatSeconds: 1, options: { videoUrl: 'rtsp://192.0.2.10:8554/dock' } },
+      { id: '4TADKAQ000002J', kind: 'drone', secret: 'dock-secret-1', heartbeatSeconds: 1, options: { videoUrl: 'rtsp://127.0.0.1:9/dock' } },
     ],
   });
   drone = new SimulatedDrone({ url: t.brokerUrl, id: '1581F5BKD225D00BXXXX', secret: 'drone-secret-1' });
@@ -96,15 +99,30 @@ describe('drone kind', () => {
     await dock.disconnect();
   });
 
-  it('makes its live video a video source: announced in its state, or given in its options', async () => {
-    await drone.publish(`thing/product/${drone.id}/state`, JSON.stringify({ tid: 't1', bid: 'b1', timestamp: Date.now(), data: { live_status: 1, rtsp_url: 'rtsp://192.0.2.20:554/live/drone' } }));
-    expect(t.gateway.pipeline.videoSources.get(drone.id)).toMatchObject({ url: 'rtsp://192.0.2.20:554/live/drone', grid: '110105001002003' });
-    const dock = new SimulatedDrone({ url: t.brokerUrl, id: '4TADKAQ000002J', secret: 'dock-secret-1' });
-    await dock.connect();
-    await dock.osd();
-    expect(t.gateway.pipeline.videoSources.get('4TADKAQ000002J')?.url).toBe('rtsp://192.0.2.10:8554/dock');
-    await dock.disconnect();
-  });
+  it('makes its live video a camera source, so its frames reach the detectors like any camera\'s', async () => {
+    // The drone's camera: a real RTSP stream (the simulated camera's GStreamer server).
+    const feed = new SimulatedCamera({ id: 'drone-feed', initialScene: 'vehicles', fps: 10 });
+    await feed.start();
+    const frames: Frame[] = [];
+    const stop = t.gateway.cameras.addConsumer((f) => void frames.push(f));
+    try {
+      await drone.publish(`thing/product/${drone.id}/state`, JSON.stringify({ tid: 't1', bid: 'b1', timestamp: Date.now(), data: { live_status: 1, rtsp_url: feed.rtspUrl } }));
+      expect(t.gateway.pipeline.videoSources.get(drone.id)).toMatchObject({ url: feed.rtspUrl, grid: '110105001002003' });
+      await waitFor('frames from the drone', () => frames.some((f) => f.camera === `${drone.id}-video`), 20_000);
+      const cam = t.gateway.cameras.health().find((c) => c.id === `${drone.id}-video`)!;
+      expect(cam).toMatchObject({ grid: '110105001002003', source: 'rtsp', stream: { connected: true } });
+      const dock = new SimulatedDrone({ url: t.brokerUrl, id: '4TADKAQ000002J', secret: 'dock-secret-1' });
+      await dock.connect();
+      await dock.osd();
+      expect(t.gateway.pipeline.videoSources.get('4TADKAQ000002J')?.url).toBe('rtsp://127.0.0.1:9/dock');
+      // Nothing serves the dock's configured URL: its camera keeps retrying, and says why.
+      await waitFor('the dock stream failing', () => t.gateway.cameras.health().find((c) => c.id === '4TADKAQ000002J-video')?.stream?.lastError, 20_000);
+      await dock.disconnect();
+    } finally {
+      stop();
+      await feed.stop();
+    }
+  }, 40_000);
 
   it('refuses and counts hostile payloads on every channel, and keeps serving', async () => {
     const before = t.gateway.counters.total('messages_rejected_total');
