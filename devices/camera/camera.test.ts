@@ -95,6 +95,12 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
       await waitFor('a street frame', () => latest && meanBrightness(latest.data) < 120 && spread(latest.data) < 20, 15_000);
       gate.show('people');
       await waitFor('a people frame (a real photo: pixels vary)', () => latest && spread(latest.data) > 30, 10_000);
+      // A flickering flame: flame-coloured pixels, and frames that differ from one another.
+      gate.show('fire');
+      await waitFor('a flame', () => latest && flamePixels(latest.data) > 0.01, 10_000);
+      const a = latest!;
+      await waitFor('the next frame', () => latest!.seq > a.seq + 1, 5000);
+      expect(meanAbsDiff(a.data, latest!.data)).toBeGreaterThan(1);
     } finally {
       await source.stop();
       gate.show('street');
@@ -232,6 +238,18 @@ function meanBrightness(rgb: Buffer): number {
   let sum = 0;
   for (let i = 0; i < rgb.length; i++) sum += rgb[i]!;
   return sum / rgb.length;
+}
+
+function flamePixels(rgb: Buffer): number {
+  let n = 0;
+  for (let i = 0; i < rgb.length; i += 3) if (rgb[i]! > 200 && rgb[i + 1]! > 60 && rgb[i + 1]! < 230 && rgb[i + 2]! < 120) n++;
+  return n / (rgb.length / 3);
+}
+
+function meanAbsDiff(a: Buffer, b: Buffer): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d += Math.abs(a[i]! - b[i]!);
+  return d / a.length;
 }
 
 function spread(rgb: Buffer): number {

@@ -2,9 +2,7 @@
  * One simulated ONVIF camera: SOAP services, WS-Discovery, an HTTP snapshot and a real RTSP
  * stream, all showing the same scripted scene. Motion and tamper events follow the scene.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { endpointUrn } from '../../devices/camera/ws-discovery.js';
 import { DiscoveryResponder } from './discovery-responder.js';
 import { identityFor, OnvifService, scopes, type CameraEvent } from './onvif-service.js';
@@ -42,7 +40,6 @@ export class SimulatedCamera {
   private readonly opts: Required<Omit<SimCameraOptions, 'discoveryPort' | 'timeline' | 'scenes'>> & Pick<SimCameraOptions, 'discoveryPort' | 'timeline' | 'scenes'>;
   private rendered = new Map<string, RenderedScene>();
   private current?: RenderedScene;
-  private dir?: string;
   private onvif?: OnvifService;
   private rtsp?: RtspStream;
   private discovery?: DiscoveryResponder;
@@ -97,14 +94,13 @@ export class SimulatedCamera {
 
   async start(): Promise<void> {
     const { opts } = this;
-    this.dir = await mkdtemp(path.join(tmpdir(), `gridedge-simcam-${this.id.replace(/[^\w-]/g, '_')}-`));
     try {
-      this.rendered = await renderScenes({ ...BUILTIN_SCENES, ...opts.scenes }, this.dir, opts.width, opts.height, opts.ffmpegPath);
+      this.rendered = await renderScenes(this.sceneSet(), opts.width, opts.height, opts.ffmpegPath);
       const first = this.rendered.get(opts.initialScene);
       if (!first) throw new Error(`camera ${this.id}: no scene "${opts.initialScene}" (have: ${[...this.rendered.keys()].join(', ')})`);
       for (const step of opts.timeline ?? []) if (!this.rendered.has(step.scene)) throw new Error(`camera ${this.id}: timeline names unknown scene "${step.scene}"`);
       this.current = first;
-      this.rtsp = new RtspStream({ host: opts.host, port: opts.rtspPort, path: '/stream', fps: opts.fps, codec: opts.codec, firstScene: first.file });
+      this.rtsp = new RtspStream({ host: opts.host, port: opts.rtspPort, path: '/stream', fps: opts.fps, codec: opts.codec, firstScene: first.files });
       await this.rtsp.start();
       this.onvif = new OnvifService({
         host: opts.host,
@@ -112,7 +108,7 @@ export class SimulatedCamera {
         identity: identityFor(this.id, opts.location),
         users: new Map([[opts.user, opts.password]]),
         stream: () => ({ rtspUrl: this.rtsp!.url, width: opts.width, height: opts.height, fps: opts.fps, encoding: opts.codec === 'mjpeg' ? 'JPEG' : 'H264' }),
-        snapshot: () => this.current!.jpeg,
+        snapshot: () => this.currentPicture(),
       });
       await this.onvif.start();
       this.raise('tns1:VideoSource/MotionAlarm', first.spec.motion ?? false, true);
@@ -141,9 +137,15 @@ export class SimulatedCamera {
     if (!scene) throw new Error(`camera ${this.id}: no scene "${name}"`);
     const before = this.current?.spec;
     this.current = scene;
-    this.rtsp?.show(scene.file);
+    this.rtsp?.show(scene.files);
     if ((before?.motion ?? false) !== (scene.spec.motion ?? false)) this.raise('tns1:VideoSource/MotionAlarm', scene.spec.motion ?? false);
     if ((before?.tamper ?? false) !== (scene.spec.tamper ?? false)) this.raise('tns1:VideoSource/GlobalSceneChange/ImagingService', scene.spec.tamper ?? false);
+  }
+
+  /** The picture the stream shows now (effects loop at the stream's rate). */
+  currentPicture(): Buffer {
+    const { jpegs } = this.current!;
+    return jpegs[Math.floor(Date.now() / (1000 / this.opts.fps)) % jpegs.length]!;
   }
 
   stall(): void {
@@ -163,7 +165,16 @@ export class SimulatedCamera {
   async stop(): Promise<void> {
     clearTimeout(this.timelineTimer);
     await Promise.allSettled([this.discovery?.stop(), this.onvif?.stop(), this.rtsp?.stop()]);
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * The scenes this camera may show: its own, and the built-in ones whose pictures are on this
+   * machine (a missing photo package only matters to a camera that asks for its scene).
+   */
+  private sceneSet(): Record<string, SceneSpec> {
+    const wanted = new Set([this.opts.initialScene, ...(this.opts.timeline ?? []).map((s) => s.scene)]);
+    const builtins = Object.entries(BUILTIN_SCENES).filter(([name, spec]) => wanted.has(name) || !spec.image || existsSync(spec.image));
+    return { ...Object.fromEntries(builtins), ...this.opts.scenes };
   }
 
   private runTimeline(i: number): void {

@@ -19,12 +19,13 @@ export interface RtspOptions {
   path: string;
   fps: number;
   codec: 'h264' | 'mjpeg';
-  firstScene: string;
+  /** The first scene's pictures (JPEG files, shown in turn). */
+  firstScene: string[];
 }
 
 export class RtspStream {
   private child?: ChildProcess;
-  private scene: string;
+  private scene: string[];
   port: number;
 
   constructor(private readonly opts: RtspOptions) {
@@ -42,7 +43,7 @@ export class RtspStream {
 
   async start(): Promise<void> {
     if (!existsSync(SYSTEM_PYTHON)) throw new Error(`the simulated camera's RTSP server needs ${SYSTEM_PYTHON} with GStreamer bindings (Debian packages python3-gi, gir1.2-gst-rtsp-server-1.0)`);
-    const args = [SCRIPT, '--host', this.opts.host, '--port', String(this.port), '--path', this.opts.path, '--fps', String(this.opts.fps), '--codec', this.opts.codec, '--scene', this.scene];
+    const args = [SCRIPT, '--host', this.opts.host, '--port', String(this.port), '--path', this.opts.path, '--fps', String(this.opts.fps), '--codec', this.opts.codec, '--scene', this.scene.join('\t')];
     const child = spawn(SYSTEM_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     let stderr = '';
@@ -68,9 +69,10 @@ export class RtspStream {
     this.port = port;
   }
 
-  show(file: string): void {
-    this.scene = file;
-    this.command(`scene ${file}`);
+  show(files: string[]): void {
+    if (files.some((f) => /[\t\n]/.test(f))) throw new Error('scene file names must not hold tabs or newlines');
+    this.scene = files;
+    this.command(`scene ${files.join('\t')}`);
   }
 
   /** The encoder stops sending frames; the RTSP connection stays up (a hung camera). */

@@ -5,7 +5,8 @@ gir1.2-gst-rtsp-server-1.0), fed JPEG scenes by the Node simulator.
 Run by /usr/bin/python3 (the interpreter that has the GObject bindings). Control is line-based
 on stdin so the simulator decides what the camera shows and when:
 
-    scene /path/to/frame.jpg   show this picture from now on (a JPEG already at the stream size)
+    scene PATH[<TAB>PATH...]   show these pictures from now on, in turn at the stream's rate
+                               (JPEGs already at the stream size; one for a still scene)
     stall                      stop sending frames (the connection stays open: a stalled encoder)
     resume                     send frames again
     quit                       stop the server
@@ -25,19 +26,25 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 
 class SceneState:
-    def __init__(self, path):
+    def __init__(self, paths):
         self.lock = threading.Lock()
-        self.jpeg = read(path)
+        self.jpegs = [read(p) for p in paths]
+        self.index = 0
         self.stalled = False
 
-    def set_scene(self, path):
-        data = read(path)
+    def set_scene(self, paths):
+        data = [read(p) for p in paths]
         with self.lock:
-            self.jpeg = data
+            self.jpegs = data
+            self.index = 0
 
     def current(self):
         with self.lock:
-            return None if self.stalled else self.jpeg
+            if self.stalled:
+                return None
+            jpeg = self.jpegs[self.index % len(self.jpegs)]
+            self.index += 1
+            return jpeg
 
 
 def read(path):
@@ -100,11 +107,11 @@ def main():
     p.add_argument("--fps", type=int, default=10)
     p.add_argument("--codec", choices=["h264", "mjpeg"], default="h264")
     p.add_argument("--bitrate", type=int, default=1024, help="kbit/s for H.264")
-    p.add_argument("--scene", required=True, help="the first picture (JPEG)")
+    p.add_argument("--scene", required=True, help="the first scene's pictures (JPEG files, tab-separated)")
     args = p.parse_args()
 
     Gst.init(None)
-    state = SceneState(args.scene)
+    state = SceneState(args.scene.split("\t"))
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(str(args.port))
@@ -120,7 +127,7 @@ def main():
             cmd, _, arg = line.strip().partition(" ")
             try:
                 if cmd == "scene":
-                    state.set_scene(arg)
+                    state.set_scene(arg.split("\t"))
                 elif cmd == "stall":
                     state.stalled = True
                 elif cmd == "resume":

@@ -5,19 +5,23 @@
  * detector test knows exactly what the camera showed.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { PACKAGE_ROOT } from '../../gateway/version.js';
 
 const run = promisify(execFile);
 
 export interface SceneSpec {
-  /** A picture file (JPEG, PNG); or a built-in scene name; or a plain colour for an empty view. */
+  /** A picture file (JPEG, PNG); without one, a plain colour (an empty view). */
   image?: string;
   color?: string;
   /** A licence plate drawn into the picture, e.g. 京A·12345. */
   plate?: string;
+  /** A flickering flame or a spreading grey plume rendered into the picture (a few frames, looped). */
+  effect?: 'fire' | 'smoke';
   /** The camera reports motion while this scene shows. */
   motion?: boolean;
   /** The camera reports tampering (lens covered, turned away) while this scene shows. */
@@ -30,45 +34,98 @@ export interface TimelineStep {
 }
 
 const DARKNET = '/usr/share/darknet/data';
+/** Group photos (faces) from the @vladmandic/face-api package's demo folder. */
+const FACES = path.join(PACKAGE_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo');
+const EFFECT_FRAMES = 6;
 const CJK_FONT = '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc';
 
 /** Built-in scenes. Pictures come from Debian's `darknet` package (installed by the test setup). */
 export const BUILTIN_SCENES: Record<string, SceneSpec> = {
   street: { color: '0x5a5f66', motion: false },
   people: { image: `${DARKNET}/person.jpg`, motion: true },
+  faces: { image: path.join(FACES, 'sample1.jpg'), motion: true },
+  crowd: { image: path.join(FACES, 'sample6.jpg'), motion: true },
   vehicles: { image: `${DARKNET}/dog.jpg`, motion: true },
   plate: { image: `${DARKNET}/dog.jpg`, plate: '京A·12345', motion: true },
   covered: { color: 'black', tamper: true, motion: false },
+  fire: { color: '0x3a3f46', effect: 'fire', motion: true },
+  smoke: { image: `${DARKNET}/person.jpg`, effect: 'smoke', motion: true },
 };
 
 export interface RenderedScene {
   name: string;
   spec: SceneSpec;
-  file: string;
-  jpeg: Buffer;
+  /** One picture, or a short loop (effects), shown in turn at the stream's rate. */
+  files: string[];
+  jpegs: Buffer[];
 }
 
-/** Renders every scene once into `dir` as a JPEG of exactly width × height. */
-export async function renderScenes(scenes: Record<string, SceneSpec>, dir: string, width: number, height: number, ffmpeg = 'ffmpeg'): Promise<Map<string, RenderedScene>> {
-  const out = new Map<string, RenderedScene>();
-  for (const [name, spec] of Object.entries(scenes)) {
-    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(name)) throw new Error(`scene name "${name}": use letters, digits, _ and - only`);
-    const file = path.join(dir, `scene-${name}.jpg`);
-    await renderScene(spec, file, width, height, ffmpeg, dir, name);
-    out.set(name, { name, spec, file, jpeg: await readFile(file) });
+/**
+ * Renders every scene as JPEGs of exactly width × height. Renders are cached for the process
+ * (many simulated cameras share the same scenes), in one temporary folder removed at exit.
+ */
+export async function renderScenes(scenes: Record<string, SceneSpec>, width: number, height: number, ffmpeg = 'ffmpeg'): Promise<Map<string, RenderedScene>> {
+  const entries = Object.entries(scenes);
+  for (const [name] of entries) if (!/^[a-zA-Z0-9_-]{1,64}$/.test(name)) throw new Error(`scene name "${name}": use letters, digits, _ and - only`);
+  const rendered = await Promise.all(
+    entries.map(async ([name, spec]) => {
+      const key = JSON.stringify([spec.image, spec.color, spec.plate, spec.effect, width, height]);
+      let rendering = cache.get(key);
+      if (!rendering) {
+        rendering = render(spec, name, width, height, ffmpeg);
+        cache.set(key, rendering);
+        rendering.catch(() => cache.delete(key));
+      }
+      const { files, jpegs } = await rendering;
+      return { name, spec, files, jpegs };
+    }),
+  );
+  return new Map(rendered.map((r) => [r.name, r]));
+}
+
+const cache = new Map<string, Promise<{ files: string[]; jpegs: Buffer[] }>>();
+let cacheDir: string | undefined;
+
+async function render(spec: SceneSpec, name: string, width: number, height: number, ffmpeg: string): Promise<{ files: string[]; jpegs: Buffer[] }> {
+  if (!cacheDir) {
+    cacheDir = mkdtempSync(path.join(tmpdir(), 'gridedge-scenes-'));
+    const dir = cacheDir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
-  return out;
+  const dir = await mkdtemp(path.join(cacheDir, `${name}-`));
+  const count = spec.effect ? EFFECT_FRAMES : 1;
+  const files = Array.from({ length: count }, (_, i) => path.join(dir, `frame-${String(i + 1).padStart(2, '0')}.jpg`));
+  await renderScene(spec, path.join(dir, 'frame-%02d.jpg'), count, width, height, ffmpeg, dir, name);
+  return { files, jpegs: await Promise.all(files.map((f) => readFile(f))) };
 }
 
-async function renderScene(spec: SceneSpec, file: string, width: number, height: number, ffmpeg: string, dir: string, name: string): Promise<void> {
+/**
+ * Effects as ffmpeg geq expressions over the picture, frame N of the loop: a flame (a noisy,
+ * flickering teardrop, red → yellow at its core) and a smoke plume (grey, low saturation,
+ * spreading frame by frame). ld(0) holds the effect's strength at the pixel.
+ */
+const flame = 'st(0,clip(1.25-hypot((X-W/2)/(W*0.10),(Y-H*0.70)/(H*0.30*(1+0.2*sin(N*2.3+X/9))))+0.3*(random(1)-0.5),0,1));st(1,min(1,1.6*ld(0)))';
+const FIRE = [
+  `r='${flame};(1-ld(1))*r(X,Y)+ld(1)*255'`,
+  `g='${flame};(1-ld(1))*g(X,Y)+ld(1)*(70+170*ld(0)*ld(0))'`,
+  `b='${flame};(1-ld(1))*b(X,Y)+ld(1)*(20+60*pow(ld(0),3))'`,
+].join(':');
+const plume = 'st(0,0.85*clip(1-hypot((X-W*0.55)/(W*(0.12+0.025*N)),(Y-H*0.40)/(H*(0.25+0.03*N)))+0.15*(random(1)-0.5),0,1))';
+const SMOKE = [
+  `r='${plume};(1-ld(0))*r(X,Y)+ld(0)*168'`,
+  `g='${plume};(1-ld(0))*g(X,Y)+ld(0)*170'`,
+  `b='${plume};(1-ld(0))*b(X,Y)+ld(0)*174'`,
+].join(':');
+
+async function renderScene(spec: SceneSpec, pattern: string, frames: number, width: number, height: number, ffmpeg: string, dir: string, name: string): Promise<void> {
   const input: string[] = [];
   const filters: string[] = [];
   if (spec.image) {
     if (!existsSync(spec.image)) {
-      const hint = spec.image.startsWith(DARKNET) ? ' (Debian package "darknet"; `npm test` installs it)' : '';
+      const hint = spec.image.startsWith(DARKNET) ? ' (Debian package "darknet"; `npm test` installs it)' : spec.image.startsWith(FACES) ? ' (npm package @vladmandic/face-api; run npm install)' : '';
       throw new Error(`scene "${name}": picture ${spec.image} not found${hint}`);
     }
-    input.push('-i', spec.image);
+    input.push('-loop', '1', '-i', spec.image);
     filters.push(`scale=${width}:${height}:force_original_aspect_ratio=decrease`, `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2`);
   } else {
     input.push('-f', 'lavfi', '-i', `color=c=${spec.color ?? 'gray'}:s=${width}x${height}`);
@@ -78,14 +135,15 @@ async function renderScene(spec: SceneSpec, file: string, width: number, height:
     // A blue civil plate (440×140 mm) at a fifth of the frame width, low in the picture.
     const pw = Math.round(width / 5);
     const ph = Math.round((pw * 140) / 440);
-    const textFile = path.join(dir, `plate-${name}.txt`);
+    const textFile = path.join(dir, 'plate.txt');
     await writeFile(textFile, spec.plate);
     filters.push(
       `drawbox=x=(iw-${pw})/2:y=ih*0.78:w=${pw}:h=${ph}:color=0x0a3d9c@1:t=fill`,
       `drawtext=fontfile=${CJK_FONT}:textfile=${textFile}:fontcolor=white:fontsize=${Math.round(ph * 0.7)}:x=(w-text_w)/2:y=h*0.78+(${ph}-text_h)/2`,
     );
   }
-  const args = ['-hide_banner', '-loglevel', 'error', '-y', ...input, '-frames:v', '1', '-vf', filters.join(',') || 'null', '-q:v', '3', file];
+  if (spec.effect) filters.push('format=rgb24', `geq=${spec.effect === 'fire' ? FIRE : SMOKE}`);
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', ...input, '-frames:v', String(frames), '-vf', filters.join(',') || 'null', '-q:v', '3', pattern];
   try {
     await run(ffmpeg, args);
   } catch (err) {
