@@ -1,0 +1,121 @@
+/**
+ * Pictures in and out of the detectors: decode any file ffmpeg reads to RGB, and sample a
+ * region of an RGB image into a model's input tensor (bilinear, one pass, no intermediate copy).
+ */
+import { execFile } from 'node:child_process';
+import type { Box, RgbImage } from './types.js';
+
+/** Decodes a picture (JPEG, PNG, BMP, a video's first frame) to rgb24 with ffmpeg, through PPM. */
+export function decodeImage(input: string | Buffer, ffmpeg = 'ffmpeg'): Promise<RgbImage> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      ffmpeg,
+      ['-hide_banner', '-loglevel', 'error', '-i', typeof input === 'string' ? input : 'pipe:0', '-frames:v', '1', '-f', 'image2pipe', '-vcodec', 'ppm', 'pipe:1'],
+      { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`cannot decode ${typeof input === 'string' ? input : 'the picture'}: ${stderr.toString().trim() || err.message}`));
+        try {
+          resolve(parsePpm(stdout));
+        } catch (e) {
+          reject(e as Error);
+        }
+      },
+    );
+    if (typeof input !== 'string') {
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(input);
+    }
+  });
+}
+
+function parsePpm(buf: Buffer): RgbImage {
+  // P6\n<w> <h>\n<max>\n<data>
+  let pos = 0;
+  const token = (): string => {
+    while (/\s/.test(String.fromCharCode(buf[pos]!))) pos++;
+    const start = pos;
+    while (!/\s/.test(String.fromCharCode(buf[pos]!))) pos++;
+    return buf.toString('latin1', start, pos);
+  };
+  if (token() !== 'P6') throw new Error('decoder did not give a PPM');
+  const width = Number(token());
+  const height = Number(token());
+  const max = Number(token());
+  pos++;
+  if (max !== 255) throw new Error(`16-bit PPM not supported (max ${max})`);
+  const data = buf.subarray(pos, pos + width * height * 3);
+  if (data.length !== width * height * 3) throw new Error('truncated picture');
+  return { width, height, data };
+}
+
+export interface SampleOptions {
+  /** Output layout: NHWC (TensorFlow-style models) or NCHW (Paddle, PyTorch). */
+  layout: 'nhwc' | 'nchw';
+  /** Channel order of the model's input. */
+  order: 'rgb' | 'bgr';
+  /** value = (pixel / 255 - mean[c]) / std[c] */
+  mean: [number, number, number];
+  std: [number, number, number];
+  /** Value for the parts of the output outside the region (letterbox padding), before normalising. */
+  pad?: number;
+}
+
+/**
+ * Samples `region` of `image` into an outW × outH tensor. With `keepAspect`, the region is scaled
+ * to fit and the rest padded (letterbox); returns the scale and offset to map boxes back.
+ */
+export function sample(image: RgbImage, region: Box, outW: number, outH: number, opts: SampleOptions, keepAspect = true, target?: Float32Array, targetOffset = 0): { tensor: Float32Array; scale: number; dx: number; dy: number } {
+  const tensor = target ?? new Float32Array(outW * outH * 3);
+  const sx = outW / region.w;
+  const sy = outH / region.h;
+  const scale = keepAspect ? Math.min(sx, sy) : 1;
+  const scaleX = keepAspect ? scale : sx;
+  const scaleY = keepAspect ? scale : sy;
+  const dx = keepAspect ? (outW - region.w * scale) / 2 : 0;
+  const dy = keepAspect ? (outH - region.h * scale) / 2 : 0;
+  const { width, height, data } = image;
+  const ch = opts.order === 'rgb' ? [0, 1, 2] : [2, 1, 0];
+  const norm = [0, 1, 2].map((c) => ({ m: opts.mean[c]!, s: opts.std[c]! }));
+  const padValue = [0, 1, 2].map((c) => ((opts.pad ?? 0) / 255 - norm[c]!.m) / norm[c]!.s);
+  const plane = outW * outH;
+  for (let oy = 0; oy < outH; oy++) {
+    const fy = region.y + (oy + 0.5 - dy) / scaleY - 0.5;
+    for (let ox = 0; ox < outW; ox++) {
+      const fx = region.x + (ox + 0.5 - dx) / scaleX - 0.5;
+      const inside = fx >= region.x - 0.5 && fx <= region.x + region.w - 0.5 && fy >= region.y - 0.5 && fy <= region.y + region.h - 0.5;
+      for (let c = 0; c < 3; c++) {
+        let v: number;
+        if (!inside) v = padValue[c]!;
+        else {
+          const x0 = Math.max(0, Math.min(width - 1, Math.floor(fx)));
+          const y0 = Math.max(0, Math.min(height - 1, Math.floor(fy)));
+          const x1 = Math.min(width - 1, x0 + 1);
+          const y1 = Math.min(height - 1, y0 + 1);
+          const ax = Math.max(0, Math.min(1, fx - x0));
+          const ay = Math.max(0, Math.min(1, fy - y0));
+          const src = ch[c]!;
+          const p00 = data[(y0 * width + x0) * 3 + src]!;
+          const p01 = data[(y0 * width + x1) * 3 + src]!;
+          const p10 = data[(y1 * width + x0) * 3 + src]!;
+          const p11 = data[(y1 * width + x1) * 3 + src]!;
+          const px = (p00 * (1 - ax) + p01 * ax) * (1 - ay) + (p10 * (1 - ax) + p11 * ax) * ay;
+          v = (px / 255 - norm[c]!.m) / norm[c]!.s;
+        }
+        const i = opts.layout === 'nhwc' ? (oy * outW + ox) * 3 + c : c * plane + oy * outW + ox;
+        tensor[targetOffset + i] = v;
+      }
+    }
+  }
+  return { tensor, scale, dx: dx, dy: dy };
+}
+
+/** Crops a region into a new RGB image (for evidence and for second-stage models). */
+export function crop(image: RgbImage, box: Box): RgbImage {
+  const x = Math.max(0, Math.floor(box.x));
+  const y = Math.max(0, Math.floor(box.y));
+  const w = Math.max(1, Math.min(image.width - x, Math.ceil(box.w)));
+  const h = Math.max(1, Math.min(image.height - y, Math.ceil(box.h)));
+  const data = new Uint8Array(w * h * 3);
+  for (let row = 0; row < h; row++) data.set(image.data.subarray(((y + row) * image.width + x) * 3, ((y + row) * image.width + x + w) * 3), row * w * 3);
+  return { width: w, height: h, data };
+}

