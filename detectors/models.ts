@@ -10,12 +10,9 @@ import * as ort from 'onnxruntime-node';
 const require = createRequire(import.meta.url);
 
 function packageFile(pkg: string, file: string): string {
-  let root: string;
-  try {
-    root = path.dirname(require.resolve(`${pkg}/package.json`));
-  } catch {
-    throw new Error(`model package ${pkg} is not installed (run npm install)`);
-  }
+  // Looked up along Node's module paths by hand: some model packages do not export package.json.
+  const root = (require.resolve.paths(pkg) ?? []).map((dir) => path.join(dir, pkg)).find((dir) => existsSync(path.join(dir, 'package.json')));
+  if (!root) throw new Error(`model package ${pkg} is not installed (run npm install)`);
   const full = path.join(root, file);
   if (!existsSync(full)) throw new Error(`model file ${file} is missing from ${pkg}`);
   return full;

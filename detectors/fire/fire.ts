@@ -1,0 +1,214 @@
+/**
+ * Fire and smoke from colour and change, for cameras with no trained model (none ships
+ * offline). Flame: pixels that pass RGB and YCbCr flame rules (red over green over blue, Cr well
+ * above Cb, brighter than the frame's mean) and that flicker from frame to frame. Smoke: grey,
+ * low-saturation pixels that were not there before (against a slow background) and spread.
+ * One instance per camera: it keeps a few frames of history. A single picture gets the colour
+ * evidence only, scored lower.
+ */
+import type { Box, Detection, Detector, RgbImage } from '../types.js';
+
+export interface FireOptions {
+  /** Frames are read at this width (height in proportion): the rules need no detail. */
+  width?: number;
+  /** Smallest region, as a share of the frame. */
+  minArea?: number;
+  minScore?: number;
+  /** Frames of history for flicker and spread. */
+  history?: number;
+}
+
+interface Small {
+  w: number;
+  h: number;
+  /** Intensity per cell, 0..255. */
+  gray: Float32Array;
+  fire: Uint8Array;
+  smoke: Uint8Array;
+}
+
+export class FireDetector implements Detector {
+  readonly name = 'fire';
+  private readonly past: Small[] = [];
+  private background?: Float32Array;
+
+  constructor(private readonly opts: FireOptions = {}) {}
+
+  async detect(image: RgbImage): Promise<Detection[]> {
+    const small = this.reduce(image);
+    const found: Detection[] = [];
+    const sx = image.width / small.w;
+    const sy = image.height / small.h;
+    const minCells = Math.max(4, (this.opts.minArea ?? 0.002) * small.w * small.h);
+    const history = this.past;
+    for (const r of regions(small.fire, small.w, small.h)) {
+      if (r.cells < minCells) continue;
+      const colour = Math.min(1, r.cells / (minCells * 4)) * 0.5 + 0.5;
+      const flicker = history.length ? flickerOf(small, history, r) : undefined;
+      // Flames flicker: a mean change of 8+ grey levels between frames inside the region is typical; lamps and signs stay still.
+      // A still picture has colour evidence only: scored under the default threshold, so it is
+      // reported only when asked for (minScore lowered), never as a confident fire.
+      const score = flicker === undefined ? 0.45 * colour : colour * 0.4 + Math.min(1, flicker / 8) * 0.6;
+      if (score >= (this.opts.minScore ?? 0.5)) found.push({ label: 'fire', score, box: scale(r, sx, sy) });
+    }
+    if (this.background) {
+      // Smoke is patchy at this scale: join cells a gap apart before finding regions.
+      for (const r of regions(dilate(small.smoke, small.w, small.h), small.w, small.h)) {
+        r.cells = r.members.reduce((n, i) => n + small.smoke[i]!, 0);
+        if (r.cells < minCells * 2) continue;
+        const before = history.length ? countIn(history[0]!.smoke, small.w, r) : 0;
+        const growth = before ? r.cells / before : 2;
+        const score = Math.min(1, r.cells / (minCells * 8)) * 0.5 + Math.min(1, Math.max(0, growth - 1)) * 0.5;
+        if (score >= (this.opts.minScore ?? 0.5)) found.push({ label: 'smoke', score, box: scale(r, sx, sy) });
+      }
+    }
+    this.remember(small);
+    return found;
+  }
+
+  /** Forgets the history (a camera reconnected, or a new still picture). */
+  reset(): void {
+    this.past.length = 0;
+    this.background = undefined;
+  }
+
+  private remember(small: Small): void {
+    this.past.push(small);
+    if (this.past.length > (this.opts.history ?? 4)) this.past.shift();
+    // A slow background, so smoke is "grey and new" rather than "grey".
+    if (!this.background) this.background = Float32Array.from(small.gray);
+    else for (let i = 0; i < small.gray.length; i++) this.background[i] = this.background[i]! * 0.95 + small.gray[i]! * 0.05;
+  }
+
+  private reduce(image: RgbImage): Small {
+    const w = Math.min(image.width, this.opts.width ?? 160);
+    const h = Math.max(1, Math.round((image.height * w) / image.width));
+    const gray = new Float32Array(w * h);
+    const r = new Float32Array(w * h);
+    const g = new Float32Array(w * h);
+    const b = new Float32Array(w * h);
+    const fx = image.width / w;
+    const fy = image.height / h;
+    // Box-average each cell (every pixel counts, so a thin flame tip is not lost).
+    for (let cy = 0; cy < h; cy++) {
+      const y0 = Math.floor(cy * fy), y1 = Math.max(y0 + 1, Math.floor((cy + 1) * fy));
+      for (let cx = 0; cx < w; cx++) {
+        const x0 = Math.floor(cx * fx), x1 = Math.max(x0 + 1, Math.floor((cx + 1) * fx));
+        let sr = 0, sg = 0, sb = 0, n = 0;
+        for (let y = y0; y < y1; y += 2) for (let x = x0; x < x1; x += 2) {
+          const p = (y * image.width + x) * 3;
+          sr += image.data[p]!;
+          sg += image.data[p + 1]!;
+          sb += image.data[p + 2]!;
+          n++;
+        }
+        const i = cy * w + cx;
+        r[i] = sr / n;
+        g[i] = sg / n;
+        b[i] = sb / n;
+        gray[i] = 0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!;
+      }
+    }
+    let meanY = 0, meanCb = 0, meanCr = 0;
+    const cb = new Float32Array(w * h);
+    const cr = new Float32Array(w * h);
+    for (let i = 0; i < w * h; i++) {
+      cb[i] = 128 - 0.168736 * r[i]! - 0.331264 * g[i]! + 0.5 * b[i]!;
+      cr[i] = 128 + 0.5 * r[i]! - 0.418688 * g[i]! - 0.081312 * b[i]!;
+      meanY += gray[i]!;
+      meanCb += cb[i]!;
+      meanCr += cr[i]!;
+    }
+    meanY /= w * h;
+    meanCb /= w * h;
+    meanCr /= w * h;
+    const fire = new Uint8Array(w * h);
+    const smoke = new Uint8Array(w * h);
+    for (let i = 0; i < w * h; i++) {
+      const R = r[i]!, G = g[i]!, B = b[i]!, Y = gray[i]!;
+      fire[i] = Number(R > 150 && R >= G && G > B && Y > cb[i]! && cr[i]! > cb[i]! + 40 && Y >= meanY && cr[i]! >= meanCr && cb[i]! <= meanCb);
+      const spread = Math.max(R, G, B) - Math.min(R, G, B);
+      const fresh = this.background ? Math.abs(Y - this.background[i]!) > 18 : false;
+      smoke[i] = Number(spread < 24 && Y > 90 && Y < 225 && fresh);
+    }
+    return { w, h, gray, fire, smoke };
+  }
+}
+
+interface Region extends Box {
+  cells: number;
+  members: Int32Array;
+}
+
+/** 8-connected regions of a mask on the reduced grid. */
+function regions(mask: Uint8Array, w: number, h: number): Region[] {
+  const seen = new Uint8Array(w * h);
+  const stack = new Int32Array(w * h);
+  const out: Region[] = [];
+  for (let s = 0; s < w * h; s++) {
+    if (!mask[s] || seen[s]) continue;
+    let top = 0;
+    const members: number[] = [];
+    stack[top++] = s;
+    seen[s] = 1;
+    let minX = w, minY = h, maxX = 0, maxY = 0;
+    while (top) {
+      const p = stack[--top]!;
+      members.push(p);
+      const x = p % w, y = (p - x) / w;
+      minX = Math.min(minX, x);
+      maxX = Math.max(maxX, x);
+      minY = Math.min(minY, y);
+      maxY = Math.max(maxY, y);
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+        const nx = x + dx, ny = y + dy;
+        if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+        const q = ny * w + nx;
+        if (mask[q] && !seen[q]) {
+          seen[q] = 1;
+          stack[top++] = q;
+        }
+      }
+    }
+    out.push({ x: minX, y: minY, w: maxX - minX + 1, h: maxY - minY + 1, cells: members.length, members: Int32Array.from(members) });
+  }
+  return out;
+}
+
+/** Mean absolute change of intensity inside the region over the remembered frames. */
+function flickerOf(now: Small, past: Small[], r: Region): number {
+  let total = 0;
+  let n = 0;
+  const frames = [...past, now];
+  for (let k = 1; k < frames.length; k++) {
+    const a = frames[k - 1]!, b = frames[k]!;
+    if (a.w !== b.w || a.h !== b.h) continue;
+    for (const i of r.members) {
+      total += Math.abs(b.gray[i]! - a.gray[i]!);
+      n++;
+    }
+  }
+  return n ? total / n : 0;
+}
+
+function dilate(mask: Uint8Array, w: number, h: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    if (!mask[y * w + x]) continue;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+      const nx = x + dx, ny = y + dy;
+      if (nx >= 0 && ny >= 0 && nx < w && ny < h) out[ny * w + nx] = 1;
+    }
+  }
+  return out;
+}
+
+function countIn(mask: Uint8Array, w: number, r: Box): number {
+  let n = 0;
+  for (let y = r.y; y < r.y + r.h; y++) for (let x = r.x; x < r.x + r.w; x++) n += mask[y * w + x]!;
+  return n;
+}
+
+function scale(r: Box, sx: number, sy: number): Box {
+  return { x: r.x * sx, y: r.y * sy, w: r.w * sx, h: r.h * sy };
+}
