@@ -35,6 +35,8 @@ export class FireDetector implements Detector {
   constructor(private readonly opts: FireOptions = {}) {}
 
   async detect(image: RgbImage): Promise<Detection[]> {
+    const last = this.past[this.past.length - 1];
+    if (last && Math.round((image.height * last.w) / image.width) !== last.h) this.reset(); // another camera or picture size
     const small = this.reduce(image);
     const found: Detection[] = [];
     const sx = image.width / small.w;
@@ -56,7 +58,8 @@ export class FireDetector implements Detector {
       for (const r of regions(dilate(small.smoke, small.w, small.h), small.w, small.h)) {
         r.cells = r.members.reduce((n, i) => n + small.smoke[i]!, 0);
         if (r.cells < minCells * 2) continue;
-        const before = history.length ? countIn(history[0]!.smoke, small.w, r) : 0;
+        // Spreading: larger than at its smallest in the last few frames (wind makes plumes breathe).
+        const before = history.length ? Math.min(...history.map((h) => countIn(h.smoke, small.w, r))) : 0;
         const growth = before ? r.cells / before : 2;
         const score = Math.min(1, r.cells / (minCells * 8)) * 0.5 + Math.min(1, Math.max(0, growth - 1)) * 0.5;
         if (score >= (this.opts.minScore ?? 0.5)) found.push({ label: 'smoke', score, box: scale(r, sx, sy) });
@@ -77,7 +80,7 @@ export class FireDetector implements Detector {
     if (this.past.length > (this.opts.history ?? 4)) this.past.shift();
     // A slow background, so smoke is "grey and new" rather than "grey".
     if (!this.background) this.background = Float32Array.from(small.gray);
-    else for (let i = 0; i < small.gray.length; i++) this.background[i] = this.background[i]! * 0.95 + small.gray[i]! * 0.05;
+    else for (let i = 0; i < small.gray.length; i++) this.background[i] = this.background[i]! * 0.98 + small.gray[i]! * 0.02;
   }
 
   private reduce(image: RgbImage): Small {

@@ -9,7 +9,8 @@ import { detectText, readText, type OcrOptions } from './ocr.js';
 
 /** Province (and region) abbreviations that open a civil plate. */
 const PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼';
-const PLATE = new RegExp(`^([${PROVINCES}])([A-Z])([A-Z0-9]{5}[挂学警港澳]?|[A-Z0-9]{6})$`);
+/** Ordinary (5 after the letter), new-energy (6), and trailer/coach/police/HK-Macao (4 and a character). */
+const PLATE = new RegExp(`^([${PROVINCES}])([A-HJ-NP-Z])([A-Z0-9]{5}|[A-Z0-9]{6}|[A-Z0-9]{4}[挂学警港澳])$`);
 
 /**
  * A normalised plate (京A12345, 粤BD12345), or undefined when the text is not one.
@@ -17,7 +18,10 @@ const PLATE = new RegExp(`^([${PROVINCES}])([A-Z])([A-Z0-9]{5}[挂学警港澳]?
  * I, never used on plates, are read as 0 and 1 after the issuing letter.
  */
 export function parsePlate(raw: string): string | undefined {
-  const compact = raw.trim().toUpperCase().replace(/[·•・\-.\s。，,]/g, '');
+  let compact = raw.trim().toUpperCase().replace(/[·•・\-.\s。，,]/g, '');
+  // I is never an issuing letter: an I between the province and a letter is the province
+  // character's last stroke read twice.
+  if (compact[1] === 'I' && /[A-Z]/.test(compact[2] ?? '')) compact = compact[0]! + compact.slice(2);
   if (compact.length < 7 || compact.length > 9) return undefined;
   const fixed = compact.slice(0, 2) + compact.slice(2).replace(/O/g, '0').replace(/I/g, '1');
   const m = PLATE.exec(fixed);

@@ -14,6 +14,7 @@ import { DEMO_DEFAULTS, runDemo } from './demo.js';
 import { doctor, report } from './doctor.js';
 import { formatReport, loadScenario, runScenario, scenarioDevices } from '../../sim/scenario/runner.js';
 import { addDevice, listDevices, removeDevice, UsageError, type AddOptions } from './devices.js';
+import { detectCommand } from './detect.js';
 import { discoverCommand, probeCommand, simCameraCommand, type SimCameraCliOptions } from './cameras.js';
 
 function port(value: string): number {
@@ -198,6 +199,22 @@ simCmd
   .action(guarded(async (opts: Omit<SimCameraCliOptions, 'password'> & { password?: string }) => {
     const password = opts.password ?? process.env.GRIDEDGE_SIM_CAMERA_PASSWORD ?? 'admin';
     await simCameraCommand({ ...opts, password }, (line) => process.stdout.write(`${line}\n`));
+    process.exit(0);
+  }));
+
+program
+  .command('detect')
+  .description('run the on-device detectors on pictures and print what they find (boxes, scores, labels, plate text and colour); fire reads the pictures in order as one sequence')
+  .argument('<image...>', 'pictures (JPEG, PNG, …)')
+  .option('--detector <name>', 'face, plate or fire (default: all)')
+  .option('--min-score <n>', 'lowest score shown, 0..1 (default: each detector\'s own)', (v) => {
+    const n = Number(v);
+    if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`'${v}' is not a score between 0 and 1`);
+    return n;
+  })
+  .option('--json', 'print JSON', false)
+  .action(guarded(async (images: string[], opts: { detector?: string; minScore?: number; json: boolean }) => {
+    await detectCommand(images, opts, (l) => process.stdout.write(`${l}\n`));
     process.exit(0);
   }));
 

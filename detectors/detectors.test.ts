@@ -1,0 +1,179 @@
+/**
+ * The detectors on real pictures that ship in packages, and on rendered plates and flames;
+ * precision and recall are printed. Ground truth: the faces in @vladmandic/face-api's demo
+ * photos (boxes checked by eye on a contact sheet), the text of each rendered plate.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUILTIN_SCENES, renderScenes, type RenderedScene } from '../sim/camera/scenes.js';
+import { tempDir } from '../test/helpers/tmp.js';
+import { FaceDetector } from './face/blazeface.js';
+import { FireDetector } from './fire/fire.js';
+import { decodeImage } from './image.js';
+import { parsePlate, PlateDetector } from './plate/plate.js';
+import { iou, type Box, type PlateColor } from './types.js';
+
+const run = promisify(execFile);
+const SAMPLES = path.resolve('node_modules/@vladmandic/face-api/demo');
+
+const FACES: Record<string, Array<[number, number, number]>> = {
+  'sample1.jpg': [[417, 405, 198], [1496, 271, 143], [852, 471, 172]],
+  'sample2.jpg': [[1453, 191, 198], [891, 259, 191], [353, 189, 207]],
+  'sample3.jpg': [[590, 388, 200], [1064, 255, 251], [1467, 333, 235]],
+  'sample4.jpg': [[975, 227, 203], [675, 125, 166], [1282, 209, 152], [237, 248, 177]],
+  'sample5.jpg': [[363, 927, 235], [569, 454, 198], [776, 159, 166], [1405, 441, 218], [1116, 258, 183]],
+  'sample6.jpg': [[231, 524, 241], [653, 379, 240], [1151, 354, 226], [1465, 314, 245]],
+};
+
+function report(what: string, tp: number, fp: number, fn: number): { precision: number; recall: number } {
+  const precision = tp + fp ? tp / (tp + fp) : 1;
+  const recall = tp + fn ? tp / (tp + fn) : 1;
+  console.log(`${what}: precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)} (tp ${tp}, fp ${fp}, fn ${fn})`);
+  return { precision, recall };
+}
+
+describe('face detector (BlazeFace)', () => {
+  it('finds the faces in the group photos, and nothing else', async () => {
+    const detector = new FaceDetector();
+    let tp = 0, fp = 0, fn = 0;
+    for (const [file, truth] of Object.entries(FACES)) {
+      const faces = await detector.detect(await decodeImage(path.join(SAMPLES, file)));
+      const boxes: Box[] = truth.map(([x, y, s]) => ({ x, y, w: s, h: s }));
+      const matched = new Set<number>();
+      for (const f of faces) {
+        const i = boxes.findIndex((b, k) => !matched.has(k) && iou(b, f.box) >= 0.5);
+        if (i >= 0) (matched.add(i), tp++);
+        else fp++;
+        expect(f.landmarks).toHaveLength(6);
+      }
+      fn += boxes.length - matched.size;
+      expect(faces.length, file).toBe(truth.length);
+    }
+    const { precision, recall } = report('faces (face-api demo photos)', tp, fp, fn);
+    expect(precision).toBe(1);
+    expect(recall).toBe(1);
+  }, 60_000);
+
+  it('finds small faces far from the camera through tiles', async () => {
+    const dir = await tempDir('faces');
+    const far = path.join(dir, 'far.jpg');
+    // The photo shrunk to a third and set in a 1920×1080 frame: faces of about 60 px.
+    await run('ffmpeg', ['-loglevel', 'error', '-y', '-i', path.join(SAMPLES, 'sample4.jpg'), '-vf', 'scale=640:-2,pad=1920:1080:700:300:gray', far]);
+    const faces = await new FaceDetector().detect(await decodeImage(far));
+    expect(faces).toHaveLength(4);
+    for (const f of faces) expect(f.box.w).toBeLessThan(100);
+  }, 30_000);
+});
+
+describe('plate detector (PP-OCRv4 + plate rules)', () => {
+  const PLATES: Array<[string, string, string, PlateColor]> = [
+    ['京A·12345', '0x0a3d9c', 'white', 'blue'],
+    ['粤B·D12345', '0x6fcf7f', 'black', 'green'],
+    ['沪C·8K9Q2', '0xf2c200', 'black', 'yellow'],
+    ['苏E·5A7B9', 'white', 'black', 'white'],
+    ['粤Z·1234港', 'black', 'white', 'black'],
+    ['川A·F6688', '0x6fcf7f', 'black', 'green'],
+    ['浙B·3N5T7', '0x0a3d9c', 'white', 'blue'],
+  ];
+  const FONT = '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc';
+  let dir = '';
+  beforeAll(async () => {
+    dir = await tempDir('plates');
+  });
+
+  it('reads rendered plates exactly, with their colour', async () => {
+    const detector = new PlateDetector();
+    let tp = 0, fp = 0, fn = 0;
+    for (const [i, [text, bg, fg, colour]] of PLATES.entries()) {
+      const file = path.join(dir, `plate-${i}.png`);
+      const textFile = path.join(dir, `plate-${i}.txt`);
+      await import('node:fs/promises').then((fs) => fs.writeFile(textFile, text));
+      await run('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${bg}:s=440x140`, '-frames:v', '1', '-vf', `drawtext=fontfile=${FONT}:textfile=${textFile}:fontcolor=${fg}:fontsize=80:x=(w-text_w)/2:y=(h-text_h)/2`, file]);
+      const found = await detector.detect(await decodeImage(file));
+      const want = text.replace('·', '');
+      const hit = found.find((f) => f.text === want);
+      if (hit) tp++;
+      else fn++;
+      fp += found.filter((f) => f.text !== want).length;
+      expect(found.map((f) => [f.text, f.color]), text).toEqual([[want, colour]]);
+    }
+    report('plates (rendered)', tp, fp, fn);
+  }, 60_000);
+
+  it('reads the plate on a vehicle in a camera scene, and finds none where there is none', async () => {
+    const scenes = await renderScenes({ plate: BUILTIN_SCENES.plate!, vehicles: BUILTIN_SCENES.vehicles!, people: BUILTIN_SCENES.people! }, 1280, 720);
+    const detector = new PlateDetector();
+    const onVehicle = await detector.detect(await decodeImage(scenes.get('plate')!.jpegs[0]!));
+    expect(onVehicle.map((p) => [p.text, p.color])).toEqual([['京A12345', 'blue']]);
+    expect(onVehicle[0]!.box.y).toBeGreaterThan(720 * 0.7); // where the scene drew it
+    for (const name of ['vehicles', 'people']) expect(await detector.detect(await decodeImage(scenes.get(name)!.jpegs[0]!)), name).toEqual([]);
+  }, 60_000);
+
+  it('parses plate text the way plates are written', () => {
+    expect(parsePlate('京A·12345')).toBe('京A12345');
+    expect(parsePlate('京A-12345')).toBe('京A12345');
+    expect(parsePlate('京A.12345')).toBe('京A12345');
+    expect(parsePlate('京A 1234O')).toBe('京A12340'); // O is read as 0 after the letter
+    expect(parsePlate('粤BD12345')).toBe('粤BD12345'); // new energy
+    expect(parsePlate('粤B123456')).toBeUndefined(); // six without D/F is not a plate
+    expect(parsePlate('京A1234挂')).toBe('京A1234挂');
+    expect(parsePlate('川IA·F6688')).toBe('川AF6688');
+    expect(parsePlate('京I12345')).toBeUndefined(); // I is no issuing letter
+    expect(parsePlate('北京欢迎你')).toBeUndefined();
+    expect(parsePlate('XA12345')).toBeUndefined();
+  });
+});
+
+describe('fire and smoke detector (colour, flicker, spread)', () => {
+  let scenes: Map<string, RenderedScene>;
+  beforeAll(async () => {
+    scenes = await renderScenes(BUILTIN_SCENES, 640, 360);
+  }, 60_000);
+
+  async function play(names: string[], loops = 2): Promise<Array<{ scene: string; labels: string[] }>> {
+    const detector = new FireDetector();
+    const out: Array<{ scene: string; labels: string[] }> = [];
+    for (const name of names) {
+      const s = scenes.get(name)!;
+      for (let k = 0; k < loops; k++) for (const jpeg of s.jpegs) out.push({ scene: name, labels: (await detector.detect(await decodeImage(jpeg))).map((d) => d.label) });
+    }
+    return out;
+  }
+
+  it('sees fire in flame footage and none in plain scenes; smoke where a plume spreads', async () => {
+    let tp = 0, fp = 0, fn = 0;
+    // Fire: the flame loop after a street view; flames appearing in a still scene are change enough.
+    const fire = await play(['street', 'fire']);
+    for (const f of fire) {
+      const truth = f.scene === 'fire';
+      const seen = f.labels.includes('fire');
+      if (truth && seen) tp++;
+      else if (seen) fp++;
+      else if (truth) fn++;
+    }
+    for (const name of ['street', 'people', 'vehicles', 'faces', 'crowd', 'plate']) {
+      const frames = await play([name], 3);
+      fp += frames.filter((f) => f.labels.length).length;
+    }
+    const r = report('fire (rendered flame footage vs six plain scenes)', tp, fp, fn);
+    expect(r.precision).toBe(1);
+    expect(r.recall).toBeGreaterThan(0.9);
+
+    const smoke = await play(['people', 'smoke']);
+    const plume = smoke.filter((f) => f.scene === 'smoke');
+    const seen = plume.filter((f) => f.labels.includes('smoke')).length;
+    report('smoke (rendered plume over a street scene)', seen, smoke.filter((f) => f.scene === 'people' && f.labels.length).length, plume.length - seen);
+    expect(seen).toBeGreaterThanOrEqual(plume.length / 2);
+    expect(smoke.filter((f) => f.scene === 'people').every((f) => f.labels.length === 0)).toBe(true);
+  }, 90_000);
+
+  it('gives a still picture colour evidence only, under the default threshold', async () => {
+    const still = await decodeImage(scenes.get('fire')!.jpegs[0]!);
+    expect(await new FireDetector().detect(still)).toEqual([]);
+    const candidates = await new FireDetector({ minScore: 0.2 }).detect(still);
+    expect(candidates.map((c) => c.label)).toEqual(['fire']);
+    expect(candidates[0]!.score).toBeLessThan(0.5);
+  });
+});

@@ -1,0 +1,60 @@
+/** `gridedge detect IMAGE...`: what the on-device detectors find in pictures, for commissioning and tests. */
+import { existsSync } from 'node:fs';
+import { FaceDetector } from '../../detectors/face/blazeface.js';
+import { FireDetector } from '../../detectors/fire/fire.js';
+import { decodeImage } from '../../detectors/image.js';
+import { PlateDetector } from '../../detectors/plate/plate.js';
+import type { Detection, Detector } from '../../detectors/types.js';
+import { UsageError } from './devices.js';
+
+export const DETECTORS = ['face', 'plate', 'fire'] as const;
+export type DetectorName = (typeof DETECTORS)[number];
+
+export interface DetectResult {
+  file: string;
+  width: number;
+  height: number;
+  ms: number;
+  detections: Detection[];
+}
+
+export async function detectCommand(files: string[], opts: { detector?: string; minScore?: number; json: boolean; ffmpeg?: string }, out: (s: string) => void): Promise<DetectResult[]> {
+  if (!files.length) throw new UsageError('give one or more pictures');
+  if (opts.detector === 'object') throw new UsageError('the object detector (people, vehicles) is not available in this version: use face, plate or fire');
+  const names: DetectorName[] = opts.detector ? [opts.detector as DetectorName] : [...DETECTORS];
+  for (const n of names) if (!DETECTORS.includes(n)) throw new UsageError(`--detector must be one of ${DETECTORS.join(', ')}, not "${n}"`);
+  for (const f of files) if (!existsSync(f)) throw new UsageError(`${f}: no such file`);
+  const min = opts.minScore;
+  // One fire detector for all the pictures: given in order, they are one sequence (flicker needs frames).
+  const detectors: Detector[] = names.map((n) => (n === 'face' ? new FaceDetector(min !== undefined ? { minScore: min } : {}) : n === 'plate' ? new PlateDetector(min !== undefined ? { minScore: min } : {}) : new FireDetector(min !== undefined ? { minScore: min } : {})));
+  const results: DetectResult[] = [];
+  for (const file of files) {
+    const image = await decodeImage(file, opts.ffmpeg);
+    const t0 = performance.now();
+    const detections: Detection[] = [];
+    for (const d of detectors) detections.push(...(await d.detect(image)));
+    const result = { file, width: image.width, height: image.height, ms: Math.round(performance.now() - t0), detections: detections.map(rounded) };
+    results.push(result);
+    if (!opts.json) {
+      out(`${file} (${image.width}x${image.height}, ${result.ms} ms): ${detections.length ? `${detections.length} found` : 'nothing found'}`);
+      for (const d of result.detections) out(`  ${describe(d)}`);
+    }
+  }
+  if (opts.json) out(JSON.stringify(results, null, 2));
+  return results;
+}
+
+function describe(d: Detection): string {
+  const { x, y, w, h } = d.box;
+  return [d.label.padEnd(5), d.score.toFixed(2), d.text ?? '', d.color ?? '', `at ${x},${y} ${w}x${h}`].filter(Boolean).join('  ');
+}
+
+function rounded(d: Detection): Detection {
+  const r = (n: number) => Math.round(n);
+  return {
+    ...d,
+    score: Math.round(d.score * 1000) / 1000,
+    box: { x: r(d.box.x), y: r(d.box.y), w: r(d.box.w), h: r(d.box.h) },
+    ...(d.landmarks ? { landmarks: d.landmarks.map(([a, b]) => [r(a), r(b)] as [number, number]) } : {}),
+  };
+}
