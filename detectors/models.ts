@@ -41,3 +41,8 @@ export function session(file: string, threads = 1): Promise<ort.InferenceSession
 }
 
 export { ort };
+
+/** The tfjs graph model of @vladmandic/human's COCO CenterNet (converted to ONNX by objectModel()). */
+export const TFJS_MODELS = {
+  centernet: () => packageFile('@vladmandic/human', 'models/centernet.json'),
+};

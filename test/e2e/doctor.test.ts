@@ -50,10 +50,17 @@ describe('gridedge doctor', () => {
     expect(out).toMatch(/^PASS {2}upstream +mqtt:\/\/127\.0\.0\.1:\d+ accepts this gateway's credentials$/m);
     expect(out).toMatch(/^PASS {2}series +http:\/\/127\.0\.0\.1:\d+ took a test point/m);
     expect(out).toMatch(/^PASS {2}device kinds +settings and registries load; 1 smoke-alarm$/m);
-    expect(out).toMatch(/^SKIP {2}detectors/m);
+    expect(out).toMatch(/^PASS {2}detector models +4 models load \(face \d+ ms, plate \d+ ms, plate \d+ ms, object \d+ ms\)$/m);
     expect(out).toMatch(/^all checks passed$/m);
     expect(code).toBe(0);
   });
+
+  it('fails the detector models when the converted model cannot be written, and says what to do', async () => {
+    const { code, out } = await run(await config(), { ...env, GRIDEDGE_MODEL_DIR: '/dev/null/models' });
+    expect(code).toBe(1);
+    expect(out).toMatch(/^FAIL {2}detector models +CenterNet COCO \(people, vehicles\): .*\/dev\/null\/models/m);
+    expect(out).toMatch(/gridedge models/);
+  }, 60_000);
 
   it('reports a bad config with the key, and stops there', async () => {
     const { code, out } = await run(await config({ extra: ['  - id: smoke-2', '    kind: toaster', '    secret: x'] }));
