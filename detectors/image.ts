@@ -119,3 +119,18 @@ export function crop(image: RgbImage, box: Box): RgbImage {
   for (let row = 0; row < h; row++) data.set(image.data.subarray(((y + row) * image.width + x) * 3, ((y + row) * image.width + x + w) * 3), row * w * 3);
   return { width: w, height: h, data };
 }
+
+/** Encodes an RGB image as JPEG with ffmpeg (through PPM), for evidence crops. */
+export function encodeJpeg(image: RgbImage, quality = 4, ffmpeg = 'ffmpeg'): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      ffmpeg,
+      ['-hide_banner', '-loglevel', 'error', '-f', 'image2pipe', '-vcodec', 'ppm', '-i', 'pipe:0', '-frames:v', '1', '-q:v', String(quality), '-f', 'image2pipe', '-vcodec', 'mjpeg', 'pipe:1'],
+      { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => (err ? reject(new Error(`cannot encode JPEG: ${stderr.toString().trim() || err.message}`)) : resolve(stdout)),
+    );
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.write(`P6\n${image.width} ${image.height}\n255\n`);
+    child.stdin!.end(image.data);
+  });
+}

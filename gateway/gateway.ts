@@ -40,6 +40,7 @@ import { SpoolSink } from './timeseries/spool.js';
 import { CommandHandler } from './uplink/commands.js';
 import { Uplink } from './uplink/uplink.js';
 import { VERSION } from './version.js';
+import { Vision } from './vision.js';
 
 type GatewayDevice = RegisteredDevice & { heartbeatSeconds?: number; digest?: { realm: string; ha1: string } };
 
@@ -146,6 +147,7 @@ export class Gateway {
   private readonly metrics: Metrics;
   private readonly deviceCommands: DeviceCommands;
   readonly cameras: CameraManager;
+  readonly vision: Vision;
   private heartbeatTimer?: NodeJS.Timeout;
   readonly evidence: EvidenceStore;
   private readonly linkSecret: string;
@@ -324,6 +326,15 @@ export class Gateway {
     });
     this.cameras = new CameraManager(config.cameras, { ffmpegPath: config.video.ffmpegPath, log: log.child({ component: 'cameras' }) });
     this.cameras.on('event', (e: CameraEvent) => this.cameraEvent(e));
+    this.vision = new Vision({
+      config,
+      cameras: this.cameras,
+      incidents: this.incidents,
+      sink: this.sink,
+      counters: this.counters,
+      storeEvidence: (input) => this.storeEvidence(input),
+      log: log.child({ component: 'vision' }),
+    });
     this.metrics = new Metrics(this.counters, [
       { name: 'outbox_pending', help: 'incident messages waiting for the upstream broker', read: () => [{ value: this.outbox.stats().pending }] },
       { name: 'outbox_oldest_age_seconds', help: 'age of the oldest pending incident message', read: () => [{ value: this.outbox.stats().oldestAgeMs / 1000 }] },
@@ -333,6 +344,8 @@ export class Gateway {
       { name: 'spool_bytes', help: 'bytes of readings spooled on disk', read: () => [{ value: this.spool.bytesOnDisk }] },
       { name: 'broker_connections', help: 'devices connected to the embedded broker', read: () => [{ value: this.broker.connectedClients }] },
       ...cameraGauges(() => this.cameras.health()),
+      { name: 'detector_mean_ms', help: 'mean milliseconds per frame of each detector (last 50 frames)', labelNames: ['detector'], read: () => Object.entries(this.vision.health().workers?.meanMs ?? {}).map(([detector, value]) => ({ labels: { detector }, value })) },
+      { name: 'detector_queue', help: 'frames waiting for a free detector worker', read: () => [{ value: this.vision.health().workers?.queued ?? 0 }] },
       { name: 'uplink_connected', help: '1 when the uplink to the platform is up', read: () => [{ value: this.uplink?.connected ? 1 : 0 }] },
       {
         name: 'incidents_active', help: 'incidents open, acknowledged or dispatched, by category and status', labelNames: ['category', 'status'],
@@ -389,6 +402,7 @@ export class Gateway {
       this.brokerPort = broker;
       this.api = app;
       if (!this.config.api.publicUrl) this.publicUrl = `http://${this.config.api.host}:${port}`;
+      this.vision.start();
       this.cameras.start();
       this.log.info({ gatewayId: this.config.gateway.id, grid: this.config.gateway.grid, broker, api: port, series: this.sink.name, devices: this.config.devices.length, cameras: this.config.cameras.length }, 'gateway started');
       return { broker, api: port };
@@ -458,6 +472,7 @@ export class Gateway {
       videoSources: () => [...this.pipeline.videoSources.values()],
       cameras: () => this.cameras.health(),
       cameraSnapshot: (id) => this.cameras.cameras.get(id)?.snapshot(),
+      vision: (limit) => ({ ...this.vision.health(), captures: this.vision.recentCaptures(limit) }),
       config: () => maskSecrets(this.config),
       metrics: () => this.metrics.text(),
       evidence: { store: this.evidence, secret: this.linkSecret },
@@ -541,6 +556,7 @@ export class Gateway {
   async stop(): Promise<void> {
     await this.api?.close();
     await this.cameras.stop();
+    await this.vision.stop();
     await this.broker.stop();
     await this.recovery?.stop();
     await this.sink.close();

@@ -7,25 +7,15 @@
 import { ort, session } from '../models.js';
 import { sample } from '../image.js';
 import { nms, type Detection, type Detector, type RgbImage } from '../types.js';
+import { COCO_LABELS, DEFAULT_OBJECT_LABELS } from './labels.js';
 import { CENTERNET_INPUT, objectModel } from './model.js';
+
+export { COCO_LABELS, DEFAULT_OBJECT_LABELS };
 
 const SIZE = 512;
 const GRID = 128;
 const STRIDE = SIZE / GRID;
 
-export const COCO_LABELS = [
-  'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
-  'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
-  'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee',
-  'skis', 'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket', 'bottle',
-  'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange',
-  'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch', 'potted plant', 'bed',
-  'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote', 'keyboard', 'cell phone', 'microwave', 'oven',
-  'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier', 'toothbrush',
-] as const;
-
-/** What a community gateway cares about by default: people and what moves on its roads. */
-export const DEFAULT_OBJECT_LABELS = ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'];
 
 export interface ObjectOptions {
   /** Lowest score kept, 0..1. */

@@ -6,7 +6,7 @@ import type { LifecycleCommand } from '../incidents/lifecycle.js';
 import type { CommandResult, IncidentQuery } from '../incidents/manager.js';
 import type { IncidentMessage } from '../incidents/schema.js';
 import type { ApiToken } from './auth.js';
-import type { CameraHealthSchema, DeviceDetailSchema, DeviceSchema, HealthSchema, NewDeviceSchema, VideoSourceSchema } from './schemas.js';
+import type { CameraHealthSchema, VisionSchema, DeviceDetailSchema, DeviceSchema, HealthSchema, NewDeviceSchema, VideoSourceSchema } from './schemas.js';
 
 export type Health = Static<typeof HealthSchema>;
 export type DeviceView = Static<typeof DeviceSchema>;
@@ -14,6 +14,7 @@ export type DeviceDetail = Static<typeof DeviceDetailSchema>;
 export type NewDevice = Static<typeof NewDeviceSchema>;
 export type VideoSourceView = Static<typeof VideoSourceSchema>;
 export type CameraView = Static<typeof CameraHealthSchema>;
+export type VisionView = Static<typeof VisionSchema>;
 
 export interface ApiContext {
   health(): Health;
@@ -31,6 +32,8 @@ export interface ApiContext {
   cameras(): CameraView[];
   /** A fresh JPEG from the camera; undefined when there is no such camera. */
   cameraSnapshot(id: string): Promise<Buffer> | undefined;
+  /** Detector workers, what each camera's detectors see, and the latest captures. */
+  vision(limit: number): VisionView;
   config(): unknown;
   metrics(): Promise<string>;
   evidence: { store: EvidenceStore; secret: string };

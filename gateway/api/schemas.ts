@@ -93,6 +93,49 @@ export const CameraHealthSchema = Type.Object({
   lastError: Type.Optional(Type.String()),
 });
 
+export const VisionSchema = Type.Object({
+  workers: Type.Optional(
+    Type.Object({
+      workers: Type.Integer(),
+      busy: Type.Integer(),
+      queued: Type.Integer({ description: 'frames waiting for a free worker (at most one per camera)' }),
+      jobs: Type.Integer(),
+      failures: Type.Integer(),
+      restarts: Type.Integer({ description: 'workers replaced after dying' }),
+      meanMs: Type.Record(Type.String(), Type.Number(), { description: 'mean milliseconds per detector over the last 50 frames' }),
+    }),
+  ),
+  cameras: Type.Array(
+    Type.Object({
+      camera: Type.String(),
+      detectors: Type.Array(Type.String()),
+      frames: Type.Integer({ description: 'frames the detectors have read' }),
+      failures: Type.Integer(),
+      lastAt: Type.Optional(Type.Number()),
+      lastMs: Type.Optional(Type.Number({ description: 'milliseconds from handing the frame over to having its detections' })),
+      last: Type.Record(Type.String(), Type.Integer(), { description: 'objects in the last frame, by label' }),
+      tracks: Type.Integer({ description: 'objects being tracked now' }),
+    }),
+  ),
+  captures: Type.Array(
+    Type.Object({
+      track: Type.String(),
+      camera: Type.String(),
+      grid: Type.String(),
+      label: Type.String(),
+      firstAt: Type.Number(),
+      lastAt: Type.Number(),
+      frames: Type.Integer(),
+      score: Type.Number(),
+      quality: Type.Number({ description: 'of the best shot, 0..1: confidence, size, sharpness, frontal pose' }),
+      plate: Type.Optional(Type.String()),
+      color: Type.Optional(Type.String()),
+      sha256: Type.Optional(Type.String({ description: 'the best shot, in the evidence store (GET /api/evidence/{sha256})' })),
+    }),
+    { description: 'one per track, newest first' },
+  ),
+});
+
 export const IncidentSchema = IncidentMessageSchema;
 
 export const IncidentQuerySchema = Type.Object(

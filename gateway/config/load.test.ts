@@ -22,6 +22,20 @@ function problems(input: unknown, env: Record<string, string> = {}): string[] {
 }
 
 describe('config loader', () => {
+  it('checks the detectors of each camera: labels, zones, hours, the time zone', () => {
+    const cam = (detect: unknown) => ({ ...base(), cameras: [{ id: 'cam-1', rtsp: 'rtsp://127.0.0.1/s', detect }] });
+    expect(problems(cam({ object: {}, zones: [{ name: 'yard', mode: 'restricted', hours: '22:00-06:00', polygon: [[0, 0], [1, 0], [1, 1]] }] }))).toEqual([]);
+    expect(problems(cam({ object: { labels: ['person', 'tank'] } }))).toEqual(['cameras[0].detect.object.labels: "tank" is not a COCO label (person, bicycle, car, motorcycle, bus, truck, …)']);
+    expect(problems(cam({ zones: [] }))).toEqual(['cameras[0].detect: name at least one detector (face, plate, object, fire), e.g. object: {}']);
+    expect(problems(cam({ fire: {}, zones: [{ name: 'a', mode: 'exclude', hours: '22:00-06:00', polygon: [[0, 0], [1, 0], [1, 1]] }, { name: 'a', mode: 'include', polygon: [[0, 0], [1, 0], [1, 1]] }] }))).toEqual([
+      'cameras[0].detect.zones[0].hours: only restricted zones have hours',
+      'cameras[0].detect.zones[1].name: "a" is used twice',
+    ]);
+    expect(problems(cam({ face: { minScore: 2 } })).join('\n')).toMatch(/cameras\/0\/detect\/face\/minScore|cameras\[0\]\.detect\.face\.minScore/);
+    expect(problems(cam({ face: {}, zones: [{ name: 'z', mode: 'include', polygon: [[0, 0], [1.5, 0], [1, 1]] }] })).join('\n')).toMatch(/polygon/);
+    expect(problems({ ...cam({ face: {} }), vision: { timezone: 'Mars/Olympus' } })).toEqual(['vision.timezone: "Mars/Olympus" is not an IANA time zone (e.g. Asia/Shanghai)']);
+  });
+
   it('loads the documented example config, filling defaults and taking secrets from the environment', async () => {
     const config = await loadConfig(new URL('../../gridedge.example.yaml', import.meta.url).pathname, {
       GRIDEDGE_DEVICE_SECRET_SMOKE_0102: 'from-env-0102',

@@ -8,6 +8,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
+import { COCO_LABELS } from '../../detectors/object/labels.js';
+import { DETECTOR_NAMES } from '../../detectors/pipeline/names.js';
 import { deviceKinds } from '../../devices/registry.js';
 import { CATEGORIES } from '../incidents/categories.js';
 import { compile, configAjv, describeErrors, type Validator } from '../schema.js';
@@ -115,6 +117,11 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     devices.push({ ...d, ...(secret ? { secret } : {}), grid: d.grid ?? raw.gateway.grid, options, heartbeatSeconds: d.heartbeatSeconds ?? kind?.heartbeatSeconds });
   });
 
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: raw.vision.timezone });
+  } catch {
+    problems.push(`vision.timezone: "${raw.vision.timezone}" is not an IANA time zone (e.g. Asia/Shanghai)`);
+  }
   const cameras: Config['cameras'] = [];
   raw.cameras.forEach((c, i) => {
     const clash = seen.get(c.id) !== undefined ? 'a device' : cameras.some((x) => x.id === c.id) ? 'another camera' : undefined;
@@ -123,6 +130,14 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     if (c.source === 'rtsp' && !c.onvif && !c.rtsp) problems.push(`cameras[${i}].source: "rtsp" needs onvif or rtsp`);
     if (c.source === 'snapshot' && !c.onvif && !c.snapshot) problems.push(`cameras[${i}].source: "snapshot" needs onvif or snapshot`);
     if (c.width % 2 || c.height % 2) problems.push(`cameras[${i}]: width and height must be even (got ${c.width}x${c.height})`);
+    for (const l of c.detect?.object?.labels ?? []) if (l !== '*' && !(COCO_LABELS as readonly string[]).includes(l)) problems.push(`cameras[${i}].detect.object.labels: "${l}" is not a COCO label (person, bicycle, car, motorcycle, bus, truck, …)`);
+    const zoneNames = new Set<string>();
+    c.detect?.zones.forEach((z, k) => {
+      if (zoneNames.has(z.name)) problems.push(`cameras[${i}].detect.zones[${k}].name: "${z.name}" is used twice`);
+      zoneNames.add(z.name);
+      if (z.hours && z.mode !== 'restricted') problems.push(`cameras[${i}].detect.zones[${k}].hours: only restricted zones have hours`);
+    });
+    if (c.detect && !DETECTOR_NAMES.some((n) => c.detect![n])) problems.push(`cameras[${i}].detect: name at least one detector (face, plate, object, fire), e.g. object: {}`);
     if (c.grid) {
       const p = gridCodeProblem(c.grid);
       if (p) problems.push(`cameras[${i}].grid: "${c.grid}" is not valid (${p})`);

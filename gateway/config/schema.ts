@@ -16,6 +16,37 @@ const Host = (fallback: string) => Type.String({ minLength: 1, default: fallback
 
 const Secret = (what: string) => Type.String({ minLength: 8, maxLength: 256, description: `${what}, 8-256 characters` });
 
+const Score = Type.Number({ minimum: 0, maximum: 1, description: 'lowest score kept, 0..1' });
+const DetectorSettingsSchema = Type.Object(
+  {
+    minScore: Type.Optional(Score),
+    labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: "object only: COCO labels reported (default person, bicycle, car, motorcycle, bus, truck; ['*'] for all)" })),
+  },
+  { additionalProperties: false },
+);
+const Point = Type.Tuple([Type.Number({ minimum: 0, maximum: 1 }), Type.Number({ minimum: 0, maximum: 1 })], { description: '[x, y] as shares of the picture width and height, 0..1' });
+const ZoneSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: 'zone name: letters, digits, _ . -' }),
+    polygon: Type.Array(Point, { minItems: 3, maxItems: 64, description: 'three or more [x, y] corners' }),
+    mode: StringEnum(['include', 'exclude', 'restricted'] as const, { description: 'include: only count objects here; exclude: ignore objects here; restricted: a person here (in hours) raises person.restricted_zone' }),
+    labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'labels the zone applies to (default: all)' })),
+    hours: Type.Optional(Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$', description: 'restricted: HH:MM-HH:MM local time, may wrap past midnight; always when absent' })),
+  },
+  { additionalProperties: false },
+);
+export const DetectSchema = Type.Object(
+  {
+    face: Type.Optional(DetectorSettingsSchema),
+    plate: Type.Optional(DetectorSettingsSchema),
+    object: Type.Optional(DetectorSettingsSchema),
+    fire: Type.Optional(DetectorSettingsSchema),
+    minSize: Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'smallest object side in frame pixels; smaller ones are ignored' }),
+    zones: Type.Array(ZoneSchema, { default: [], maxItems: 32 }),
+  },
+  { additionalProperties: false, description: 'on-device detectors for this camera: give each one to run ({} for its defaults)' },
+);
+
 export const CameraSchema = Type.Object(
   {
     id: Id('camera id'),
@@ -33,6 +64,7 @@ export const CameraSchema = Type.Object(
     stallSeconds: Type.Number({ minimum: 1, maximum: 600, default: 10, description: 'no frame for this long: the stream is stalled and restarted, 1..600 s' }),
     motionGate: Type.Boolean({ default: false, description: 'true: hand frames to the detectors only while the camera reports motion (ONVIF events)' }),
     queueFrames: Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'frames waiting for the detectors; the oldest is dropped beyond this, 1..100' }),
+    detect: Type.Optional(DetectSchema),
   },
   { additionalProperties: false },
 );
@@ -221,6 +253,15 @@ export const ConfigSchema = Type.Object(
     video: Type.Object(
       {
         ffmpegPath: Type.String({ minLength: 1, default: 'ffmpeg', description: "the ffmpeg program that decodes camera streams (default: Debian's, on PATH)" }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    vision: Type.Object(
+      {
+        workers: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'detector worker threads (each runs one frame at a time), 1..16' }),
+        timezone: Type.String({ default: 'Asia/Shanghai', description: 'IANA time zone of restricted-zone hours' }),
+        fireConfirmFrames: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'frames with flames or smoke before fire.video_* is raised' }),
+        trackMissedFrames: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'frames an object may go unseen before its track ends and its capture is recorded' }),
       },
       { additionalProperties: false, default: {} },
     ),

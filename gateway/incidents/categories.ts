@@ -17,6 +17,8 @@ export type CategoryTable = Readonly<Record<string, Category>>;
 
 export const CATEGORIES: CategoryTable = {
   'fire.smoke_alarm': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'a smoke alarm is sounding' },
+  'fire.video_flame': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'a camera sees flames (on-device detector; confirm on the evidence picture)' },
+  'fire.video_smoke': { severity: 'major', deadlineMinutes: 15, ackWithinMinutes: 5, description: 'a camera sees smoke spreading (on-device detector; confirm on the evidence picture)' },
   'gas.leak': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'gas at or above the alarm threshold' },
   'gas.leak_warning': { severity: 'major', deadlineMinutes: 60, ackWithinMinutes: 10, description: 'gas above the warning threshold' },
   'lpg.cylinder_scrapped': { severity: 'critical', deadlineMinutes: 60, ackWithinMinutes: 10, description: 'a scrapped LPG cylinder was filled or delivered' },
@@ -29,6 +31,7 @@ export const CATEGORIES: CategoryTable = {
   'drone.link_lost': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'a drone stopped reporting' },
   'vehicle.watchlist_plate': { severity: 'major', deadlineMinutes: 30, ackWithinMinutes: 5, description: 'a vehicle on the blocklist passed a camera' },
   'vehicle.muck_truck_off_hours': { severity: 'major', deadlineMinutes: 60, ackWithinMinutes: 10, description: 'a muck truck passed outside its allowed hours' },
+  'person.restricted_zone': { severity: 'major', deadlineMinutes: 30, ackWithinMinutes: 5, description: 'a person in a restricted zone of a camera, in its restricted hours' },
   'camera.tamper': { severity: 'major', deadlineMinutes: 120, ackWithinMinutes: 10, description: 'a camera reports tampering (covered, turned away, defocused)' },
   'camera.video_lost': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a camera stream stopped delivering frames' },
   'device.offline': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a device stopped reporting' },

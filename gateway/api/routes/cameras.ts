@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
-import { CameraHealthSchema, ErrorSchema, VideoSourceSchema } from '../schemas.js';
+import { CameraHealthSchema, ErrorSchema, VideoSourceSchema, VisionSchema } from '../schemas.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }) });
 
@@ -14,6 +14,16 @@ export function cameraRoutes(app: FastifyInstance, ctx: ApiContext): void {
       response: { 200: Type.Object({ cameras: Type.Array(CameraHealthSchema), videoSources: Type.Array(VideoSourceSchema) }) },
     },
   }, async () => ({ cameras: ctx.cameras(), videoSources: ctx.videoSources() }));
+
+  app.get('/api/vision', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['cameras'],
+      summary: 'the on-device detectors: worker load, what each camera sees, and the latest captures (one per tracked face, plate, person or vehicle)',
+      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }, { additionalProperties: false }),
+      response: { 200: VisionSchema },
+    },
+  }, async (req) => ctx.vision((req.query as { limit: number }).limit));
 
   app.get('/api/cameras/:id', {
     config: { access: 'read' },

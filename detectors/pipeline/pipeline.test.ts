@@ -1,0 +1,121 @@
+/** Zones, the tracker and the worker pool on their own (the gateway test runs them on a camera stream). */
+import { describe, expect, it } from 'vitest';
+import { decodeImage } from '../image.js';
+import type { Detection, RgbImage } from '../types.js';
+import { DetectorPool } from './pool.js';
+import { quality, sharpness, Tracker } from './tracker.js';
+import { admitted, anchor, inside, zonesAt, type Zone } from './zones.js';
+
+const W = 640, H = 360;
+const blank: RgbImage = { width: W, height: H, data: new Uint8Array(W * H * 3) };
+const det = (label: string, x: number, y: number, w = 60, h = 120, extra: Partial<Detection> = {}): Detection => ({ label, score: 0.9, box: { x, y, w, h }, ...extra });
+
+function noisy(width: number, height: number, seed = 1): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  let s = seed;
+  for (let i = 0; i < data.length; i += 3) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    data[i] = data[i + 1] = data[i + 2] = s & 0xff;
+  }
+  return { width, height, data };
+}
+
+describe('zones', () => {
+  const left: Zone = { name: 'left', mode: 'exclude', polygon: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]] };
+  const gate: Zone = { name: 'gate', mode: 'include', labels: ['car'], polygon: [[0.6, 0.5], [1, 0.5], [1, 1], [0.6, 1]] };
+
+  it('places people and vehicles by where they touch the ground, other things by their centre', () => {
+    expect(anchor(det('person', 100, 100, 50, 100))).toEqual([125, 200]);
+    expect(anchor(det('face', 100, 100, 50, 100))).toEqual([125, 150]);
+    expect(inside([0.2, 0.2], left.polygon)).toBe(true);
+    expect(inside([0.7, 0.2], left.polygon)).toBe(false);
+  });
+
+  it('drops what is in an exclude zone, and keeps a label with include zones to them', () => {
+    expect(admitted([left, gate], det('person', 50, 50), W, H)).toBe(false);
+    expect(admitted([left, gate], det('person', 400, 50), W, H)).toBe(true); // no include zone for people
+    expect(admitted([left, gate], det('car', 400, 50, 100, 60), W, H)).toBe(false); // cars count only at the gate
+    expect(admitted([left, gate], det('car', 450, 250, 100, 60), W, H)).toBe(true);
+    expect(zonesAt([left, gate], det('car', 450, 250, 100, 60), W, H).map((z) => z.name)).toEqual(['gate']);
+  });
+});
+
+describe('tracker', () => {
+  it('makes one track of one object moving across frames, announces it on its second frame and ends it after misses', () => {
+    const tr = new Tracker('cam', { maxMissed: 2, minHits: 2 });
+    const types: string[] = [];
+    for (let i = 0; i < 5; i++) types.push(...tr.update([det('person', 100 + i * 10, 100)], blank, 1000 + i * 500).map((e) => e.type));
+    expect(types).toEqual(['new', 'update', 'update', 'update']);
+    const ended = [tr.update([], blank, 4000), tr.update([], blank, 4500), tr.update([], blank, 5000)].flat();
+    expect(ended.map((e) => e.type)).toEqual(['end']);
+    expect(ended[0]!.track.hits).toBe(5);
+    expect(ended[0]!.track.firstAt).toBe(1000);
+  });
+
+  it('never announces a one-frame fluke, and keeps two objects apart', () => {
+    const tr = new Tracker('cam', { maxMissed: 0 });
+    expect(tr.update([det('car', 10, 10)], blank, 0)).toEqual([]);
+    expect(tr.update([], blank, 500)).toEqual([]); // ended unannounced: no event at all
+    const events = [tr.update([det('person', 10, 10), det('person', 400, 10)], blank, 1000), tr.update([det('person', 12, 10), det('person', 402, 10)], blank, 1500)].flat();
+    expect(events.filter((e) => e.type === 'new').map((e) => e.track.id)).toHaveLength(2);
+  });
+
+  it('follows a plate by its reading even when it jumps between frames, and keeps the reading seen most', () => {
+    const tr = new Tracker('cam');
+    tr.update([det('plate', 10, 300, 80, 24, { text: '京A12345', color: 'blue' })], blank, 0);
+    tr.update([det('plate', 300, 200, 80, 24, { text: '京A12345', color: 'blue' })], blank, 500);
+    tr.update([det('plate', 500, 100, 80, 24, { text: '京A12346' })], blank, 1000);
+    expect(tr.active).toHaveLength(2); // the misread had no IoU with the track and another text
+    const t = tr.active.find((x) => x.hits === 2)!;
+    expect(t.text).toBe('京A12345');
+    expect(t.color).toBe('blue');
+  });
+
+  it('keeps the best shot: larger, sharper, more frontal', async () => {
+    const sharp = noisy(W, H);
+    const flat = blank;
+    expect(sharpness(sharp, { x: 0, y: 0, w: 100, h: 100 })).toBeGreaterThan(sharpness(flat, { x: 0, y: 0, w: 100, h: 100 }) + 100);
+    const frontal = det('face', 100, 100, 80, 80, { landmarks: [[120, 130], [160, 130], [140, 150]] });
+    const profile = det('face', 100, 100, 80, 80, { landmarks: [[120, 130], [160, 130], [158, 150]] });
+    expect(quality(frontal, sharp)).toBeGreaterThan(quality(profile, sharp));
+    const tr = new Tracker('cam');
+    tr.update([det('person', 100, 100, 60, 120)], flat, 0);
+    tr.update([det('person', 102, 100, 60, 120)], sharp, 500);
+    tr.update([det('person', 104, 100, 60, 120)], flat, 1000);
+    const t = tr.active[0]!;
+    expect(t.best.at).toBe(500);
+    expect(t.best.image.width).toBe(Math.ceil(60 * 1.4));
+  });
+});
+
+describe('detector pool (worker threads)', () => {
+  it('runs the detectors off the main thread and reports per-detector times', async () => {
+    const pool = new DetectorPool({ workers: 1 });
+    pool.start();
+    try {
+      const image = await decodeImage('/usr/share/darknet/data/person.jpg');
+      const r = await pool.detect('cam', image, { object: {} });
+      expect(r.detections.map((d) => d.label)).toContain('person');
+      expect(r.ms.object).toBeGreaterThan(0);
+      expect(image.data.length).toBe(image.width * image.height * 3); // the caller's frame is copied, not taken
+      const stats = pool.stats();
+      expect(stats).toMatchObject({ workers: 1, busy: 0, queued: 0, jobs: 1, failures: 0 });
+    } finally {
+      await pool.stop();
+    }
+    await expect(pool.detect('cam', blank, { fire: {} })).rejects.toThrow(/not running/);
+  }, 60_000);
+
+  it('queues frames of several cameras for the free worker, and reports a detector error as that frame failing', async () => {
+    const pool = new DetectorPool({ workers: 1 });
+    pool.start();
+    try {
+      const results = await Promise.allSettled([pool.detect('a', blank, { fire: {} }), pool.detect('b', blank, { fire: {} }), pool.detect('c', blank, { object: { labels: ['tank'] } })]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+      expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/unknown object label "tank"/);
+      expect(pool.stats()).toMatchObject({ jobs: 3, failures: 1, queued: 0 });
+    } finally {
+      await pool.stop();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,51 @@
+/**
+ * A detector worker thread: models load here, inference runs here, so the gateway's event loop
+ * (MQTT ingest, the API) never waits on a model. One job at a time; the pool feeds it.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { Detection, Detector } from '../types.js';
+import type { DetectorSet } from './names.js';
+import { makeDetector } from './set.js';
+
+export interface DetectJob {
+  seq: number;
+  camera: string;
+  width: number;
+  height: number;
+  data: ArrayBuffer;
+  detectors: DetectorSet;
+}
+
+export type DetectReply = { seq: number; detections: Detection[]; ms: Record<string, number> } | { seq: number; error: string };
+
+// Per camera and settings: the fire detector remembers the camera's past frames.
+const detectors = new Map<string, Detector>();
+
+function detectorFor(camera: string, name: keyof DetectorSet, set: DetectorSet): Detector {
+  const key = `${camera}\u0000${name}\u0000${JSON.stringify(set[name])}`;
+  let d = detectors.get(key);
+  if (!d) {
+    d = makeDetector(name, set[name]);
+    detectors.set(key, d);
+  }
+  return d;
+}
+
+async function run(job: DetectJob): Promise<DetectReply> {
+  const image = { width: job.width, height: job.height, data: new Uint8Array(job.data) };
+  const found: Detection[] = [];
+  const ms: Record<string, number> = {};
+  for (const name of Object.keys(job.detectors) as Array<keyof DetectorSet>) {
+    const t0 = performance.now();
+    found.push(...(await detectorFor(job.camera, name, job.detectors).detect(image)));
+    ms[name] = performance.now() - t0;
+  }
+  return { seq: job.seq, detections: found, ms };
+}
+
+parentPort?.on('message', (job: DetectJob) => {
+  run(job).then(
+    (reply) => parentPort!.postMessage(reply),
+    (err: unknown) => parentPort!.postMessage({ seq: job.seq, error: (err as Error).message }),
+  );
+});

@@ -1,0 +1,50 @@
+/**
+ * Zones drawn on a camera's picture (polygons in 0..1 of width and height): exclude zones hide
+ * what is in them (a road outside the wall, a TV in the guard room); include zones, when a label
+ * has any, are the only places it counts; restricted zones raise an incident when a person is
+ * there in the hours given.
+ */
+import type { Box, Detection } from '../types.js';
+
+export interface Zone {
+  name: string;
+  polygon: Array<[number, number]>;
+  mode: 'include' | 'exclude' | 'restricted';
+  /** Labels the zone applies to (all when absent). */
+  labels?: string[];
+  /** restricted: HH:MM-HH:MM local time, may wrap past midnight (22:00-06:00); always when absent. */
+  hours?: string;
+}
+
+/** Where an object is: people stand and vehicles roll on the ground (bottom centre); the rest by their centre. */
+export function anchor(d: { label: string; box: Box }): [number, number] {
+  const grounded = ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'].includes(d.label);
+  return [d.box.x + d.box.w / 2, grounded ? d.box.y + d.box.h : d.box.y + d.box.h / 2];
+}
+
+export function inside(point: [number, number], polygon: Array<[number, number]>): boolean {
+  // Ray casting: count the edges a ray to the right crosses.
+  let hit = false;
+  const [x, y] = point;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    const [xi, yi] = polygon[i]!;
+    const [xj, yj] = polygon[j]!;
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) hit = !hit;
+  }
+  return hit;
+}
+
+const applies = (z: Zone, label: string) => !z.labels || z.labels.includes(label);
+
+export function zonesAt(zones: Zone[], d: { label: string; box: Box }, width: number, height: number): Zone[] {
+  const [x, y] = anchor(d);
+  return zones.filter((z) => applies(z, d.label) && inside([x / width, y / height], z.polygon));
+}
+
+/** Whether a detection counts, given the camera's include and exclude zones. */
+export function admitted(zones: Zone[], d: Detection, width: number, height: number): boolean {
+  const here = zonesAt(zones, d, width, height);
+  if (here.some((z) => z.mode === 'exclude')) return false;
+  const includes = zones.filter((z) => z.mode === 'include' && applies(z, d.label));
+  return !includes.length || here.some((z) => z.mode === 'include');
+}

@@ -1,0 +1,253 @@
+/**
+ * Vision: camera frames → detectors (worker threads) → zones → tracks → series points, captures
+ * and incidents. Runs only for cameras with `detect` in the config; starts and stops with the
+ * gateway. Plates read here meet the same watchlists as plates from capture cameras
+ * (kinds.capture-camera), so one blocked plate is one incident whichever camera saw it.
+ */
+import { Value } from '@sinclair/typebox/value';
+import { encodeJpeg } from '../detectors/image.js';
+import type { DetectorName, DetectorSet } from '../detectors/pipeline/names.js';
+import { DetectorPool, type PoolStats } from '../detectors/pipeline/pool.js';
+import { Tracker, type Track, type TrackEvent } from '../detectors/pipeline/tracker.js';
+import { admitted, zonesAt, type Zone } from '../detectors/pipeline/zones.js';
+import type { Detection, RgbImage } from '../detectors/types.js';
+import { within } from '../devices/capture-camera/watchlists.js';
+import { Watchlists, WatchlistSchema, type WatchlistSettings } from '../devices/capture-camera/watchlists.js';
+import type { CameraManager } from '../devices/camera/manager.js';
+import type { Frame } from '../devices/camera/frames.js';
+import type { DeviceInfo, EvidenceClass, EvidenceInput, IncidentSignal } from '../devices/types.js';
+import type { Config } from './config/schema.js';
+import type { IncidentManager } from './incidents/manager.js';
+import type { Logger } from './log.js';
+import type { Counters } from './stats.js';
+import { toLine, type SeriesSink } from './timeseries/sink.js';
+
+const VEHICLES = new Set(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
+const CAPTURED: Record<string, EvidenceClass> = { face: 'face', plate: 'plate', person: 'person', bicycle: 'vehicle', car: 'vehicle', motorcycle: 'vehicle', bus: 'vehicle', truck: 'vehicle' };
+
+export interface Capture {
+  track: string;
+  camera: string;
+  grid: string;
+  label: string;
+  firstAt: number;
+  lastAt: number;
+  frames: number;
+  score: number;
+  quality: number;
+  plate?: string;
+  color?: string;
+  sha256?: string;
+}
+
+export interface CameraVision {
+  camera: string;
+  detectors: DetectorName[];
+  frames: number;
+  failures: number;
+  lastAt?: number;
+  lastMs?: number;
+  /** Admitted detections in the last frame, by label. */
+  last: Record<string, number>;
+  tracks: number;
+}
+
+interface PerCamera {
+  tracker: Tracker;
+  stats: CameraVision;
+  /** Tracks that already raised their incident. */
+  raised: Set<string>;
+}
+
+export interface VisionOptions {
+  config: Config;
+  cameras: CameraManager;
+  incidents: IncidentManager;
+  sink: SeriesSink;
+  counters: Counters;
+  storeEvidence: (input: EvidenceInput) => Promise<{ sha256: string }>;
+  log: Logger;
+}
+
+export class Vision {
+  private pool?: DetectorPool;
+  private readonly per = new Map<string, PerCamera>();
+  private readonly captures: Capture[] = [];
+  private readonly watchlists: Watchlists;
+  private readonly clock: Intl.DateTimeFormat;
+  private removeConsumer?: () => void;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly opts: VisionOptions) {
+    const settings = Value.Default(WatchlistSchema, structuredClone((opts.config.kinds as Record<string, unknown>)['capture-camera'] ?? {})) as WatchlistSettings;
+    this.watchlists = new Watchlists(settings);
+    this.clock = new Intl.DateTimeFormat('en-GB', { timeZone: opts.config.vision.timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  }
+
+  get enabled(): boolean {
+    return this.opts.config.cameras.some((c) => c.detect);
+  }
+
+  start(): void {
+    if (!this.enabled) return;
+    this.pool = new DetectorPool({ workers: this.opts.config.vision.workers, onError: (err) => this.opts.log.error({ err: err.message }, 'detector worker failed') });
+    this.pool.start();
+    this.removeConsumer = this.opts.cameras.addConsumer((frame) => this.onFrame(frame));
+    this.opts.log.info({ workers: this.opts.config.vision.workers, cameras: this.opts.config.cameras.filter((c) => c.detect).map((c) => c.id) }, 'vision started');
+  }
+
+  async stop(): Promise<void> {
+    this.removeConsumer?.();
+    await Promise.allSettled([...this.pending]);
+    for (const [camera, p] of this.per) this.handle(camera, p, p.tracker.flush(), undefined, Date.now());
+    await Promise.allSettled([...this.pending]);
+    await this.pool?.stop();
+  }
+
+  health(): { workers?: PoolStats; cameras: CameraVision[] } {
+    return { ...(this.pool ? { workers: this.pool.stats() } : {}), cameras: [...this.per.values()].map((p) => ({ ...p.stats, tracks: p.tracker.active.filter((t) => t.confirmed).length })) };
+  }
+
+  /** The latest captures, newest first (one per track). */
+  recentCaptures(limit = 50): Capture[] {
+    return this.captures.slice(-limit).reverse();
+  }
+
+  private async onFrame(frame: Frame): Promise<void> {
+    const camera = this.opts.cameras.cameras.get(frame.camera)?.config;
+    const detect = camera?.detect;
+    if (!camera || !detect || !this.pool) return;
+    const set: DetectorSet = {};
+    for (const n of ['face', 'plate', 'object', 'fire'] as const) if (detect[n]) set[n] = detect[n];
+    const p = this.perCamera(frame.camera, Object.keys(set) as DetectorName[]);
+    const image: RgbImage = { width: frame.width, height: frame.height, data: frame.data };
+    let found: Detection[];
+    const t0 = performance.now();
+    try {
+      found = (await this.pool.detect(frame.camera, image, set)).detections;
+    } catch (err) {
+      p.stats.failures++;
+      this.opts.counters.inc('vision_failures_total', { camera: frame.camera });
+      this.opts.log.warn({ camera: frame.camera, err: (err as Error).message }, 'detectors failed on a frame');
+      return;
+    }
+    const zones = detect.zones as Zone[];
+    const kept = found.filter((d) => Math.min(d.box.w, d.box.h) >= detect.minSize && admitted(zones, d, image.width, image.height));
+    const counts: Record<string, number> = {};
+    for (const d of kept) counts[d.label] = (counts[d.label] ?? 0) + 1;
+    p.stats.frames++;
+    p.stats.lastAt = frame.at;
+    p.stats.lastMs = Math.round(performance.now() - t0);
+    p.stats.last = counts;
+    this.opts.counters.inc('vision_frames_total', { camera: frame.camera });
+    this.opts.sink.writeLine(toLine({ measurement: 'detections', tags: { camera: frame.camera, grid: camera.grid }, fields: { ...counts, detect_ms: p.stats.lastMs }, ts: frame.at }));
+    this.handle(frame.camera, p, p.tracker.update(kept, image, frame.at), image, frame.at);
+  }
+
+  private perCamera(camera: string, detectors: DetectorName[]): PerCamera {
+    let p = this.per.get(camera);
+    if (!p) {
+      p = { tracker: new Tracker(camera, { maxMissed: this.opts.config.vision.trackMissedFrames }), stats: { camera, detectors, frames: 0, failures: 0, last: {}, tracks: 0 }, raised: new Set() };
+      this.per.set(camera, p);
+    }
+    return p;
+  }
+
+  private handle(camera: string, p: PerCamera, events: TrackEvent[], frame: RgbImage | undefined, at: number): void {
+    const config = this.opts.cameras.cameras.get(camera)?.config;
+    const device: DeviceInfo = { id: camera, kind: 'camera', grid: config?.grid ?? this.opts.config.gateway.grid, ...(config?.name ? { name: config.name } : {}) };
+    for (const e of events) {
+      const t = e.track;
+      if (e.type === 'end') {
+        p.raised.delete(t.id);
+        if (CAPTURED[t.label]) this.track(this.capture(device, t));
+        continue;
+      }
+      if (p.raised.has(t.id)) continue;
+      const signal = this.rule(device, t, config?.detect?.zones as Zone[] | undefined, frame, at);
+      if (signal) {
+        p.raised.add(t.id);
+        this.track(signal.then((s) => s && this.opts.incidents.handle(s, device)));
+      }
+    }
+  }
+
+  /** The incident a track calls for, if any: a blocked plate, a person where none may be, flames or smoke. */
+  private rule(device: DeviceInfo, t: Track, zones: Zone[] = [], frame: RgbImage | undefined, at: number): Promise<IncidentSignal | undefined> | undefined {
+    const facts = { camera: device.id, track: t.id, score: Math.round(t.maxScore * 1000) / 1000, source: 'on-device detector' };
+    if (t.label === 'plate' && t.text) {
+      const v = this.watchlists.verdicts(t.text, at).find((x) => x.kind === 'blocked');
+      if (!v || v.kind !== 'blocked') return undefined;
+      return this.withEvidence(t, 'plate', { action: 'raise', category: 'vehicle.watchlist_plate', correlationKey: `vehicle.watchlist_plate:${t.text}`, occurredAt: at, facts: { ...facts, plate: t.text, ...(t.color ? { plateColor: t.color } : {}), reason: v.reason } });
+    }
+    if (t.label === 'person' && frame) {
+      const local = this.clock.format(new Date(at));
+      const zone = zonesAt(zones, t, frame.width, frame.height).find((z) => z.mode === 'restricted' && (!z.hours || within(local, z.hours)));
+      if (!zone) return undefined;
+      return this.withEvidence(t, 'person', { action: 'raise', category: 'person.restricted_zone', correlationKey: `person.restricted_zone:${device.id}:${zone.name}`, occurredAt: at, facts: { ...facts, zone: zone.name, localTime: local, ...(zone.hours ? { hours: zone.hours } : {}) } });
+    }
+    if ((t.label === 'fire' || t.label === 'smoke') && frame && t.hits >= this.opts.config.vision.fireConfirmFrames) {
+      const category = t.label === 'fire' ? 'fire.video_flame' : 'fire.video_smoke';
+      const box = { ...roundBox(t.box), label: t.label, score: Math.round(t.maxScore * 1000) / 1000 };
+      const scene = encodeJpeg(frame, 4, this.opts.config.video.ffmpegPath);
+      return scene.then(
+        (bytes): IncidentSignal => ({ action: 'raise', category, correlationKey: `${category}:${device.id}`, occurredAt: at, facts: { ...facts, frames: t.hits }, evidence: [{ bytes, class: 'scene', mime: 'image/jpeg', boxes: [box] }] }),
+        (err: unknown) => {
+          this.opts.log.warn({ camera: device.id, err: (err as Error).message }, 'could not encode the fire evidence; raising without it');
+          return { action: 'raise', category, correlationKey: `${category}:${device.id}`, occurredAt: at, facts: { ...facts, frames: t.hits } };
+        },
+      );
+    }
+    return undefined;
+  }
+
+  private async withEvidence(t: Track, cls: EvidenceClass, signal: Extract<IncidentSignal, { action: 'raise' }>): Promise<IncidentSignal> {
+    try {
+      const bytes = await encodeJpeg(t.best.image, 3, this.opts.config.video.ffmpegPath);
+      return { ...signal, evidence: [{ bytes, class: cls, mime: 'image/jpeg', boxes: [{ ...roundBox(t.best.boxInImage), label: t.label, score: Math.round(t.best.score * 1000) / 1000 }] }] };
+    } catch (err) {
+      this.opts.log.warn({ camera: t.camera, err: (err as Error).message }, 'could not encode the best shot; raising without it');
+      return signal;
+    }
+  }
+
+  /** One record per track: its best shot stored as evidence, a point in the series store. */
+  private async capture(device: DeviceInfo, t: Track): Promise<void> {
+    const record: Capture = { track: t.id, camera: device.id, grid: device.grid, label: t.label, firstAt: t.firstAt, lastAt: t.lastAt, frames: t.hits, score: round3(t.maxScore), quality: round3(t.best.quality), ...(t.text ? { plate: t.text } : {}), ...(t.color ? { color: t.color } : {}) };
+    try {
+      const bytes = await encodeJpeg(t.best.image, 3, this.opts.config.video.ffmpegPath);
+      record.sha256 = (await this.opts.storeEvidence({ bytes, class: CAPTURED[t.label]!, mime: 'image/jpeg' })).sha256;
+    } catch (err) {
+      this.opts.log.warn({ camera: device.id, track: t.id, err: (err as Error).message }, 'could not store the best shot');
+    }
+    this.captures.push(record);
+    if (this.captures.length > 500) this.captures.shift();
+    this.opts.counters.inc('vision_captures_total', { label: t.label });
+    const kind = VEHICLES.has(t.label) ? 'vehicle' : t.label;
+    this.opts.sink.writeLine(
+      toLine({
+        measurement: 'capture',
+        tags: { camera: device.id, grid: device.grid, label: t.label, kind },
+        fields: { track: t.id, frames: t.hits, seconds: (t.lastAt - t.firstAt) / 1000, score: record.score, quality: record.quality, ...(t.text ? { plate: t.text } : {}), ...(t.color ? { plate_color: t.color } : {}), ...(record.sha256 ? { sha256: record.sha256 } : {}) },
+        ts: t.lastAt,
+      }),
+    );
+    if (t.label === 'plate' && t.text) {
+      this.opts.sink.writeLine(toLine({ measurement: 'vehicle_pass', tags: { class: this.watchlists.isResident(t.text) ? 'resident' : 'visitor', camera: device.id, grid: device.grid }, fields: { plate: t.text, source: 'on-device', ...(record.sha256 ? { sha256: record.sha256 } : {}) }, ts: t.lastAt }));
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    const tracked = p.catch((err: unknown) => this.opts.log.error({ err: (err as Error).message }, 'vision: recording failed'));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function roundBox(b: { x: number; y: number; w: number; h: number }) {
+  return { x: Math.round(b.x), y: Math.round(b.y), w: Math.round(b.w), h: Math.round(b.h) };
+}
