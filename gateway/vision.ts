@@ -6,7 +6,7 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { encodeJpeg } from '../detectors/image.js';
-import type { DetectorName, DetectorSet } from '../detectors/pipeline/names.js';
+import { DETECTOR_NAMES, type DetectorName, type DetectorSet } from '../detectors/pipeline/names.js';
 import { DetectorPool, type PoolStats } from '../detectors/pipeline/pool.js';
 import { Tracker, type Track, type TrackEvent } from '../detectors/pipeline/tracker.js';
 import { admitted, zonesAt, type Zone } from '../detectors/pipeline/zones.js';
@@ -118,7 +118,7 @@ export class Vision {
     const detect = camera?.detect;
     if (!camera || !detect || !this.pool) return;
     const set: DetectorSet = {};
-    for (const n of ['face', 'plate', 'object', 'fire'] as const) if (detect[n]) set[n] = detect[n];
+    for (const n of DETECTOR_NAMES) if (detect[n]) set[n] = detect[n];
     const p = this.perCamera(frame.camera, Object.keys(set) as DetectorName[]);
     const image: RgbImage = { width: frame.width, height: frame.height, data: frame.data };
     let found: Detection[];

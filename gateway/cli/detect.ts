@@ -6,9 +6,10 @@ import { ObjectDetector } from '../../detectors/object/centernet.js';
 import { decodeImage } from '../../detectors/image.js';
 import { PlateDetector } from '../../detectors/plate/plate.js';
 import type { Detection, Detector } from '../../detectors/types.js';
+import { YoloDetector } from '../../detectors/yolo/yolo.js';
 import { UsageError } from './devices.js';
 
-export const DETECTORS = ['face', 'plate', 'object', 'fire'] as const;
+export const DETECTORS = ['face', 'plate', 'object', 'fire', 'yolo'] as const;
 export type DetectorName = (typeof DETECTORS)[number];
 
 export interface DetectResult {
@@ -19,9 +20,12 @@ export interface DetectResult {
   detections: Detection[];
 }
 
-export async function detectCommand(files: string[], opts: { detector?: string; minScore?: number; json: boolean; ffmpeg?: string }, out: (s: string) => void): Promise<DetectResult[]> {
+export async function detectCommand(files: string[], opts: { detector?: string; minScore?: number; json: boolean; ffmpeg?: string; model?: string; labels?: string }, out: (s: string) => void): Promise<DetectResult[]> {
   if (!files.length) throw new UsageError('give one or more pictures');
-  const names: DetectorName[] = opts.detector ? [opts.detector as DetectorName] : [...DETECTORS];
+  // Without --detector: every built-in one (a YOLO model is run only when given).
+  const names: DetectorName[] = opts.detector ? [opts.detector as DetectorName] : DETECTORS.filter((d) => d !== 'yolo');
+  if (opts.detector === 'yolo' && (!opts.model || !opts.labels)) throw new UsageError('--detector yolo needs --model FILE.onnx and --labels a,b,c (the class names in order)');
+  if (opts.model && !existsSync(opts.model)) throw new UsageError(`${opts.model}: no such model file`);
   for (const n of names) if (!DETECTORS.includes(n)) throw new UsageError(`--detector must be one of ${DETECTORS.join(', ')}, not "${n}"`);
   for (const f of files) if (!existsSync(f)) throw new UsageError(`${f}: no such file`);
   const min = opts.minScore;
@@ -31,6 +35,7 @@ export async function detectCommand(files: string[], opts: { detector?: string; 
     if (n === 'face') return new FaceDetector(score);
     if (n === 'plate') return new PlateDetector(score);
     if (n === 'object') return new ObjectDetector(score);
+    if (n === 'yolo') return new YoloDetector({ model: opts.model!, labels: opts.labels!.split(',').map((l) => l.trim()).filter(Boolean), ...score });
     return new FireDetector(score);
   });
   const results: DetectResult[] = [];

@@ -218,14 +218,16 @@ program
   .command('detect')
   .description('run the on-device detectors on pictures and print what they find (boxes, scores, labels, plate text and colour); fire reads the pictures in order as one sequence')
   .argument('<image...>', 'pictures (JPEG, PNG, …)')
-  .option('--detector <name>', 'face, plate, object (people and vehicles) or fire (default: all)')
+  .option('--detector <name>', 'face, plate, object (people and vehicles), fire, or yolo (your own model; default: all built-in)')
+  .option('--model <file>', 'yolo: the .onnx model (v5 or v8 output layout)')
+  .option('--labels <names>', 'yolo: the class names in order, comma-separated')
   .option('--min-score <n>', 'lowest score shown, 0..1 (default: each detector\'s own)', (v) => {
     const n = Number(v);
     if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`'${v}' is not a score between 0 and 1`);
     return n;
   })
   .option('--json', 'print JSON', false)
-  .action(guarded(async (images: string[], opts: { detector?: string; minScore?: number; json: boolean }) => {
+  .action(guarded(async (images: string[], opts: { detector?: string; minScore?: number; json: boolean; model?: string; labels?: string }) => {
     await detectCommand(images, opts, (l) => process.stdout.write(`${l}\n`));
     process.exit(0);
   }));

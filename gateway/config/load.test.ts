@@ -26,7 +26,7 @@ describe('config loader', () => {
     const cam = (detect: unknown) => ({ ...base(), cameras: [{ id: 'cam-1', rtsp: 'rtsp://127.0.0.1/s', detect }] });
     expect(problems(cam({ object: {}, zones: [{ name: 'yard', mode: 'restricted', hours: '22:00-06:00', polygon: [[0, 0], [1, 0], [1, 1]] }] }))).toEqual([]);
     expect(problems(cam({ object: { labels: ['person', 'tank'] } }))).toEqual(['cameras[0].detect.object.labels: "tank" is not a COCO label (person, bicycle, car, motorcycle, bus, truck, …)']);
-    expect(problems(cam({ zones: [] }))).toEqual(['cameras[0].detect: name at least one detector (face, plate, object, fire), e.g. object: {}']);
+    expect(problems(cam({ zones: [] }))).toEqual(['cameras[0].detect: name at least one detector (face, plate, object, fire, yolo), e.g. object: {}']);
     expect(problems(cam({ fire: {}, zones: [{ name: 'a', mode: 'exclude', hours: '22:00-06:00', polygon: [[0, 0], [1, 0], [1, 1]] }, { name: 'a', mode: 'include', polygon: [[0, 0], [1, 0], [1, 1]] }] }))).toEqual([
       'cameras[0].detect.zones[0].hours: only restricted zones have hours',
       'cameras[0].detect.zones[1].name: "a" is used twice',

@@ -137,7 +137,11 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
       zoneNames.add(z.name);
       if (z.hours && z.mode !== 'restricted') problems.push(`cameras[${i}].detect.zones[${k}].hours: only restricted zones have hours`);
     });
-    if (c.detect && !DETECTOR_NAMES.some((n) => c.detect![n])) problems.push(`cameras[${i}].detect: name at least one detector (face, plate, object, fire), e.g. object: {}`);
+    if (c.detect && !DETECTOR_NAMES.some((n) => c.detect![n])) problems.push(`cameras[${i}].detect: name at least one detector (face, plate, object, fire, yolo), e.g. object: {}`);
+    if (c.detect?.yolo) {
+      c.detect.yolo.model = path.resolve(baseDir, c.detect.yolo.model);
+      if (!existsSync(c.detect.yolo.model)) problems.push(`cameras[${i}].detect.yolo.model: ${c.detect.yolo.model} does not exist`);
+    }
     if (c.grid) {
       const p = gridCodeProblem(c.grid);
       if (p) problems.push(`cameras[${i}].grid: "${c.grid}" is not valid (${p})`);

@@ -41,6 +41,17 @@ export const DetectSchema = Type.Object(
     plate: Type.Optional(DetectorSettingsSchema),
     object: Type.Optional(DetectorSettingsSchema),
     fire: Type.Optional(DetectorSettingsSchema),
+    yolo: Type.Optional(
+      Type.Object(
+        {
+          model: Type.String({ minLength: 1, description: "the deployment's YOLO model (.onnx, v5 or v8 output layout), relative to the config file" }),
+          labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000, description: "the model's class names in order; fire and smoke feed the fire rules" }),
+          layout: StringEnum<'auto' | 'v5' | 'v8'>(['auto', 'v5', 'v8'], { default: 'auto', description: 'output layout: auto (from its shape), v5 [1,N,5+C] or v8 [1,4+C,N]' }),
+          minScore: Type.Optional(Score),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     minSize: Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'smallest object side in frame pixels; smaller ones are ignored' }),
     zones: Type.Array(ZoneSchema, { default: [], maxItems: 32 }),
   },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_SCENES, renderScenes } from '../../sim/camera/scenes.js';
 import { gridedge } from '../helpers/cli.js';
+import { tableModel, V5 } from '../helpers/onnx-models.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SAMPLE = path.resolve('node_modules/@vladmandic/face-api/demo/sample4.jpg');
@@ -43,10 +44,24 @@ describe('gridedge detect', () => {
     expect(person!.detections.map((d) => d.label)).toEqual(['person']);
   }, 60_000);
 
+  it("runs the deployment's own YOLO model with its class names", async () => {
+    const dir = await tempDir('detect-yolo');
+    const model = path.join(dir, 'fire.onnx');
+    await writeFile(model, tableModel(V5, [1, 4, 7]));
+    const picture = path.join(dir, 'yard.ppm');
+    await writeFile(picture, Buffer.concat([Buffer.from('P6\n128 64\n255\n'), Buffer.alloc(128 * 64 * 3, 90)]));
+    const run = gridedge(['detect', picture, '--detector', 'yolo', '--model', model, '--labels', 'fire,smoke', '--json']);
+    expect(await run.code).toBe(0);
+    expect((JSON.parse(run.stdout()) as Array<{ detections: Array<{ label: string }> }>)[0]!.detections.map((d) => d.label)).toEqual(['fire', 'smoke']);
+    const missing = gridedge(['detect', picture, '--detector', 'yolo']);
+    expect(await missing.code).toBe(2);
+    expect(missing.stderr()).toMatch(/--detector yolo needs --model FILE.onnx and --labels/);
+  }, 60_000);
+
   it('refuses what it cannot do, with exit code 2', async () => {
     const bad = gridedge(['detect', SAMPLE, '--detector', 'helmet']);
     expect(await bad.code).toBe(2);
-    expect(bad.stderr()).toMatch(/--detector must be one of face, plate, object, fire/);
+    expect(bad.stderr()).toMatch(/--detector must be one of face, plate, object, fire, yolo/);
     const missing = gridedge(['detect', '/nonexistent.jpg']);
     expect(await missing.code).toBe(2);
     expect(missing.stderr()).toMatch(/no such file/);
