@@ -73,40 +73,68 @@ export function sample(image: RgbImage, region: Box, outW: number, outH: number,
   const scaleY = keepAspect ? scale : sy;
   const dx = keepAspect ? (outW - region.w * scale) / 2 : 0;
   const dy = keepAspect ? (outH - region.h * scale) / 2 : 0;
-  const { width, height, data } = image;
-  const ch = opts.order === 'rgb' ? [0, 1, 2] : [2, 1, 0];
-  const norm = [0, 1, 2].map((c) => ({ m: opts.mean[c]!, s: opts.std[c]! }));
-  const padValue = [0, 1, 2].map((c) => ((opts.pad ?? 0) / 255 - norm[c]!.m) / norm[c]!.s);
+  const { width, height } = image;
+  // A plain Uint8Array view: Buffers and Uint8Arrays mixed at one access site slow the loop down.
+  const data = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+  // value = px · k[c] + b[c], in the model's channel order; src[c] is the RGB channel it reads.
+  const src = opts.order === 'rgb' ? [0, 1, 2] : [2, 1, 0];
+  const k = [0, 1, 2].map((c) => 1 / (255 * opts.std[c]!));
+  const b = [0, 1, 2].map((c) => -opts.mean[c]! / opts.std[c]!);
+  const pad = [0, 1, 2].map((c) => (opts.pad ?? 0) * k[c]! + b[c]!);
+  const [s0, s1, s2] = src as [number, number, number];
+  const [k0, k1, k2] = k as [number, number, number];
+  const [b0, b1, b2] = b as [number, number, number];
+  const [pad0, pad1, pad2] = pad as [number, number, number];
+  // Per output column, once: the two source columns (as byte offsets) and the weight between them.
+  const colA = new Int32Array(outW);
+  const colB = new Int32Array(outW);
+  const colW = new Float32Array(outW);
+  const colIn = new Uint8Array(outW);
+  for (let ox = 0; ox < outW; ox++) {
+    const fx = region.x + (ox + 0.5 - dx) / scaleX - 0.5;
+    colIn[ox] = Number(fx >= region.x - 0.5 && fx <= region.x + region.w - 0.5);
+    const x0 = Math.max(0, Math.min(width - 1, Math.floor(fx)));
+    colA[ox] = x0 * 3;
+    colB[ox] = Math.min(width - 1, x0 + 1) * 3;
+    colW[ox] = Math.max(0, Math.min(1, fx - x0));
+  }
   const plane = outW * outH;
+  const nhwc = opts.layout === 'nhwc';
   for (let oy = 0; oy < outH; oy++) {
     const fy = region.y + (oy + 0.5 - dy) / scaleY - 0.5;
-    for (let ox = 0; ox < outW; ox++) {
-      const fx = region.x + (ox + 0.5 - dx) / scaleX - 0.5;
-      const inside = fx >= region.x - 0.5 && fx <= region.x + region.w - 0.5 && fy >= region.y - 0.5 && fy <= region.y + region.h - 0.5;
-      for (let c = 0; c < 3; c++) {
-        let v: number;
-        if (!inside) v = padValue[c]!;
-        else {
-          const x0 = Math.max(0, Math.min(width - 1, Math.floor(fx)));
-          const y0 = Math.max(0, Math.min(height - 1, Math.floor(fy)));
-          const x1 = Math.min(width - 1, x0 + 1);
-          const y1 = Math.min(height - 1, y0 + 1);
-          const ax = Math.max(0, Math.min(1, fx - x0));
-          const ay = Math.max(0, Math.min(1, fy - y0));
-          const src = ch[c]!;
-          const p00 = data[(y0 * width + x0) * 3 + src]!;
-          const p01 = data[(y0 * width + x1) * 3 + src]!;
-          const p10 = data[(y1 * width + x0) * 3 + src]!;
-          const p11 = data[(y1 * width + x1) * 3 + src]!;
-          const px = (p00 * (1 - ax) + p01 * ax) * (1 - ay) + (p10 * (1 - ax) + p11 * ax) * ay;
-          v = (px / 255 - norm[c]!.m) / norm[c]!.s;
-        }
-        const i = opts.layout === 'nhwc' ? (oy * outW + ox) * 3 + c : c * plane + oy * outW + ox;
-        tensor[targetOffset + i] = v;
+    const rowIn = fy >= region.y - 0.5 && fy <= region.y + region.h - 0.5;
+    const y0 = Math.max(0, Math.min(height - 1, Math.floor(fy)));
+    const r0 = y0 * width * 3;
+    const r1 = Math.min(height - 1, y0 + 1) * width * 3;
+    const ay = Math.max(0, Math.min(1, fy - y0));
+    const step = nhwc ? 1 : plane;
+    let i = nhwc ? targetOffset + oy * outW * 3 : targetOffset + oy * outW;
+    const advance = nhwc ? 3 : 1;
+    if (!rowIn) {
+      for (let ox = 0; ox < outW; ox++, i += advance) {
+        tensor[i] = pad0;
+        tensor[i + step] = pad1;
+        tensor[i + 2 * step] = pad2;
       }
+      continue;
+    }
+    const iy = 1 - ay;
+    for (let ox = 0; ox < outW; ox++, i += advance) {
+      if (colIn[ox] === 0) {
+        tensor[i] = pad0;
+        tensor[i + step] = pad1;
+        tensor[i + 2 * step] = pad2;
+        continue;
+      }
+      const a = colA[ox]!, c = colB[ox]!, ax = colW[ox]!, ix = 1 - ax;
+      const w00 = ix * iy, w01 = ax * iy, w10 = ix * ay, w11 = ax * ay;
+      const p00 = r0 + a, p01 = r0 + c, p10 = r1 + a, p11 = r1 + c;
+      tensor[i] = (data[p00 + s0]! * w00 + data[p01 + s0]! * w01 + data[p10 + s0]! * w10 + data[p11 + s0]! * w11) * k0 + b0;
+      tensor[i + step] = (data[p00 + s1]! * w00 + data[p01 + s1]! * w01 + data[p10 + s1]! * w10 + data[p11 + s1]! * w11) * k1 + b1;
+      tensor[i + 2 * step] = (data[p00 + s2]! * w00 + data[p01 + s2]! * w01 + data[p10 + s2]! * w10 + data[p11 + s2]! * w11) * k2 + b2;
     }
   }
-  return { tensor, scale, dx: dx, dy: dy };
+  return { tensor, scale, dx, dy };
 }
 
 /** Crops a region into a new RGB image (for evidence and for second-stage models). */

@@ -46,3 +46,24 @@ export { ort };
 export const TFJS_MODELS = {
   centernet: () => packageFile('@vladmandic/human', 'models/centernet.json'),
 };
+
+/** Time spent inside onnxruntime (the bare models), for the benchmark's bare-vs-whole figures. */
+export const inferenceClock = { ms: 0, runs: 0 };
+
+/** session.run, timed into inferenceClock. */
+export async function run(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+  const t0 = performance.now();
+  try {
+    return await s.run(feeds);
+  } finally {
+    inferenceClock.ms += performance.now() - t0;
+    inferenceClock.runs++;
+  }
+}
+
+/** Releases every session of this thread (a worker does this before it exits: never mid-run). */
+export async function releaseSessions(): Promise<void> {
+  const all = [...sessions.values()];
+  sessions.clear();
+  await Promise.allSettled(all.map(async (s) => (await s).release()));
+}

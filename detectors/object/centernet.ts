@@ -4,7 +4,7 @@
  * and, per cell, the distances from the centre to the box's four sides; peaks of the heat map
  * (cells that are the highest of their 3×3 neighbourhood) are objects.
  */
-import { ort, session } from '../models.js';
+import { ort, run, session } from '../models.js';
 import { sample } from '../image.js';
 import { nms, type Detection, type Detector, type RgbImage } from '../types.js';
 import { COCO_LABELS, DEFAULT_OBJECT_LABELS } from './labels.js';
@@ -34,6 +34,7 @@ export class ObjectDetector implements Detector {
   readonly name = 'object';
   private readonly minScore: number;
   private readonly classes: Set<number>;
+  private readonly input = new Float32Array(SIZE * SIZE * 3);
 
   constructor(private readonly opts: ObjectOptions = {}) {
     this.minScore = opts.minScore ?? 0.4;
@@ -45,13 +46,14 @@ export class ObjectDetector implements Detector {
 
   /** The network's input for a picture: letterboxed to 512×512, RGB 0..255, NHWC. */
   preprocess(image: RgbImage): { tensor: Float32Array; scale: number; dx: number; dy: number } {
-    return sample(image, { x: 0, y: 0, w: image.width, h: image.height }, SIZE, SIZE, { layout: 'nhwc', order: 'rgb', mean: [0, 0, 0], std: [1 / 255, 1 / 255, 1 / 255], pad: 114 }, true);
+    // One input buffer per detector, reused (3 MB a frame otherwise): one frame at a time per detector.
+    return sample(image, { x: 0, y: 0, w: image.width, h: image.height }, SIZE, SIZE, { layout: 'nhwc', order: 'rgb', mean: [0, 0, 0], std: [1 / 255, 1 / 255, 1 / 255], pad: 114 }, true, this.input);
   }
 
   /** The bare model: one inference on a prepared input. */
   async infer(tensor: Float32Array): Promise<RawObjectOutput> {
     const s = await session(await objectModel(), this.opts.threads ?? 1);
-    const out = await s.run({ [CENTERNET_INPUT]: new ort.Tensor('float32', tensor, [1, SIZE, SIZE, 3]) });
+    const out = await run(s, { [CENTERNET_INPUT]: new ort.Tensor('float32', tensor, [1, SIZE, SIZE, 3]) });
     return { keypoints: out['tower_0/keypoints']!.data as Float32Array, wh: out['tower_0/wh']!.data as Float32Array };
   }
 

@@ -106,6 +106,19 @@ describe('detector pool (worker threads)', () => {
     await expect(pool.detect('cam', blank, { fire: {} })).rejects.toThrow(/not running/);
   }, 60_000);
 
+  it('stops without killing a model mid-run: the frame in hand finishes, queued ones fail', async () => {
+    const pool = new DetectorPool({ workers: 1 });
+    pool.start();
+    const image = await decodeImage('/usr/share/darknet/data/kite.jpg');
+    await pool.detect('warm', image, { object: {} });
+    const inHand = pool.detect('a', image, { object: {}, face: {} });
+    const queued = pool.detect('b', image, { object: {} }).catch((err: Error) => err);
+    await new Promise((r) => setTimeout(r, 20));
+    await pool.stop();
+    expect((await inHand).detections.length).toBeGreaterThan(0);
+    expect(String(await queued)).toMatch(/stopped/);
+  }, 60_000);
+
   it('queues frames of several cameras for the free worker, and reports a detector error as that frame failing', async () => {
     const pool = new DetectorPool({ workers: 1 });
     pool.start();

@@ -84,11 +84,22 @@ export class DetectorPool {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const p of this.queue.splice(0)) p.reject(new Error('the detector pool stopped'));
-    await Promise.all(this.slots.splice(0).map(async (s) => {
-      s.job?.reject(new Error('the detector pool stopped'));
+    await Promise.all(this.slots.map(async (s) => {
       clearTimeout(s.timer);
-      await s.worker?.terminate();
+      const worker = s.worker;
+      if (!worker) return;
+      // Asked to leave after the frame in hand; forced only if it does not within 10 s.
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage({ type: 'stop' });
+      const timer = setTimeout(() => void worker.terminate(), 10_000);
+      await exited;
+      clearTimeout(timer);
+      // Answered before leaving, the frame in hand resolved normally; otherwise it fails here.
+      s.job?.reject(new Error('the detector pool stopped'));
+      s.job = undefined;
+      s.worker = undefined;
     }));
+    this.slots.length = 0;
   }
 
   private spawn(index: number): void {

@@ -3,6 +3,7 @@
  * (MQTT ingest, the API) never waits on a model. One job at a time; the pool feeds it.
  */
 import { parentPort } from 'node:worker_threads';
+import { releaseSessions } from '../models.js';
 import type { Detection, Detector } from '../types.js';
 import type { DetectorSet } from './names.js';
 import { makeDetector } from './set.js';
@@ -43,9 +44,22 @@ async function run(job: DetectJob): Promise<DetectReply> {
   return { seq: job.seq, detections: found, ms };
 }
 
-parentPort?.on('message', (job: DetectJob) => {
-  run(job).then(
-    (reply) => parentPort!.postMessage(reply),
-    (err: unknown) => parentPort!.postMessage({ seq: job.seq, error: (err as Error).message }),
+// Jobs run one after another; a stop waits for the job in hand. Terminating a thread while
+// onnxruntime is inside a run aborts the whole process, so the pool asks, and this thread leaves.
+let chain: Promise<void> = Promise.resolve();
+
+parentPort?.on('message', (msg: DetectJob | { type: 'stop' }) => {
+  if ('type' in msg) {
+    chain = chain.then(async () => {
+      await releaseSessions();
+      process.exit(0);
+    });
+    return;
+  }
+  chain = chain.then(() =>
+    run(msg).then(
+      (reply) => parentPort!.postMessage(reply),
+      (err: unknown) => parentPort!.postMessage({ seq: msg.seq, error: (err as Error).message }),
+    ),
   );
 });

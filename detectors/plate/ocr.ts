@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { sample } from '../image.js';
-import { MODELS, ort, session } from '../models.js';
+import { MODELS, ort, run, session } from '../models.js';
 import type { Box, RgbImage } from '../types.js';
 
 export interface TextRegion {
@@ -33,7 +33,7 @@ export async function detectText(image: RgbImage, opts: OcrOptions = {}): Promis
   const outH = Math.max(32, Math.round((image.height * ratio) / 32) * 32);
   const { tensor } = sample(image, { x: 0, y: 0, w: image.width, h: image.height }, outW, outH, { layout: 'nchw', order: 'bgr', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, false);
   const s = await session(MODELS.ocrDet(), opts.threads ?? 1);
-  const out = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', tensor, [1, 3, outH, outW]) });
+  const out = await run(s, { [s.inputNames[0]!]: new ort.Tensor('float32', tensor, [1, 3, outH, outW]) });
   const prob = out[s.outputNames[0]!]!.data as Float32Array;
   const regions = components(prob, outW, outH, opts.binaryThreshold ?? 0.3);
   const sx = image.width / outW;
@@ -114,7 +114,7 @@ export async function readText(image: RgbImage, region: Box, threads = 1): Promi
   const width = Math.max(REC_HEIGHT / 2, Math.min(REC_MAX_WIDTH, Math.ceil((REC_HEIGHT * region.w) / Math.max(1, region.h))));
   const { tensor } = sample(image, region, width, REC_HEIGHT, { layout: 'nchw', order: 'bgr', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }, false);
   const s = await session(MODELS.ocrRec(), threads);
-  const out = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', tensor, [1, 3, REC_HEIGHT, width]) });
+  const out = await run(s, { [s.inputNames[0]!]: new ort.Tensor('float32', tensor, [1, 3, REC_HEIGHT, width]) });
   const t = out[s.outputNames[0]!]!;
   const [, steps, classes] = t.dims as [number, number, number];
   const data = t.data as Float32Array;

@@ -6,7 +6,7 @@
  * Input: RGB 0..1, NCHW, letterboxed with grey (114) to the model's square input size.
  */
 import { existsSync } from 'node:fs';
-import { ort, session } from '../models.js';
+import { ort, run, session } from '../models.js';
 import { sample } from '../image.js';
 import { nms, type Detection, type Detector, type RgbImage } from '../types.js';
 
@@ -41,7 +41,7 @@ export class YoloDetector implements Detector {
     const input = s.inputNames[0]!;
     const size = inputSize(s, input);
     const at = sample(image, { x: 0, y: 0, w: image.width, h: image.height }, size, size, { layout: 'nchw', order: 'rgb', mean: [0, 0, 0], std: [1, 1, 1], pad: 114 }, true);
-    const out = (await s.run({ [input]: new ort.Tensor('float32', at.tensor, [1, 3, size, size]) }))[s.outputNames[0]!]!;
+    const out = (await run(s, { [input]: new ort.Tensor('float32', at.tensor, [1, 3, size, size]) }))[s.outputNames[0]!]!;
     const rows = this.rows(out.data as Float32Array, out.dims as number[]);
     const found: Detection[] = [];
     for (const r of rows) {
