@@ -157,7 +157,10 @@ describe('fire and smoke detector (colour, flicker, spread)', () => {
       const frames = await play([name], 3);
       fp += frames.filter((f) => f.labels.length).length;
     }
-    const r = report('fire (rendered flame footage vs six plain scenes)', tp, fp, fn);
+    // One camera cutting between scenes (a PTZ tour, lights switched on): a cut is not smoke spreading or flames flickering.
+    const cuts = await play(['street', 'plate', 'people', 'covered', 'vehicles', 'crowd', 'faces', 'street'], 1);
+    fp += cuts.filter((f) => f.labels.length).length;
+    const r = report('fire (rendered flame footage vs six plain scenes, and cuts between them)', tp, fp, fn);
     expect(r.precision).toBe(1);
     expect(r.recall).toBeGreaterThan(0.9);
 

@@ -15,8 +15,11 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Replaces `file` with `data` atomically and durably: temp file, fsync, rename, fsync of the folder. */
+let writes = 0;
+
 export async function writeFileDurably(file: string, data: string | Buffer): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+  // Unique per write: two writers of the same file (the same evidence stored twice at once) must not share a temp file.
+  const tmp = `${file}.${process.pid}.${++writes}.tmp`;
   const fh = await open(tmp, 'w');
   try {
     await fh.writeFile(data);

@@ -77,6 +77,7 @@ export class Vision {
   private readonly clock: Intl.DateTimeFormat;
   private removeConsumer?: () => void;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly lastRaised = new Map<string, number>();
 
   constructor(private readonly opts: VisionOptions) {
     const settings = Value.Default(WatchlistSchema, structuredClone((opts.config.kinds as Record<string, unknown>)['capture-camera'] ?? {})) as WatchlistSettings;
@@ -178,16 +179,18 @@ export class Vision {
     if (t.label === 'plate' && t.text) {
       const v = this.watchlists.verdicts(t.text, at).find((x) => x.kind === 'blocked');
       if (!v || v.kind !== 'blocked') return undefined;
+      if (!this.due(`vehicle.watchlist_plate:${t.text}`, at)) return undefined;
       return this.withEvidence(t, 'plate', { action: 'raise', category: 'vehicle.watchlist_plate', correlationKey: `vehicle.watchlist_plate:${t.text}`, occurredAt: at, facts: { ...facts, plate: t.text, ...(t.color ? { plateColor: t.color } : {}), reason: v.reason } });
     }
     if (t.label === 'person' && frame) {
       const local = this.clock.format(new Date(at));
       const zone = zonesAt(zones, t, frame.width, frame.height).find((z) => z.mode === 'restricted' && (!z.hours || within(local, z.hours)));
-      if (!zone) return undefined;
+      if (!zone || !this.due(`person.restricted_zone:${device.id}:${zone.name}`, at)) return undefined;
       return this.withEvidence(t, 'person', { action: 'raise', category: 'person.restricted_zone', correlationKey: `person.restricted_zone:${device.id}:${zone.name}`, occurredAt: at, facts: { ...facts, zone: zone.name, localTime: local, ...(zone.hours ? { hours: zone.hours } : {}) } });
     }
     if ((t.label === 'fire' || t.label === 'smoke') && frame && t.hits >= this.opts.config.vision.fireConfirmFrames) {
       const category = t.label === 'fire' ? 'fire.video_flame' : 'fire.video_smoke';
+      if (!this.due(`${category}:${device.id}`, at)) return undefined;
       const box = { ...roundBox(t.box), label: t.label, score: Math.round(t.maxScore * 1000) / 1000 };
       const scene = encodeJpeg(frame, 4, this.opts.config.video.ffmpegPath);
       return scene.then(
@@ -199,6 +202,18 @@ export class Vision {
       );
     }
     return undefined;
+  }
+
+  /**
+   * Whether an incident key may be raised again: a flame that flickers out and back, or a car
+   * that leaves and returns, is one incident with one count a minute, not one per track.
+   */
+  private due(key: string, at: number): boolean {
+    const last = this.lastRaised.get(key);
+    if (last !== undefined && at - last < this.opts.config.vision.repeatSeconds * 1000) return false;
+    this.lastRaised.set(key, at);
+    if (this.lastRaised.size > 10_000) this.lastRaised.delete(this.lastRaised.keys().next().value!);
+    return true;
   }
 
   private async withEvidence(t: Track, cls: EvidenceClass, signal: Extract<IncidentSignal, { action: 'raise' }>): Promise<IncidentSignal> {

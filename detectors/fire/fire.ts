@@ -37,7 +37,13 @@ export class FireDetector implements Detector {
   async detect(image: RgbImage): Promise<Detection[]> {
     const last = this.past[this.past.length - 1];
     if (last && Math.round((image.height * last.w) / image.width) !== last.h) this.reset(); // another camera or picture size
-    const small = this.reduce(image);
+    let small = this.reduce(image);
+    if (last && changedShare(small.gray, last.gray) > 0.5) {
+      // A cut (another scene, the camera moved, the lights came on): what was history is not
+      // this scene's past, and comparing with it would see flicker and spreading grey everywhere.
+      this.reset();
+      small = this.reduce(image);
+    }
     const found: Detection[] = [];
     const sx = image.width / small.w;
     const sy = image.height / small.h;
@@ -204,6 +210,14 @@ function dilate(mask: Uint8Array, w: number, h: number): Uint8Array {
     }
   }
   return out;
+}
+
+/** Share of cells whose grey level moved by more than 25 between two frames. */
+function changedShare(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return 1;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (Math.abs(a[i]! - b[i]!) > 25) n++;
+  return n / a.length;
 }
 
 function countIn(mask: Uint8Array, w: number, r: Box): number {

@@ -40,6 +40,8 @@ export const DEMO_DEFAULTS: DemoOptions = {
 };
 
 const GRID_PREFIX = '110105001002'; // Beijing, Chaoyang district: street 001, community 002
+/** The plate the demo camera's 'plate' scene shows. */
+const DEMO_BLOCKED_PLATE = '京A·12345';
 
 export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera): Config {
   const devices = Array.from({ length: opts.devices }, (_, i) => {
@@ -61,7 +63,13 @@ export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera): Config 
       api: { host: '127.0.0.1', port: opts.apiPort },
       ...(opts.upstream ? { upstream: { url: opts.upstream } } : {}),
       devices,
-      ...(camera ? { cameras: [{ id: camera.id, name: 'North gate', grid: `${GRID_PREFIX}001`, onvif: camera.xaddr, user: 'admin', password: camera.password }] } : {}),
+      ...(camera
+        ? {
+            // The gate camera reads plates (one is on the blocklist), finds people and vehicles, and watches for fire.
+            kinds: { 'capture-camera': { blocklist: [{ plate: DEMO_BLOCKED_PLATE, reason: 'demo: reported stolen' }] } },
+            cameras: [{ id: camera.id, name: 'North gate', grid: `${GRID_PREFIX}001`, onvif: camera.xaddr, user: 'admin', password: camera.password, detect: { plate: {}, object: {}, fire: {} } }],
+          }
+        : {}),
     },
     'demo defaults',
     opts.dataDir,
@@ -115,7 +123,7 @@ async function startDemoCamera(out: (line: string) => void): Promise<SimulatedCa
     id: 'cam-001-gate',
     password: randomBytes(9).toString('base64url'),
     location: `${GRID_PREFIX}001`,
-    timeline: [{ scene: 'street', seconds: 20 }, { scene: 'people', seconds: 10 }, { scene: 'vehicles', seconds: 10 }, { scene: 'covered', seconds: 8 }],
+    timeline: [{ scene: 'street', seconds: 10 }, { scene: 'plate', seconds: 12 }, { scene: 'people', seconds: 10 }, { scene: 'fire', seconds: 10 }, { scene: 'street', seconds: 10 }, { scene: 'covered', seconds: 8 }],
   });
   try {
     await cam.start();
@@ -137,7 +145,7 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   out(`  API            http://127.0.0.1:${ports.api}/healthz`);
   out(`  upstream       ${opts.upstream ?? 'none (pass --upstream mqtt://host:port to publish incidents)'}`);
   out(`  time series    spooled as line protocol in ${path.join(config.dataDir, 'spool')}`);
-  if (camera) out(`  camera         ${camera.xaddr} (simulated ONVIF, RTSP ${camera.rtspUrl}); its scene changes every few seconds: motion, then a covered lens (camera.tamper); alarms in grid ${GRID_PREFIX}001 get its snapshot`);
+  if (camera) out(`  camera         ${camera.xaddr} (simulated ONVIF, RTSP ${camera.rtspUrl}); its scenes change every few seconds: a car with a blocked plate (vehicle.watchlist_plate), people, flames (fire.video_flame), a covered lens (camera.tamper); alarms in grid ${GRID_PREFIX}001 get its snapshot; captures at /api/vision`);
   out(`  an alarm every ${opts.alarmEvery} s; Ctrl-C to stop`);
 
   const alarms = config.devices.map(
@@ -163,7 +171,7 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
 
   const summary = setInterval(() => {
     const h = gateway.health();
-    out(`-- ${h.broker.connectedClients} devices connected, ${h.series.written} readings stored, ${h.incidents.active} incidents active, ${gateway.counters.total('messages_rejected_total')} rejected, uplink ${h.uplink.configured ? (h.uplink.connected ? 'up' : 'DOWN') : 'not configured'}`);
+    out(`-- ${h.broker.connectedClients} devices connected, ${h.series.written} readings stored, ${h.incidents.active} incidents active, ${gateway.counters.total('vision_captures_total')} captures, ${gateway.counters.total('messages_rejected_total')} rejected, uplink ${h.uplink.configured ? (h.uplink.connected ? 'up' : 'DOWN') : 'not configured'}`);
   }, 30_000);
 
   await new Promise<void>((resolve) => {

@@ -272,6 +272,7 @@ export const ConfigSchema = Type.Object(
         workers: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'detector worker threads (each runs one frame at a time), 1..16' }),
         timezone: Type.String({ default: 'Asia/Shanghai', description: 'IANA time zone of restricted-zone hours' }),
         fireConfirmFrames: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'frames with flames or smoke before fire.video_* is raised' }),
+        repeatSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'an incident a camera raised is raised again (count + 1) at most this often, 0..86400 s' }),
         trackMissedFrames: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'frames an object may go unseen before its track ends and its capture is recorded' }),
       },
       { additionalProperties: false, default: {} },

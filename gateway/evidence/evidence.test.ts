@@ -21,6 +21,13 @@ describe('evidence store', () => {
     expect(await store.get('../../etc/passwd')).toBeUndefined();
   });
 
+  it('stores the same picture given twice at the same moment (two tracks, one best shot) without failing', async () => {
+    const store = new EvidenceStore({ dir: await tempDir('evidence'), retentionHours: retention });
+    const refs = await Promise.all(Array.from({ length: 8 }, () => store.put(jpeg(7), 'scene', 'image/jpeg')));
+    expect(new Set(refs.map((r) => r.sha256)).size).toBe(1);
+    expect((await store.get(refs[0]!.sha256))?.bytes).toEqual(jpeg(7));
+  });
+
   it('deletes each class when its retention runs out, faces first', async () => {
     let clock = Date.UTC(2026, 10, 22);
     const store = new EvidenceStore({ dir: await tempDir('evidence'), retentionHours: retention, now: () => clock });
