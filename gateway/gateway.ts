@@ -41,6 +41,7 @@ import { CommandHandler } from './uplink/commands.js';
 import { Uplink } from './uplink/uplink.js';
 import { VERSION } from './version.js';
 import { Vision } from './vision.js';
+import type { Histogram } from 'prom-client';
 
 type GatewayDevice = RegisteredDevice & { heartbeatSeconds?: number; digest?: { realm: string; ha1: string } };
 
@@ -148,6 +149,8 @@ export class Gateway {
   private readonly deviceCommands: DeviceCommands;
   readonly cameras: CameraManager;
   readonly vision: Vision;
+  private readonly detectorSeconds: Histogram<'detector'>;
+  private readonly detectorWaitSeconds: Histogram;
   private heartbeatTimer?: NodeJS.Timeout;
   readonly evidence: EvidenceStore;
   private readonly linkSecret: string;
@@ -334,6 +337,10 @@ export class Gateway {
       counters: this.counters,
       storeEvidence: (input) => this.storeEvidence(input),
       log: log.child({ component: 'vision' }),
+      onTiming: (ms, waitMs) => {
+        for (const [detector, v] of Object.entries(ms)) this.detectorSeconds.observe({ detector }, v / 1000);
+        this.detectorWaitSeconds.observe(waitMs / 1000);
+      },
     });
     this.metrics = new Metrics(this.counters, [
       { name: 'outbox_pending', help: 'incident messages waiting for the upstream broker', read: () => [{ value: this.outbox.stats().pending }] },
@@ -359,6 +366,9 @@ export class Gateway {
         },
       },
     ]);
+    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+    this.detectorSeconds = this.metrics.histogram('detector_seconds', 'time per frame of each detector, in its worker thread', ['detector'], buckets);
+    this.detectorWaitSeconds = this.metrics.histogram('detector_wait_seconds', 'time a frame waited for a free detector worker', [], buckets);
     this.broker = new DeviceBroker({
       host: config.broker.host,
       port: config.broker.port,
@@ -472,6 +482,7 @@ export class Gateway {
       videoSources: () => [...this.pipeline.videoSources.values()],
       cameras: () => this.cameras.health(),
       cameraSnapshot: (id) => this.cameras.cameras.get(id)?.snapshot(),
+      cameraFrame: (id) => (this.cameras.cameras.has(id) ? this.vision.annotatedFrame(id) : undefined),
       vision: (limit) => ({ ...this.vision.health(), captures: this.vision.recentCaptures(limit) }),
       config: () => maskSecrets(this.config),
       metrics: () => this.metrics.text(),

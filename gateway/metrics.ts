@@ -3,7 +3,7 @@
  * read from the gateway's stages at scrape time, and the gateway's counters (messages in per
  * kind, rejections per reason, incidents per category, commands, uplink, evidence...).
  */
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Counters } from './stats.js';
 
 export interface GaugeSpec {
@@ -37,6 +37,11 @@ export class Metrics {
         },
       });
     }
+  }
+
+  /** A histogram the gateway observes into (detector latency). */
+  histogram(name: string, help: string, labelNames: string[], buckets: number[]): Histogram {
+    return new Histogram({ name: `${this.prefix}${name}`, help, labelNames, buckets, registers: [this.registry] });
   }
 
   /** The exposition text: prom-client's registry, then the counters (their keys are already `name{labels}`). */

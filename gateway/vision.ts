@@ -5,6 +5,7 @@
  * (kinds.capture-camera), so one blocked plate is one incident whichever camera saw it.
  */
 import { Value } from '@sinclair/typebox/value';
+import { annotate } from '../detectors/annotate.js';
 import { encodeJpeg } from '../detectors/image.js';
 import { DETECTOR_NAMES, type DetectorName, type DetectorSet } from '../detectors/pipeline/names.js';
 import { DetectorPool, type PoolStats } from '../detectors/pipeline/pool.js';
@@ -54,6 +55,8 @@ export interface CameraVision {
 
 interface PerCamera {
   tracker: Tracker;
+  /** The last frame read and what was kept of its detections, for the annotated view. */
+  latest?: { image: RgbImage; detections: Detection[]; at: number };
   stats: CameraVision;
   /** Tracks that already raised their incident. */
   raised: Set<string>;
@@ -67,6 +70,8 @@ export interface VisionOptions {
   counters: Counters;
   storeEvidence: (input: EvidenceInput) => Promise<{ sha256: string }>;
   log: Logger;
+  /** Each frame's time per detector (in its worker) and its wait for a free worker, in ms. */
+  onTiming?: (ms: Record<string, number>, waitMs: number) => void;
 }
 
 export class Vision {
@@ -109,6 +114,13 @@ export class Vision {
     return { ...(this.pool ? { workers: this.pool.stats() } : {}), cameras: [...this.per.values()].map((p) => ({ ...p.stats, tracks: p.tracker.active.filter((t) => t.confirmed).length })) };
   }
 
+  /** The camera's last frame with what the detectors kept drawn on it; undefined before its first. */
+  async annotatedFrame(camera: string): Promise<{ jpeg: Buffer; at: number; detections: number } | undefined> {
+    const latest = this.per.get(camera)?.latest;
+    if (!latest) return undefined;
+    return { jpeg: await annotate(latest.image, latest.detections, this.opts.config.video.ffmpegPath), at: latest.at, detections: latest.detections.length };
+  }
+
   /** The latest captures, newest first (one per track). */
   recentCaptures(limit = 50): Capture[] {
     return this.captures.slice(-limit).reverse();
@@ -125,7 +137,9 @@ export class Vision {
     let found: Detection[];
     const t0 = performance.now();
     try {
-      found = (await this.pool.detect(frame.camera, image, set)).detections;
+      const result = await this.pool.detect(frame.camera, image, set);
+      found = result.detections;
+      this.opts.onTiming?.(result.ms, result.waitMs);
     } catch (err) {
       p.stats.failures++;
       this.opts.counters.inc('vision_failures_total', { camera: frame.camera });
@@ -142,6 +156,7 @@ export class Vision {
     p.stats.last = counts;
     this.opts.counters.inc('vision_frames_total', { camera: frame.camera });
     this.opts.sink.writeLine(toLine({ measurement: 'detections', tags: { camera: frame.camera, grid: camera.grid }, fields: { ...counts, detect_ms: p.stats.lastMs }, ts: frame.at }));
+    p.latest = { image: { width: image.width, height: image.height, data: Buffer.from(image.data) }, detections: kept, at: frame.at };
     this.handle(frame.camera, p, p.tracker.update(kept, image, frame.at), image, frame.at);
   }
 

@@ -32,6 +32,8 @@ export interface ApiContext {
   cameras(): CameraView[];
   /** A fresh JPEG from the camera; undefined when there is no such camera. */
   cameraSnapshot(id: string): Promise<Buffer> | undefined;
+  /** The camera's last detector frame with boxes drawn; undefined: no such camera; resolves undefined: no frame yet. */
+  cameraFrame(id: string): Promise<{ jpeg: Buffer; at: number; detections: number } | undefined> | undefined;
   /** Detector workers, what each camera's detectors see, and the latest captures. */
   vision(limit: number): VisionView;
   config(): unknown;

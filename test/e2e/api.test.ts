@@ -48,8 +48,16 @@ describe('API auth', () => {
   });
 
   it('refuses every other route without a token or with a wrong one, and operator routes to a read token', async () => {
-    for (const path of ['/api/devices', '/api/incidents', '/api/config', '/metrics', '/api/cameras', '/api/events']) {
-      expect((await call('GET', path)).status, path).toBe(401);
+    // Every GET route in the OpenAPI document but the public ones: new routes are covered as they are added.
+    const doc = (await (await call('GET', '/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
+    const PUBLIC = ['/healthz', '/readyz', '/', '/openapi.json'];
+    const paths = Object.keys(doc.paths).filter((p) => doc.paths[p]!.get && !PUBLIC.includes(p));
+    expect(paths).toEqual(expect.arrayContaining(['/api/devices', '/api/incidents', '/api/config', '/metrics', '/api/cameras', '/api/cameras/{id}/frame', '/api/vision', '/api/events']));
+    for (const route of paths) {
+      const path = route.replace('{sha256}', 'a'.repeat(64)).replace(/\{[^}]+\}/g, 'x-1');
+      // Evidence may also be fetched by a signed link: without either, the missing signature is refused (403).
+      const refused = route === '/api/evidence/{sha256}' ? 403 : 401;
+      expect((await call('GET', path)).status, path).toBe(refused);
       expect((await call('GET', path, 'wrong-token-wrong-token')).status, path).toBe(401);
     }
     expect((await call('POST', '/api/devices', READ, { id: 'x-1', kind: 'smoke-alarm' })).status).toBe(403);

@@ -7,6 +7,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeImage } from '../../detectors/image.js';
 import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/servers.js';
@@ -99,6 +100,24 @@ describe('on-device detectors in the gateway', () => {
     expect(Buffer.from(await shot.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
   }, 90_000);
 
+  it('serves the last detector frame with the boxes drawn, and says when there is none', async () => {
+    cam.show('vehicles');
+    await waitFor('vehicles seen', async () => (await api<VisionView>('/api/vision')).cameras[0]!.last.car, 30_000);
+    const res = await fetch(`${t.apiUrl}/api/cameras/cam-yard/frame`, { headers: { authorization: `Bearer ${READ}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    expect(Number(res.headers.get('x-detections'))).toBeGreaterThanOrEqual(1);
+    const jpeg = Buffer.from(await res.arrayBuffer());
+    const drawn = await decodeImage(jpeg);
+    expect([drawn.width, drawn.height]).toEqual([640, 360]);
+    // The car's box is drawn in orange along its top edge: find strongly orange pixels.
+    let orange = 0;
+    for (let i = 0; i < drawn.data.length; i += 3) if (drawn.data[i]! > 200 && drawn.data[i + 1]! > 120 && drawn.data[i + 1]! < 200 && drawn.data[i + 2]! < 80) orange++;
+    expect(orange).toBeGreaterThan(100);
+    expect((await fetch(`${t.apiUrl}/api/cameras/nope/frame`, { headers: { authorization: `Bearer ${READ}` } })).status).toBe(404);
+    cam.show('street');
+  }, 60_000);
+
   it('writes detections, captures and vehicle passes to the series store, and metrics for the detectors', async () => {
     await t.gateway.sink.flush();
     const dir = path.join(t.gateway.config.dataDir, 'spool');
@@ -109,5 +128,7 @@ describe('on-device detectors in the gateway', () => {
     const metrics = await (await fetch(`${t.apiUrl}/metrics`, { headers: { authorization: `Bearer ${READ}` } })).text();
     expect(metrics).toMatch(/gridedge_detector_mean_ms\{detector="plate"\} [1-9]/);
     expect(metrics).toMatch(/gridedge_vision_frames_total\{camera="cam-yard"\} [1-9]/);
+    expect(metrics).toMatch(/gridedge_detector_seconds_count\{detector="object"\} [1-9]/);
+    expect(metrics).toMatch(/gridedge_detector_wait_seconds_bucket\{le="0.5"\} [1-9]/);
   });
 });

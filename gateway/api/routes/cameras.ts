@@ -15,6 +15,28 @@ export function cameraRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   }, async () => ({ cameras: ctx.cameras(), videoSources: ctx.videoSources() }));
 
+  app.get('/api/cameras/:id/frame', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['cameras'],
+      summary: "the camera's latest frame read by the detectors, with their boxes, labels and plate readings drawn (JPEG; x-frame-at and x-detections headers)",
+      produces: ['image/jpeg'],
+      params: IdParams,
+      response: { 404: ErrorSchema, 502: ErrorSchema },
+    },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const pending = ctx.cameraFrame(id);
+    if (!pending) return reply.code(404).send({ error: `no camera ${id}` });
+    try {
+      const frame = await pending;
+      if (!frame) return reply.code(404).send({ error: `no detector frame from ${id} yet (detectors run only on cameras with detect: in the config)` });
+      return reply.type('image/jpeg').header('cache-control', 'no-store').header('x-frame-at', new Date(frame.at).toISOString()).header('x-detections', String(frame.detections)).send(frame.jpeg);
+    } catch (err) {
+      return reply.code(502).send({ error: (err as Error).message });
+    }
+  });
+
   app.get('/api/vision', {
     config: { access: 'read' },
     schema: {
