@@ -322,7 +322,11 @@ export class Gateway {
       heartbeats: this.heartbeats,
       log: log.child({ component: 'ingest' }),
       storeCapture: (c) => kindContext.storeEvidence({ bytes: c.image, class: c.subject, mime: c.mime }),
-      onVideoSource: (v) => void this.cameras.upsert(streamCamera(`${v.deviceId}-video`, v.grid, v.url, `${v.deviceId} live video`)),
+      onVideoSource: (v) => {
+        const detect = config.vision.liveVideoDetect;
+        // Defaults inside the config's union are not filled by the validator: filled here.
+        void this.cameras.upsert({ ...streamCamera(`${v.deviceId}-video`, v.grid, v.url, `${v.deviceId} live video`), ...(detect ? { detect: { ...detect, minSize: detect.minSize ?? 16, zones: detect.zones ?? [] } } : {}) });
+      },
       snapshots: {
         forCell: async (grid) => (await this.cameras.snapshotsOf(grid)).map((s) => ({ bytes: s.jpeg, class: 'snapshot' as const, mime: 'image/jpeg' })),
       },

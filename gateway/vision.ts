@@ -83,6 +83,7 @@ export class Vision {
   private removeConsumer?: () => void;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly lastRaised = new Map<string, number>();
+  private running = false;
 
   constructor(private readonly opts: VisionOptions) {
     const settings = Value.Default(WatchlistSchema, structuredClone((opts.config.kinds as Record<string, unknown>)['capture-camera'] ?? {})) as WatchlistSettings;
@@ -90,19 +91,23 @@ export class Vision {
     this.clock = new Intl.DateTimeFormat('en-GB', { timeZone: opts.config.vision.timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   }
 
-  get enabled(): boolean {
-    return this.opts.config.cameras.some((c) => c.detect);
+  start(): void {
+    this.running = true;
+    this.removeConsumer = this.opts.cameras.addConsumer((frame) => this.onFrame(frame));
   }
 
-  start(): void {
-    if (!this.enabled) return;
-    this.pool = new DetectorPool({ workers: this.opts.config.vision.workers, onError: (err) => this.opts.log.error({ err: err.message }, 'detector worker failed') });
-    this.pool.start();
-    this.removeConsumer = this.opts.cameras.addConsumer((frame) => this.onFrame(frame));
-    this.opts.log.info({ workers: this.opts.config.vision.workers, cameras: this.opts.config.cameras.filter((c) => c.detect).map((c) => c.id) }, 'vision started');
+  /** Worker threads start with the first frame that needs them: a gateway without detectors pays nothing. */
+  private workers(): DetectorPool | undefined {
+    if (!this.pool && this.running) {
+      this.pool = new DetectorPool({ workers: this.opts.config.vision.workers, onError: (err) => this.opts.log.error({ err: err.message }, 'detector worker failed') });
+      this.pool.start();
+      this.opts.log.info({ workers: this.opts.config.vision.workers }, 'detector workers started');
+    }
+    return this.pool;
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     this.removeConsumer?.();
     await Promise.allSettled([...this.pending]);
     for (const [camera, p] of this.per) this.handle(camera, p, p.tracker.flush(), undefined, Date.now());
@@ -129,7 +134,8 @@ export class Vision {
   private async onFrame(frame: Frame): Promise<void> {
     const camera = this.opts.cameras.cameras.get(frame.camera)?.config;
     const detect = camera?.detect;
-    if (!camera || !detect || !this.pool) return;
+    const pool = detect ? this.workers() : undefined;
+    if (!camera || !detect || !pool) return;
     const set: DetectorSet = {};
     for (const n of DETECTOR_NAMES) if (detect[n]) set[n] = detect[n];
     const p = this.perCamera(frame.camera, Object.keys(set) as DetectorName[]);
@@ -137,7 +143,7 @@ export class Vision {
     let found: Detection[];
     const t0 = performance.now();
     try {
-      const result = await this.pool.detect(frame.camera, image, set);
+      const result = await pool.detect(frame.camera, image, set);
       found = result.detections;
       this.opts.onTiming?.(result.ms, result.waitMs);
     } catch (err) {

@@ -111,6 +111,9 @@ describe('drone kind', () => {
       await waitFor('frames from the drone', () => frames.some((f) => f.camera === `${drone.id}-video`), 20_000);
       const cam = t.gateway.cameras.health().find((c) => c.id === `${drone.id}-video`)!;
       expect(cam).toMatchObject({ grid: '110105001002003', source: 'rtsp', stream: { connected: true } });
+      // ...and the detectors read them (vision.liveVideoDetect: people, vehicles, fire by default).
+      const seen = await waitFor('the detectors on the drone video', () => t.gateway.vision.health().cameras.find((c) => c.camera === `${drone.id}-video` && (c.last.car || c.last.bicycle)), 30_000);
+      expect(seen.detectors).toEqual(['object', 'fire']);
       const dock = new SimulatedDrone({ url: t.brokerUrl, id: '4TADKAQ000002J', secret: 'dock-secret-1' });
       await dock.connect();
       await dock.osd();
@@ -122,7 +125,7 @@ describe('drone kind', () => {
       stop();
       await feed.stop();
     }
-  }, 40_000);
+  }, 60_000);
 
   it('refuses and counts hostile payloads on every channel, and keeps serving', async () => {
     const before = t.gateway.counters.total('messages_rejected_total');

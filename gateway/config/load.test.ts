@@ -33,6 +33,10 @@ describe('config loader', () => {
     ]);
     expect(problems(cam({ face: { minScore: 2 } })).join('\n')).toMatch(/cameras\/0\/detect\/face\/minScore|cameras\[0\]\.detect\.face\.minScore/);
     expect(problems(cam({ face: {}, zones: [{ name: 'z', mode: 'include', polygon: [[0, 0], [1.5, 0], [1, 1]] }] })).join('\n')).toMatch(/polygon/);
+    expect(resolveConfig(base(), 't', '/tmp', {}).vision.liveVideoDetect).toEqual({ object: {}, fire: {} });
+    expect(problems({ ...base(), vision: { liveVideoDetect: false } })).toEqual([]);
+    expect(problems({ ...base(), vision: { liveVideoDetect: { face: {}, minSize: 24 } } })).toEqual([]);
+    expect(problems({ ...base(), vision: { liveVideoDetect: { helmet: {} } } })).not.toEqual([]);
     expect(problems({ ...cam({ face: {} }), vision: { timezone: 'Mars/Olympus' } })).toEqual(['vision.timezone: "Mars/Olympus" is not an IANA time zone (e.g. Asia/Shanghai)']);
   });
 

@@ -35,28 +35,33 @@ const ZoneSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-export const DetectSchema = Type.Object(
-  {
-    face: Type.Optional(DetectorSettingsSchema),
-    plate: Type.Optional(DetectorSettingsSchema),
-    object: Type.Optional(DetectorSettingsSchema),
-    fire: Type.Optional(DetectorSettingsSchema),
-    yolo: Type.Optional(
-      Type.Object(
-        {
-          model: Type.String({ minLength: 1, description: "the deployment's YOLO model (.onnx, v5 or v8 output layout), relative to the config file" }),
-          labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000, description: "the model's class names in order; fire and smoke feed the fire rules" }),
-          layout: StringEnum<'auto' | 'v5' | 'v8'>(['auto', 'v5', 'v8'], { default: 'auto', description: 'output layout: auto (from its shape), v5 [1,N,5+C] or v8 [1,4+C,N]' }),
-          minScore: Type.Optional(Score),
-        },
-        { additionalProperties: false },
+/** A camera's detectors; `defaults: false` for use inside a union, where the validator does not fill defaults. */
+function detectSchema(defaults: boolean) {
+  return Type.Object(
+    {
+      face: Type.Optional(DetectorSettingsSchema),
+      plate: Type.Optional(DetectorSettingsSchema),
+      object: Type.Optional(DetectorSettingsSchema),
+      fire: Type.Optional(DetectorSettingsSchema),
+      yolo: Type.Optional(
+        Type.Object(
+          {
+            model: Type.String({ minLength: 1, description: "the deployment's YOLO model (.onnx, v5 or v8 output layout), relative to the config file" }),
+            labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000, description: "the model's class names in order; fire and smoke feed the fire rules" }),
+            layout: Type.Optional(StringEnum<'auto' | 'v5' | 'v8'>(['auto', 'v5', 'v8'], { description: 'output layout: auto (from its shape, the default), v5 [1,N,5+C] or v8 [1,4+C,N]' })),
+            minScore: Type.Optional(Score),
+          },
+          { additionalProperties: false },
+        ),
       ),
-    ),
-    minSize: Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'smallest object side in frame pixels; smaller ones are ignored' }),
-    zones: Type.Array(ZoneSchema, { default: [], maxItems: 32 }),
-  },
-  { additionalProperties: false, description: 'on-device detectors for this camera: give each one to run ({} for its defaults)' },
-);
+      minSize: Type.Integer({ minimum: 1, maximum: 4096, ...(defaults ? { default: 16 } : {}), description: 'smallest object side in frame pixels (default 16); smaller ones are ignored' }),
+      zones: Type.Array(ZoneSchema, { ...(defaults ? { default: [] } : {}), maxItems: 32 }),
+    },
+    { additionalProperties: false, description: 'on-device detectors for this camera: give each one to run ({} for its defaults)' },
+  );
+}
+export const DetectSchema = detectSchema(true);
+const LiveDetectSchema = Type.Composite([Type.Omit(detectSchema(false), ['minSize', 'zones']), Type.Object({ minSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })), zones: Type.Optional(Type.Array(ZoneSchema, { maxItems: 32 })) })], { additionalProperties: false });
 
 export const CameraSchema = Type.Object(
   {
@@ -272,6 +277,10 @@ export const ConfigSchema = Type.Object(
         workers: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'detector worker threads (each runs one frame at a time), 1..16' }),
         timezone: Type.String({ default: 'Asia/Shanghai', description: 'IANA time zone of restricted-zone hours' }),
         fireConfirmFrames: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'frames with flames or smoke before fire.video_* is raised' }),
+        liveVideoDetect: Type.Union([LiveDetectSchema, Type.Literal(false)], {
+          default: { object: {}, fire: {} },
+          description: 'detectors on live video that devices announce (a drone over its patrol area): people, vehicles and fire by default; false for none',
+        }),
         repeatSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'an incident a camera raised is raised again (count + 1) at most this often, 0..86400 s' }),
         trackMissedFrames: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'frames an object may go unseen before its track ends and its capture is recorded' }),
       },
