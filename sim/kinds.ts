@@ -30,7 +30,8 @@ function faults<D extends SimulatedMqttDevice>(k: Omit<SimKind<D>, 'readingTopic
     },
     garbage: async (d, a) => {
       const bad = [Buffer.from([0, 0xff, 0x13]), Buffer.from('{"truncated": '), Buffer.from('[]'), Buffer.from(JSON.stringify({ battery: 'full', lel: 'lots' }))];
-      for (let i = 0; i < num(a, 'count', 10); i++) await d.publish(k.readingTopic(d), bad[i % bad.length]!).catch(() => undefined);
+      const offset = num(a, 'offset', 0);
+      for (let i = 0; i < num(a, 'count', 10); i++) await d.publish(k.readingTopic(d), bad[(i + offset) % bad.length]!).catch(() => undefined);
     },
   };
 }

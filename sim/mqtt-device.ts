@@ -18,9 +18,41 @@ export interface SimDeviceOptions {
   clean?: boolean;
 }
 
+/** How a misbehaving device sends: a wrong clock, a slow link, messages repeated or out of order. */
+export interface SendBehaviour {
+  /** Added to the `ts`/`timestamp` of every JSON payload it sends (a device clock off by this much). */
+  skewMs?: number;
+  /** Wait before each publish (a slow or congested link). */
+  delayMs?: number;
+  /** Chance each message is sent twice (a QoS 1 resend after a lost PUBACK). */
+  duplicate?: number;
+  /** Chance a message is held back and sent after the next one. */
+  reorder?: number;
+  /** The device's own random source (seeded by the scenario runner). */
+  random?: () => number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A JSON payload with its timestamp moved by `ms`; anything else unchanged. */
+export function skewed(payload: string | Buffer, ms: number): string | Buffer {
+  const text = payload.toString();
+  if (!text.startsWith('{')) return payload;
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    for (const k of ['ts', 'timestamp']) if (typeof body[k] === 'number') body[k] = (body[k] as number) + ms;
+    return JSON.stringify(body);
+  } catch {
+    return payload;
+  }
+}
+
 export class SimulatedMqttDevice {
   protected client?: MqttClient;
   private readonly listeners: Array<(topic: string, payload: Buffer) => void> = [];
+  /** Set by the scenario runner to make this device misbehave. */
+  behaviour: SendBehaviour = {};
+  private held?: { topic: string; payload: string | Buffer; retain: boolean };
 
   constructor(readonly opts: SimDeviceOptions) {}
 
@@ -68,11 +100,23 @@ export class SimulatedMqttDevice {
     if (this.opts.reconnect) client.options.reconnectPeriod = 2000;
   }
 
-  /** QoS 1 publish; resolves on PUBACK. */
+  /** QoS 1 publish; resolves on PUBACK. Misbehaves as `behaviour` says. */
   async publish(topic: string, payload: string | Buffer, retain = false): Promise<void> {
+    const b = this.behaviour;
+    const random = b.random ?? Math.random;
+    if (b.skewMs) payload = skewed(payload, b.skewMs);
+    if (b.delayMs) await sleep(b.delayMs);
     const client = this.client;
     if (!client) throw new Error(`${this.id}: not connected`);
+    if (b.reorder && !this.held && random() < b.reorder) {
+      this.held = { topic, payload, retain };
+      return;
+    }
     await client.publishAsync(topic, payload, { qos: 1, retain });
+    if (b.duplicate && random() < b.duplicate) await client.publishAsync(topic, payload, { qos: 1, retain });
+    const held = this.held;
+    this.held = undefined;
+    if (held) await client.publishAsync(held.topic, held.payload, { qos: 1, retain: held.retain });
   }
 
   /** Resolves to the SUBACK's granted QoS per filter; 128 means refused. */

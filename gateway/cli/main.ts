@@ -15,6 +15,7 @@ import { doctor, report } from './doctor.js';
 import { formatReport, loadScenario, runScenario, scenarioDevices } from '../../sim/scenario/runner.js';
 import { addDevice, listDevices, removeDevice, UsageError, type AddOptions } from './devices.js';
 import { detectCommand } from './detect.js';
+import { FaultProxy, parseProxySpec } from '../../sim/faults/proxy.js';
 import { checkModels } from '../../detectors/catalog.js';
 import { discoverCommand, probeCommand, simCameraCommand, type SimCameraCliOptions } from './cameras.js';
 
@@ -137,6 +138,15 @@ program
     process.exit(checks.some((c) => c.outcome === 'FAIL') ? 1 : 0);
   });
 
+type ProxySpec = ReturnType<typeof parseProxySpec>;
+function proxySpec(v: string): ProxySpec {
+  try {
+    return parseProxySpec(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 const simCmd = program
   .command('sim')
   .description('play a scenario (a fleet, a timeline, expectations) against any gateway over MQTT, and report expected vs seen; `sim camera` runs one simulated ONVIF camera')
@@ -149,8 +159,10 @@ const simCmd = program
     return n;
   })
   .option('--json', 'print the report as JSON', false)
+  .option('--upstream-proxy <listen=target>', 'for upstream-down faults: listen here (point the gateway\'s upstream.url at it) and forward to the real broker, e.g. 127.0.0.1:18830=127.0.0.1:1883', proxySpec)
+  .option('--series-proxy <listen=target>', 'for series-down faults: the same in front of the series server, e.g. 127.0.0.1:18428=127.0.0.1:8428', proxySpec)
   .option('--print-devices', 'print the fleet as the gateway config\'s devices: (and kinds:) sections, and exit', false)
-  .action(guarded(async (opts: { scenario?: string; target?: string; upstream?: string; seed?: number; json: boolean; printDevices: boolean }) => {
+  .action(guarded(async (opts: { scenario?: string; target?: string; upstream?: string; seed?: number; json: boolean; printDevices: boolean; upstreamProxy?: ProxySpec; seriesProxy?: ProxySpec }) => {
     if (!opts.scenario) throw new UsageError('--scenario is needed (or use `gridedge sim camera`)');
     const scenario = await loadScenario(opts.scenario);
     if (opts.printDevices) {
@@ -164,11 +176,20 @@ const simCmd = program
     }
     if (!opts.target) throw new UsageError('--target is needed: the gateway\'s device broker, mqtt://host:port');
     mqttUrl(opts.target);
+    const upstreamProxy = opts.upstreamProxy ? new FaultProxy({ ...opts.upstreamProxy, name: 'upstream' }) : undefined;
+    const seriesProxy = opts.seriesProxy ? new FaultProxy({ ...opts.seriesProxy, name: 'series' }) : undefined;
+    await upstreamProxy?.start();
+    await seriesProxy?.start();
     const report = await runScenario(scenario, {
       target: opts.target,
       ...(opts.upstream ? { upstream: opts.upstream } : {}),
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(upstreamProxy ? { upstreamProxy } : {}),
+      ...(seriesProxy ? { seriesProxy } : {}),
       progress: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+    }).finally(async () => {
+      await upstreamProxy?.stop();
+      await seriesProxy?.stop();
     });
     process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
     process.exit(report.ok ? 0 : 1);

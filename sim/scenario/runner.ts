@@ -11,7 +11,8 @@ import type { IncidentMessage } from '../../gateway/incidents/schema.js';
 import { compile, configAjv, describeErrors } from '../../gateway/schema.js';
 import { simKinds } from '../kinds.js';
 import type { SimulatedMqttDevice } from '../mqtt-device.js';
-import { ScenarioSchema, type Scenario } from './schema.js';
+import type { FaultProxy } from '../faults/proxy.js';
+import { ScenarioSchema, type FaultSpec, type Scenario } from './schema.js';
 
 const validate = compile(configAjv, ScenarioSchema);
 
@@ -29,8 +30,31 @@ export async function loadScenario(file: string): Promise<Scenario> {
     const actions = kind ? simKinds[kind]?.actions : undefined;
     if (actions && !actions[e.do]) problems.push(`timeline[${i}].do: "${e.do}" is not an action of ${kind} (known: ${Object.keys(actions).join(', ')})`);
   });
+  raw.faults.forEach((f, i) => problems.push(...faultProblems(f, raw).map((p) => `faults[${i}]${p}`)));
   if (problems.length) throw new Error(`scenario ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return raw;
+}
+
+/** What each fault type needs, said in the scenario's terms. */
+function faultProblems(f: FaultSpec, s: Scenario): string[] {
+  const out: string[] = [];
+  const need = (field: keyof FaultSpec, why: string) => f[field] === undefined && out.push(`.${field}: ${f.type} needs ${why}`);
+  if (['disconnect', 'garbage', 'upstream-down', 'series-down'].includes(f.type)) need('at', 'the second it starts');
+  if (['disconnect', 'upstream-down', 'series-down'].includes(f.type)) {
+    need('seconds', 'how long it lasts');
+    if (f.seconds !== undefined && f.seconds <= 0) out.push(`.seconds: must be > 0 (got ${f.seconds})`);
+  }
+  if (f.type === 'skew') need('seconds', 'the clock error in seconds');
+  if (f.type === 'garbage') {
+    need('until', 'the second it stops');
+    need('rate', 'payloads per second');
+    if (f.until !== undefined && f.at !== undefined && f.until <= f.at) out.push(`.until: must be after at (${f.at})`);
+  }
+  if (f.type === 'duplicate' || f.type === 'reorder') need('probability', 'the chance per message, 0..1');
+  if (f.type === 'slow') need('delayMs', 'the wait before each message');
+  if (f.kind && !s.fleet.some((x) => x.kind === f.kind)) out.push(`.kind: no ${f.kind} in the fleet`);
+  if (f.grid && !s.fleet.some((x) => x.grid === f.grid)) out.push(`.grid: no fleet in ${f.grid}`);
+  return out;
 }
 
 export interface SimDevice {
@@ -85,6 +109,10 @@ export interface Report {
   missed: number;
   falseAlarms: Array<{ category: string; grid: string; devices: string[]; id: string }>;
   latencyMs: { p50: number; p95: number; p99: number } | null;
+  /** What each fault did. */
+  faults: Array<{ type: string; at?: number; devices: number; detail: string }>;
+  /** Seconds from the first connection to the last. */
+  connectSeconds: number;
 }
 
 export interface RunOptions {
@@ -92,6 +120,9 @@ export interface RunOptions {
   upstream?: string;
   seed?: number;
   progress?: (line: string) => void;
+  /** Proxies the scenario may cut (upstream-down, series-down): the gateway must be pointed through them. */
+  upstreamProxy?: FaultProxy;
+  seriesProxy?: FaultProxy;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,6 +136,10 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   const seed = opts.seed ?? s.seed;
   const random = rng(seed);
   if (s.expect.length && !opts.upstream) throw new Error('the scenario has expectations: give --upstream, the broker the gateway publishes incidents to');
+  for (const f of s.faults) {
+    if (f.type === 'upstream-down' && !opts.upstreamProxy) throw new Error('the scenario takes the upstream broker down: give --upstream-proxy LISTEN=TARGET and point the gateway\'s upstream.url at LISTEN');
+    if (f.type === 'series-down' && !opts.seriesProxy) throw new Error('the scenario takes the series server down: give --series-proxy LISTEN=TARGET and point the gateway\'s influx.url at LISTEN');
+  }
 
   const seen: Array<{ m: IncidentMessage; at: number }> = [];
   const observer = opts.upstream ? await mqtt.connectAsync(opts.upstream, { clientId: `gridedge-sim-observer-${Math.floor(random() * 1e9)}`, reconnectPeriod: 500 }) : undefined;
@@ -137,6 +172,11 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
     }
   }
 
+  const connectSeconds = (Date.now() - started) / 1000;
+  say(`  ${specs.length} connected in ${connectSeconds.toFixed(1)} s`);
+  const faultLog: Report['faults'] = [];
+  const faultTimers = applyFaults(s, devices, random, opts, faultLog, say);
+
   const t0 = Date.now();
   let running = true;
   const timers: NodeJS.Timeout[] = [];
@@ -162,6 +202,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   await Promise.all(playing);
   running = false;
   timers.forEach(clearTimeout);
+  faultTimers.forEach((t) => clearTimeout(t));
   clearInterval(progress);
   // Room for the last incidents to arrive before judging.
   const lastDue = Math.max(0, ...s.expect.filter((x) => !x.absent).map((x) => t0 + (x.at + x.within) * 1000));
@@ -194,16 +235,95 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   return {
     scenario: s.name, seed, ok, devices: specs.length, sent, expectations, missed, falseAlarms,
     latencyMs: latencies.length ? { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) } : null,
+    faults: faultLog,
+    connectSeconds,
   };
 }
 
+type Fleet = Map<string, { spec: SimDevice; sim: SimulatedMqttDevice }>;
+
+/** The devices a fault applies to: by kind and cell, then the seeded share of them. */
+function select(f: FaultSpec, devices: Fleet, random: () => number): Array<{ spec: SimDevice; sim: SimulatedMqttDevice }> {
+  const pool = [...devices.values()].filter((d) => (!f.kind || d.spec.kind === f.kind) && (!f.grid || d.spec.grid === f.grid));
+  // Seeded Fisher–Yates: the same seed picks the same devices.
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, Math.round(pool.length * f.fraction));
+}
+
+/** Sets the standing misbehaviours now and schedules the timed faults from the start of the run. */
+function applyFaults(s: Scenario, devices: Fleet, random: () => number, opts: RunOptions, log: Report['faults'], say: (line: string) => void): NodeJS.Timeout[] {
+  const timers: NodeJS.Timeout[] = [];
+  const start = Date.now();
+  const at = (seconds: number, fn: () => void) => timers.push(setTimeout(fn, Math.max(0, start + seconds * 1000 - Date.now())));
+  for (const f of s.faults) {
+    if (f.type === 'upstream-down' || f.type === 'series-down') {
+      const proxy = f.type === 'upstream-down' ? opts.upstreamProxy : opts.seriesProxy;
+      if (!proxy) continue; // checked before the fleet started
+      at(f.at!, () => {
+        say(`  t=${f.at}s ${f.type} for ${f.seconds} s`);
+        proxy.outage(f.seconds!);
+      });
+      log.push({ type: f.type, at: f.at!, devices: 0, detail: `${f.seconds} s` });
+      continue;
+    }
+    const chosen = select(f, devices, random);
+    if (f.type === 'skew' || f.type === 'duplicate' || f.type === 'reorder' || f.type === 'slow') {
+      for (const [i, d] of chosen.entries()) {
+        const b = d.sim.behaviour;
+        b.random ??= rng(s.seed * 7919 + i);
+        if (f.type === 'skew') b.skewMs = f.seconds! * 1000;
+        if (f.type === 'duplicate') b.duplicate = f.probability!;
+        if (f.type === 'reorder') b.reorder = f.probability!;
+        if (f.type === 'slow') b.delayMs = f.delayMs!;
+      }
+      const detail = f.type === 'skew' ? `clock ${f.seconds! > 0 ? '+' : ''}${f.seconds} s` : f.type === 'slow' ? `${f.delayMs} ms per message` : `p ${f.probability}`;
+      log.push({ type: f.type, devices: chosen.length, detail });
+      continue;
+    }
+    if (f.type === 'disconnect') {
+      at(f.at!, () => {
+        say(`  t=${f.at}s disconnect storm: ${chosen.length} devices drop, back after ${f.seconds} s${f.spread ? ` over ${f.spread} s` : ''}`);
+        for (const d of chosen) {
+          d.sim.kill();
+          const back = (f.seconds! + (f.spread ?? 0) * random()) * 1000;
+          timers.push(setTimeout(() => void d.sim.connect().catch(() => undefined), back));
+        }
+      });
+      log.push({ type: 'disconnect', at: f.at!, devices: chosen.length, detail: `${f.seconds} s${f.spread ? `, back over ${f.spread} s` : ', back at once'}` });
+      continue;
+    }
+    // garbage: malformed payloads from the chosen devices at `rate` per second.
+    let sentGarbage = 0;
+    const entry = { type: 'garbage', at: f.at!, devices: chosen.length, detail: '' };
+    log.push(entry);
+    at(f.at!, () => {
+      say(`  t=${f.at}s garbage at ${f.rate}/s until t=${f.until}s`);
+      const stopAt = start + f.until! * 1000;
+      const tick = () => {
+        if (Date.now() >= stopAt || !chosen.length) return;
+        const d = chosen[Math.floor(random() * chosen.length)]!;
+        sentGarbage++;
+        entry.detail = `${sentGarbage} malformed payloads at ${f.rate}/s`;
+        void simKinds[d.spec.kind]!.actions.garbage!(d.sim, { count: 1, offset: sentGarbage }).catch(() => undefined);
+        timers.push(setTimeout(tick, 1000 / f.rate!));
+      };
+      tick();
+    });
+  }
+  return timers;
+}
+
 export function formatReport(r: Report): string {
-  const lines = [`scenario: ${r.scenario} (seed ${r.seed}, ${r.devices} devices)`];
+  const lines = [`scenario: ${r.scenario} (seed ${r.seed}, ${r.devices} devices, connected in ${r.connectSeconds.toFixed(1)} s)`];
   lines.push(`sent: ${Object.entries(r.sent).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing'}`);
   for (const e of r.expectations) {
     const what = `${e.absent ? 'no ' : ''}${e.category}${e.grid ? ` in ${e.grid}` : ''}${e.device ? ` from ${e.device}` : ''}`;
     lines.push(`  ${e.ok ? 'ok    ' : 'FAILED'}  ${what}${e.latencyMs !== undefined ? `  (${e.latencyMs} ms)` : e.absent ? (e.ok ? '' : `  (seen: ${e.incidentId})`) : '  (missed)'}`);
   }
+  for (const f of r.faults) lines.push(`fault: ${f.type}${f.at !== undefined ? ` at ${f.at} s` : ''}${f.devices ? `, ${f.devices} devices` : ''}: ${f.detail}`);
   if (r.latencyMs) lines.push(`latency: p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, p99 ${r.latencyMs.p99} ms`);
   lines.push(`missed: ${r.missed}, false alarms: ${r.falseAlarms.length}${r.falseAlarms.length ? ` (${r.falseAlarms.map((f) => `${f.category} ${f.devices.join('+')}`).join(', ')})` : ''}`);
   lines.push(r.ok ? 'PASS' : 'FAIL');

@@ -38,6 +38,26 @@ export const ExpectSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const FAULT_TYPES = ['disconnect', 'garbage', 'skew', 'duplicate', 'reorder', 'slow', 'upstream-down', 'series-down'] as const;
+
+/** One fault; which fields it takes depends on its type (checked when the scenario loads). */
+export const FaultSchema = Type.Object(
+  {
+    type: Type.Unsafe<(typeof FAULT_TYPES)[number]>({ type: 'string', enum: [...FAULT_TYPES], description: `one of ${FAULT_TYPES.join(', ')}` }),
+    at: Type.Optional(Type.Number({ minimum: 0, description: 'seconds from the start (disconnect, garbage, upstream-down, series-down)' })),
+    until: Type.Optional(Type.Number({ minimum: 0, description: 'garbage: seconds from the start it stops' })),
+    seconds: Type.Optional(Type.Number({ description: 'disconnect, upstream-down, series-down: how long (> 0); skew: the clock error, may be negative' })),
+    spread: Type.Optional(Type.Number({ minimum: 0, description: 'disconnect: seconds over which the devices come back (0: all at once, a reconnect storm)' })),
+    rate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10_000, description: 'garbage: malformed payloads per second' })),
+    probability: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'duplicate, reorder: chance per message' })),
+    delayMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 60_000, description: 'slow: wait before each message' })),
+    kind: Type.Optional(Type.String({ minLength: 1, description: 'only devices of this kind' })),
+    grid: Type.Optional(GridCode),
+    fraction: Type.Number({ minimum: 0, maximum: 1, default: 1, description: 'share of the selected devices affected (chosen by the seed)' }),
+  },
+  { additionalProperties: false },
+);
+
 export const ScenarioSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -49,6 +69,7 @@ export const ScenarioSchema = Type.Object(
     gatewayKinds: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     fleet: Type.Array(FleetSchema, { minItems: 1 }),
     timeline: Type.Array(EventSchema, { default: [] }),
+    faults: Type.Array(FaultSchema, { default: [] }),
     expect: Type.Array(ExpectSchema, { default: [] }),
   },
   { additionalProperties: false },
@@ -56,3 +77,4 @@ export const ScenarioSchema = Type.Object(
 
 export type Scenario = Static<typeof ScenarioSchema>;
 export type FleetSpec = Static<typeof FleetSchema>;
+export type FaultSpec = Static<typeof FaultSchema>;

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaultProxy } from '../../sim/faults/proxy.js';
 import { formatReport, loadScenario, runScenario, scenarioDevices, rng } from '../../sim/scenario/runner.js';
 import { gridedge } from '../helpers/cli.js';
 import { startMosquitto, type Mosquitto } from '../helpers/servers.js';
@@ -78,6 +79,40 @@ describe('scenario runner', () => {
       }
     }, 60_000);
   }
+
+  it('plays the stormy evening through every fault (skew, repeats, reordering, slow links, garbage, a reconnect storm, the centre away) and nothing is lost or doubled', async () => {
+    const file = fileURLToPath(new URL('../../sim/scenarios/stormy-evening.yaml', import.meta.url));
+    const scenario = await loadScenario(file);
+    const proxy = new FaultProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: Number(new URL(mosquitto.url).port) }, name: 'upstream' });
+    await proxy.start();
+    const gw = await startTestGateway({
+      upstream: { url: `mqtt://127.0.0.1:${proxy.port}` },
+      devices: scenarioDevices(scenario).map((d) => ({ id: d.id, kind: d.kind, grid: d.grid, secret: d.secret, options: d.options })),
+    });
+    try {
+      const report = await runScenario(scenario, { target: gw.brokerUrl, upstream: mosquitto.url, upstreamProxy: proxy });
+      expect(report.ok, formatReport(report)).toBe(true);
+      expect(report.faults.map((f) => f.type)).toEqual(['skew', 'duplicate', 'reorder', 'slow', 'garbage', 'disconnect', 'upstream-down']);
+      expect(report.faults.find((f) => f.type === 'disconnect')!.devices).toBe(10);
+      expect(proxy.cut).toBeGreaterThan(0); // the gateway's uplink was really cut
+      // Garbage was refused and counted; repeats folded into the one incident per cause.
+      expect(gw.gateway.counters.total('messages_rejected_total')).toBeGreaterThan(20);
+      expect(gw.incidents.filter((m) => m.type === 'new' && m.category === 'fire.smoke_alarm')).toHaveLength(1);
+      expect(formatReport(report)).toMatch(/fault: upstream-down at 6 s: 4 s/);
+    } finally {
+      await gw.stop();
+      await proxy.stop();
+    }
+  }, 90_000);
+
+  it('refuses fault settings that do not fit their type', async () => {
+    const dir = await tempDir('sim-faults');
+    const file = path.join(dir, 'faults.yaml');
+    await writeFile(file, 'name: f\nduration: 1\nfleet: [{ kind: smoke-alarm, count: 1, grid: "110105001002001", idPrefix: t-, secret: secret-123 }]\nfaults: [{ type: garbage, at: 3, until: 2 }, { type: disconnect, at: 1 }, { type: slow, kind: drone, delayMs: 5 }]\n');
+    await expect(loadScenario(file)).rejects.toThrow(/faults\[0\]\.rate: garbage needs payloads per second[\s\S]*faults\[0\]\.until: must be after at \(3\)[\s\S]*faults\[1\]\.seconds: disconnect needs how long it lasts[\s\S]*faults\[2\]\.kind: no drone in the fleet/);
+    const noProxy = await loadScenario(fileURLToPath(new URL('../../sim/scenarios/stormy-evening.yaml', import.meta.url)));
+    await expect(runScenario({ ...noProxy, fleet: [{ ...noProxy.fleet[0]!, count: 1 }], timeline: [], expect: [], faults: [noProxy.faults.at(-1)!] }, { target: t.brokerUrl })).rejects.toThrow(/give --upstream-proxy/);
+  });
 
   it('refuses a scenario with mistakes, naming each one', async () => {
     const dir = await tempDir('sim');
