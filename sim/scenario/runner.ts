@@ -160,18 +160,36 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   say(`${s.name}: starting ${specs.length} devices at ${s.connectRate}/s against ${opts.target} (seed ${seed})`);
   const started = Date.now();
   let nextReport = 0.1;
+  let done = 0;
+  const inFlight = new Set<Promise<void>>();
+  const failures: string[] = [];
+  // Connections start on the connectRate schedule without waiting for each other (a real fleet
+  // does not queue politely), with at most 256 handshakes open at once.
   for (const [i, spec] of specs.entries()) {
-    const sim = simKinds[spec.kind]!.create(opts.target, spec.id, spec.secret, spec.options, spec.start);
-    await sim.connect();
-    devices.set(spec.id, { spec, sim });
-    const due = started + ((i + 1) / s.connectRate) * 1000;
+    const due = started + (i / s.connectRate) * 1000;
     if (due > Date.now()) await sleep(due - Date.now());
-    if ((i + 1) / specs.length >= nextReport) {
-      say(`  ${i + 1}/${specs.length} connected`);
-      nextReport += 0.1;
-    }
+    while (inFlight.size >= 256) await Promise.race(inFlight);
+    const sim = simKinds[spec.kind]!.create(opts.target, spec.id, spec.secret, spec.options, spec.start);
+    devices.set(spec.id, { spec, sim });
+    const p = sim.connect().then(
+      () => {
+        done++;
+        if (done / specs.length >= nextReport) {
+          say(`  ${done}/${specs.length} connected`);
+          nextReport += 0.1;
+        }
+      },
+      (err: unknown) => void failures.push(`${spec.id}: ${(err as Error).message}`),
+    );
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
   }
-
+  await Promise.all(inFlight);
+  if (failures.length) {
+    for (const { sim } of devices.values()) await sim.disconnect().catch(() => undefined);
+    await observer?.endAsync(true);
+    throw new Error(`${failures.length} of ${specs.length} devices could not connect; first: ${failures[0]}`);
+  }
   const connectSeconds = (Date.now() - started) / 1000;
   say(`  ${specs.length} connected in ${connectSeconds.toFixed(1)} s`);
   const faultLog: Report['faults'] = [];
