@@ -12,7 +12,7 @@ import { replaySpool } from '../timeseries/replay.js';
 import { hashSecret } from '../devices/credentials.js';
 import { DEMO_DEFAULTS, runDemo } from './demo.js';
 import { doctor, report } from './doctor.js';
-import { formatReport, loadScenario, runScenario, scenarioDevices } from '../../sim/scenario/runner.js';
+import { CAMERA_KIND, formatReport, loadScenario, runScenario, scenarioCameras, scenarioDevices } from '../../sim/scenario/runner.js';
 import { addDevice, listDevices, removeDevice, UsageError, type AddOptions } from './devices.js';
 import { detectCommand } from './detect.js';
 import { FaultProxy, parseProxySpec } from '../../sim/faults/proxy.js';
@@ -166,11 +166,13 @@ const simCmd = program
     if (!opts.scenario) throw new UsageError('--scenario is needed (or use `gridedge sim camera`)');
     const scenario = await loadScenario(opts.scenario);
     if (opts.printDevices) {
-      const lines = ['devices:', ...scenarioDevices(scenario).flatMap((d) => [
+      const lines = ['devices:', ...scenarioDevices(scenario).filter((d) => d.kind !== CAMERA_KIND).flatMap((d) => [
         `  - id: ${d.id}`, `    kind: ${d.kind}`, `    grid: "${d.grid}"`, `    secret: ${d.secret}`,
         ...(Object.keys(d.options).length ? [`    options: ${JSON.stringify(d.options)}`] : []),
       ])];
       if (scenario.gatewayKinds) lines.push(...stringifyYaml({ kinds: scenario.gatewayKinds }).trimEnd().split('\n'));
+      const cameras = scenarioCameras(scenario);
+      if (cameras.length) lines.push(...stringifyYaml({ cameras }).trimEnd().split('\n'));
       process.stdout.write(`${lines.join('\n')}\n`);
       return;
     }

@@ -11,6 +11,7 @@ import type { IncidentMessage } from '../../gateway/incidents/schema.js';
 import { compile, configAjv, describeErrors } from '../../gateway/schema.js';
 import { simKinds } from '../kinds.js';
 import type { SimulatedMqttDevice } from '../mqtt-device.js';
+import { SimulatedCamera } from '../camera/camera.js';
 import type { FaultProxy } from '../faults/proxy.js';
 import { ScenarioSchema, type FaultSpec, type Scenario } from './schema.js';
 
@@ -23,16 +24,50 @@ export async function loadScenario(file: string): Promise<Scenario> {
   if (!validate(raw)) throw new Error(`scenario ${file}:\n${describeErrors(validate.errors).map((e) => `  - ${e}`).join('\n')}`);
   const problems: string[] = [];
   const ids = new Set(scenarioDevices(raw).map((d) => d.id));
-  raw.fleet.forEach((f, i) => simKinds[f.kind] || problems.push(`fleet[${i}].kind: "${f.kind}" has no simulator (known: ${Object.keys(simKinds).join(', ')})`));
+  raw.fleet.forEach((f, i) => simKinds[f.kind] || f.kind === CAMERA_KIND || problems.push(`fleet[${i}].kind: "${f.kind}" has no simulator (known: ${[...Object.keys(simKinds), CAMERA_KIND].join(', ')})`));
+  raw.fleet.forEach((f, i) => f.kind === CAMERA_KIND && problems.push(...cameraFleetProblems(f).map((p) => `fleet[${i}].options${p}`)));
   raw.timeline.forEach((e, i) => {
     if (!ids.has(e.device)) problems.push(`timeline[${i}].device: "${e.device}" is not in the fleet`);
     const kind = scenarioDevices(raw).find((d) => d.id === e.device)?.kind;
-    const actions = kind ? simKinds[kind]?.actions : undefined;
+    const actions = kind === CAMERA_KIND ? CAMERA_ACTIONS : kind ? simKinds[kind]?.actions : undefined;
     if (actions && !actions[e.do]) problems.push(`timeline[${i}].do: "${e.do}" is not an action of ${kind} (known: ${Object.keys(actions).join(', ')})`);
   });
   raw.faults.forEach((f, i) => problems.push(...faultProblems(f, raw).map((p) => `faults[${i}]${p}`)));
   if (problems.length) throw new Error(`scenario ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return raw;
+}
+
+/**
+ * ONVIF cameras in a fleet: simulated cameras with real SOAP services and RTSP streams, not MQTT
+ * devices. Their ports are fixed by the scenario (`options.onvifPort`, `options.rtspPort`, one
+ * more per camera), so the gateway's `cameras:` section can be printed before the run.
+ */
+export const CAMERA_KIND = 'onvif-camera';
+const CAMERA_ACTIONS: Record<string, (cam: SimulatedCamera, args: Record<string, unknown>) => Promise<void>> = {
+  show: async (cam, a) => cam.show(typeof a.scene === 'string' ? a.scene : 'street'),
+  stall: async (cam, a) => {
+    cam.stall();
+    setTimeout(() => cam.resume(), (typeof a.seconds === 'number' ? a.seconds : 5) * 1000).unref();
+  },
+  kill: async (cam, a) => {
+    await cam.killStream();
+    setTimeout(() => void cam.restartStream().catch(() => undefined), (typeof a.seconds === 'number' ? a.seconds : 5) * 1000).unref();
+  },
+};
+
+function cameraFleetProblems(f: Scenario['fleet'][number]): string[] {
+  const o = f.options ?? {};
+  const out: string[] = [];
+  for (const k of ['onvifPort', 'rtspPort']) if (!(Number.isInteger(o[k]) && (o[k] as number) > 0 && (o[k] as number) + f.count <= 65535)) out.push(`.${k}: give the first port (one per camera from there)`);
+  if (o.scene !== undefined && typeof o.scene !== 'string') out.push('.scene: the name of the first scene');
+  return out;
+}
+
+/** The gateway's `cameras:` entries for a scenario's ONVIF cameras. */
+export function scenarioCameras(s: Scenario): Array<{ id: string; grid: string; onvif: string; user: string; password: string; detect?: unknown }> {
+  return scenarioDevices(s)
+    .filter((d) => d.kind === CAMERA_KIND)
+    .map((d) => ({ id: d.id, grid: d.grid, onvif: `http://127.0.0.1:${d.options.onvifPort as number}/onvif/device_service`, user: 'admin', password: d.secret, ...(d.options.detect ? { detect: d.options.detect } : {}) }));
 }
 
 /** What each fault type needs, said in the scenario's terms. */
@@ -70,10 +105,12 @@ export interface SimDevice {
 export function scenarioDevices(s: Scenario): SimDevice[] {
   return s.fleet.flatMap((f) => {
     const width = String(f.count).length;
-    return Array.from({ length: f.count }, (_, i) => ({
-      id: `${f.idPrefix}${String(i + 1).padStart(width, '0')}`,
-      kind: f.kind, grid: f.grid, secret: f.secret, options: f.options ?? {}, telemetryEvery: f.telemetryEvery, ...(f.start ? { start: f.start } : {}),
-    }));
+    return Array.from({ length: f.count }, (_, i) => {
+      const options = { ...(f.options ?? {}) };
+      // Each camera of a fleet listens one port further on.
+      if (f.kind === CAMERA_KIND) for (const k of ['onvifPort', 'rtspPort']) if (typeof options[k] === 'number') options[k] = (options[k] as number) + i;
+      return { id: `${f.idPrefix}${String(i + 1).padStart(width, '0')}`, kind: f.kind, grid: f.grid, secret: f.secret, options, telemetryEvery: f.telemetryEvery, ...(f.start ? { start: f.start } : {}) };
+    });
   });
 }
 
@@ -154,7 +191,15 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
     await observer.subscribeAsync('gridedge/v1/+/+/incident', { qos: 1 });
   }
 
-  const specs = scenarioDevices(s);
+  const all = scenarioDevices(s);
+  const specs = all.filter((d) => d.kind !== CAMERA_KIND);
+  const cameras = new Map<string, SimulatedCamera>();
+  for (const c of all.filter((d) => d.kind === CAMERA_KIND)) {
+    const cam = new SimulatedCamera({ id: c.id, password: c.secret, location: c.grid, onvifPort: c.options.onvifPort as number, rtspPort: c.options.rtspPort as number, fps: 5, ...(typeof c.options.scene === 'string' ? { initialScene: c.options.scene } : {}) });
+    cameras.set(c.id, cam);
+  }
+  if (cameras.size) say(`${s.name}: starting ${cameras.size} simulated ONVIF camera(s)`);
+  await Promise.all([...cameras.values()].map((c) => c.start()));
   const devices = new Map<string, { spec: SimDevice; sim: SimulatedMqttDevice }>();
   const sent: Record<string, number> = {};
   say(`${s.name}: starting ${specs.length} devices at ${s.connectRate}/s against ${opts.target} (seed ${seed})`);
@@ -187,6 +232,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   await Promise.all(inFlight);
   if (failures.length) {
     for (const { sim } of devices.values()) await sim.disconnect().catch(() => undefined);
+    await Promise.all([...cameras.values()].map((c) => c.stop()));
     await observer?.endAsync(true);
     throw new Error(`${failures.length} of ${specs.length} devices could not connect; first: ${failures[0]}`);
   }
@@ -210,6 +256,13 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   }
   const playing = s.timeline.map(async (e) => {
     await sleep(Math.max(0, t0 + e.at * 1000 - Date.now()));
+    const cam = cameras.get(e.device);
+    if (cam) {
+      sent[CAMERA_KIND] = (sent[CAMERA_KIND] ?? 0) + 1;
+      say(`  t=${e.at}s ${e.device} ${e.do}`);
+      await CAMERA_ACTIONS[e.do]!(cam, e.args ?? {}).catch((err: unknown) => say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`));
+      return;
+    }
     const d = devices.get(e.device)!;
     sent[d.spec.kind] = (sent[d.spec.kind] ?? 0) + 1;
     say(`  t=${e.at}s ${e.device} ${e.do}`);
@@ -226,6 +279,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   const lastDue = Math.max(0, ...s.expect.filter((x) => !x.absent).map((x) => t0 + (x.at + x.within) * 1000));
   if (lastDue > Date.now()) await sleep(lastDue - Date.now());
   await Promise.all([...devices.values()].map(({ sim }) => sim.disconnect().catch(() => undefined)));
+  await Promise.all([...cameras.values()].map((c) => c.stop()));
   await observer?.endAsync(true);
 
   // Judge: each expectation takes the first new incident that fits it; what is left unclaimed is a false alarm.
@@ -251,7 +305,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   const missed = expectations.filter((e) => !e.absent && !e.ok).length;
   const ok = expectations.every((e) => e.ok) && (!s.failOnFalseAlarms || falseAlarms.length === 0);
   return {
-    scenario: s.name, seed, ok, devices: specs.length, sent, expectations, missed, falseAlarms,
+    scenario: s.name, seed, ok, devices: all.length, sent, expectations, missed, falseAlarms,
     latencyMs: latencies.length ? { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) } : null,
     faults: faultLog,
     connectSeconds,

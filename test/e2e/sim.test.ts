@@ -1,12 +1,12 @@
 /** The scenario runner against a real gateway and a real upstream broker. */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../../sim/faults/proxy.js';
-import { formatReport, loadScenario, runScenario, scenarioDevices, rng } from '../../sim/scenario/runner.js';
+import { formatReport, loadScenario, runScenario, scenarioCameras, scenarioDevices, rng } from '../../sim/scenario/runner.js';
 import { gridedge } from '../helpers/cli.js';
-import { startMosquitto, type Mosquitto } from '../helpers/servers.js';
+import { freePort, startMosquitto, type Mosquitto } from '../helpers/servers.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -102,6 +102,26 @@ describe('scenario runner', () => {
     } finally {
       await gw.stop();
       await proxy.stop();
+    }
+  }, 90_000);
+
+  it('plays the gate camera example: a simulated ONVIF camera in the fleet, its plates and flames found by the gateway\'s detectors', async () => {
+    const dir = await tempDir('sim-camera');
+    const file = path.join(dir, 'gate-camera.yaml');
+    const example = fileURLToPath(new URL('../../sim/scenarios/gate-camera.yaml', import.meta.url));
+    const [onvifPort, rtspPort] = [await freePort(), await freePort()];
+    await writeFile(file, (await readFile(example, 'utf8')).replace('onvifPort: 18600', `onvifPort: ${onvifPort}`).replace('rtspPort: 18650', `rtspPort: ${rtspPort}`));
+    const scenario = await loadScenario(file);
+    const print = gridedge(['sim', '--scenario', file, '--print-devices']);
+    expect(await print.code).toBe(0);
+    expect(print.stdout()).toMatch(new RegExp(`cameras:\\n {2}- id: gate-onvif-1\\n {4}grid: "110105001002004"\\n {4}onvif: http://127.0.0.1:${onvifPort}/onvif/device_service`));
+    const gw = await startTestGateway({ upstream: { url: mosquitto.url }, kinds: scenario.gatewayKinds, cameras: scenarioCameras(scenario) });
+    try {
+      const report = await runScenario(scenario, { target: gw.brokerUrl, upstream: mosquitto.url });
+      expect(report.ok, formatReport(report)).toBe(true);
+      expect(report.sent['onvif-camera']).toBe(3);
+    } finally {
+      await gw.stop();
     }
   }, 90_000);
 
