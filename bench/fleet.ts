@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     const simBefore = process.memoryUsage().rss / 1024 / 1024;
     const scenario: Scenario = {
       name: `${DEVICES} smoke alarms`, seed: 1, duration: SECONDS, connectRate: RATE, failOnFalseAlarms: false,
-      fleet: [{ kind: 'smoke-alarm', count: DEVICES, grid: GRID, idPrefix: 'fl-smoke-', secret: SECRET, telemetryEvery: EVERY }],
+      fleet: [{ kind: 'smoke-alarm', count: DEVICES, grid: GRID, idPrefix: 'fl-smoke-', secret: SECRET, telemetryEvery: EVERY, batteryDrainPerHour: 0 }],
       timeline: [], expect: [], faults: [],
     };
     let steady: { messages: number; seconds: number } | undefined;

@@ -99,6 +99,7 @@ export interface SimDevice {
   secret: string;
   options: Record<string, unknown>;
   telemetryEvery: number;
+  batteryDrainPerHour: number;
   start?: { lat: number; lon: number };
 }
 
@@ -109,7 +110,7 @@ export function scenarioDevices(s: Scenario): SimDevice[] {
       const options = { ...(f.options ?? {}) };
       // Each camera of a fleet listens one port further on.
       if (f.kind === CAMERA_KIND) for (const k of ['onvifPort', 'rtspPort']) if (typeof options[k] === 'number') options[k] = (options[k] as number) + i;
-      return { id: `${f.idPrefix}${String(i + 1).padStart(width, '0')}`, kind: f.kind, grid: f.grid, secret: f.secret, options, telemetryEvery: f.telemetryEvery, ...(f.start ? { start: f.start } : {}) };
+      return { id: `${f.idPrefix}${String(i + 1).padStart(width, '0')}`, kind: f.kind, grid: f.grid, secret: f.secret, options, telemetryEvery: f.telemetryEvery, batteryDrainPerHour: f.batteryDrainPerHour, ...(f.start ? { start: f.start } : {}) };
     });
   });
 }
@@ -246,8 +247,13 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   const timers: NodeJS.Timeout[] = [];
   for (const { spec, sim } of devices.values()) {
     const kind = simKinds[spec.kind]!;
+    let last = Date.now();
     const tick = () => {
       if (!running) return;
+      // Batteries run down between readings (kinds whose simulator has a battery level).
+      const battery = (sim as unknown as { battery?: unknown }).battery;
+      if (spec.batteryDrainPerHour && typeof battery === 'number') (sim as unknown as { battery: number }).battery = Math.max(0, battery - (spec.batteryDrainPerHour * (Date.now() - last)) / 3_600_000);
+      last = Date.now();
       sent[spec.kind] = (sent[spec.kind] ?? 0) + 1;
       void kind.reading(sim).catch(() => undefined);
       timers.push(setTimeout(tick, spec.telemetryEvery * 1000 * (0.8 + 0.4 * random())));

@@ -10,6 +10,7 @@ export const FleetSchema = Type.Object(
     idPrefix: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$', description: 'ids are <idPrefix><n>, n from 1, zero-padded' }),
     secret: Type.String({ minLength: 8, maxLength: 256, description: 'the fleet\'s device secret (the gateway must know these devices: gridedge sim --print-devices)' }),
     telemetryEvery: Type.Number({ exclusiveMinimum: 0, default: 30, description: 'seconds between readings, ±20 % jitter' }),
+    batteryDrainPerHour: Type.Number({ minimum: 0, maximum: 100, default: 0, description: 'battery percent lost per hour (devices that report a battery: smoke alarms, drones)' }),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the devices\' options, as the gateway config gives them' })),
     start: Type.Optional(Type.Object({ lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) }, { additionalProperties: false, description: 'where a moving device (a drone) starts' })),
   },
