@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../../sim/faults/proxy.js';
 import { formatReport, loadScenario, runScenario, scenarioCameras, scenarioDevices, rng } from '../../sim/scenario/runner.js';
 import { gridedge } from '../helpers/cli.js';
-import { freePort, startMosquitto, type Mosquitto } from '../helpers/servers.js';
+import { freePort, startMosquitto, startVictoriaMetrics, waitFor, type Mosquitto } from '../helpers/servers.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -134,6 +134,33 @@ describe('scenario runner', () => {
     expect(battery).toBeLessThan(99.92);
     expect(battery).toBeGreaterThan(99.5);
   }, 30_000);
+
+  it('takes the series server down through its proxy: the readings wait in the spool and every one is stored after', async () => {
+    const vm = await startVictoriaMetrics();
+    const proxy = new FaultProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: vm.port }, name: 'series' });
+    await proxy.start();
+    const base = await loadScenario(EXAMPLE);
+    const scenario = { ...base, duration: 5, timeline: [], expect: [], failOnFalseAlarms: false, fleet: [{ ...base.fleet[0]!, count: 3, idPrefix: 'sd-smoke-', telemetryEvery: 0.2 }], faults: [{ type: 'series-down' as const, at: 1, seconds: 2, fraction: 1 }] };
+    const gw = await startTestGateway({
+      influx: { url: `http://127.0.0.1:${proxy.port}`, token: 't', org: 'o', bucket: 'b', flushIntervalMs: 50, batchSize: 200, maxRetries: 0, replayIntervalMs: 300 },
+      devices: scenarioDevices(scenario).map((d) => ({ id: d.id, kind: d.kind, grid: d.grid, secret: d.secret })),
+    });
+    try {
+      const report = await runScenario(scenario, { target: gw.brokerUrl, seriesProxy: proxy });
+      expect(report.faults).toEqual([{ type: 'series-down', at: 1, devices: 0, detail: '2 s' }]);
+      const readings = report.sent['smoke-alarm']!;
+      await waitFor('every reading stored', async () => {
+        const series = await vm.exportSeries('smoke_alarm_battery');
+        return series.reduce((n, x) => n + x.values.length, 0) >= readings || undefined;
+      }, 30_000);
+      expect(proxy.cut).toBeGreaterThan(0);
+      expect(gw.gateway.spool.stats().written).toBeGreaterThan(0); // the outage really went through the spool
+    } finally {
+      await gw.stop();
+      await proxy.stop();
+      await vm.stop();
+    }
+  }, 60_000);
 
   it('refuses fault settings that do not fit their type', async () => {
     const dir = await tempDir('sim-faults');

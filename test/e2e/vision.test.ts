@@ -115,6 +115,7 @@ describe('on-device detectors in the gateway', () => {
     for (let i = 0; i < drawn.data.length; i += 3) if (drawn.data[i]! > 200 && drawn.data[i + 1]! > 120 && drawn.data[i + 1]! < 200 && drawn.data[i + 2]! < 80) orange++;
     expect(orange).toBeGreaterThan(100);
     expect((await fetch(`${t.apiUrl}/api/cameras/nope/frame`, { headers: { authorization: `Bearer ${READ}` } })).status).toBe(404);
+    for (const bad of ['limit=0', 'limit=501', 'limit=ten', 'other=1']) expect((await fetch(`${t.apiUrl}/api/vision?${bad}`, { headers: { authorization: `Bearer ${READ}` } })).status, bad).toBe(400);
     cam.show('street');
   }, 60_000);
 
