@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
@@ -74,6 +75,8 @@ export interface BrokerOptions {
    * live in memory only.
    */
   persistenceDir?: string;
+  /** An MQTTS listener beside the plain one: same accounts, ACLs and limits. */
+  tls?: { port: number; cert: Buffer; key: Buffer; ca?: Buffer; requireClientCert: boolean };
   brokerId: string;
   devices: Iterable<RegisteredDevice>;
   counters: Counters;
@@ -116,6 +119,9 @@ function secretMatches(account: Account, password: Buffer): boolean | Promise<bo
 export class DeviceBroker {
   private aedes?: Aedes;
   private server?: net.Server;
+  private tlsServer?: tls.Server;
+  /** The MQTTS listener's port, once started with one. */
+  tlsPort?: number;
   private readonly accounts = new Map<string, Account>();
   private readonly sessions = new WeakMap<Client, DeviceSession>();
   private readonly services = new WeakMap<Client, ServiceAccount>();
@@ -287,6 +293,26 @@ export class DeviceBroker {
     }
     const address = server.address() as net.AddressInfo;
     log.info({ host: this.opts.host, port: address.port }, 'device broker listening');
+    if (this.opts.tls) {
+      const t = this.opts.tls;
+      // A device that fails the handshake (wrong CA, no client certificate) never reaches MQTT: counted here.
+      const secure = tls.createServer({ cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requestCert: t.requireClientCert, rejectUnauthorized: t.requireClientCert, minVersion: 'TLSv1.2' }, (socket) => this.accept(socket, aedes));
+      secure.on('tlsClientError', (err) => {
+        counters.inc('broker_tls_refused_total');
+        log.debug({ err: err.message }, 'TLS handshake refused');
+      });
+      this.tlsServer = secure;
+      try {
+        const listeningTls = once(secure, 'listening');
+        secure.listen(t.port, this.opts.host);
+        await listeningTls;
+      } catch (err) {
+        await this.stop();
+        throw new Error(`the device broker cannot listen for MQTTS on ${this.opts.host}:${t.port}: ${(err as Error).message}`);
+      }
+      this.tlsPort = (secure.address() as net.AddressInfo).port;
+      log.info({ host: this.opts.host, port: this.tlsPort, requireClientCert: t.requireClientCert }, 'device broker listening for MQTTS');
+    }
     const every = this.opts.statsIntervalSeconds ?? 10;
     if (every > 0) {
       this.statsTimer = setInterval(() => this.publishStats(), every * 1000);
@@ -414,12 +440,15 @@ export class DeviceBroker {
     clearInterval(this.statsTimer);
     const aedes = this.aedes;
     const server = this.server;
+    const secure = this.tlsServer;
     this.aedes = undefined;
     this.server = undefined;
+    this.tlsServer = undefined;
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     if (server) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    if (secure) await new Promise<void>((resolve) => secure.close(() => resolve()));
     await this.db?.close();
     this.db = undefined;
   }

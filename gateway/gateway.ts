@@ -128,6 +128,8 @@ function cameraGauges(health: () => ReturnType<CameraManager['health']>) {
 
 export interface GatewayPorts {
   broker: number;
+  /** The MQTTS listener's port, when broker.tls is set. */
+  brokerTls?: number;
   api: number;
 }
 
@@ -149,6 +151,8 @@ export class Gateway {
   private readonly deviceCommands: DeviceCommands;
   readonly cameras: CameraManager;
   readonly vision: Vision;
+  /** Where it listens, once started (the system picks ports given as 0). */
+  ports?: GatewayPorts;
   private readonly detectorSeconds: Histogram<'detector'>;
   private readonly detectorWaitSeconds: Histogram;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -380,6 +384,9 @@ export class Gateway {
       accounts: config.broker.accounts.map((a) => ({ username: a.username, ...(a.password ? { password: a.password } : {}), ...(a.passwordHash ? { passwordHash: a.passwordHash } : {}), acl: a.acl })),
       statsIntervalSeconds: config.broker.statsIntervalSeconds,
       persistenceDir: path.join(config.dataDir, 'broker'),
+      ...(config.broker.tls
+        ? { tls: { port: config.broker.tls.port, cert: readFileSync(config.broker.tls.cert), key: readFileSync(config.broker.tls.key), ...(config.broker.tls.ca ? { ca: readFileSync(config.broker.tls.ca) } : {}), requireClientCert: config.broker.tls.requireClientCert } }
+        : {}),
       brokerId: `gridedge-${gateway.id}`,
       devices,
       counters: this.counters,
@@ -419,7 +426,8 @@ export class Gateway {
       this.vision.start();
       this.cameras.start();
       this.log.info({ gatewayId: this.config.gateway.id, grid: this.config.gateway.grid, broker, api: port, series: this.sink.name, devices: this.config.devices.length, cameras: this.config.cameras.length }, 'gateway started');
-      return { broker, api: port };
+      this.ports = { broker, api: port, ...(this.broker.tlsPort !== undefined ? { brokerTls: this.broker.tlsPort } : {}) };
+      return this.ports;
     } catch (err) {
       await this.broker.stop();
       await this.uplink?.stop();

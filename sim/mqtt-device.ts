@@ -16,6 +16,8 @@ export interface SimDeviceOptions {
   reconnect?: boolean;
   /** false: a persistent session (the broker keeps subscriptions and queues QoS 1 while away). */
   clean?: boolean;
+  /** For mqtts:// URLs: the CA to trust, and the device's own certificate when the broker asks for one. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 /** How a misbehaving device sends: a wrong clock, a slow link, messages repeated or out of order. */
@@ -74,6 +76,7 @@ export class SimulatedMqttDevice {
       keepalive: 30,
       connectTimeout: this.opts.connectTimeoutMs ?? 5000,
       reconnectPeriod: 0,
+      ...(this.opts.tls ? { ...this.opts.tls, rejectUnauthorized: true } : {}),
       ...(this.opts.will ? { will: { topic: this.opts.will.topic, payload: Buffer.from(this.opts.will.payload), qos: 1 as const, retain: true } } : {}),
     });
     this.client = client;

@@ -22,6 +22,15 @@ function problems(input: unknown, env: Record<string, string> = {}): string[] {
 }
 
 describe('config loader', () => {
+  it('checks the device MQTTS listener: files exist, a CA when client certificates are required, its own port', () => {
+    expect(problems({ ...base(), broker: { port: 1883, tls: { port: 1883, cert: 'nope.crt', key: 'nope.key', requireClientCert: true } } })).toEqual([
+      'broker.tls.cert: file "/tmp/nope.crt" does not exist',
+      'broker.tls.key: file "/tmp/nope.key" does not exist',
+      'broker.tls.requireClientCert: give broker.tls.ca, the CA that signs device certificates',
+      'broker.tls.port: 1883 is also broker.port',
+    ]);
+  });
+
   it('checks the detectors of each camera: labels, zones, hours, the time zone', () => {
     const cam = (detect: unknown) => ({ ...base(), cameras: [{ id: 'cam-1', rtsp: 'rtsp://127.0.0.1/s', detect }] });
     expect(problems(cam({ object: {}, zones: [{ name: 'yard', mode: 'restricted', hours: '22:00-06:00', polygon: [[0, 0], [1, 0], [1, 1]] }] }))).toEqual([]);

@@ -95,6 +95,17 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     if (Boolean(up.cert) !== Boolean(up.key)) problems.push('upstream.cert and upstream.key: give both or neither');
     if ((up.ca || up.cert) && !/^(mqtts|ssl):/.test(up.url)) problems.push(`upstream.url: "${up.url}" is not TLS, but upstream.ca/cert are set (expected mqtts://host:port)`);
   }
+  const tls = raw.broker.tls;
+  if (tls) {
+    for (const key of ['cert', 'key', 'ca'] as const) {
+      const file = tls[key];
+      if (file === undefined) continue;
+      tls[key] = path.resolve(baseDir, file);
+      if (!existsSync(tls[key])) problems.push(`broker.tls.${key}: file "${tls[key]}" does not exist`);
+    }
+    if (tls.requireClientCert && !tls.ca) problems.push('broker.tls.requireClientCert: give broker.tls.ca, the CA that signs device certificates');
+    if (tls.port !== 0 && tls.port === raw.broker.port) problems.push(`broker.tls.port: ${tls.port} is also broker.port`);
+  }
   if (requireSecrets && raw.influx && !raw.influx.token) problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
 
   const seen = new Map<string, number>();

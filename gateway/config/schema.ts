@@ -138,6 +138,18 @@ export const ConfigSchema = Type.Object(
       {
         host: Host('0.0.0.0'),
         port: Port(1883),
+        tls: Type.Optional(
+          Type.Object(
+            {
+              port: Port(8883),
+              cert: Type.String({ minLength: 1, description: 'PEM certificate (chain) of this gateway, relative to the config file' }),
+              key: Type.String({ minLength: 1, description: 'its PEM private key, relative to the config file' }),
+              ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA that signs device certificates (with requireClientCert)' })),
+              requireClientCert: Type.Boolean({ default: false, description: 'true: devices must also present a certificate signed by ca' }),
+            },
+            { additionalProperties: false, description: 'an MQTTS listener for devices beside the plain one (same host, same accounts and ACLs)' },
+          ),
+        ),
         maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 4 * 1024 * 1024, description: 'largest MQTT packet accepted, bytes (capture images need a few MiB)' }),
         maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20_000, description: 'devices connected at once' }),
         connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000, description: 'time a new connection has to send CONNECT, ms' }),
