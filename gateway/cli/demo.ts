@@ -43,7 +43,7 @@ const GRID_PREFIX = '110105001002'; // Beijing, Chaoyang district: street 001, c
 /** The plate the demo camera's 'plate' scene shows. */
 const DEMO_BLOCKED_PLATE = '京A·12345';
 
-export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera): Config {
+export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera, consoleToken = randomBytes(18).toString('base64url')): Config {
   const devices = Array.from({ length: opts.devices }, (_, i) => {
     const cell = i % 2 === 0 ? '001' : '002';
     const n = String(i + 1).padStart(2, '0');
@@ -60,7 +60,8 @@ export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera): Config 
     {
       gateway: { id: 'demo-gw', grid: `${GRID_PREFIX}000`, dataDir: opts.dataDir, logLevel: 'warn' },
       broker: { host: '127.0.0.1', port: opts.brokerPort },
-      api: { host: '127.0.0.1', port: opts.apiPort },
+      // A token made for this run, printed with the console's address: the demo's console opens signed in.
+      api: { host: '127.0.0.1', port: opts.apiPort, tokens: [{ name: 'demo', token: consoleToken, role: 'operator' }] },
       ...(opts.upstream ? { upstream: { url: opts.upstream } } : {}),
       devices,
       ...(camera
@@ -143,6 +144,7 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   out(`gridedge demo: gateway ${config.gateway.id}, grid ${config.gateway.grid}`);
   out(`  device broker  mqtt://127.0.0.1:${ports.broker}   (${config.devices.length} simulated smoke alarms)`);
   out(`  API            http://127.0.0.1:${ports.api}/healthz`);
+  out(`  console        http://127.0.0.1:${ports.api}/?token=${config.api.tokens[0]!.token}   (a token made for this run)`);
   out(`  upstream       ${opts.upstream ?? 'none (pass --upstream mqtt://host:port to publish incidents)'}`);
   out(`  time series    spooled as line protocol in ${path.join(config.dataDir, 'spool')}`);
   if (camera) out(`  camera         ${camera.xaddr} (simulated ONVIF, RTSP ${camera.rtspUrl}); its scenes change every few seconds: a car with a blocked plate (vehicle.watchlist_plate), people, flames (fire.video_flame), a covered lens (camera.tamper); alarms in grid ${GRID_PREFIX}001 get its snapshot; captures at /api/vision`);

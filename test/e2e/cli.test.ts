@@ -32,6 +32,7 @@ describe('gridedge demo', () => {
     expect(await run.code).toBe(0);
     const out = run.stdout();
     expect(out).toMatch(/gridedge demo: gateway demo-gw, grid 110105001002000/);
+    expect(out).toMatch(/console\s+http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{24}\s/); // opens signed in
     expect(out).toMatch(/NEW\s+fire\.smoke_alarm\s+critical\s+open\s+grid 11010500100200[12]\s+smoke-001-01/);
     expect(out).toMatch(/UPDATE\s+fire\.smoke_alarm .* count 2 /);
     // npm test installs ffmpeg and GStreamer, so the demo has its simulated camera, and the
