@@ -45,6 +45,10 @@ async function fleet(brokerUrl: string, n: number): Promise<SimulatedSmokeAlarm[
   return alarms;
 }
 
+// npm run test:reliability makes the outages minutes long (GRIDEDGE_OUTAGE_SECONDS), at a gentler pace.
+const OUTAGE_MS = Number(process.env.GRIDEDGE_OUTAGE_SECONDS ?? 2.5) * 1000;
+const PACE_MS = OUTAGE_MS > 10_000 ? 200 : 5;
+
 describe('uplink outage', () => {
   it('delivers every incident raised while the upstream broker was down, in seq order', async () => {
     const mosquitto = await startMosquitto({ persistent: true });
@@ -64,31 +68,31 @@ describe('uplink outage', () => {
         await a.alarm(d);
         densities.push(d);
         await a.clear();
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, PACE_MS));
       }
     });
     await new Promise((r) => setTimeout(r, 500));
     await mosquitto.pause();
     await waitFor('uplink noticed', () => !gateway.uplink?.connected || undefined);
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, OUTAGE_MS));
     const backlog = gateway.outbox.stats().pending;
     await mosquitto.resume();
     await new Promise((r) => setTimeout(r, 500));
     running = false;
     await Promise.all(load);
 
-    await waitFor('outbox drained', () => gateway.outbox.stats().pending === 0 || undefined, 20_000);
+    await waitFor('outbox drained', () => gateway.outbox.stats().pending === 0 || undefined, 20_000 + OUTAGE_MS);
     const received = await waitFor('every alarm upstream', () => {
       const all = platform.json<IncidentMessage>('/incident');
       const seen = new Set(all.map((m) => m.facts.smokeDensity));
       return densities.every((d) => seen.has(d)) ? all : undefined;
-    }, 20_000);
+    }, 20_000 + OUTAGE_MS);
     expect(backlog).toBeGreaterThan(50); // the outage really held messages back
     const firstSeen: number[] = [];
     const seen = new Set<number>();
     for (const m of received.map(assertIncident)) if (!seen.has(m.seq)) (seen.add(m.seq), firstSeen.push(m.seq));
     expect(firstSeen).toEqual(Array.from({ length: firstSeen.length }, (_, i) => i + 1)); // gap-free and in order
-  }, 60_000);
+  }, 60_000 + 3 * OUTAGE_MS);
 });
 
 describe('outbox full', () => {

@@ -44,6 +44,10 @@ afterAll(async () => {
   await vm?.stop();
 });
 
+// npm run test:reliability makes the outage minutes long (GRIDEDGE_OUTAGE_SECONDS), at a gentler pace.
+const OUTAGE_MS = Number(process.env.GRIDEDGE_OUTAGE_SECONDS ?? 1.5) * 1000;
+const PACE_MS = OUTAGE_MS > 10_000 ? 50 : 3;
+
 describe('series server outage', () => {
   it('spools what the server refuses and replays it when the server returns: every reading stored', async () => {
     const sent = new Map<string, number[]>();
@@ -56,12 +60,12 @@ describe('series server outage', () => {
         a.battery = ++n / 100 + 0.01; // unique per reading; telemetry() takes 0.01 off
         await a.telemetry();
         mine.push(a.battery);
-        await new Promise((r) => setTimeout(r, 3));
+        await new Promise((r) => setTimeout(r, PACE_MS));
       }
     });
     await new Promise((r) => setTimeout(r, 400));
     await vm.pause();
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, OUTAGE_MS));
     await waitFor('readings spooled', () => gateway.counters.total('messages_in_total') > 0 && gateway.spool.stats().written > 0 ? true : undefined);
     await vm.resume();
     await new Promise((r) => setTimeout(r, 400));
@@ -73,13 +77,13 @@ describe('series server outage', () => {
       const series = await vm.exportSeries('smoke_alarm_battery');
       const count = series.reduce((s, x) => s + x.values.length, 0);
       return count >= total ? series : undefined;
-    }, 30_000);
+    }, 30_000 + OUTAGE_MS);
     for (const [device, values] of sent) {
       const s = stored.find((x) => x.metric.device === device);
       expect([...(s?.values ?? [])].sort((a, b) => a - b)).toEqual([...values].sort((a, b) => a - b));
     }
     expect(gateway.spool.stats().written).toBeGreaterThan(0); // the outage really went through the spool
     expect(gateway.counters.get('series_replayed_lines_total')).toBe(gateway.spool.stats().written);
-    await waitFor('spool emptied', async () => ((await readdir(path.join(dataDir, 'spool'))).length === 0 ? true : undefined), 5000);
-  }, 60_000);
+    await waitFor('spool emptied', async () => ((await readdir(path.join(dataDir, 'spool'))).length === 0 ? true : undefined), 5000 + OUTAGE_MS / 10);
+  }, 60_000 + 3 * OUTAGE_MS);
 });
