@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { describe, expect, it } from 'vitest';
@@ -60,6 +60,16 @@ describe('config loader', () => {
     expect(config.influx?.token).toBe('tok');
     expect(config.influx?.batchSize).toBe(5000);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
+  });
+
+  it('loads the example\'s commented camera section once uncommented (the docs stay true)', async () => {
+    const text = await readFile(new URL('../../gridedge.example.yaml', import.meta.url), 'utf8');
+    const at = text.indexOf('# Cameras and the detectors');
+    const uncommented = text.slice(0, at) + text.slice(at).split('\n').slice(1).map((l) => (l.startsWith('# ') ? l.slice(2) : l)).join('\n');
+    const dir = await tempDir('example');
+    await writeFile(path.join(dir, 'gridedge.yaml'), uncommented);
+    const config = await loadConfig(path.join(dir, 'gridedge.yaml'), { GRIDEDGE_DEVICE_SECRET_SMOKE_0102: 'from-env-0102', GRIDEDGE_INFLUX_TOKEN: 'tok' });
+    expect(config.cameras[0]).toMatchObject({ id: 'cam-north-gate', detect: { plate: {}, fire: {}, minSize: 16 } });
   });
 
   it('fills defaults for omitted sections', () => {
