@@ -16,6 +16,7 @@ import type { DeviceInfo, DeviceKind } from '../devices/types.js';
 import type { Counters } from '../gateway/stats.js';
 import type { Logger } from '../gateway/log.js';
 import { verifySecret } from '../gateway/devices/credentials.js';
+import { deliverAtGrantedQos } from './delivery-qos.js';
 import { deviceTopics, type DeviceTopics } from './acl.js';
 import { allowed, type ServiceAccount } from './accounts.js';
 import { PacketSizeGuard, RateLimiter } from './limits.js';
@@ -183,6 +184,11 @@ export class DeviceBroker {
       maxInflightInbound: limits.maxInflight,
       keepaliveLimit: limits.maxKeepaliveSeconds,
       drainTimeout: 30_000,
+      // Before any subscription exists: deliveries then go at the highest QoS granted (see delivery-qos.ts).
+      preConnect: (client, _packet, done) => {
+        deliverAtGrantedQos(client);
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       // Every delivery, retained ones on subscribe included, is checked again topic by topic:
       // a subscription granted on a filter must not leak what a narrower rule denies.

@@ -30,10 +30,9 @@ afterAll(async () => {
 });
 
 describe('MQTT 3.1.1 conformance', () => {
-  // KNOWN GAP (issue 10): aedes delivers one copy, but at the QoS of the first matching
-  // subscription (0 here), not the highest granted (1). Only service accounts can overlap
-  // (devices subscribe to exact topics). `it.fails` keeps this visible and flips when fixed.
-  it.fails('MQTT-3.3.5-1: overlapping subscriptions deliver a message once, at the highest granted QoS', async () => {
+  // aedes alone delivers one copy at the QoS of the first matching subscription (0 here);
+  // broker/delivery-qos.ts makes it the highest granted.
+  it('MQTT-3.3.5-1: overlapping subscriptions deliver a message once, at the highest granted QoS', async () => {
     const s = await mqtt.connectAsync(url, { clientId: 'screen-a', username: 'screen', password: 'screen-password-1', reconnectPeriod: 0 });
     const got: Array<{ topic: string; qos: number }> = [];
     s.on('message', (topic, _p, packet) => got.push({ topic, qos: packet.qos }));
@@ -46,6 +45,21 @@ describe('MQTT 3.1.1 conformance', () => {
     await new Promise((r) => setTimeout(r, 200)); // room for a second copy to show up, if any
     expect(got.filter((g) => g.topic === 'dev/smoke-1/telemetry')).toEqual([{ topic: 'dev/smoke-1/telemetry', qos: 1 }]);
     await d.disconnect();
+    await s.endAsync();
+  });
+
+  it('MQTT-3.8.4-6: a message goes out at the lower of its own QoS and the QoS granted, through wildcards too', async () => {
+    const s = await mqtt.connectAsync(url, { clientId: 'screen-b', username: 'screen', password: 'screen-password-1', reconnectPeriod: 0 });
+    const got: number[] = [];
+    s.on('message', (_t, _p, packet) => got.push(packet.qos));
+    await s.subscribeAsync('dev/+/event', { qos: 1 });
+    const d = await mqtt.connectAsync(url, { clientId: 'smoke-1', username: 'smoke-1', password: 'secret-of-smoke-1', reconnectPeriod: 0 });
+    await d.publishAsync('dev/smoke-1/event', JSON.stringify({ event: 'test' }), { qos: 2 }); // granted 1: goes out at 1
+    await d.publishAsync('dev/smoke-1/event', JSON.stringify({ event: 'test' }), { qos: 0 }); // published at 0: stays 0
+    await waitFor('both deliveries', () => got.length >= 2 || undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toEqual([1, 0]);
+    await d.endAsync();
     await s.endAsync();
   });
 
