@@ -7,6 +7,7 @@
  * every subscription aedes registers goes through the wrapper.
  */
 import type { Client } from 'aedes';
+import { topicMatches } from './accounts.js';
 
 type Deliver = (packet: { topic: string; qos: number }, cb: () => void) => void;
 interface DeliveringClient {
@@ -15,25 +16,12 @@ interface DeliveringClient {
   subscriptions: Record<string, { qos: number } | undefined>;
 }
 
-/** Whether an MQTT topic filter matches a topic name ($-topics only by filters that name them). */
-export function filterMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('#') || filter.startsWith('+'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
-
 /** The highest QoS the client was granted among its subscriptions matching the topic (-1: none). */
 export function grantedQos(subscriptions: DeliveringClient['subscriptions'], topic: string): number {
   let best = -1;
   for (const [filter, sub] of Object.entries(subscriptions)) {
     const f = filter.startsWith('$share/') ? filter.split('/').slice(2).join('/') : filter;
-    if (sub && sub.qos > best && filterMatches(f, topic)) best = sub.qos;
+    if (sub && sub.qos > best && topicMatches(f, topic)) best = sub.qos;
   }
   return best;
 }
