@@ -3,8 +3,8 @@
  * shows and what a field engineer checks a camera's aim and zones against. Drawn by ffmpeg's
  * drawbox/drawtext filters, with a CJK font when one is installed (plate readings are Chinese).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { encodeJpeg } from './image.js';
 import type { Detection, RgbImage } from './types.js';
 
 const FONTS = ['/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc', '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'];
@@ -31,14 +31,5 @@ export function annotationFilter(image: RgbImage, detections: Detection[], font 
 }
 
 export function annotate(image: RgbImage, detections: Detection[], ffmpeg = 'ffmpeg'): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      ffmpeg,
-      ['-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${image.width}x${image.height}`, '-i', 'pipe:0', '-vf', annotationFilter(image, detections), '-frames:v', '1', '-q:v', '4', '-f', 'image2pipe', '-vcodec', 'mjpeg', 'pipe:1'],
-      { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => (err ? reject(new Error(`cannot draw the detections: ${stderr.toString().trim() || err.message}`)) : resolve(stdout)),
-    );
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.end(image.data);
-  });
+  return encodeJpeg(image, 4, ffmpeg, annotationFilter(image, detections));
 }

@@ -148,17 +148,16 @@ export function crop(image: RgbImage, box: Box): RgbImage {
   return { width: w, height: h, data };
 }
 
-/** Encodes an RGB image as JPEG with ffmpeg (through PPM), for evidence crops. */
-export function encodeJpeg(image: RgbImage, quality = 4, ffmpeg = 'ffmpeg'): Promise<Buffer> {
+/** Encodes an RGB image as JPEG with ffmpeg, through an optional filter graph (drawn boxes, say). */
+export function encodeJpeg(image: RgbImage, quality = 4, ffmpeg = 'ffmpeg', filter = 'null'): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       ffmpeg,
-      ['-hide_banner', '-loglevel', 'error', '-f', 'image2pipe', '-vcodec', 'ppm', '-i', 'pipe:0', '-frames:v', '1', '-q:v', String(quality), '-f', 'image2pipe', '-vcodec', 'mjpeg', 'pipe:1'],
+      ['-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${image.width}x${image.height}`, '-i', 'pipe:0', '-vf', filter, '-frames:v', '1', '-q:v', String(quality), '-f', 'image2pipe', '-vcodec', 'mjpeg', 'pipe:1'],
       { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => (err ? reject(new Error(`cannot encode JPEG: ${stderr.toString().trim() || err.message}`)) : resolve(stdout)),
     );
     child.stdin!.on('error', () => undefined);
-    child.stdin!.write(`P6\n${image.width} ${image.height}\n255\n`);
     child.stdin!.end(image.data);
   });
 }

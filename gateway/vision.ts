@@ -12,8 +12,7 @@ import { DetectorPool, type PoolStats } from '../detectors/pipeline/pool.js';
 import { Tracker, type Track, type TrackEvent } from '../detectors/pipeline/tracker.js';
 import { admitted, zonesAt, type Zone } from '../detectors/pipeline/zones.js';
 import type { Detection, RgbImage } from '../detectors/types.js';
-import { within } from '../devices/capture-camera/watchlists.js';
-import { Watchlists, WatchlistSchema, type WatchlistSettings } from '../devices/capture-camera/watchlists.js';
+import { Watchlists, WatchlistSchema, within, type WatchlistSettings } from '../devices/capture-camera/watchlists.js';
 import type { CameraManager } from '../devices/camera/manager.js';
 import type { Frame } from '../devices/camera/frames.js';
 import type { DeviceInfo, EvidenceClass, EvidenceInput, IncidentSignal } from '../devices/types.js';
@@ -162,7 +161,8 @@ export class Vision {
     p.stats.last = counts;
     this.opts.counters.inc('vision_frames_total', { camera: frame.camera });
     this.opts.sink.writeLine(toLine({ measurement: 'detections', tags: { camera: frame.camera, grid: camera.grid }, fields: { ...counts, detect_ms: p.stats.lastMs }, ts: frame.at }));
-    p.latest = { image: { width: image.width, height: image.height, data: Buffer.from(image.data) }, detections: kept, at: frame.at };
+    // Kept by reference, not copied: the camera stage hands over a buffer of its own for every frame.
+    p.latest = { image, detections: kept, at: frame.at };
     this.handle(frame.camera, p, p.tracker.update(kept, image, frame.at), image, frame.at);
   }
 

@@ -1,16 +1,9 @@
 /** `gridedge detect IMAGE...`: what the on-device detectors find in pictures, for commissioning and tests. */
 import { existsSync } from 'node:fs';
-import { FaceDetector } from '../../detectors/face/blazeface.js';
-import { FireDetector } from '../../detectors/fire/fire.js';
-import { ObjectDetector } from '../../detectors/object/centernet.js';
 import { decodeImage } from '../../detectors/image.js';
-import { PlateDetector } from '../../detectors/plate/plate.js';
+import { DETECTOR_NAMES, makeDetector, type DetectorName } from '../../detectors/pipeline/set.js';
 import type { Detection, Detector } from '../../detectors/types.js';
-import { YoloDetector } from '../../detectors/yolo/yolo.js';
 import { UsageError } from './devices.js';
-
-export const DETECTORS = ['face', 'plate', 'object', 'fire', 'yolo'] as const;
-export type DetectorName = (typeof DETECTORS)[number];
 
 export interface DetectResult {
   file: string;
@@ -23,21 +16,16 @@ export interface DetectResult {
 export async function detectCommand(files: string[], opts: { detector?: string; minScore?: number; json: boolean; ffmpeg?: string; model?: string; labels?: string }, out: (s: string) => void): Promise<DetectResult[]> {
   if (!files.length) throw new UsageError('give one or more pictures');
   // Without --detector: every built-in one (a YOLO model is run only when given).
-  const names: DetectorName[] = opts.detector ? [opts.detector as DetectorName] : DETECTORS.filter((d) => d !== 'yolo');
+  const names: DetectorName[] = opts.detector ? [opts.detector as DetectorName] : DETECTOR_NAMES.filter((d) => d !== 'yolo');
   if (opts.detector === 'yolo' && (!opts.model || !opts.labels)) throw new UsageError('--detector yolo needs --model FILE.onnx and --labels a,b,c (the class names in order)');
   if (opts.model && !existsSync(opts.model)) throw new UsageError(`${opts.model}: no such model file`);
-  for (const n of names) if (!DETECTORS.includes(n)) throw new UsageError(`--detector must be one of ${DETECTORS.join(', ')}, not "${n}"`);
+  for (const n of names) if (!DETECTOR_NAMES.includes(n)) throw new UsageError(`--detector must be one of ${DETECTOR_NAMES.join(', ')}, not "${n}"`);
   for (const f of files) if (!existsSync(f)) throw new UsageError(`${f}: no such file`);
-  const min = opts.minScore;
   // One fire detector for all the pictures: given in order, they are one sequence (flicker needs frames).
-  const score = min !== undefined ? { minScore: min } : {};
-  const detectors: Detector[] = names.map((n) => {
-    if (n === 'face') return new FaceDetector(score);
-    if (n === 'plate') return new PlateDetector(score);
-    if (n === 'object') return new ObjectDetector(score);
-    if (n === 'yolo') return new YoloDetector({ model: opts.model!, labels: opts.labels!.split(',').map((l) => l.trim()).filter(Boolean), ...score });
-    return new FireDetector(score);
-  });
+  const score = opts.minScore !== undefined ? { minScore: opts.minScore } : {};
+  // --model and --labels describe a YOLO model; the built-in detectors keep their own labels.
+  const yolo = { ...score, model: opts.model, labels: opts.labels?.split(',').map((l) => l.trim()).filter(Boolean) };
+  const detectors: Detector[] = names.map((n) => makeDetector(n, n === 'yolo' ? yolo : score));
   const results: DetectResult[] = [];
   for (const file of files) {
     const image = await decodeImage(file, opts.ffmpeg);
