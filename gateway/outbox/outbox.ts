@@ -1,26 +1,27 @@
 /**
- * The durable outbox between incidents and the uplink. Every incident message is appended to a
- * log on local disk and fsync'd before anything acknowledges it; it stays pending until the
- * upstream broker acknowledges it, across disconnects, restarts, `kill -9` and power loss.
+ * The durable outbox between incidents and the uplink. Every incident message is stored in a log
+ * before anything acknowledges it; it stays pending until the upstream broker acknowledges it,
+ * across disconnects, restarts, `kill -9` and power loss.
  *
- * The log is JSON lines: `put` (a message with its seq and lane), `ack`, `drop`, and after a
- * compaction `meta` (the last seq) and `state` (the latest message of each incident not yet
- * closed, so the incident manager can carry on folding and applying commands after a restart). Appends are group-committed: all
- * puts made in one turn of the event loop share one write and one fdatasync.
+ * The log holds records (log.ts): `put` (a message with its seq and lane), `ack`, `drop`, and
+ * after a compaction `meta` (the last seq) and `state` (the latest message of each incident not
+ * yet closed, so the incident manager can carry on folding and applying commands after a
+ * restart). By default it is a file on local disk (file-log.ts); the nodes of an HA pair share
+ * one in Redis (redis-log.ts), and each applies the records the other writes.
  *
  * Bounds: at most `maxBytes` of pending messages and `maxAgeMs` of age. Beyond them the policy
  * is fixed and explicit: drop from the lowest-priority lane, oldest first; each drop is logged,
  * counted, and reported through `onDrop` (the uplink puts it in the gateway's status).
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
-import { mkdirSync, readFileSync, truncateSync } from 'node:fs';
-import path from 'node:path';
-import { fsyncDir, writeFileDurably } from '../fsync.js';
 import type { IncidentMessage } from '../incidents/schema.js';
+import { FileLog } from './file-log.js';
+import type { DropReason, LogRecord, OutboxLog, OutboxState } from './log.js';
+
+export type { DropReason } from './log.js';
 
 export interface OutboxEntry {
   seq: number;
-  /** On disk: only durable entries are handed to the uplink. */
+  /** Stored: only durable entries are handed to the uplink. */
   durable: boolean;
   lane: number;
   enqueuedAt: number;
@@ -28,14 +29,15 @@ export interface OutboxEntry {
   message: IncidentMessage;
 }
 
-export type DropReason = 'full' | 'expired';
-
 export interface OutboxOptions {
-  dir: string;
+  /** The folder of the file log (when no `log` is given). */
+  dir?: string;
+  /** Another log than the file in `dir` (the HA pair's Redis stream). */
+  log?: OutboxLog;
   lanes: (category: string) => number;
   maxBytes?: number;
   maxAgeMs?: number;
-  /** Rewrite the log once it is this large and mostly acknowledged. */
+  /** Rewrite the file log once it is this large and mostly acknowledged. */
   compactAtBytes?: number;
   now?: () => number;
   onDrop?: (entry: OutboxEntry, reason: DropReason) => void;
@@ -51,13 +53,6 @@ export interface OutboxStats {
   corruptLines: number;
 }
 
-type LogRecord =
-  | { t: 'put'; seq: number; lane: number; at: number; m: IncidentMessage }
-  | { t: 'ack'; seq: number }
-  | { t: 'drop'; seq: number; reason: DropReason }
-  | { t: 'meta'; lastSeq: number }
-  | { t: 'state'; m: IncidentMessage };
-
 /** Resolved incidents kept for the platform's close; the oldest go beyond this. */
 const MAX_LIVE = 20_000;
 
@@ -69,64 +64,56 @@ export class Outbox {
   private readonly live = new Map<string, IncidentMessage>();
   private lastSeq = 0;
   private pendingBytes = 0;
-  private corruptLines = 0;
   private readonly dropped: Record<DropReason, number> = { full: 0, expired: 0 };
-  private readonly file: string;
-  private handle?: FileHandle;
-  private logBytes = 0;
-  private buffer: string[] = [];
-  private waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  private flushing?: Promise<void>;
-  private flushScheduled = false;
   private closed = false;
   private readonly now: () => number;
   private readonly listeners: Array<(entry: OutboxEntry) => void> = [];
+  private readonly observers: Array<(message: IncidentMessage) => void> = [];
+  private readonly log: OutboxLog;
+  private readonly loaded: Promise<void>;
 
-  /** Opens (creating or recovering) the outbox in `opts.dir`; reads the log synchronously, once, at start-up. */
+  /** Opens the outbox; a file log is read synchronously, once, at start-up (see `ready`). */
   constructor(private readonly opts: OutboxOptions) {
-    mkdirSync(opts.dir, { recursive: true });
-    this.file = path.join(opts.dir, 'outbox.log');
     this.now = opts.now ?? Date.now;
-    this.recover();
+    if (!opts.log && !opts.dir) throw new Error('an outbox needs a folder or a log');
+    this.log = opts.log ?? new FileLog(opts.dir!, { ...(opts.compactAtBytes ? { compactAtBytes: opts.compactAtBytes } : {}), ...(opts.onError ? { onError: opts.onError } : {}) });
+    const state: OutboxState = {
+      snapshot: (all) => this.snapshot(all),
+      pendingBytes: () => this.pendingBytes,
+      apply: (r) => this.apply(r),
+    };
+    const records = this.log.load(state);
+    if (Array.isArray(records)) {
+      for (const r of records) this.apply(r);
+      this.loaded = Promise.resolve();
+    } else {
+      this.loaded = records.then((rs) => {
+        for (const r of rs) this.apply(r);
+      });
+    }
   }
 
-  private recover(): void {
-    let text = '';
-    try {
-      text = readFileSync(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    let goodBytes = 0;
-    const lines = text.split('\n');
-    // The last element is '' after a complete final line; anything else there was torn by a crash.
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      const complete = i < lines.length - 1;
-      if (!complete) break;
-      goodBytes += Buffer.byteLength(line) + 1;
-      if (line.length === 0) continue;
-      let record: LogRecord;
-      try {
-        record = JSON.parse(line) as LogRecord;
-      } catch {
-        this.corruptLines++;
-        continue;
-      }
-      this.apply(record);
-    }
-    // Drop a torn tail so the next append starts on a line of its own.
-    if (goodBytes < Buffer.byteLength(text)) truncateSync(this.file, goodBytes);
-    this.logBytes = goodBytes;
+  /** Resolves once the records from before are in memory: at once for a file, after reading for a shared log. */
+  ready(): Promise<void> {
+    return this.loaded;
   }
 
+  /** Called with the messages another node stored in a shared log (the incident manager keeps up with them). */
+  onReplicated(observer: (message: IncidentMessage) => void): void {
+    this.observers.push(observer);
+  }
+
+  /** One stored record into memory: at start-up, and for each record another node writes to a shared log. */
   private apply(r: LogRecord): void {
     switch (r.t) {
-      case 'put':
+      case 'put': {
         this.lastSeq = Math.max(this.lastSeq, r.seq);
         this.track(r.m);
-        this.enqueue({ seq: r.seq, durable: true, lane: r.lane, enqueuedAt: r.at, bytes: Buffer.byteLength(JSON.stringify(r.m)), message: r.m });
+        const entry: OutboxEntry = { seq: r.seq, durable: true, lane: r.lane, enqueuedAt: r.at, bytes: Buffer.byteLength(JSON.stringify(r.m)), message: r.m };
+        if (this.enqueue(entry)) for (const l of this.listeners) l(entry);
+        for (const o of this.observers) o(r.m);
         break;
+      }
       case 'ack':
       case 'drop':
         this.remove(r.seq);
@@ -136,8 +123,28 @@ export class Outbox {
         break;
       case 'state':
         this.track(r.m);
+        for (const o of this.observers) o(r.m);
+        break;
+      case 'reset':
+        this.pending.clear();
+        this.queues.length = 0;
+        this.live.clear();
+        this.pendingBytes = 0;
+        this.lastSeq = Math.max(this.lastSeq, r.lastSeq);
         break;
     }
+  }
+
+  /** What still matters, as records: the last seq, incidents not yet closed, pending entries in seq order. */
+  private snapshot(all: boolean): LogRecord[] {
+    const records: LogRecord[] = [{ t: 'meta', lastSeq: this.lastSeq }];
+    const pendingIds = new Set<string>();
+    for (const e of this.pending.values()) pendingIds.add(`${e.message.id}:${e.message.revision}`);
+    for (const m of this.live.values()) if (!pendingIds.has(`${m.id}:${m.revision}`)) records.push({ t: 'state', m });
+    for (const e of [...this.pending.values()].filter((x) => all || x.durable).sort((a, b) => a.seq - b.seq)) {
+      records.push({ t: 'put', seq: e.seq, lane: e.lane, at: e.enqueuedAt, m: e.message });
+    }
+    return records;
   }
 
   private track(m: IncidentMessage): void {
@@ -155,11 +162,12 @@ export class Outbox {
     }
   }
 
-  private enqueue(entry: OutboxEntry): void {
-    if (this.pending.has(entry.seq)) return;
+  private enqueue(entry: OutboxEntry): boolean {
+    if (this.pending.has(entry.seq)) return false;
     this.pending.set(entry.seq, entry);
     this.pendingBytes += entry.bytes;
     (this.queues[entry.lane] ??= []).push(entry.seq);
+    return true;
   }
 
   private remove(seq: number): OutboxEntry | undefined {
@@ -180,16 +188,15 @@ export class Outbox {
     this.listeners.push(listener);
   }
 
-  /** Appends a message (its seq from nextSeq()); resolves once it is on disk. */
+  /** Appends a message (its seq from nextSeq()); resolves once it is stored durably. */
   put(message: IncidentMessage, lane: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('outbox is closed'));
     const at = this.now();
-    const line = JSON.stringify({ t: 'put', seq: message.seq, lane, at, m: message } satisfies LogRecord);
     const entry: OutboxEntry = { seq: message.seq, durable: false, lane, enqueuedAt: at, bytes: Buffer.byteLength(JSON.stringify(message)), message };
     this.track(message);
     this.enqueue(entry);
     this.enforceBytes();
-    return this.append(line, true).then(
+    return this.log.append({ t: 'put', seq: message.seq, lane, at, m: message }, true).then(
       () => {
         entry.durable = true;
         if (this.pending.has(entry.seq)) for (const l of this.listeners) l(entry);
@@ -204,7 +211,7 @@ export class Outbox {
 
   /** The upstream broker has it. Not fsync'd on its own: losing an ack only means one resend. */
   ack(seq: number): void {
-    if (this.remove(seq)) void this.append(JSON.stringify({ t: 'ack', seq } satisfies LogRecord), false);
+    if (this.remove(seq)) void this.log.append({ t: 'ack', seq }, false).catch(() => undefined);
   }
 
   /** Up to `limit` pending entries by lane, then seq, skipping those in `exclude`. */
@@ -264,70 +271,13 @@ export class Outbox {
   private drop(entry: OutboxEntry, reason: DropReason): void {
     this.remove(entry.seq);
     this.dropped[reason]++;
-    void this.append(JSON.stringify({ t: 'drop', seq: entry.seq, reason } satisfies LogRecord), false);
+    void this.log.append({ t: 'drop', seq: entry.seq, reason }, false).catch(() => undefined);
     this.opts.onDrop?.(entry, reason);
   }
 
-  private append(line: string, waitDurable: boolean): Promise<void> {
-    this.buffer.push(line);
-    const p = waitDurable
-      ? new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
-      : Promise.resolve();
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => void this.flush());
-    }
-    return p;
-  }
-
-  /** Writes everything buffered with one write and one fdatasync, then wakes the waiters. */
-  async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
-    this.flushScheduled = false;
-    if (this.buffer.length === 0) return;
-    const lines = this.buffer;
-    const waiters = this.waiters;
-    this.buffer = [];
-    this.waiters = [];
-    // Compaction runs inside the same critical section: no append may race the file swap.
-    this.flushing = (async () => {
-      try {
-        const created = !this.handle && this.logBytes === 0;
-        const handle = (this.handle ??= await open(this.file, 'a'));
-        const text = `${lines.join('\n')}\n`;
-        await handle.appendFile(text);
-        await handle.datasync();
-        if (created) await fsyncDir(this.opts.dir); // the new file's name must survive a power cut too
-        this.logBytes += Buffer.byteLength(text);
-        for (const w of waiters) w.resolve();
-      } catch (err) {
-        this.opts.onError?.(err as Error);
-        for (const w of waiters) w.reject(err as Error);
-        return;
-      }
-      await this.maybeCompact().catch((err: unknown) => this.opts.onError?.(err as Error));
-    })();
-    await this.flushing;
-    this.flushing = undefined;
-  }
-
-  /** When the log is large and mostly settled, rewrite it with only what still matters. */
-  private async maybeCompact(): Promise<void> {
-    const limit = this.opts.compactAtBytes ?? 16 * 1024 * 1024;
-    if (this.logBytes < limit || this.pendingBytes * 2 > this.logBytes) return;
-    const records: LogRecord[] = [{ t: 'meta', lastSeq: this.lastSeq }];
-    const pendingIds = new Set<string>();
-    for (const e of this.pending.values()) pendingIds.add(`${e.message.id}:${e.message.revision}`);
-    for (const m of this.live.values()) if (!pendingIds.has(`${m.id}:${m.revision}`)) records.push({ t: 'state', m });
-    // Entries not yet durable are still in the buffer and will be appended after the swap.
-    for (const e of [...this.pending.values()].filter((x) => x.durable).sort((a, b) => a.seq - b.seq)) {
-      records.push({ t: 'put', seq: e.seq, lane: e.lane, at: e.enqueuedAt, m: e.message });
-    }
-    await this.handle?.close();
-    this.handle = undefined;
-    await writeFileDurably(this.file, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
-    this.handle = await open(this.file, 'a');
-    this.logBytes = (await stat(this.file)).size;
+  /** Writes out whatever the log buffers. */
+  flush(): Promise<void> {
+    return this.log.flush();
   }
 
   stats(): OutboxStats {
@@ -339,15 +289,13 @@ export class Outbox {
       oldestAgeMs: oldest === Infinity ? 0 : this.now() - oldest,
       lastSeq: this.lastSeq,
       dropped: { ...this.dropped },
-      corruptLines: this.corruptLines,
+      corruptLines: this.log.corruptRecords,
     };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flush();
-    await this.handle?.close();
-    this.handle = undefined;
+    await this.log.close();
   }
 }
