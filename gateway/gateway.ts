@@ -489,7 +489,7 @@ export class Gateway {
       removeDevice: (id) => this.removeDevice(id),
       incidents: (q) => this.incidents.query(q),
       incident: (id) => this.incidents.recentIncident(id),
-      command: (id, command, fields) => this.incidents.command({ command, incidentId: id, ...fields }),
+      command: (id, command, fields) => this.incidents.runCommand({ command, incidentId: id, ...fields }),
       onIncident: (listener) => this.incidents.onMessage(listener),
       videoSources: () => [...this.pipeline.videoSources.values()],
       cameras: () => this.cameras.health(),

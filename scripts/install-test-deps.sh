@@ -9,6 +9,7 @@
 #   GStreamer RTSP     the simulated camera's real RTSP server: gir1.2-gst-rtsp-server-1.0, python3-gi,
 #                      plugins base/good (JPEG, RTP) and ugly (x264), run by /usr/bin/python3
 #   darknet            real scene photos (people, vehicles) the simulated cameras show
+#   redis-server       the shared state of an HA pair of gateway nodes (broker.cluster)
 # Idempotent: installs only what is missing. The packages' own system services are kept from
 # starting (policy-rc.d), so nothing listens on 1883 or 8428 behind the tests' back.
 set -euo pipefail
@@ -28,9 +29,10 @@ gst_plugins=$(ls -d /usr/lib/*/gstreamer-1.0 2>/dev/null | head -1)
 [ -n "$gst_plugins" ] && [ -e "$gst_plugins/libgstrtp.so" ] && [ -e "$gst_plugins/libgstjpeg.so" ] || missing+=(gstreamer1.0-plugins-good)
 [ -n "$gst_plugins" ] && [ -e "$gst_plugins/libgstx264.so" ] || missing+=(gstreamer1.0-plugins-ugly)
 [ -e /usr/share/darknet/data/person.jpg ] || missing+=(darknet)
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, chromium, fonts-wqy-zenhei, ffmpeg, GStreamer RTSP server, darknet photos"
+  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, chromium, fonts-wqy-zenhei, ffmpeg, GStreamer RTSP server, darknet photos, redis-server"
   exit 0
 fi
 

@@ -26,7 +26,7 @@ export interface ApiContext {
   removeDevice(id: string): Promise<'removed' | 'not_found' | 'in_config'>;
   incidents(q: IncidentQuery): IncidentMessage[];
   incident(id: string): IncidentMessage | undefined;
-  command(id: string, command: LifecycleCommand, fields: { by?: string; assignee?: string; note?: string }): CommandResult;
+  command(id: string, command: LifecycleCommand, fields: { by?: string; assignee?: string; note?: string }): Promise<CommandResult>;
   onIncident(listener: (m: IncidentMessage) => void): () => void;
   videoSources(): VideoSourceView[];
   cameras(): CameraView[];

@@ -47,6 +47,11 @@ export interface IncidentManagerOptions {
   storeEvidence?: (input: EvidenceInput) => Promise<EvidenceItem>;
   /** A listener that throws must not stop the others, nor the device message that caused it. */
   onListenerError?: (err: unknown) => void;
+  /**
+   * Runs a change with the incidents to themselves (an HA pair: both nodes' changes go through a
+   * lock, after catching up with what the other node wrote). Without it, changes run at once.
+   */
+  exclusive?: <T>(change: () => T) => Promise<T>;
   now?: () => number;
   newId?: () => string;
 }
@@ -94,6 +99,29 @@ export class IncidentManager {
     return this.live.get(id);
   }
 
+  /**
+   * Takes in a message another node of an HA pair made, so repeats fold into it and commands
+   * apply to it here too. Older revisions than the one known are ignored.
+   */
+  observe(m: IncidentMessage): void {
+    const known = this.recent.get(m.id);
+    if (known && known.revision >= m.revision) return;
+    this.track(m);
+  }
+
+  /** A change, run at once or, in an HA pair, with the incidents to itself. */
+  private within<T>(change: () => T): T | Promise<T> {
+    return this.opts.exclusive ? this.opts.exclusive(change) : change();
+  }
+
+  /** `within` for a change that returns its message's durability: one promise to wait on either way. */
+  private withinDurable(change: () => Promise<void> | undefined): Promise<void> | undefined {
+    if (!this.opts.exclusive) return change();
+    return this.opts.exclusive(change).then(async (durable) => {
+      await durable;
+    });
+  }
+
   /** Recent incidents (closed ones too), newest change first, filtered. */
   query(q: IncidentQuery = {}): IncidentMessage[] {
     const out: IncidentMessage[] = [];
@@ -138,10 +166,15 @@ export class IncidentManager {
       return this.durable.get(message);
     };
     if (!this.active.has(correlationKey)) return undefined;
-    if (evidence.length === 0) return apply([]);
+    if (evidence.length === 0) return this.withinDurable(() => apply([]));
     const store = this.opts.storeEvidence;
     if (!store) throw new Error('evidence given but this gateway has no evidence store');
-    return Promise.all(evidence.map(store)).then(apply);
+    return Promise.all(evidence.map(store)).then((items) => this.withinDurable(() => apply(items)));
+  }
+
+  /** Applies a platform command as `command` does, with the incidents to itself in an HA pair. */
+  async runCommand(input: CommandInput): Promise<CommandResult> {
+    return this.within(() => this.command(input));
   }
 
   /** Applies a platform command (ack, dispatch, resolve, close) if the incident's status allows it. */
@@ -219,10 +252,12 @@ export class IncidentManager {
       // Evidence first: no consumer may see an incident whose image is not stored yet.
       const store = this.opts.storeEvidence;
       if (!store) throw new Error('a rule attached evidence but this gateway has no evidence store');
-      return Promise.all(signal.evidence.map(store)).then((items) => this.durable.get(this.raise(signal, device, items)));
+      return Promise.all(signal.evidence.map(store)).then((items) => this.withinDurable(() => this.durable.get(this.raise(signal, device, items))));
     }
-    const message = signal.action === 'raise' ? this.raise(signal, device) : this.resolve(signal);
-    return message && this.durable.get(message);
+    return this.withinDurable(() => {
+      const message = signal.action === 'raise' ? this.raise(signal, device) : this.resolve(signal);
+      return message && this.durable.get(message);
+    });
   }
 
   private readonly durable = new WeakMap<IncidentMessage, Promise<void>>();

@@ -7,12 +7,12 @@ import { canonicalCommand, CommandHandler, signCommand } from './commands.js';
 const log = createLogger('silent');
 
 describe('platform commands', () => {
-  it('refuses every command when no command secret is configured', () => {
+  it('refuses every command when no command secret is configured', async () => {
     let seq = 0;
     const counters = new Counters();
     const handler = new CommandHandler({ incidents: new IncidentManager({ gatewayId: 'gw', nextSeq: () => ++seq }), log, counters });
     const body = { correlationId: 'c1', issuedAt: new Date().toISOString(), incidentId: '01M81NNWD58FJT67P00HPSJTH3' };
-    const { reply } = handler.handle('ack', Buffer.from(JSON.stringify({ ...body, auth: signCommand('anything-at-all-123', 'ack', body) })));
+    const { reply } = await handler.handle('ack', Buffer.from(JSON.stringify({ ...body, auth: signCommand('anything-at-all-123', 'ack', body) })));
     expect(reply).toMatchObject({ ok: false, correlationId: 'c1', error: { code: 'commands_disabled' } });
     expect(counters.get('commands_total', { command: 'ack', result: 'commands_disabled' })).toBe(1);
   });

@@ -74,7 +74,8 @@ export interface CommandHandlerOptions {
 }
 
 export class CommandHandler {
-  private readonly seen = new Map<string, { at: number; reply: Reply }>();
+  /** Correlation ids answered (or being answered) lately: a redelivery gets the same answer. */
+  private readonly seen = new Map<string, { at: number; reply: Promise<Reply> }>();
   private readonly now: () => number;
 
   constructor(private readonly opts: CommandHandlerOptions) {
@@ -82,8 +83,8 @@ export class CommandHandler {
   }
 
   /** Returns the reply, and when the command changed an incident, that change's durability. */
-  handle(name: string, payload: Buffer): { reply: Reply; durable?: Promise<void> } {
-    const result = this.apply(name, payload);
+  async handle(name: string, payload: Buffer): Promise<{ reply: Reply; durable?: Promise<void> }> {
+    const result = await this.apply(name, payload);
     const { counters, log } = this.opts;
     counters.inc('commands_total', { command: COMMAND_NAMES.includes(name as CommandName) ? name : 'unknown', result: result.reply.ok ? 'ok' : result.reply.error!.code });
     if (!result.reply.ok) log.warn({ command: name.slice(0, 40), correlationId: result.reply.correlationId, error: result.reply.error }, 'platform command refused');
@@ -91,7 +92,7 @@ export class CommandHandler {
     return result;
   }
 
-  private apply(name: string, payload: Buffer): { reply: Reply; durable?: Promise<void> } {
+  private async apply(name: string, payload: Buffer): Promise<{ reply: Reply; durable?: Promise<void> }> {
     const fail = (code: ReplyErrorCode, message: string, correlationId: string | null = null): { reply: Reply } => ({
       reply: { schema: REPLY_SCHEMA_ID, correlationId, command: name.slice(0, 40), ok: false, error: { code, message } },
     });
@@ -116,15 +117,24 @@ export class CommandHandler {
 
     this.forget();
     const earlier = this.seen.get(body.correlationId);
-    if (earlier) return { reply: earlier.reply }; // a redelivery: same answer, not applied again
+    if (earlier) return { reply: await earlier.reply }; // a redelivery: same answer, not applied again
 
+    // Remembered before it is applied: a redelivery arriving meanwhile waits for this answer.
+    const result = this.decide(name, body, fail);
+    this.seen.set(body.correlationId, { at: this.now(), reply: result.then((r) => r.reply) });
+    // Not applied (the HA pair's store unreachable): the platform's resend must be tried afresh.
+    result.catch(() => this.seen.delete(body.correlationId));
+    return result;
+  }
+
+  private async decide(name: string, body: Command, fail: (code: ReplyErrorCode, message: string, correlationId?: string | null) => { reply: Reply }): Promise<{ reply: Reply; durable?: Promise<void> }> {
     let result: { reply: Reply; durable?: Promise<void> };
     if (name === 'snapshot') {
       result = fail('unavailable', body.cameraId ? `camera '${body.cameraId}' is not configured on this gateway` : 'snapshot needs a cameraId', body.correlationId);
     } else if (!body.incidentId) {
       result = fail('malformed', `${name} needs an incidentId`, body.correlationId);
     } else {
-      const r = this.opts.incidents.command({
+      const r = await this.opts.incidents.runCommand({
         command: name as LifecycleCommand,
         incidentId: body.incidentId,
         ...(body.by ? { by: body.by } : {}),
@@ -138,7 +148,6 @@ export class CommandHandler {
           }
         : fail(r.code, r.error, body.correlationId);
     }
-    this.seen.set(body.correlationId, { at: this.now(), reply: result.reply });
     return result;
   }
 

@@ -150,13 +150,14 @@ export class Uplink {
     const client = this.client;
     if (!handler || !client || !topic.startsWith(`${this.topics.root}/cmd/`)) return;
     const name = topic.slice(this.topics.root.length + 5);
-    const { reply, durable } = handler.handle(name, payload);
-    const send = () => client.publish(this.topics.reply, JSON.stringify(reply), { qos: 1 });
-    // The reply confirms a change only once the change is on disk.
-    if (durable) durable.then(send, (err: unknown) => {
-      this.opts.log.error({ err: (err as Error).message }, 'command applied but not stored');
-    });
-    else send();
+    void handler.handle(name, payload).then(({ reply, durable }) => {
+      const send = () => client.publish(this.topics.reply, JSON.stringify(reply), { qos: 1 });
+      // The reply confirms a change only once the change is on disk.
+      if (durable) durable.then(send, (err: unknown) => {
+        this.opts.log.error({ err: (err as Error).message }, 'command applied but not stored');
+      });
+      else send();
+    }, (err: unknown) => this.opts.log.error({ err: (err as Error).message }, 'platform command could not be applied; the platform will resend it'));
   }
 
   /**

@@ -23,7 +23,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
       config: { access: 'operator' },
       schema: { tags: ['incidents'], summary: `${command} an incident`, params: IdParams, body: CommandBodySchema, response: { 200: IncidentSchema, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema } },
     }, async (req, reply) => {
-      const r = ctx.command(req.params.id, command as LifecycleCommand, req.body ?? {});
+      const r = await ctx.command(req.params.id, command as LifecycleCommand, req.body ?? {});
       if (r.ok) {
         await r.durable;
         return r.message;
