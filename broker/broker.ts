@@ -11,6 +11,9 @@ import { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import levelPersistence from 'aedes-persistence-level';
+import redisPersistence from 'aedes-persistence-redis';
+import { Redis } from 'ioredis';
+import MQEmitterRedis from 'mqemitter-redis';
 import { Level } from 'level';
 import type { DeviceInfo, DeviceKind } from '../devices/types.js';
 import type { Counters } from '../gateway/stats.js';
@@ -76,6 +79,17 @@ export interface BrokerOptions {
    * live in memory only.
    */
   persistenceDir?: string;
+  /**
+   * An HA pair: sessions, subscriptions, retained and queued messages in Redis
+   * (aedes-persistence-redis), and messages between the two nodes' clients through it
+   * (mqemitter-redis), instead of `persistenceDir`.
+   */
+  cluster?: { redisUrl: string; node: string };
+  /**
+   * Called after a device's credentials are accepted, before its CONNACK: an HA pair loads the
+   * device's rule state here. If it rejects, the device is refused (server unavailable) and retries.
+   */
+  beforeConnack?(session: DeviceSession): Promise<void> | undefined;
   /** An MQTTS listener beside the plain one: same accounts, ACLs and limits. */
   tls?: { port: number; cert: Buffer; key: Buffer; ca?: Buffer; requireClientCert: boolean };
   brokerId: string;
@@ -92,6 +106,7 @@ export interface BrokerOptions {
 
 // CONNACK return codes (MQTT 3.1.1 table 3.1).
 const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 
 function authError(message: string, returnCode: number): AuthenticateError {
@@ -130,6 +145,7 @@ export class DeviceBroker {
   private readonly stats = { messagesReceived: 0, messagesSent: 0, bytesReceived: 0, startedAt: Date.now() };
   private statsTimer?: NodeJS.Timeout;
   private db?: Level<string, Buffer>;
+  private shared?: { persistence: ReturnType<typeof redisPersistence>; mq: MQEmitterRedis.MQEmitterRedis };
 
   private readonly clients = new Map<string, Client>();
   private readonly limits: BrokerLimits;
@@ -171,13 +187,19 @@ export class DeviceBroker {
   async start(): Promise<number> {
     const { counters, log } = this.opts;
     const limits = this.limits;
-    if (this.opts.persistenceDir) {
+    if (this.opts.cluster) {
+      const url = this.opts.cluster.redisUrl;
+      this.shared = {
+        persistence: redisPersistence({ conn: new Redis(url, { maxRetriesPerRequest: 2 }) }),
+        mq: new (MQEmitterRedis as unknown as new (o: MQEmitterRedis.MQEmitterOptions) => MQEmitterRedis.MQEmitterRedis)({ connectionString: url }),
+      };
+    } else if (this.opts.persistenceDir) {
       this.db = new Level<string, Buffer>(this.opts.persistenceDir, { valueEncoding: 'binary' });
       await this.db.open();
     }
     const aedes = await Aedes.createBroker({
       id: this.opts.brokerId,
-      ...(this.db ? { persistence: levelPersistence(this.db) } : {}),
+      ...(this.shared ? { persistence: this.shared.persistence, mq: this.shared.mq } : this.db ? { persistence: levelPersistence(this.db) } : {}),
       connectTimeout: limits.connectTimeoutMs,
       maxClientsIdLength: 64,
       queueLimit: limits.maxQueued,
@@ -293,6 +315,9 @@ export class DeviceBroker {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await this.db?.close();
       this.db = undefined;
+      const shared = this.shared;
+      this.shared = undefined;
+      if (shared) await new Promise<void>((resolve) => shared.persistence.destroy(() => resolve()));
       this.aedes = undefined;
       this.server = undefined;
       throw new Error(`the device broker cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error).message}`);
@@ -392,8 +417,23 @@ export class DeviceBroker {
       if (!ok) return refuse('bad_password', BAD_USERNAME_OR_PASSWORD);
       // One device, one client id: otherwise a device could take over another's session.
       if (client.id !== username) return refuse('client_id_mismatch', IDENTIFIER_REJECTED);
-      this.sessions.set(client, { device: account.device.info, kind: account.device.kind, options: account.device.options, topics: account.topics });
-      done(null, true);
+      const session = { device: account.device.info, kind: account.device.kind, options: account.device.options, topics: account.topics };
+      const ready = this.opts.beforeConnack?.(session);
+      if (!ready) {
+        this.sessions.set(client, session);
+        return done(null, true);
+      }
+      ready.then(
+        () => {
+          this.sessions.set(client, session);
+          done(null, true);
+        },
+        (err: unknown) => {
+          counters.inc('broker_auth_refused_total', { reason: 'state_unavailable' });
+          log.warn({ device: username, err: (err as Error).message }, 'device state could not be loaded; refused for now (server unavailable), it will retry');
+          done(authError('server unavailable', SERVER_UNAVAILABLE), null);
+        },
+      );
     };
     const match = secretMatches(account, password);
     if (typeof match === 'boolean') accept(match);
@@ -437,8 +477,10 @@ export class DeviceBroker {
       'bytes/received': this.stats.bytesReceived,
       'uptime': Math.round((Date.now() - this.stats.startedAt) / 1000),
     };
+    // In an HA pair each node speaks for itself: retained figures would otherwise overwrite each other.
+    const root = this.opts.cluster ? `$SYS/gridedge/nodes/${this.opts.cluster.node}` : '$SYS/gridedge';
     for (const [name, value] of Object.entries(values)) {
-      aedes.publish({ cmd: 'publish', topic: `$SYS/gridedge/${name}`, payload: Buffer.from(String(value)), qos: 0, retain: true, dup: false }, () => undefined);
+      aedes.publish({ cmd: 'publish', topic: `${root}/${name}`, payload: Buffer.from(String(value)), qos: 0, retain: true, dup: false }, () => undefined);
     }
   }
 
@@ -457,5 +499,8 @@ export class DeviceBroker {
     if (secure) await new Promise<void>((resolve) => secure.close(() => resolve()));
     await this.db?.close();
     this.db = undefined;
+    const shared = this.shared;
+    this.shared = undefined;
+    if (shared) await new Promise<void>((resolve) => shared.persistence.destroy(() => resolve()));
   }
 }

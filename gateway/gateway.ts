@@ -37,6 +37,7 @@ import { InfluxSink, routeInfluxClientLogs } from './timeseries/influx.js';
 import { toLine, type SeriesSink } from './timeseries/sink.js';
 import { SpoolRecovery } from './timeseries/recovery.js';
 import { SpoolSink } from './timeseries/spool.js';
+import { Cluster } from './cluster/cluster.js';
 import { CommandHandler } from './uplink/commands.js';
 import { Uplink } from './uplink/uplink.js';
 import { VERSION } from './version.js';
@@ -74,7 +75,8 @@ function registeredDevices(config: Config): GatewayDevice[] {
   return [...fromConfig, ...provisioned];
 }
 
-const SECRET_KEYS = new Set(['secret', 'secretHash', 'password', 'token', 'commandSecret', 'linkSecret']);
+// `redis`: the HA pair's Redis URL may carry its password.
+const SECRET_KEYS = new Set(['secret', 'secretHash', 'password', 'token', 'commandSecret', 'linkSecret', 'redis']);
 
 /** The config as the API shows it: every secret replaced, whatever section it sits in. */
 function maskSecrets(value: unknown): unknown {
@@ -143,6 +145,8 @@ export class Gateway {
   private readonly recovery?: SpoolRecovery;
   readonly uplink?: Uplink;
   readonly outbox: Outbox;
+  /** This node of an HA pair, when `cluster` is configured. */
+  readonly cluster?: Cluster;
   readonly heartbeats: HeartbeatMonitor;
   private readonly kinds: Array<{ kind: string; runtime: KindRuntime }>;
   /** Every device the gateway accepts: the config file's, then provisioned ones (added and removed live). */
@@ -206,10 +210,14 @@ export class Gateway {
     }
 
     const incidentLog = log.child({ component: 'incidents' });
+    const cluster = config.cluster
+      ? new Cluster({ url: config.cluster.redis, gatewayId: gateway.id, node: config.cluster.node, leaseMs: config.cluster.leaseSeconds * 1000, log: log.child({ component: 'cluster' }), counters: this.counters })
+      : undefined;
+    this.cluster = cluster;
     const lanes = { ...DEFAULT_LANES, ...config.outbox.lanes };
     const laneFor = (category: string) => laneOf(category, lanes);
     this.outbox = new Outbox({
-      dir: path.join(config.dataDir, 'outbox'),
+      ...(cluster ? { log: cluster.log } : { dir: path.join(config.dataDir, 'outbox') }),
       lanes: laneFor,
       maxBytes: config.outbox.maxBytes,
       maxAgeMs: config.outbox.maxAgeHours * 3600_000,
@@ -243,8 +251,11 @@ export class Gateway {
       nextSeq: () => this.outbox.nextSeq(),
       persist: (m) => this.outbox.put(m, laneFor(m.category)),
       restore: this.outbox.liveIncidents(),
+      ...(cluster ? { exclusive: <T>(change: () => T) => cluster.exclusive(change) } : {}),
       onListenerError: (err) => incidentLog.error({ err: (err as Error).message }, 'incident listener failed'),
     });
+    // The other node's incidents, so repeats fold into them here and commands apply to them.
+    this.outbox.onReplicated((m) => this.incidents.observe(m));
     this.incidents.onMessage((m) => {
       this.counters.inc('incident_messages_total', { category: m.category, type: m.type });
       incidentLog.info({ id: m.id, seq: m.seq, type: m.type, category: m.category, status: m.status, grid: m.grid, count: m.count }, 'incident');
@@ -310,6 +321,7 @@ export class Gateway {
       devices.map(watched),
       this.incidents,
     );
+    if (cluster) this.heartbeats.share = (id, at) => cluster.seen(id, at);
     this.deviceCommands = new DeviceCommands({
       publish: (topic, payload) => this.broker.publishToDevice(topic, payload),
       incidents: this.incidents,
@@ -326,6 +338,7 @@ export class Gateway {
       heartbeats: this.heartbeats,
       log: log.child({ component: 'ingest' }),
       storeCapture: (c) => kindContext.storeEvidence({ bytes: c.image, class: c.subject, mime: c.mime }),
+      ...(cluster ? { shareRules: (id: string, json: string) => cluster.saveRules(id, json) } : {}),
       onVideoSource: (v) => {
         const detect = config.vision.liveVideoDetect;
         // Defaults inside the config's union are not filled by the validator: filled here.
@@ -384,10 +397,15 @@ export class Gateway {
       accounts: config.broker.accounts.map((a) => ({ username: a.username, ...(a.password ? { password: a.password } : {}), ...(a.passwordHash ? { passwordHash: a.passwordHash } : {}), acl: a.acl })),
       statsIntervalSeconds: config.broker.statsIntervalSeconds,
       persistenceDir: path.join(config.dataDir, 'broker'),
+      ...(cluster && config.cluster ? {
+        cluster: { redisUrl: config.cluster.redis, node: config.cluster.node },
+        // The device may come from the other node: its rule memory first, then its CONNACK.
+        beforeConnack: (session) => cluster.loadRules(session.device.id).then((rules) => this.pipeline.restoreRules(session.device.id, rules)),
+      } : {}),
       ...(config.broker.tls
         ? { tls: { port: config.broker.tls.port, cert: readFileSync(config.broker.tls.cert), key: readFileSync(config.broker.tls.key), ...(config.broker.tls.ca ? { ca: readFileSync(config.broker.tls.ca) } : {}), requireClientCert: config.broker.tls.requireClientCert } }
         : {}),
-      brokerId: `gridedge-${gateway.id}`,
+      brokerId: config.cluster ? `gridedge-${gateway.id}-${config.cluster.node}` : `gridedge-${gateway.id}`,
       devices,
       counters: this.counters,
       log: log.child({ component: 'broker' }),
@@ -401,13 +419,45 @@ export class Gateway {
   }
 
   async start(): Promise<GatewayPorts> {
-    this.uplink?.start();
-    this.expiry = setInterval(() => this.outbox.expire(this.uplink?.inFlight), 60_000);
+    const cluster = this.cluster;
+    if (cluster) {
+      try {
+        await cluster.connect();
+        await this.outbox.ready();
+      } catch (err) {
+        await cluster.stop();
+        throw err;
+      }
+      // The uplink, deadlines, expiry and offline checks belong to the pair's leader only.
+      cluster.onLeadership((leader) => {
+        if (leader) this.uplink?.start();
+        else void this.uplink?.stop(false);
+      });
+      cluster.startLease();
+    } else {
+      this.uplink?.start();
+    }
+    const leading = () => !cluster || cluster.leader;
+    const withIncidents = <T>(change: () => T): Promise<T> => (cluster ? cluster.exclusive(change) : Promise.resolve().then(change));
+    this.expiry = setInterval(() => {
+      if (!leading()) return;
+      void withIncidents(() => this.outbox.expire(this.uplink?.inFlight)).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'outbox expiry failed'));
+      if (cluster) void cluster.exclusiveAsync(() => cluster.log.compact()).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'shared outbox compaction failed'));
+    }, 60_000);
     this.expiry.unref();
-    this.deadlines = setInterval(() => this.incidents.checkDeadlines(), 10_000);
+    this.deadlines = setInterval(() => {
+      if (leading()) void withIncidents(() => this.incidents.checkDeadlines()).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'deadline check failed'));
+    }, 10_000);
     this.deadlines.unref();
     this.recovery?.start();
-    this.heartbeatTimer = setInterval(() => this.heartbeats.check(), 5000);
+    this.heartbeatTimer = setInterval(() => {
+      if (!cluster) return this.heartbeats.check();
+      if (!cluster.leader) return;
+      void cluster.lastSeen().then((seen) => {
+        this.heartbeats.merge(seen);
+        this.heartbeats.check();
+      }, (err: unknown) => this.log.warn({ err: (err as Error).message }, 'offline check skipped: the pair\'s sightings are unreadable'));
+    }, 5000);
     this.heartbeatTimer.unref();
     this.sweeper = setInterval(() => void this.sweepEvidence(), this.config.evidence.sweepIntervalMinutes * 60_000);
     this.sweeper.unref();
@@ -432,6 +482,7 @@ export class Gateway {
       await this.broker.stop();
       await this.uplink?.stop();
       await this.outbox.close();
+      await this.cluster?.stop();
       clearInterval(this.expiry);
       clearInterval(this.deadlines);
       clearInterval(this.sweeper);
@@ -592,6 +643,7 @@ export class Gateway {
     this.deviceCommands.stop();
     for (const k of this.kinds) await k.runtime.stop?.();
     await this.outbox.close();
+    await this.cluster?.stop();
     this.log.info('gateway stopped');
   }
 }

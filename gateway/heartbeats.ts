@@ -31,6 +31,14 @@ export class HeartbeatMonitor {
 
   private readonly categoryOf = new Map<string, string>();
 
+  /** An HA pair: each sighting is shared, so the leader's checks count devices on the other node. */
+  share?: (deviceId: string, at: number) => void;
+
+  /** Sightings from the other node of an HA pair (the later one counts). */
+  merge(lastSeen: ReadonlyMap<string, number>): void {
+    for (const [id, at] of lastSeen) if (at > (this.lastSeen.get(id) ?? 0)) this.lastSeen.set(id, at);
+  }
+
   private key(deviceId: string): string {
     return `${this.categoryOf.get(deviceId) ?? 'device.offline'}:${deviceId}`;
   }
@@ -38,6 +46,7 @@ export class HeartbeatMonitor {
   /** Called for every message from the device; resolves its offline incident if one is open. */
   seen(device: DeviceInfo, at: number): void {
     this.lastSeen.set(device.id, at);
+    this.share?.(device.id, at);
     const key = this.key(device.id);
     if (this.incidents.isActive(key)) {
       void this.incidents.handle({ action: 'resolve', correlationKey: key, occurredAt: at, reason: 'the device is reporting again' }, device);

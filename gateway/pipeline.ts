@@ -21,6 +21,8 @@ export interface DeviceState {
   lastValues: Record<string, number | boolean | string>;
   /** The kind's rule memory for this device (hysteresis and the like). */
   rules: Record<string, unknown>;
+  /** `rules` as last shared with the other node of an HA pair. */
+  sharedRules?: string;
 }
 
 /** Asks the cameras of a grid cell for snapshots; the cameras issue provides one. */
@@ -42,6 +44,11 @@ export interface PipelineDeps {
   onVideoSource?: (source: VideoSource) => void;
   /** Stores a capture's image as evidence; resolves to its sha256. */
   storeCapture(capture: Capture): Promise<string>;
+  /**
+   * An HA pair: stores a device's rule memory where the other node can read it. The device's
+   * PUBACK waits for it, so a device that moves to the other node finds its state there.
+   */
+  shareRules?: (deviceId: string, json: string) => Promise<void>;
 }
 
 export interface VideoSource {
@@ -117,6 +124,14 @@ export class Pipeline {
     return Promise.all(durable).then(() => undefined);
   }
 
+  /** A device's rule memory as the other node of an HA pair left it: taken before the device's CONNACK. */
+  restoreRules(deviceId: string, rules: Record<string, unknown> | undefined): void {
+    if (!rules) return;
+    const s = this.deviceState(deviceId);
+    s.rules = rules;
+    s.sharedRules = JSON.stringify(rules);
+  }
+
   presence(device: DeviceInfo, connected: boolean): void {
     this.deviceState(device.id).online = connected;
   }
@@ -167,6 +182,14 @@ export class Pipeline {
       }
     } catch (err) {
       rejections.record(device.id, kind.kind, channel, 'codec_error', `rule failed: ${(err as Error).message}`, payload);
+    }
+    const share = this.deps.shareRules;
+    if (share) {
+      const json = JSON.stringify(state.rules);
+      if (json !== (state.sharedRules ?? '{}')) {
+        state.sharedRules = json;
+        durable.push(share(device.id, json));
+      }
     }
     return durable;
   }

@@ -80,6 +80,7 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     raw.upstream.commandSecret = env.GRIDEDGE_COMMAND_SECRET;
   }
   if (raw.influx && env.GRIDEDGE_INFLUX_TOKEN) raw.influx.token = env.GRIDEDGE_INFLUX_TOKEN;
+  if (raw.cluster && env.GRIDEDGE_CLUSTER_REDIS) raw.cluster.redis = env.GRIDEDGE_CLUSTER_REDIS;
   if (env.GRIDEDGE_LINK_SECRET) {
     if (env.GRIDEDGE_LINK_SECRET.length < 16) problems.push('api.linkSecret: too short in GRIDEDGE_LINK_SECRET (expected 16-256 characters)');
     raw.api.linkSecret = env.GRIDEDGE_LINK_SECRET;

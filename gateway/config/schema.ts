@@ -216,6 +216,16 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    cluster: Type.Optional(
+      Type.Object(
+        {
+          redis: Type.String({ pattern: '^rediss?://[^\\s]+$', description: 'redis://[:password@]host:port[/db] the two nodes share: one database per pair, run with appendonly yes and appendfsync always (or GRIDEDGE_CLUSTER_REDIS)' }),
+          node: Id("this node's name in the pair"),
+          leaseSeconds: Type.Number({ minimum: 1, maximum: 60, default: 3, description: 'seconds the leader holds its lease without renewing; the other node takes over within this, 1..60' }),
+        },
+        { additionalProperties: false, description: 'an HA pair of gateway nodes sharing broker state, incidents and rule state through Redis' },
+      ),
+    ),
     outbox: Type.Object(
       {
         maxBytes: Type.Integer({ minimum: 65_536, default: 256 * 1024 * 1024, description: 'bytes of pending incident messages kept while the uplink is down, at least 65536' }),

@@ -90,6 +90,7 @@ export class Outbox {
       this.loaded = records.then((rs) => {
         for (const r of rs) this.apply(r);
       });
+      this.loaded.catch(() => undefined); // reported by whoever awaits ready()
     }
   }
 

@@ -184,13 +184,16 @@ export class Uplink {
     this.statusTimer.unref();
   }
 
-  /** Says goodbye with a retained `offline`, then disconnects; what is still in flight stays in the outbox. */
-  async stop(): Promise<void> {
+  /**
+   * Says goodbye with a retained `offline`, then disconnects; what is still in flight stays in the
+   * outbox. `sayOffline` false: an HA pair's node handing over, whose successor says `online`.
+   */
+  async stop(sayOffline = true): Promise<void> {
     const client = this.client;
     this.client = undefined;
     if (this.statusTimer) clearTimeout(this.statusTimer);
     if (!client) return;
-    if (client.connected) {
+    if (client.connected && sayOffline) {
       await withTimeout(client.publishAsync(this.topics.status, this.status('offline'), { qos: 1, retain: true }), 3000).catch(() => undefined);
     }
     await withTimeout(client.endAsync(true), 3000).catch(() => undefined);

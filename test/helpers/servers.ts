@@ -221,3 +221,25 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
     },
   };
 }
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Debian's redis-server, keeping what it acknowledges as production should (AOF, fsync on every write). */
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  const args = (dir: string) => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--protected-mode', 'no'];
+  const running = await launch('redis', '/usr/bin/redis-server', args);
+  await untilReady(`redis-server on port ${port}`, running, () => canConnect(port), 5000);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      await terminate(running);
+      await rm(running.dir, { recursive: true, force: true });
+    },
+  };
+}
