@@ -7,5 +7,5 @@ declare module 'aedes-persistence-level' {
 /** The one call gridedge makes of aedes-persistence-redis (an HA pair's shared sessions), which ships no types. */
 declare module 'aedes-persistence-redis' {
   import type { Redis } from 'ioredis';
-  export default function redisPersistence(opts: { conn: Redis; maxSessionDelivery?: number }): { destroy(cb?: () => void): void };
+  export default function redisPersistence(opts: { conn: Redis; maxSessionDelivery?: number }): unknown;
 }

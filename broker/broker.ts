@@ -145,7 +145,7 @@ export class DeviceBroker {
   private readonly stats = { messagesReceived: 0, messagesSent: 0, bytesReceived: 0, startedAt: Date.now() };
   private statsTimer?: NodeJS.Timeout;
   private db?: Level<string, Buffer>;
-  private shared?: { persistence: ReturnType<typeof redisPersistence>; mq: MQEmitterRedis.MQEmitterRedis };
+  private shared?: { persistence: ReturnType<typeof redisPersistence>; mq: MQEmitterRedis.MQEmitterRedis; conn: Redis };
 
   private readonly clients = new Map<string, Client>();
   private readonly limits: BrokerLimits;
@@ -189,8 +189,10 @@ export class DeviceBroker {
     const limits = this.limits;
     if (this.opts.cluster) {
       const url = this.opts.cluster.redisUrl;
+      const conn = new Redis(url, { maxRetriesPerRequest: 2 });
       this.shared = {
-        persistence: redisPersistence({ conn: new Redis(url, { maxRetriesPerRequest: 2 }) }),
+        conn,
+        persistence: redisPersistence({ conn }),
         mq: new (MQEmitterRedis as unknown as new (o: MQEmitterRedis.MQEmitterOptions) => MQEmitterRedis.MQEmitterRedis)({ connectionString: url }),
       };
     } else if (this.opts.persistenceDir) {
@@ -315,9 +317,8 @@ export class DeviceBroker {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await this.db?.close();
       this.db = undefined;
-      const shared = this.shared;
+      this.shared?.conn.disconnect();
       this.shared = undefined;
-      if (shared) await new Promise<void>((resolve) => shared.persistence.destroy(() => resolve()));
       this.aedes = undefined;
       this.server = undefined;
       throw new Error(`the device broker cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error).message}`);
@@ -499,8 +500,8 @@ export class DeviceBroker {
     if (secure) await new Promise<void>((resolve) => secure.close(() => resolve()));
     await this.db?.close();
     this.db = undefined;
-    const shared = this.shared;
+    // Not persistence.destroy(): it unsubscribes through the broker's emitter, closed by now, and never returns.
+    this.shared?.conn.disconnect();
     this.shared = undefined;
-    if (shared) await new Promise<void>((resolve) => shared.persistence.destroy(() => resolve()));
   }
 }
