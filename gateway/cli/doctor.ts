@@ -20,6 +20,8 @@ import { loadProvisioned } from '../devices/provisioned.js';
 import { routeInfluxClientLogs } from '../timeseries/influx.js';
 import { createLogger } from '../log.js';
 import { safeUrl } from '../uplink/uplink.js';
+import { Redis } from 'ioredis';
+import { safeRedisUrl } from '../cluster/cluster.js';
 
 export type Outcome = 'PASS' | 'FAIL' | 'SKIP';
 export interface Check {
@@ -96,6 +98,33 @@ async function checkSeries(config: Config): Promise<Check> {
   }
 }
 
+/** The HA pair's Redis: reachable with these credentials, and keeping what it acknowledges. */
+async function checkCluster(config: Config): Promise<Check> {
+  const cluster = config.cluster;
+  if (!cluster) return { name: 'ha pair', outcome: 'SKIP', detail: 'no cluster configured: a single gateway' };
+  const where = safeRedisUrl(cluster.redis);
+  const redis = new Redis(cluster.redis, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+    const aof = ((await redis.config('GET', 'appendonly').catch(() => [])) as string[])[1];
+    const fsync = ((await redis.config('GET', 'appendfsync').catch(() => [])) as string[])[1];
+    if (aof !== undefined && (aof !== 'yes' || fsync !== 'always')) {
+      return { name: 'ha pair', outcome: 'FAIL', detail: `${where} answers, but appendonly is ${aof} and appendfsync ${fsync}: incidents it acknowledged could be lost in a crash`, fix: 'run redis with appendonly yes and appendfsync always (redis.conf, or CONFIG SET both and CONFIG REWRITE)' };
+    }
+    return { name: 'ha pair', outcome: 'PASS', detail: `${where} answers as node ${cluster.node}${aof === undefined ? ' (its persistence settings are not readable: make sure it fsyncs every write)' : ', AOF with fsync on every write'}` };
+  } catch (err) {
+    const e = err as Error;
+    const fix = /NOAUTH|WRONGPASS|invalid password/i.test(e.message)
+      ? 'redis refused the password: check the password in cluster.redis (or GRIDEDGE_CLUSTER_REDIS)'
+      : 'redis did not answer: check cluster.redis and that redis-server is up and reachable from here';
+    return { name: 'ha pair', outcome: 'FAIL', detail: `${where}: ${e.message}`, fix };
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function checkDataDir(config: Config): Promise<Check> {
   try {
     await mkdir(config.dataDir, { recursive: true });
@@ -153,6 +182,7 @@ export async function doctor(configFile: string): Promise<Check[]> {
   checks.push(checkKinds(config));
   checks.push(await checkUpstream(config));
   checks.push(await checkSeries(config));
+  checks.push(await checkCluster(config));
   checks.push(await checkDetectors());
   checks.push(...(await checkCameras(config)));
   return checks;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { gridedge } from '../helpers/cli.js';
-import { freePort, startMosquitto, startVictoriaMetrics, type Mosquitto, type VictoriaMetrics } from '../helpers/servers.js';
+import { freePort, startMosquitto, startRedis, startVictoriaMetrics, type Mosquitto, type VictoriaMetrics } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let mosquitto: Mosquitto;
@@ -89,6 +89,28 @@ describe('gridedge doctor', () => {
     expect(refused.code).toBe(1);
     expect(refused.out).toMatch(/^FAIL {2}upstream /m);
     expect(refused.out).toContain('fix: the broker refused the credentials');
+  });
+
+  it('checks the HA pair\'s redis: a durable one passes, one that does not fsync or does not answer fails with a fix', async () => {
+    const redis = await startRedis();
+    try {
+      const pair = (url: string) => ['cluster:', `  redis: ${url}`, '  node: a'];
+      const ok = await run(await config({ extra: pair(redis.url) }));
+      expect(ok.out).toMatch(/^PASS {2}ha pair +redis:\/\/127\.0\.0\.1:\d+ answers as node a, AOF with fsync on every write$/m);
+      const down = await run(await config({ extra: pair(`redis://127.0.0.1:${await freePort()}`) }));
+      expect(down.code).toBe(1);
+      expect(down.out).toMatch(/^FAIL {2}ha pair /m);
+      expect(down.out).toContain('fix: redis did not answer');
+      const { Redis } = await import('ioredis');
+      const admin = new Redis(redis.url);
+      await admin.config('SET', 'appendfsync', 'everysec');
+      admin.disconnect();
+      const lax = await run(await config({ extra: pair(redis.url) }));
+      expect(lax.out).toMatch(/^FAIL {2}ha pair .*appendfsync everysec/m);
+      expect(lax.out).toContain('fix: run redis with appendonly yes and appendfsync always');
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('reports a series server that does not answer', async () => {
