@@ -10,6 +10,7 @@ import type { IncidentMessage } from '../../gateway/incidents/schema.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { gridedge, type Run } from '../helpers/cli.js';
 import { assertIncident } from '../helpers/incident-schema.js';
+import { expectWholeStream, waitForEveryAlarm } from '../helpers/incident-stream.js';
 import { canConnect, freePort, startMosquitto, waitFor, type Mosquitto } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 import { UpstreamSubscriber } from '../helpers/upstream.js';
@@ -79,14 +80,7 @@ describe('crash safety', () => {
     // One last life, to drain the outbox.
     const last = await start();
     const received = () => platform.json<IncidentMessage>('/incident');
-    await waitFor('every acknowledged alarm upstream', () => {
-      const densities = new Set(received().map((m) => m.facts.smokeDensity));
-      return ackedDensities.every((d) => densities.has(d)) || undefined;
-    }, 30_000).catch((err: Error) => {
-      const densities = new Set(received().map((m) => m.facts.smokeDensity));
-      const missing = ackedDensities.filter((d) => !densities.has(d));
-      throw new Error(`${err.message}: ${missing.length} of ${ackedDensities.length} missing, e.g. ${missing.slice(0, 5).join(', ')}; received ${received().length}; data in ${dir}; gateway said: ${last.stderr().slice(-2000)} ${last.stdout().slice(-3000)}`);
-    });
+    await waitForEveryAlarm(received, ackedDensities, 30_000, () => `data in ${dir}; gateway said: ${last.stderr().slice(-2000)} ${last.stdout().slice(-3000)}`);
     // Generous: CI runs this beside the camera tests (ffmpeg and GStreamer on the same two cores).
     let lastHealth: unknown;
     await waitFor('the outbox drained', async () => {
@@ -101,22 +95,8 @@ describe('crash safety', () => {
     expect(await last.code).toBe(0);
 
     const final = received().map(assertIncident);
-    const maxSeq = Math.max(...final.map((m) => m.seq));
-    const bySeq = new Map<number, IncidentMessage>();
-    for (const m of final) {
-      const seen = bySeq.get(m.seq);
-      if (seen) expect({ id: m.id, revision: m.revision }).toEqual({ id: seen.id, revision: seen.revision }); // duplicates only as the same message
-      else bySeq.set(m.seq, m);
-    }
-    expect([...bySeq.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: maxSeq }, (_, i) => i + 1));
-    // An id belongs to one incident: one correlation key, one `new`.
-    const keyOf = new Map<string, string>();
-    for (const m of bySeq.values()) {
-      expect(keyOf.get(m.id) ?? m.correlationKey).toBe(m.correlationKey);
-      keyOf.set(m.id, m.correlationKey);
-    }
-    const news = [...bySeq.values()].filter((m) => m.type === 'new').map((m) => m.id);
-    expect(new Set(news).size).toBe(news.length);
+    const bySeq = expectWholeStream(final);
+    const maxSeq = bySeq.size;
     // First deliveries arrive in seq order (one lane here).
     const firstSeen: number[] = [];
     const seenSeq = new Set<number>();

@@ -14,6 +14,7 @@ import { SimulatedGasSensor } from '../../sim/gas-sensor.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { gridedge, type Run } from '../helpers/cli.js';
 import { assertIncident } from '../helpers/incident-schema.js';
+import { expectWholeStream, waitForEveryAlarm } from '../helpers/incident-stream.js';
 import { canConnect, freePort, startMosquitto, startRedis, waitFor, type Mosquitto, type RedisServer } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 import { UpstreamSubscriber } from '../helpers/upstream.js';
@@ -122,14 +123,7 @@ describe('HA pair over Redis', () => {
     await gasOnB.report(2);
     gasOnB.kill();
 
-    await waitFor('every acknowledged alarm upstream', () => {
-      const densities = new Set(received().map((m) => m.facts.smokeDensity));
-      return ackedDensities.every((d) => densities.has(d)) || undefined;
-    }, 30_000).catch((err: Error) => {
-      const densities = new Set(received().map((m) => m.facts.smokeDensity));
-      const missing = ackedDensities.filter((d) => !densities.has(d));
-      throw new Error(`${err.message}: ${missing.length} of ${ackedDensities.length} missing; node B said: ${runB.stderr().slice(-3000)}`);
-    });
+    await waitForEveryAlarm(received, ackedDensities, 30_000, () => `node B said: ${runB.stderr().slice(-3000)}`);
     await waitFor('the held alarms folded and the leak resolved on B', () => {
       const all = received();
       const folded = held.every((id) => all.some((m) => m.correlationKey === `fire.smoke_alarm:${id}` && m.count === 2));
@@ -144,22 +138,9 @@ describe('HA pair over Redis', () => {
     expect(await runB.code).toBe(0);
 
     const final = received().map(assertIncident);
-    const bySeq = new Map<number, IncidentMessage>();
-    for (const m of final) {
-      const seen = bySeq.get(m.seq);
-      if (seen) expect({ id: m.id, revision: m.revision }).toEqual({ id: seen.id, revision: seen.revision });
-      else bySeq.set(m.seq, m);
-    }
-    const maxSeq = Math.max(...bySeq.keys());
-    expect([...bySeq.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: maxSeq }, (_, i) => i + 1));
-    // One id per incident, one `new` per id; the held alarms kept theirs across the kill.
-    const keyOf = new Map<string, string>();
-    for (const m of bySeq.values()) {
-      expect(keyOf.get(m.id) ?? m.correlationKey).toBe(m.correlationKey);
-      keyOf.set(m.id, m.correlationKey);
-    }
-    const news = [...bySeq.values()].filter((m) => m.type === 'new').map((m) => m.id);
-    expect(new Set(news).size).toBe(news.length);
+    const bySeq = expectWholeStream(final);
+    const maxSeq = bySeq.size;
+    // The held alarms kept their incident's id across the kill.
     for (const id of held) {
       const ids = new Set([...bySeq.values()].filter((m) => m.correlationKey === `fire.smoke_alarm:${id}`).map((m) => m.id));
       expect(ids.size).toBe(1);
