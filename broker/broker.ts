@@ -189,12 +189,20 @@ export class DeviceBroker {
     const limits = this.limits;
     if (this.opts.cluster) {
       const url = this.opts.cluster.redisUrl;
-      const conn = new Redis(url, { maxRetriesPerRequest: 2 });
+      // Our own connections, so a Redis outage is logged once per connection, not printed as unhandled.
+      const connect = (role: string) => {
+        const c = new Redis(url, { maxRetriesPerRequest: 2 });
+        c.on('error', (err: Error) => log.debug({ role, err: err.message }, 'broker redis connection error'));
+        return c;
+      };
+      const conn = connect('persistence');
       this.shared = {
         conn,
         persistence: redisPersistence({ conn }),
-        mq: new (MQEmitterRedis as unknown as new (o: MQEmitterRedis.MQEmitterOptions) => MQEmitterRedis.MQEmitterRedis)({ connectionString: url }),
+        mq: new (MQEmitterRedis as unknown as new (o: MQEmitterRedis.MQEmitterOptions) => MQEmitterRedis.MQEmitterRedis)({ pubConn: connect('publish'), subConn: connect('subscribe') }),
       };
+      // mqemitter-redis re-emits its connections' errors on `state`; unheard, one Redis outage would end the process.
+      (this.shared.mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', (err: Error) => log.debug({ err: err.message }, 'broker message bus: redis error'));
     } else if (this.opts.persistenceDir) {
       this.db = new Level<string, Buffer>(this.opts.persistenceDir, { valueEncoding: 'binary' });
       await this.db.open();

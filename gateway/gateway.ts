@@ -375,6 +375,7 @@ export class Gateway {
       { name: 'detector_mean_ms', help: 'mean milliseconds per frame of each detector (last 50 frames)', labelNames: ['detector'], read: () => Object.entries(this.vision.health().workers?.meanMs ?? {}).map(([detector, value]) => ({ labels: { detector }, value })) },
       { name: 'detector_queue', help: 'frames waiting for a free detector worker', read: () => [{ value: this.vision.health().workers?.queued ?? 0 }] },
       { name: 'uplink_connected', help: '1 when the uplink to the platform is up', read: () => [{ value: this.uplink?.connected ? 1 : 0 }] },
+      ...(this.cluster ? [{ name: 'cluster_leader', help: '1 while this node leads its HA pair (uplink, deadlines, offline checks)', read: () => [{ value: this.cluster?.leader ? 1 : 0 }] }] : []),
       {
         name: 'incidents_active', help: 'incidents open, acknowledged or dispatched, by category and status', labelNames: ['category', 'status'],
         read: () => {
@@ -605,7 +606,9 @@ export class Gateway {
 
   health(): Health {
     const problems: string[] = [];
-    if (this.uplink && !this.uplink.connected) problems.push('uplink to the central platform is down');
+    if (this.cluster && !this.cluster.reachable) problems.push('the HA pair\'s redis is unreachable: alarms get no PUBACK (devices resend them) and no node leads until it is back');
+    // In an HA pair only the leader holds the uplink: the other node's is down by design.
+    if (this.uplink && !this.uplink.connected && (!this.cluster || this.cluster.leader)) problems.push('uplink to the central platform is down');
     const series = this.sink.stats();
     if (series.dropped > 0) problems.push(`${series.dropped} series lines dropped`);
     const outbox = this.outbox.stats();
@@ -622,6 +625,7 @@ export class Gateway {
       series: { sink: this.sink.name, ...series },
       incidents: { active: this.incidents.activeIncidents().length },
       outbox: { pending: outbox.pending, oldestAgeSeconds: Math.round(outbox.oldestAgeMs / 1000), lastSeq: outbox.lastSeq, dropped },
+      ...(this.cluster && this.config.cluster ? { cluster: { node: this.config.cluster.node, leader: this.cluster.leader } } : {}),
       problems,
     };
   }

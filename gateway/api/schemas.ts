@@ -17,6 +17,7 @@ export const HealthSchema = Type.Object({
   series: Type.Object({ sink: Type.String(), written: Type.Integer(), pending: Type.Integer(), dropped: Type.Integer() }),
   incidents: Type.Object({ active: Type.Integer() }),
   outbox: Type.Object({ pending: Type.Integer(), oldestAgeSeconds: Type.Integer(), lastSeq: Type.Integer(), dropped: Type.Integer() }),
+  cluster: Type.Optional(Type.Object({ node: Type.String(), leader: Type.Boolean() }, { description: 'this node of an HA pair: only the leader runs the uplink' })),
   problems: Type.Array(Type.String()),
 });
 

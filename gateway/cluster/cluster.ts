@@ -73,7 +73,17 @@ export class Cluster {
     this.prefix = `gridedge:${opts.gatewayId}`;
     // Commands wait while Redis is away (reconnecting), but not for ever: a device then gets no PUBACK and resends.
     this.redis = new Redis(opts.url, { maxRetriesPerRequest: 2, connectionName: `gridedge-${this.instance}` });
-    this.redis.on('error', (err: Error) => opts.log.warn({ redis: safeRedisUrl(opts.url), err: err.message }, 'redis connection error'));
+    // Reconnect attempts fail every second or two while Redis is away: said once, then every half minute.
+    let saidAt = 0;
+    this.redis.on('error', (err: Error) => {
+      if (Date.now() - saidAt < 30_000) return;
+      saidAt = Date.now();
+      opts.log.warn({ redis: safeRedisUrl(opts.url), err: err.message }, 'redis connection error (retrying)');
+    });
+    this.redis.on('ready', () => {
+      if (saidAt) opts.log.warn({ redis: safeRedisUrl(opts.url) }, 'redis reachable again');
+      saidAt = 0;
+    });
     this.log = new RedisLog({
       redis: this.redis,
       key: `${this.prefix}:outbox`,
@@ -84,6 +94,11 @@ export class Cluster {
 
   get leader(): boolean {
     return this.leaderNow;
+  }
+
+  /** Whether the connection to Redis is up right now. */
+  get reachable(): boolean {
+    return this.redis.status === 'ready';
   }
 
   /** Connects and says whether Redis keeps what it acknowledges (AOF with fsync on every write). */

@@ -43,6 +43,7 @@ export class RedisLog implements OutboxLog {
     await this.read((r) => records.push(r), true);
     this.tailing = true;
     this.tailer = this.opts.redis.duplicate();
+    this.tailer.on('error', () => undefined); // the tail loop reports its own failures
     this.tailDone = this.tail();
     return records;
   }

@@ -6,17 +6,14 @@
  * open before the kill folds its repeat on B under the same id, and a gas sensor's hysteresis
  * state follows it to B.
  */
-import path from 'node:path';
-import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentMessage } from '../../gateway/incidents/schema.js';
 import { SimulatedGasSensor } from '../../sim/gas-sensor.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
-import { gridedge, type Run } from '../helpers/cli.js';
+import { deviceSecret, pairOf } from '../helpers/ha-pair.js';
 import { assertIncident } from '../helpers/incident-schema.js';
 import { expectWholeStream, waitForEveryAlarm } from '../helpers/incident-stream.js';
-import { canConnect, freePort, startMosquitto, startRedis, waitFor, type Mosquitto, type RedisServer } from '../helpers/servers.js';
-import { tempDir } from '../helpers/tmp.js';
+import { startMosquitto, startRedis, waitFor, type Mosquitto, type RedisServer } from '../helpers/servers.js';
 import { UpstreamSubscriber } from '../helpers/upstream.js';
 
 let mosquitto: Mosquitto;
@@ -33,40 +30,25 @@ function acked(p: Promise<void>, ms = 3000): Promise<boolean> {
 }
 
 const LOOPING = 8;
-const SECRET = (id: string) => `secret-of-${id}`;
+const SECRET = deviceSecret;
 
 describe('HA pair over Redis', () => {
   it('loses no acknowledged alarm and raises none twice when the leader is killed under load', async () => {
-    const dir = await tempDir('ha');
     const looping = Array.from({ length: LOOPING }, (_, i) => `smoke-${i}`);
     const held = ['smoke-held-a', 'smoke-held-b'];
-    const nodes = await Promise.all(['a', 'b'].map(async (name) => ({ name, broker: await freePort(), api: await freePort(), file: path.join(dir, `${name}.yaml`) })));
-    for (const n of nodes) {
-      await writeFile(n.file, [
-        'gateway:', '  id: gw-ha', '  grid: "110105001002000"', `  dataDir: ./data-${n.name}`, '  logLevel: warn',
-        'broker:', '  host: 127.0.0.1', `  port: ${n.broker}`, '  maxPublishPerSecond: 100000', '  publishBurst: 100000',
-        'api:', `  port: ${n.api}`,
-        'upstream:', `  url: ${mosquitto.url}`,
-        'cluster:', `  redis: ${redis.url}`, `  node: ${n.name}`, '  leaseSeconds: 2',
-        'devices:',
-        ...[...looping, ...held].flatMap((id) => [`  - id: ${id}`, '    kind: smoke-alarm', `    secret: ${SECRET(id)}`]),
-        '  - id: gas-1', '    kind: gas-sensor', `    secret: ${SECRET('gas-1')}`,
-      ].join('\n'));
-    }
+    const pair = await pairOf({
+      gatewayId: 'gw-ha', redis: redis.url, upstream: mosquitto.url,
+      devices: [...[...looping, ...held].map((id) => ({ id, kind: 'smoke-alarm' })), { id: 'gas-1', kind: 'gas-sensor' }],
+    });
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/+/gw-ha/incident');
     const received = () => platform.json<IncidentMessage>('/incident');
-    const start = async (n: (typeof nodes)[number]): Promise<Run> => {
-      const run = gridedge(['start', '--config', n.file]);
-      await waitFor(`node ${n.name} up`, () => canConnect(n.broker).then((ok) => ok || undefined), 20_000).catch((err: Error) => {
-        throw new Error(`${err.message}: ${run.stderr().slice(-2000)}${run.stdout().slice(-2000)}`);
-      });
-      return run;
-    };
-    const [a, b] = nodes as [(typeof nodes)[number], (typeof nodes)[number]];
+    const { a, b, start, cluster } = pair;
     const runA = await start(a);
     await new Promise((r) => setTimeout(r, 500)); // A takes the lease first
     const runB = await start(b);
-    const url = (n: typeof a) => `mqtt://127.0.0.1:${n.broker}`;
+    const url = (n: typeof a) => n.url;
+    expect(await cluster(a)).toEqual({ node: 'a', leader: true });
+    expect(await cluster(b)).toEqual({ node: 'b', leader: false });
 
     // Before the kill: alarms held open on A, and a gas leak at alarm level seen by A.
     for (const id of held) {
@@ -104,6 +86,8 @@ describe('HA pair over Redis', () => {
     runA.kill('SIGKILL');
     await runA.code;
     gasOnA.kill();
+    const killedAt = Date.now();
+    void waitFor('B to take the lead', async () => (await cluster(b))?.leader || undefined, 15_000).then(() => console.log(`B led ${Date.now() - killedAt} ms after the kill (lease 2 s)`));
     // A's devices come back on B (field devices hold both addresses); B's never left.
     const secondHalf = looping.filter((_, i) => i % 2 === 0).map((id) => loop(id, b));
     await new Promise((r) => setTimeout(r, 3000));
@@ -130,6 +114,7 @@ describe('HA pair over Redis', () => {
       const resolved = all.some((m) => m.category === 'gas.leak' && m.status === 'resolved');
       return (folded && resolved) || undefined;
     }, 20_000);
+    expect(await cluster(b)).toEqual({ node: 'b', leader: true });
     await waitFor('B\'s outbox drained', async () => {
       const res = await fetch(`http://127.0.0.1:${b.api}/healthz`).catch(() => undefined);
       return (res?.ok && ((await res.json()) as { outbox: { pending: number } }).outbox.pending === 0) || undefined;

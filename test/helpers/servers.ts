@@ -225,6 +225,9 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
 export interface RedisServer {
   port: number;
   url: string;
+  /** Stops the process but keeps its folder (the AOF) and port, to start it again (an outage). */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -232,11 +235,17 @@ export interface RedisServer {
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   const args = (dir: string) => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--protected-mode', 'no'];
-  const running = await launch('redis', '/usr/bin/redis-server', args);
-  await untilReady(`redis-server on port ${port}`, running, () => canConnect(port), 5000);
+  let running = await launch('redis', '/usr/bin/redis-server', args);
+  const ready = () => untilReady(`redis-server on port ${port}`, running, () => canConnect(port), 5000);
+  await ready();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    pause: () => terminate(running),
+    async resume() {
+      running = await launch('redis', '/usr/bin/redis-server', args, undefined, running.dir);
+      await ready();
+    },
     async stop() {
       await terminate(running);
       await rm(running.dir, { recursive: true, force: true });
