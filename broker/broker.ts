@@ -84,7 +84,7 @@ export interface BrokerOptions {
    * (aedes-persistence-redis), and messages between the two nodes' clients through it
    * (mqemitter-redis), instead of `persistenceDir`.
    */
-  cluster?: { redisUrl: string; node: string };
+  cluster?: { redisUrl: string; node: string; heartbeatSeconds?: number };
   /**
    * Called after a device's credentials are accepted, before its CONNACK: an HA pair loads the
    * device's rule state here. If it rejects, the device is refused (server unavailable) and retries.
@@ -207,8 +207,9 @@ export class DeviceBroker {
       this.db = new Level<string, Buffer>(this.opts.persistenceDir, { valueEncoding: 'binary' });
       await this.db.open();
     }
+    const aedesId = this.opts.brokerId;
     const aedes = await Aedes.createBroker({
-      id: this.opts.brokerId,
+      id: aedesId,
       ...(this.shared ? { persistence: this.shared.persistence, mq: this.shared.mq } : this.db ? { persistence: levelPersistence(this.db) } : {}),
       connectTimeout: limits.connectTimeoutMs,
       maxClientsIdLength: 64,
@@ -216,6 +217,9 @@ export class DeviceBroker {
       maxInflightInbound: limits.maxInflight,
       keepaliveLimit: limits.maxKeepaliveSeconds,
       drainTimeout: 30_000,
+      // In a pair: how often each node announces itself; silent for three of these, it is dead and
+      // the other publishes its devices' Wills (see orphanWill).
+      ...(this.opts.cluster ? { heartbeatInterval: (this.opts.cluster.heartbeatSeconds ?? 10) * 1000 } : {}),
       // Before any subscription exists: deliveries then go at the highest QoS granted (see delivery-qos.ts).
       preConnect: (client, _packet, done) => {
         deliverAtGrantedQos(client);
@@ -237,6 +241,8 @@ export class DeviceBroker {
       // PUBACK before it publishes, and authorizePublish is the last hook before that PUBACK
       // (and before PUBREC for QoS 2). It also sees the device's Will when the device drops off.
       authorizePublish: (client, packet, done) => {
+        const fromNode = (packet as { brokerId?: string }).brokerId;
+        if (this.opts.cluster && fromNode && fromNode !== aedesId) return this.orphanWill(client, packet, done);
         // $SYS is the broker's own voice; no client speaks there, whatever its ACL says.
         if (client && packet.topic.startsWith('$SYS/')) {
           counters.inc('broker_publish_denied_total');
@@ -305,6 +311,8 @@ export class DeviceBroker {
       if (this.clients.get(session.device.id) === client) this.clients.delete(session.device.id);
       this.opts.onPresence?.(session, false);
     });
+    // aedes reports failures of its own timers here (a Will it could not publish); unheard, they would end the process.
+    (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.warn({ err: err.message }, 'broker error'));
     aedes.on('clientError', (client, err) => {
       log.debug({ client: client.id, err: err.message }, 'client error');
     });
@@ -385,6 +393,45 @@ export class DeviceBroker {
     Object.assign(stream, { remoteAddress: remote });
     socket.once('close', () => stream.destroy());
     aedes.handle(stream);
+  }
+
+  /**
+   * A Will of a device whose node died (an HA pair): the surviving node's aedes publishes it once
+   * the dead node has been silent for three heartbeats. If the device has meanwhile reconnected
+   * here, the Will is stale (it would mark a live device offline) and is dropped. Otherwise
+   * it is the device's last word, and goes to the pipeline as its own node would have sent it.
+   */
+  private orphanWill(client: Client | null, packet: { topic: string; payload: Buffer | string; brokerId?: string; clientId?: string; retain?: boolean; qos?: number }, done: (err?: Error | null) => void): void {
+    const { counters, log } = this.opts;
+    const id = packet.clientId ?? '';
+    // Refusing is not an option here: aedes publishes these Wills from a batch whose rejections
+    // nobody handles, so an error would end the process. A Will not to be delivered is turned into
+    // a broker notice on $SYS instead (aedes then deletes the Will as published).
+    const drop = (reason: string) => {
+      log.info({ device: id.slice(0, 64), node: packet.brokerId, reason }, 'a dead node\'s Will dropped');
+      Object.assign(packet, { topic: '$SYS/gridedge/dropped-wills', payload: Buffer.from(JSON.stringify({ device: id.slice(0, 64), node: packet.brokerId, reason })), retain: false, qos: 0 });
+      done(null);
+    };
+    const account = this.accounts.get(id);
+    const channel = account?.topics.publish.get(packet.topic);
+    if (!account || channel === undefined || (client && client.id !== id)) {
+      counters.inc('broker_publish_denied_total');
+      return drop('not a topic of this device');
+    }
+    if (this.clients.has(id)) {
+      counters.inc('broker_stale_wills_total');
+      return drop('stale: the device is connected again');
+    }
+    const session: DeviceSession = { device: account.device.info, kind: account.device.kind, options: account.device.options, topics: account.topics };
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    log.info({ device: id, node: packet.brokerId }, 'a dead node\'s device did not come back: its Will is published');
+    const accepted = this.opts.onMessage(session, channel, payload, Date.now());
+    if (!accepted) return done(null);
+    // Not stored: published anyway (a refusal would end the process, see above); the device is gone either way.
+    accepted.then(() => done(null), (err: unknown) => {
+      log.warn({ device: id, err: (err as Error).message }, 'a dead node\'s Will could not be fully stored');
+      done(null);
+    });
   }
 
   private authenticate(

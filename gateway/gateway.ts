@@ -399,7 +399,7 @@ export class Gateway {
       statsIntervalSeconds: config.broker.statsIntervalSeconds,
       persistenceDir: path.join(config.dataDir, 'broker'),
       ...(cluster && config.cluster ? {
-        cluster: { redisUrl: config.cluster.redis, node: config.cluster.node },
+        cluster: { redisUrl: config.cluster.redis, node: config.cluster.node, heartbeatSeconds: config.cluster.heartbeatSeconds },
         // The device may come from the other node: its rule memory first, then its CONNACK.
         beforeConnack: (session) => cluster.loadRules(session.device.id).then((rules) => this.pipeline.restoreRules(session.device.id, rules)),
       } : {}),

@@ -134,7 +134,7 @@ describe('config loader', () => {
 
   it('checks an HA pair\'s settings: a redis URL, a node name, a lease; the URL may come from the environment', () => {
     const c = resolveConfig({ ...base(), cluster: { redis: 'redis://10.0.0.5:6379/2', node: 'a' } }, 't', '/tmp', { GRIDEDGE_CLUSTER_REDIS: 'redis://:pw@10.0.0.5:6379/3' });
-    expect(c.cluster).toEqual({ redis: 'redis://:pw@10.0.0.5:6379/3', node: 'a', leaseSeconds: 3 });
+    expect(c.cluster).toEqual({ redis: 'redis://:pw@10.0.0.5:6379/3', node: 'a', leaseSeconds: 3, heartbeatSeconds: 10 });
     expect(problems({ ...base(), cluster: { redis: 'http://10.0.0.5', node: 'a b', leaseSeconds: 0 } }).join('\n')).toMatch(/cluster\.redis[\s\S]*cluster\.node[\s\S]*cluster\.leaseSeconds/);
     expect(problems({ ...base(), cluster: { redis: 'redis://h:6379' } })).toEqual([expect.stringMatching(/cluster\.node: missing/)]);
   });

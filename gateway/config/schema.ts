@@ -222,6 +222,7 @@ export const ConfigSchema = Type.Object(
           redis: Type.String({ pattern: '^rediss?://[^\\s]+$', description: 'redis://[:password@]host:port[/db] the two nodes share: one database per pair, run with appendonly yes and appendfsync always (or GRIDEDGE_CLUSTER_REDIS)' }),
           node: Id("this node's name in the pair"),
           leaseSeconds: Type.Number({ minimum: 1, maximum: 60, default: 3, description: 'seconds the leader holds its lease without renewing; the other node takes over within this, 1..60' }),
+          heartbeatSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 10, description: "how often each node's broker announces itself; after three silent ones the other publishes the dead node's device Wills, 1..300" }),
         },
         { additionalProperties: false, description: 'an HA pair of gateway nodes sharing broker state, incidents and rule state through Redis' },
       ),

@@ -38,7 +38,7 @@ describe('HA pair over Redis', () => {
     const held = ['smoke-held-a', 'smoke-held-b'];
     const pair = await pairOf({
       gatewayId: 'gw-ha', redis: redis.url, upstream: mosquitto.url,
-      devices: [...[...looping, ...held].map((id) => ({ id, kind: 'smoke-alarm' })), { id: 'gas-1', kind: 'gas-sensor' }],
+      devices: [...[...looping, ...held, 'smoke-stay', 'smoke-gone'].map((id) => ({ id, kind: 'smoke-alarm' })), { id: 'gas-1', kind: 'gas-sensor' }],
     });
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/+/gw-ha/incident');
     const received = () => platform.json<IncidentMessage>('/incident');
@@ -61,6 +61,11 @@ describe('HA pair over Redis', () => {
     await gasOnA.connect();
     await gasOnA.report(50);
     await platform.waitFor('the gas leak upstream', '/incident', (m: IncidentMessage) => m.category === 'gas.leak', 15_000);
+
+    // Two devices sit on A when it dies: one comes back on B and stays, one never comes back.
+    const stayOnA = new SimulatedSmokeAlarm({ url: url(a), id: 'smoke-stay', secret: SECRET('smoke-stay') });
+    const goneOnA = new SimulatedSmokeAlarm({ url: url(a), id: 'smoke-gone', secret: SECRET('smoke-gone') });
+    await Promise.all([stayOnA.connect(), goneOnA.connect()]);
 
     // Load on both nodes: half the fleet on each, alarm/clear cycles with a unique density each.
     const ackedDensities: number[] = [];
@@ -86,7 +91,11 @@ describe('HA pair over Redis', () => {
     runA.kill('SIGKILL');
     await runA.code;
     gasOnA.kill();
+    stayOnA.kill();
+    goneOnA.kill();
     const killedAt = Date.now();
+    const stayOnB = new SimulatedSmokeAlarm({ url: url(b), id: 'smoke-stay', secret: SECRET('smoke-stay') });
+    await stayOnB.connect();
     void waitFor('B to take the lead', async () => (await cluster(b))?.leader || undefined, 15_000).then(() => console.log(`B led ${Date.now() - killedAt} ms after the kill (lease 2 s)`));
     // A's devices come back on B (field devices hold both addresses); B's never left.
     const secondHalf = looping.filter((_, i) => i % 2 === 0).map((id) => loop(id, b));
@@ -115,6 +124,13 @@ describe('HA pair over Redis', () => {
       return (folded && resolved) || undefined;
     }, 20_000);
     expect(await cluster(b)).toEqual({ node: 'b', leader: true });
+    // A's devices' Wills, once A has been silent three heartbeats: the one that never came back is
+    // said offline by B; the stale one of the device connected to B again is dropped, so it stays online.
+    await waitFor('B to publish the Will of the device that did not come back', async () => (await pair.device(b, 'smoke-gone')).lastSeen || undefined, 30_000);
+    expect(await pair.device(b, 'smoke-gone')).toMatchObject({ online: false });
+    expect(Date.now() - killedAt).toBeGreaterThan(3000);
+    expect(await pair.device(b, 'smoke-stay')).toMatchObject({ online: true });
+    stayOnB.kill();
     await waitFor('B\'s outbox drained', async () => {
       const res = await fetch(`http://127.0.0.1:${b.api}/healthz`).catch(() => undefined);
       return (res?.ok && ((await res.json()) as { outbox: { pending: number } }).outbox.pending === 0) || undefined;
