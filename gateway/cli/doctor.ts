@@ -21,7 +21,6 @@ import { routeInfluxClientLogs } from '../timeseries/influx.js';
 import { createLogger } from '../log.js';
 import { safeUrl } from '../uplink/uplink.js';
 import { Redis } from 'ioredis';
-import { safeRedisUrl } from '../cluster/cluster.js';
 
 export type Outcome = 'PASS' | 'FAIL' | 'SKIP';
 export interface Check {
@@ -102,7 +101,7 @@ async function checkSeries(config: Config): Promise<Check> {
 async function checkCluster(config: Config): Promise<Check> {
   const cluster = config.cluster;
   if (!cluster) return { name: 'ha pair', outcome: 'SKIP', detail: 'no cluster configured: a single gateway' };
-  const where = safeRedisUrl(cluster.redis);
+  const where = safeUrl(cluster.redis);
   const redis = new Redis(cluster.redis, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {

@@ -15,6 +15,7 @@ import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { RedisLog } from '../outbox/redis-log.js';
+import { safeUrl } from '../uplink/uplink.js';
 import type { Counters } from '../stats.js';
 
 export interface ClusterOptions {
@@ -34,18 +35,6 @@ const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('
 
 const LOCK_MS = 5000;
 const LOCK_WAIT_MS = 15_000;
-
-/** A Redis URL as it may be logged: no password. */
-export function safeRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    u.username = '';
-    return u.toString();
-  } catch {
-    return '(unparseable url)';
-  }
-}
 
 interface Job {
   change: () => unknown;
@@ -78,10 +67,10 @@ export class Cluster {
     this.redis.on('error', (err: Error) => {
       if (Date.now() - saidAt < 30_000) return;
       saidAt = Date.now();
-      opts.log.warn({ redis: safeRedisUrl(opts.url), err: err.message }, 'redis connection error (retrying)');
+      opts.log.warn({ redis: safeUrl(opts.url), err: err.message }, 'redis connection error (retrying)');
     });
     this.redis.on('ready', () => {
-      if (saidAt) opts.log.warn({ redis: safeRedisUrl(opts.url) }, 'redis reachable again');
+      if (saidAt) opts.log.warn({ redis: safeUrl(opts.url) }, 'redis reachable again');
       saidAt = 0;
     });
     this.log = new RedisLog({
@@ -109,7 +98,7 @@ export class Cluster {
       try {
         await once(this.redis, 'ready', { signal: timeout });
       } catch {
-        throw new Error(`cannot reach redis at ${safeRedisUrl(url)} (cluster.redis) within 10 s: is it running, and are the address and password right?`);
+        throw new Error(`cannot reach redis at ${safeUrl(url)} (cluster.redis) within 10 s: is it running, and are the address and password right?`);
       }
     }
     try {
@@ -121,7 +110,7 @@ export class Cluster {
     } catch {
       // CONFIG may be disabled (a managed Redis): nothing to say then.
     }
-    log.info({ redis: safeRedisUrl(url), node: this.opts.node, instance: this.instance }, 'joined the HA pair');
+    log.info({ redis: safeUrl(url), node: this.opts.node, instance: this.instance }, 'joined the HA pair');
   }
 
   /**

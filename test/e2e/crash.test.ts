@@ -10,7 +10,7 @@ import type { IncidentMessage } from '../../gateway/incidents/schema.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { gridedge, type Run } from '../helpers/cli.js';
 import { assertIncident } from '../helpers/incident-schema.js';
-import { expectWholeStream, waitForEveryAlarm } from '../helpers/incident-stream.js';
+import { acked, expectWholeStream, waitForEveryAlarm } from '../helpers/incident-stream.js';
 import { canConnect, freePort, startMosquitto, waitFor, type Mosquitto } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 import { UpstreamSubscriber } from '../helpers/upstream.js';
@@ -25,11 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await mosquitto?.stop();
 });
-
-/** Resolves false instead of hanging when the gateway dies under a publish. */
-function acked(p: Promise<void>, ms = 3000): Promise<boolean> {
-  return Promise.race([p.then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
-}
 
 describe('crash safety', () => {
   it(`loses no acknowledged alarm across ${ROUNDS} kill -9s; seq gap-free, ids stable`, async () => {

@@ -4,7 +4,9 @@
  * killed with SIGKILL; its devices reconnect to node B, which takes the lease and the uplink.
  * Every acknowledged alarm must reach the platform, seq stays one gap-free sequence, an incident
  * open before the kill folds its repeat on B under the same id, and a gas sensor's hysteresis
- * state follows it to B.
+ * state follows it to B. Then the shared Redis itself goes away for a while: neither node
+ * crashes, an alarm sent meanwhile gets no PUBACK (the device keeps it), health says why and
+ * nobody leads; once it is back a leader takes the uplink again and everything is delivered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentMessage } from '../../gateway/incidents/schema.js';
@@ -12,7 +14,7 @@ import { SimulatedGasSensor } from '../../sim/gas-sensor.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { deviceSecret, pairOf } from '../helpers/ha-pair.js';
 import { assertIncident } from '../helpers/incident-schema.js';
-import { expectWholeStream, waitForEveryAlarm } from '../helpers/incident-stream.js';
+import { acked, expectWholeStream, waitForEveryAlarm } from '../helpers/incident-stream.js';
 import { startMosquitto, startRedis, waitFor, type Mosquitto, type RedisServer } from '../helpers/servers.js';
 import { UpstreamSubscriber } from '../helpers/upstream.js';
 
@@ -24,10 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([mosquitto?.stop(), redis?.stop()]);
 });
-
-function acked(p: Promise<void>, ms = 3000): Promise<boolean> {
-  return Promise.race([p.then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
-}
 
 const LOOPING = 8;
 const SECRET = deviceSecret;
@@ -154,4 +152,56 @@ describe('HA pair over Redis', () => {
     console.log(`HA pair: leader killed under load; ${ackedDensities.length} acknowledged alarms, ${maxSeq} incident messages, ${final.length - maxSeq} duplicates, all delivered by the survivor`);
     await platform.close();
   }, 180_000);
+
+  it('refuses alarms while the shared Redis is away, crashes nothing, and delivers everything once it is back', async () => {
+    const devices = ['smoke-a', 'smoke-b'];
+    // One Redis database per pair, as in the field: this pair is not the first test's.
+    const pair = await pairOf({ gatewayId: 'gw-ha-out', redis: `${redis.url}/1`, upstream: mosquitto.url, devices: devices.map((id) => ({ id, kind: 'smoke-alarm' })) });
+    const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/+/gw-ha-out/incident');
+    const received = () => platform.json<IncidentMessage>('/incident');
+    const { a, b } = pair;
+    await pair.start(a);
+    await pair.start(b);
+    const alarmOn = async (id: string, url: string, density: number, ms = 5000) => {
+      const alarm = new SimulatedSmokeAlarm({ url, id, secret: deviceSecret(id), connectTimeoutMs: 3000 });
+      try {
+        await alarm.connect();
+        const ok = await acked(alarm.alarm(density), ms);
+        if (ok) await acked(alarm.clear(), ms);
+        return ok;
+      } catch {
+        return false;
+      } finally {
+        alarm.kill();
+      }
+    };
+    expect(await alarmOn('smoke-a', a.url, 1.001)).toBe(true);
+    expect(await alarmOn('smoke-b', b.url, 1.002)).toBe(true);
+    await platform.waitFor('both alarms', '/incident', (m: IncidentMessage) => m.facts.smokeDensity === 1.002, 10_000);
+
+    await redis.pause();
+    // Already connected devices publish into a node that cannot store the incident: no PUBACK.
+    expect(await alarmOn('smoke-b', b.url, 1.003, 3000)).toBe(false);
+    const health = await waitFor('B to say why', async () => {
+      const h = (await (await fetch(`http://127.0.0.1:${b.api}/healthz`)).json()) as { status: string; problems: string[]; cluster: { leader: boolean } };
+      return h.problems.some((p) => p.includes('redis is unreachable')) ? h : undefined;
+    }, 10_000);
+    expect(health.status).toBe('degraded');
+    await waitFor('nobody to lead', async () => (!(await pair.cluster(a))?.leader && !(await pair.cluster(b))?.leader) || undefined, 10_000);
+
+    await redis.resume();
+    await waitFor('a leader again', async () => ((await pair.cluster(a))?.leader || (await pair.cluster(b))?.leader) || undefined, 20_000);
+    // The device sends its alarm again, as an unacknowledged QoS 1 message is.
+    await waitFor('the resent alarm accepted', () => alarmOn('smoke-b', b.url, 1.003).then((ok) => ok || undefined), 20_000);
+    expect(await alarmOn('smoke-a', a.url, 1.004)).toBe(true);
+    await waitFor('every acknowledged alarm upstream', () => {
+      const densities = new Set(received().map((m) => m.facts.smokeDensity));
+      return [1.001, 1.002, 1.003, 1.004].every((d) => densities.has(d)) || undefined;
+    }, 20_000);
+    for (const n of [a, b]) expect(n.run!.pid && (await fetch(`http://127.0.0.1:${n.api}/healthz`)).ok).toBeTruthy();
+    for (const n of [a, b]) n.run!.kill('SIGTERM');
+    for (const n of [a, b]) expect(await n.run!.code).toBe(0);
+    expectWholeStream(received().map(assertIncident));
+    await platform.close();
+  }, 120_000);
 });

@@ -1,4 +1,4 @@
-/** What every incident stream a platform receives must hold, whatever the gateway went through. */
+/** What every incident stream a platform receives must hold, whatever the gateway went through, and what the devices were told. */
 import { expect } from 'vitest';
 import type { IncidentMessage } from '../../gateway/incidents/schema.js';
 import { waitFor } from './servers.js';
@@ -36,4 +36,9 @@ export async function waitForEveryAlarm(received: () => IncidentMessage[], densi
     const missing = densities.filter((d) => !arrived().has(d));
     throw new Error(`${err.message}: ${missing.length} of ${densities.length} missing, e.g. ${missing.slice(0, 5).join(', ')}; received ${received().length}; ${context()}`);
   });
+}
+
+/** Whether a device's QoS 1 publish got its PUBACK within `ms`: false, not a hang, when the gateway dies under it. */
+export function acked(p: Promise<void>, ms = 3000): Promise<boolean> {
+  return Promise.race([p.then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
 }
