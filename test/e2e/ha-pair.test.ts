@@ -28,7 +28,6 @@ afterAll(async () => {
 });
 
 const LOOPING = 8;
-const SECRET = deviceSecret;
 
 describe('HA pair over Redis', () => {
   it('loses no acknowledged alarm and raises none twice when the leader is killed under load', async () => {
@@ -44,25 +43,28 @@ describe('HA pair over Redis', () => {
     const runA = await start(a);
     await new Promise((r) => setTimeout(r, 500)); // A takes the lease first
     const runB = await start(b);
-    const url = (n: typeof a) => n.url;
     expect(await cluster(a)).toEqual({ node: 'a', leader: true });
     expect(await cluster(b)).toEqual({ node: 'b', leader: false });
 
+    /** Each held alarm sounds once through `node` and is left sounding (no clear). */
+    const soundHeld = async (node: typeof a, density: number) => {
+      for (const id of held) {
+        const alarm = new SimulatedSmokeAlarm({ url: node.url, id, secret: deviceSecret(id) });
+        await alarm.connect();
+        await alarm.alarm(density);
+        alarm.kill();
+      }
+    };
     // Before the kill: alarms held open on A, and a gas leak at alarm level seen by A.
-    for (const id of held) {
-      const alarm = new SimulatedSmokeAlarm({ url: url(a), id, secret: SECRET(id) });
-      await alarm.connect();
-      await alarm.alarm(3.3);
-      alarm.kill();
-    }
-    const gasOnA = new SimulatedGasSensor({ url: url(a), id: 'gas-1', secret: SECRET('gas-1') });
+    await soundHeld(a, 3.3);
+    const gasOnA = new SimulatedGasSensor({ url: a.url, id: 'gas-1', secret: deviceSecret('gas-1') });
     await gasOnA.connect();
     await gasOnA.report(50);
     await platform.waitFor('the gas leak upstream', '/incident', (m: IncidentMessage) => m.category === 'gas.leak', 15_000);
 
     // Two devices sit on A when it dies: one comes back on B and stays, one never comes back.
-    const stayOnA = new SimulatedSmokeAlarm({ url: url(a), id: 'smoke-stay', secret: SECRET('smoke-stay') });
-    const goneOnA = new SimulatedSmokeAlarm({ url: url(a), id: 'smoke-gone', secret: SECRET('smoke-gone') });
+    const stayOnA = new SimulatedSmokeAlarm({ url: a.url, id: 'smoke-stay', secret: deviceSecret('smoke-stay') });
+    const goneOnA = new SimulatedSmokeAlarm({ url: a.url, id: 'smoke-gone', secret: deviceSecret('smoke-gone') });
     await Promise.all([stayOnA.connect(), goneOnA.connect()]);
 
     // Load on both nodes: half the fleet on each, alarm/clear cycles with a unique density each.
@@ -70,7 +72,7 @@ describe('HA pair over Redis', () => {
     let counter = 0;
     let running = true;
     const loop = async (id: string, node: typeof a): Promise<void> => {
-      const alarm = new SimulatedSmokeAlarm({ url: url(node), id, secret: SECRET(id) });
+      const alarm = new SimulatedSmokeAlarm({ url: node.url, id, secret: deviceSecret(id) });
       try {
         await alarm.connect();
       } catch {
@@ -92,7 +94,7 @@ describe('HA pair over Redis', () => {
     stayOnA.kill();
     goneOnA.kill();
     const killedAt = Date.now();
-    const stayOnB = new SimulatedSmokeAlarm({ url: url(b), id: 'smoke-stay', secret: SECRET('smoke-stay') });
+    const stayOnB = new SimulatedSmokeAlarm({ url: b.url, id: 'smoke-stay', secret: deviceSecret('smoke-stay') });
     await stayOnB.connect();
     void waitFor('B to take the lead', async () => (await cluster(b))?.leader || undefined, 15_000).then(() => console.log(`B led ${Date.now() - killedAt} ms after the kill (lease 2 s)`));
     // A's devices come back on B (field devices hold both addresses); B's never left.
@@ -102,13 +104,8 @@ describe('HA pair over Redis', () => {
     await Promise.all([...firstHalf, ...secondHalf]);
 
     // The held alarms repeat on B, and the gas sensor reports the same level there, then clears.
-    for (const id of held) {
-      const alarm = new SimulatedSmokeAlarm({ url: url(b), id, secret: SECRET(id) });
-      await alarm.connect();
-      await alarm.alarm(3.4);
-      alarm.kill();
-    }
-    const gasOnB = new SimulatedGasSensor({ url: url(b), id: 'gas-1', secret: SECRET('gas-1') });
+    await soundHeld(b, 3.4);
+    const gasOnB = new SimulatedGasSensor({ url: b.url, id: 'gas-1', secret: deviceSecret('gas-1') });
     await gasOnB.connect();
     await gasOnB.report(50);
     await gasOnB.report(2);

@@ -98,13 +98,41 @@ async function terminate(r: Running): Promise<void> {
   }
 }
 
-export interface Mosquitto {
-  port: number;
-  url: string;
-  stop(): Promise<void>;
+/** A server started by a test: pause and resume keep its folder and port (an outage); stop removes the folder. */
+export interface Restartable {
   /** Stops the process but keeps its folder and port, to start it again (an outage). */
   pause(): Promise<void>;
   resume(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Launches a server and waits until `probe` passes; the same again on resume, in the same folder. */
+async function startServer(
+  name: string,
+  cmd: string,
+  args: (dir: string) => string[],
+  ready: { what: string; probe: () => Promise<boolean | undefined>; timeoutMs: number },
+  setup?: (dir: string) => Promise<void>,
+): Promise<Restartable> {
+  let running = await launch(name, cmd, args, setup);
+  const untilUp = () => untilReady(ready.what, running, ready.probe, ready.timeoutMs);
+  await untilUp();
+  return {
+    pause: () => terminate(running),
+    async resume() {
+      running = await launch(name, cmd, args, undefined, running.dir);
+      await untilUp();
+    },
+    async stop() {
+      await terminate(running);
+      await rm(running.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Mosquitto extends Restartable {
+  port: number;
+  url: string;
 }
 
 export interface MosquittoOptions {
@@ -151,23 +179,8 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     }
     await writeFile(path.join(dir, 'mosquitto.conf'), `${lines.join('\n')}\n`);
   };
-  let running = await launch('mosquitto', '/usr/sbin/mosquitto', (dir) => ['-c', path.join(dir, 'mosquitto.conf')], setup);
-  const dir = running.dir;
-  const ready = () => untilReady(`mosquitto on port ${port}`, running, () => canConnect(port), 5000);
-  await ready();
-  return {
-    port,
-    url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
-    pause: () => terminate(running),
-    resume: async () => {
-      running = await launch('mosquitto', '/usr/sbin/mosquitto', () => ['-c', path.join(dir, 'mosquitto.conf')], undefined, dir);
-      await ready();
-    },
-    stop: async () => {
-      await terminate(running);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  const server = await startServer('mosquitto', '/usr/sbin/mosquitto', (dir) => ['-c', path.join(dir, 'mosquitto.conf')], { what: `mosquitto on port ${port}`, probe: () => canConnect(port), timeoutMs: 5000 }, setup);
+  return { port, url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`, ...server };
 }
 
 export interface ExportedSeries {
@@ -176,27 +189,22 @@ export interface ExportedSeries {
   timestamps: number[];
 }
 
-export interface VictoriaMetrics {
+export interface VictoriaMetrics extends Restartable {
   port: number;
   url: string;
   /** Every series whose name matches the regex, once force_flush has made them visible. */
   exportSeries(nameRegex: string): Promise<ExportedSeries[]>;
-  /** Stops the process, keeping its data and port, to start it again (an outage). */
-  pause(): Promise<void>;
-  resume(): Promise<void>;
-  stop(): Promise<void>;
 }
 
 export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
   const port = await freePort();
   const args = (dir: string) => [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y', '-loggerLevel=ERROR'];
-  let running = await launch('victoria-metrics', '/usr/bin/victoria-metrics', args);
   const url = `http://127.0.0.1:${port}`;
-  const ready = () => untilReady(`victoria-metrics on port ${port}`, running, async () => {
-    const res = await fetch(`${url}/health`).catch(() => undefined);
-    return res?.ok;
-  }, 10_000);
-  await ready();
+  const server = await startServer('victoria-metrics', '/usr/bin/victoria-metrics', args, {
+    what: `victoria-metrics on port ${port}`,
+    probe: async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok,
+    timeoutMs: 10_000,
+  });
   return {
     port,
     url,
@@ -210,45 +218,19 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
         .filter((l) => l.trim())
         .map((l) => JSON.parse(l) as ExportedSeries);
     },
-    pause: () => terminate(running),
-    async resume() {
-      running = await launch('victoria-metrics', '/usr/bin/victoria-metrics', args, undefined, running.dir);
-      await ready();
-    },
-    async stop() {
-      await terminate(running);
-      await rm(running.dir, { recursive: true, force: true });
-    },
+    ...server,
   };
 }
 
-export interface RedisServer {
+export interface RedisServer extends Restartable {
   port: number;
   url: string;
-  /** Stops the process but keeps its folder (the AOF) and port, to start it again (an outage). */
-  pause(): Promise<void>;
-  resume(): Promise<void>;
-  stop(): Promise<void>;
 }
 
 /** Debian's redis-server, keeping what it acknowledges as production should (AOF, fsync on every write). */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   const args = (dir: string) => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--protected-mode', 'no'];
-  let running = await launch('redis', '/usr/bin/redis-server', args);
-  const ready = () => untilReady(`redis-server on port ${port}`, running, () => canConnect(port), 5000);
-  await ready();
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    pause: () => terminate(running),
-    async resume() {
-      running = await launch('redis', '/usr/bin/redis-server', args, undefined, running.dir);
-      await ready();
-    },
-    async stop() {
-      await terminate(running);
-      await rm(running.dir, { recursive: true, force: true });
-    },
-  };
+  const server = await startServer('redis', '/usr/bin/redis-server', args, { what: `redis-server on port ${port}`, probe: () => canConnect(port), timeoutMs: 5000 });
+  return { port, url: `redis://127.0.0.1:${port}`, ...server };
 }
