@@ -31,16 +31,27 @@ const loaders = Array.from({ length: LOADERS }, (_, i) => `load-${i}`);
 const [brokerPort, apiPort] = [await freePort(), await freePort()];
 // The gateway runs as it does in the field: its own process, from the built code.
 const configFile = path.join(dir, 'gridedge.yaml');
-await writeFile(configFile, stringify({
-  gateway: { id: 'bench-lat', grid: '110105001002000', dataDir: path.join(dir, 'data'), logLevel: 'error' },
-  broker: { host: '127.0.0.1', port: brokerPort, maxPublishPerSecond: 100_000, publishBurst: 1_000_000, statsIntervalSeconds: 0 },
-  api: { host: '127.0.0.1', port: apiPort, tokens: [{ name: 'bench', token: TOKEN, role: 'read' }] },
-  upstream: { url: mosquitto.url },
-  influx: { url: vm.url, token: 't', org: 'o', bucket: 'b', batchSize: 5000, flushIntervalMs: 200 },
-  devices: [...loaders, 'alarm-1'].map((id) => ({ id, kind: 'smoke-alarm', secret: `secret-of-${id}` })),
-}));
+await writeFile(
+  configFile,
+  stringify({
+    gateway: { id: 'bench-lat', grid: '110105001002000', dataDir: path.join(dir, 'data'), logLevel: 'error' },
+    broker: { host: '127.0.0.1', port: brokerPort, maxPublishPerSecond: 100_000, publishBurst: 1_000_000, statsIntervalSeconds: 0 },
+    api: { host: '127.0.0.1', port: apiPort, tokens: [{ name: 'bench', token: TOKEN, role: 'read' }] },
+    upstream: { url: mosquitto.url },
+    influx: { url: vm.url, token: 't', org: 'o', bucket: 'b', batchSize: 5000, flushIntervalMs: 200 },
+    devices: [...loaders, 'alarm-1'].map((id) => ({ id, kind: 'smoke-alarm', secret: `secret-of-${id}` })),
+  }),
+);
 const gw = gridedge(['start', '--config', configFile], {}, 600_000);
-await waitFor('the gateway', async () => (await fetch(`http://127.0.0.1:${apiPort}/readyz`).then((r) => r.ok, () => false)) || undefined, 60_000);
+await waitFor(
+  'the gateway',
+  async () =>
+    (await fetch(`http://127.0.0.1:${apiPort}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    )) || undefined,
+  60_000,
+);
 const url = `mqtt://127.0.0.1:${brokerPort}`;
 
 const platform = await mqtt.connectAsync(mosquitto.url, { clientId: 'platform' });
@@ -106,7 +117,10 @@ const latencies = [...sentAt].flatMap(([i, at]) => (arrivals.has(i) ? [arrivals.
 const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! * 10) / 10;
 // Where the time goes (millisecond clocks, so only indicative): device → incident made, made → upstream (disk, uplink, mosquitto).
 const part = (f: (s: { sent: number; made: number; received: number }) => number) => {
-  const xs = [...stages.values()].filter((s): s is { sent: number; made: number; received: number } => s.made !== undefined && s.received !== undefined).map(f).sort((a, b) => a - b);
+  const xs = [...stages.values()]
+    .filter((s): s is { sent: number; made: number; received: number } => s.made !== undefined && s.received !== undefined)
+    .map(f)
+    .sort((a, b) => a - b);
   return { p50: xs[Math.floor(xs.length / 2)] ?? NaN, p99: xs[Math.min(xs.length - 1, Math.floor(0.99 * xs.length))] ?? NaN };
 };
 const toIncident = part((s) => s.made - s.sent);
@@ -129,7 +143,13 @@ console.log('\nalarm latency (smoke alarm published → incident on the upstream
 console.log('  background telemetry  %d msg/s (target %d)', result.backgroundAchieved, RATE);
 console.log('  alarms                %d sent, %d received', ALARMS, latencies.length);
 console.log('  latency               p50 %s ms, p95 %s ms, p99 %s ms   (goal p99 ≤ 10 ms)', result.p50Ms, result.p95Ms, result.p99Ms);
-console.log('  of which               published → incident made p50 %d, p99 %d ms; made → upstream p50 %d, p99 %d ms', toIncident.p50, toIncident.p99, toUpstream.p50, toUpstream.p99);
+console.log(
+  '  of which               published → incident made p50 %d, p99 %d ms; made → upstream p50 %d, p99 %d ms',
+  toIncident.p50,
+  toIncident.p99,
+  toUpstream.p50,
+  toUpstream.p99,
+);
 console.log('  gateway event loop    lag p99 %s ms (its own process)', result.gatewayEventLoopLagP99Ms);
 await mkdir('bench/results', { recursive: true });
 const file = `bench/results/alarm-latency-${result.date.slice(0, 10)}.json`;

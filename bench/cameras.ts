@@ -40,10 +40,34 @@ function cpuSeconds(pid: number | undefined): number {
 async function main(): Promise<void> {
   const log = { info: () => undefined, warn: (o: object, m: string) => process.stderr.write(`warn: ${m} ${JSON.stringify(o)}\n`) };
   process.stderr.write(`starting ${CAMERAS} simulated cameras (${STREAM_WIDTH}x${STREAM_HEIGHT} H.264 @ ${STREAM_FPS} fps)…\n`);
-  const sims = Array.from({ length: CAMERAS }, (_, i) => new SimulatedCamera({ id: `bench-cam-${i + 1}`, password: 'bench-pass', width: STREAM_WIDTH, height: STREAM_HEIGHT, fps: STREAM_FPS, initialScene: i % 2 ? 'people' : 'vehicles' }));
+  const sims = Array.from(
+    { length: CAMERAS },
+    (_, i) =>
+      new SimulatedCamera({
+        id: `bench-cam-${i + 1}`,
+        password: 'bench-pass',
+        width: STREAM_WIDTH,
+        height: STREAM_HEIGHT,
+        fps: STREAM_FPS,
+        initialScene: i % 2 ? 'people' : 'vehicles',
+      }),
+  );
   await Promise.all(sims.map((s) => s.start()));
   const manager = new CameraManager(
-    sims.map((s) => ({ id: s.id, grid: '110105001002001', onvif: s.xaddr, user: 'admin', password: 'bench-pass', source: 'auto' as const, fps: FPS, width: WIDTH, height: HEIGHT, stallSeconds: 10, motionGate: false, queueFrames: 2 })),
+    sims.map((s) => ({
+      id: s.id,
+      grid: '110105001002001',
+      onvif: s.xaddr,
+      user: 'admin',
+      password: 'bench-pass',
+      source: 'auto' as const,
+      fps: FPS,
+      width: WIDTH,
+      height: HEIGHT,
+      stallSeconds: 10,
+      motionGate: false,
+      queueFrames: 2,
+    })),
     { ffmpegPath: 'ffmpeg', log },
   );
   const delivered = new Map<string, number>();
@@ -70,31 +94,44 @@ async function main(): Promise<void> {
     const perCamera = runtimes.map((r, i) => {
       const frames = (delivered.get(r.id) ?? 0) - frames0[i]!;
       const cpu = cpuSeconds(pids[i]) - cpu0[i]!;
-      return { camera: r.id, framesPerSecond: frames / elapsed, cpuPercentOfCore: (cpu / elapsed) * 100, decodeMsPerFrame: frames ? (cpu * 1000) / frames : NaN, dropped: r.framesDropped, restarts: r.health().stream?.restarts ?? 0 };
+      return {
+        camera: r.id,
+        framesPerSecond: frames / elapsed,
+        cpuPercentOfCore: (cpu / elapsed) * 100,
+        decodeMsPerFrame: frames ? (cpu * 1000) / frames : NaN,
+        dropped: r.framesDropped,
+        restarts: r.health().stream?.restarts ?? 0,
+      };
     });
     const totalFrames = perCamera.reduce((a, c) => a + c.framesPerSecond * elapsed, 0);
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-      setup: { cameras: CAMERAS, detectorFrame: `${WIDTH}x${HEIGHT}`, fps: FPS, stream: `${STREAM_WIDTH}x${STREAM_HEIGHT} H.264 @ ${STREAM_FPS}`, seconds: elapsed },
+      setup: {
+        cameras: CAMERAS,
+        detectorFrame: `${WIDTH}x${HEIGHT}`,
+        fps: FPS,
+        stream: `${STREAM_WIDTH}x${STREAM_HEIGHT} H.264 @ ${STREAM_FPS}`,
+        seconds: elapsed,
+      },
       framesPerSecondTotal: totalFrames / elapsed,
       framesPerSecondPerCamera: perCamera.reduce((a, c) => a + c.framesPerSecond, 0) / CAMERAS,
       decoderCpuPercentPerCamera: perCamera.reduce((a, c) => a + c.cpuPercentOfCore, 0) / CAMERAS,
       decodeMsPerDeliveredFrame: perCamera.reduce((a, c) => a + c.decodeMsPerFrame, 0) / CAMERAS,
-      gatewayCpuMsPerFrame: ((own.user + own.system) / 1000) / Math.max(1, totalFrames),
+      gatewayCpuMsPerFrame: (own.user + own.system) / 1000 / Math.max(1, totalFrames),
       decodersRestartedDuringRun: !samePids,
       perCamera,
     };
     const f = (n: number, d = 1) => n.toFixed(d);
     process.stdout.write(
-      [
+      `${[
         `cameras: ${CAMERAS} × ${result.setup.stream} → ${WIDTH}x${HEIGHT} RGB @ ${FPS} fps, ${f(elapsed)} s on ${result.machine.cpus} cores`,
         `frames delivered: ${f(result.framesPerSecondTotal, 2)}/s in all, ${f(result.framesPerSecondPerCamera, 2)}/s per camera (asked ${FPS})`,
         `decoder CPU per camera: ${f(result.decoderCpuPercentPerCamera)} % of one core`,
         `decode cost per delivered frame: ${f(result.decodeMsPerDeliveredFrame)} ms of CPU (every source frame must be decoded: ${STREAM_FPS}/${FPS} decoded per delivered)`,
         `this process's CPU per frame (the camera stage's hand-off and ONVIF events, plus the simulated cameras' SOAP side): ${f(result.gatewayCpuMsPerFrame, 2)} ms`,
         ...(result.decodersRestartedDuringRun ? ['WARNING: a decoder restarted during the run; its CPU is under-counted'] : []),
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
     await mkdir(new URL('./results/', import.meta.url), { recursive: true });
     const file = new URL(`./results/cameras-${result.date.slice(0, 10)}-${CAMERAS}cams.json`, import.meta.url);

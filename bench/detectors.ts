@@ -84,7 +84,14 @@ async function perDetector(): Promise<PerDetector[]> {
     }
     const b = mean(bare);
     const w = mean(whole);
-    out.push({ detector: c.name, scene: c.scene, bareMs: b, wholeMs: w, ratio: b > 0 ? w / b : NaN, runsPerFrame: (inferenceClock.runs - runs0) / FRAMES });
+    out.push({
+      detector: c.name,
+      scene: c.scene,
+      bareMs: b,
+      wholeMs: w,
+      ratio: b > 0 ? w / b : NaN,
+      runsPerFrame: (inferenceClock.runs - runs0) / FRAMES,
+    });
     process.stderr.write(`  ${c.name}: ${f(w)} ms whole, ${f(b)} ms bare\n`);
   }
   return out;
@@ -94,7 +101,23 @@ async function perDetector(): Promise<PerDetector[]> {
 async function decodeCost(streamFps: number): Promise<number> {
   const sim = new SimulatedCamera({ id: 'bench-decode', width: WIDTH, height: HEIGHT, fps: streamFps, initialScene: 'people' });
   await sim.start();
-  const manager = new CameraManager([{ id: 'bench-decode', grid: '110105001002001', rtsp: sim.rtspUrl, source: 'rtsp', fps: FPS, width: WIDTH, height: HEIGHT, stallSeconds: 10, motionGate: false, queueFrames: 2 }], { ffmpegPath: 'ffmpeg', log: { info: () => undefined, warn: () => undefined } });
+  const manager = new CameraManager(
+    [
+      {
+        id: 'bench-decode',
+        grid: '110105001002001',
+        rtsp: sim.rtspUrl,
+        source: 'rtsp',
+        fps: FPS,
+        width: WIDTH,
+        height: HEIGHT,
+        stallSeconds: 10,
+        motionGate: false,
+        queueFrames: 2,
+      },
+    ],
+    { ffmpegPath: 'ffmpeg', log: { info: () => undefined, warn: () => undefined } },
+  );
   let frames = 0;
   manager.addConsumer(() => void frames++);
   try {
@@ -111,12 +134,34 @@ async function decodeCost(streamFps: number): Promise<number> {
   }
 }
 
-async function streams(): Promise<{ cameras: number; seconds: number; detectedFpsPerCamera: number; droppedPerCamera: number; minFps: number; meanMs: Record<string, number> }> {
+async function streams(): Promise<{
+  cameras: number;
+  seconds: number;
+  detectedFpsPerCamera: number;
+  droppedPerCamera: number;
+  minFps: number;
+  meanMs: Record<string, number>;
+}> {
   process.stderr.write(`starting ${CAMERAS} simulated cameras (${WIDTH}x${HEIGHT} H.264 @ ${FPS} fps), faces and plates…\n`);
-  const sims = Array.from({ length: CAMERAS }, (_, i) => new SimulatedCamera({ id: `bench-${i + 1}`, width: WIDTH, height: HEIGHT, fps: FPS, initialScene: i % 2 ? 'crowd' : 'plate' }));
+  const sims = Array.from(
+    { length: CAMERAS },
+    (_, i) =>
+      new SimulatedCamera({ id: `bench-${i + 1}`, width: WIDTH, height: HEIGHT, fps: FPS, initialScene: i % 2 ? 'crowd' : 'plate' }),
+  );
   await Promise.all(sims.map((s) => s.start()));
   const manager = new CameraManager(
-    sims.map((s) => ({ id: s.id, grid: '110105001002001', rtsp: s.rtspUrl, source: 'rtsp' as const, fps: FPS, width: WIDTH, height: HEIGHT, stallSeconds: 10, motionGate: false, queueFrames: 2 })),
+    sims.map((s) => ({
+      id: s.id,
+      grid: '110105001002001',
+      rtsp: s.rtspUrl,
+      source: 'rtsp' as const,
+      fps: FPS,
+      width: WIDTH,
+      height: HEIGHT,
+      stallSeconds: 10,
+      motionGate: false,
+      queueFrames: 2,
+    })),
     { ffmpegPath: 'ffmpeg', log: { info: () => undefined, warn: () => undefined } },
   );
   const pool = new DetectorPool({ workers: WORKERS });
@@ -141,7 +186,14 @@ async function streams(): Promise<{ cameras: number; seconds: number; detectedFp
     const elapsed = (Date.now() - t0) / 1000;
     const fps = runtimes.map((r, i) => ((detected.get(r.id) ?? 0) - n0[i]!) / elapsed);
     const dropped = runtimes.map((r, i) => (r.framesDropped - d0[i]!) / elapsed);
-    return { cameras: CAMERAS, seconds: elapsed, detectedFpsPerCamera: mean(fps), droppedPerCamera: mean(dropped), minFps: Math.min(...fps), meanMs: pool.stats().meanMs };
+    return {
+      cameras: CAMERAS,
+      seconds: elapsed,
+      detectedFpsPerCamera: mean(fps),
+      droppedPerCamera: mean(dropped),
+      minFps: Math.min(...fps),
+      meanMs: pool.stats().meanMs,
+    };
   } finally {
     await manager.stop();
     await pool.stop();
@@ -165,7 +217,11 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
     frame: `${WIDTH}x${HEIGHT}`,
-    detectors: detectors.map((d) => ({ ...d, wholeWithDecodeMs: d.wholeMs + decode2, ratioWithDecode: d.bareMs > 0.5 ? (d.wholeMs + decode2) / d.bareMs : null })),
+    detectors: detectors.map((d) => ({
+      ...d,
+      wholeWithDecodeMs: d.wholeMs + decode2,
+      ratioWithDecode: d.bareMs > 0.5 ? (d.wholeMs + decode2) / d.bareMs : null,
+    })),
     decodeMsPerFrame: { stream2fps: decode2, stream10fps: decode10 },
     facePlateMsPerFrame: perFrameFacePlate,
     computedStreamsAt2fps: computedStreams,
@@ -173,7 +229,7 @@ async function main(): Promise<void> {
   };
   const lines = [
     `detectors on ${WIDTH}x${HEIGHT} frames, one thread (${result.machine.cpus} cores, ${result.machine.model})`,
-    'whole = preprocess + inference + postprocess; + decode adds the camera stage\'s ffmpeg decode of the frame (2 fps stream)',
+    "whole = preprocess + inference + postprocess; + decode adds the camera stage's ffmpeg decode of the frame (2 fps stream)",
     'detector  scene    bare ms  whole ms  whole/bare  + decode ms  (+decode)/bare  (goal ≤ 1.25)',
     ...detectors.map((d) => {
       const withDecode = d.wholeMs + decode2;

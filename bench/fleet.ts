@@ -51,13 +51,37 @@ async function main(): Promise<void> {
   const gw = gridedge(['start', '--config', file], {}, 3_600_000);
   const api = `http://127.0.0.1:${apiPort}`;
   try {
-    await waitFor('the gateway', async () => (await fetch(`${api}/readyz`).then((r) => r.ok, () => false)) || undefined, 120_000);
+    await waitFor(
+      'the gateway',
+      async () =>
+        (await fetch(`${api}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )) || undefined,
+      120_000,
+    );
     const gatewayIdleMiB = rssMiB(gw.pid!);
     const simBefore = process.memoryUsage().rss / 1024 / 1024;
     const scenario: Scenario = {
-      name: `${DEVICES} smoke alarms`, seed: 1, duration: SECONDS, connectRate: RATE, failOnFalseAlarms: false,
-      fleet: [{ kind: 'smoke-alarm', count: DEVICES, grid: GRID, idPrefix: 'fl-smoke-', secret: SECRET, telemetryEvery: EVERY, batteryDrainPerHour: 0 }],
-      timeline: [], expect: [], faults: [],
+      name: `${DEVICES} smoke alarms`,
+      seed: 1,
+      duration: SECONDS,
+      connectRate: RATE,
+      failOnFalseAlarms: false,
+      fleet: [
+        {
+          kind: 'smoke-alarm',
+          count: DEVICES,
+          grid: GRID,
+          idPrefix: 'fl-smoke-',
+          secret: SECRET,
+          telemetryEvery: EVERY,
+          batteryDrainPerHour: 0,
+        },
+      ],
+      timeline: [],
+      expect: [],
+      faults: [],
     };
     let steady: { messages: number; seconds: number } | undefined;
     let connected = false;
@@ -100,13 +124,13 @@ async function main(): Promise<void> {
     };
     const f = (n: number, d = 1) => n.toFixed(d);
     process.stdout.write(
-      [
+      `${[
         `fleet: ${DEVICES} simulated smoke alarms from one process, connecting at ${RATE}/s, a reading every ${EVERY} s (±20 %), ${SECONDS} s (${result.machine.cpus} cores)`,
         `connected in ${f(result.connectSeconds)} s`,
         `steady rate taken in by the gateway: ${f(result.steadyMessagesPerSecond)} messages/s (offered ${f(result.offeredPerSecond)}/s)`,
         `gateway RSS: ${f(gatewayIdleMiB)} MiB with no device connected, ${f(gatewayPeakMiB)} MiB at peak (${f(((gatewayPeakMiB - gatewayIdleMiB) * 1024) / DEVICES, 1)} KiB per connected device)`,
         `simulator RSS: ${f(simBefore)} MiB before, ${f(simPeakMiB)} MiB at peak: ${f(result.simulatorRssMiB.perDeviceKiB)} KiB per simulated device`,
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
     await mkdir(new URL('./results/', import.meta.url), { recursive: true });
     const out = new URL(`./results/fleet-${result.date.slice(0, 10)}-${DEVICES}-at${RATE}.json`, import.meta.url);

@@ -37,7 +37,10 @@ const T0 = Date.now() - 60_000;
 function payload(i: number): string {
   // A distinct device time per reading (one ms apart): two readings of one series at the same
   // instant are one sample to a time-series store, and the check below counts samples.
-  return JSON.stringify({ ts: T0 + i, battery: 50 + (i % 50), smokeDensity: (i % 100) / 1000, temperature: 20 + (i % 10) / 10 }).padEnd(120, ' ');
+  return JSON.stringify({ ts: T0 + i, battery: 50 + (i % 50), smokeDensity: (i % 100) / 1000, temperature: 20 + (i % 10) / 10 }).padEnd(
+    120,
+    ' ',
+  );
 }
 
 /** Publishes `count` QoS 1 messages keeping WINDOW in flight; resolves when every PUBACK is in. */
@@ -86,13 +89,18 @@ async function gateway(): Promise<{ rate: number; stored: number }> {
   const dataDir = await tempDir('bench');
   const ids = Array.from({ length: DEVICES }, (_, i) => `d${i}`);
   const gw = new Gateway(
-    resolveConfig({
-      gateway: { id: 'bench', grid: '110105001002000', dataDir, logLevel: 'error' },
-      broker: { host: '127.0.0.1', port: 0, maxPublishPerSecond: 100_000, publishBurst: 1_000_000 }, // a load test, not a device
-      api: { port: 0 },
-      influx: { url: vm.url, token: 't', org: 'o', bucket: 'b', batchSize: 5000, flushIntervalMs: 200 },
-      devices: ids.map((id) => ({ id, kind: 'smoke-alarm', secret: `secret-of-${id}` })),
-    }, 'bench', dataDir, {}),
+    resolveConfig(
+      {
+        gateway: { id: 'bench', grid: '110105001002000', dataDir, logLevel: 'error' },
+        broker: { host: '127.0.0.1', port: 0, maxPublishPerSecond: 100_000, publishBurst: 1_000_000 }, // a load test, not a device
+        api: { port: 0 },
+        influx: { url: vm.url, token: 't', org: 'o', bucket: 'b', batchSize: 5000, flushIntervalMs: 200 },
+        devices: ids.map((id) => ({ id, kind: 'smoke-alarm', secret: `secret-of-${id}` })),
+      },
+      'bench',
+      dataDir,
+      {},
+    ),
     createLogger('error'),
   );
   const ports = await gw.start();
@@ -119,38 +127,117 @@ async function nodeRed(messages: number): Promise<{ rate: number; stored: number
   // Node-RED reads any property equal to a node's id as a reference to it: ids here are opaque.
   const flows = [
     { id: 'f1000001', type: 'tab', label: 'ingest' },
-    { id: 'c1000001', type: 'mqtt-broker', name: 'mosquitto', broker: '127.0.0.1', port: String(mosquitto.port), clientid: 'nodered-bench', usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true, autoConnect: true },
-    { id: 'c1000002', type: 'influxdb', name: 'victoria-metrics', influxdbVersion: '2.0', url: vm.url, timeout: '10', rejectUnauthorized: false },
-    { id: 'n1000001', type: 'mqtt in', z: 'f1000001', topic: 'dev/+/telemetry', qos: '1', datatype: 'utf8', broker: 'c1000001', nl: false, rap: true, inputs: 0, wires: [['n1000002']] },
+    {
+      id: 'c1000001',
+      type: 'mqtt-broker',
+      name: 'mosquitto',
+      broker: '127.0.0.1',
+      port: String(mosquitto.port),
+      clientid: 'nodered-bench',
+      usetls: false,
+      protocolVersion: '4',
+      keepalive: '60',
+      cleansession: true,
+      autoConnect: true,
+    },
+    {
+      id: 'c1000002',
+      type: 'influxdb',
+      name: 'victoria-metrics',
+      influxdbVersion: '2.0',
+      url: vm.url,
+      timeout: '10',
+      rejectUnauthorized: false,
+    },
+    {
+      id: 'n1000001',
+      type: 'mqtt in',
+      z: 'f1000001',
+      topic: 'dev/+/telemetry',
+      qos: '1',
+      datatype: 'utf8',
+      broker: 'c1000001',
+      nl: false,
+      rap: true,
+      inputs: 0,
+      wires: [['n1000002']],
+    },
     { id: 'n1000002', type: 'json', z: 'f1000001', property: 'payload', action: 'obj', pretty: false, wires: [['n1000003']] },
     {
-      id: 'n1000003', type: 'function', z: 'f1000001', outputs: 1, wires: [['n1000004']],
+      id: 'n1000003',
+      type: 'function',
+      z: 'f1000001',
+      outputs: 1,
+      wires: [['n1000004']],
       func: "const p = msg.payload;\nmsg.payload = [{ battery: p.battery, smokeDensity: p.smokeDensity, temperature: p.temperature, time: new Date(p.ts) }, { device: msg.topic.split('/')[1] }];\nreturn msg;",
     },
-    { id: 'n1000004', type: 'influxdb out', z: 'f1000001', influxdb: 'c1000002', measurement: 'nodered_smoke', precision: 'ms', org: 'o', bucket: 'b', wires: [] },
+    {
+      id: 'n1000004',
+      type: 'influxdb out',
+      z: 'f1000001',
+      influxdb: 'c1000002',
+      measurement: 'nodered_smoke',
+      precision: 'ms',
+      org: 'o',
+      bucket: 'b',
+      wires: [],
+    },
   ];
   await writeFile(path.join(dir, 'flows.json'), JSON.stringify(flows));
   await writeFile(path.join(dir, 'flows_cred.json'), JSON.stringify({ c1000002: { token: 't' } }));
-  await writeFile(path.join(dir, 'settings.js'), `module.exports = { uiPort: ${uiPort}, uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: false, userDir: ${JSON.stringify(dir)}, logging: { console: { level: 'warn' } }, editorTheme: { tours: false } };\n`);
-  const red = spawn(process.execPath, [createRequire(import.meta.url).resolve('node-red/red.js'), '--settings', path.join(dir, 'settings.js'), '--userDir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await writeFile(
+    path.join(dir, 'settings.js'),
+    `module.exports = { uiPort: ${uiPort}, uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: false, userDir: ${JSON.stringify(dir)}, logging: { console: { level: 'warn' } }, editorTheme: { tours: false } };\n`,
+  );
+  const red = spawn(
+    process.execPath,
+    [createRequire(import.meta.url).resolve('node-red/red.js'), '--settings', path.join(dir, 'settings.js'), '--userDir', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let log = '';
   red.stdout.on('data', (d: Buffer) => (log += d.toString()));
   red.stderr.on('data', (d: Buffer) => (log += d.toString()));
   try {
     // Started when its MQTT subscription is live: a retained probe reaches it, and shows in its store.
-    await waitFor('Node-RED subscribed', async () => (await fetch(`http://127.0.0.1:${uiPort}/flows`).then((r) => r.ok, () => false)) || undefined, 60_000);
+    await waitFor(
+      'Node-RED subscribed',
+      async () =>
+        (await fetch(`http://127.0.0.1:${uiPort}/flows`).then(
+          (r) => r.ok,
+          () => false,
+        )) || undefined,
+      60_000,
+    );
     const probe = await mqtt.connectAsync(mosquitto.url, { clientId: 'probe' });
-    await waitFor('Node-RED storing', async () => {
-      await probe.publishAsync('dev/probe/telemetry', JSON.stringify({ ts: T0 - 1000, battery: 1, smokeDensity: 0, temperature: 1 }), { qos: 1 });
-      return (await vm.exportSeries('nodered_smoke_battery')).length > 0 || undefined;
-    }, 60_000, 500);
+    await waitFor(
+      'Node-RED storing',
+      async () => {
+        await probe.publishAsync('dev/probe/telemetry', JSON.stringify({ ts: T0 - 1000, battery: 1, smokeDensity: 0, temperature: 1 }), {
+          qos: 1,
+        });
+        return (await vm.exportSeries('nodered_smoke_battery')).length > 0 || undefined;
+      },
+      60_000,
+      500,
+    );
     await probe.endAsync();
-    const pubs = await Promise.all(Array.from({ length: DEVICES }, (_, i) => mqtt.connectAsync(mosquitto.url, { clientId: `nr-pub-${i}` })));
+    const pubs = await Promise.all(
+      Array.from({ length: DEVICES }, (_, i) => mqtt.connectAsync(mosquitto.url, { clientId: `nr-pub-${i}` })),
+    );
     const t0 = performance.now();
     await Promise.all(pubs.map((p, i) => pump(p, `dev/d${i}/telemetry`, messages / DEVICES)));
-    const count = async () => (await vm.exportSeries('nodered_smoke_battery')).filter((s) => s.metric.device !== 'probe').reduce((n, s) => n + s.values.length, 0);
+    const count = async () =>
+      (await vm.exportSeries('nodered_smoke_battery')).filter((s) => s.metric.device !== 'probe').reduce((n, s) => n + s.values.length, 0);
     let stored = 0;
-    await waitFor('every point stored by Node-RED', async () => ((stored = await count()) >= messages ? true : undefined), 600_000, 200);
+    await waitFor(
+      'every point stored by Node-RED',
+      async () => {
+        stored = await count();
+        return stored >= messages ? true : undefined;
+      },
+      600_000,
+      200,
+    );
     const seconds = (performance.now() - t0) / 1000;
     await Promise.all(pubs.map((c) => c.endAsync()));
     return { rate: messages / seconds, stored };
@@ -186,8 +273,17 @@ const result = {
 };
 console.log('\ningest, QoS 1, %d messages from %d devices', MESSAGES, DEVICES);
 console.log('  raw aedes pass-through   %s msg/s', result.rawAedesPerSecond.toLocaleString('en'));
-console.log('  gateway full path        %s msg/s   (%d points stored in victoria-metrics)', result.gatewayPerSecond.toLocaleString('en'), gw.stored);
-console.log('  Node-RED 4 + mosquitto   %s msg/s   (%d of %d points stored; mqtt in → json → function → influxdb out)', result.nodeRedPerSecond.toLocaleString('en'), nr.stored, NR_MESSAGES);
+console.log(
+  '  gateway full path        %s msg/s   (%d points stored in victoria-metrics)',
+  result.gatewayPerSecond.toLocaleString('en'),
+  gw.stored,
+);
+console.log(
+  '  Node-RED 4 + mosquitto   %s msg/s   (%d of %d points stored; mqtt in → json → function → influxdb out)',
+  result.nodeRedPerSecond.toLocaleString('en'),
+  nr.stored,
+  NR_MESSAGES,
+);
 console.log('  gateway / raw            %s   (goal ≥ 0.8)', result.gatewayOverRaw);
 console.log('  gateway / Node-RED       %s   (goal ≥ 3)', result.gatewayOverNodeRed);
 if (gw.stored !== MESSAGES) console.log('  WARNING: %d of %d points stored', gw.stored, MESSAGES);

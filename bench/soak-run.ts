@@ -45,7 +45,8 @@ export function slope(xs: number[], ys: number[]): number {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < n; i++) {
     num += (xs[i]! - mx) * (ys[i]! - my);
     den += (xs[i]! - mx) ** 2;
@@ -65,36 +66,108 @@ export async function runSoak(opts: { minutes: number; sampleSeconds: number; pr
     timeline.push({ at: t + 15, device: 'sk-smoke-007', do: 'clear' });
     timeline.push({ at: t + 5, device: 'sk-gas-03', do: 'leak', args: { lel: 40, steps: 4 } });
     timeline.push({ at: t + 30, device: 'sk-gas-03', do: 'clear' });
-    timeline.push({ at: t + 10, device: 'sk-lpg-1', do: 'fill', args: { tagId: `CYL${String(t).padStart(4, '0')}`, before: 15.5, after: 29.5 } });
+    timeline.push({
+      at: t + 10,
+      device: 'sk-lpg-1',
+      do: 'fill',
+      args: { tagId: `CYL${String(t).padStart(4, '0')}`, before: 15.5, after: 29.5 },
+    });
     timeline.push({ at: t + 12, device: 'sk-cam-1', do: 'plate', args: { plate: '京D00001' } });
     timeline.push({ at: t + 40, device: 'sk-smoke-100', do: 'garbage', args: { count: 5 } });
   }
   const scenario: Scenario = {
-    name: 'soak', seed: 9, duration, connectRate: 200, failOnFalseAlarms: false, expect: [], faults: [], timeline,
+    name: 'soak',
+    seed: 9,
+    duration,
+    connectRate: 200,
+    failOnFalseAlarms: false,
+    expect: [],
+    faults: [],
+    timeline,
     fleet: [
-      { kind: 'smoke-alarm', count: 400, grid: '110105001002001', idPrefix: 'sk-smoke-', secret: 'soak-fleet-secret', telemetryEvery: 10, batteryDrainPerHour: 1 },
-      { kind: 'gas-sensor', count: 40, grid: '110105001002002', idPrefix: 'sk-gas-', secret: 'soak-fleet-secret', telemetryEvery: 5, batteryDrainPerHour: 0, options: { valve: true } },
-      { kind: 'lpg-reader', count: 4, grid: '110105001003001', idPrefix: 'sk-lpg-', secret: 'soak-fleet-secret', telemetryEvery: 30, batteryDrainPerHour: 0, options: { station: 'ST-A' } },
-      { kind: 'drone', count: 1, grid: '110105001004001', idPrefix: 'sk-drone-', secret: 'soak-fleet-secret', telemetryEvery: 1, batteryDrainPerHour: 20, start: { lat: 39.95, lon: 116.45 } },
-      { kind: 'capture-camera', count: 2, grid: '110105001002004', idPrefix: 'sk-cam-', secret: 'soak-fleet-secret', telemetryEvery: 30, batteryDrainPerHour: 0 },
+      {
+        kind: 'smoke-alarm',
+        count: 400,
+        grid: '110105001002001',
+        idPrefix: 'sk-smoke-',
+        secret: 'soak-fleet-secret',
+        telemetryEvery: 10,
+        batteryDrainPerHour: 1,
+      },
+      {
+        kind: 'gas-sensor',
+        count: 40,
+        grid: '110105001002002',
+        idPrefix: 'sk-gas-',
+        secret: 'soak-fleet-secret',
+        telemetryEvery: 5,
+        batteryDrainPerHour: 0,
+        options: { valve: true },
+      },
+      {
+        kind: 'lpg-reader',
+        count: 4,
+        grid: '110105001003001',
+        idPrefix: 'sk-lpg-',
+        secret: 'soak-fleet-secret',
+        telemetryEvery: 30,
+        batteryDrainPerHour: 0,
+        options: { station: 'ST-A' },
+      },
+      {
+        kind: 'drone',
+        count: 1,
+        grid: '110105001004001',
+        idPrefix: 'sk-drone-',
+        secret: 'soak-fleet-secret',
+        telemetryEvery: 1,
+        batteryDrainPerHour: 20,
+        start: { lat: 39.95, lon: 116.45 },
+      },
+      {
+        kind: 'capture-camera',
+        count: 2,
+        grid: '110105001002004',
+        idPrefix: 'sk-cam-',
+        secret: 'soak-fleet-secret',
+        telemetryEvery: 30,
+        batteryDrainPerHour: 0,
+      },
     ],
   };
   const dir = await tempDir('soak');
   const [brokerPort, apiPort] = [await freePort(), await freePort()];
   const file = path.join(dir, 'gridedge.yaml');
-  await writeFile(file, stringify({
-    gateway: { id: 'gw-soak', grid: '110105001002000', dataDir: path.join(dir, 'data'), logLevel: 'warn' },
-    broker: { host: '127.0.0.1', port: brokerPort, statsIntervalSeconds: 10 },
-    api: { host: '127.0.0.1', port: apiPort, tokens: [{ name: 'soak', token: TOKEN, role: 'read' }] },
-    devices: scenarioDevices(scenario).map((d) => ({ id: d.id, kind: d.kind, grid: d.grid, secret: d.secret, ...(Object.keys(d.options).length ? { options: d.options } : {}) })),
-  }));
+  await writeFile(
+    file,
+    stringify({
+      gateway: { id: 'gw-soak', grid: '110105001002000', dataDir: path.join(dir, 'data'), logLevel: 'warn' },
+      broker: { host: '127.0.0.1', port: brokerPort, statsIntervalSeconds: 10 },
+      api: { host: '127.0.0.1', port: apiPort, tokens: [{ name: 'soak', token: TOKEN, role: 'read' }] },
+      devices: scenarioDevices(scenario).map((d) => ({
+        id: d.id,
+        kind: d.kind,
+        grid: d.grid,
+        secret: d.secret,
+        ...(Object.keys(d.options).length ? { options: d.options } : {}),
+      })),
+    }),
+  );
   say(`soak: ${scenarioDevices(scenario).length} devices for ${MINUTES} min, a sample every ${SAMPLE_SECONDS} s`);
   const gw = gridedge(['start', '--config', file], {}, (duration + 600) * 1000);
   const api = `http://127.0.0.1:${apiPort}`;
   const samples: SoakSample[] = [];
   let report: Report | undefined;
   try {
-    await waitFor('the gateway', async () => (await fetch(`${api}/readyz`).then((r) => r.ok, () => false)) || undefined, 120_000).catch((err: Error) => {
+    await waitFor(
+      'the gateway',
+      async () =>
+        (await fetch(`${api}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )) || undefined,
+      120_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${gw.stderr().slice(-2000)}${gw.stdout().slice(-2000)}`);
     });
     const t0 = Date.now();
@@ -115,8 +188,20 @@ export async function runSoak(opts: { minutes: number; sampleSeconds: number; pr
     await gw.code;
   }
   const late = samples.filter((s) => s.minute >= MINUTES / 2);
-  const rssSlope = late.length >= 3 ? slope(late.map((s) => s.minute), late.map((s) => s.rssMiB)) * 60 : NaN;
-  const heapSlope = late.length >= 3 ? slope(late.map((s) => s.minute), late.map((s) => s.heapMiB)) * 60 : NaN;
+  const rssSlope =
+    late.length >= 3
+      ? slope(
+          late.map((s) => s.minute),
+          late.map((s) => s.rssMiB),
+        ) * 60
+      : NaN;
+  const heapSlope =
+    late.length >= 3
+      ? slope(
+          late.map((s) => s.minute),
+          late.map((s) => s.heapMiB),
+        ) * 60
+      : NaN;
   const result: SoakResult = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },

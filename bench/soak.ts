@@ -17,11 +17,11 @@ async function main(): Promise<void> {
   const { rss: rssSlope, heap: heapSlope } = result.secondHalfSlopeMiBPerHour;
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
   process.stdout.write(
-    [
+    `${[
       `soak: ${result.devices} devices, ${MINUTES} min, ${samples.length} samples`,
       `RSS ${f(samples[0]?.rssMiB ?? NaN)} → ${f(samples.at(-1)?.rssMiB ?? NaN)} MiB; heap ${f(samples[0]?.heapMiB ?? NaN)} → ${f(samples.at(-1)?.heapMiB ?? NaN)} MiB`,
       `trend over the second half: RSS ${f(rssSlope)} MiB/hour, heap ${f(heapSlope)} MiB/hour`,
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
   const out = new URL(`./results/soak-${result.date.slice(0, 10)}-${MINUTES}min.json`, import.meta.url);

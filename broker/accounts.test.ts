@@ -55,11 +55,19 @@ const counters = new Counters();
 
 beforeAll(async () => {
   broker = new DeviceBroker({
-    host: '127.0.0.1', port: 0, brokerId: 'acl', counters, log: createLogger('silent'), statsIntervalSeconds: 0,
-    devices: [{ info: { id: 'smoke-1', kind: 'smoke-alarm', grid: '110105001002001' }, kind: smokeAlarm, secret: 'secret-of-smoke-1', options: {} }],
+    host: '127.0.0.1',
+    port: 0,
+    brokerId: 'acl',
+    counters,
+    log: createLogger('silent'),
+    statsIntervalSeconds: 0,
+    devices: [
+      { info: { id: 'smoke-1', kind: 'smoke-alarm', grid: '110105001002001' }, kind: smokeAlarm, secret: 'secret-of-smoke-1', options: {} },
+    ],
     accounts: [
       {
-        username: 'screen', password: 'screen-password-1',
+        username: 'screen',
+        password: 'screen-password-1',
         acl: [
           { action: 'deny', access: 'subscribe', topic: 'dev/+/status' },
           { action: 'allow', access: 'subscribe', topic: 'dev/#' },
@@ -80,7 +88,13 @@ afterAll(async () => {
 });
 
 async function screen(clientId = `screen-${Math.random().toString(16).slice(2, 8)}`, will?: { topic: string; payload: string }) {
-  return mqtt.connectAsync(url, { clientId, username: 'screen', password: 'screen-password-1', reconnectPeriod: 0, ...(will ? { will: { ...will, qos: 0 as const, retain: false } } : {}) });
+  return mqtt.connectAsync(url, {
+    clientId,
+    username: 'screen',
+    password: 'screen-password-1',
+    reconnectPeriod: 0,
+    ...(will ? { will: { ...will, qos: 0 as const, retain: false } } : {}),
+  });
 }
 
 describe('service accounts', () => {
@@ -108,8 +122,10 @@ describe('service accounts', () => {
     s.end(true);
   });
 
-  it('may not borrow a device\'s client id', async () => {
-    await expect(mqtt.connectAsync(url, { clientId: 'smoke-1', username: 'screen', password: 'screen-password-1', reconnectPeriod: 0 })).rejects.toThrow(/Identifier rejected/);
+  it("may not borrow a device's client id", async () => {
+    await expect(
+      mqtt.connectAsync(url, { clientId: 'smoke-1', username: 'screen', password: 'screen-password-1', reconnectPeriod: 0 }),
+    ).rejects.toThrow(/Identifier rejected/);
   });
 
   it('holds a Will to the same rules: an allowed one is delivered, a denied one is not', async () => {
@@ -131,11 +147,71 @@ describe('service accounts', () => {
 
   it('works with mosquitto_sub and mosquitto_pub, and reads $SYS statistics', async () => {
     broker.publishStats();
-    const { stdout } = await run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-u', 'screen', '-P', 'screen-password-1', '-t', '$SYS/gridedge/clients/connected', '-C', '1', '-W', '5']);
+    const { stdout } = await run('mosquitto_sub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-u',
+      'screen',
+      '-P',
+      'screen-password-1',
+      '-t',
+      '$SYS/gridedge/clients/connected',
+      '-C',
+      '1',
+      '-W',
+      '5',
+    ]);
     expect(Number(stdout.trim())).toBeGreaterThanOrEqual(0);
-    await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-u', 'screen', '-P', 'screen-password-1', '-t', 'site/screen/hello', '-m', 'hi', '-q', '1']);
-    await expect(run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-u', 'screen', '-P', 'wrong-password', '-t', 'site/screen/hello', '-m', 'hi'])).rejects.toThrow();
-    const denied = await run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-u', 'screen', '-P', 'screen-password-1', '-t', '#', '-C', '1', '-W', '2']);
+    await run('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-u',
+      'screen',
+      '-P',
+      'screen-password-1',
+      '-t',
+      'site/screen/hello',
+      '-m',
+      'hi',
+      '-q',
+      '1',
+    ]);
+    await expect(
+      run('mosquitto_pub', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-u',
+        'screen',
+        '-P',
+        'wrong-password',
+        '-t',
+        'site/screen/hello',
+        '-m',
+        'hi',
+      ]),
+    ).rejects.toThrow();
+    const denied = await run('mosquitto_sub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-u',
+      'screen',
+      '-P',
+      'screen-password-1',
+      '-t',
+      '#',
+      '-C',
+      '1',
+      '-W',
+      '2',
+    ]);
     expect(denied.stderr).toContain('All subscription requests were denied.');
     expect(denied.stdout).toBe('');
   });

@@ -55,7 +55,14 @@ function expand(pattern: string, username: string, clientId: string): string {
 }
 
 /** The first rule for this access whose pattern matches decides; none means deny. */
-export function allowed(acl: AclRule[], access: 'publish' | 'subscribe', topicOrFilter: string, username: string, clientId: string, covers = false): boolean {
+export function allowed(
+  acl: AclRule[],
+  access: 'publish' | 'subscribe',
+  topicOrFilter: string,
+  username: string,
+  clientId: string,
+  covers = false,
+): boolean {
   for (const rule of acl) {
     if (rule.access !== 'both' && rule.access !== access) continue;
     const pattern = expand(rule.topic, username, clientId);

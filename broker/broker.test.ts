@@ -83,13 +83,13 @@ describe('device broker', () => {
     expect(counters.get('broker_auth_refused_total', { reason: 'unknown_device' })).toBe(1);
   });
 
-  it('refuses a device that borrows another device\'s client id', async () => {
+  it("refuses a device that borrows another device's client id", async () => {
     const { error } = await connectRaw({ clientId: 'smoke-02', username: 'smoke-01', password: 'secret-of-smoke-01' });
     expect(error?.code).toBe(2);
     expect(counters.get('broker_auth_refused_total', { reason: 'client_id_mismatch' })).toBe(1);
   });
 
-  it('closes a device that publishes under another device\'s id, and keeps serving the others', async () => {
+  it("closes a device that publishes under another device's id, and keeps serving the others", async () => {
     const intruder = new SimulatedSmokeAlarm({ url, id: 'smoke-01', secret: 'secret-of-smoke-01' });
     const neighbour = new SimulatedSmokeAlarm({ url, id: 'smoke-02', secret: 'secret-of-smoke-02' });
     await intruder.connect();
@@ -111,10 +111,12 @@ describe('device broker', () => {
   it('refuses topics of its own id that its kind does not declare', async () => {
     const device = new SimulatedSmokeAlarm({ url, id: 'smoke-01', secret: 'secret-of-smoke-01' });
     await device.connect();
-    await expect(Promise.race([
-      device.publish('dev/smoke-01/firmware', 'x'),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('no puback')), 1000)),
-    ])).rejects.toThrow();
+    await expect(
+      Promise.race([
+        device.publish('dev/smoke-01/firmware', 'x'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no puback')), 1000)),
+      ]),
+    ).rejects.toThrow();
     expect(counters.get('broker_publish_denied_total')).toBe(1);
     device.kill();
   });
@@ -130,7 +132,7 @@ describe('device broker', () => {
     await device.disconnect();
   });
 
-  it('delivers commands the gateway publishes to the device\'s command topic', async () => {
+  it("delivers commands the gateway publishes to the device's command topic", async () => {
     const device = new SimulatedSmokeAlarm({ url, id: 'smoke-01', secret: 'secret-of-smoke-01' });
     await device.connect();
     await device.subscribe('dev/smoke-01/cmd');
@@ -140,7 +142,7 @@ describe('device broker', () => {
     await device.disconnect();
   });
 
-  it('passes the device\'s Last Will to the gateway when it drops off', async () => {
+  it("passes the device's Last Will to the gateway when it drops off", async () => {
     const device = new SimulatedSmokeAlarm({ url, id: 'smoke-01', secret: 'secret-of-smoke-01' });
     await device.connect();
     device.kill();
@@ -150,7 +152,15 @@ describe('device broker', () => {
 
   it('reports a port that is in use in plain words', async () => {
     const port = Number(new URL(url).port);
-    const second = new DeviceBroker({ host: '127.0.0.1', port, brokerId: 'b', devices: [], counters, log: createLogger('silent'), onMessage: () => undefined });
+    const second = new DeviceBroker({
+      host: '127.0.0.1',
+      port,
+      brokerId: 'b',
+      devices: [],
+      counters,
+      log: createLogger('silent'),
+      onMessage: () => undefined,
+    });
     await expect(second.start()).rejects.toThrow(`the device broker cannot listen on 127.0.0.1:${port}`);
     await second.stop();
   });

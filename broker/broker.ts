@@ -199,10 +199,15 @@ export class DeviceBroker {
       this.shared = {
         conn,
         persistence: redisPersistence({ conn }),
-        mq: new (MQEmitterRedis as unknown as new (o: MQEmitterRedis.MQEmitterOptions) => MQEmitterRedis.MQEmitterRedis)({ pubConn: connect('publish'), subConn: connect('subscribe') }),
+        mq: new (MQEmitterRedis as unknown as new (o: MQEmitterRedis.MQEmitterOptions) => MQEmitterRedis.MQEmitterRedis)({
+          pubConn: connect('publish'),
+          subConn: connect('subscribe'),
+        }),
       };
       // mqemitter-redis re-emits its connections' errors on `state`; unheard, one Redis outage would end the process.
-      (this.shared.mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', (err: Error) => log.debug({ err: err.message }, 'broker message bus: redis error'));
+      (this.shared.mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', (err: Error) =>
+        log.debug({ err: err.message }, 'broker message bus: redis error'),
+      );
     } else if (this.opts.persistenceDir) {
       this.db = new Level<string, Buffer>(this.opts.persistenceDir, { valueEncoding: 'binary' });
       await this.db.open();
@@ -210,7 +215,11 @@ export class DeviceBroker {
     const aedesId = this.opts.brokerId;
     const aedes = await Aedes.createBroker({
       id: aedesId,
-      ...(this.shared ? { persistence: this.shared.persistence, mq: this.shared.mq } : this.db ? { persistence: levelPersistence(this.db) } : {}),
+      ...(this.shared
+        ? { persistence: this.shared.persistence, mq: this.shared.mq }
+        : this.db
+          ? { persistence: levelPersistence(this.db) }
+          : {}),
       connectTimeout: limits.connectTimeoutMs,
       maxClientsIdLength: 64,
       queueLimit: limits.maxQueued,
@@ -232,7 +241,7 @@ export class DeviceBroker {
         const service = this.services.get(client);
         const ok = service
           ? allowed(service.acl, 'subscribe', packet.topic, service.username, client.id)
-          : this.sessions.get(client)?.topics.subscribe.has(packet.topic) ?? false;
+          : (this.sessions.get(client)?.topics.subscribe.has(packet.topic) ?? false);
         if (!ok) return null;
         this.stats.messagesSent++;
         return packet;
@@ -255,20 +264,29 @@ export class DeviceBroker {
             return done(null);
           }
           counters.inc('broker_publish_denied_total');
-          log.warn({ account: service.username, topic: packet.topic.slice(0, 200) }, 'publish refused by the account\'s ACL; connection closed');
+          log.warn(
+            { account: service.username, topic: packet.topic.slice(0, 200) },
+            "publish refused by the account's ACL; connection closed",
+          );
           return done(new Error(`publish to '${packet.topic.slice(0, 200)}' is not allowed for ${service.username}`));
         }
         const session = client && this.sessions.get(client);
         const channel = session?.topics.publish.get(packet.topic);
         if (!session || channel === undefined) {
           counters.inc('broker_publish_denied_total');
-          log.warn({ device: session?.device.id ?? client?.id, topic: packet.topic.slice(0, 200) }, 'publish outside the device\'s own topics refused; connection closed');
+          log.warn(
+            { device: session?.device.id ?? client?.id, topic: packet.topic.slice(0, 200) },
+            "publish outside the device's own topics refused; connection closed",
+          );
           return done(new Error(`publish to '${packet.topic.slice(0, 200)}' is not allowed for this device`));
         }
         // A Will is the broker's doing, not the device's: it never counts against the rate.
         if (client.connected && !this.rates.take(session.device.id)) {
           counters.inc('broker_limit_breaches_total', { limit: 'publish_rate' });
-          log.warn({ device: session.device.id, perSecond: limits.maxPublishPerSecond, burst: limits.publishBurst }, 'device publishes faster than allowed; connection closed');
+          log.warn(
+            { device: session.device.id, perSecond: limits.maxPublishPerSecond, burst: limits.publishBurst },
+            'device publishes faster than allowed; connection closed',
+          );
           return done(new Error('publish rate limit exceeded'));
         }
         this.stats.messagesReceived++;
@@ -279,7 +297,10 @@ export class DeviceBroker {
           () => done(null),
           (err: unknown) => {
             counters.inc('broker_ingest_failures_total');
-            log.error({ device: session.device.id, err: (err as Error).message }, 'could not store what this message caused; no PUBACK, the device will resend');
+            log.error(
+              { device: session.device.id, err: (err as Error).message },
+              'could not store what this message caused; no PUBACK, the device will resend',
+            );
             done(err as Error);
           },
         );
@@ -289,13 +310,16 @@ export class DeviceBroker {
         if (service) {
           if (allowed(service.acl, 'subscribe', sub.topic, service.username, client.id, true)) return done(null, sub);
           counters.inc('broker_subscribe_denied_total');
-          log.warn({ account: service.username, topic: sub.topic.slice(0, 200) }, 'subscription refused by the account\'s ACL');
+          log.warn({ account: service.username, topic: sub.topic.slice(0, 200) }, "subscription refused by the account's ACL");
           return done(null, null);
         }
         const session = this.sessions.get(client);
-        if (session && session.topics.subscribe.has(sub.topic)) return done(null, sub);
+        if (session?.topics.subscribe.has(sub.topic)) return done(null, sub);
         counters.inc('broker_subscribe_denied_total');
-        log.warn({ device: session?.device.id ?? client.id, topic: sub.topic.slice(0, 200) }, 'subscription outside the device\'s own topics refused');
+        log.warn(
+          { device: session?.device.id ?? client.id, topic: sub.topic.slice(0, 200) },
+          "subscription outside the device's own topics refused",
+        );
         done(null, null); // SUBACK 0x80 for this filter; the connection stays up
       },
     });
@@ -344,7 +368,17 @@ export class DeviceBroker {
     if (this.opts.tls) {
       const t = this.opts.tls;
       // A device that fails the handshake (wrong CA, no client certificate) never reaches MQTT: counted here.
-      const secure = tls.createServer({ cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requestCert: t.requireClientCert, rejectUnauthorized: t.requireClientCert, minVersion: 'TLSv1.2' }, (socket) => this.accept(socket, aedes));
+      const secure = tls.createServer(
+        {
+          cert: t.cert,
+          key: t.key,
+          ...(t.ca ? { ca: t.ca } : {}),
+          requestCert: t.requireClientCert,
+          rejectUnauthorized: t.requireClientCert,
+          minVersion: 'TLSv1.2',
+        },
+        (socket) => this.accept(socket, aedes),
+      );
       secure.on('tlsClientError', (err) => {
         counters.inc('broker_tls_refused_total');
         log.debug({ err: err.message }, 'TLS handshake refused');
@@ -401,15 +435,24 @@ export class DeviceBroker {
    * here, the Will is stale (it would mark a live device offline) and is dropped. Otherwise
    * it is the device's last word, and goes to the pipeline as its own node would have sent it.
    */
-  private orphanWill(client: Client | null, packet: { topic: string; payload: Buffer | string; brokerId?: string; clientId?: string; retain?: boolean; qos?: number }, done: (err?: Error | null) => void): void {
+  private orphanWill(
+    client: Client | null,
+    packet: { topic: string; payload: Buffer | string; brokerId?: string; clientId?: string; retain?: boolean; qos?: number },
+    done: (err?: Error | null) => void,
+  ): void {
     const { counters, log } = this.opts;
     const id = packet.clientId ?? '';
     // Refusing is not an option here: aedes publishes these Wills from a batch whose rejections
     // nobody handles, so an error would end the process. A Will not to be delivered is turned into
     // a broker notice on $SYS instead (aedes then deletes the Will as published).
     const drop = (reason: string) => {
-      log.info({ device: id.slice(0, 64), node: packet.brokerId, reason }, 'a dead node\'s Will dropped');
-      Object.assign(packet, { topic: '$SYS/gridedge/dropped-wills', payload: Buffer.from(JSON.stringify({ device: id.slice(0, 64), node: packet.brokerId, reason })), retain: false, qos: 0 });
+      log.info({ device: id.slice(0, 64), node: packet.brokerId, reason }, "a dead node's Will dropped");
+      Object.assign(packet, {
+        topic: '$SYS/gridedge/dropped-wills',
+        payload: Buffer.from(JSON.stringify({ device: id.slice(0, 64), node: packet.brokerId, reason })),
+        retain: false,
+        qos: 0,
+      });
       done(null);
     };
     const account = this.accounts.get(id);
@@ -422,16 +465,24 @@ export class DeviceBroker {
       counters.inc('broker_stale_wills_total');
       return drop('stale: the device is connected again');
     }
-    const session: DeviceSession = { device: account.device.info, kind: account.device.kind, options: account.device.options, topics: account.topics };
+    const session: DeviceSession = {
+      device: account.device.info,
+      kind: account.device.kind,
+      options: account.device.options,
+      topics: account.topics,
+    };
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    log.info({ device: id, node: packet.brokerId }, 'a dead node\'s device did not come back: its Will is published');
+    log.info({ device: id, node: packet.brokerId }, "a dead node's device did not come back: its Will is published");
     const accepted = this.opts.onMessage(session, channel, payload, Date.now());
     if (!accepted) return done(null);
     // Not stored: published anyway (a refusal would end the process, see above); the device is gone either way.
-    accepted.then(() => done(null), (err: unknown) => {
-      log.warn({ device: id, err: (err as Error).message }, 'a dead node\'s Will could not be fully stored');
-      done(null);
-    });
+    accepted.then(
+      () => done(null),
+      (err: unknown) => {
+        log.warn({ device: id, err: (err as Error).message }, "a dead node's Will could not be fully stored");
+        done(null);
+      },
+    );
   }
 
   private authenticate(
@@ -443,7 +494,10 @@ export class DeviceBroker {
     const { counters, log } = this.opts;
     const refuse = (reason: string, code: number) => {
       counters.inc('broker_auth_refused_total', { reason });
-      log.warn({ client: client.id.slice(0, 64), username: username?.slice(0, 64), reason, remote: (client.conn as net.Socket).remoteAddress }, 'device connection refused');
+      log.warn(
+        { client: client.id.slice(0, 64), username: username?.slice(0, 64), reason, remote: (client.conn as net.Socket).remoteAddress },
+        'device connection refused',
+      );
       done(authError(`connection refused: ${reason}`, code), null);
     };
     if (!username || !password) return refuse('anonymous', BAD_USERNAME_OR_PASSWORD);
@@ -486,7 +540,10 @@ export class DeviceBroker {
         },
         (err: unknown) => {
           counters.inc('broker_auth_refused_total', { reason: 'state_unavailable' });
-          log.warn({ device: username, err: (err as Error).message }, 'device state could not be loaded; refused for now (server unavailable), it will retry');
+          log.warn(
+            { device: username, err: (err as Error).message },
+            'device state could not be loaded; refused for now (server unavailable), it will retry',
+          );
           done(authError('server unavailable', SERVER_UNAVAILABLE), null);
         },
       );
@@ -505,7 +562,10 @@ export class DeviceBroker {
     const ok = account !== undefined && (await secretMatches(account, Buffer.from(secret)));
     if (!ok || !account) {
       this.opts.counters.inc('broker_auth_refused_total', { reason: account ? 'bad_password' : 'unknown_device' });
-      this.opts.log.warn({ device: deviceId.slice(0, 64), reason: account ? 'bad_password' : 'unknown_device', transport: 'http' }, 'device refused');
+      this.opts.log.warn(
+        { device: deviceId.slice(0, 64), reason: account ? 'bad_password' : 'unknown_device', transport: 'http' },
+        'device refused',
+      );
       return undefined;
     }
     return { device: account.device.info, kind: account.device.kind, options: account.device.options, topics: account.topics };
@@ -531,12 +591,15 @@ export class DeviceBroker {
       'messages/received': this.stats.messagesReceived,
       'messages/sent': this.stats.messagesSent,
       'bytes/received': this.stats.bytesReceived,
-      'uptime': Math.round((Date.now() - this.stats.startedAt) / 1000),
+      uptime: Math.round((Date.now() - this.stats.startedAt) / 1000),
     };
     // In an HA pair each node speaks for itself: retained figures would otherwise overwrite each other.
     const root = this.opts.cluster ? `$SYS/gridedge/nodes/${this.opts.cluster.node}` : '$SYS/gridedge';
     for (const [name, value] of Object.entries(values)) {
-      aedes.publish({ cmd: 'publish', topic: `${root}/${name}`, payload: Buffer.from(String(value)), qos: 0, retain: true, dup: false }, () => undefined);
+      aedes.publish(
+        { cmd: 'publish', topic: `${root}/${name}`, payload: Buffer.from(String(value)), qos: 0, retain: true, dup: false },
+        () => undefined,
+      );
     }
   }
 

@@ -13,7 +13,9 @@ import { SimulatedSmokeAlarm } from '../sim/smoke-alarm.js';
 import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers/servers.js';
 import { DeviceBroker } from './broker.js';
 
-const devices = [{ info: { id: 'smoke-1', kind: 'smoke-alarm', grid: '110105001002001' }, kind: smokeAlarm, secret: 'secret-of-smoke-1', options: {} }];
+const devices = [
+  { info: { id: 'smoke-1', kind: 'smoke-alarm', grid: '110105001002001' }, kind: smokeAlarm, secret: 'secret-of-smoke-1', options: {} },
+];
 let redis: RedisServer;
 const brokers: DeviceBroker[] = [];
 beforeAll(async () => {
@@ -27,7 +29,13 @@ afterAll(async () => {
 async function node(name: string, received: string[] = []): Promise<{ broker: DeviceBroker; url: string }> {
   const port = await freePort();
   const broker = new DeviceBroker({
-    host: '127.0.0.1', port, brokerId: `pair-${name}-${randomBytes(3).toString('hex')}`, devices, counters: new Counters(), log: createLogger('silent'), statsIntervalSeconds: 0,
+    host: '127.0.0.1',
+    port,
+    brokerId: `pair-${name}-${randomBytes(3).toString('hex')}`,
+    devices,
+    counters: new Counters(),
+    log: createLogger('silent'),
+    statsIntervalSeconds: 0,
     cluster: { redisUrl: redis.url, node: name },
     onMessage: (session, channel, payload) => void received.push(`${session.device.id}/${channel}:${payload.toString()}`),
   });

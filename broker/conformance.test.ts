@@ -18,8 +18,15 @@ const received: string[] = [];
 
 beforeAll(async () => {
   broker = new DeviceBroker({
-    host: '127.0.0.1', port: 0, brokerId: 'conf', counters: new Counters(), log: createLogger('silent'), statsIntervalSeconds: 0,
-    devices: [{ info: { id: 'smoke-1', kind: 'smoke-alarm', grid: '110105001002001' }, kind: smokeAlarm, secret: 'secret-of-smoke-1', options: {} }],
+    host: '127.0.0.1',
+    port: 0,
+    brokerId: 'conf',
+    counters: new Counters(),
+    log: createLogger('silent'),
+    statsIntervalSeconds: 0,
+    devices: [
+      { info: { id: 'smoke-1', kind: 'smoke-alarm', grid: '110105001002001' }, kind: smokeAlarm, secret: 'secret-of-smoke-1', options: {} },
+    ],
     accounts: [{ username: 'screen', password: 'screen-password-1', acl: [{ action: 'allow', access: 'subscribe', topic: 'dev/#' }] }],
     onMessage: (_s, channel, payload) => void received.push(`${channel}:${payload.toString()}`),
   });

@@ -11,7 +11,10 @@ import { DeviceBroker, type BrokerLimits } from './broker.js';
 import { PacketSizeGuard, RateLimiter } from './limits.js';
 
 const devices = ['smoke-1', 'smoke-2', 'smoke-3'].map((id) => ({
-  info: { id, kind: 'smoke-alarm', grid: '110105001002001' }, kind: smokeAlarm, secret: `secret-of-${id}`, options: {},
+  info: { id, kind: 'smoke-alarm', grid: '110105001002001' },
+  kind: smokeAlarm,
+  secret: `secret-of-${id}`,
+  options: {},
 }));
 
 let broker: DeviceBroker | undefined;
@@ -24,7 +27,13 @@ async function start(limits: Partial<BrokerLimits>): Promise<{ url: string; coun
   const counters = new Counters();
   const received: string[] = [];
   broker = new DeviceBroker({
-    host: '127.0.0.1', port: 0, brokerId: 'limits', devices, counters, limits, log: createLogger('silent'),
+    host: '127.0.0.1',
+    port: 0,
+    brokerId: 'limits',
+    devices,
+    counters,
+    limits,
+    log: createLogger('silent'),
     onMessage: (_s, channel, payload) => void received.push(`${channel}:${payload.length}`),
   });
   return { url: `mqtt://127.0.0.1:${await broker.start()}`, counters, received };
@@ -121,7 +130,13 @@ describe('broker limits', () => {
 
   it('refuses a keep-alive longer than maxKeepaliveSeconds', async () => {
     const { url } = await start({ maxKeepaliveSeconds: 60 });
-    const c = mqtt.connect(url, { clientId: 'smoke-1', username: 'smoke-1', password: 'secret-of-smoke-1', keepalive: 600, reconnectPeriod: 0 });
+    const c = mqtt.connect(url, {
+      clientId: 'smoke-1',
+      username: 'smoke-1',
+      password: 'secret-of-smoke-1',
+      keepalive: 600,
+      reconnectPeriod: 0,
+    });
     const err = await new Promise<Error & { code?: number }>((resolve) => c.once('error', resolve));
     expect(err.code).toBe(6);
     c.end(true);

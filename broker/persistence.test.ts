@@ -8,7 +8,9 @@ import { freePort, waitFor } from '../test/helpers/servers.js';
 import { tempDir } from '../test/helpers/tmp.js';
 import { DeviceBroker } from './broker.js';
 
-const devices = [{ info: { id: 'smoke-1', kind: 'smoke-alarm', grid: '110105001002001' }, kind: smokeAlarm, secret: 'secret-of-smoke-1', options: {} }];
+const devices = [
+  { info: { id: 'smoke-1', kind: 'smoke-alarm', grid: '110105001002001' }, kind: smokeAlarm, secret: 'secret-of-smoke-1', options: {} },
+];
 let broker: DeviceBroker | undefined;
 afterEach(async () => {
   await broker?.stop();
@@ -16,13 +18,23 @@ afterEach(async () => {
 });
 
 async function start(dir: string, port: number): Promise<DeviceBroker> {
-  const b = new DeviceBroker({ host: '127.0.0.1', port, brokerId: 'persist', devices, counters: new Counters(), log: createLogger('silent'), statsIntervalSeconds: 0, persistenceDir: dir, onMessage: () => undefined });
+  const b = new DeviceBroker({
+    host: '127.0.0.1',
+    port,
+    brokerId: 'persist',
+    devices,
+    counters: new Counters(),
+    log: createLogger('silent'),
+    statsIntervalSeconds: 0,
+    persistenceDir: dir,
+    onMessage: () => undefined,
+  });
   await b.start();
   return b;
 }
 
 describe('broker persistence', () => {
-  it('keeps a persistent session\'s subscription and its queued QoS 1 commands across a restart', async () => {
+  it("keeps a persistent session's subscription and its queued QoS 1 commands across a restart", async () => {
     const dir = await tempDir('broker-db');
     const port = await freePort();
     const url = `mqtt://127.0.0.1:${port}`;

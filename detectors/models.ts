@@ -11,7 +11,9 @@ const require = createRequire(import.meta.url);
 
 function packageFile(pkg: string, file: string): string {
   // Looked up along Node's module paths by hand: some model packages do not export package.json.
-  const root = (require.resolve.paths(pkg) ?? []).map((dir) => path.join(dir, pkg)).find((dir) => existsSync(path.join(dir, 'package.json')));
+  const root = (require.resolve.paths(pkg) ?? [])
+    .map((dir) => path.join(dir, pkg))
+    .find((dir) => existsSync(path.join(dir, 'package.json')));
   if (!root) throw new Error(`model package ${pkg} is not installed (run npm install)`);
   const full = path.join(root, file);
   if (!existsSync(full)) throw new Error(`model file ${file} is missing from ${pkg}`);
@@ -33,7 +35,12 @@ export function session(file: string, threads = 1): Promise<ort.InferenceSession
   let s = sessions.get(key);
   if (!s) {
     // logSeverityLevel 3: the PP-OCR files carry unused initialisers onnxruntime warns about on every load.
-    s = ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    s = ort.InferenceSession.create(file, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
     sessions.set(key, s);
     s.catch(() => sessions.delete(key));
   }

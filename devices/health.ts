@@ -30,11 +30,29 @@ export function healthEvent(message: DeviceEvent, deviceId: string, tamper: { de
   const { event, data, ts } = message;
   switch (event) {
     case 'fault':
-      return [{ action: 'raise', category: 'device.fault', correlationKey: `device.fault:${deviceId}`, occurredAt: ts, facts: { code: typeof data.code === 'string' ? data.code : 'unknown' } }];
+      return [
+        {
+          action: 'raise',
+          category: 'device.fault',
+          correlationKey: `device.fault:${deviceId}`,
+          occurredAt: ts,
+          facts: { code: typeof data.code === 'string' ? data.code : 'unknown' },
+        },
+      ];
     case 'fault_clear':
-      return [{ action: 'resolve', correlationKey: `device.fault:${deviceId}`, occurredAt: ts, reason: 'device reported the fault cleared' }];
+      return [
+        { action: 'resolve', correlationKey: `device.fault:${deviceId}`, occurredAt: ts, reason: 'device reported the fault cleared' },
+      ];
     case 'tamper':
-      return [{ action: 'raise', category: 'device.tamper', correlationKey: `device.tamper:${deviceId}`, occurredAt: ts, facts: { detail: tamper.detail } }];
+      return [
+        {
+          action: 'raise',
+          category: 'device.tamper',
+          correlationKey: `device.tamper:${deviceId}`,
+          occurredAt: ts,
+          facts: { detail: tamper.detail },
+        },
+      ];
     case 'tamper_clear':
       return [{ action: 'resolve', correlationKey: `device.tamper:${deviceId}`, occurredAt: ts, reason: tamper.cleared }];
     default:

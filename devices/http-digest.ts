@@ -39,14 +39,15 @@ export class DigestAuth {
   verify(method: string, header: string | undefined): DigestResult {
     const d = parseDigest(header);
     const fail = (stale = false): DigestResult => ({ ok: false, challenge: this.challenge(stale) });
-    if (!d || !d.username || !d.nonce || !d.uri || !d.response || d.realm !== this.realm) return fail();
+    if (!d?.username || !d.nonce || !d.uri || !d.response || d.realm !== this.realm) return fail();
     const [ts, sig] = d.nonce.split('.');
     if (!ts || !sig || this.nonce(parseInt(ts, 16)) !== d.nonce) return fail();
     if (this.now() - parseInt(ts, 16) > NONCE_TTL_MS) return fail(true);
     const ha1 = this.ha1(d.username);
     if (!ha1) return fail();
     const ha2 = md5(`${method}:${d.uri}`);
-    const expected = d.qop === 'auth' ? md5(`${ha1}:${d.nonce}:${d.nc ?? ''}:${d.cnonce ?? ''}:auth:${ha2}`) : md5(`${ha1}:${d.nonce}:${ha2}`);
+    const expected =
+      d.qop === 'auth' ? md5(`${ha1}:${d.nonce}:${d.nc ?? ''}:${d.cnonce ?? ''}:auth:${ha2}`) : md5(`${ha1}:${d.nonce}:${ha2}`);
     const a = Buffer.from(expected);
     const b = Buffer.from(d.response.toLowerCase());
     if (a.length !== b.length || !timingSafeEqual(a, b)) return fail();

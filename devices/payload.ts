@@ -8,10 +8,7 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: RejectReas
 export const DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024;
 
 /** Compiles once; the returned parser is called for every message on the hot path. */
-export function jsonPayload<S extends TSchema>(
-  schema: S,
-  maxBytes = DEFAULT_MAX_PAYLOAD_BYTES,
-): (payload: Buffer) => Parsed<Static<S>> {
+export function jsonPayload<S extends TSchema>(schema: S, maxBytes = DEFAULT_MAX_PAYLOAD_BYTES): (payload: Buffer) => Parsed<Static<S>> {
   const validate = compile(payloadAjv, schema);
   return (payload) => {
     if (payload.length > maxBytes) {

@@ -7,13 +7,7 @@ import { lpgReader } from './lpg-reader/index.js';
 import { smokeAlarm } from './smoke-alarm/index.js';
 
 export const deviceKinds: ReadonlyMap<string, DeviceKind> = new Map(
-  [
-    smokeAlarm,
-    gasSensor,
-    lpgReader,
-    drone,
-    captureCamera,
-  ].map((k) => [k.kind, k]),
+  [smokeAlarm, gasSensor, lpgReader, drone, captureCamera].map((k) => [k.kind, k]),
 );
 
 export function kindNames(): string[] {

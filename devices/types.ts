@@ -84,9 +84,7 @@ export type RejectReason =
   /** The codec or a rule threw: a bug of ours, but still only this message is lost. */
   | 'codec_error';
 
-export type DecodeResult =
-  | { ok: true; messages: Normalized[] }
-  | { ok: false; reason: RejectReason; detail: string };
+export type DecodeResult = { ok: true; messages: Normalized[] } | { ok: false; reason: RejectReason; detail: string };
 
 export type Severity = 'info' | 'minor' | 'major' | 'critical';
 

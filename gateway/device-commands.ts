@@ -62,7 +62,9 @@ export class DeviceCommands {
     if (!pending) return false;
     clearTimeout(pending.timer);
     this.pending.delete(key);
-    void this.opts.incidents.annotate(pending.correlationKey, { [pending.fact]: reply.ok ? 'confirmed' : `failed${reply.detail ? `: ${reply.detail}` : ''}` });
+    void this.opts.incidents.annotate(pending.correlationKey, {
+      [pending.fact]: reply.ok ? 'confirmed' : `failed${reply.detail ? `: ${reply.detail}` : ''}`,
+    });
     return true;
   }
 

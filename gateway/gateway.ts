@@ -211,7 +211,14 @@ export class Gateway {
 
     const incidentLog = log.child({ component: 'incidents' });
     const cluster = config.cluster
-      ? new Cluster({ url: config.cluster.redis, gatewayId: gateway.id, node: config.cluster.node, leaseMs: config.cluster.leaseSeconds * 1000, log: log.child({ component: 'cluster' }), counters: this.counters })
+      ? new Cluster({
+          url: config.cluster.redis,
+          gatewayId: gateway.id,
+          node: config.cluster.node,
+          leaseMs: config.cluster.leaseSeconds * 1000,
+          log: log.child({ component: 'cluster' }),
+          counters: this.counters,
+        })
       : undefined;
     this.cluster = cluster;
     const lanes = { ...DEFAULT_LANES, ...config.outbox.lanes };
@@ -223,7 +230,10 @@ export class Gateway {
       maxAgeMs: config.outbox.maxAgeHours * 3600_000,
       onDrop: (entry, reason) => {
         this.counters.inc('outbox_dropped_total', { lane: String(entry.lane), reason });
-        incidentLog.error({ seq: entry.seq, id: entry.message.id, category: entry.message.category, lane: entry.lane, reason }, 'incident message dropped from the outbox (lowest lane, oldest first)');
+        incidentLog.error(
+          { seq: entry.seq, id: entry.message.id, category: entry.message.category, lane: entry.lane, reason },
+          'incident message dropped from the outbox (lowest lane, oldest first)',
+        );
         this.uplink?.publishStatus();
       },
       onError: (err) => incidentLog.error({ err: err.message }, 'outbox write failed'),
@@ -258,7 +268,10 @@ export class Gateway {
     this.outbox.onReplicated((m) => this.incidents.observe(m));
     this.incidents.onMessage((m) => {
       this.counters.inc('incident_messages_total', { category: m.category, type: m.type });
-      incidentLog.info({ id: m.id, seq: m.seq, type: m.type, category: m.category, status: m.status, grid: m.grid, count: m.count }, 'incident');
+      incidentLog.info(
+        { id: m.id, seq: m.seq, type: m.type, category: m.category, status: m.status, grid: m.grid, count: m.count },
+        'incident',
+      );
     });
 
     if (config.upstream) {
@@ -288,7 +301,8 @@ export class Gateway {
         }),
       });
       this.uplink = uplink;
-      if (!config.upstream.commandSecret) log.warn('upstream.commandSecret is not set: platform commands (ack, dispatch, resolve, close) will be refused');
+      if (!config.upstream.commandSecret)
+        log.warn('upstream.commandSecret is not set: platform commands (ack, dispatch, resolve, close) will be refused');
     }
 
     const devices = registeredDevices(config);
@@ -307,7 +321,14 @@ export class Gateway {
       },
       storeEvidence: async (input) => (await this.storeEvidence(input)).sha256,
       reject: (deviceId, channel, reason, detail, payload) =>
-        this.rejections.record(deviceId, devices.find((d) => d.info.id === deviceId)?.kind.kind ?? 'unknown', channel, reason, detail, payload),
+        this.rejections.record(
+          deviceId,
+          devices.find((d) => d.info.id === deviceId)?.kind.kind ?? 'unknown',
+          channel,
+          reason,
+          detail,
+          payload,
+        ),
       digestHA1: (deviceId, realm) => {
         const d = devices.find((x) => x.info.id === deviceId);
         if (d?.secret !== undefined) return digestHA1(deviceId, realm, d.secret);
@@ -317,10 +338,7 @@ export class Gateway {
     this.kinds = [...deviceKinds.values()].map((k) => ({ kind: k.kind, runtime: k.start(settings[k.kind] ?? {}, kindContext) }));
     const rules = new Map(this.kinds.map((k) => [k.kind, k.runtime.rules]));
     this.rejections = new RejectionLog(this.counters, log.child({ component: 'ingest' }));
-    this.heartbeats = new HeartbeatMonitor(
-      devices.map(watched),
-      this.incidents,
-    );
+    this.heartbeats = new HeartbeatMonitor(devices.map(watched), this.incidents);
     if (cluster) this.heartbeats.share = (id, at) => cluster.seen(id, at);
     this.deviceCommands = new DeviceCommands({
       publish: (topic, payload) => this.broker.publishToDevice(topic, payload),
@@ -342,10 +360,14 @@ export class Gateway {
       onVideoSource: (v) => {
         const detect = config.vision.liveVideoDetect;
         // Defaults inside the config's union are not filled by the validator: filled here.
-        void this.cameras.upsert({ ...streamCamera(`${v.deviceId}-video`, v.grid, v.url, `${v.deviceId} live video`), ...(detect ? { detect: { ...detect, minSize: detect.minSize ?? 16, zones: detect.zones ?? [] } } : {}) });
+        void this.cameras.upsert({
+          ...streamCamera(`${v.deviceId}-video`, v.grid, v.url, `${v.deviceId} live video`),
+          ...(detect ? { detect: { ...detect, minSize: detect.minSize ?? 16, zones: detect.zones ?? [] } } : {}),
+        });
       },
       snapshots: {
-        forCell: async (grid) => (await this.cameras.snapshotsOf(grid)).map((s) => ({ bytes: s.jpeg, class: 'snapshot' as const, mime: 'image/jpeg' })),
+        forCell: async (grid) =>
+          (await this.cameras.snapshotsOf(grid)).map((s) => ({ bytes: s.jpeg, class: 'snapshot' as const, mime: 'image/jpeg' })),
       },
     });
     this.cameras = new CameraManager(config.cameras, { ffmpegPath: config.video.ffmpegPath, log: log.child({ component: 'cameras' }) });
@@ -364,23 +386,68 @@ export class Gateway {
       },
     });
     this.metrics = new Metrics(this.counters, [
-      { name: 'outbox_pending', help: 'incident messages waiting for the upstream broker', read: () => [{ value: this.outbox.stats().pending }] },
-      { name: 'outbox_oldest_age_seconds', help: 'age of the oldest pending incident message', read: () => [{ value: this.outbox.stats().oldestAgeMs / 1000 }] },
-      { name: 'outbox_last_seq', help: 'the last incident message sequence number used', read: () => [{ value: this.outbox.stats().lastSeq }] },
-      { name: 'series_pending_lines', help: 'readings buffered for the series store', read: () => [{ value: this.sink.stats().pending }] },
-      { name: 'series_dropped_lines', help: 'readings given up on', read: () => [{ value: this.sink.stats().dropped + (this.sink === this.spool ? 0 : this.spool.stats().dropped) }] },
-      { name: 'spool_bytes', help: 'bytes of readings spooled on disk', read: () => [{ value: this.spool.bytesOnDisk }] },
-      { name: 'broker_connections', help: 'devices connected to the embedded broker', read: () => [{ value: this.broker.connectedClients }] },
-      ...cameraGauges(() => this.cameras.health()),
-      { name: 'detector_mean_ms', help: 'mean milliseconds per frame of each detector (last 50 frames)', labelNames: ['detector'], read: () => Object.entries(this.vision.health().workers?.meanMs ?? {}).map(([detector, value]) => ({ labels: { detector }, value })) },
-      { name: 'detector_queue', help: 'frames waiting for a free detector worker', read: () => [{ value: this.vision.health().workers?.queued ?? 0 }] },
-      { name: 'uplink_connected', help: '1 when the uplink to the platform is up', read: () => [{ value: this.uplink?.connected ? 1 : 0 }] },
-      ...(this.cluster ? [{ name: 'cluster_leader', help: '1 while this node leads its HA pair (uplink, deadlines, offline checks)', read: () => [{ value: this.cluster?.leader ? 1 : 0 }] }] : []),
       {
-        name: 'incidents_active', help: 'incidents open, acknowledged or dispatched, by category and status', labelNames: ['category', 'status'],
+        name: 'outbox_pending',
+        help: 'incident messages waiting for the upstream broker',
+        read: () => [{ value: this.outbox.stats().pending }],
+      },
+      {
+        name: 'outbox_oldest_age_seconds',
+        help: 'age of the oldest pending incident message',
+        read: () => [{ value: this.outbox.stats().oldestAgeMs / 1000 }],
+      },
+      {
+        name: 'outbox_last_seq',
+        help: 'the last incident message sequence number used',
+        read: () => [{ value: this.outbox.stats().lastSeq }],
+      },
+      { name: 'series_pending_lines', help: 'readings buffered for the series store', read: () => [{ value: this.sink.stats().pending }] },
+      {
+        name: 'series_dropped_lines',
+        help: 'readings given up on',
+        read: () => [{ value: this.sink.stats().dropped + (this.sink === this.spool ? 0 : this.spool.stats().dropped) }],
+      },
+      { name: 'spool_bytes', help: 'bytes of readings spooled on disk', read: () => [{ value: this.spool.bytesOnDisk }] },
+      {
+        name: 'broker_connections',
+        help: 'devices connected to the embedded broker',
+        read: () => [{ value: this.broker.connectedClients }],
+      },
+      ...cameraGauges(() => this.cameras.health()),
+      {
+        name: 'detector_mean_ms',
+        help: 'mean milliseconds per frame of each detector (last 50 frames)',
+        labelNames: ['detector'],
+        read: () =>
+          Object.entries(this.vision.health().workers?.meanMs ?? {}).map(([detector, value]) => ({ labels: { detector }, value })),
+      },
+      {
+        name: 'detector_queue',
+        help: 'frames waiting for a free detector worker',
+        read: () => [{ value: this.vision.health().workers?.queued ?? 0 }],
+      },
+      {
+        name: 'uplink_connected',
+        help: '1 when the uplink to the platform is up',
+        read: () => [{ value: this.uplink?.connected ? 1 : 0 }],
+      },
+      ...(this.cluster
+        ? [
+            {
+              name: 'cluster_leader',
+              help: '1 while this node leads its HA pair (uplink, deadlines, offline checks)',
+              read: () => [{ value: this.cluster?.leader ? 1 : 0 }],
+            },
+          ]
+        : []),
+      {
+        name: 'incidents_active',
+        help: 'incidents open, acknowledged or dispatched, by category and status',
+        labelNames: ['category', 'status'],
         read: () => {
           const counts = new Map<string, number>();
-          for (const m of this.incidents.activeIncidents()) counts.set(`${m.category}\u0000${m.status}`, (counts.get(`${m.category}\u0000${m.status}`) ?? 0) + 1);
+          for (const m of this.incidents.activeIncidents())
+            counts.set(`${m.category}\u0000${m.status}`, (counts.get(`${m.category}\u0000${m.status}`) ?? 0) + 1);
           return [...counts].map(([k, value]) => {
             const [category, status] = k.split('\u0000') as [string, string];
             return { labels: { category, status }, value };
@@ -389,22 +456,48 @@ export class Gateway {
       },
     ]);
     const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-    this.detectorSeconds = this.metrics.histogram('detector_seconds', 'time per frame of each detector, in its worker thread', ['detector'], buckets);
-    this.detectorWaitSeconds = this.metrics.histogram('detector_wait_seconds', 'time a frame waited for a free detector worker', [], buckets);
+    this.detectorSeconds = this.metrics.histogram(
+      'detector_seconds',
+      'time per frame of each detector, in its worker thread',
+      ['detector'],
+      buckets,
+    );
+    this.detectorWaitSeconds = this.metrics.histogram(
+      'detector_wait_seconds',
+      'time a frame waited for a free detector worker',
+      [],
+      buckets,
+    );
     this.broker = new DeviceBroker({
       host: config.broker.host,
       port: config.broker.port,
       limits: config.broker,
-      accounts: config.broker.accounts.map((a) => ({ username: a.username, ...(a.password ? { password: a.password } : {}), ...(a.passwordHash ? { passwordHash: a.passwordHash } : {}), acl: a.acl })),
+      accounts: config.broker.accounts.map((a) => ({
+        username: a.username,
+        ...(a.password ? { password: a.password } : {}),
+        ...(a.passwordHash ? { passwordHash: a.passwordHash } : {}),
+        acl: a.acl,
+      })),
       statsIntervalSeconds: config.broker.statsIntervalSeconds,
       persistenceDir: path.join(config.dataDir, 'broker'),
-      ...(cluster && config.cluster ? {
-        cluster: { redisUrl: config.cluster.redis, node: config.cluster.node, heartbeatSeconds: config.cluster.heartbeatSeconds },
-        // The device may come from the other node: its rule memory first, then its CONNACK.
-        beforeConnack: (session) => cluster.loadRules(session.device.id).then((rules) => this.pipeline.restoreRules(session.device.id, rules)),
-      } : {}),
+      ...(cluster && config.cluster
+        ? {
+            cluster: { redisUrl: config.cluster.redis, node: config.cluster.node, heartbeatSeconds: config.cluster.heartbeatSeconds },
+            // The device may come from the other node: its rule memory first, then its CONNACK.
+            beforeConnack: (session) =>
+              cluster.loadRules(session.device.id).then((rules) => this.pipeline.restoreRules(session.device.id, rules)),
+          }
+        : {}),
       ...(config.broker.tls
-        ? { tls: { port: config.broker.tls.port, cert: readFileSync(config.broker.tls.cert), key: readFileSync(config.broker.tls.key), ...(config.broker.tls.ca ? { ca: readFileSync(config.broker.tls.ca) } : {}), requireClientCert: config.broker.tls.requireClientCert } }
+        ? {
+            tls: {
+              port: config.broker.tls.port,
+              cert: readFileSync(config.broker.tls.cert),
+              key: readFileSync(config.broker.tls.key),
+              ...(config.broker.tls.ca ? { ca: readFileSync(config.broker.tls.ca) } : {}),
+              requireClientCert: config.broker.tls.requireClientCert,
+            },
+          }
         : {}),
       brokerId: config.cluster ? `gridedge-${gateway.id}-${config.cluster.node}` : `gridedge-${gateway.id}`,
       devices,
@@ -442,41 +535,67 @@ export class Gateway {
     const withIncidents = <T>(change: () => T): Promise<T> => (cluster ? cluster.exclusive(change) : Promise.resolve().then(change));
     this.expiry = setInterval(() => {
       if (!leading()) return;
-      void withIncidents(() => this.outbox.expire(this.uplink?.inFlight)).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'outbox expiry failed'));
-      if (cluster) void cluster.exclusiveAsync(() => cluster.log.compact()).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'shared outbox compaction failed'));
+      void withIncidents(() => this.outbox.expire(this.uplink?.inFlight)).catch((err: unknown) =>
+        this.log.warn({ err: (err as Error).message }, 'outbox expiry failed'),
+      );
+      if (cluster)
+        void cluster
+          .exclusiveAsync(() => cluster.log.compact())
+          .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'shared outbox compaction failed'));
     }, 60_000);
     this.expiry.unref();
     this.deadlines = setInterval(() => {
-      if (leading()) void withIncidents(() => this.incidents.checkDeadlines()).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'deadline check failed'));
+      if (leading())
+        void withIncidents(() => this.incidents.checkDeadlines()).catch((err: unknown) =>
+          this.log.warn({ err: (err as Error).message }, 'deadline check failed'),
+        );
     }, 10_000);
     this.deadlines.unref();
     this.recovery?.start();
     this.heartbeatTimer = setInterval(() => {
       if (!cluster) return this.heartbeats.check();
       if (!cluster.leader) return;
-      void cluster.lastSeen().then((seen) => {
-        this.heartbeats.merge(seen);
-        this.heartbeats.check();
-      }, (err: unknown) => this.log.warn({ err: (err as Error).message }, 'offline check skipped: the pair\'s sightings are unreadable'));
+      void cluster.lastSeen().then(
+        (seen) => {
+          this.heartbeats.merge(seen);
+          this.heartbeats.check();
+        },
+        (err: unknown) => this.log.warn({ err: (err as Error).message }, "offline check skipped: the pair's sightings are unreadable"),
+      );
     }, 5000);
     this.heartbeatTimer.unref();
     this.sweeper = setInterval(() => void this.sweepEvidence(), this.config.evidence.sweepIntervalMinutes * 60_000);
     this.sweeper.unref();
     const broker = await this.broker.start();
     try {
-      const { app, port } = await startApi({
-        host: this.config.api.host,
-        port: this.config.api.port,
-        version: VERSION,
-        routes: this.kinds.flatMap((k) => k.runtime.routes ?? []),
-        tokens: this.config.api.tokens.filter((t) => t.token).map((t) => ({ name: t.name, token: t.token!, role: t.role })),
-      }, this.apiContext(), this.log);
+      const { app, port } = await startApi(
+        {
+          host: this.config.api.host,
+          port: this.config.api.port,
+          version: VERSION,
+          routes: this.kinds.flatMap((k) => k.runtime.routes ?? []),
+          tokens: this.config.api.tokens.filter((t) => t.token).map((t) => ({ name: t.name, token: t.token!, role: t.role })),
+        },
+        this.apiContext(),
+        this.log,
+      );
       this.brokerPort = broker;
       this.api = app;
       if (!this.config.api.publicUrl) this.publicUrl = `http://${this.config.api.host}:${port}`;
       this.vision.start();
       this.cameras.start();
-      this.log.info({ gatewayId: this.config.gateway.id, grid: this.config.gateway.grid, broker, api: port, series: this.sink.name, devices: this.config.devices.length, cameras: this.config.cameras.length }, 'gateway started');
+      this.log.info(
+        {
+          gatewayId: this.config.gateway.id,
+          grid: this.config.gateway.grid,
+          broker,
+          api: port,
+          series: this.sink.name,
+          devices: this.config.devices.length,
+          cameras: this.config.cameras.length,
+        },
+        'gateway started',
+      );
       this.ports = { broker, api: port, ...(this.broker.tlsPort !== undefined ? { brokerTls: this.broker.tlsPort } : {}) };
       return this.ports;
     } catch (err) {
@@ -494,13 +613,36 @@ export class Gateway {
 
   /** Motion and tamper go to the series store; tamper and lost video are incidents too. */
   private cameraEvent(e: CameraEvent): void {
-    const device: DeviceInfo = { id: e.camera, kind: 'camera', grid: e.grid, ...(this.cameras.cameras.get(e.camera)?.config.name ? { name: this.cameras.cameras.get(e.camera)!.config.name! } : {}) };
-    this.sink.writeLine(toLine({ measurement: 'camera', tags: { camera: e.camera, grid: e.grid }, fields: { [e.kind === 'video_back' ? 'video_lost' : e.kind]: e.state }, ts: e.at }));
+    const device: DeviceInfo = {
+      id: e.camera,
+      kind: 'camera',
+      grid: e.grid,
+      ...(this.cameras.cameras.get(e.camera)?.config.name ? { name: this.cameras.cameras.get(e.camera)!.config.name! } : {}),
+    };
+    this.sink.writeLine(
+      toLine({
+        measurement: 'camera',
+        tags: { camera: e.camera, grid: e.grid },
+        fields: { [e.kind === 'video_back' ? 'video_lost' : e.kind]: e.state },
+        ts: e.at,
+      }),
+    );
     const key = (category: string) => `${category}:${e.camera}`;
     const signal = (category: string): IncidentSignal =>
       e.state
-        ? { action: 'raise', category, correlationKey: key(category), occurredAt: e.at, facts: { camera: e.camera, ...(e.detail ? { detail: e.detail } : {}) } }
-        : { action: 'resolve', correlationKey: key(category), occurredAt: e.at, reason: e.kind === 'video_back' ? 'frames flow again' : 'the camera reports no tampering' };
+        ? {
+            action: 'raise',
+            category,
+            correlationKey: key(category),
+            occurredAt: e.at,
+            facts: { camera: e.camera, ...(e.detail ? { detail: e.detail } : {}) },
+          }
+        : {
+            action: 'resolve',
+            correlationKey: key(category),
+            occurredAt: e.at,
+            reason: e.kind === 'video_back' ? 'frames flow again' : 'the camera reports no tampering',
+          };
     if (e.kind === 'tamper') void this.incidents.handle(signal(CAMERA_TAMPER), device);
     if (e.kind === 'video_lost' || e.kind === 'video_back') void this.incidents.handle(signal(CAMERA_VIDEO_LOST), device);
   }
@@ -533,8 +675,13 @@ export class Gateway {
         if (!d) return undefined;
         return {
           ...this.deviceView(d),
-          rejections: this.rejections.latest(20, id).map(({ at, channel, reason, detail, size, payloadHead }) => ({ at, channel, reason, detail, size, payloadHead })),
-          activeIncidents: this.incidents.activeIncidents().filter((m) => m.devices.some((x) => x.id === id)).map((m) => m.id),
+          rejections: this.rejections
+            .latest(20, id)
+            .map(({ at, channel, reason, detail, size, payloadHead }) => ({ at, channel, reason, detail, size, payloadHead })),
+          activeIncidents: this.incidents
+            .activeIncidents()
+            .filter((m) => m.devices.some((x) => x.id === id))
+            .map((m) => m.id),
         };
       },
       addDevice: (input) => this.addDevice(input),
@@ -555,18 +702,39 @@ export class Gateway {
   }
 
   /** Provisions a device live: it may connect at once; kept hashed in devices.json for the next start. */
-  async addDevice(input: { id: string; kind: string; secret?: string; grid?: string; name?: string; location?: { lat: number; lon: number }; options?: Record<string, unknown> }): Promise<{ id: string; secret?: string }> {
+  async addDevice(input: {
+    id: string;
+    kind: string;
+    secret?: string;
+    grid?: string;
+    name?: string;
+    location?: { lat: number; lon: number };
+    options?: Record<string, unknown>;
+  }): Promise<{ id: string; secret?: string }> {
     if (this.devices.some((d) => d.info.id === input.id)) throw new Error(`device ${input.id} exists already`);
     const kind = kindOf(input.kind);
     if (input.grid && gridCodeProblem(input.grid)) throw new Error(`grid: "${input.grid}" is not valid (${gridCodeProblem(input.grid)})`);
     const options = structuredClone(input.options ?? {});
     const problems = deviceOptionProblems(input.kind, options, 'options');
     if (problems.length) throw new Error(problems.join('; '));
-    const { record, secret, generated } = await provisionRecord({ ...input, options, ...(kind.digestRealm ? { digestRealm: kind.digestRealm } : {}) });
+    const { record, secret, generated } = await provisionRecord({
+      ...input,
+      options,
+      ...(kind.digestRealm ? { digestRealm: kind.digestRealm } : {}),
+    });
     await saveProvisioned(this.config.dataDir, [...loadProvisioned(this.config.dataDir), record]);
     const device: GatewayDevice = {
-      info: deviceInfo({ id: input.id, kind: input.kind, grid: input.grid ?? this.config.gateway.grid, ...(input.name ? { name: input.name } : {}), ...(input.location ? { location: input.location } : {}) }),
-      kind, secretHash: record.secretHash, options, ...(record.digest ? { digest: record.digest } : {}),
+      info: deviceInfo({
+        id: input.id,
+        kind: input.kind,
+        grid: input.grid ?? this.config.gateway.grid,
+        ...(input.name ? { name: input.name } : {}),
+        ...(input.location ? { location: input.location } : {}),
+      }),
+      kind,
+      secretHash: record.secretHash,
+      options,
+      ...(record.digest ? { digest: record.digest } : {}),
       ...(kind.heartbeatSeconds ? { heartbeatSeconds: kind.heartbeatSeconds } : {}),
     };
     this.devices.push(device);
@@ -581,7 +749,10 @@ export class Gateway {
     if (this.config.devices.some((d) => d.id === id)) return 'in_config';
     const provisioned = loadProvisioned(this.config.dataDir);
     if (!provisioned.some((d) => d.id === id)) return 'not_found';
-    await saveProvisioned(this.config.dataDir, provisioned.filter((d) => d.id !== id));
+    await saveProvisioned(
+      this.config.dataDir,
+      provisioned.filter((d) => d.id !== id),
+    );
     const i = this.devices.findIndex((d) => d.info.id === id);
     if (i >= 0) this.devices.splice(i, 1);
     this.broker.removeDevice(id);
@@ -606,9 +777,11 @@ export class Gateway {
 
   health(): Health {
     const problems: string[] = [];
-    if (this.cluster && !this.cluster.reachable) problems.push('the HA pair\'s redis is unreachable: alarms get no PUBACK (devices resend them) and no node leads until it is back');
+    if (this.cluster && !this.cluster.reachable)
+      problems.push("the HA pair's redis is unreachable: alarms get no PUBACK (devices resend them) and no node leads until it is back");
     // In an HA pair only the leader holds the uplink: the other node's is down by design.
-    if (this.uplink && !this.uplink.connected && (!this.cluster || this.cluster.leader)) problems.push('uplink to the central platform is down');
+    if (this.uplink && !this.uplink.connected && (!this.cluster || this.cluster.leader))
+      problems.push('uplink to the central platform is down');
     const series = this.sink.stats();
     if (series.dropped > 0) problems.push(`${series.dropped} series lines dropped`);
     const outbox = this.outbox.stats();

@@ -49,7 +49,10 @@ export class HeartbeatMonitor {
     this.share?.(device.id, at);
     const key = this.key(device.id);
     if (this.incidents.isActive(key)) {
-      void this.incidents.handle({ action: 'resolve', correlationKey: key, occurredAt: at, reason: 'the device is reporting again' }, device);
+      void this.incidents.handle(
+        { action: 'resolve', correlationKey: key, occurredAt: at, reason: 'the device is reporting again' },
+        device,
+      );
     }
   }
 
@@ -73,13 +76,19 @@ export class HeartbeatMonitor {
       const silentMs = now - (last ?? this.startedAt);
       const key = this.key(d.info.id);
       if (silentMs > d.heartbeatSeconds * MISSED_HEARTBEATS * 1000 && !this.incidents.isActive(key)) {
-        void this.incidents.handle({
-          action: 'raise',
-          category: d.category ?? 'device.offline',
-          correlationKey: key,
-          occurredAt: now,
-          facts: { lastSeen: last ? new Date(last).toISOString() : 'not since the gateway started', expectedEverySeconds: d.heartbeatSeconds },
-        }, d.info);
+        void this.incidents.handle(
+          {
+            action: 'raise',
+            category: d.category ?? 'device.offline',
+            correlationKey: key,
+            occurredAt: now,
+            facts: {
+              lastSeen: last ? new Date(last).toISOString() : 'not since the gateway started',
+              expectedEverySeconds: d.heartbeatSeconds,
+            },
+          },
+          d.info,
+        );
       }
     }
   }

@@ -7,10 +7,26 @@ export type { Logger };
  * catches the obvious keys anywhere they might slip in.
  */
 const REDACT = [
-  'password', '*.password', 'secret', '*.secret', 'token', '*.token',
-  'commandSecret', '*.commandSecret', 'auth', '*.auth', 'linkSecret', '*.linkSecret', 'sig', '*.sig',
-  'config.upstream.password', 'config.influx.token', 'config.devices[*].secret',
-  'req.headers.authorization', 'tokens[*].token', '*.tokens[*].token',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+  'commandSecret',
+  '*.commandSecret',
+  'auth',
+  '*.auth',
+  'linkSecret',
+  '*.linkSecret',
+  'sig',
+  '*.sig',
+  'config.upstream.password',
+  'config.influx.token',
+  'config.devices[*].secret',
+  'req.headers.authorization',
+  'tokens[*].token',
+  '*.tokens[*].token',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

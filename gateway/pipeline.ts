@@ -107,7 +107,10 @@ export class Pipeline {
     }
     let durable: Array<Promise<void>> | undefined;
     for (const message of messages) {
-      for (const p of this.accept(session, message, state, payload, channel)) (durable ??= []).push(p);
+      for (const p of this.accept(session, message, state, payload, channel)) {
+        durable ??= [];
+        durable.push(p);
+      }
     }
     if (!durable) return undefined;
     return durable.length === 1 ? durable[0] : Promise.all(durable).then(() => undefined);
@@ -139,9 +142,9 @@ export class Pipeline {
   private accept(session: DeviceSession, message: Normalized, state: DeviceState, payload: Buffer, channel: string): Array<Promise<void>> {
     if (message.type === 'capture' && !message.sha256) {
       // The image is evidence before it is anything else: stored first, then recorded and judged.
-      const stored = this.deps.storeCapture(message).then((sha256) =>
-        Promise.all(this.accept(session, { ...message, sha256 }, state, payload, channel)).then(() => undefined),
-      );
+      const stored = this.deps
+        .storeCapture(message)
+        .then((sha256) => Promise.all(this.accept(session, { ...message, sha256 }, state, payload, channel)).then(() => undefined));
       return [stored];
     }
     const { device, kind } = session;
@@ -163,7 +166,14 @@ export class Pipeline {
         break;
       case 'event':
         // Every device event is a point too, so the series tell the whole story (self-tests included).
-        sink.writeLine(toLine({ measurement: 'device_event', tags: { ...tags, event: message.event }, fields: { count: 1, ...message.data }, ts: message.ts }));
+        sink.writeLine(
+          toLine({
+            measurement: 'device_event',
+            tags: { ...tags, event: message.event },
+            fields: { count: 1, ...message.data },
+            ts: message.ts,
+          }),
+        );
         break;
       case 'status':
         state.online = message.online;
@@ -225,7 +235,14 @@ export class Pipeline {
         return undefined;
       }
       case 'record':
-        this.deps.sink.writeLine(toLine({ measurement: out.measurement, tags: { grid: device.grid, device: device.id, kind: kind.kind, ...out.tags }, fields: out.fields, ts: out.ts }));
+        this.deps.sink.writeLine(
+          toLine({
+            measurement: out.measurement,
+            tags: { grid: device.grid, device: device.id, kind: kind.kind, ...out.tags },
+            fields: out.fields,
+            ts: out.ts,
+          }),
+        );
         return undefined;
       case 'send':
         this.deps.commands.send(device, kind, out);

@@ -85,8 +85,10 @@ export function describeError(e: ErrorObject): string {
       const key = String(p.additionalProperty);
       const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
       const hint = closest(key, known);
-      return `${keyPath(e.instancePath, key)}: unknown key` +
-        (hint ? ` (did you mean '${hint}'?)` : known.length ? ` (known keys: ${known.join(', ')})` : '');
+      return (
+        `${keyPath(e.instancePath, key)}: unknown key` +
+        (hint ? ` (did you mean '${hint}'?)` : known.length ? ` (known keys: ${known.join(', ')})` : '')
+      );
     }
     case 'enum':
       return `${at}: ${show(e.data)} is not allowed (expected one of: ${(p.allowedValues as unknown[]).map(String).join(', ')})`;

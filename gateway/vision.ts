@@ -23,7 +23,16 @@ import type { Counters } from './stats.js';
 import { toLine, type SeriesSink } from './timeseries/sink.js';
 
 const VEHICLES = new Set(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
-const CAPTURED: Record<string, EvidenceClass> = { face: 'face', plate: 'plate', person: 'person', bicycle: 'vehicle', car: 'vehicle', motorcycle: 'vehicle', bus: 'vehicle', truck: 'vehicle' };
+const CAPTURED: Record<string, EvidenceClass> = {
+  face: 'face',
+  plate: 'plate',
+  person: 'person',
+  bicycle: 'vehicle',
+  car: 'vehicle',
+  motorcycle: 'vehicle',
+  bus: 'vehicle',
+  truck: 'vehicle',
+};
 
 export interface Capture {
   track: string;
@@ -85,9 +94,17 @@ export class Vision {
   private running = false;
 
   constructor(private readonly opts: VisionOptions) {
-    const settings = Value.Default(WatchlistSchema, structuredClone((opts.config.kinds as Record<string, unknown>)['capture-camera'] ?? {})) as WatchlistSettings;
+    const settings = Value.Default(
+      WatchlistSchema,
+      structuredClone((opts.config.kinds as Record<string, unknown>)['capture-camera'] ?? {}),
+    ) as WatchlistSettings;
     this.watchlists = new Watchlists(settings);
-    this.clock = new Intl.DateTimeFormat('en-GB', { timeZone: opts.config.vision.timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    this.clock = new Intl.DateTimeFormat('en-GB', {
+      timeZone: opts.config.vision.timezone,
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
   }
 
   start(): void {
@@ -98,7 +115,10 @@ export class Vision {
   /** Worker threads start with the first frame that needs them: a gateway without detectors pays nothing. */
   private workers(): DetectorPool | undefined {
     if (!this.pool && this.running) {
-      this.pool = new DetectorPool({ workers: this.opts.config.vision.workers, onError: (err) => this.opts.log.error({ err: err.message }, 'detector worker failed') });
+      this.pool = new DetectorPool({
+        workers: this.opts.config.vision.workers,
+        onError: (err) => this.opts.log.error({ err: err.message }, 'detector worker failed'),
+      });
       this.pool.start();
       this.opts.log.info({ workers: this.opts.config.vision.workers }, 'detector workers started');
     }
@@ -115,14 +135,21 @@ export class Vision {
   }
 
   health(): { workers?: PoolStats; cameras: CameraVision[] } {
-    return { ...(this.pool ? { workers: this.pool.stats() } : {}), cameras: [...this.per.values()].map((p) => ({ ...p.stats, tracks: p.tracker.active.filter((t) => t.confirmed).length })) };
+    return {
+      ...(this.pool ? { workers: this.pool.stats() } : {}),
+      cameras: [...this.per.values()].map((p) => ({ ...p.stats, tracks: p.tracker.active.filter((t) => t.confirmed).length })),
+    };
   }
 
   /** The camera's last frame with what the detectors kept drawn on it; undefined before its first. */
   async annotatedFrame(camera: string): Promise<{ jpeg: Buffer; at: number; detections: number } | undefined> {
     const latest = this.per.get(camera)?.latest;
     if (!latest) return undefined;
-    return { jpeg: await annotate(latest.image, latest.detections, this.opts.config.video.ffmpegPath), at: latest.at, detections: latest.detections.length };
+    return {
+      jpeg: await annotate(latest.image, latest.detections, this.opts.config.video.ffmpegPath),
+      at: latest.at,
+      detections: latest.detections.length,
+    };
   }
 
   /** The latest captures, newest first (one per track). */
@@ -160,7 +187,14 @@ export class Vision {
     p.stats.lastMs = Math.round(performance.now() - t0);
     p.stats.last = counts;
     this.opts.counters.inc('vision_frames_total', { camera: frame.camera });
-    this.opts.sink.writeLine(toLine({ measurement: 'detections', tags: { camera: frame.camera, grid: camera.grid }, fields: { ...counts, detect_ms: p.stats.lastMs }, ts: frame.at }));
+    this.opts.sink.writeLine(
+      toLine({
+        measurement: 'detections',
+        tags: { camera: frame.camera, grid: camera.grid },
+        fields: { ...counts, detect_ms: p.stats.lastMs },
+        ts: frame.at,
+      }),
+    );
     // Kept by reference, not copied: the camera stage hands over a buffer of its own for every frame.
     p.latest = { image, detections: kept, at: frame.at };
     this.handle(frame.camera, p, p.tracker.update(kept, image, frame.at), image, frame.at);
@@ -169,7 +203,11 @@ export class Vision {
   private perCamera(camera: string, detectors: DetectorName[]): PerCamera {
     let p = this.per.get(camera);
     if (!p) {
-      p = { tracker: new Tracker(camera, { maxMissed: this.opts.config.vision.trackMissedFrames }), stats: { camera, detectors, frames: 0, failures: 0, last: {}, tracks: 0 }, raised: new Set() };
+      p = {
+        tracker: new Tracker(camera, { maxMissed: this.opts.config.vision.trackMissedFrames }),
+        stats: { camera, detectors, frames: 0, failures: 0, last: {}, tracks: 0 },
+        raised: new Set(),
+      };
       this.per.set(camera, p);
     }
     return p;
@@ -177,7 +215,12 @@ export class Vision {
 
   private handle(camera: string, p: PerCamera, events: TrackEvent[], frame: RgbImage | undefined, at: number): void {
     const config = this.opts.cameras.cameras.get(camera)?.config;
-    const device: DeviceInfo = { id: camera, kind: 'camera', grid: config?.grid ?? this.opts.config.gateway.grid, ...(config?.name ? { name: config.name } : {}) };
+    const device: DeviceInfo = {
+      id: camera,
+      kind: 'camera',
+      grid: config?.grid ?? this.opts.config.gateway.grid,
+      ...(config?.name ? { name: config.name } : {}),
+    };
     for (const e of events) {
       const t = e.track;
       if (e.type === 'end') {
@@ -195,19 +238,39 @@ export class Vision {
   }
 
   /** The incident a track calls for, if any: a blocked plate, a person where none may be, flames or smoke. */
-  private rule(device: DeviceInfo, t: Track, zones: Zone[] = [], frame: RgbImage | undefined, at: number): Promise<IncidentSignal | undefined> | undefined {
+  private rule(
+    device: DeviceInfo,
+    t: Track,
+    zones: Zone[] = [],
+    frame: RgbImage | undefined,
+    at: number,
+  ): Promise<IncidentSignal | undefined> | undefined {
     const facts = { camera: device.id, track: t.id, score: Math.round(t.maxScore * 1000) / 1000, source: 'on-device detector' };
     if (t.label === 'plate' && t.text) {
       const v = this.watchlists.verdicts(t.text, at).find((x) => x.kind === 'blocked');
-      if (!v || v.kind !== 'blocked') return undefined;
+      if (v?.kind !== 'blocked') return undefined;
       if (!this.due(`vehicle.watchlist_plate:${t.text}`, at)) return undefined;
-      return this.withEvidence(t, 'plate', { action: 'raise', category: 'vehicle.watchlist_plate', correlationKey: `vehicle.watchlist_plate:${t.text}`, occurredAt: at, facts: { ...facts, plate: t.text, ...(t.color ? { plateColor: t.color } : {}), reason: v.reason } });
+      return this.withEvidence(t, 'plate', {
+        action: 'raise',
+        category: 'vehicle.watchlist_plate',
+        correlationKey: `vehicle.watchlist_plate:${t.text}`,
+        occurredAt: at,
+        facts: { ...facts, plate: t.text, ...(t.color ? { plateColor: t.color } : {}), reason: v.reason },
+      });
     }
     if (t.label === 'person' && frame) {
       const local = this.clock.format(new Date(at));
-      const zone = zonesAt(zones, t, frame.width, frame.height).find((z) => z.mode === 'restricted' && (!z.hours || within(local, z.hours)));
+      const zone = zonesAt(zones, t, frame.width, frame.height).find(
+        (z) => z.mode === 'restricted' && (!z.hours || within(local, z.hours)),
+      );
       if (!zone || !this.due(`person.restricted_zone:${device.id}:${zone.name}`, at)) return undefined;
-      return this.withEvidence(t, 'person', { action: 'raise', category: 'person.restricted_zone', correlationKey: `person.restricted_zone:${device.id}:${zone.name}`, occurredAt: at, facts: { ...facts, zone: zone.name, localTime: local, ...(zone.hours ? { hours: zone.hours } : {}) } });
+      return this.withEvidence(t, 'person', {
+        action: 'raise',
+        category: 'person.restricted_zone',
+        correlationKey: `person.restricted_zone:${device.id}:${zone.name}`,
+        occurredAt: at,
+        facts: { ...facts, zone: zone.name, localTime: local, ...(zone.hours ? { hours: zone.hours } : {}) },
+      });
     }
     if ((t.label === 'fire' || t.label === 'smoke') && frame && t.hits >= this.opts.config.vision.fireConfirmFrames) {
       const category = t.label === 'fire' ? 'fire.video_flame' : 'fire.video_smoke';
@@ -215,10 +278,23 @@ export class Vision {
       const box = { ...roundBox(t.box), label: t.label, score: Math.round(t.maxScore * 1000) / 1000 };
       const scene = encodeJpeg(frame, 4, this.opts.config.video.ffmpegPath);
       return scene.then(
-        (bytes): IncidentSignal => ({ action: 'raise', category, correlationKey: `${category}:${device.id}`, occurredAt: at, facts: { ...facts, frames: t.hits }, evidence: [{ bytes, class: 'scene', mime: 'image/jpeg', boxes: [box] }] }),
+        (bytes): IncidentSignal => ({
+          action: 'raise',
+          category,
+          correlationKey: `${category}:${device.id}`,
+          occurredAt: at,
+          facts: { ...facts, frames: t.hits },
+          evidence: [{ bytes, class: 'scene', mime: 'image/jpeg', boxes: [box] }],
+        }),
         (err: unknown) => {
           this.opts.log.warn({ camera: device.id, err: (err as Error).message }, 'could not encode the fire evidence; raising without it');
-          return { action: 'raise', category, correlationKey: `${category}:${device.id}`, occurredAt: at, facts: { ...facts, frames: t.hits } };
+          return {
+            action: 'raise',
+            category,
+            correlationKey: `${category}:${device.id}`,
+            occurredAt: at,
+            facts: { ...facts, frames: t.hits },
+          };
         },
       );
     }
@@ -240,7 +316,17 @@ export class Vision {
   private async withEvidence(t: Track, cls: EvidenceClass, signal: Extract<IncidentSignal, { action: 'raise' }>): Promise<IncidentSignal> {
     try {
       const bytes = await encodeJpeg(t.best.image, 3, this.opts.config.video.ffmpegPath);
-      return { ...signal, evidence: [{ bytes, class: cls, mime: 'image/jpeg', boxes: [{ ...roundBox(t.best.boxInImage), label: t.label, score: Math.round(t.best.score * 1000) / 1000 }] }] };
+      return {
+        ...signal,
+        evidence: [
+          {
+            bytes,
+            class: cls,
+            mime: 'image/jpeg',
+            boxes: [{ ...roundBox(t.best.boxInImage), label: t.label, score: Math.round(t.best.score * 1000) / 1000 }],
+          },
+        ],
+      };
     } catch (err) {
       this.opts.log.warn({ camera: t.camera, err: (err as Error).message }, 'could not encode the best shot; raising without it');
       return signal;
@@ -249,7 +335,19 @@ export class Vision {
 
   /** One record per track: its best shot stored as evidence, a point in the series store. */
   private async capture(device: DeviceInfo, t: Track): Promise<void> {
-    const record: Capture = { track: t.id, camera: device.id, grid: device.grid, label: t.label, firstAt: t.firstAt, lastAt: t.lastAt, frames: t.hits, score: round3(t.maxScore), quality: round3(t.best.quality), ...(t.text ? { plate: t.text } : {}), ...(t.color ? { color: t.color } : {}) };
+    const record: Capture = {
+      track: t.id,
+      camera: device.id,
+      grid: device.grid,
+      label: t.label,
+      firstAt: t.firstAt,
+      lastAt: t.lastAt,
+      frames: t.hits,
+      score: round3(t.maxScore),
+      quality: round3(t.best.quality),
+      ...(t.text ? { plate: t.text } : {}),
+      ...(t.color ? { color: t.color } : {}),
+    };
     try {
       const bytes = await encodeJpeg(t.best.image, 3, this.opts.config.video.ffmpegPath);
       record.sha256 = (await this.opts.storeEvidence({ bytes, class: CAPTURED[t.label]!, mime: 'image/jpeg' })).sha256;
@@ -264,12 +362,28 @@ export class Vision {
       toLine({
         measurement: 'capture',
         tags: { camera: device.id, grid: device.grid, label: t.label, kind },
-        fields: { track: t.id, frames: t.hits, seconds: (t.lastAt - t.firstAt) / 1000, score: record.score, quality: record.quality, ...(t.text ? { plate: t.text } : {}), ...(t.color ? { plate_color: t.color } : {}), ...(record.sha256 ? { sha256: record.sha256 } : {}) },
+        fields: {
+          track: t.id,
+          frames: t.hits,
+          seconds: (t.lastAt - t.firstAt) / 1000,
+          score: record.score,
+          quality: record.quality,
+          ...(t.text ? { plate: t.text } : {}),
+          ...(t.color ? { plate_color: t.color } : {}),
+          ...(record.sha256 ? { sha256: record.sha256 } : {}),
+        },
         ts: t.lastAt,
       }),
     );
     if (t.label === 'plate' && t.text) {
-      this.opts.sink.writeLine(toLine({ measurement: 'vehicle_pass', tags: { class: this.watchlists.isResident(t.text) ? 'resident' : 'visitor', camera: device.id, grid: device.grid }, fields: { plate: t.text, source: 'on-device', ...(record.sha256 ? { sha256: record.sha256 } : {}) }, ts: t.lastAt }));
+      this.opts.sink.writeLine(
+        toLine({
+          measurement: 'vehicle_pass',
+          tags: { class: this.watchlists.isResident(t.text) ? 'resident' : 'visitor', camera: device.id, grid: device.grid },
+          fields: { plate: t.text, source: 'on-device', ...(record.sha256 ? { sha256: record.sha256 } : {}) },
+          ts: t.lastAt,
+        }),
+      );
     }
   }
 

@@ -23,15 +23,26 @@ export class SimulatedCaptureCamera extends SimulatedMqttDevice {
 
   async capturePlate(plate: string, opts: { color?: string; direction?: 'in' | 'out'; image?: Buffer } = {}): Promise<Buffer> {
     const image = opts.image ?? fakeJpeg(plate);
-    await this.publish(this.topic('capture'), JSON.stringify({
-      ts: Date.now(), subject: 'plate', plate, image: image.toString('base64'), confidence: 0.93,
-      ...(opts.color ? { plateColor: opts.color } : {}), ...(opts.direction ? { direction: opts.direction } : {}),
-    }));
+    await this.publish(
+      this.topic('capture'),
+      JSON.stringify({
+        ts: Date.now(),
+        subject: 'plate',
+        plate,
+        image: image.toString('base64'),
+        confidence: 0.93,
+        ...(opts.color ? { plateColor: opts.color } : {}),
+        ...(opts.direction ? { direction: opts.direction } : {}),
+      }),
+    );
     return image;
   }
 
   async captureFace(image = fakeJpeg()): Promise<Buffer> {
-    await this.publish(this.topic('capture'), JSON.stringify({ ts: Date.now(), subject: 'face', image: image.toString('base64'), confidence: 0.88, direction: 'in' }));
+    await this.publish(
+      this.topic('capture'),
+      JSON.stringify({ ts: Date.now(), subject: 'face', image: image.toString('base64'), confidence: 0.88, direction: 'in' }),
+    );
     return image;
   }
 }
@@ -82,7 +93,9 @@ export class ViidClient {
       PlateNo: plate,
       PlateColor: opts.color ?? '5',
       PassTime: ViidClient.time(),
-      SubImageList: { SubImageInfoObject: [{ ImageID: 'img1', Type: '02', FileFormat: 'Jpeg', Data: (opts.image ?? fakeJpeg(plate)).toString('base64') }] },
+      SubImageList: {
+        SubImageInfoObject: [{ ImageID: 'img1', Type: '02', FileFormat: 'Jpeg', Data: (opts.image ?? fakeJpeg(plate)).toString('base64') }],
+      },
     };
   }
 
@@ -91,7 +104,9 @@ export class ViidClient {
       FaceID: opts.id ?? `${this.deviceId}06${randomBytes(4).toString('hex')}`,
       DeviceID: this.deviceId,
       FaceAppearTime: ViidClient.time(),
-      SubImageList: { SubImageInfoObject: [{ ImageID: 'f1', Type: '11', FileFormat: 'Jpeg', Data: (opts.image ?? fakeJpeg()).toString('base64') }] },
+      SubImageList: {
+        SubImageInfoObject: [{ ImageID: 'f1', Type: '11', FileFormat: 'Jpeg', Data: (opts.image ?? fakeJpeg()).toString('base64') }],
+      },
     };
   }
 

@@ -32,28 +32,57 @@ export class SimulatedDrone extends SimulatedMqttDevice {
   }
 
   private envelope(method: string | undefined, data: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
-    return JSON.stringify({ tid: randomUUID(), bid: randomUUID(), timestamp: Date.now(), ...(method ? { method } : {}), data, gateway: this.id, ...extra });
+    return JSON.stringify({
+      tid: randomUUID(),
+      bid: randomUUID(),
+      timestamp: Date.now(),
+      ...(method ? { method } : {}),
+      data,
+      gateway: this.id,
+      ...extra,
+    });
   }
 
   /** One OSD message at the current position, with some of the many vendor fields a real aircraft sends. */
   async osd(overrides: Record<string, unknown> = {}): Promise<void> {
     const { lat, lon, height = 60 } = this.position;
-    await this.publish(this.t('osd'), this.envelope(undefined, {
-      latitude: lat, longitude: lon, height, elevation: height - 20, horizontal_speed: 8.5, vertical_speed: 0,
-      mode_code: 5, battery: { capacity_percent: this.battery, remain_flight_time: 900 }, gear: 1, wind_speed: 3, ...overrides,
-    }));
+    await this.publish(
+      this.t('osd'),
+      this.envelope(undefined, {
+        latitude: lat,
+        longitude: lon,
+        height,
+        elevation: height - 20,
+        horizontal_speed: 8.5,
+        vertical_speed: 0,
+        mode_code: 5,
+        battery: { capacity_percent: this.battery, remain_flight_time: 900 },
+        gear: 1,
+        wind_speed: 3,
+        ...overrides,
+      }),
+    );
   }
 
   async flyTo(target: Position, steps: number): Promise<void> {
     const from = { ...this.position };
     for (let i = 1; i <= steps; i++) {
-      this.position = { lat: from.lat + ((target.lat - from.lat) * i) / steps, lon: from.lon + ((target.lon - from.lon) * i) / steps, height: target.height ?? from.height };
+      this.position = {
+        lat: from.lat + ((target.lat - from.lat) * i) / steps,
+        lon: from.lon + ((target.lon - from.lon) * i) / steps,
+        height: target.height ?? from.height,
+      };
       await this.osd();
     }
   }
 
   /** An event; with needReply, resolves to the gateway's events_reply (or throws after timeoutMs). */
-  async event(method: string, data: Record<string, unknown>, needReply = false, timeoutMs = 3000): Promise<Record<string, unknown> | undefined> {
+  async event(
+    method: string,
+    data: Record<string, unknown>,
+    needReply = false,
+    timeoutMs = 3000,
+  ): Promise<Record<string, unknown> | undefined> {
     const body = this.envelope(method, data, needReply ? { need_reply: 1 } : {});
     const tid = (JSON.parse(body) as { tid: string }).tid;
     await this.publish(this.t('events'), body);
@@ -62,7 +91,15 @@ export class SimulatedDrone extends SimulatedMqttDevice {
 
   /** A topology update, as a dock sends when its aircraft powers on; resolves to the status_reply. */
   async updateTopology(timeoutMs = 3000): Promise<Record<string, unknown> | undefined> {
-    const body = this.envelope('update_topo', { domain: 3, type: 119, sub_type: 0, device_secret: 'x', nonce: 'y', version: 1, sub_devices: [] });
+    const body = this.envelope('update_topo', {
+      domain: 3,
+      type: 119,
+      sub_type: 0,
+      device_secret: 'x',
+      nonce: 'y',
+      version: 1,
+      sub_devices: [],
+    });
     const tid = (JSON.parse(body) as { tid: string }).tid;
     await this.publish(this.t('sys/product/{sn}/status'), body);
     return this.waitReply('status_reply', tid, timeoutMs);

@@ -39,14 +39,26 @@ export class SimulatedGasSensor extends SimulatedMqttDevice {
     const behaviour = this.sim.valveBehaviour ?? 'confirm';
     if (cmd.cmd !== 'valve_close' || behaviour === 'silent') return;
     if (behaviour === 'confirm') this.valveState = 'closed';
-    await this.publish(this.topic('cmd_reply'), JSON.stringify({ ts: Date.now(), id: cmd.id, ok: behaviour === 'confirm', ...(behaviour === 'fail' ? { detail: 'motor stalled' } : {}) })).catch(() => undefined);
-    if (behaviour === 'confirm') await this.publish(this.topic('event'), JSON.stringify({ ts: Date.now(), event: 'valve_closed' })).catch(() => undefined);
+    await this.publish(
+      this.topic('cmd_reply'),
+      JSON.stringify({
+        ts: Date.now(),
+        id: cmd.id,
+        ok: behaviour === 'confirm',
+        ...(behaviour === 'fail' ? { detail: 'motor stalled' } : {}),
+      }),
+    ).catch(() => undefined);
+    if (behaviour === 'confirm')
+      await this.publish(this.topic('event'), JSON.stringify({ ts: Date.now(), event: 'valve_closed' })).catch(() => undefined);
   }
 
   /** Publishes one reading at `lel` %LEL. */
   async report(lel: number): Promise<void> {
     this.lel = lel;
-    await this.publish(this.topic('telemetry'), JSON.stringify({ ts: Date.now(), lel, gas: this.sim.gas ?? 'lpg', ...(this.sim.valve ? { valve: this.valveState } : {}) }));
+    await this.publish(
+      this.topic('telemetry'),
+      JSON.stringify({ ts: Date.now(), lel, gas: this.sim.gas ?? 'lpg', ...(this.sim.valve ? { valve: this.valveState } : {}) }),
+    );
   }
 
   /** A leak that builds up (or fades) over `steps` readings. */

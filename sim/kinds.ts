@@ -22,16 +22,24 @@ export interface SimKind<D extends SimulatedMqttDevice = SimulatedMqttDevice> {
 }
 
 /** Faults any device can show: its link dropped (it comes back after `seconds`), or garbage on its reading topic. */
-function faults<D extends SimulatedMqttDevice>(k: Omit<SimKind<D>, 'readingTopic'> & { readingTopic(device: D): string }): SimKind<D>['actions'] {
+function faults<D extends SimulatedMqttDevice>(
+  k: Omit<SimKind<D>, 'readingTopic'> & { readingTopic(device: D): string },
+): SimKind<D>['actions'] {
   return {
     drop: async (d, a) => {
       d.kill();
       setTimeout(() => void d.connect().catch(() => undefined), num(a, 'seconds', 2) * 1000).unref();
     },
     garbage: async (d, a) => {
-      const bad = [Buffer.from([0, 0xff, 0x13]), Buffer.from('{"truncated": '), Buffer.from('[]'), Buffer.from(JSON.stringify({ battery: 'full', lel: 'lots' }))];
+      const bad = [
+        Buffer.from([0, 0xff, 0x13]),
+        Buffer.from('{"truncated": '),
+        Buffer.from('[]'),
+        Buffer.from(JSON.stringify({ battery: 'full', lel: 'lots' })),
+      ];
       const offset = num(a, 'offset', 0);
-      for (let i = 0; i < num(a, 'count', 10); i++) await d.publish(k.readingTopic(d), bad[(i + offset) % bad.length]!).catch(() => undefined);
+      for (let i = 0; i < num(a, 'count', 10); i++)
+        await d.publish(k.readingTopic(d), bad[(i + offset) % bad.length]!).catch(() => undefined);
     },
   };
 }
@@ -79,7 +87,8 @@ export const simKinds: Record<string, SimKind> = {
     reading: (d) => d.osd(),
     readingTopic: (d) => `thing/product/${d.id}/osd`,
     actions: {
-      flyTo: (d, a) => d.flyTo({ lat: num(a, 'lat', d.position.lat), lon: num(a, 'lon', d.position.lon) }, Math.max(1, Math.round(num(a, 'steps', 5)))),
+      flyTo: (d, a) =>
+        d.flyTo({ lat: num(a, 'lat', d.position.lat), lon: num(a, 'lon', d.position.lon) }, Math.max(1, Math.round(num(a, 'steps', 5)))),
       battery: async (d, a) => {
         d.battery = num(a, 'percent', 20);
         await d.osd();

@@ -77,7 +77,9 @@ export class SimulatedMqttDevice {
       connectTimeout: this.opts.connectTimeoutMs ?? 5000,
       reconnectPeriod: 0,
       ...(this.opts.tls ? { ...this.opts.tls, rejectUnauthorized: true } : {}),
-      ...(this.opts.will ? { will: { topic: this.opts.will.topic, payload: Buffer.from(this.opts.will.payload), qos: 1 as const, retain: true } } : {}),
+      ...(this.opts.will
+        ? { will: { topic: this.opts.will.topic, payload: Buffer.from(this.opts.will.payload), qos: 1 as const, retain: true } }
+        : {}),
     });
     this.client = client;
     // Listeners given before connect() hear what a persistent session delivers on reconnect.
@@ -140,7 +142,7 @@ export class SimulatedMqttDevice {
   /** Resolves when the broker (or anything else) closes the connection. */
   closed(): Promise<void> {
     const client = this.client;
-    if (!client || !client.connected) return Promise.resolve();
+    if (!client?.connected) return Promise.resolve();
     return new Promise((resolve) => client.once('close', () => resolve()));
   }
 

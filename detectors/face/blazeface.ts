@@ -20,7 +20,8 @@ interface Anchor {
 function anchors(): { small: Anchor[]; large: Anchor[] } {
   const grid = (cells: number, perCell: number) => {
     const out: Anchor[] = [];
-    for (let y = 0; y < cells; y++) for (let x = 0; x < cells; x++) for (let k = 0; k < perCell; k++) out.push({ cx: (x + 0.5) / cells, cy: (y + 0.5) / cells });
+    for (let y = 0; y < cells; y++)
+      for (let x = 0; x < cells; x++) for (let k = 0; k < perCell; k++) out.push({ cx: (x + 0.5) / cells, cy: (y + 0.5) / cells });
     return out;
   };
   return { small: grid(16, 2), large: grid(8, 6) };
@@ -65,7 +66,18 @@ export class FaceDetector implements Detector {
     // Reused between frames (an allocation a frame costs a millisecond): callers run one frame at a time per detector.
     if (this.batch.length !== regions.length * SIZE * SIZE * 3) this.batch = new Float32Array(regions.length * SIZE * SIZE * 3);
     const batch = this.batch;
-    const maps = regions.map((r, i) => sample(image, r, SIZE, SIZE, { layout: 'nhwc', order: 'rgb', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], pad: 0 }, true, batch, i * SIZE * SIZE * 3));
+    const maps = regions.map((r, i) =>
+      sample(
+        image,
+        r,
+        SIZE,
+        SIZE,
+        { layout: 'nhwc', order: 'rgb', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], pad: 0 },
+        true,
+        batch,
+        i * SIZE * SIZE * 3,
+      ),
+    );
     const found: Detection[] = [];
     const wholeScale = maps[0]!.scale;
     // The exported graph has a fixed batch of 1: one run per region.
@@ -76,7 +88,10 @@ export class FaceDetector implements Detector {
       const { scale, dx, dy } = maps[i]!;
       const region = regions[i]!;
       const toImage = (u: number, v: number): [number, number] => [region.x + (u * SIZE - dx) / scale, region.y + (v * SIZE - dy) / scale];
-      for (const [scores, boxes, list] of [[scoresSmall!, boxesSmall!, ANCHORS.small], [scoresLarge!, boxesLarge!, ANCHORS.large]] as const) {
+      for (const [scores, boxes, list] of [
+        [scoresSmall!, boxesSmall!, ANCHORS.small],
+        [scoresLarge!, boxesLarge!, ANCHORS.large],
+      ] as const) {
         for (let a = 0; a < list.length; a++) {
           const score = 1 / (1 + Math.exp(-Math.max(-100, Math.min(100, scores[a]!))));
           if (score < this.minScore) continue;

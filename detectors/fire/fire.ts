@@ -100,17 +100,23 @@ export class FireDetector implements Detector {
     const fy = image.height / h;
     // Box-average each cell (every pixel counts, so a thin flame tip is not lost).
     for (let cy = 0; cy < h; cy++) {
-      const y0 = Math.floor(cy * fy), y1 = Math.max(y0 + 1, Math.floor((cy + 1) * fy));
+      const y0 = Math.floor(cy * fy),
+        y1 = Math.max(y0 + 1, Math.floor((cy + 1) * fy));
       for (let cx = 0; cx < w; cx++) {
-        const x0 = Math.floor(cx * fx), x1 = Math.max(x0 + 1, Math.floor((cx + 1) * fx));
-        let sr = 0, sg = 0, sb = 0, n = 0;
-        for (let y = y0; y < y1; y += 2) for (let x = x0; x < x1; x += 2) {
-          const p = (y * image.width + x) * 3;
-          sr += image.data[p]!;
-          sg += image.data[p + 1]!;
-          sb += image.data[p + 2]!;
-          n++;
-        }
+        const x0 = Math.floor(cx * fx),
+          x1 = Math.max(x0 + 1, Math.floor((cx + 1) * fx));
+        let sr = 0,
+          sg = 0,
+          sb = 0,
+          n = 0;
+        for (let y = y0; y < y1; y += 2)
+          for (let x = x0; x < x1; x += 2) {
+            const p = (y * image.width + x) * 3;
+            sr += image.data[p]!;
+            sg += image.data[p + 1]!;
+            sb += image.data[p + 2]!;
+            n++;
+          }
         const i = cy * w + cx;
         r[i] = sr / n;
         g[i] = sg / n;
@@ -118,7 +124,9 @@ export class FireDetector implements Detector {
         gray[i] = 0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!;
       }
     }
-    let meanY = 0, meanCb = 0, meanCr = 0;
+    let meanY = 0,
+      meanCb = 0,
+      meanCr = 0;
     const cb = new Float32Array(w * h);
     const cr = new Float32Array(w * h);
     for (let i = 0; i < w * h; i++) {
@@ -134,8 +142,13 @@ export class FireDetector implements Detector {
     const fire = new Uint8Array(w * h);
     const smoke = new Uint8Array(w * h);
     for (let i = 0; i < w * h; i++) {
-      const R = r[i]!, G = g[i]!, B = b[i]!, Y = gray[i]!;
-      fire[i] = Number(R > 150 && R >= G && G > B && Y > cb[i]! && cr[i]! > cb[i]! + 40 && Y >= meanY && cr[i]! >= meanCr && cb[i]! <= meanCb);
+      const R = r[i]!,
+        G = g[i]!,
+        B = b[i]!,
+        Y = gray[i]!;
+      fire[i] = Number(
+        R > 150 && R >= G && G > B && Y > cb[i]! && cr[i]! > cb[i]! + 40 && Y >= meanY && cr[i]! >= meanCr && cb[i]! <= meanCb,
+      );
       const spread = Math.max(R, G, B) - Math.min(R, G, B);
       const fresh = this.background ? Math.abs(Y - this.background[i]!) > 18 : false;
       smoke[i] = Number(spread < 24 && Y > 90 && Y < 225 && fresh);
@@ -160,24 +173,30 @@ function regions(mask: Uint8Array, w: number, h: number): Region[] {
     const members: number[] = [];
     stack[top++] = s;
     seen[s] = 1;
-    let minX = w, minY = h, maxX = 0, maxY = 0;
+    let minX = w,
+      minY = h,
+      maxX = 0,
+      maxY = 0;
     while (top) {
       const p = stack[--top]!;
       members.push(p);
-      const x = p % w, y = (p - x) / w;
+      const x = p % w,
+        y = (p - x) / w;
       minX = Math.min(minX, x);
       maxX = Math.max(maxX, x);
       minY = Math.min(minY, y);
       maxY = Math.max(maxY, y);
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-        const nx = x + dx, ny = y + dy;
-        if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-        const q = ny * w + nx;
-        if (mask[q] && !seen[q]) {
-          seen[q] = 1;
-          stack[top++] = q;
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx,
+            ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+          const q = ny * w + nx;
+          if (mask[q] && !seen[q]) {
+            seen[q] = 1;
+            stack[top++] = q;
+          }
         }
-      }
     }
     out.push({ x: minX, y: minY, w: maxX - minX + 1, h: maxY - minY + 1, cells: members.length, members: Int32Array.from(members) });
   }
@@ -190,7 +209,8 @@ function flickerOf(now: Small, past: Small[], r: Region): number {
   let n = 0;
   const frames = [...past, now];
   for (let k = 1; k < frames.length; k++) {
-    const a = frames[k - 1]!, b = frames[k]!;
+    const a = frames[k - 1]!,
+      b = frames[k]!;
     if (a.w !== b.w || a.h !== b.h) continue;
     for (const i of r.members) {
       total += Math.abs(b.gray[i]! - a.gray[i]!);
@@ -202,13 +222,16 @@ function flickerOf(now: Small, past: Small[], r: Region): number {
 
 function dilate(mask: Uint8Array, w: number, h: number): Uint8Array {
   const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    if (!mask[y * w + x]) continue;
-    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-      const nx = x + dx, ny = y + dy;
-      if (nx >= 0 && ny >= 0 && nx < w && ny < h) out[ny * w + nx] = 1;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      if (!mask[y * w + x]) continue;
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx,
+            ny = y + dy;
+          if (nx >= 0 && ny >= 0 && nx < w && ny < h) out[ny * w + nx] = 1;
+        }
     }
-  }
   return out;
 }
 

@@ -16,7 +16,6 @@ const SIZE = 512;
 const GRID = 128;
 const STRIDE = SIZE / GRID;
 
-
 export interface ObjectOptions {
   /** Lowest score kept, 0..1. */
   minScore?: number;
@@ -40,14 +39,24 @@ export class ObjectDetector implements Detector {
     this.minScore = opts.minScore ?? 0.4;
     const labels = opts.labels ?? DEFAULT_OBJECT_LABELS;
     const all = labels.includes('*');
-    for (const l of labels) if (l !== '*' && !(COCO_LABELS as readonly string[]).includes(l)) throw new Error(`unknown object label "${l}" (COCO labels: ${COCO_LABELS.join(', ')})`);
+    for (const l of labels)
+      if (l !== '*' && !(COCO_LABELS as readonly string[]).includes(l))
+        throw new Error(`unknown object label "${l}" (COCO labels: ${COCO_LABELS.join(', ')})`);
     this.classes = new Set(COCO_LABELS.flatMap((l, i) => (all || labels.includes(l) ? [i] : [])));
   }
 
   /** The network's input for a picture: letterboxed to 512×512, RGB 0..255, NHWC. */
   preprocess(image: RgbImage): { tensor: Float32Array; scale: number; dx: number; dy: number } {
     // One input buffer per detector, reused (3 MB a frame otherwise): one frame at a time per detector.
-    return sample(image, { x: 0, y: 0, w: image.width, h: image.height }, SIZE, SIZE, { layout: 'nhwc', order: 'rgb', mean: [0, 0, 0], std: [1 / 255, 1 / 255, 1 / 255], pad: 114 }, true, this.input);
+    return sample(
+      image,
+      { x: 0, y: 0, w: image.width, h: image.height },
+      SIZE,
+      SIZE,
+      { layout: 'nhwc', order: 'rgb', mean: [0, 0, 0], std: [1 / 255, 1 / 255, 1 / 255], pad: 114 },
+      true,
+      this.input,
+    );
   }
 
   /** The bare model: one inference on a prepared input. */

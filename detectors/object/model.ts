@@ -44,7 +44,9 @@ export function objectModel(log: (line: string) => void = () => {}): Promise<str
 
 async function prepare(dir: string, log: (line: string) => void): Promise<string> {
   const source = TFJS_MODELS.centernet();
-  const stamp = `${CONVERTER_VERSION}:${createHash('sha256').update(await readFile(source)).digest('hex')}`;
+  const stamp = `${CONVERTER_VERSION}:${createHash('sha256')
+    .update(await readFile(source))
+    .digest('hex')}`;
   const file = path.join(dir, 'centernet-coco.onnx');
   const stampFile = `${file}.source`;
   if (existsSync(file) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp) return file;

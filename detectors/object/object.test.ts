@@ -21,7 +21,10 @@ const SCENES = '/usr/share/darknet/data';
 const box = (x1: number, y1: number, x2: number, y2: number): Box => ({ x: x1, y: y1, w: x2 - x1, h: y2 - y1 });
 const TRUTH: Record<string, Array<{ label: string; box: Box }>> = {
   'person.jpg': [{ label: 'person', box: box(190, 100, 275, 380) }],
-  'dog.jpg': [{ label: 'bicycle', box: box(120, 130, 570, 425) }, { label: 'car', box: box(465, 75, 690, 170) }],
+  'dog.jpg': [
+    { label: 'bicycle', box: box(120, 130, 570, 425) },
+    { label: 'car', box: box(465, 75, 690, 170) },
+  ],
   'horses.jpg': [],
   'giraffe.jpg': [],
   'eagle.jpg': [],
@@ -34,7 +37,11 @@ describe('tfjs → ONNX converter', () => {
     const bin = await readFile(path.join(path.dirname(source), 'centernet.bin'));
     await tf.setBackend('cpu');
     const reference = await loadGraphModel(
-      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights as tf.io.WeightsManifestEntry[], weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length) }),
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest[0]!.weights as tf.io.WeightsManifestEntry[],
+        weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length),
+      }),
     );
     const detector = new ObjectDetector({ labels: ['*'], minScore: 0.3 });
     const input = detector.preprocess(await decodeImage(`${SCENES}/dog.jpg`));
@@ -49,7 +56,9 @@ describe('tfjs → ONNX converter', () => {
     const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     const dk = maxDiff(ours.keypoints, keypoints!);
     const dw = maxDiff(ours.wh, wh!);
-    console.log(`converted vs tfjs: heat map max |Δ| ${dk.toExponential(2)} (scores 0..1); box sides max |Δ| ${dw.toExponential(2)} px of up to ${maxAbs(wh!).toFixed(0)} px`);
+    console.log(
+      `converted vs tfjs: heat map max |Δ| ${dk.toExponential(2)} (scores 0..1); box sides max |Δ| ${dw.toExponential(2)} px of up to ${maxAbs(wh!).toFixed(0)} px`,
+    );
     expect(dk).toBeLessThan(1e-4);
     expect(dw).toBeLessThan(0.01);
 
@@ -71,13 +80,19 @@ describe('tfjs → ONNX converter', () => {
     const graph: TfjsGraphModel = {
       modelTopology: {
         node: [
-          { name: 'in', op: 'Placeholder', attr: { shape: { shape: { dim: [{ size: '1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } } },
+          {
+            name: 'in',
+            op: 'Placeholder',
+            attr: { shape: { shape: { dim: [{ size: '1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } },
+          },
           { name: 'out', op: 'Softmax', input: ['in'] },
         ],
       },
       weightsManifest: [],
     };
-    expect(() => convertTfjsGraph(graph, Buffer.alloc(0), { outputs: ['out'] })).toThrow(new ConversionError('op Softmax (node out) is not supported by this converter'));
+    expect(() => convertTfjsGraph(graph, Buffer.alloc(0), { outputs: ['out'] })).toThrow(
+      new ConversionError('op Softmax (node out) is not supported by this converter'),
+    );
     expect(() => convertTfjsGraph(graph, Buffer.alloc(0), { outputs: ['nowhere'] })).toThrow(/no node named nowhere/);
   });
 });
@@ -85,26 +100,37 @@ describe('tfjs → ONNX converter', () => {
 describe('object detector (converted CenterNet)', () => {
   it('finds people, cars and bicycles in the scene photos, and none in photos without them', async () => {
     const detector = new ObjectDetector();
-    let tp = 0, fp = 0, fn = 0;
+    let tp = 0,
+      fp = 0,
+      fn = 0;
     for (const [file, truth] of Object.entries(TRUTH)) {
       const found = await detector.detect(await decodeImage(`${SCENES}/${file}`));
       const matched = new Set<number>();
       for (const f of found) {
         const i = truth.findIndex((t, k) => !matched.has(k) && t.label === f.label && iou(t.box, f.box) >= 0.5);
-        if (i >= 0) (matched.add(i), tp++);
-        else (fp++, console.log(`unexpected in ${file}: ${f.label} ${f.score.toFixed(2)}`));
+        if (i >= 0) {
+          matched.add(i);
+          tp++;
+        } else {
+          fp++;
+          console.log(`unexpected in ${file}: ${f.label} ${f.score.toFixed(2)}`);
+        }
       }
       fn += truth.length - matched.size;
     }
     const precision = tp / (tp + fp);
     const recall = tp / (tp + fn);
-    console.log(`people and vehicles (darknet scene photos): precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)} (tp ${tp}, fp ${fp}, fn ${fn})`);
+    console.log(
+      `people and vehicles (darknet scene photos): precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)} (tp ${tp}, fp ${fp}, fn ${fn})`,
+    );
     expect(recall).toBe(1);
     expect(precision).toBe(1);
   }, 60_000);
 
   it('finds the many small people of a crowded beach', async () => {
-    const people = (await new ObjectDetector({ labels: ['person'] }).detect(await decodeImage(`${SCENES}/kite.jpg`))).filter((d) => d.label === 'person');
+    const people = (await new ObjectDetector({ labels: ['person'] }).detect(await decodeImage(`${SCENES}/kite.jpg`))).filter(
+      (d) => d.label === 'person',
+    );
     expect(people.length).toBeGreaterThanOrEqual(5);
   });
 
@@ -134,10 +160,10 @@ describe('model preparation', () => {
     expect(first.size).toBeGreaterThan(1_000_000);
     await writeFile(`${file}.source`, 'from another model');
     // A fresh process would look again; here a second directory key does the same.
-    process.env.GRIDEDGE_MODEL_DIR = dir + '/';
+    process.env.GRIDEDGE_MODEL_DIR = `${dir}/`;
     await objectModel((l) => lines.push(l));
     expect(lines).toHaveLength(2);
-    process.env.GRIDEDGE_MODEL_DIR = dir + '//';
+    process.env.GRIDEDGE_MODEL_DIR = `${dir}//`;
     await objectModel((l) => lines.push(l));
     expect(lines).toHaveLength(2);
   }, 60_000);

@@ -61,9 +61,11 @@ export interface ConvertOptions {
 /** Reads model.json and its shards, and returns the ONNX model's bytes. */
 export async function convertTfjsFile(modelJson: string, opts: ConvertOptions): Promise<Uint8Array> {
   const model = JSON.parse(await readFile(modelJson, 'utf8')) as TfjsGraphModel;
-  if (model.format && model.format !== 'graph-model') throw new ConversionError(`${modelJson}: format ${model.format}, only tfjs graph models convert`);
+  if (model.format && model.format !== 'graph-model')
+    throw new ConversionError(`${modelJson}: format ${model.format}, only tfjs graph models convert`);
   const shards: Buffer[] = [];
-  for (const group of model.weightsManifest) for (const p of group.paths) shards.push(await readFile(path.join(path.dirname(modelJson), p)));
+  for (const group of model.weightsManifest)
+    for (const p of group.paths) shards.push(await readFile(path.join(path.dirname(modelJson), p)));
   return convertTfjsGraph(model, Buffer.concat(shards), opts);
 }
 
@@ -173,7 +175,7 @@ class GraphBuilder {
         const dims = (a.shape?.shape?.dim ?? []).map((d) => Number(d.size));
         if (dims.length !== 4) throw new ConversionError(`input ${node.name}: only 4-D image inputs are supported (got [${dims}])`);
         this.inputs.push(valueInfo(node.name, dims));
-        this.emit('Transpose', [node.name], node.name + '#nchw', { perm: NHWC_TO_NCHW });
+        this.emit('Transpose', [node.name], `${node.name}#nchw`, { perm: NHWC_TO_NCHW });
         this.activations.add(node.name);
         return;
       }
@@ -226,7 +228,8 @@ class GraphBuilder {
 
   private conv(node: TfNode, ins: string[]): void {
     const a = node.attr ?? {};
-    if (text(a.data_format) && text(a.data_format) !== 'NHWC') throw new ConversionError(`${node.name}: data_format ${text(a.data_format)}`);
+    if (text(a.data_format) && text(a.data_format) !== 'NHWC')
+      throw new ConversionError(`${node.name}: data_format ${text(a.data_format)}`);
     const depthwise = node.op.includes('Depthwise');
     const filter = this.constant(ins[1]!);
     if (filter.shape.length !== 4) throw new ConversionError(`${node.name}: filter is not 4-D`);
@@ -286,7 +289,8 @@ class GraphBuilder {
     const rank = shape.length;
     // Per channel: [C], [1,C], [1,1,C], [1,1,1,C] in NHWC broadcast along the last axis → [C,1,1].
     if (shape[rank - 1] === n) return this.initializer(`${name}#c`, { shape: [n, 1, 1], data });
-    if (rank === 4) return this.initializer(`${name}#nchw`, { shape: NHWC_TO_NCHW.map((i) => shape[i]!), data: rearrange(data, shape, NHWC_TO_NCHW) });
+    if (rank === 4)
+      return this.initializer(`${name}#nchw`, { shape: NHWC_TO_NCHW.map((i) => shape[i]!), data: rearrange(data, shape, NHWC_TO_NCHW) });
     throw new ConversionError(`${user}: constant ${name} of shape [${shape}] cannot be broadcast in NCHW`);
   }
 
@@ -300,7 +304,12 @@ class GraphBuilder {
     const parts = ins.slice(0, -1);
     const axis = this.constant(ins[ins.length - 1]!).data[0]!;
     for (const p of parts) if (!this.activations.has(p)) throw new ConversionError(`${node.name}: concatenating a constant`);
-    this.emit('Concat', parts.map((p) => this.act(p)), this.out(node.name), { axis: AXIS_NCHW[axis < 0 ? axis + 4 : axis]! });
+    this.emit(
+      'Concat',
+      parts.map((p) => this.act(p)),
+      this.out(node.name),
+      { axis: AXIS_NCHW[axis < 0 ? axis + 4 : axis]! },
+    );
   }
 
   private resize(node: TfNode, ins: string[]): void {
@@ -312,7 +321,13 @@ class GraphBuilder {
     const nc = this.emit('Slice', [shape, this.int64(`${node.name}#0`, [0]), this.int64(`${node.name}#2`, [2])], this.temp());
     const sizes = this.emit('Concat', [nc, this.int64(`${node.name}#hw`, size)], this.temp(), { axis: 0 });
     const bilinear = node.op === 'ResizeBilinear';
-    const mode = a.align_corners?.b ? 'align_corners' : a.half_pixel_centers?.b ? (bilinear ? 'half_pixel' : 'tf_half_pixel_for_nn') : 'asymmetric';
+    const mode = a.align_corners?.b
+      ? 'align_corners'
+      : a.half_pixel_centers?.b
+        ? bilinear
+          ? 'half_pixel'
+          : 'tf_half_pixel_for_nn'
+        : 'asymmetric';
     this.emit('Resize', [x, '', '', sizes], this.out(node.name), {
       mode: bilinear ? 'linear' : 'nearest',
       coordinate_transformation_mode: mode,
@@ -343,12 +358,12 @@ class GraphBuilder {
   /** The ONNX name of a TF activation. */
   private act(name: string): string {
     if (!this.activations.has(name)) throw new ConversionError(`${name} is used as an image tensor but is not one`);
-    return name + '#nchw';
+    return `${name}#nchw`;
   }
 
   private out(name: string): string {
     this.activations.add(name);
-    return name + '#nchw';
+    return `${name}#nchw`;
   }
 
   private temp(): string {
@@ -363,7 +378,9 @@ class GraphBuilder {
     if (!this.initialized.has(name)) {
       this.initialized.add(name);
       const raw = Buffer.alloc(values.length * 8);
-      values.forEach((v, i) => raw.writeBigInt64LE(BigInt(v), i * 8));
+      values.forEach((v, i) => {
+        raw.writeBigInt64LE(BigInt(v), i * 8);
+      });
       this.initializers.push({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: raw });
     }
     return name;
@@ -379,7 +396,13 @@ class GraphBuilder {
   }
 
   private emit(op: string, inputs: string[], output: string, attrs: Record<string, AttrValue> = {}): string {
-    this.nodes.push({ opType: op, input: inputs, output: [output], name: `${op}_${this.nodes.length}`, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
+    this.nodes.push({
+      opType: op,
+      input: inputs,
+      output: [output],
+      name: `${op}_${this.nodes.length}`,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
     return output;
   }
 }
@@ -404,7 +427,9 @@ function padding(node: TfNode): Record<string, AttrValue> {
 function valueInfo(name: string, dims?: number[]): OnnxNs.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } },
+    type: {
+      tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) },
+    },
   };
 }
 

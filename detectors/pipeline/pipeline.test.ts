@@ -6,9 +6,15 @@ import { DetectorPool } from './pool.js';
 import { quality, sharpness, Tracker } from './tracker.js';
 import { admitted, anchor, inside, zonesAt, type Zone } from './zones.js';
 
-const W = 640, H = 360;
+const W = 640,
+  H = 360;
 const blank: RgbImage = { width: W, height: H, data: new Uint8Array(W * H * 3) };
-const det = (label: string, x: number, y: number, w = 60, h = 120, extra: Partial<Detection> = {}): Detection => ({ label, score: 0.9, box: { x, y, w, h }, ...extra });
+const det = (label: string, x: number, y: number, w = 60, h = 120, extra: Partial<Detection> = {}): Detection => ({
+  label,
+  score: 0.9,
+  box: { x, y, w, h },
+  ...extra,
+});
 
 function noisy(width: number, height: number, seed = 1): RgbImage {
   const data = new Uint8Array(width * height * 3);
@@ -21,8 +27,27 @@ function noisy(width: number, height: number, seed = 1): RgbImage {
 }
 
 describe('zones', () => {
-  const left: Zone = { name: 'left', mode: 'exclude', polygon: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]] };
-  const gate: Zone = { name: 'gate', mode: 'include', labels: ['car'], polygon: [[0.6, 0.5], [1, 0.5], [1, 1], [0.6, 1]] };
+  const left: Zone = {
+    name: 'left',
+    mode: 'exclude',
+    polygon: [
+      [0, 0],
+      [0.5, 0],
+      [0.5, 1],
+      [0, 1],
+    ],
+  };
+  const gate: Zone = {
+    name: 'gate',
+    mode: 'include',
+    labels: ['car'],
+    polygon: [
+      [0.6, 0.5],
+      [1, 0.5],
+      [1, 1],
+      [0.6, 1],
+    ],
+  };
 
   it('places people and vehicles by where they touch the ground, other things by their centre', () => {
     expect(anchor(det('person', 100, 100, 50, 100))).toEqual([125, 200]);
@@ -56,7 +81,10 @@ describe('tracker', () => {
     const tr = new Tracker('cam', { maxMissed: 0 });
     expect(tr.update([det('car', 10, 10)], blank, 0)).toEqual([]);
     expect(tr.update([], blank, 500)).toEqual([]); // ended unannounced: no event at all
-    const events = [tr.update([det('person', 10, 10), det('person', 400, 10)], blank, 1000), tr.update([det('person', 12, 10), det('person', 402, 10)], blank, 1500)].flat();
+    const events = [
+      tr.update([det('person', 10, 10), det('person', 400, 10)], blank, 1000),
+      tr.update([det('person', 12, 10), det('person', 402, 10)], blank, 1500),
+    ].flat();
     expect(events.filter((e) => e.type === 'new').map((e) => e.track.id)).toHaveLength(2);
   });
 
@@ -75,8 +103,20 @@ describe('tracker', () => {
     const sharp = noisy(W, H);
     const flat = blank;
     expect(sharpness(sharp, { x: 0, y: 0, w: 100, h: 100 })).toBeGreaterThan(sharpness(flat, { x: 0, y: 0, w: 100, h: 100 }) + 100);
-    const frontal = det('face', 100, 100, 80, 80, { landmarks: [[120, 130], [160, 130], [140, 150]] });
-    const profile = det('face', 100, 100, 80, 80, { landmarks: [[120, 130], [160, 130], [158, 150]] });
+    const frontal = det('face', 100, 100, 80, 80, {
+      landmarks: [
+        [120, 130],
+        [160, 130],
+        [140, 150],
+      ],
+    });
+    const profile = det('face', 100, 100, 80, 80, {
+      landmarks: [
+        [120, 130],
+        [160, 130],
+        [158, 150],
+      ],
+    });
     expect(quality(frontal, sharp)).toBeGreaterThan(quality(profile, sharp));
     const tr = new Tracker('cam');
     tr.update([det('person', 100, 100, 60, 120)], flat, 0);
@@ -123,7 +163,11 @@ describe('detector pool (worker threads)', () => {
     const pool = new DetectorPool({ workers: 1 });
     pool.start();
     try {
-      const results = await Promise.allSettled([pool.detect('a', blank, { fire: {} }), pool.detect('b', blank, { fire: {} }), pool.detect('c', blank, { object: { labels: ['tank'] } })]);
+      const results = await Promise.allSettled([
+        pool.detect('a', blank, { fire: {} }),
+        pool.detect('b', blank, { fire: {} }),
+        pool.detect('c', blank, { object: { labels: ['tank'] } }),
+      ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
       expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/unknown object label "tank"/);
       expect(pool.stats()).toMatchObject({ jobs: 3, failures: 1, queued: 0 });

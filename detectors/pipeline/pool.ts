@@ -70,7 +70,12 @@ export class DetectorPool {
     const data = new ArrayBuffer(image.data.byteLength);
     new Uint8Array(data).set(image.data);
     return new Promise((resolve, reject) => {
-      this.queue.push({ job: { seq: ++this.seq, camera, width: image.width, height: image.height, data, detectors }, queuedAt: performance.now(), resolve, reject });
+      this.queue.push({
+        job: { seq: ++this.seq, camera, width: image.width, height: image.height, data, detectors },
+        queuedAt: performance.now(),
+        resolve,
+        reject,
+      });
       this.dispatch();
     });
   }
@@ -78,27 +83,35 @@ export class DetectorPool {
   stats(): PoolStats {
     const meanMs: Record<string, number> = {};
     for (const [k, v] of this.recent) meanMs[k] = Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 10) / 10;
-    return { workers: this.slots.filter((s) => s.worker).length, busy: this.slots.filter((s) => s.job).length, queued: this.queue.length, ...this.totals, meanMs };
+    return {
+      workers: this.slots.filter((s) => s.worker).length,
+      busy: this.slots.filter((s) => s.job).length,
+      queued: this.queue.length,
+      ...this.totals,
+      meanMs,
+    };
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const p of this.queue.splice(0)) p.reject(new Error('the detector pool stopped'));
-    await Promise.all(this.slots.map(async (s) => {
-      clearTimeout(s.timer);
-      const worker = s.worker;
-      if (!worker) return;
-      // Asked to leave after the frame in hand; forced only if it does not within 10 s.
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.postMessage({ type: 'stop' });
-      const timer = setTimeout(() => void worker.terminate(), 10_000);
-      await exited;
-      clearTimeout(timer);
-      // Answered before leaving, the frame in hand resolved normally; otherwise it fails here.
-      s.job?.reject(new Error('the detector pool stopped'));
-      s.job = undefined;
-      s.worker = undefined;
-    }));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        clearTimeout(s.timer);
+        const worker = s.worker;
+        if (!worker) return;
+        // Asked to leave after the frame in hand; forced only if it does not within 10 s.
+        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+        worker.postMessage({ type: 'stop' });
+        const timer = setTimeout(() => void worker.terminate(), 10_000);
+        await exited;
+        clearTimeout(timer);
+        // Answered before leaving, the frame in hand resolved normally; otherwise it fails here.
+        s.job?.reject(new Error('the detector pool stopped'));
+        s.job = undefined;
+        s.worker = undefined;
+      }),
+    );
     this.slots.length = 0;
   }
 

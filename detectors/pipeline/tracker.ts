@@ -101,7 +101,19 @@ export class Tracker {
     }
     for (const i of unmatched) {
       const d = detections[i]!;
-      const t: Track = { id: `${this.camera}-${at.toString(36)}-${this.next++}`, camera: this.camera, label: d.label, firstAt: at, lastAt: at, hits: 0, missed: 0, box: d.box, maxScore: 0, best: undefined as unknown as BestShot, confirmed: false };
+      const t: Track = {
+        id: `${this.camera}-${at.toString(36)}-${this.next++}`,
+        camera: this.camera,
+        label: d.label,
+        firstAt: at,
+        lastAt: at,
+        hits: 0,
+        missed: 0,
+        box: d.box,
+        maxScore: 0,
+        best: undefined as unknown as BestShot,
+        confirmed: false,
+      };
       this.tracks.push(t);
       this.observe(t, d, image, at);
       if (this.minHits <= 1) {
@@ -139,9 +151,19 @@ export class Tracker {
     const q = quality(d, image);
     if (!t.best || q > t.best.quality) {
       const margin = { x: d.box.w * 0.2, y: d.box.h * 0.2 };
-      const region = clampBox({ x: d.box.x - margin.x, y: d.box.y - margin.y, w: d.box.w + 2 * margin.x, h: d.box.h + 2 * margin.y }, image);
+      const region = clampBox(
+        { x: d.box.x - margin.x, y: d.box.y - margin.y, w: d.box.w + 2 * margin.x, h: d.box.h + 2 * margin.y },
+        image,
+      );
       const cut = crop(image, region);
-      t.best = { at, box: d.box, score: d.score, quality: q, image: cut, boxInImage: { x: d.box.x - Math.floor(region.x), y: d.box.y - Math.floor(region.y), w: d.box.w, h: d.box.h } };
+      t.best = {
+        at,
+        box: d.box,
+        score: d.score,
+        quality: q,
+        image: cut,
+        boxInImage: { x: d.box.x - Math.floor(region.x), y: d.box.y - Math.floor(region.y), w: d.box.w, h: d.box.h },
+      };
     }
   }
 }
@@ -180,7 +202,9 @@ export function sharpness(image: RgbImage, box: Box): number {
     const p = (y * image.width + x) * 3;
     return 0.299 * image.data[p]! + 0.587 * image.data[p + 1]! + 0.114 * image.data[p + 2]!;
   };
-  let n = 0, sum = 0, sq = 0;
+  let n = 0,
+    sum = 0,
+    sq = 0;
   for (let y = y0; y <= y1; y += step) {
     for (let x = x0; x <= x1; x += step) {
       const lap = 4 * grey(x, y) - grey(x - 1, y) - grey(x + 1, y) - grey(x, y - 1) - grey(x, y + 1);

@@ -31,7 +31,14 @@ export async function detectText(image: RgbImage, opts: OcrOptions = {}): Promis
   const ratio = Math.min(1, maxSide / Math.max(image.width, image.height));
   const outW = Math.max(32, Math.round((image.width * ratio) / 32) * 32);
   const outH = Math.max(32, Math.round((image.height * ratio) / 32) * 32);
-  const { tensor } = sample(image, { x: 0, y: 0, w: image.width, h: image.height }, outW, outH, { layout: 'nchw', order: 'bgr', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, false);
+  const { tensor } = sample(
+    image,
+    { x: 0, y: 0, w: image.width, h: image.height },
+    outW,
+    outH,
+    { layout: 'nchw', order: 'bgr', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    false,
+  );
   const s = await session(MODELS.ocrDet(), opts.threads ?? 1);
   const out = await run(s, { [s.inputNames[0]!]: new ort.Tensor('float32', tensor, [1, 3, outH, outW]) });
   const prob = out[s.outputNames[0]!]!.data as Float32Array;
@@ -62,7 +69,12 @@ function components(prob: Float32Array, w: number, h: number, threshold: number)
     let top = 0;
     stack[top++] = start;
     seen[start] = 1;
-    let minX = w, minY = h, maxX = 0, maxY = 0, sum = 0, n = 0;
+    let minX = w,
+      minY = h,
+      maxX = 0,
+      maxY = 0,
+      sum = 0,
+      n = 0;
     while (top) {
       const p = stack[--top]!;
       const px = p % w;
@@ -96,7 +108,13 @@ let dictionary: string[] | undefined;
 
 function chars(): string[] {
   // Index 0 is CTC's blank; the dictionary's lines follow; a space is the last class.
-  dictionary ??= ['', ...readFileSync(MODELS.ocrKeys(), 'utf8').split(/\r?\n/).filter((l, i, all) => l !== '' || i < all.length - 1), ' '];
+  dictionary ??= [
+    '',
+    ...readFileSync(MODELS.ocrKeys(), 'utf8')
+      .split(/\r?\n/)
+      .filter((l, i, all) => l !== '' || i < all.length - 1),
+    ' ',
+  ];
   return dictionary;
 }
 
@@ -112,7 +130,14 @@ const REC_MAX_WIDTH = 480;
 /** Reads one line of text in `region` of the image. */
 export async function readText(image: RgbImage, region: Box, threads = 1): Promise<Reading> {
   const width = Math.max(REC_HEIGHT / 2, Math.min(REC_MAX_WIDTH, Math.ceil((REC_HEIGHT * region.w) / Math.max(1, region.h))));
-  const { tensor } = sample(image, region, width, REC_HEIGHT, { layout: 'nchw', order: 'bgr', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }, false);
+  const { tensor } = sample(
+    image,
+    region,
+    width,
+    REC_HEIGHT,
+    { layout: 'nchw', order: 'bgr', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+    false,
+  );
   const s = await session(MODELS.ocrRec(), threads);
   const out = await run(s, { [s.inputNames[0]!]: new ort.Tensor('float32', tensor, [1, 3, REC_HEIGHT, width]) });
   const t = out[s.outputNames[0]!]!;

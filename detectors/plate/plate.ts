@@ -18,7 +18,10 @@ const PLATE = new RegExp(`^([${PROVINCES}])([A-HJ-NP-Z])([A-Z0-9]{5}|[A-Z0-9]{6}
  * I, never used on plates, are read as 0 and 1 after the issuing letter.
  */
 export function parsePlate(raw: string): string | undefined {
-  let compact = raw.trim().toUpperCase().replace(/[·•・\-.\s。，,]/g, '');
+  let compact = raw
+    .trim()
+    .toUpperCase()
+    .replace(/[·•・\-.\s。，,]/g, '');
   // I is never an issuing letter: an I between the province and a letter is the province
   // character's last stroke read twice.
   if (compact[1] === 'I' && /[A-Z]/.test(compact[2] ?? '')) compact = compact[0]! + compact.slice(2);
@@ -38,8 +41,11 @@ export function plateColor(image: RgbImage): PlateColor {
   const { data } = image;
   const n = data.length / 3;
   for (let i = 0; i < data.length; i += 3) {
-    const r = data[i]! / 255, g = data[i + 1]! / 255, b = data[i + 2]! / 255;
-    const max = Math.max(r, g, b), min = Math.min(r, g, b);
+    const r = data[i]! / 255,
+      g = data[i + 1]! / 255,
+      b = data[i + 2]! / 255;
+    const max = Math.max(r, g, b),
+      min = Math.min(r, g, b);
     const v = max;
     const s = max === 0 ? 0 : (max - min) / max;
     let h = 0;

@@ -33,14 +33,25 @@ describe('YOLO models from the deployment', () => {
       // cx 20, w 10 → x 15..25 in the model; picture: (15 - 0) / 0.5 = 30, y (15 - 16) / 0.5 → clipped at 0.
       expect(fire!.box.x).toBeCloseTo(30, 3);
       expect(fire!.box.w).toBeCloseTo(20, 3);
-      expect(smoke!.box).toMatchObject({ x: expect.closeTo(84, 3), y: expect.closeTo(40, 3), w: expect.closeTo(24, 3), h: expect.closeTo(16, 3) });
+      expect(smoke!.box).toMatchObject({
+        x: expect.closeTo(84, 3),
+        y: expect.closeTo(40, 3),
+        w: expect.closeTo(24, 3),
+        h: expect.closeTo(16, 3),
+      });
     });
   }
 
   it('says when the labels do not fit the model, and when the file is missing', async () => {
-    await expect(new YoloDetector({ model: path.join(dir, 'v5.onnx'), labels: ['fire', 'smoke', 'helmet'] }).detect(picture)).rejects.toThrow(YoloError);
-    await expect(new YoloDetector({ model: path.join(dir, 'v5.onnx'), labels: ['fire', 'smoke', 'helmet'] }).detect(picture)).rejects.toThrow(/fits neither layout with 3 labels/);
-    await expect(new YoloDetector({ model: path.join(dir, 'v8.onnx'), labels, layout: 'v5' }).detect(picture)).rejects.toThrow(/YOLOv5 output rows have 4 values; 2 labels need 7/);
+    await expect(
+      new YoloDetector({ model: path.join(dir, 'v5.onnx'), labels: ['fire', 'smoke', 'helmet'] }).detect(picture),
+    ).rejects.toThrow(YoloError);
+    await expect(
+      new YoloDetector({ model: path.join(dir, 'v5.onnx'), labels: ['fire', 'smoke', 'helmet'] }).detect(picture),
+    ).rejects.toThrow(/fits neither layout with 3 labels/);
+    await expect(new YoloDetector({ model: path.join(dir, 'v8.onnx'), labels, layout: 'v5' }).detect(picture)).rejects.toThrow(
+      /YOLOv5 output rows have 4 values; 2 labels need 7/,
+    );
     expect(() => new YoloDetector({ model: path.join(dir, 'none.onnx'), labels })).toThrow(/does not exist/);
   });
 });

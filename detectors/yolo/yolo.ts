@@ -40,7 +40,14 @@ export class YoloDetector implements Detector {
     const s = await session(this.opts.model, this.opts.threads ?? 1);
     const input = s.inputNames[0]!;
     const size = inputSize(s, input);
-    const at = sample(image, { x: 0, y: 0, w: image.width, h: image.height }, size, size, { layout: 'nchw', order: 'rgb', mean: [0, 0, 0], std: [1, 1, 1], pad: 114 }, true);
+    const at = sample(
+      image,
+      { x: 0, y: 0, w: image.width, h: image.height },
+      size,
+      size,
+      { layout: 'nchw', order: 'rgb', mean: [0, 0, 0], std: [1, 1, 1], pad: 114 },
+      true,
+    );
     const out = (await run(s, { [input]: new ort.Tensor('float32', at.tensor, [1, 3, size, size]) }))[s.outputNames[0]!]!;
     const rows = this.rows(out.data as Float32Array, out.dims as number[]);
     const found: Detection[] = [];
@@ -61,12 +68,16 @@ export class YoloDetector implements Detector {
   /** Candidate boxes above the score threshold, in model input pixels. */
   private rows(data: Float32Array, dims: number[]): Array<{ cx: number; cy: number; w: number; h: number; score: number; cls: number }> {
     const C = this.opts.labels.length;
-    if (dims.length !== 3 || dims[0] !== 1) throw new YoloError(`YOLO output of shape [${dims}] is not [1, N, 5+C] (v5) or [1, 4+C, N] (v8)`);
+    if (dims.length !== 3 || dims[0] !== 1)
+      throw new YoloError(`YOLO output of shape [${dims}] is not [1, N, 5+C] (v5) or [1, 4+C, N] (v8)`);
     const [, a, b] = dims as [number, number, number];
     const layout = this.opts.layout && this.opts.layout !== 'auto' ? this.opts.layout : b === 5 + C ? 'v5' : a === 4 + C ? 'v8' : undefined;
     if (layout === 'v5' && b !== 5 + C) throw new YoloError(`YOLOv5 output rows have ${b} values; ${C} labels need ${5 + C}`);
     if (layout === 'v8' && a !== 4 + C) throw new YoloError(`YOLOv8 output has ${a} channels; ${C} labels need ${4 + C}`);
-    if (!layout) throw new YoloError(`YOLO output of shape [${dims}] fits neither layout with ${C} labels (v5 wants [1, N, ${5 + C}], v8 [1, ${4 + C}, N]): check the labels`);
+    if (!layout)
+      throw new YoloError(
+        `YOLO output of shape [${dims}] fits neither layout with ${C} labels (v5 wants [1, N, ${5 + C}], v8 [1, ${4 + C}, N]): check the labels`,
+      );
     const out = [];
     const n = layout === 'v5' ? a : b;
     // v5 rows are contiguous; v8 stores each value as a plane of N.
@@ -79,7 +90,10 @@ export class YoloDetector implements Detector {
       let best = -Infinity;
       for (let c = 0; c < C; c++) {
         const v = at(i, first + c);
-        if (v > best) (best = v), (cls = c);
+        if (v > best) {
+          best = v;
+          cls = c;
+        }
       }
       const score = objectness * best;
       if (score >= this.minScore) out.push({ cx: at(i, 0), cy: at(i, 1), w: at(i, 2), h: at(i, 3), score, cls });

@@ -13,8 +13,24 @@ const USER = 'admin';
 const PASSWORD = 'cam-pass-1';
 
 describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () => {
-  const gate = new SimulatedCamera({ id: 'cam-gate', discoveryPort: 0, user: USER, password: PASSWORD, fps: 10, location: '110105001002000' });
-  const river = new SimulatedCamera({ id: 'cam-river', discoveryPort: 0, user: USER, password: PASSWORD, fps: 10, codec: 'mjpeg', width: 320, height: 240 });
+  const gate = new SimulatedCamera({
+    id: 'cam-gate',
+    discoveryPort: 0,
+    user: USER,
+    password: PASSWORD,
+    fps: 10,
+    location: '110105001002000',
+  });
+  const river = new SimulatedCamera({
+    id: 'cam-river',
+    discoveryPort: 0,
+    user: USER,
+    password: PASSWORD,
+    fps: 10,
+    codec: 'mjpeg',
+    width: 320,
+    height: 240,
+  });
 
   beforeAll(async () => {
     await Promise.all([gate.start(), river.start()]);
@@ -25,7 +41,11 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
 
   it('discovers the cameras with a WS-Discovery probe, with their names and locations', async () => {
     const progress: number[] = [];
-    const found = await discover({ targets: [`127.0.0.1:${gate.discoveryPort}`, `127.0.0.1:${river.discoveryPort}`], timeoutMs: 1500, onProgress: (p) => progress.push(p.found) });
+    const found = await discover({
+      targets: [`127.0.0.1:${gate.discoveryPort}`, `127.0.0.1:${river.discoveryPort}`],
+      timeoutMs: 1500,
+      onProgress: (p) => progress.push(p.found),
+    });
     expect(found.map((f) => f.name).sort()).toEqual(['cam-gate', 'cam-river']);
     const g = found.find((f) => f.name === 'cam-gate')!;
     expect(g.xaddrs).toEqual([gate.xaddr]);
@@ -43,7 +63,14 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
     const cam = await OnvifCamera.connect({ xaddr: gate.xaddr, user: USER, password: PASSWORD });
     expect(cam.info).toMatchObject({ manufacturer: 'gridedge', model: 'SimCam-1', serial: 'cam-gate' });
     expect(cam.profiles).toHaveLength(1);
-    expect(cam.profiles[0]).toMatchObject({ width: 640, height: 360, fps: 10, encoding: 'H264', streamUri: gate.rtspUrl, snapshotUri: gate.snapshotUrl });
+    expect(cam.profiles[0]).toMatchObject({
+      width: 640,
+      height: 360,
+      fps: 10,
+      encoding: 'H264',
+      streamUri: gate.rtspUrl,
+      snapshotUri: gate.snapshotUrl,
+    });
     expect(cam.eventsXaddr).toMatch(/\/onvif\/events_service$/);
   });
 
@@ -57,12 +84,17 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
   });
 
   it('says a camera is unreachable when nothing listens', async () => {
-    const err = await OnvifCamera.connect({ xaddr: 'http://127.0.0.1:9/onvif/device_service', user: USER, password: PASSWORD }, 1000).catch((e: unknown) => e);
+    const err = await OnvifCamera.connect({ xaddr: 'http://127.0.0.1:9/onvif/device_service', user: USER, password: PASSWORD }, 1000).catch(
+      (e: unknown) => e,
+    );
     expect((err as OnvifError).reason).toBe('unreachable');
   });
 
   it('pulls frames from the real RTSP stream at the configured fps and size, H.264 and MJPEG alike', async () => {
-    for (const [cam, fps] of [[gate, 2], [river, 4]] as const) {
+    for (const [cam, fps] of [
+      [gate, 2],
+      [river, 4],
+    ] as const) {
       const source = new RtspFrameSource(withAuth(cam.rtspUrl), { camera: cam.id, width: 320, height: 180, fps });
       const frames: Frame[] = [];
       source.on('frame', (f: Frame) => frames.push(f));
@@ -141,7 +173,14 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
 
   it('falls back to polling the HTTP snapshot: the same RGB frames, at the asked rate, with Digest auth', async () => {
     gate.show('people');
-    const source = new SnapshotFrameSource(gate.snapshotUrl, { camera: 'cam-gate', width: 160, height: 90, fps: 2, user: USER, password: PASSWORD });
+    const source = new SnapshotFrameSource(gate.snapshotUrl, {
+      camera: 'cam-gate',
+      width: 160,
+      height: 90,
+      fps: 2,
+      user: USER,
+      password: PASSWORD,
+    });
     const frames: Frame[] = [];
     source.on('frame', (f: Frame) => frames.push(f));
     source.start();
@@ -153,7 +192,15 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
     } finally {
       await source.stop();
     }
-    const refused = new SnapshotFrameSource(gate.snapshotUrl, { camera: 'cam-gate', width: 160, height: 90, fps: 2, user: USER, password: 'wrong', backoffMs: 100 });
+    const refused = new SnapshotFrameSource(gate.snapshotUrl, {
+      camera: 'cam-gate',
+      width: 160,
+      height: 90,
+      fps: 2,
+      user: USER,
+      password: 'wrong',
+      backoffMs: 100,
+    });
     refused.start();
     try {
       await waitFor('the refusal', () => refused.health().lastError, 5000);
@@ -166,7 +213,14 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
   });
 
   it('survives the stream being killed and restarted: it reconnects with backoff', async () => {
-    const source = new RtspFrameSource(withAuth(river.rtspUrl), { camera: 'cam-river', width: 160, height: 120, fps: 5, backoffMs: 200, maxBackoffMs: 1000 });
+    const source = new RtspFrameSource(withAuth(river.rtspUrl), {
+      camera: 'cam-river',
+      width: 160,
+      height: 120,
+      fps: 5,
+      backoffMs: 200,
+      maxBackoffMs: 1000,
+    });
     const frames: Frame[] = [];
     source.on('frame', (f: Frame) => frames.push(f));
     source.start();
@@ -187,7 +241,15 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
   }, 60_000);
 
   it('flags a stalled stream (connected, no frames) and restarts it', async () => {
-    const source = new RtspFrameSource(withAuth(gate.rtspUrl), { camera: 'cam-gate', width: 160, height: 90, fps: 5, stallMs: 1500, firstFrameMs: 10_000, backoffMs: 200 });
+    const source = new RtspFrameSource(withAuth(gate.rtspUrl), {
+      camera: 'cam-gate',
+      width: 160,
+      height: 90,
+      fps: 5,
+      stallMs: 1500,
+      firstFrameMs: 10_000,
+      backoffMs: 200,
+    });
     const frames: Frame[] = [];
     const stalls: unknown[] = [];
     source.on('frame', (f: Frame) => frames.push(f));
@@ -210,7 +272,12 @@ describe('cameras over ONVIF and RTSP (simulated cameras, real protocols)', () =
 
   it('refuses a replayed WS-UsernameToken request', async () => {
     const soap = (await import('node-onvif/lib/modules/soap.js')).default;
-    const body = soap.createRequestSoap({ body: '<tds:GetDeviceInformation/>', xmlns: ['xmlns:tds="http://www.onvif.org/ver10/device/wsdl"'], user: USER, pass: PASSWORD });
+    const body = soap.createRequestSoap({
+      body: '<tds:GetDeviceInformation/>',
+      xmlns: ['xmlns:tds="http://www.onvif.org/ver10/device/wsdl"'],
+      user: USER,
+      pass: PASSWORD,
+    });
     const post = () => fetch(gate.xaddr, { method: 'POST', headers: { 'content-type': 'application/soap+xml' }, body });
     expect((await post()).status).toBe(200);
     const again = await post();

@@ -61,9 +61,14 @@ export async function discover(opts: DiscoverOptions = {}): Promise<ProbeMatch[]
     });
     socket.bind(0, () => {
       for (let i = 0; i < repeats; i++) {
-        timers.push(setTimeout(() => {
-          for (const t of targets) socket.send(probe, t.port, t.host);
-        }, (i * timeoutMs) / (2 * repeats)));
+        timers.push(
+          setTimeout(
+            () => {
+              for (const t of targets) socket.send(probe, t.port, t.host);
+            },
+            (i * timeoutMs) / (2 * repeats),
+          ),
+        );
       }
       timers.push(setTimeout(finish, timeoutMs));
     });

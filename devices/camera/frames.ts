@@ -65,7 +65,14 @@ abstract class FrameSourceBase extends EventEmitter {
   constructor(protected readonly opts: FrameSourceOptions) {
     super();
     if (!(opts.fps > 0 && opts.fps <= 30)) throw new Error(`camera ${opts.camera}: fps must be above 0 and at most 30`);
-    if (!Number.isInteger(opts.width) || !Number.isInteger(opts.height) || opts.width < 16 || opts.height < 16 || opts.width > 4096 || opts.height > 4096) {
+    if (
+      !Number.isInteger(opts.width) ||
+      !Number.isInteger(opts.height) ||
+      opts.width < 16 ||
+      opts.height < 16 ||
+      opts.width > 4096 ||
+      opts.height > 4096
+    ) {
       throw new Error(`camera ${opts.camera}: frame size ${opts.width}x${opts.height} out of range (16..4096)`);
     }
   }
@@ -165,8 +172,30 @@ export class RtspFrameSource extends FrameSourceBase {
     let stderr = '';
     const cmd = ffmpeg(this.url)
       // A short probe: the stream is video we asked for, and a long one delays every reconnect.
-      .inputOptions(['-rtsp_transport', 'tcp', '-timeout', String((this.opts.stallMs ?? 10_000) * 1000), '-analyzeduration', '1000000', '-probesize', '262144'])
-      .outputOptions(['-loglevel', 'error', '-an', '-sn', '-vf', `fps=${fps},scale=${width}:${height}`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-threads', '1']);
+      .inputOptions([
+        '-rtsp_transport',
+        'tcp',
+        '-timeout',
+        String((this.opts.stallMs ?? 10_000) * 1000),
+        '-analyzeduration',
+        '1000000',
+        '-probesize',
+        '262144',
+      ])
+      .outputOptions([
+        '-loglevel',
+        'error',
+        '-an',
+        '-sn',
+        '-vf',
+        `fps=${fps},scale=${width}:${height}`,
+        '-pix_fmt',
+        'rgb24',
+        '-f',
+        'rawvideo',
+        '-threads',
+        '1',
+      ]);
     if (this.opts.ffmpegPath) cmd.setFfmpegPath(this.opts.ffmpegPath);
     cmd.on('start', () => {
       this.proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
@@ -213,18 +242,21 @@ export class RtspFrameSource extends FrameSourceBase {
   private startWatchdog(gen: number): void {
     const stallMs = this.opts.stallMs ?? 10_000;
     this.stopWatchdog();
-    this.watchdog = setInterval(() => {
-      if (gen !== this.generation || !this.running) return;
-      const since = Math.max(this.lastFrameAt, this.openedAt);
-      const limit = this.lastFrameAt >= this.openedAt ? stallMs : (this.opts.firstFrameMs ?? Math.max(stallMs, 10_000));
-      if (Date.now() - since < limit) return;
-      this.stalls++;
-      this.state = 'stalled';
-      this.emit('stall', { sinceMs: Date.now() - since });
-      this.stopWatchdog();
-      this.kill();
-      this.retry(`stalled: no frame for ${Math.round((Date.now() - since) / 1000)} s`);
-    }, Math.max(200, stallMs / 4));
+    this.watchdog = setInterval(
+      () => {
+        if (gen !== this.generation || !this.running) return;
+        const since = Math.max(this.lastFrameAt, this.openedAt);
+        const limit = this.lastFrameAt >= this.openedAt ? stallMs : (this.opts.firstFrameMs ?? Math.max(stallMs, 10_000));
+        if (Date.now() - since < limit) return;
+        this.stalls++;
+        this.state = 'stalled';
+        this.emit('stall', { sinceMs: Date.now() - since });
+        this.stopWatchdog();
+        this.kill();
+        this.retry(`stalled: no frame for ${Math.round((Date.now() - since) / 1000)} s`);
+      },
+      Math.max(200, stallMs / 4),
+    );
   }
 
   private stopWatchdog(): void {
@@ -245,7 +277,8 @@ export class RtspFrameSource extends FrameSourceBase {
     this.stopWatchdog();
     const proc = this.proc;
     this.kill();
-    if (proc && proc.exitCode === null && proc.signalCode === null) await new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    if (proc && proc.exitCode === null && proc.signalCode === null)
+      await new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   }
 
   /** The ffmpeg child (for CPU accounting in benchmarks). */
@@ -306,14 +339,19 @@ export class SnapshotFrameSource extends FrameSourceBase {
 export async function fetchSnapshot(url: string, user = '', password = '', timeoutMs = 5000): Promise<Buffer> {
   const u = new URL(url);
   const path = `${u.pathname}${u.search}`;
-  const get = (authorization?: string) => fetch(url, { headers: authorization ? { authorization } : {}, signal: AbortSignal.timeout(timeoutMs) });
+  const get = (authorization?: string) =>
+    fetch(url, { headers: authorization ? { authorization } : {}, signal: AbortSignal.timeout(timeoutMs) });
   let res: Response;
   try {
     res = await get();
     const challenge = res.headers.get('www-authenticate');
     if (res.status === 401 && challenge && user) {
       await res.arrayBuffer();
-      res = await get(/^Digest/i.test(challenge) ? digestAuthorization(challenge, user, password, 'GET', path) : `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`);
+      res = await get(
+        /^Digest/i.test(challenge)
+          ? digestAuthorization(challenge, user, password, 'GET', path)
+          : `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+      );
     }
   } catch (err) {
     throw new Error(`snapshot ${redact(url)}: ${(err as Error).message}`);
@@ -330,11 +368,27 @@ export function decodeJpeg(image: Buffer, width: number, height: number, ffmpegP
   return new Promise((resolve, reject) => {
     const child = execFile(
       ffmpegPath,
-      ['-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', '-vf', `scale=${width}:${height}`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-frames:v', '1', 'pipe:1'],
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-i',
+        'pipe:0',
+        '-vf',
+        `scale=${width}:${height}`,
+        '-pix_fmt',
+        'rgb24',
+        '-f',
+        'rawvideo',
+        '-frames:v',
+        '1',
+        'pipe:1',
+      ],
       { encoding: 'buffer', maxBuffer: width * height * 3 + 1024 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`could not decode the picture: ${stderr.toString().trim() || err.message}`));
-        if (stdout.length !== width * height * 3) return reject(new Error(`decoder gave ${stdout.length} bytes, expected ${width * height * 3}`));
+        if (stdout.length !== width * height * 3)
+          return reject(new Error(`decoder gave ${stdout.length} bytes, expected ${width * height * 3}`));
         resolve(stdout);
       },
     );
@@ -349,6 +403,11 @@ export function redact(url: string): string {
 }
 
 function cleanError(message: string, lastStderr: string): string {
-  const m = message.replace(/^ffmpeg exited with code \d+: ?/, '').split('\n').filter(Boolean).pop() ?? message;
+  const m =
+    message
+      .replace(/^ffmpeg exited with code \d+: ?/, '')
+      .split('\n')
+      .filter(Boolean)
+      .pop() ?? message;
   return redact(m || lastStderr || message);
 }

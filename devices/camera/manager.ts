@@ -68,7 +68,14 @@ export class CameraRuntime {
 
   constructor(
     readonly config: CameraSettings,
-    private readonly opts: { ffmpegPath: string; log: CameraLog; consumers: () => readonly FrameConsumer[]; emit: (e: CameraEvent) => void; onvifTimeoutMs?: number; pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number } },
+    private readonly opts: {
+      ffmpegPath: string;
+      log: CameraLog;
+      consumers: () => readonly FrameConsumer[];
+      emit: (e: CameraEvent) => void;
+      onvifTimeoutMs?: number;
+      pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number };
+    },
   ) {}
 
   get id(): string {
@@ -93,7 +100,15 @@ export class CameraRuntime {
       grid: this.config.grid,
       ...(this.config.name ? { name: this.config.name } : {}),
       ...(this.config.onvif
-        ? { onvif: { connected: this.onvif !== undefined, ...(this.onvif ? { info: this.onvif.info } : {}), events: this.events?.active ?? false, renewals: this.events?.renewals ?? 0, ...(this.events?.lastError ? { lastError: this.events.lastError } : {}) } }
+        ? {
+            onvif: {
+              connected: this.onvif !== undefined,
+              ...(this.onvif ? { info: this.onvif.info } : {}),
+              events: this.events?.active ?? false,
+              renewals: this.events?.renewals ?? 0,
+              ...(this.events?.lastError ? { lastError: this.events.lastError } : {}),
+            },
+          }
         : {}),
       source: this.sourceKind,
       ...(this.source ? { stream: this.source.health() } : {}),
@@ -123,7 +138,10 @@ export class CameraRuntime {
     let snapshot = c.snapshot;
     if (c.onvif) {
       try {
-        this.onvif = await OnvifCamera.connect({ xaddr: c.onvif, user: c.user ?? '', password: c.password ?? '' }, this.opts.onvifTimeoutMs);
+        this.onvif = await OnvifCamera.connect(
+          { xaddr: c.onvif, user: c.user ?? '', password: c.password ?? '' },
+          this.opts.onvifTimeoutMs,
+        );
       } catch (err) {
         if (this.stopped) return;
         this.lastError = (err as Error).message;
@@ -140,12 +158,22 @@ export class CameraRuntime {
       const profile = this.onvif.profiles[0];
       stream ??= profile?.streamUri;
       snapshot ??= profile?.snapshotUri;
-      this.opts.log.info({ camera: c.id, model: this.onvif.info.model, profiles: this.onvif.profiles.length, stream: stream ? redact(stream) : undefined }, 'camera: connected over ONVIF');
+      this.opts.log.info(
+        { camera: c.id, model: this.onvif.info.model, profiles: this.onvif.profiles.length, stream: stream ? redact(stream) : undefined },
+        'camera: connected over ONVIF',
+      );
       if (this.onvif.eventsXaddr) this.subscribe(this.onvif);
     }
     this.snapshotUrl = snapshot;
     const useSnapshot = c.source === 'snapshot' || (c.source === 'auto' && !stream);
-    const frameOpts = { camera: c.id, width: c.width, height: c.height, fps: c.fps, stallMs: c.stallSeconds * 1000, ffmpegPath: this.opts.ffmpegPath };
+    const frameOpts = {
+      camera: c.id,
+      width: c.width,
+      height: c.height,
+      fps: c.fps,
+      stallMs: c.stallSeconds * 1000,
+      ffmpegPath: this.opts.ffmpegPath,
+    };
     try {
       if (useSnapshot && snapshot) {
         this.source = new SnapshotFrameSource(snapshot, { ...frameOpts, user: c.user, password: c.password });
@@ -168,7 +196,9 @@ export class CameraRuntime {
       this.opts.log.warn({ camera: c.id, err: r.error, retryInMs: r.delayMs }, 'camera: stream lost, reconnecting');
       this.armVideoLost(r.error);
     });
-    this.source.on('stall', (s: { sinceMs: number }) => this.opts.log.warn({ camera: c.id, sinceMs: s.sinceMs }, 'camera: stream stalled, restarting'));
+    this.source.on('stall', (s: { sinceMs: number }) =>
+      this.opts.log.warn({ camera: c.id, sinceMs: s.sinceMs }, 'camera: stream stalled, restarting'),
+    );
     this.source.start();
   }
 
@@ -181,7 +211,9 @@ export class CameraRuntime {
       if (e.kind === 'tamper') this.tamper = e.state;
       this.opts.emit({ camera: this.id, grid: this.config.grid, kind: e.kind, state: e.state, at: e.at.getTime() });
     });
-    sub.on('error', (err: Error) => this.opts.log.warn({ camera: this.id, err: err.message }, 'camera: event subscription failed, subscribing again'));
+    sub.on('error', (err: Error) =>
+      this.opts.log.warn({ camera: this.id, err: err.message }, 'camera: event subscription failed, subscribing again'),
+    );
     sub.start();
   }
 
@@ -246,11 +278,28 @@ export function withCredentials(url: string, user?: string, password?: string): 
   return u.toString();
 }
 
-type ManagerOptions = { ffmpegPath: string; log: CameraLog; onvifTimeoutMs?: number; pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number } };
+type ManagerOptions = {
+  ffmpegPath: string;
+  log: CameraLog;
+  onvifTimeoutMs?: number;
+  pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number };
+};
 
 /** Settings for a video source that is not in the config (a drone's live video). */
 export function streamCamera(id: string, grid: string, rtsp: string, name?: string): CameraSettings {
-  return { id, grid, ...(name ? { name } : {}), rtsp, source: 'rtsp', fps: 2, width: 640, height: 360, stallSeconds: 10, motionGate: false, queueFrames: 2 };
+  return {
+    id,
+    grid,
+    ...(name ? { name } : {}),
+    rtsp,
+    source: 'rtsp',
+    fps: 2,
+    width: 640,
+    height: 360,
+    stallSeconds: 10,
+    motionGate: false,
+    queueFrames: 2,
+  };
 }
 
 export class CameraManager extends EventEmitter {

@@ -7,7 +7,15 @@ declare module 'node-onvif/lib/modules/device.js' {
     stream: { udp?: string; http?: string; rtsp?: string };
     video: {
       source?: { token: string; name: string; bounds: { width: number; height: number; x: number; y: number } };
-      encoder?: { token: string; name: string; resolution: { width: number; height: number }; quality: number; framerate: number; bitrate: number; encoding: string };
+      encoder?: {
+        token: string;
+        name: string;
+        resolution: { width: number; height: number };
+        quality: number;
+        framerate: number;
+        bitrate: number;
+        encoding: string;
+      };
     };
   }
   interface OnvifDeviceParams {

@@ -60,8 +60,10 @@ export class OnvifError extends Error {
 
 function classify(err: unknown, what: string): OnvifError {
   const text = err instanceof Error ? err.message : String(err);
-  if (/NotAuthorized|not authorized|401/i.test(text)) return new OnvifError(`${what}: the camera refused the credentials (${text.replace(/^.*?:\s*/, '')})`, 'unauthorized');
-  if (/Network Error|ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|socket hang up|ECONNRESET/i.test(text)) return new OnvifError(`${what}: camera not reachable (${text})`, 'unreachable');
+  if (/NotAuthorized|not authorized|401/i.test(text))
+    return new OnvifError(`${what}: the camera refused the credentials (${text.replace(/^.*?:\s*/, '')})`, 'unauthorized');
+  if (/Network Error|ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|socket hang up|ECONNRESET/i.test(text))
+    return new OnvifError(`${what}: camera not reachable (${text})`, 'unreachable');
   return new OnvifError(`${what}: ${text}`, 'protocol');
 }
 
@@ -127,7 +129,11 @@ export interface PullPointOptions {
   retryMs?: number;
 }
 
-const EVENT_NS = ['xmlns:wsa="http://www.w3.org/2005/08/addressing"', 'xmlns:tev="http://www.onvif.org/ver10/events/wsdl"', 'xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2"'];
+const EVENT_NS = [
+  'xmlns:wsa="http://www.w3.org/2005/08/addressing"',
+  'xmlns:tev="http://www.onvif.org/ver10/events/wsdl"',
+  'xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2"',
+];
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' ? (v as Obj) : undefined);
@@ -219,7 +225,11 @@ export class PullPointSubscription extends EventEmitter {
   }
 
   private async subscribe(): Promise<void> {
-    const r = await this.call(this.eventsXaddr, 'CreatePullPointSubscription', `<tev:CreatePullPointSubscription><tev:InitialTerminationTime>${seconds(this.lifetimeMs)}</tev:InitialTerminationTime></tev:CreatePullPointSubscription>`);
+    const r = await this.call(
+      this.eventsXaddr,
+      'CreatePullPointSubscription',
+      `<tev:CreatePullPointSubscription><tev:InitialTerminationTime>${seconds(this.lifetimeMs)}</tev:InitialTerminationTime></tev:CreatePullPointSubscription>`,
+    );
     const res = obj(r.CreatePullPointSubscriptionResponse);
     const address = textOf(obj(res?.SubscriptionReference)?.Address);
     if (!address) throw new OnvifError('CreatePullPointSubscription answered without a subscription address', 'protocol');
@@ -230,7 +240,11 @@ export class PullPointSubscription extends EventEmitter {
   }
 
   private async renew(): Promise<void> {
-    const r = await this.call(this.address!, 'Renew', `<wsnt:Renew><wsnt:TerminationTime>${seconds(this.lifetimeMs)}</wsnt:TerminationTime></wsnt:Renew>`);
+    const r = await this.call(
+      this.address!,
+      'Renew',
+      `<wsnt:Renew><wsnt:TerminationTime>${seconds(this.lifetimeMs)}</wsnt:TerminationTime></wsnt:Renew>`,
+    );
     const res = obj(r.RenewResponse);
     this.setExpiry(res?.CurrentTime, res?.TerminationTime);
     this.renewals++;
@@ -246,7 +260,12 @@ export class PullPointSubscription extends EventEmitter {
 
   private async pull(): Promise<void> {
     const timeout = this.pullTimeoutMs;
-    const r = await this.call(this.address!, 'PullMessages', `<tev:PullMessages><tev:Timeout>${seconds(timeout)}</tev:Timeout><tev:MessageLimit>32</tev:MessageLimit></tev:PullMessages>`, timeout + 5000);
+    const r = await this.call(
+      this.address!,
+      'PullMessages',
+      `<tev:PullMessages><tev:Timeout>${seconds(timeout)}</tev:Timeout><tev:MessageLimit>32</tev:MessageLimit></tev:PullMessages>`,
+      timeout + 5000,
+    );
     const res = obj(r.PullMessagesResponse);
     if (res?.TerminationTime) this.setExpiry(res.CurrentTime, res.TerminationTime);
     for (const n of list(res?.NotificationMessage)) {
@@ -256,7 +275,13 @@ export class PullPointSubscription extends EventEmitter {
   }
 
   private async call(address: string, method: string, body: string, timeoutMs = 5000): Promise<Obj> {
-    const request = soap.createRequestSoap({ body, xmlns: EVENT_NS, diff: this.timeDiff, user: this.target.user, pass: this.target.password });
+    const request = soap.createRequestSoap({
+      body,
+      xmlns: EVENT_NS,
+      diff: this.timeDiff,
+      user: this.target.user,
+      pass: this.target.password,
+    });
     // node-onvif reads its (shared) timeout synchronously as the request starts, so setting it
     // just before each call gives each call its own.
     soap.HTTP_TIMEOUT = timeoutMs;
@@ -274,10 +299,16 @@ export function readNotification(n: unknown): CameraEventMessage | undefined {
   const topic = textOf(obj(n)?.Topic).trim();
   const message = obj(obj(obj(n)?.Message)?.Message);
   if (!topic || !message) return undefined;
-  const items = list(obj(message.Data)?.SimpleItem).map((i) => obj(obj(i)?.$)).filter((x): x is Obj => x !== undefined);
+  const items = list(obj(message.Data)?.SimpleItem)
+    .map((i) => obj(obj(i)?.$))
+    .filter((x): x is Obj => x !== undefined);
   const value = items.find((i) => ['State', 'IsMotion', 'IsTamper', 'IsGlobalSceneChange'].includes(String(i.Name)))?.Value;
   if (value === undefined) return undefined;
   const at = Date.parse(String(obj(message.$)?.UtcTime ?? ''));
-  const kind = /MotionAlarm|CellMotionDetector|Motion/i.test(topic) ? 'motion' : /GlobalSceneChange|Tamper/i.test(topic) ? 'tamper' : 'other';
+  const kind = /MotionAlarm|CellMotionDetector|Motion/i.test(topic)
+    ? 'motion'
+    : /GlobalSceneChange|Tamper/i.test(topic)
+      ? 'tamper'
+      : 'other';
   return { kind, topic, state: String(value).toLowerCase() === 'true', at: Number.isFinite(at) ? new Date(at) : new Date() };
 }

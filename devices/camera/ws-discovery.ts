@@ -38,7 +38,8 @@ export function probeMessage(messageId = `urn:uuid:${randomUUID()}`): string {
 }
 
 type Node = Record<string, unknown>;
-const obj = (v: unknown): Node | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : Array.isArray(v) ? obj(v[0]) : undefined);
+const obj = (v: unknown): Node | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : Array.isArray(v) ? obj(v[0]) : undefined;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** The MessageID of a Probe, or undefined when the datagram is not a Probe. */
@@ -74,7 +75,16 @@ export function readProbeMatches(xml: string, messageId: string | undefined, fro
       const s = scopes.find((x) => x.startsWith(`onvif://www.onvif.org/${name}/`));
       return s ? decodeURIComponent(s.slice(`onvif://www.onvif.org/${name}/`.length)) : undefined;
     };
-    out.push({ urn, xaddrs, scopes, types: str(m?.Types).split(/\s+/).filter(Boolean), name: scope('name'), hardware: scope('hardware'), location: scope('location'), from });
+    out.push({
+      urn,
+      xaddrs,
+      scopes,
+      types: str(m?.Types).split(/\s+/).filter(Boolean),
+      name: scope('name'),
+      hardware: scope('hardware'),
+      location: scope('location'),
+      from,
+    });
   }
   return out;
 }

@@ -25,7 +25,10 @@ beforeAll(async () => {
       'capture-camera': {
         timezone: 'UTC',
         blocklist: [{ plate: '京A·12345', reason: 'reported stolen' }],
-        muckTrucks: [{ plate: '京B-99999', allowedHours: OUTSIDE, company: 'Chaoyang Earthworks' }, { plate: '京B88888', allowedHours: INSIDE }],
+        muckTrucks: [
+          { plate: '京B-99999', allowedHours: OUTSIDE, company: 'Chaoyang Earthworks' },
+          { plate: '京B88888', allowedHours: INSIDE },
+        ],
         residents: ['京C55555'],
       },
     },
@@ -59,7 +62,12 @@ describe('plates and hours', () => {
     expect(isPlate('京AD12345')).toBe(true); // new-energy: 6 after the letter
     expect(isPlate('ABC')).toBe(false);
     expect([plateColor('蓝'), plateColor('5'), plateColor('yellow'), plateColor('紫')]).toEqual(['blue', 'blue', 'yellow', 'other']);
-    expect([within('23:30', '22:00-06:00'), within('05:59', '22:00-06:00'), within('06:00', '22:00-06:00'), within('12:00', '08:00-18:00')]).toEqual([true, true, false, true]);
+    expect([
+      within('23:30', '22:00-06:00'),
+      within('05:59', '22:00-06:00'),
+      within('06:00', '22:00-06:00'),
+      within('12:00', '08:00-18:00'),
+    ]).toEqual([true, true, false, true]);
   });
 });
 
@@ -68,7 +76,10 @@ describe('capture-camera over MQTT', () => {
     const from = t.incidents.length;
     const image = await camera.capturePlate('京A 12345', { color: '蓝', direction: 'in' });
     const m = await t.waitForIncident('watchlist', (x) => x.category === 'vehicle.watchlist_plate', from);
-    expect(m).toMatchObject({ grid: '110105001002004', facts: { plate: '京A12345', reason: 'reported stolen', plateColor: 'blue', direction: 'in', camera: 'gate-cam-1' } });
+    expect(m).toMatchObject({
+      grid: '110105001002004',
+      facts: { plate: '京A12345', reason: 'reported stolen', plateColor: 'blue', direction: 'in', camera: 'gate-cam-1' },
+    });
     expect(m.evidence[0]).toMatchObject({ sha256: sha(image), class: 'plate', mime: 'image/jpeg' });
     expect((await t.gateway.evidence.get(sha(image)))?.bytes).toEqual(image);
   });
@@ -82,7 +93,7 @@ describe('capture-camera over MQTT', () => {
     expect(t.incidents.at(-1)!.facts).toMatchObject({ allowedHours: OUTSIDE, company: 'Chaoyang Earthworks' });
   });
 
-  it('records every pass as a resident\'s or a visitor\'s, and a face capture as a capture with its image stored', async () => {
+  it("records every pass as a resident's or a visitor's, and a face capture as a capture with its image stored", async () => {
     const from = t.incidents.length;
     await camera.capturePlate('京C55555');
     await camera.capturePlate('京D00001');
@@ -120,7 +131,11 @@ describe('capture-camera over MQTT', () => {
 
 describe('capture-camera over GA/T 1400', () => {
   it('asks for Digest credentials, refuses wrong ones, and registers the right device', async () => {
-    const bare = await fetch(`${t.apiUrl}/VIID/System/Register`, { method: 'POST', headers: { 'content-type': 'application/VIID+JSON' }, body: JSON.stringify({ RegisterObject: { DeviceID: viid.deviceId } }) });
+    const bare = await fetch(`${t.apiUrl}/VIID/System/Register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/VIID+JSON' },
+      body: JSON.stringify({ RegisterObject: { DeviceID: viid.deviceId } }),
+    });
     expect(bare.status).toBe(401);
     expect(bare.headers.get('www-authenticate')).toMatch(/^Digest realm="gridedge-viid", qop="auth", algorithm=MD5, nonce="/);
     expect((await new ViidClient(t.apiUrl, viid.deviceId, 'wrong-password').register()).status).toBe(401);
@@ -142,10 +157,21 @@ describe('capture-camera over GA/T 1400', () => {
       { MotorVehicleID: 'V4', DeviceID: viid.deviceId },
     ]);
     expect(res.status).toBe(200);
-    const statuses = (res.body.ResponseStatusListObject as { ResponseStatusObject: Array<{ ID: string; StatusCode: number; StatusString: string }> }).ResponseStatusObject;
-    expect(statuses.map((s) => [s.ID, s.StatusCode])).toEqual([['V1', 0], ['V2', 8], ['V3', 8], ['V4', 8]]);
+    const statuses = (
+      res.body.ResponseStatusListObject as { ResponseStatusObject: Array<{ ID: string; StatusCode: number; StatusString: string }> }
+    ).ResponseStatusObject;
+    expect(statuses.map((s) => [s.ID, s.StatusCode])).toEqual([
+      ['V1', 0],
+      ['V2', 8],
+      ['V3', 8],
+      ['V4', 8],
+    ]);
     expect(statuses[2]!.StatusString).toBe('DeviceID is not the authenticated device');
-    const m = await t.waitForIncident('watchlist via VIID', (x) => x.category === 'vehicle.watchlist_plate' && x.evidence.some((e) => e.sha256 === sha(image)), from);
+    const m = await t.waitForIncident(
+      'watchlist via VIID',
+      (x) => x.category === 'vehicle.watchlist_plate' && x.evidence.some((e) => e.sha256 === sha(image)),
+      from,
+    );
     expect(m.facts).toMatchObject({ plateColor: 'blue', camera: viid.deviceId });
     expect(t.gateway.rejections.latest(10, viid.deviceId).length).toBe(3);
   });
@@ -153,7 +179,9 @@ describe('capture-camera over GA/T 1400', () => {
   it('takes faces, storing each image as face evidence', async () => {
     const image = fakeJpeg('viid-face');
     const res = await viid.postFaces([viid.face({ id: 'F1', image })]);
-    expect((res.body.ResponseStatusListObject as { ResponseStatusObject: Array<{ StatusCode: number }> }).ResponseStatusObject[0]!.StatusCode).toBe(0);
+    expect(
+      (res.body.ResponseStatusListObject as { ResponseStatusObject: Array<{ StatusCode: number }> }).ResponseStatusObject[0]!.StatusCode,
+    ).toBe(0);
     expect((await t.gateway.evidence.get(sha(image)))?.class).toBe('face');
   });
 

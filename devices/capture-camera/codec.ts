@@ -11,10 +11,14 @@ export const CaptureSchema = Type.Object(
   {
     ts: Type.Optional(Type.Integer({ minimum: 0, description: 'device time in milliseconds since the Unix epoch' })),
     subject: StringEnum(['face', 'plate'] as const),
-    image: Type.String({ minLength: 4, maxLength: Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 4, description: 'JPEG or PNG, base64, up to 2 MiB' }),
+    image: Type.String({
+      minLength: 4,
+      maxLength: Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 4,
+      description: 'JPEG or PNG, base64, up to 2 MiB',
+    }),
     plate: Type.Optional(Type.String({ minLength: 1, maxLength: 16, description: 'plate text as read, for plate captures' })),
     plateColor: Type.Optional(Type.String({ maxLength: 8, description: 'blue, yellow, green, white, black (or 蓝 黄 绿 白 黑)' })),
-    confidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'the camera\'s confidence, 0..1' })),
+    confidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: "the camera's confidence, 0..1" })),
     direction: Type.Optional(StringEnum(['in', 'out'] as const)),
   },
   { additionalProperties: false },
@@ -34,7 +38,8 @@ export function decodeImage(data: string): { ok: true; image: Buffer; mime: stri
   const image = Buffer.from(clean, 'base64');
   if (image.length > MAX_IMAGE_BYTES) return { ok: false, detail: `image is ${image.length} bytes, limit ${MAX_IMAGE_BYTES}` };
   if (image[0] === 0xff && image[1] === 0xd8 && image[2] === 0xff) return { ok: true, image, mime: 'image/jpeg' };
-  if (image.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return { ok: true, image, mime: 'image/png' };
+  if (image.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))
+    return { ok: true, image, mime: 'image/png' };
   return { ok: false, detail: 'image is neither JPEG nor PNG' };
 }
 
@@ -46,8 +51,15 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
       const v = p.value;
       const img = decodeImage(v.image);
       if (!img.ok) return { ok: false, reason: 'schema', detail: img.detail };
-      if (v.subject === 'plate' && !v.plate) return { ok: false, reason: 'schema', detail: 'plate: missing (a plate capture must carry the plate text)' };
-      const capture: Capture = { type: 'capture', subject: v.subject, image: img.image, mime: img.mime, ts: deviceTime(v.ts, ctx.receivedAt) };
+      if (v.subject === 'plate' && !v.plate)
+        return { ok: false, reason: 'schema', detail: 'plate: missing (a plate capture must carry the plate text)' };
+      const capture: Capture = {
+        type: 'capture',
+        subject: v.subject,
+        image: img.image,
+        mime: img.mime,
+        ts: deviceTime(v.ts, ctx.receivedAt),
+      };
       if (v.plate) capture.plate = normalizePlate(v.plate);
       const color = plateColor(v.plateColor);
       if (color) capture.plateColor = color;

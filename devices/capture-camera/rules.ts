@@ -18,19 +18,41 @@ export function captureRules(lists: Watchlists) {
         action: 'record',
         measurement: 'vehicle_pass',
         tags: { class: resident ? 'resident' : 'visitor' },
-        fields: { plate, plate_valid: isPlate(plate), ...(message.direction ? { direction: message.direction } : {}), ...(message.sha256 ? { sha256: message.sha256 } : {}) },
+        fields: {
+          plate,
+          plate_valid: isPlate(plate),
+          ...(message.direction ? { direction: message.direction } : {}),
+          ...(message.sha256 ? { sha256: message.sha256 } : {}),
+        },
         ts: message.ts,
       },
     ];
     const evidence = [{ bytes: message.image, class: 'plate' as const, mime: message.mime }];
-    const base = { plate, camera: ctx.device.id, resident, ...(message.plateColor ? { plateColor: message.plateColor } : {}), ...(message.direction ? { direction: message.direction } : {}) };
+    const base = {
+      plate,
+      camera: ctx.device.id,
+      resident,
+      ...(message.plateColor ? { plateColor: message.plateColor } : {}),
+      ...(message.direction ? { direction: message.direction } : {}),
+    };
     for (const v of lists.verdicts(plate, message.ts)) {
       if (v.kind === 'blocked') {
-        out.push({ action: 'raise', category: 'vehicle.watchlist_plate', correlationKey: `vehicle.watchlist_plate:${plate}`, occurredAt: message.ts, facts: { ...base, reason: v.reason }, evidence });
+        out.push({
+          action: 'raise',
+          category: 'vehicle.watchlist_plate',
+          correlationKey: `vehicle.watchlist_plate:${plate}`,
+          occurredAt: message.ts,
+          facts: { ...base, reason: v.reason },
+          evidence,
+        });
       } else {
         out.push({
-          action: 'raise', category: 'vehicle.muck_truck_off_hours', correlationKey: `vehicle.muck_truck_off_hours:${plate}`, occurredAt: message.ts,
-          facts: { ...base, allowedHours: v.allowedHours, localTime: v.localTime, ...(v.company ? { company: v.company } : {}) }, evidence,
+          action: 'raise',
+          category: 'vehicle.muck_truck_off_hours',
+          correlationKey: `vehicle.muck_truck_off_hours:${plate}`,
+          occurredAt: message.ts,
+          facts: { ...base, allowedHours: v.allowedHours, localTime: v.localTime, ...(v.company ? { company: v.company } : {}) },
+          evidence,
         });
       }
     }

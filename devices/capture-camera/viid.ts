@@ -19,7 +19,14 @@ const Time14 = Type.String({ pattern: '^\\d{14}$', description: 'local time YYYY
 const SubImages = Type.Object(
   {
     SubImageInfoObject: Type.Array(
-      Type.Object({ Type: Type.Optional(Type.String({ maxLength: 8 })), Data: Type.String({ minLength: 4 }), FileFormat: Type.Optional(Type.String({ maxLength: 16 })) }, { additionalProperties: true }),
+      Type.Object(
+        {
+          Type: Type.Optional(Type.String({ maxLength: 8 })),
+          Data: Type.String({ minLength: 4 }),
+          FileFormat: Type.Optional(Type.String({ maxLength: 16 })),
+        },
+        { additionalProperties: true },
+      ),
       { minItems: 1, maxItems: 8 },
     ),
   },
@@ -70,85 +77,148 @@ interface Status {
   LocalTime: string;
 }
 
-const status = (id: string, url: string, code: number, text: string): Status => ({ ID: id, RequestURL: url, StatusCode: code, StatusString: text, LocalTime: localTime() });
+const status = (id: string, url: string, code: number, text: string): Status => ({
+  ID: id,
+  RequestURL: url,
+  StatusCode: code,
+  StatusString: text,
+  LocalTime: localTime(),
+});
 
 type Req = Parameters<HttpRoute['handler']>[0];
 
 export function viidRoutes(ctx: KindContext): HttpRoute[] {
   const digest = new DigestAuth(VIID_REALM, (user) => ctx.digestHA1(user, VIID_REALM));
-  const authed = (req: Req): { ok: true; user: string } | { ok: false; res: { status: number; body: unknown; headers: Record<string, string> } } => {
+  const authed = (
+    req: Req,
+  ): { ok: true; user: string } | { ok: false; res: { status: number; body: unknown; headers: Record<string, string> } } => {
     const auth = req.headers.authorization;
     const r = digest.verify(req.method, typeof auth === 'string' ? auth : undefined);
     if (r.ok) return r;
-    return { ok: false, res: { status: 401, body: { ResponseStatusObject: status('', req.url, 4, 'Unauthorized') }, headers: { 'www-authenticate': r.challenge } } };
+    return {
+      ok: false,
+      res: {
+        status: 401,
+        body: { ResponseStatusObject: status('', req.url, 4, 'Unauthorized') },
+        headers: { 'www-authenticate': r.challenge },
+      },
+    };
   };
 
   const single = (url: string, objectKey: 'RegisterObject' | 'KeepaliveObject') => async (req: Req) => {
     const a = authed(req);
     if (!a.ok) return a.res;
     const id = (req.body as Record<string, { DeviceID?: unknown } | undefined> | null)?.[objectKey]?.DeviceID;
-    if (id !== a.user) return { status: 400, body: { ResponseStatusObject: status(String(id ?? ''), url, 4, `${objectKey}.DeviceID must be the authenticated device`) } };
+    if (id !== a.user)
+      return {
+        status: 400,
+        body: { ResponseStatusObject: status(String(id ?? ''), url, 4, `${objectKey}.DeviceID must be the authenticated device`) },
+      };
     await ctx.ingest(a.user, []); // counts as a heartbeat
     return { status: 200, body: { ResponseStatusObject: status(a.user, url, 0, 'OK') } };
   };
 
-  const list = <T extends { DeviceID: string; SubImageList: Static<typeof SubImages> }>(
-    url: string,
-    listKey: string,
-    objectKey: string,
-    idKey: string,
-    validate: (v: unknown) => v is T,
-    errors: () => string,
-    toCapture: (o: T, image: Buffer, mime: string) => Capture,
-  ) => async (req: Req) => {
-    const a = authed(req);
-    if (!a.ok) return a.res;
-    const objects = (req.body as Record<string, Record<string, unknown> | undefined> | null)?.[listKey]?.[objectKey];
-    if (!Array.isArray(objects) || objects.length === 0 || objects.length > MAX_OBJECTS) {
-      ctx.reject(a.user, url, 'schema', `${listKey}.${objectKey}: expected 1-${MAX_OBJECTS} objects`, Buffer.from(JSON.stringify(req.body ?? null).slice(0, 512)));
-      return { status: 400, body: { ResponseStatusObject: status('', url, 8, `${listKey}.${objectKey}: expected 1-${MAX_OBJECTS} objects`) } };
-    }
-    const answers: Status[] = [];
-    const captures: Capture[] = [];
-    for (const o of objects as unknown[]) {
-      const id = String((o as Record<string, unknown> | null)?.[idKey] ?? '');
-      const refuse = (detail: string) => {
-        ctx.reject(a.user, url, 'schema', detail, Buffer.from(JSON.stringify(o ?? null).slice(0, 512)));
-        answers.push(status(id, url, 8, detail));
-      };
-      if (!validate(o)) {
-        refuse(errors());
-        continue;
+  const list =
+    <T extends { DeviceID: string; SubImageList: Static<typeof SubImages> }>(
+      url: string,
+      listKey: string,
+      objectKey: string,
+      idKey: string,
+      validate: (v: unknown) => v is T,
+      errors: () => string,
+      toCapture: (o: T, image: Buffer, mime: string) => Capture,
+    ) =>
+    async (req: Req) => {
+      const a = authed(req);
+      if (!a.ok) return a.res;
+      const objects = (req.body as Record<string, Record<string, unknown> | undefined> | null)?.[listKey]?.[objectKey];
+      if (!Array.isArray(objects) || objects.length === 0 || objects.length > MAX_OBJECTS) {
+        ctx.reject(
+          a.user,
+          url,
+          'schema',
+          `${listKey}.${objectKey}: expected 1-${MAX_OBJECTS} objects`,
+          Buffer.from(JSON.stringify(req.body ?? null).slice(0, 512)),
+        );
+        return {
+          status: 400,
+          body: { ResponseStatusObject: status('', url, 8, `${listKey}.${objectKey}: expected 1-${MAX_OBJECTS} objects`) },
+        };
       }
-      if (o.DeviceID !== a.user) {
-        refuse('DeviceID is not the authenticated device');
-        continue;
+      const answers: Status[] = [];
+      const captures: Capture[] = [];
+      for (const o of objects as unknown[]) {
+        const id = String((o as Record<string, unknown> | null)?.[idKey] ?? '');
+        const refuse = (detail: string) => {
+          ctx.reject(a.user, url, 'schema', detail, Buffer.from(JSON.stringify(o ?? null).slice(0, 512)));
+          answers.push(status(id, url, 8, detail));
+        };
+        if (!validate(o)) {
+          refuse(errors());
+          continue;
+        }
+        if (o.DeviceID !== a.user) {
+          refuse('DeviceID is not the authenticated device');
+          continue;
+        }
+        const info = o.SubImageList.SubImageInfoObject[0]!;
+        const img = decodeImage(info.Data);
+        if (!img.ok) {
+          refuse(`SubImageList: ${img.detail}`);
+          continue;
+        }
+        captures.push(toCapture(o, img.image, img.mime));
+        answers.push(status(id, url, 0, 'OK'));
       }
-      const info = o.SubImageList.SubImageInfoObject[0]!;
-      const img = decodeImage(info.Data);
-      if (!img.ok) {
-        refuse(`SubImageList: ${img.detail}`);
-        continue;
-      }
-      captures.push(toCapture(o, img.image, img.mime));
-      answers.push(status(id, url, 0, 'OK'));
-    }
-    if (captures.length) await ctx.ingest(a.user, captures);
-    return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
-  };
+      if (captures.length) await ctx.ingest(a.user, captures);
+      return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
+    };
 
-  const route = (url: string, handler: HttpRoute['handler']): HttpRoute => ({ method: 'POST', url, access: 'device', bodyLimit: MAX_UPLOAD_BYTES, handler });
+  const route = (url: string, handler: HttpRoute['handler']): HttpRoute => ({
+    method: 'POST',
+    url,
+    access: 'device',
+    bodyLimit: MAX_UPLOAD_BYTES,
+    handler,
+  });
   return [
     route('/VIID/System/Register', single('/VIID/System/Register', 'RegisterObject')),
     route('/VIID/System/Keepalive', single('/VIID/System/Keepalive', 'KeepaliveObject')),
-    route('/VIID/Faces', list('/VIID/Faces', 'FaceListObject', 'FaceObject', 'FaceID', validateFace, () => describeErrors(validateFace.errors).join('; '),
-      (o, image, mime) => ({ type: 'capture', subject: 'face', image, mime, ts: viidTime(o.FaceAppearTime ?? o.ShotTime, Date.now()) }))),
-    route('/VIID/MotorVehicles', list('/VIID/MotorVehicles', 'MotorVehicleListObject', 'MotorVehicleObject', 'MotorVehicleID', validateVehicle, () => describeErrors(validateVehicle.errors).join('; '),
-      (o, image, mime) => {
-        const c: Capture = { type: 'capture', subject: 'plate', image, mime, plate: normalizePlate(o.PlateNo), ts: viidTime(o.PassTime, Date.now()) };
-        const color = plateColor(o.PlateColor);
-        if (color) c.plateColor = color;
-        return c;
-      })),
+    route(
+      '/VIID/Faces',
+      list(
+        '/VIID/Faces',
+        'FaceListObject',
+        'FaceObject',
+        'FaceID',
+        validateFace,
+        () => describeErrors(validateFace.errors).join('; '),
+        (o, image, mime) => ({ type: 'capture', subject: 'face', image, mime, ts: viidTime(o.FaceAppearTime ?? o.ShotTime, Date.now()) }),
+      ),
+    ),
+    route(
+      '/VIID/MotorVehicles',
+      list(
+        '/VIID/MotorVehicles',
+        'MotorVehicleListObject',
+        'MotorVehicleObject',
+        'MotorVehicleID',
+        validateVehicle,
+        () => describeErrors(validateVehicle.errors).join('; '),
+        (o, image, mime) => {
+          const c: Capture = {
+            type: 'capture',
+            subject: 'plate',
+            image,
+            mime,
+            plate: normalizePlate(o.PlateNo),
+            ts: viidTime(o.PassTime, Date.now()),
+          };
+          const color = plateColor(o.PlateColor);
+          if (color) c.plateColor = color;
+          return c;
+        },
+      ),
+    ),
   ];
 }

@@ -6,12 +6,23 @@ import { Type, type Static } from '@sinclair/typebox';
 import { normalizePlate } from './plates.js';
 
 const Plate = Type.String({ minLength: 2, maxLength: 16, description: 'plate text; separators (· - . spaces) are ignored' });
-const Hours = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$', description: 'HH:MM-HH:MM local time; may wrap past midnight (22:00-06:00)' });
+const Hours = Type.String({
+  pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$',
+  description: 'HH:MM-HH:MM local time; may wrap past midnight (22:00-06:00)',
+});
 
 export const WatchlistSchema = Type.Object(
   {
-    blocklist: Type.Array(Type.Object({ plate: Plate, reason: Type.String({ maxLength: 200 }) }, { additionalProperties: false }), { default: [] }),
-    muckTrucks: Type.Array(Type.Object({ plate: Plate, allowedHours: Hours, company: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }), { default: [] }),
+    blocklist: Type.Array(Type.Object({ plate: Plate, reason: Type.String({ maxLength: 200 }) }, { additionalProperties: false }), {
+      default: [],
+    }),
+    muckTrucks: Type.Array(
+      Type.Object(
+        { plate: Plate, allowedHours: Hours, company: Type.Optional(Type.String({ maxLength: 200 })) },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
     residents: Type.Array(Plate, { default: [], description: 'plates of residents; any other plate is a visitor' }),
     timezone: Type.String({ default: 'Asia/Shanghai', description: 'IANA time zone the allowed hours are in' }),
   },
@@ -45,7 +56,8 @@ export class Watchlists {
 
   constructor(settings: WatchlistSettings) {
     for (const b of settings.blocklist) this.blocked.set(normalizePlate(b.plate), b.reason);
-    for (const m of settings.muckTrucks) this.muck.set(normalizePlate(m.plate), { allowedHours: m.allowedHours, ...(m.company ? { company: m.company } : {}) });
+    for (const m of settings.muckTrucks)
+      this.muck.set(normalizePlate(m.plate), { allowedHours: m.allowedHours, ...(m.company ? { company: m.company } : {}) });
     this.residents = new Set(settings.residents.map(normalizePlate));
     this.clock = new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   }
@@ -65,7 +77,13 @@ export class Watchlists {
     const truck = this.muck.get(plate);
     if (truck) {
       const localTime = this.localTime(at);
-      if (!within(localTime, truck.allowedHours)) out.push({ kind: 'muck_off_hours', allowedHours: truck.allowedHours, localTime, ...(truck.company ? { company: truck.company } : {}) });
+      if (!within(localTime, truck.allowedHours))
+        out.push({
+          kind: 'muck_off_hours',
+          allowedHours: truck.allowedHours,
+          localTime,
+          ...(truck.company ? { company: truck.company } : {}),
+        });
     }
     return out;
   }

@@ -21,7 +21,8 @@ const Envelope = (data: ReturnType<typeof Type.Object>) =>
     { additionalProperties: false },
   );
 
-const Num = (min: number, max: number, what: string) => Type.Optional(Type.Number({ minimum: min, maximum: max, description: `${what}, ${min}..${max}` }));
+const Num = (min: number, max: number, what: string) =>
+  Type.Optional(Type.Number({ minimum: min, maximum: max, description: `${what}, ${min}..${max}` }));
 
 export const OsdSchema = Envelope(
   Type.Object(
@@ -52,7 +53,9 @@ interface OsdData {
 
 const OpenData = Type.Object({}, { additionalProperties: true });
 export const EnvelopeSchema = Envelope(OpenData);
-export const ReplySchema = Envelope(Type.Object({ result: Type.Integer({ description: '0 for success' }) }, { additionalProperties: true }));
+export const ReplySchema = Envelope(
+  Type.Object({ result: Type.Integer({ description: '0 for success' }) }, { additionalProperties: true }),
+);
 
 const parse = {
   osd: jsonPayload(OsdSchema, 64 * 1024),
@@ -92,7 +95,10 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
       if (d.battery?.capacity_percent !== undefined) fields.battery = d.battery.capacity_percent;
       if (d.mode_code !== undefined) fields.mode_code = d.mode_code;
       if (Object.keys(fields).length === 0) return { ok: true, messages: [] };
-      return { ok: true, messages: [{ type: 'reading', measurement: MEASUREMENT, fields, ts: deviceTime(p.value.timestamp, ctx.receivedAt) }] };
+      return {
+        ok: true,
+        messages: [{ type: 'reading', measurement: MEASUREMENT, fields, ts: deviceTime(p.value.timestamp, ctx.receivedAt) }],
+      };
     }
     case 'state':
     case 'events':
@@ -102,7 +108,11 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
       const v = p.value;
       const method = v.method ?? (channel === 'state' ? 'state' : channel === 'status' ? 'update_topo' : 'event');
       // tid/bid travel with the event so a rule can echo them in the reply the protocol asks for.
-      const data: Record<string, FieldValue> = { ...primitives(v.data as Record<string, unknown>), channel, needReply: channel === 'status' || v.need_reply === 1 };
+      const data: Record<string, FieldValue> = {
+        ...primitives(v.data as Record<string, unknown>),
+        channel,
+        needReply: channel === 'status' || v.need_reply === 1,
+      };
       if (v.tid) data.tid = v.tid;
       if (v.bid) data.bid = v.bid;
       return { ok: true, messages: [{ type: 'event', event: method, data, ts: deviceTime(v.timestamp, ctx.receivedAt) }] };
@@ -112,7 +122,18 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
       if (!p.ok) return p;
       const v = p.value;
       if (!v.tid) return { ok: false, reason: 'schema', detail: 'tid: missing (a reply must name the service call it answers)' };
-      return { ok: true, messages: [{ type: 'reply', id: v.tid, ok: v.data.result === 0, ...(v.data.result !== 0 ? { detail: `result ${v.data.result}` } : {}), ts: deviceTime(v.timestamp, ctx.receivedAt) }] };
+      return {
+        ok: true,
+        messages: [
+          {
+            type: 'reply',
+            id: v.tid,
+            ok: v.data.result === 0,
+            ...(v.data.result !== 0 ? { detail: `result ${v.data.result}` } : {}),
+            ts: deviceTime(v.timestamp, ctx.receivedAt),
+          },
+        ],
+      };
     }
     default:
       return { ok: false, reason: 'unknown_channel', detail: `drone has no channel '${channel}'` };

@@ -8,8 +8,28 @@ import { hostilePayloads, startTestGateway, type TestGateway } from '../../test/
 import { breach, inside, type Fence } from './geo.js';
 
 // A patrol area over a river bend, and a no-fly zone over a school inside it.
-const PATROL: Fence = { id: 'river', name: 'Liangma river patrol area', type: 'allowed', polygon: [[39.940, 116.440], [39.940, 116.470], [39.960, 116.470], [39.960, 116.440]] };
-const SCHOOL: Fence = { id: 'school', name: 'No.3 Primary School', type: 'no_fly', polygon: [[39.948, 116.450], [39.948, 116.455], [39.952, 116.455], [39.952, 116.450]] };
+const PATROL: Fence = {
+  id: 'river',
+  name: 'Liangma river patrol area',
+  type: 'allowed',
+  polygon: [
+    [39.94, 116.44],
+    [39.94, 116.47],
+    [39.96, 116.47],
+    [39.96, 116.44],
+  ],
+};
+const SCHOOL: Fence = {
+  id: 'school',
+  name: 'No.3 Primary School',
+  type: 'no_fly',
+  polygon: [
+    [39.948, 116.45],
+    [39.948, 116.455],
+    [39.952, 116.455],
+    [39.952, 116.45],
+  ],
+};
 
 let t: TestGateway;
 let drone: SimulatedDrone;
@@ -19,7 +39,13 @@ beforeAll(async () => {
     kinds: { drone: { geofences: [PATROL, SCHOOL], lowBatteryPercent: 30 } },
     devices: [
       { id: '1581F5BKD225D00BXXXX', kind: 'drone', secret: 'drone-secret-1', grid: '110105001002003' },
-      { id: '4TADKAQ000002J', kind: 'drone', secret: 'dock-secret-1', heartbeatSeconds: 1, options: { videoUrl: 'rtsp://127.0.0.1:9/dock' } },
+      {
+        id: '4TADKAQ000002J',
+        kind: 'drone',
+        secret: 'dock-secret-1',
+        heartbeatSeconds: 1,
+        options: { videoUrl: 'rtsp://127.0.0.1:9/dock' },
+      },
     ],
   });
   drone = new SimulatedDrone({ url: t.brokerUrl, id: '1581F5BKD225D00BXXXX', secret: 'drone-secret-1' });
@@ -56,15 +82,21 @@ describe('drone kind', () => {
     await drone.osd();
     await drone.flyTo({ lat: 39.955, lon: 116.445 }, 2); // back in
     const seen = t.incidents.slice(from).map((m) => [m.category, m.status, m.facts.reason]);
-    expect(seen).toEqual([['drone.geofence_breach', 'open', 'outside_allowed'], ['drone.geofence_breach', 'resolved', 'outside_allowed']]);
+    expect(seen).toEqual([
+      ['drone.geofence_breach', 'open', 'outside_allowed'],
+      ['drone.geofence_breach', 'resolved', 'outside_allowed'],
+    ]);
     expect(t.incidents[from]!.grid).toBe('110105001002003');
   });
 
   it('raises a breach over the no-fly zone inside the patrol area', async () => {
     const from = t.incidents.length;
-    await drone.flyTo({ lat: 39.950, lon: 116.452 }, 1);
+    await drone.flyTo({ lat: 39.95, lon: 116.452 }, 1);
     await drone.flyTo({ lat: 39.945, lon: 116.445 }, 1);
-    expect(t.incidents.slice(from).map((m) => [m.status, m.facts.fence])).toEqual([['open', 'No.3 Primary School'], ['resolved', 'No.3 Primary School']]);
+    expect(t.incidents.slice(from).map((m) => [m.status, m.facts.fence])).toEqual([
+      ['open', 'No.3 Primary School'],
+      ['resolved', 'No.3 Primary School'],
+    ]);
   });
 
   it('raises low battery once under the threshold, clearing 5 points above it', async () => {
@@ -73,7 +105,10 @@ describe('drone kind', () => {
       drone.battery = b;
       await drone.osd();
     }
-    expect(t.incidents.slice(from).map((m) => [m.category, m.status])).toEqual([['drone.low_battery', 'open'], ['drone.low_battery', 'resolved']]);
+    expect(t.incidents.slice(from).map((m) => [m.category, m.status])).toEqual([
+      ['drone.low_battery', 'open'],
+      ['drone.low_battery', 'resolved'],
+    ]);
   });
 
   it('answers events that need a reply and topology updates, echoing tid and bid', async () => {
@@ -99,27 +134,38 @@ describe('drone kind', () => {
     await dock.disconnect();
   });
 
-  it('makes its live video a camera source, so its frames reach the detectors like any camera\'s', async () => {
+  it("makes its live video a camera source, so its frames reach the detectors like any camera's", async () => {
     // The drone's camera: a real RTSP stream (the simulated camera's GStreamer server).
     const feed = new SimulatedCamera({ id: 'drone-feed', initialScene: 'vehicles', fps: 10 });
     await feed.start();
     const frames: Frame[] = [];
     const stop = t.gateway.cameras.addConsumer((f) => void frames.push(f));
     try {
-      await drone.publish(`thing/product/${drone.id}/state`, JSON.stringify({ tid: 't1', bid: 'b1', timestamp: Date.now(), data: { live_status: 1, rtsp_url: feed.rtspUrl } }));
+      await drone.publish(
+        `thing/product/${drone.id}/state`,
+        JSON.stringify({ tid: 't1', bid: 'b1', timestamp: Date.now(), data: { live_status: 1, rtsp_url: feed.rtspUrl } }),
+      );
       expect(t.gateway.pipeline.videoSources.get(drone.id)).toMatchObject({ url: feed.rtspUrl, grid: '110105001002003' });
       await waitFor('frames from the drone', () => frames.some((f) => f.camera === `${drone.id}-video`), 20_000);
       const cam = t.gateway.cameras.health().find((c) => c.id === `${drone.id}-video`)!;
       expect(cam).toMatchObject({ grid: '110105001002003', source: 'rtsp', stream: { connected: true } });
       // ...and the detectors read them (vision.liveVideoDetect: people, vehicles, fire by default).
-      const seen = await waitFor('the detectors on the drone video', () => t.gateway.vision.health().cameras.find((c) => c.camera === `${drone.id}-video` && (c.last.car || c.last.bicycle)), 30_000);
+      const seen = await waitFor(
+        'the detectors on the drone video',
+        () => t.gateway.vision.health().cameras.find((c) => c.camera === `${drone.id}-video` && (c.last.car || c.last.bicycle)),
+        30_000,
+      );
       expect(seen.detectors).toEqual(['object', 'fire']);
       const dock = new SimulatedDrone({ url: t.brokerUrl, id: '4TADKAQ000002J', secret: 'dock-secret-1' });
       await dock.connect();
       await dock.osd();
       expect(t.gateway.pipeline.videoSources.get('4TADKAQ000002J')?.url).toBe('rtsp://127.0.0.1:9/dock');
       // Nothing serves the dock's configured URL: its camera keeps retrying, and says why.
-      await waitFor('the dock stream failing', () => t.gateway.cameras.health().find((c) => c.id === '4TADKAQ000002J-video')?.stream?.lastError, 20_000);
+      await waitFor(
+        'the dock stream failing',
+        () => t.gateway.cameras.health().find((c) => c.id === '4TADKAQ000002J-video')?.stream?.lastError,
+        20_000,
+      );
       await dock.disconnect();
     } finally {
       stop();

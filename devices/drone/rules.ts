@@ -14,14 +14,23 @@ export const SettingsSchema = Type.Object(
         {
           id: Type.String({ minLength: 1, maxLength: 64 }),
           name: Type.Optional(Type.String({ maxLength: 200 })),
-          type: Type.Unsafe<'allowed' | 'no_fly'>({ type: 'string', enum: ['allowed', 'no_fly'], description: 'allowed: the patrol area; no_fly: a zone to keep out of' }),
+          type: Type.Unsafe<'allowed' | 'no_fly'>({
+            type: 'string',
+            enum: ['allowed', 'no_fly'],
+            description: 'allowed: the patrol area; no_fly: a zone to keep out of',
+          }),
           polygon: Type.Array(LatLon, { minItems: 3, description: 'at least three [lat, lon] vertices' }),
         },
         { additionalProperties: false },
       ),
       { default: [], description: 'patrol areas and no-fly zones' },
     ),
-    lowBatteryPercent: Type.Number({ minimum: 1, maximum: 90, default: 25, description: 'battery % below which drone.low_battery is raised' }),
+    lowBatteryPercent: Type.Number({
+      minimum: 1,
+      maximum: 90,
+      default: 25,
+      description: 'battery % below which drone.low_battery is raised',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -31,7 +40,11 @@ export type Settings = Static<typeof SettingsSchema>;
 const BATTERY_HYSTERESIS = 5;
 
 export const OptionsSchema = Type.Object(
-  { videoUrl: Type.Optional(Type.String({ pattern: '^rtsps?://\\S+$', description: 'the drone\'s live video, rtsp://… (when it does not announce one)' })) },
+  {
+    videoUrl: Type.Optional(
+      Type.String({ pattern: '^rtsps?://\\S+$', description: "the drone's live video, rtsp://… (when it does not announce one)" }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -49,7 +62,9 @@ export function droneRules(settings: Settings) {
       out.push({ action: 'video_source', url: configured });
     }
     if (message.type === 'event') {
-      const announced = VIDEO_KEYS.map((k) => message.data[k]).find((v): v is string => typeof v === 'string' && /^rtsps?:\/\/\S+$/.test(v));
+      const announced = VIDEO_KEYS.map((k) => message.data[k]).find(
+        (v): v is string => typeof v === 'string' && /^rtsps?:\/\/\S+$/.test(v),
+      );
       if (announced && announced !== ctx.state.video) {
         ctx.state.video = announced;
         out.push({ action: 'video_source', url: announced });
@@ -61,7 +76,13 @@ export function droneRules(settings: Settings) {
         const b = breach(lat, lon, fences);
         const key = `drone.geofence_breach:${id}`;
         if (b && !ctx.state.breach) {
-          out.push({ action: 'raise', category: 'drone.geofence_breach', correlationKey: key, occurredAt: message.ts, facts: { lat, lon, fence: b.fence, reason: b.reason, ...(typeof height === 'number' ? { height } : {}) } });
+          out.push({
+            action: 'raise',
+            category: 'drone.geofence_breach',
+            correlationKey: key,
+            occurredAt: message.ts,
+            facts: { lat, lon, fence: b.fence, reason: b.reason, ...(typeof height === 'number' ? { height } : {}) },
+          });
         } else if (!b && ctx.state.breach) {
           out.push({ action: 'resolve', correlationKey: key, occurredAt: message.ts, reason: 'back inside its permitted area' });
         }
@@ -71,7 +92,13 @@ export function droneRules(settings: Settings) {
         const key = `drone.low_battery:${id}`;
         if (!ctx.state.lowBattery && battery < settings.lowBatteryPercent) {
           ctx.state.lowBattery = true;
-          out.push({ action: 'raise', category: 'drone.low_battery', correlationKey: key, occurredAt: message.ts, facts: { battery, threshold: settings.lowBatteryPercent } });
+          out.push({
+            action: 'raise',
+            category: 'drone.low_battery',
+            correlationKey: key,
+            occurredAt: message.ts,
+            facts: { battery, threshold: settings.lowBatteryPercent },
+          });
         } else if (ctx.state.lowBattery && battery >= settings.lowBatteryPercent + BATTERY_HYSTERESIS) {
           ctx.state.lowBattery = false;
           out.push({ action: 'resolve', correlationKey: key, occurredAt: message.ts, reason: `battery back at ${battery}%` });

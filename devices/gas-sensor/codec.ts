@@ -68,7 +68,10 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
       const p = parse.reply(payload);
       if (!p.ok) return p;
       const v = p.value;
-      return { ok: true, messages: [{ type: 'reply', id: v.id, ok: v.ok, ...(v.detail ? { detail: v.detail } : {}), ts: deviceTime(v.ts, ctx.receivedAt) }] };
+      return {
+        ok: true,
+        messages: [{ type: 'reply', id: v.id, ok: v.ok, ...(v.detail ? { detail: v.detail } : {}), ts: deviceTime(v.ts, ctx.receivedAt) }],
+      };
     }
     case 'status':
       return decodeStatus(payload, ctx);

@@ -49,7 +49,10 @@ describe('gas-sensor kind', () => {
     for (const v of [4.9, 5.1, 4.8, 5.3, 4.2, 5.0, 4.6, 5.2, 4.4, 5.1]) await s.report(v);
     expect(t.incidents.slice(from).map((m) => [m.category, m.status])).toEqual([['gas.leak_warning', 'open']]);
     await s.report(1.9);
-    expect(t.incidents.slice(from).map((m) => [m.category, m.status])).toEqual([['gas.leak_warning', 'open'], ['gas.leak_warning', 'resolved']]);
+    expect(t.incidents.slice(from).map((m) => [m.category, m.status])).toEqual([
+      ['gas.leak_warning', 'open'],
+      ['gas.leak_warning', 'resolved'],
+    ]);
     expect(s.commandsReceived).toEqual([]); // no valve, no command
   });
 
@@ -57,18 +60,28 @@ describe('gas-sensor kind', () => {
     const s = await sensor('kitchen-1', { valve: true });
     const from = t.incidents.length;
     await s.ramp(30, 6); // 5, 10, 15, 20, 25, 30
-    const leak = await t.waitForIncident('valve confirmed and closed', (m) => m.category === 'gas.leak' && m.facts.valveShut === 'confirmed' && m.facts.valve === 'closed', from);
+    const leak = await t.waitForIncident(
+      'valve confirmed and closed',
+      (m) => m.category === 'gas.leak' && m.facts.valveShut === 'confirmed' && m.facts.valve === 'closed',
+      from,
+    );
     expect(leak).toMatchObject({ severity: 'critical', facts: { valve: 'closed', threshold: 25 } });
     expect(s.commandsReceived).toMatchObject([{ cmd: 'valve_close', reason: 'gas.leak' }]);
     expect(t.gateway.counters.get('device_commands_total', { kind: 'gas-sensor', command: 'cmd' })).toBeGreaterThanOrEqual(1);
-    const categories = t.incidents.slice(from).filter((m) => m.type === 'new').map((m) => m.category);
+    const categories = t.incidents
+      .slice(from)
+      .filter((m) => m.type === 'new')
+      .map((m) => m.category);
     expect(categories).toEqual(['gas.leak_warning', 'gas.leak']);
     // Hovering around the alarm line does not raise it again; falling below 22 resolves it, below 7 the warning.
     for (const v of [24, 26, 23, 25.5]) await s.report(v);
     expect(t.incidents.slice(from).filter((m) => m.type === 'new')).toHaveLength(2);
     await s.report(21);
     await s.report(6);
-    const resolved = t.incidents.slice(from).filter((m) => m.status === 'resolved').map((m) => m.category);
+    const resolved = t.incidents
+      .slice(from)
+      .filter((m) => m.status === 'resolved')
+      .map((m) => m.category);
     expect(resolved).toEqual(['gas.leak', 'gas.leak_warning']);
     expect(t.incidents.slice(from).find((m) => m.category === 'gas.leak' && m.facts.peakLel === 30)).toBeDefined();
   });
@@ -79,8 +92,17 @@ describe('gas-sensor kind', () => {
     const from = t.incidents.length;
     await failing.report(40);
     await silent.report(40);
-    await t.waitForIncident('valve failure', (m) => m.devices[0]?.id === 'kitchen-2' && m.facts.valveShut === 'failed: motor stalled', from);
-    await t.waitForIncident('valve timeout', (m) => m.devices[0]?.id === 'kitchen-3' && m.facts.valveShut === 'no reply within 1 s', from, 3000);
+    await t.waitForIncident(
+      'valve failure',
+      (m) => m.devices[0]?.id === 'kitchen-2' && m.facts.valveShut === 'failed: motor stalled',
+      from,
+    );
+    await t.waitForIncident(
+      'valve timeout',
+      (m) => m.devices[0]?.id === 'kitchen-3' && m.facts.valveShut === 'no reply within 1 s',
+      from,
+      3000,
+    );
     expect(t.gateway.counters.get('device_command_timeouts_total', { kind: 'gas-sensor' })).toBe(1);
   });
 

@@ -6,10 +6,30 @@ import type { Normalized, RuleContext, RuleOutput, Rules } from '../types.js';
 export const SettingsSchema = Type.Object(
   {
     warnLel: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 10, description: '%LEL at which gas.leak_warning is raised' }),
-    alarmLel: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 25, description: '%LEL at which gas.leak is raised (and the valve shut)' }),
-    hysteresisLel: Type.Number({ minimum: 0, maximum: 20, default: 3, description: '%LEL below a threshold a reading must fall before its incident clears' }),
-    valveReplyTimeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 10, description: 'how long a valve has to confirm it shut' }),
-    lowBatteryPercent: Type.Number({ minimum: 1, maximum: 90, default: 15, description: 'battery % below which device.low_battery is raised' }),
+    alarmLel: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 100,
+      default: 25,
+      description: '%LEL at which gas.leak is raised (and the valve shut)',
+    }),
+    hysteresisLel: Type.Number({
+      minimum: 0,
+      maximum: 20,
+      default: 3,
+      description: '%LEL below a threshold a reading must fall before its incident clears',
+    }),
+    valveReplyTimeoutSeconds: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 300,
+      default: 10,
+      description: 'how long a valve has to confirm it shut',
+    }),
+    lowBatteryPercent: Type.Number({
+      minimum: 1,
+      maximum: 90,
+      default: 15,
+      description: 'battery % below which device.low_battery is raised',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -18,8 +38,8 @@ export type Settings = Static<typeof SettingsSchema>;
 export const OptionsSchema = Type.Object(
   {
     valve: Type.Boolean({ default: false, description: 'true when the device drives a shut-off valve the gateway may close' }),
-    warnLel: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'this device\'s warning threshold, %LEL' })),
-    alarmLel: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'this device\'s alarm threshold, %LEL' })),
+    warnLel: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: "this device's warning threshold, %LEL" })),
+    alarmLel: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: "this device's alarm threshold, %LEL" })),
   },
   { additionalProperties: false },
 );
@@ -47,7 +67,8 @@ export function createRules(settings: Settings): Rules {
     const leakKey = `gas.leak:${id}`;
     if (message.type === 'reading') {
       const lel = message.fields.lel;
-      if (typeof message.fields.battery === 'number') out.push(...lowBattery(message.fields.battery, settings.lowBatteryPercent, message.ts, ctx));
+      if (typeof message.fields.battery === 'number')
+        out.push(...lowBattery(message.fields.battery, settings.lowBatteryPercent, message.ts, ctx));
       if (typeof lel !== 'number') return out;
       const warn = options.warnLel ?? settings.warnLel;
       const alarm = options.alarmLel ?? settings.alarmLel;
@@ -56,11 +77,23 @@ export function createRules(settings: Settings): Rules {
       ctx.state.level = level;
       const facts = { lel, gas: String(message.fields.gas ?? 'unknown') };
       if (previous === 'normal' && level !== 'normal') {
-        out.push({ action: 'raise', category: 'gas.leak_warning', correlationKey: warnKey, occurredAt: message.ts, facts: { ...facts, threshold: warn, peakLel: lel } });
+        out.push({
+          action: 'raise',
+          category: 'gas.leak_warning',
+          correlationKey: warnKey,
+          occurredAt: message.ts,
+          facts: { ...facts, threshold: warn, peakLel: lel },
+        });
       }
       if (previous !== 'alarm' && level === 'alarm') {
         ctx.state.peak = lel;
-        out.push({ action: 'raise', category: 'gas.leak', correlationKey: leakKey, occurredAt: message.ts, facts: { ...facts, threshold: alarm, peakLel: lel } });
+        out.push({
+          action: 'raise',
+          category: 'gas.leak',
+          correlationKey: leakKey,
+          occurredAt: message.ts,
+          facts: { ...facts, threshold: alarm, peakLel: lel },
+        });
         if (options.valve) {
           const commandId = randomUUID();
           out.push({

@@ -9,7 +9,7 @@ const Timestamp = Type.Optional(Type.Integer({ minimum: 0, description: 'device 
 export const ScanSchema = Type.Object(
   {
     ts: Timestamp,
-    tagId: Type.String({ pattern: '^[A-Za-z0-9_-]{4,64}$', description: 'the cylinder\'s e-tag id' }),
+    tagId: Type.String({ pattern: '^[A-Za-z0-9_-]{4,64}$', description: "the cylinder's e-tag id" }),
     operation: StringEnum(['fill', 'delivery'] as const, { description: 'fill (at a station) or delivery (to a customer)' }),
     weightBeforeKg: Type.Number({ minimum: 0, maximum: 200, description: 'gross weight before, kg, 0..200' }),
     weightAfterKg: Type.Number({ minimum: 0, maximum: 200, description: 'gross weight after, kg, 0..200' }),
@@ -21,7 +21,11 @@ export const ScanSchema = Type.Object(
 export const HeartbeatSchema = Type.Object({ ts: Timestamp }, { additionalProperties: false });
 
 export const EventSchema = Type.Object(
-  { ts: Timestamp, event: StringEnum(['fault', 'fault_clear', 'tamper', 'tamper_clear'] as const), code: Type.Optional(Type.String({ maxLength: 64 })) },
+  {
+    ts: Timestamp,
+    event: StringEnum(['fault', 'fault_clear', 'tamper', 'tamper_clear'] as const),
+    code: Type.Optional(Type.String({ maxLength: 64 })),
+  },
   { additionalProperties: false },
 );
 
@@ -51,7 +55,17 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
     case 'event': {
       const p = parse.event(payload);
       if (!p.ok) return p;
-      return { ok: true, messages: [{ type: 'event', event: p.value.event, data: p.value.code ? { code: p.value.code } : {}, ts: deviceTime(p.value.ts, ctx.receivedAt) }] };
+      return {
+        ok: true,
+        messages: [
+          {
+            type: 'event',
+            event: p.value.event,
+            data: p.value.code ? { code: p.value.code } : {},
+            ts: deviceTime(p.value.ts, ctx.receivedAt),
+          },
+        ],
+      };
     }
     case 'status':
       return decodeStatus(payload, ctx);

@@ -24,11 +24,22 @@ let dir: string;
 beforeAll(async () => {
   dir = await tempDir('lpg');
   await writeFile(path.join(dir, 'cylinders.csv'), REGISTRY);
-  t = await startTestGateway({
-    kinds: { 'lpg-reader': { cylinders: 'cylinders.csv' } },
-    api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'viewer', token: READ, role: 'read' }, { name: 'ops', token: OPERATOR, role: 'operator' }] },
-    devices: [{ id: 'reader-a', kind: 'lpg-reader', secret: 'reader-secret-a', options: { station: 'ST-A' } }],
-  }, {}, dir);
+  t = await startTestGateway(
+    {
+      kinds: { 'lpg-reader': { cylinders: 'cylinders.csv' } },
+      api: {
+        host: '127.0.0.1',
+        port: 0,
+        tokens: [
+          { name: 'viewer', token: READ, role: 'read' },
+          { name: 'ops', token: OPERATOR, role: 'operator' },
+        ],
+      },
+      devices: [{ id: 'reader-a', kind: 'lpg-reader', secret: 'reader-secret-a', options: { station: 'ST-A' } }],
+    },
+    {},
+    dir,
+  );
   reader = new SimulatedLpgReader({ url: t.brokerUrl, id: 'reader-a', secret: 'reader-secret-a' });
   await reader.connect();
 });
@@ -83,7 +94,15 @@ describe('lpg-reader kind', () => {
     const list = await api('GET', '/api/lpg/cylinders', READ);
     expect(list.status).toBe(200);
     expect(((await list.json()) as unknown[]).length).toBe(5);
-    const scrapped = { ownerStation: 'ST-A', manufactureDate: '2020-01-01', lastInspection: '2025-06-01', nextInspectionDue: '2029-06-01', scrapped: true, ratedFillKg: 14.5, tareKg: 15 };
+    const scrapped = {
+      ownerStation: 'ST-A',
+      manufactureDate: '2020-01-01',
+      lastInspection: '2025-06-01',
+      nextInspectionDue: '2029-06-01',
+      scrapped: true,
+      ratedFillKg: 14.5,
+      tareKg: 15,
+    };
     expect((await api('PUT', '/api/lpg/cylinders/CYL0001', READ, scrapped)).status).toBe(403);
     expect((await api('PUT', '/api/lpg/cylinders/CYL0001', 'not-a-token-at-all', scrapped)).status).toBe(401);
     expect((await api('PUT', '/api/lpg/cylinders/CYL0001', OPERATOR, { ...scrapped, ratedFillKg: 'lots' })).status).toBe(400);
@@ -91,7 +110,9 @@ describe('lpg-reader kind', () => {
     const from = t.incidents.length;
     await reader.fill('CYL0001', 15.5, 29.4);
     expect(t.incidents.slice(from).map((m) => m.category)).toEqual(['lpg.cylinder_scrapped']);
-    expect(await readFile(path.join(dir, 'cylinders.csv'), 'utf8')).toMatch(/^CYL0001,ST-A,2020-01-01,2025-06-01,2029-06-01,true,14\.5,15$/m);
+    expect(await readFile(path.join(dir, 'cylinders.csv'), 'utf8')).toMatch(
+      /^CYL0001,ST-A,2020-01-01,2025-06-01,2029-06-01,true,14\.5,15$/m,
+    );
     expect((await api('DELETE', '/api/lpg/cylinders/CYL0004', OPERATOR)).status).toBe(204);
     expect((await api('GET', '/api/lpg/cylinders/CYL0004', READ)).status).toBe(404);
     await reader.fill('CYL0004', 15.5, 29.0);
@@ -124,7 +145,10 @@ describe('lpg-reader kind', () => {
 
   it('refuses to start on a registry with bad rows, naming each line', async () => {
     const bad = await tempDir('lpg-bad');
-    await writeFile(path.join(bad, 'c.csv'), 'tagId,ownerStation,manufactureDate,lastInspection,nextInspectionDue,scrapped,ratedFillKg\nC1,ST-A,2020-01-01,2025-06-01,soon,false,14.5\nCYL0009,ST-A,2020-01-01,2025-06-01,2029-01-01,false,-3\n');
+    await writeFile(
+      path.join(bad, 'c.csv'),
+      'tagId,ownerStation,manufactureDate,lastInspection,nextInspectionDue,scrapped,ratedFillKg\nC1,ST-A,2020-01-01,2025-06-01,soon,false,14.5\nCYL0009,ST-A,2020-01-01,2025-06-01,2029-01-01,false,-3\n',
+    );
     await expect(startTestGateway({ kinds: { 'lpg-reader': { cylinders: 'c.csv' } } }, {}, bad)).rejects.toThrow(
       /line 2: tagId: "C1" is not valid[\s\S]*line 2: nextInspectionDue: "soon" is not valid[\s\S]*line 3: ratedFillKg: -3 is out of range/,
     );

@@ -21,7 +21,7 @@ export const CylinderFields = {
   nextInspectionDue: Type.String(DATE),
   scrapped: Type.Boolean({ default: false, description: 'true once scrapped: it must never be filled again' }),
   ratedFillKg: Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'the most gas it may hold, kg (e.g. 14.5 for a YSP35.5)' }),
-  tareKg: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 200, description: 'the empty cylinder\'s weight, kg' })),
+  tareKg: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 200, description: "the empty cylinder's weight, kg" })),
 };
 export const CylinderBodySchema = Type.Object(CylinderFields, { additionalProperties: false });
 export const CylinderSchema = Type.Object(
@@ -65,7 +65,9 @@ export class CylinderRegistry {
     if (!existsSync(file)) throw new Error(`cylinder registry ${file} does not exist`);
     const text = readFileSync(file, 'utf8');
     const rows: unknown[] = registry.isCsv
-      ? (parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, comment: '#' }) as Array<Record<string, string>>).map(fromCsvRow)
+      ? (parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, comment: '#' }) as Array<Record<string, string>>).map(
+          fromCsvRow,
+        )
       : ((parseYaml(text) as unknown[] | null) ?? []);
     if (!Array.isArray(rows)) throw new Error(`cylinder registry ${file}: expected a list of cylinders`);
     const problems: string[] = [];

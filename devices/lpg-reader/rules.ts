@@ -6,14 +6,22 @@ import { CylinderBodySchema, CylinderRegistry, CylinderSchema, type Cylinder } f
 
 export const SettingsSchema = Type.Object(
   {
-    cylinders: Type.Optional(Type.String({ minLength: 1, description: 'cylinder registry file (.csv with a header row, or .yaml), relative to the config file' })),
+    cylinders: Type.Optional(
+      Type.String({ minLength: 1, description: 'cylinder registry file (.csv with a header row, or .yaml), relative to the config file' }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
 export type Settings = Static<typeof SettingsSchema>;
 
 export const OptionsSchema = Type.Object(
-  { station: Type.String({ minLength: 1, maxLength: 64, description: 'the code of the filling station or delivery depot this reader belongs to' }) },
+  {
+    station: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'the code of the filling station or delivery depot this reader belongs to',
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -25,7 +33,8 @@ export const OptionsSchema = Type.Object(
  */
 export function scanRules(registry: CylinderRegistry) {
   return (message: Normalized, ctx: RuleContext): RuleOutput[] => {
-    if (message.type === 'event') return healthEvent(message, ctx.device.id, { detail: 'reader opened or moved', cleared: 'reader closed again' });
+    if (message.type === 'event')
+      return healthEvent(message, ctx.device.id, { detail: 'reader opened or moved', cleared: 'reader closed again' });
     if (message.type !== 'reading' || message.measurement !== 'lpg_scan') return [];
     const f = message.fields;
     const tagId = String(f.tag_id);
@@ -35,13 +44,19 @@ export function scanRules(registry: CylinderRegistry) {
     const after = Number(f.weight_after_kg);
     const base = { tagId, station, operation };
     const raise = (category: string, facts: Record<string, string | number | boolean>): RuleOutput => ({
-      action: 'raise', category, correlationKey: `${category}:${tagId}`, occurredAt: message.ts, facts: { ...base, ...facts },
+      action: 'raise',
+      category,
+      correlationKey: `${category}:${tagId}`,
+      occurredAt: message.ts,
+      facts: { ...base, ...facts },
     });
     const cylinder = registry.get(tagId);
-    if (!cylinder) return [raise('lpg.cylinder_unregistered', registry.writable ? {} : { registry: 'none configured (kinds.lpg-reader.cylinders)' })];
+    if (!cylinder)
+      return [raise('lpg.cylinder_unregistered', registry.writable ? {} : { registry: 'none configured (kinds.lpg-reader.cylinders)' })];
     const out: RuleOutput[] = [];
     const day = new Date(message.ts).toISOString().slice(0, 10);
-    if (cylinder.scrapped) out.push(raise('lpg.cylinder_scrapped', { ownerStation: cylinder.ownerStation, manufactureDate: cylinder.manufactureDate }));
+    if (cylinder.scrapped)
+      out.push(raise('lpg.cylinder_scrapped', { ownerStation: cylinder.ownerStation, manufactureDate: cylinder.manufactureDate }));
     if (cylinder.nextInspectionDue < day) {
       out.push(raise('lpg.cylinder_overdue', { nextInspectionDue: cylinder.nextInspectionDue, lastInspection: cylinder.lastInspection }));
     }
@@ -60,12 +75,16 @@ const ErrorBody = Type.Object({ error: Type.String() });
 function routes(registry: CylinderRegistry): HttpRoute[] {
   return [
     {
-      method: 'GET', url: '/api/lpg/cylinders', access: 'read',
+      method: 'GET',
+      url: '/api/lpg/cylinders',
+      access: 'read',
       schema: { response: { 200: Type.Array(CylinderSchema) } },
       handler: async () => ({ status: 200, body: registry.list() }),
     },
     {
-      method: 'GET', url: '/api/lpg/cylinders/:tagId', access: 'read',
+      method: 'GET',
+      url: '/api/lpg/cylinders/:tagId',
+      access: 'read',
       schema: { params: TagParams, response: { 200: CylinderSchema, 404: ErrorBody } },
       handler: async ({ params }) => {
         const c = registry.get(params.tagId!);
@@ -73,7 +92,10 @@ function routes(registry: CylinderRegistry): HttpRoute[] {
       },
     },
     {
-      method: 'PUT', url: '/api/lpg/cylinders/:tagId', access: 'operator', bodyLimit: 16 * 1024,
+      method: 'PUT',
+      url: '/api/lpg/cylinders/:tagId',
+      access: 'operator',
+      bodyLimit: 16 * 1024,
       schema: { params: TagParams, body: CylinderBodySchema, response: { 200: CylinderSchema, 409: ErrorBody } },
       handler: async ({ params, body }) => {
         if (!registry.writable) return { status: 409, body: { error: 'no registry file is configured (kinds.lpg-reader.cylinders)' } };
@@ -83,10 +105,14 @@ function routes(registry: CylinderRegistry): HttpRoute[] {
       },
     },
     {
-      method: 'DELETE', url: '/api/lpg/cylinders/:tagId', access: 'operator',
+      method: 'DELETE',
+      url: '/api/lpg/cylinders/:tagId',
+      access: 'operator',
       schema: { params: TagParams, response: { 404: ErrorBody } },
       handler: async ({ params }) =>
-        (await registry.remove(params.tagId!)) ? { status: 204, body: '' } : { status: 404, body: { error: `no cylinder ${params.tagId}` } },
+        (await registry.remove(params.tagId!))
+          ? { status: 204, body: '' }
+          : { status: 404, body: { error: `no cylinder ${params.tagId}` } },
     },
   ];
 }

@@ -18,7 +18,9 @@ describe('smoke-alarm codec', () => {
     const result = run('telemetry', { ts: now - 1000, battery: 87.5, smokeDensity: 0.02, temperature: 23.1 });
     expect(result).toEqual({
       ok: true,
-      messages: [{ type: 'reading', measurement: 'smoke_alarm', fields: { battery: 87.5, smoke_density: 0.02, temperature: 23.1 }, ts: now - 1000 }],
+      messages: [
+        { type: 'reading', measurement: 'smoke_alarm', fields: { battery: 87.5, smoke_density: 0.02, temperature: 23.1 }, ts: now - 1000 },
+      ],
     });
   });
 
@@ -60,7 +62,9 @@ describe('smoke-alarm codec', () => {
     expect(rejected(run('telemetry', { battery: 1e9, smokeDensity: 0 })).detail).toMatch(/^battery: 1000000000 is out of range/);
     expect(rejected(run('telemetry', { battery: 50 })).detail).toMatch(/^smokeDensity: missing/);
     expect(rejected(run('telemetry', { battery: 50, smokeDensity: 0, extra: 1 })).detail).toMatch(/^extra: unknown key/);
-    expect(rejected(run('event', { event: 'explode' })).detail).toBe('event: "explode" is not allowed (expected one of: alarm, clear, fault, fault_clear, test, low_battery, tamper, tamper_clear)');
+    expect(rejected(run('event', { event: 'explode' })).detail).toBe(
+      'event: "explode" is not allowed (expected one of: alarm, clear, fault, fault_clear, test, low_battery, tamper, tamper_clear)',
+    );
     expect(rejected(run('telemetry', [1, 2, 3])).reason).toBe('schema');
     expect(rejected(run('telemetry', null)).reason).toBe('schema');
   });

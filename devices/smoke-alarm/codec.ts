@@ -4,9 +4,7 @@ import { deviceTime, jsonPayload } from '../payload.js';
 import { decodeStatus } from '../status.js';
 import type { DecodeContext, DecodeResult } from '../types.js';
 
-const Timestamp = Type.Optional(
-  Type.Integer({ minimum: 0, description: 'device time in milliseconds since the Unix epoch' }),
-);
+const Timestamp = Type.Optional(Type.Integer({ minimum: 0, description: 'device time in milliseconds since the Unix epoch' }));
 
 /** Periodic reading, also the heartbeat. */
 export const TelemetrySchema = Type.Object(

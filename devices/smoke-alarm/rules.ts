@@ -6,7 +6,12 @@ export const SMOKE_ALARM = 'fire.smoke_alarm';
 
 export const SettingsSchema = Type.Object(
   {
-    lowBatteryPercent: Type.Number({ minimum: 1, maximum: 90, default: 15, description: 'battery % below which device.low_battery is raised, 1..90' }),
+    lowBatteryPercent: Type.Number({
+      minimum: 1,
+      maximum: 90,
+      default: 15,
+      description: 'battery % below which device.low_battery is raised, 1..90',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -31,7 +36,14 @@ export function createRules(settings: Settings): Rules {
       case 'alarm': {
         const facts: Record<string, number | string> = { event: 'alarm' };
         if (typeof data.smokeDensity === 'number') facts.smokeDensity = data.smokeDensity;
-        out.push({ action: 'raise', category: SMOKE_ALARM, correlationKey: `${SMOKE_ALARM}:${id}`, occurredAt: ts, facts, snapshotOfCell: true });
+        out.push({
+          action: 'raise',
+          category: SMOKE_ALARM,
+          correlationKey: `${SMOKE_ALARM}:${id}`,
+          occurredAt: ts,
+          facts,
+          snapshotOfCell: true,
+        });
         break;
       }
       case 'clear':

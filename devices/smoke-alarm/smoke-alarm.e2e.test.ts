@@ -52,9 +52,12 @@ describe('smoke-alarm kind', () => {
     await alarm.telemetry(); // back above 20 + 5: resolved
     const seen = t.incidents.slice(from).map((m) => [m.category, m.status]);
     expect(seen).toEqual([
-      ['device.fault', 'open'], ['device.fault', 'resolved'],
-      ['device.tamper', 'open'], ['device.tamper', 'resolved'],
-      ['device.low_battery', 'open'], ['device.low_battery', 'resolved'],
+      ['device.fault', 'open'],
+      ['device.fault', 'resolved'],
+      ['device.tamper', 'open'],
+      ['device.tamper', 'resolved'],
+      ['device.low_battery', 'open'],
+      ['device.low_battery', 'resolved'],
     ]);
     expect(t.incidents.find((m) => m.category === 'device.tamper')?.severity).toBe('major');
   });

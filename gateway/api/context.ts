@@ -6,7 +6,15 @@ import type { LifecycleCommand } from '../incidents/lifecycle.js';
 import type { CommandResult, IncidentQuery } from '../incidents/manager.js';
 import type { IncidentMessage } from '../incidents/schema.js';
 import type { ApiToken } from './auth.js';
-import type { CameraHealthSchema, VisionSchema, DeviceDetailSchema, DeviceSchema, HealthSchema, NewDeviceSchema, VideoSourceSchema } from './schemas.js';
+import type {
+  CameraHealthSchema,
+  VisionSchema,
+  DeviceDetailSchema,
+  DeviceSchema,
+  HealthSchema,
+  NewDeviceSchema,
+  VideoSourceSchema,
+} from './schemas.js';
 
 export type Health = Static<typeof HealthSchema>;
 export type DeviceView = Static<typeof DeviceSchema>;

@@ -17,7 +17,12 @@ export const HealthSchema = Type.Object({
   series: Type.Object({ sink: Type.String(), written: Type.Integer(), pending: Type.Integer(), dropped: Type.Integer() }),
   incidents: Type.Object({ active: Type.Integer() }),
   outbox: Type.Object({ pending: Type.Integer(), oldestAgeSeconds: Type.Integer(), lastSeq: Type.Integer(), dropped: Type.Integer() }),
-  cluster: Type.Optional(Type.Object({ node: Type.String(), leader: Type.Boolean() }, { description: 'this node of an HA pair: only the leader runs the uplink' })),
+  cluster: Type.Optional(
+    Type.Object(
+      { node: Type.String(), leader: Type.Boolean() },
+      { description: 'this node of an HA pair: only the leader runs the uplink' },
+    ),
+  ),
   problems: Type.Array(Type.String()),
 });
 
@@ -40,7 +45,16 @@ export const DeviceSchema = Type.Object({
 export const DeviceDetailSchema = Type.Intersect([
   DeviceSchema,
   Type.Object({
-    rejections: Type.Array(Type.Object({ at: Type.String(), channel: Type.String(), reason: Type.String(), detail: Type.String(), size: Type.Integer(), payloadHead: Type.String() })),
+    rejections: Type.Array(
+      Type.Object({
+        at: Type.String(),
+        channel: Type.String(),
+        reason: Type.String(),
+        detail: Type.String(),
+        size: Type.Integer(),
+        payloadHead: Type.String(),
+      }),
+    ),
     activeIncidents: Type.Array(Type.String()),
   }),
 ]);
@@ -52,7 +66,12 @@ export const NewDeviceSchema = Type.Object(
     secret: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
     grid: Type.Optional(GridCode),
     name: Type.Optional(Type.String({ maxLength: 200 })),
-    location: Type.Optional(Type.Object({ lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) }, { additionalProperties: false })),
+    location: Type.Optional(
+      Type.Object(
+        { lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) },
+        { additionalProperties: false },
+      ),
+    ),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { additionalProperties: false },
@@ -78,7 +97,15 @@ export const CameraHealthSchema = Type.Object({
   onvif: Type.Optional(
     Type.Object({
       connected: Type.Boolean(),
-      info: Type.Optional(Type.Object({ manufacturer: Type.String(), model: Type.String(), firmware: Type.String(), serial: Type.String(), hardwareId: Type.String() })),
+      info: Type.Optional(
+        Type.Object({
+          manufacturer: Type.String(),
+          model: Type.String(),
+          firmware: Type.String(),
+          serial: Type.String(),
+          hardwareId: Type.String(),
+        }),
+      ),
       events: Type.Boolean({ description: 'a PullPoint subscription is live' }),
       renewals: Type.Integer(),
       lastError: Type.Optional(Type.String()),
@@ -142,7 +169,9 @@ export const IncidentSchema = IncidentMessageSchema;
 export const IncidentQuerySchema = Type.Object(
   {
     status: Type.Optional(StringEnum(['open', 'acknowledged', 'dispatched', 'resolved', 'closed'] as const)),
-    category: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$', description: 'a category or a dotted prefix of one' })),
+    category: Type.Optional(
+      Type.String({ pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$', description: 'a category or a dotted prefix of one' }),
+    ),
     grid: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'a grid code or a prefix of one' })),
     since: Type.Optional(Type.String({ format: 'date-time' })),
     until: Type.Optional(Type.String({ format: 'date-time' })),

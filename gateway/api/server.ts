@@ -63,7 +63,13 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
       config: { access: route.access },
       ...(route.schema ? { schema: route.schema } : {}),
       handler: async (req, reply) => {
-        const res = await route.handler({ method: req.method, url: req.url, body: req.body, params: req.params as Record<string, string>, headers: req.headers });
+        const res = await route.handler({
+          method: req.method,
+          url: req.url,
+          body: req.body,
+          params: req.params as Record<string, string>,
+          headers: req.headers,
+        });
         if (res.headers) reply.headers(res.headers);
         return reply.code(res.status).send(res.body);
       },

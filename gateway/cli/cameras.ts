@@ -7,7 +7,11 @@ import { SimulatedCamera } from '../../sim/camera/camera.js';
 import type { SceneSpec, TimelineStep } from '../../sim/camera/scenes.js';
 import { UsageError } from './devices.js';
 
-export async function discoverCommand(opts: { target: string[]; timeout: number; json: boolean }, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function discoverCommand(
+  opts: { target: string[]; timeout: number; json: boolean },
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   for (const t of opts.target) {
     try {
       parseTarget(t);
@@ -35,7 +39,10 @@ export async function discoverCommand(opts: { target: string[]; timeout: number;
   return found.length ? 0 : 1;
 }
 
-export async function probeCommand(opts: { xaddr: string; user: string; password?: string; json: boolean }, out: (s: string) => void): Promise<void> {
+export async function probeCommand(
+  opts: { xaddr: string; user: string; password?: string; json: boolean },
+  out: (s: string) => void,
+): Promise<void> {
   const password = opts.password ?? process.env.GRIDEDGE_CAMERA_PASSWORD ?? '';
   const cam = await OnvifCamera.connect({ xaddr: opts.xaddr, user: opts.user, password });
   if (opts.json) {

@@ -68,7 +68,17 @@ export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera, consoleT
         ? {
             // The gate camera reads plates (one is on the blocklist), finds people and vehicles, and watches for fire.
             kinds: { 'capture-camera': { blocklist: [{ plate: DEMO_BLOCKED_PLATE, reason: 'demo: reported stolen' }] } },
-            cameras: [{ id: camera.id, name: 'North gate', grid: `${GRID_PREFIX}001`, onvif: camera.xaddr, user: 'admin', password: camera.password, detect: { plate: {}, object: {}, fire: {} } }],
+            cameras: [
+              {
+                id: camera.id,
+                name: 'North gate',
+                grid: `${GRID_PREFIX}001`,
+                onvif: camera.xaddr,
+                user: 'admin',
+                password: camera.password,
+                detect: { plate: {}, object: {}, fire: {} },
+              },
+            ],
           }
         : {}),
     },
@@ -107,7 +117,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function cameraDemoMissing(): string[] {
   const missing: string[] = [];
   if (!existsSync(SYSTEM_PYTHON)) missing.push('python3');
-  const typelib = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib'].some((d) => existsSync(`${d}/girepository-1.0/GstRtspServer-1.0.typelib`));
+  const typelib = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib'].some((d) =>
+    existsSync(`${d}/girepository-1.0/GstRtspServer-1.0.typelib`),
+  );
   if (!typelib) missing.push('gir1.2-gst-rtsp-server-1.0');
   if (!(process.env.PATH ?? '').split(':').some((d) => d && existsSync(path.join(d, 'ffmpeg')))) missing.push('ffmpeg');
   if (!existsSync(BUILTIN_SCENES.people!.image!)) missing.push('darknet');
@@ -124,7 +136,14 @@ async function startDemoCamera(out: (line: string) => void): Promise<SimulatedCa
     id: 'cam-001-gate',
     password: randomBytes(9).toString('base64url'),
     location: `${GRID_PREFIX}001`,
-    timeline: [{ scene: 'street', seconds: 10 }, { scene: 'plate', seconds: 12 }, { scene: 'people', seconds: 10 }, { scene: 'fire', seconds: 10 }, { scene: 'street', seconds: 10 }, { scene: 'covered', seconds: 8 }],
+    timeline: [
+      { scene: 'street', seconds: 10 },
+      { scene: 'plate', seconds: 12 },
+      { scene: 'people', seconds: 10 },
+      { scene: 'fire', seconds: 10 },
+      { scene: 'street', seconds: 10 },
+      { scene: 'covered', seconds: 8 },
+    ],
   });
   try {
     await cam.start();
@@ -147,14 +166,19 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   out(`  console        http://127.0.0.1:${ports.api}/?token=${config.api.tokens[0]!.token}   (a token made for this run)`);
   out(`  upstream       ${opts.upstream ?? 'none (pass --upstream mqtt://host:port to publish incidents)'}`);
   out(`  time series    spooled as line protocol in ${path.join(config.dataDir, 'spool')}`);
-  if (camera) out(`  camera         ${camera.xaddr} (simulated ONVIF, RTSP ${camera.rtspUrl}); its scenes change every few seconds: a car with a blocked plate (vehicle.watchlist_plate), people, flames (fire.video_flame), a covered lens (camera.tamper); alarms in grid ${GRID_PREFIX}001 get its snapshot; captures at /api/vision`);
+  if (camera)
+    out(
+      `  camera         ${camera.xaddr} (simulated ONVIF, RTSP ${camera.rtspUrl}); its scenes change every few seconds: a car with a blocked plate (vehicle.watchlist_plate), people, flames (fire.video_flame), a covered lens (camera.tamper); alarms in grid ${GRID_PREFIX}001 get its snapshot; captures at /api/vision`,
+    );
   out(`  an alarm every ${opts.alarmEvery} s; Ctrl-C to stop`);
 
   const alarms = config.devices.map(
     (d) => new SimulatedSmokeAlarm({ url: `mqtt://127.0.0.1:${ports.broker}`, id: d.id, secret: d.secret ?? '', reconnect: true }),
   );
   await Promise.all(alarms.map((a) => a.connect()));
-  alarms.forEach((a, i) => setTimeout(() => a.startHeartbeat(5000), i * 300));
+  alarms.forEach((a, i) => {
+    setTimeout(() => a.startHeartbeat(5000), i * 300);
+  });
 
   let stopping = false;
   const script = (async () => {
@@ -173,7 +197,9 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
 
   const summary = setInterval(() => {
     const h = gateway.health();
-    out(`-- ${h.broker.connectedClients} devices connected, ${h.series.written} readings stored, ${h.incidents.active} incidents active, ${gateway.counters.total('vision_captures_total')} captures, ${gateway.counters.total('messages_rejected_total')} rejected, uplink ${h.uplink.configured ? (h.uplink.connected ? 'up' : 'DOWN') : 'not configured'}`);
+    out(
+      `-- ${h.broker.connectedClients} devices connected, ${h.series.written} readings stored, ${h.incidents.active} incidents active, ${gateway.counters.total('vision_captures_total')} captures, ${gateway.counters.total('messages_rejected_total')} rejected, uplink ${h.uplink.configured ? (h.uplink.connected ? 'up' : 'DOWN') : 'not configured'}`,
+    );
   }, 30_000);
 
   await new Promise<void>((resolve) => {
@@ -190,5 +216,7 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   await gateway.stop();
   await camera?.stop();
   const counters = gateway.counters;
-  out(`gridedge demo: ${counters.total('messages_in_total')} messages in, ${counters.total('incident_messages_total')} incident messages, ${counters.total('messages_rejected_total')} rejected`);
+  out(
+    `gridedge demo: ${counters.total('messages_in_total')} messages in, ${counters.total('incident_messages_total')} incident messages, ${counters.total('messages_rejected_total')} rejected`,
+  );
 }

@@ -13,18 +13,31 @@ export interface DetectResult {
   detections: Detection[];
 }
 
-export async function detectCommand(files: string[], opts: { detector?: string; minScore?: number; json: boolean; ffmpeg?: string; model?: string; labels?: string }, out: (s: string) => void): Promise<DetectResult[]> {
+export async function detectCommand(
+  files: string[],
+  opts: { detector?: string; minScore?: number; json: boolean; ffmpeg?: string; model?: string; labels?: string },
+  out: (s: string) => void,
+): Promise<DetectResult[]> {
   if (!files.length) throw new UsageError('give one or more pictures');
   // Without --detector: every built-in one (a YOLO model is run only when given).
   const names: DetectorName[] = opts.detector ? [opts.detector as DetectorName] : DETECTOR_NAMES.filter((d) => d !== 'yolo');
-  if (opts.detector === 'yolo' && (!opts.model || !opts.labels)) throw new UsageError('--detector yolo needs --model FILE.onnx and --labels a,b,c (the class names in order)');
+  if (opts.detector === 'yolo' && (!opts.model || !opts.labels))
+    throw new UsageError('--detector yolo needs --model FILE.onnx and --labels a,b,c (the class names in order)');
   if (opts.model && !existsSync(opts.model)) throw new UsageError(`${opts.model}: no such model file`);
-  for (const n of names) if (!DETECTOR_NAMES.includes(n)) throw new UsageError(`--detector must be one of ${DETECTOR_NAMES.join(', ')}, not "${n}"`);
+  for (const n of names)
+    if (!DETECTOR_NAMES.includes(n)) throw new UsageError(`--detector must be one of ${DETECTOR_NAMES.join(', ')}, not "${n}"`);
   for (const f of files) if (!existsSync(f)) throw new UsageError(`${f}: no such file`);
   // One fire detector for all the pictures: given in order, they are one sequence (flicker needs frames).
   const score = opts.minScore !== undefined ? { minScore: opts.minScore } : {};
   // --model and --labels describe a YOLO model; the built-in detectors keep their own labels.
-  const yolo = { ...score, model: opts.model, labels: opts.labels?.split(',').map((l) => l.trim()).filter(Boolean) };
+  const yolo = {
+    ...score,
+    model: opts.model,
+    labels: opts.labels
+      ?.split(',')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  };
   const detectors: Detector[] = names.map((n) => makeDetector(n, n === 'yolo' ? yolo : score));
   const results: DetectResult[] = [];
   for (const file of files) {
@@ -32,10 +45,18 @@ export async function detectCommand(files: string[], opts: { detector?: string; 
     const t0 = performance.now();
     const detections: Detection[] = [];
     for (const d of detectors) detections.push(...(await d.detect(image)));
-    const result = { file, width: image.width, height: image.height, ms: Math.round(performance.now() - t0), detections: detections.map(rounded) };
+    const result = {
+      file,
+      width: image.width,
+      height: image.height,
+      ms: Math.round(performance.now() - t0),
+      detections: detections.map(rounded),
+    };
     results.push(result);
     if (!opts.json) {
-      out(`${file} (${image.width}x${image.height}, ${result.ms} ms): ${detections.length ? `${detections.length} found` : 'nothing found'}`);
+      out(
+        `${file} (${image.width}x${image.height}, ${result.ms} ms): ${detections.length ? `${detections.length} found` : 'nothing found'}`,
+      );
       for (const d of result.detections) out(`  ${describe(d)}`);
     }
   }

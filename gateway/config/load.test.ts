@@ -23,7 +23,9 @@ function problems(input: unknown, env: Record<string, string> = {}): string[] {
 
 describe('config loader', () => {
   it('checks the device MQTTS listener: files exist, a CA when client certificates are required, its own port', () => {
-    expect(problems({ ...base(), broker: { port: 1883, tls: { port: 1883, cert: 'nope.crt', key: 'nope.key', requireClientCert: true } } })).toEqual([
+    expect(
+      problems({ ...base(), broker: { port: 1883, tls: { port: 1883, cert: 'nope.crt', key: 'nope.key', requireClientCert: true } } }),
+    ).toEqual([
       'broker.tls.cert: file "/tmp/nope.crt" does not exist',
       'broker.tls.key: file "/tmp/nope.key" does not exist',
       'broker.tls.requireClientCert: give broker.tls.ca, the CA that signs device certificates',
@@ -33,20 +35,87 @@ describe('config loader', () => {
 
   it('checks the detectors of each camera: labels, zones, hours, the time zone', () => {
     const cam = (detect: unknown) => ({ ...base(), cameras: [{ id: 'cam-1', rtsp: 'rtsp://127.0.0.1/s', detect }] });
-    expect(problems(cam({ object: {}, zones: [{ name: 'yard', mode: 'restricted', hours: '22:00-06:00', polygon: [[0, 0], [1, 0], [1, 1]] }] }))).toEqual([]);
-    expect(problems(cam({ object: { labels: ['person', 'tank'] } }))).toEqual(['cameras[0].detect.object.labels: "tank" is not a COCO label (person, bicycle, car, motorcycle, bus, truck, …)']);
-    expect(problems(cam({ zones: [] }))).toEqual(['cameras[0].detect: name at least one detector (face, plate, object, fire, yolo), e.g. object: {}']);
-    expect(problems(cam({ fire: {}, zones: [{ name: 'a', mode: 'exclude', hours: '22:00-06:00', polygon: [[0, 0], [1, 0], [1, 1]] }, { name: 'a', mode: 'include', polygon: [[0, 0], [1, 0], [1, 1]] }] }))).toEqual([
-      'cameras[0].detect.zones[0].hours: only restricted zones have hours',
-      'cameras[0].detect.zones[1].name: "a" is used twice',
+    expect(
+      problems(
+        cam({
+          object: {},
+          zones: [
+            {
+              name: 'yard',
+              mode: 'restricted',
+              hours: '22:00-06:00',
+              polygon: [
+                [0, 0],
+                [1, 0],
+                [1, 1],
+              ],
+            },
+          ],
+        }),
+      ),
+    ).toEqual([]);
+    expect(problems(cam({ object: { labels: ['person', 'tank'] } }))).toEqual([
+      'cameras[0].detect.object.labels: "tank" is not a COCO label (person, bicycle, car, motorcycle, bus, truck, …)',
     ]);
-    expect(problems(cam({ face: { minScore: 2 } })).join('\n')).toMatch(/cameras\/0\/detect\/face\/minScore|cameras\[0\]\.detect\.face\.minScore/);
-    expect(problems(cam({ face: {}, zones: [{ name: 'z', mode: 'include', polygon: [[0, 0], [1.5, 0], [1, 1]] }] })).join('\n')).toMatch(/polygon/);
+    expect(problems(cam({ zones: [] }))).toEqual([
+      'cameras[0].detect: name at least one detector (face, plate, object, fire, yolo), e.g. object: {}',
+    ]);
+    expect(
+      problems(
+        cam({
+          fire: {},
+          zones: [
+            {
+              name: 'a',
+              mode: 'exclude',
+              hours: '22:00-06:00',
+              polygon: [
+                [0, 0],
+                [1, 0],
+                [1, 1],
+              ],
+            },
+            {
+              name: 'a',
+              mode: 'include',
+              polygon: [
+                [0, 0],
+                [1, 0],
+                [1, 1],
+              ],
+            },
+          ],
+        }),
+      ),
+    ).toEqual(['cameras[0].detect.zones[0].hours: only restricted zones have hours', 'cameras[0].detect.zones[1].name: "a" is used twice']);
+    expect(problems(cam({ face: { minScore: 2 } })).join('\n')).toMatch(
+      /cameras\/0\/detect\/face\/minScore|cameras\[0\]\.detect\.face\.minScore/,
+    );
+    expect(
+      problems(
+        cam({
+          face: {},
+          zones: [
+            {
+              name: 'z',
+              mode: 'include',
+              polygon: [
+                [0, 0],
+                [1.5, 0],
+                [1, 1],
+              ],
+            },
+          ],
+        }),
+      ).join('\n'),
+    ).toMatch(/polygon/);
     expect(resolveConfig(base(), 't', '/tmp', {}).vision.liveVideoDetect).toEqual({ object: {}, fire: {} });
     expect(problems({ ...base(), vision: { liveVideoDetect: false } })).toEqual([]);
     expect(problems({ ...base(), vision: { liveVideoDetect: { face: {}, minSize: 24 } } })).toEqual([]);
     expect(problems({ ...base(), vision: { liveVideoDetect: { helmet: {} } } })).not.toEqual([]);
-    expect(problems({ ...cam({ face: {} }), vision: { timezone: 'Mars/Olympus' } })).toEqual(['vision.timezone: "Mars/Olympus" is not an IANA time zone (e.g. Asia/Shanghai)']);
+    expect(problems({ ...cam({ face: {} }), vision: { timezone: 'Mars/Olympus' } })).toEqual([
+      'vision.timezone: "Mars/Olympus" is not an IANA time zone (e.g. Asia/Shanghai)',
+    ]);
   });
 
   it('loads the documented example config, filling defaults and taking secrets from the environment', async () => {
@@ -62,21 +131,41 @@ describe('config loader', () => {
     expect(path.isAbsolute(config.dataDir)).toBe(true);
   });
 
-  it('loads the example\'s commented camera section once uncommented (the docs stay true)', async () => {
+  it("loads the example's commented camera section once uncommented (the docs stay true)", async () => {
     const text = await readFile(new URL('../../gridedge.example.yaml', import.meta.url), 'utf8');
     const at = text.indexOf('# Cameras and the detectors');
-    const uncommented = text.slice(0, at) + text.slice(at).split('\n').slice(1).map((l) => (l.startsWith('# ') ? l.slice(2) : l)).join('\n');
+    const uncommented =
+      text.slice(0, at) +
+      text
+        .slice(at)
+        .split('\n')
+        .slice(1)
+        .map((l) => (l.startsWith('# ') ? l.slice(2) : l))
+        .join('\n');
     const dir = await tempDir('example');
     await writeFile(path.join(dir, 'gridedge.yaml'), uncommented);
-    const config = await loadConfig(path.join(dir, 'gridedge.yaml'), { GRIDEDGE_DEVICE_SECRET_SMOKE_0102: 'from-env-0102', GRIDEDGE_INFLUX_TOKEN: 'tok' });
+    const config = await loadConfig(path.join(dir, 'gridedge.yaml'), {
+      GRIDEDGE_DEVICE_SECRET_SMOKE_0102: 'from-env-0102',
+      GRIDEDGE_INFLUX_TOKEN: 'tok',
+    });
     expect(config.cameras[0]).toMatchObject({ id: 'cam-north-gate', detect: { plate: {}, fire: {}, minSize: 16 } });
   });
 
   it('fills defaults for omitted sections', () => {
     const config = resolveConfig(base(), 't', '/srv/gw', {});
     expect(config.broker).toEqual({
-      host: '0.0.0.0', port: 1883, maxPacketBytes: 4 * 1024 * 1024, maxConnections: 20_000, connectTimeoutMs: 10_000,
-      maxPublishPerSecond: 50, publishBurst: 200, maxInflight: 100, maxQueued: 100, maxKeepaliveSeconds: 0, statsIntervalSeconds: 10, accounts: [],
+      host: '0.0.0.0',
+      port: 1883,
+      maxPacketBytes: 4 * 1024 * 1024,
+      maxConnections: 20_000,
+      connectTimeoutMs: 10_000,
+      maxPublishPerSecond: 50,
+      publishBurst: 200,
+      maxInflight: 100,
+      maxQueued: 100,
+      maxKeepaliveSeconds: 0,
+      statsIntervalSeconds: 10,
+      accounts: [],
     });
     expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, tokens: [] });
     expect(config.dataDir).toBe('/srv/gw/data');
@@ -119,7 +208,9 @@ describe('config loader', () => {
 
   it('says which environment variable can supply a missing secret, and lets it override the file', () => {
     const input = { ...base(), devices: [{ id: 'smoke-02.b', kind: 'smoke-alarm' }] };
-    expect(problems(input)).toEqual(['devices[0].secret: missing (set it or secretHash in the file, or GRIDEDGE_DEVICE_SECRET_SMOKE_02_B)']);
+    expect(problems(input)).toEqual([
+      'devices[0].secret: missing (set it or secretHash in the file, or GRIDEDGE_DEVICE_SECRET_SMOKE_02_B)',
+    ]);
     expect(deviceSecretEnv('smoke-02.b')).toBe('GRIDEDGE_DEVICE_SECRET_SMOKE_02_B');
     const c = resolveConfig(base(), 't', '/tmp', { GRIDEDGE_DEVICE_SECRET_SMOKE_01: 'overridden-secret' });
     expect(c.devices[0]!.secret).toBe('overridden-secret');
@@ -132,10 +223,14 @@ describe('config loader', () => {
     expect(c.upstream?.password).toBe('from-env');
   });
 
-  it('checks an HA pair\'s settings: a redis URL, a node name, a lease; the URL may come from the environment', () => {
-    const c = resolveConfig({ ...base(), cluster: { redis: 'redis://10.0.0.5:6379/2', node: 'a' } }, 't', '/tmp', { GRIDEDGE_CLUSTER_REDIS: 'redis://:pw@10.0.0.5:6379/3' });
+  it("checks an HA pair's settings: a redis URL, a node name, a lease; the URL may come from the environment", () => {
+    const c = resolveConfig({ ...base(), cluster: { redis: 'redis://10.0.0.5:6379/2', node: 'a' } }, 't', '/tmp', {
+      GRIDEDGE_CLUSTER_REDIS: 'redis://:pw@10.0.0.5:6379/3',
+    });
     expect(c.cluster).toEqual({ redis: 'redis://:pw@10.0.0.5:6379/3', node: 'a', leaseSeconds: 3, heartbeatSeconds: 10 });
-    expect(problems({ ...base(), cluster: { redis: 'http://10.0.0.5', node: 'a b', leaseSeconds: 0 } }).join('\n')).toMatch(/cluster\.redis[\s\S]*cluster\.node[\s\S]*cluster\.leaseSeconds/);
+    expect(problems({ ...base(), cluster: { redis: 'http://10.0.0.5', node: 'a b', leaseSeconds: 0 } }).join('\n')).toMatch(
+      /cluster\.redis[\s\S]*cluster\.node[\s\S]*cluster\.leaseSeconds/,
+    );
     expect(problems({ ...base(), cluster: { redis: 'redis://h:6379' } })).toEqual([expect.stringMatching(/cluster\.node: missing/)]);
   });
 
@@ -153,7 +248,7 @@ describe('config loader', () => {
     expect(p).toMatch(/^upstream\.url: "http:\/\/platform" is not valid \(expected broker URL/);
   });
 
-  it('validates device options against the kind\'s schema, and categories against the known ones', () => {
+  it("validates device options against the kind's schema, and categories against the known ones", () => {
     const list = problems({
       ...base(),
       devices: [
@@ -165,7 +260,7 @@ describe('config loader', () => {
     expect(list).toEqual([
       'devices[0].options.valve: "yes" is not of the right type (expected true when the device drives a shut-off valve the gateway may close)',
       'devices[1].options: kind smoke-alarm takes no options',
-      'incidents.categories.fire.made_up: no such category (known: ' + list[2]!.split('(known: ')[1],
+      `incidents.categories.fire.made_up: no such category (known: ${list[2]!.split('(known: ')[1]}`,
     ]);
     expect(list[2]).toContain('fire.smoke_alarm');
     const ok = resolveConfig({ ...base(), devices: [{ id: 'g1', kind: 'gas-sensor', secret: 'secret-0001' }] }, 't', '/tmp', {});

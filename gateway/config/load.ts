@@ -76,13 +76,15 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
 
   if (raw.upstream && env.GRIDEDGE_UPSTREAM_PASSWORD) raw.upstream.password = env.GRIDEDGE_UPSTREAM_PASSWORD;
   if (raw.upstream && env.GRIDEDGE_COMMAND_SECRET) {
-    if (env.GRIDEDGE_COMMAND_SECRET.length < 16) problems.push('upstream.commandSecret: too short in GRIDEDGE_COMMAND_SECRET (expected 16-256 characters)');
+    if (env.GRIDEDGE_COMMAND_SECRET.length < 16)
+      problems.push('upstream.commandSecret: too short in GRIDEDGE_COMMAND_SECRET (expected 16-256 characters)');
     raw.upstream.commandSecret = env.GRIDEDGE_COMMAND_SECRET;
   }
   if (raw.influx && env.GRIDEDGE_INFLUX_TOKEN) raw.influx.token = env.GRIDEDGE_INFLUX_TOKEN;
   if (raw.cluster && env.GRIDEDGE_CLUSTER_REDIS) raw.cluster.redis = env.GRIDEDGE_CLUSTER_REDIS;
   if (env.GRIDEDGE_LINK_SECRET) {
-    if (env.GRIDEDGE_LINK_SECRET.length < 16) problems.push('api.linkSecret: too short in GRIDEDGE_LINK_SECRET (expected 16-256 characters)');
+    if (env.GRIDEDGE_LINK_SECRET.length < 16)
+      problems.push('api.linkSecret: too short in GRIDEDGE_LINK_SECRET (expected 16-256 characters)');
     raw.api.linkSecret = env.GRIDEDGE_LINK_SECRET;
   }
   if (raw.upstream) {
@@ -94,7 +96,8 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
       if (!existsSync(up[key])) problems.push(`upstream.${key}: file "${up[key]}" does not exist`);
     }
     if (Boolean(up.cert) !== Boolean(up.key)) problems.push('upstream.cert and upstream.key: give both or neither');
-    if ((up.ca || up.cert) && !/^(mqtts|ssl):/.test(up.url)) problems.push(`upstream.url: "${up.url}" is not TLS, but upstream.ca/cert are set (expected mqtts://host:port)`);
+    if ((up.ca || up.cert) && !/^(mqtts|ssl):/.test(up.url))
+      problems.push(`upstream.url: "${up.url}" is not TLS, but upstream.ca/cert are set (expected mqtts://host:port)`);
   }
   const tls = raw.broker.tls;
   if (tls) {
@@ -104,10 +107,12 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
       tls[key] = path.resolve(baseDir, file);
       if (!existsSync(tls[key])) problems.push(`broker.tls.${key}: file "${tls[key]}" does not exist`);
     }
-    if (tls.requireClientCert && !tls.ca) problems.push('broker.tls.requireClientCert: give broker.tls.ca, the CA that signs device certificates');
+    if (tls.requireClientCert && !tls.ca)
+      problems.push('broker.tls.requireClientCert: give broker.tls.ca, the CA that signs device certificates');
     if (tls.port !== 0 && tls.port === raw.broker.port) problems.push(`broker.tls.port: ${tls.port} is also broker.port`);
   }
-  if (requireSecrets && raw.influx && !raw.influx.token) problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
+  if (requireSecrets && raw.influx && !raw.influx.token)
+    problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
 
   const seen = new Map<string, number>();
   const devices: Config['devices'] = [];
@@ -117,8 +122,10 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     seen.set(d.id, i);
     const envName = deviceSecretEnv(d.id);
     const secret = env[envName] ?? d.secret;
-    if (requireSecrets && !secret && !d.secretHash) problems.push(`devices[${i}].secret: missing (set it or secretHash in the file, or ${envName})`);
-    else if (secret !== undefined && secret.length < 8) problems.push(`devices[${i}].secret: too short in ${envName} (expected 8-256 characters)`);
+    if (requireSecrets && !secret && !d.secretHash)
+      problems.push(`devices[${i}].secret: missing (set it or secretHash in the file, or ${envName})`);
+    else if (secret !== undefined && secret.length < 8)
+      problems.push(`devices[${i}].secret: too short in ${envName} (expected 8-256 characters)`);
     if (d.grid) {
       const p = gridCodeProblem(d.grid);
       if (p) problems.push(`devices[${i}].grid: "${d.grid}" is not valid (${p})`);
@@ -126,7 +133,13 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     const kind = deviceKinds.get(d.kind);
     const options = structuredClone(d.options ?? {});
     problems.push(...deviceOptionProblems(d.kind, options, `devices[${i}].options`));
-    devices.push({ ...d, ...(secret ? { secret } : {}), grid: d.grid ?? raw.gateway.grid, options, heartbeatSeconds: d.heartbeatSeconds ?? kind?.heartbeatSeconds });
+    devices.push({
+      ...d,
+      ...(secret ? { secret } : {}),
+      grid: d.grid ?? raw.gateway.grid,
+      options,
+      heartbeatSeconds: d.heartbeatSeconds ?? kind?.heartbeatSeconds,
+    });
   });
 
   try {
@@ -142,14 +155,17 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     if (c.source === 'rtsp' && !c.onvif && !c.rtsp) problems.push(`cameras[${i}].source: "rtsp" needs onvif or rtsp`);
     if (c.source === 'snapshot' && !c.onvif && !c.snapshot) problems.push(`cameras[${i}].source: "snapshot" needs onvif or snapshot`);
     if (c.width % 2 || c.height % 2) problems.push(`cameras[${i}]: width and height must be even (got ${c.width}x${c.height})`);
-    for (const l of c.detect?.object?.labels ?? []) if (l !== '*' && !(COCO_LABELS as readonly string[]).includes(l)) problems.push(`cameras[${i}].detect.object.labels: "${l}" is not a COCO label (person, bicycle, car, motorcycle, bus, truck, …)`);
+    for (const l of c.detect?.object?.labels ?? [])
+      if (l !== '*' && !(COCO_LABELS as readonly string[]).includes(l))
+        problems.push(`cameras[${i}].detect.object.labels: "${l}" is not a COCO label (person, bicycle, car, motorcycle, bus, truck, …)`);
     const zoneNames = new Set<string>();
     c.detect?.zones.forEach((z, k) => {
       if (zoneNames.has(z.name)) problems.push(`cameras[${i}].detect.zones[${k}].name: "${z.name}" is used twice`);
       zoneNames.add(z.name);
       if (z.hours && z.mode !== 'restricted') problems.push(`cameras[${i}].detect.zones[${k}].hours: only restricted zones have hours`);
     });
-    if (c.detect && !DETECTOR_NAMES.some((n) => c.detect![n])) problems.push(`cameras[${i}].detect: name at least one detector (face, plate, object, fire, yolo), e.g. object: {}`);
+    if (c.detect && !DETECTOR_NAMES.some((n) => c.detect![n]))
+      problems.push(`cameras[${i}].detect: name at least one detector (face, plate, object, fire, yolo), e.g. object: {}`);
     if (c.detect?.yolo) {
       c.detect.yolo.model = path.resolve(baseDir, c.detect.yolo.model);
       if (!existsSync(c.detect.yolo.model)) problems.push(`cameras[${i}].detect.yolo.model: ${c.detect.yolo.model} does not exist`);
@@ -168,7 +184,8 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     const envName = `GRIDEDGE_ACCOUNT_PASSWORD_${a.username.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
     const password = env[envName] ?? a.password;
     if (password !== undefined) a.password = password;
-    if (requireSecrets && !password && !a.passwordHash) problems.push(`broker.accounts[${i}].password: missing (set it or passwordHash in the file, or ${envName})`);
+    if (requireSecrets && !password && !a.passwordHash)
+      problems.push(`broker.accounts[${i}].password: missing (set it or passwordHash in the file, or ${envName})`);
     if (deviceIds.has(a.username)) problems.push(`broker.accounts[${i}].username: "${a.username}" is also a device id`);
   });
 
@@ -177,8 +194,7 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     const token = env[envName] ?? t.token;
     if (!token) {
       if (requireSecrets) problems.push(`api.tokens[${i}].token: missing (set it in the file or in ${envName})`);
-    }
-    else if (token.length < 16) problems.push(`api.tokens[${i}].token: too short in ${envName} (expected 16-256 characters)`);
+    } else if (token.length < 16) problems.push(`api.tokens[${i}].token: too short in ${envName} (expected 16-256 characters)`);
     else t.token = token;
   });
 
@@ -198,6 +214,10 @@ export async function loadConfig(file: string, env: Env = process.env, opts: Res
     throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
   }
   const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length) throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message}`));
+  if (doc.errors.length)
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `YAML: ${e.message}`),
+    );
   return resolveConfig(doc.toJS(), file, path.dirname(path.resolve(file)), env, opts);
 }

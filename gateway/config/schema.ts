@@ -20,18 +20,35 @@ const Score = Type.Number({ minimum: 0, maximum: 1, description: 'lowest score k
 const DetectorSettingsSchema = Type.Object(
   {
     minScore: Type.Optional(Score),
-    labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: "object only: COCO labels reported (default person, bicycle, car, motorcycle, bus, truck; ['*'] for all)" })),
+    labels: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description: "object only: COCO labels reported (default person, bicycle, car, motorcycle, bus, truck; ['*'] for all)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
-const Point = Type.Tuple([Type.Number({ minimum: 0, maximum: 1 }), Type.Number({ minimum: 0, maximum: 1 })], { description: '[x, y] as shares of the picture width and height, 0..1' });
+const Point = Type.Tuple([Type.Number({ minimum: 0, maximum: 1 }), Type.Number({ minimum: 0, maximum: 1 })], {
+  description: '[x, y] as shares of the picture width and height, 0..1',
+});
 const ZoneSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: 'zone name: letters, digits, _ . -' }),
     polygon: Type.Array(Point, { minItems: 3, maxItems: 64, description: 'three or more [x, y] corners' }),
-    mode: StringEnum(['include', 'exclude', 'restricted'] as const, { description: 'include: only count objects here; exclude: ignore objects here; restricted: a person here (in hours) raises person.restricted_zone' }),
-    labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'labels the zone applies to (default: all)' })),
-    hours: Type.Optional(Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$', description: 'restricted: HH:MM-HH:MM local time, may wrap past midnight; always when absent' })),
+    mode: StringEnum(['include', 'exclude', 'restricted'] as const, {
+      description:
+        'include: only count objects here; exclude: ignore objects here; restricted: a person here (in hours) raises person.restricted_zone',
+    }),
+    labels: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'labels the zone applies to (default: all)' }),
+    ),
+    hours: Type.Optional(
+      Type.String({
+        pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$',
+        description: 'restricted: HH:MM-HH:MM local time, may wrap past midnight; always when absent',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -46,40 +63,97 @@ function detectSchema(defaults: boolean) {
       yolo: Type.Optional(
         Type.Object(
           {
-            model: Type.String({ minLength: 1, description: "the deployment's YOLO model (.onnx, v5 or v8 output layout), relative to the config file" }),
-            labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000, description: "the model's class names in order; fire and smoke feed the fire rules" }),
-            layout: Type.Optional(StringEnum<'auto' | 'v5' | 'v8'>(['auto', 'v5', 'v8'], { description: 'output layout: auto (from its shape, the default), v5 [1,N,5+C] or v8 [1,4+C,N]' })),
+            model: Type.String({
+              minLength: 1,
+              description: "the deployment's YOLO model (.onnx, v5 or v8 output layout), relative to the config file",
+            }),
+            labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+              minItems: 1,
+              maxItems: 1000,
+              description: "the model's class names in order; fire and smoke feed the fire rules",
+            }),
+            layout: Type.Optional(
+              StringEnum<'auto' | 'v5' | 'v8'>(['auto', 'v5', 'v8'], {
+                description: 'output layout: auto (from its shape, the default), v5 [1,N,5+C] or v8 [1,4+C,N]',
+              }),
+            ),
             minScore: Type.Optional(Score),
           },
           { additionalProperties: false },
         ),
       ),
-      minSize: Type.Integer({ minimum: 1, maximum: 4096, ...(defaults ? { default: 16 } : {}), description: 'smallest object side in frame pixels (default 16); smaller ones are ignored' }),
+      minSize: Type.Integer({
+        minimum: 1,
+        maximum: 4096,
+        ...(defaults ? { default: 16 } : {}),
+        description: 'smallest object side in frame pixels (default 16); smaller ones are ignored',
+      }),
       zones: Type.Array(ZoneSchema, { ...(defaults ? { default: [] } : {}), maxItems: 32 }),
     },
     { additionalProperties: false, description: 'on-device detectors for this camera: give each one to run ({} for its defaults)' },
   );
 }
 export const DetectSchema = detectSchema(true);
-const LiveDetectSchema = Type.Composite([Type.Omit(detectSchema(false), ['minSize', 'zones']), Type.Object({ minSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })), zones: Type.Optional(Type.Array(ZoneSchema, { maxItems: 32 })) })], { additionalProperties: false });
+const LiveDetectSchema = Type.Composite(
+  [
+    Type.Omit(detectSchema(false), ['minSize', 'zones']),
+    Type.Object({
+      minSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+      zones: Type.Optional(Type.Array(ZoneSchema, { maxItems: 32 })),
+    }),
+  ],
+  { additionalProperties: false },
+);
 
 export const CameraSchema = Type.Object(
   {
     id: Id('camera id'),
     grid: Type.Optional(GridCode),
     name: Type.Optional(Type.String({ maxLength: 200, description: 'a human name, up to 200 characters' })),
-    onvif: Type.Optional(Type.String({ pattern: '^http://[^\\s]+$', description: 'ONVIF device service address, http://host[:port]/onvif/device_service' })),
-    rtsp: Type.Optional(Type.String({ pattern: '^rtsps?://[^\\s]+$', description: 'RTSP stream URL (for cameras without ONVIF, or to override its stream)' })),
-    snapshot: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'HTTP snapshot URL (fallback source, and the pictures attached to alarms)' })),
+    onvif: Type.Optional(
+      Type.String({ pattern: '^http://[^\\s]+$', description: 'ONVIF device service address, http://host[:port]/onvif/device_service' }),
+    ),
+    rtsp: Type.Optional(
+      Type.String({ pattern: '^rtsps?://[^\\s]+$', description: 'RTSP stream URL (for cameras without ONVIF, or to override its stream)' }),
+    ),
+    snapshot: Type.Optional(
+      Type.String({
+        pattern: '^https?://[^\\s]+$',
+        description: 'HTTP snapshot URL (fallback source, and the pictures attached to alarms)',
+      }),
+    ),
     user: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'camera user name (ONVIF, RTSP and snapshot)' })),
-    password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'camera password (or GRIDEDGE_CAMERA_PASSWORD_<ID>)' })),
-    source: StringEnum(['auto', 'rtsp', 'snapshot'] as const, { default: 'auto', description: 'where frames come from: auto (the stream, else snapshots), rtsp or snapshot' }),
-    fps: Type.Number({ exclusiveMinimum: 0, maximum: 30, default: 2, description: 'frames per second handed to the detectors, > 0 and <= 30' }),
+    password: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: 'camera password (or GRIDEDGE_CAMERA_PASSWORD_<ID>)' }),
+    ),
+    source: StringEnum(['auto', 'rtsp', 'snapshot'] as const, {
+      default: 'auto',
+      description: 'where frames come from: auto (the stream, else snapshots), rtsp or snapshot',
+    }),
+    fps: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 30,
+      default: 2,
+      description: 'frames per second handed to the detectors, > 0 and <= 30',
+    }),
     width: Type.Integer({ minimum: 16, maximum: 4096, default: 640, description: 'frame width the detectors get, 16..4096' }),
     height: Type.Integer({ minimum: 16, maximum: 4096, default: 360, description: 'frame height the detectors get, 16..4096' }),
-    stallSeconds: Type.Number({ minimum: 1, maximum: 600, default: 10, description: 'no frame for this long: the stream is stalled and restarted, 1..600 s' }),
-    motionGate: Type.Boolean({ default: false, description: 'true: hand frames to the detectors only while the camera reports motion (ONVIF events)' }),
-    queueFrames: Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'frames waiting for the detectors; the oldest is dropped beyond this, 1..100' }),
+    stallSeconds: Type.Number({
+      minimum: 1,
+      maximum: 600,
+      default: 10,
+      description: 'no frame for this long: the stream is stalled and restarted, 1..600 s',
+    }),
+    motionGate: Type.Boolean({
+      default: false,
+      description: 'true: hand frames to the detectors only while the camera reports motion (ONVIF events)',
+    }),
+    queueFrames: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 2,
+      description: 'frames waiting for the detectors; the oldest is dropped beyond this, 1..100',
+    }),
     detect: Type.Optional(DetectSchema),
   },
   { additionalProperties: false },
@@ -90,7 +164,12 @@ export const DeviceSchema = Type.Object(
     id: Id('device id'),
     kind: StringEnum(kindNames(), { description: `a device kind: ${kindNames().join(', ')}` }),
     secret: Type.Optional(Secret('device password')),
-    secretHash: Type.Optional(Type.String({ pattern: '^scrypt\\$\\d+\\$\\d+\\$\\d+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$', description: 'scrypt hash of the device password (gridedge devices hash-secret), instead of secret' })),
+    secretHash: Type.Optional(
+      Type.String({
+        pattern: '^scrypt\\$\\d+\\$\\d+\\$\\d+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$',
+        description: 'scrypt hash of the device password (gridedge devices hash-secret), instead of secret',
+      }),
+    ),
     grid: Type.Optional(GridCode),
     name: Type.Optional(Type.String({ maxLength: 200, description: 'a human name, up to 200 characters' })),
     location: Type.Optional(
@@ -102,7 +181,13 @@ export const DeviceSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 86_400, description: 'seconds between messages of a healthy device (0: never raise device.offline); default from its kind' })),
+    heartbeatSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 7 * 86_400,
+        description: 'seconds between messages of a healthy device (0: never raise device.offline); default from its kind',
+      }),
+    ),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "settings of this device, per its kind's page" })),
   },
   { additionalProperties: false },
@@ -117,7 +202,9 @@ const KindsSchema = Type.Object(
 const CategoryOverride = Type.Object(
   {
     severity: Type.Optional(StringEnum(['info', 'minor', 'major', 'critical'] as const)),
-    deadlineMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'minutes from occurrence to the handling deadline, > 0' })),
+    deadlineMinutes: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'minutes from occurrence to the handling deadline, > 0' }),
+    ),
     ackWithinMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'minutes the platform has to acknowledge, > 0' })),
   },
   { additionalProperties: false },
@@ -129,7 +216,11 @@ export const ConfigSchema = Type.Object(
       {
         id: Id('gateway id'),
         grid: GridCode,
-        dataDir: Type.String({ minLength: 1, default: './data', description: 'folder for state, outbox and spool (relative to the config file)' }),
+        dataDir: Type.String({
+          minLength: 1,
+          default: './data',
+          description: 'folder for state, outbox and spool (relative to the config file)',
+        }),
         logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
       },
       { additionalProperties: false },
@@ -144,33 +235,96 @@ export const ConfigSchema = Type.Object(
               port: Port(8883),
               cert: Type.String({ minLength: 1, description: 'PEM certificate (chain) of this gateway, relative to the config file' }),
               key: Type.String({ minLength: 1, description: 'its PEM private key, relative to the config file' }),
-              ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA that signs device certificates (with requireClientCert)' })),
-              requireClientCert: Type.Boolean({ default: false, description: 'true: devices must also present a certificate signed by ca' }),
+              ca: Type.Optional(
+                Type.String({ minLength: 1, description: 'PEM CA that signs device certificates (with requireClientCert)' }),
+              ),
+              requireClientCert: Type.Boolean({
+                default: false,
+                description: 'true: devices must also present a certificate signed by ca',
+              }),
             },
-            { additionalProperties: false, description: 'an MQTTS listener for devices beside the plain one (same host, same accounts and ACLs)' },
+            {
+              additionalProperties: false,
+              description: 'an MQTTS listener for devices beside the plain one (same host, same accounts and ACLs)',
+            },
           ),
         ),
-        maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 4 * 1024 * 1024, description: 'largest MQTT packet accepted, bytes (capture images need a few MiB)' }),
+        maxPacketBytes: Type.Integer({
+          minimum: 1024,
+          maximum: 256 * 1024 * 1024,
+          default: 4 * 1024 * 1024,
+          description: 'largest MQTT packet accepted, bytes (capture images need a few MiB)',
+        }),
         maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20_000, description: 'devices connected at once' }),
-        connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000, description: 'time a new connection has to send CONNECT, ms' }),
-        maxPublishPerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 50, description: 'publishes per second per device, on average' }),
-        publishBurst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 200, description: 'publishes a device may send at once above the average' }),
-        maxInflight: Type.Integer({ minimum: 1, maximum: 65_535, default: 100, description: 'inbound QoS 2 messages a device may hold unreleased' }),
-        maxQueued: Type.Integer({ minimum: 1, maximum: 100_000, default: 100, description: 'packets queued for a client before its session is set up' }),
-        maxKeepaliveSeconds: Type.Integer({ minimum: 0, maximum: 65_535, default: 0, description: 'longest keep-alive a device may ask for, seconds (0: any)' }),
-        statsIntervalSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 10, description: 'seconds between $SYS/gridedge/… statistics (0: none)' }),
+        connectTimeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 120_000,
+          default: 10_000,
+          description: 'time a new connection has to send CONNECT, ms',
+        }),
+        maxPublishPerSecond: Type.Number({
+          exclusiveMinimum: 0,
+          maximum: 100_000,
+          default: 50,
+          description: 'publishes per second per device, on average',
+        }),
+        publishBurst: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 200,
+          description: 'publishes a device may send at once above the average',
+        }),
+        maxInflight: Type.Integer({
+          minimum: 1,
+          maximum: 65_535,
+          default: 100,
+          description: 'inbound QoS 2 messages a device may hold unreleased',
+        }),
+        maxQueued: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          default: 100,
+          description: 'packets queued for a client before its session is set up',
+        }),
+        maxKeepaliveSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 65_535,
+          default: 0,
+          description: 'longest keep-alive a device may ask for, seconds (0: any)',
+        }),
+        statsIntervalSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 3600,
+          default: 10,
+          description: 'seconds between $SYS/gridedge/… statistics (0: none)',
+        }),
         accounts: Type.Array(
           Type.Object(
             {
               username: Type.String({ pattern: ID_PATTERN, description: 'account name' }),
-              password: Type.Optional(Type.String({ minLength: 8, maxLength: 256, description: 'password, 8-256 characters (or GRIDEDGE_ACCOUNT_PASSWORD_<NAME>)' })),
-              passwordHash: Type.Optional(Type.String({ pattern: '^scrypt\\$', description: 'scrypt hash of the password (gridedge devices hash-secret), instead of password' })),
+              password: Type.Optional(
+                Type.String({
+                  minLength: 8,
+                  maxLength: 256,
+                  description: 'password, 8-256 characters (or GRIDEDGE_ACCOUNT_PASSWORD_<NAME>)',
+                }),
+              ),
+              passwordHash: Type.Optional(
+                Type.String({
+                  pattern: '^scrypt\\$',
+                  description: 'scrypt hash of the password (gridedge devices hash-secret), instead of password',
+                }),
+              ),
               acl: Type.Array(
                 Type.Object(
                   {
                     action: StringEnum(['allow', 'deny'] as const),
                     access: StringEnum(['publish', 'subscribe', 'both'] as const),
-                    topic: Type.String({ minLength: 1, maxLength: 256, description: 'MQTT topic pattern with + and #; %u is the user name, %c the client id' }),
+                    topic: Type.String({
+                      minLength: 1,
+                      maxLength: 256,
+                      description: 'MQTT topic pattern with + and #; %u is the user name, %c the client id',
+                    }),
                   },
                   { additionalProperties: false },
                 ),
@@ -187,16 +341,37 @@ export const ConfigSchema = Type.Object(
     upstream: Type.Optional(
       Type.Object(
         {
-          url: Type.String({ pattern: '^(mqtt|mqtts|tcp|ssl)://[^\\s/]+$', description: 'broker URL such as mqtt://host:1883 or mqtts://host:8883' }),
+          url: Type.String({
+            pattern: '^(mqtt|mqtts|tcp|ssl)://[^\\s/]+$',
+            description: 'broker URL such as mqtt://host:1883 or mqtts://host:8883',
+          }),
           username: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'user name, 1-256 characters' })),
-          password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'password, 1-256 characters (or GRIDEDGE_UPSTREAM_PASSWORD)' })),
-          clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id; default gridedge-<gateway id>' })),
+          password: Type.Optional(
+            Type.String({ minLength: 1, maxLength: 256, description: 'password, 1-256 characters (or GRIDEDGE_UPSTREAM_PASSWORD)' }),
+          ),
+          clientId: Type.Optional(
+            Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id; default gridedge-<gateway id>' }),
+          ),
           protocolVersion: Type.Unsafe<4 | 5>({ type: 'integer', enum: [4, 5], default: 4, description: '4 (MQTT 3.1.1) or 5 (MQTT 5)' }),
-          ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA that signed the broker certificate (mqtts), relative to the config file' })),
+          ca: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description: 'PEM file of the CA that signed the broker certificate (mqtts), relative to the config file',
+            }),
+          ),
           cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate file, for brokers that want one' })),
           key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of the client certificate' })),
-          rejectUnauthorized: Type.Boolean({ default: true, description: 'true or false: refuse a broker certificate the CA did not sign' }),
-          commandSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'shared secret the platform signs commands with, 16-256 characters (or GRIDEDGE_COMMAND_SECRET)' })),
+          rejectUnauthorized: Type.Boolean({
+            default: true,
+            description: 'true or false: refuse a broker certificate the CA did not sign',
+          }),
+          commandSecret: Type.Optional(
+            Type.String({
+              minLength: 16,
+              maxLength: 256,
+              description: 'shared secret the platform signs commands with, 16-256 characters (or GRIDEDGE_COMMAND_SECRET)',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -209,9 +384,24 @@ export const ConfigSchema = Type.Object(
           org: Type.String({ minLength: 1, description: 'organization name' }),
           bucket: Type.String({ minLength: 1, default: 'gridedge', description: 'bucket name' }),
           batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000, description: 'points per write, 1..100000' }),
-          flushIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'longest a point waits before a write, 10..60000 ms' }),
-          maxRetries: Type.Integer({ minimum: 0, maximum: 10, default: 3, description: 'retries (1 s, 2 s, 4 s, ...) before a batch goes to the spool, 0..10' }),
-          replayIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'how often spooled readings are retried, 100..3600000 ms' }),
+          flushIntervalMs: Type.Integer({
+            minimum: 10,
+            maximum: 60_000,
+            default: 1000,
+            description: 'longest a point waits before a write, 10..60000 ms',
+          }),
+          maxRetries: Type.Integer({
+            minimum: 0,
+            maximum: 10,
+            default: 3,
+            description: 'retries (1 s, 2 s, 4 s, ...) before a batch goes to the spool, 0..10',
+          }),
+          replayIntervalMs: Type.Integer({
+            minimum: 100,
+            maximum: 3_600_000,
+            default: 10_000,
+            description: 'how often spooled readings are retried, 100..3600000 ms',
+          }),
         },
         { additionalProperties: false },
       ),
@@ -219,17 +409,39 @@ export const ConfigSchema = Type.Object(
     cluster: Type.Optional(
       Type.Object(
         {
-          redis: Type.String({ pattern: '^rediss?://[^\\s]+$', description: 'redis://[:password@]host:port[/db] the two nodes share: one database per pair, run with appendonly yes and appendfsync always (or GRIDEDGE_CLUSTER_REDIS)' }),
+          redis: Type.String({
+            pattern: '^rediss?://[^\\s]+$',
+            description:
+              'redis://[:password@]host:port[/db] the two nodes share: one database per pair, run with appendonly yes and appendfsync always (or GRIDEDGE_CLUSTER_REDIS)',
+          }),
           node: Id("this node's name in the pair"),
-          leaseSeconds: Type.Number({ minimum: 1, maximum: 60, default: 3, description: 'seconds the leader holds its lease without renewing; the other node takes over within this, 1..60' }),
-          heartbeatSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 10, description: "how often each node's broker announces itself; after three silent ones the other publishes the dead node's device Wills, 1..300" }),
+          leaseSeconds: Type.Number({
+            minimum: 1,
+            maximum: 60,
+            default: 3,
+            description: 'seconds the leader holds its lease without renewing; the other node takes over within this, 1..60',
+          }),
+          heartbeatSeconds: Type.Integer({
+            minimum: 1,
+            maximum: 300,
+            default: 10,
+            description:
+              "how often each node's broker announces itself; after three silent ones the other publishes the dead node's device Wills, 1..300",
+          }),
         },
-        { additionalProperties: false, description: 'an HA pair of gateway nodes sharing broker state, incidents and rule state through Redis' },
+        {
+          additionalProperties: false,
+          description: 'an HA pair of gateway nodes sharing broker state, incidents and rule state through Redis',
+        },
       ),
     ),
     outbox: Type.Object(
       {
-        maxBytes: Type.Integer({ minimum: 65_536, default: 256 * 1024 * 1024, description: 'bytes of pending incident messages kept while the uplink is down, at least 65536' }),
+        maxBytes: Type.Integer({
+          minimum: 65_536,
+          default: 256 * 1024 * 1024,
+          description: 'bytes of pending incident messages kept while the uplink is down, at least 65536',
+        }),
         maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 168, description: 'hours a pending incident message is kept, > 0' }),
         lanes: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_.]*$' }), Type.Integer({ minimum: 0, maximum: 9 }), {
           default: {},
@@ -251,9 +463,16 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
-        sweepIntervalMinutes: Type.Number({ exclusiveMinimum: 0, default: 60, description: 'how often expired evidence is deleted, minutes > 0' }),
+        sweepIntervalMinutes: Type.Number({
+          exclusiveMinimum: 0,
+          default: 60,
+          description: 'how often expired evidence is deleted, minutes > 0',
+        }),
         linkTtlHours: Type.Number({ exclusiveMinimum: 0, default: 72, description: 'how long a signed evidence link works, hours > 0' }),
-        inline: Type.Boolean({ default: false, description: 'true: send images up to inlineMaxBytes inside the incident (base64), besides the link' }),
+        inline: Type.Boolean({
+          default: false,
+          description: 'true: send images up to inlineMaxBytes inside the incident (base64), besides the link',
+        }),
         inlineMaxBytes: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 32_768, description: 'largest image sent inline, bytes' }),
       },
       { additionalProperties: false, default: {} },
@@ -262,13 +481,31 @@ export const ConfigSchema = Type.Object(
       {
         host: Host('127.0.0.1'),
         port: Port(8080),
-        publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'the URL the platform reaches this API at, for evidence links; default http://<api.host>:<api.port>' })),
-        linkSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'secret that signs evidence links, 16-256 characters (or GRIDEDGE_LINK_SECRET; default: generated once and kept in dataDir)' })),
+        publicUrl: Type.Optional(
+          Type.String({
+            pattern: '^https?://[^\\s]+$',
+            description: 'the URL the platform reaches this API at, for evidence links; default http://<api.host>:<api.port>',
+          }),
+        ),
+        linkSecret: Type.Optional(
+          Type.String({
+            minLength: 16,
+            maxLength: 256,
+            description:
+              'secret that signs evidence links, 16-256 characters (or GRIDEDGE_LINK_SECRET; default: generated once and kept in dataDir)',
+          }),
+        ),
         tokens: Type.Array(
           Type.Object(
             {
               name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'who holds it, for logs' }),
-              token: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'bearer token, 16-256 characters (or GRIDEDGE_API_TOKEN_<NAME>)' })),
+              token: Type.Optional(
+                Type.String({
+                  minLength: 16,
+                  maxLength: 256,
+                  description: 'bearer token, 16-256 characters (or GRIDEDGE_API_TOKEN_<NAME>)',
+                }),
+              ),
               role: StringEnum(['read', 'operator'] as const, { description: 'read: look only; operator: also change things' }),
             },
             { additionalProperties: false },
@@ -291,25 +528,53 @@ export const ConfigSchema = Type.Object(
     devices: Type.Array(DeviceSchema, { default: [], description: 'a list of devices' }),
     video: Type.Object(
       {
-        ffmpegPath: Type.String({ minLength: 1, default: 'ffmpeg', description: "the ffmpeg program that decodes camera streams (default: Debian's, on PATH)" }),
+        ffmpegPath: Type.String({
+          minLength: 1,
+          default: 'ffmpeg',
+          description: "the ffmpeg program that decodes camera streams (default: Debian's, on PATH)",
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     vision: Type.Object(
       {
-        workers: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'detector worker threads (each runs one frame at a time), 1..16' }),
+        workers: Type.Integer({
+          minimum: 1,
+          maximum: 16,
+          default: 1,
+          description: 'detector worker threads (each runs one frame at a time), 1..16',
+        }),
         timezone: Type.String({ default: 'Asia/Shanghai', description: 'IANA time zone of restricted-zone hours' }),
-        fireConfirmFrames: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'frames with flames or smoke before fire.video_* is raised' }),
+        fireConfirmFrames: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 3,
+          description: 'frames with flames or smoke before fire.video_* is raised',
+        }),
         liveVideoDetect: Type.Union([LiveDetectSchema, Type.Literal(false)], {
           default: { object: {}, fire: {} },
-          description: 'detectors on live video that devices announce (a drone over its patrol area): people, vehicles and fire by default; false for none',
+          description:
+            'detectors on live video that devices announce (a drone over its patrol area): people, vehicles and fire by default; false for none',
         }),
-        repeatSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'an incident a camera raised is raised again (count + 1) at most this often, 0..86400 s' }),
-        trackMissedFrames: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'frames an object may go unseen before its track ends and its capture is recorded' }),
+        repeatSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 86_400,
+          default: 60,
+          description: 'an incident a camera raised is raised again (count + 1) at most this often, 0..86400 s',
+        }),
+        trackMissedFrames: Type.Integer({
+          minimum: 0,
+          maximum: 100,
+          default: 3,
+          description: 'frames an object may go unseen before its track ends and its capture is recorded',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
-    cameras: Type.Array(CameraSchema, { default: [], description: 'cameras: ONVIF (discovered or by address) or plain RTSP / snapshot URLs' }),
+    cameras: Type.Array(CameraSchema, {
+      default: [],
+      description: 'cameras: ONVIF (discovered or by address) or plain RTSP / snapshot URLs',
+    }),
   },
   { additionalProperties: false },
 );

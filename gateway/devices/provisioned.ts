@@ -18,10 +18,20 @@ export const ProvisionedSchema = Type.Object(
     kind: Type.String({ minLength: 1 }),
     secretHash: Type.String({ pattern: HASH_PATTERN }),
     /** HA1 = MD5(id:realm:secret) for kinds whose devices sign in with HTTP Digest: usable for that realm only. */
-    digest: Type.Optional(Type.Object({ realm: Type.String({ minLength: 1 }), ha1: Type.String({ pattern: '^[0-9a-f]{32}$' }) }, { additionalProperties: false })),
+    digest: Type.Optional(
+      Type.Object(
+        { realm: Type.String({ minLength: 1 }), ha1: Type.String({ pattern: '^[0-9a-f]{32}$' }) },
+        { additionalProperties: false },
+      ),
+    ),
     grid: Type.Optional(GridCode),
     name: Type.Optional(Type.String({ maxLength: 200 })),
-    location: Type.Optional(Type.Object({ lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) }, { additionalProperties: false })),
+    location: Type.Optional(
+      Type.Object(
+        { lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) },
+        { additionalProperties: false },
+      ),
+    ),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     heartbeatSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     addedAt: Type.String(),
@@ -51,7 +61,12 @@ export function loadProvisioned(dataDir: string): ProvisionedDevice[] {
   } catch (err) {
     throw new Error(`${file} is not JSON: ${(err as Error).message}`);
   }
-  if (!validate(list)) throw new Error(`${file}:\n${describeErrors(validate.errors).map((e) => `  - ${e}`).join('\n')}`);
+  if (!validate(list))
+    throw new Error(
+      `${file}:\n${describeErrors(validate.errors)
+        .map((e) => `  - ${e}`)
+        .join('\n')}`,
+    );
   return list;
 }
 

@@ -62,7 +62,9 @@ describe('signed evidence links', () => {
     expect(checkEvidenceLink(secret, sha, exp, signEvidence('another-secret-xyz', sha, Number(exp)))).toMatchObject({ status: 403 });
     expect(checkEvidenceLink(secret, sha, exp, undefined)).toMatchObject({ status: 403 });
     expect(checkEvidenceLink(secret, 'b'.repeat(64), exp, signEvidence(secret, sha, Number(exp)))).toMatchObject({ status: 403 });
-    expect(checkEvidenceLink(secret, sha, String(Number(exp) + 1000), signEvidence(secret, sha, Number(exp)))).toMatchObject({ status: 403 });
+    expect(checkEvidenceLink(secret, sha, String(Number(exp) + 1000), signEvidence(secret, sha, Number(exp)))).toMatchObject({
+      status: 403,
+    });
     expect(checkEvidenceLink(secret, '../x', exp, 'f'.repeat(64))).toMatchObject({ status: 400 });
   });
 });
@@ -85,8 +87,28 @@ describe('incidents with evidence', () => {
       },
     });
     const device = { id: 'cam-1', kind: 'smoke-alarm', grid: '110105001002001' };
-    await manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: 'k', occurredAt: Date.now(), facts: {}, evidence: [{ bytes: jpeg(7), class: 'scene', mime: 'image/jpeg', boxes: [{ x: 1, y: 2, w: 3, h: 4, label: 'smoke' }] }] }, device);
-    await manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: 'k', occurredAt: Date.now(), facts: {}, evidence: [{ bytes: jpeg(8), class: 'scene', mime: 'image/jpeg' }] }, device);
+    await manager.handle(
+      {
+        action: 'raise',
+        category: 'fire.smoke_alarm',
+        correlationKey: 'k',
+        occurredAt: Date.now(),
+        facts: {},
+        evidence: [{ bytes: jpeg(7), class: 'scene', mime: 'image/jpeg', boxes: [{ x: 1, y: 2, w: 3, h: 4, label: 'smoke' }] }],
+      },
+      device,
+    );
+    await manager.handle(
+      {
+        action: 'raise',
+        category: 'fire.smoke_alarm',
+        correlationKey: 'k',
+        occurredAt: Date.now(),
+        facts: {},
+        evidence: [{ bytes: jpeg(8), class: 'scene', mime: 'image/jpeg' }],
+      },
+      device,
+    );
     expect(checkedAtPersist).toEqual([true, true, true]);
     const [incident] = manager.activeIncidents();
     expect(incident!.evidence.map((e) => e.bytes)).toEqual([jpeg(7).length, jpeg(8).length]); // the fold added the second image

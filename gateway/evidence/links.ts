@@ -17,9 +17,16 @@ export function evidenceUrl(baseUrl: string, secret: string, sha256: string, ttl
 
 export type LinkCheck = { ok: true } | { ok: false; status: 400 | 403 | 410; reason: string };
 
-export function checkEvidenceLink(secret: string, sha256: string, exp: string | undefined, sig: string | undefined, nowMs = Date.now()): LinkCheck {
+export function checkEvidenceLink(
+  secret: string,
+  sha256: string,
+  exp: string | undefined,
+  sig: string | undefined,
+  nowMs = Date.now(),
+): LinkCheck {
   if (!SHA256.test(sha256)) return { ok: false, status: 400, reason: 'not a sha256' };
-  if (!exp || !/^\d{1,12}$/.test(exp) || !sig || !/^[0-9a-f]{64}$/.test(sig)) return { ok: false, status: 403, reason: 'missing or malformed signature' };
+  if (!exp || !/^\d{1,12}$/.test(exp) || !sig || !/^[0-9a-f]{64}$/.test(sig))
+    return { ok: false, status: 403, reason: 'missing or malformed signature' };
   const expected = Buffer.from(signEvidence(secret, sha256, Number(exp)), 'hex');
   if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) return { ok: false, status: 403, reason: 'bad signature' };
   if (Number(exp) * 1000 < nowMs) return { ok: false, status: 410, reason: 'link expired' };

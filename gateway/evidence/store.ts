@@ -52,7 +52,10 @@ export class EvidenceStore {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const file = this.pathOf(sha256);
     await mkdir(path.dirname(file), { recursive: true });
-    const exists = await stat(file).then(() => true, () => false);
+    const exists = await stat(file).then(
+      () => true,
+      () => false,
+    );
     if (!exists) await writeFileDurably(file, bytes);
     // Storing the same content again restarts its retention (it is evidence of a new incident).
     const meta: Meta = { class: cls, mime, storedAt: this.now() };

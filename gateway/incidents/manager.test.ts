@@ -4,7 +4,13 @@ import { assertIncident } from '../../test/helpers/incident-schema.js';
 import { IncidentManager } from './manager.js';
 import type { IncidentMessage } from './schema.js';
 
-const device: DeviceInfo = { id: 'smoke-01', kind: 'smoke-alarm', grid: '110105001002001', name: 'Stairwell 2F', location: { lat: 39.9, lon: 116.4 } };
+const device: DeviceInfo = {
+  id: 'smoke-01',
+  kind: 'smoke-alarm',
+  grid: '110105001002001',
+  name: 'Stairwell 2F',
+  location: { lat: 39.9, lon: 116.4 },
+};
 const key = 'fire.smoke_alarm:smoke-01';
 
 function setup() {
@@ -19,14 +25,28 @@ function setup() {
 describe('incident manager', () => {
   it('raises a new incident with the contract fields filled in', () => {
     const { manager, seen, at } = setup();
-    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: { smokeDensity: 2 } }, device);
+    manager.handle(
+      { action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: { smokeDensity: 2 } },
+      device,
+    );
     expect(seen).toHaveLength(1);
     const m = seen[0]!;
     expect(m).toMatchObject({
-      schema: 'gridedge.incident/v1', type: 'new', seq: 1, revision: 1, gatewayId: 'gw-1', grid: '110105001002001',
-      category: 'fire.smoke_alarm', severity: 'critical', status: 'open', count: 1, correlationKey: key,
+      schema: 'gridedge.incident/v1',
+      type: 'new',
+      seq: 1,
+      revision: 1,
+      gatewayId: 'gw-1',
+      grid: '110105001002001',
+      category: 'fire.smoke_alarm',
+      severity: 'critical',
+      status: 'open',
+      count: 1,
+      correlationKey: key,
       devices: [{ id: 'smoke-01', kind: 'smoke-alarm', name: 'Stairwell 2F' }],
-      location: { lat: 39.9, lon: 116.4, name: 'Stairwell 2F' }, facts: { smokeDensity: 2 }, evidence: [],
+      location: { lat: 39.9, lon: 116.4, name: 'Stairwell 2F' },
+      facts: { smokeDensity: 2 },
+      evidence: [],
     });
     expect(Date.parse(m.deadline) - Date.parse(m.occurredAt)).toBe(15 * 60_000);
     expect(m.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
@@ -35,7 +55,10 @@ describe('incident manager', () => {
   it('folds repeats into the open incident: same id, count up, latest facts, next seq', () => {
     const { manager, seen, tick, at } = setup();
     const raise = (density: number) =>
-      manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: { smokeDensity: density } }, device);
+      manager.handle(
+        { action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: { smokeDensity: density } },
+        device,
+      );
     raise(1);
     tick(5000);
     raise(3);
@@ -93,7 +116,10 @@ describe('incident manager', () => {
     const persisted: number[] = [];
     let seq = 0;
     const first = new IncidentManager({ gatewayId: 'gw', nextSeq: () => ++seq, persist: async (m) => void persisted.push(m.seq) });
-    const durable = first.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: Date.now(), facts: {} }, device);
+    const durable = first.handle(
+      { action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: Date.now(), facts: {} },
+      device,
+    );
     await durable;
     expect(persisted).toEqual([1]);
     const restarted = new IncidentManager({ gatewayId: 'gw', nextSeq: () => ++seq, restore: first.activeIncidents() });
@@ -118,10 +144,18 @@ describe('incident manager', () => {
       if (s.ok) await s.durable;
     }
     expect(seen.map((m) => [m.type, m.status, m.seq])).toEqual([
-      ['new', 'open', 1], ['update', 'acknowledged', 2], ['update', 'dispatched', 3], ['update', 'resolved', 4], ['end', 'closed', 5],
+      ['new', 'open', 1],
+      ['update', 'acknowledged', 2],
+      ['update', 'dispatched', 3],
+      ['update', 'resolved', 4],
+      ['end', 'closed', 5],
     ]);
     expect(seen[4]!.handling).toMatchObject({
-      acknowledgedBy: 'centre-operator-7', assignee: 'grid worker Wang (网格员)', resolvedBy: 'wang', closedBy: 'centre-operator-7', note: 'burnt food, ventilated',
+      acknowledgedBy: 'centre-operator-7',
+      assignee: 'grid worker Wang (网格员)',
+      resolvedBy: 'wang',
+      closedBy: 'centre-operator-7',
+      note: 'burnt food, ventilated',
     });
     expect(seen[3]!.resolvedAt).toBeDefined();
     expect(manager.incident(id)).toBeUndefined(); // closed incidents are done
@@ -132,7 +166,9 @@ describe('incident manager', () => {
     manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);
     const id = seen[0]!.id;
     expect(manager.command({ command: 'close', incidentId: id })).toEqual({
-      ok: false, code: 'invalid_transition', error: 'cannot close an incident that is open (close needs resolved)',
+      ok: false,
+      code: 'invalid_transition',
+      error: 'cannot close an incident that is open (close needs resolved)',
     });
     expect(manager.command({ command: 'dispatch', incidentId: id })).toMatchObject({ ok: false, code: 'malformed' });
     expect(manager.command({ command: 'ack', incidentId: '01M81NNWD58FJT67P00HPSJTH3' })).toMatchObject({ ok: false, code: 'not_found' });
@@ -168,7 +204,10 @@ describe('incident manager', () => {
 
   it('does not remind about an incident already acknowledged', () => {
     const { manager, seen, tick, at } = setup();
-    manager.handle({ action: 'raise', category: 'device.offline', correlationKey: 'device.offline:x', occurredAt: at(), facts: {} }, device);
+    manager.handle(
+      { action: 'raise', category: 'device.offline', correlationKey: 'device.offline:x', occurredAt: at(), facts: {} },
+      device,
+    );
     manager.command({ command: 'ack', incidentId: seen[0]!.id });
     tick(2 * 3600_000);
     expect(manager.checkDeadlines()).toEqual([]);
@@ -178,6 +217,8 @@ describe('incident manager', () => {
 
   it('refuses a category nobody declared', () => {
     const { manager, at } = setup();
-    expect(() => manager.handle({ action: 'raise', category: 'made.up', correlationKey: 'k', occurredAt: at(), facts: {} }, device)).toThrow(/unknown incident category 'made.up'/);
+    expect(() =>
+      manager.handle({ action: 'raise', category: 'made.up', correlationKey: 'k', occurredAt: at(), facts: {} }, device),
+    ).toThrow(/unknown incident category 'made.up'/);
   });
 });

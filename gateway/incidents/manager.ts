@@ -234,7 +234,15 @@ export class IncidentManager {
       if (!flags.has('overdue') && now >= Date.parse(m.deadline)) {
         flags.add('overdue');
         flags.add('escalated');
-        out.push(this.emit({ ...m, type: 'update', severity: escalate(m.severity), flags: [...flags], handling: { ...m.handling, escalatedAt: iso(now) } }));
+        out.push(
+          this.emit({
+            ...m,
+            type: 'update',
+            severity: escalate(m.severity),
+            flags: [...flags],
+            handling: { ...m.handling, escalatedAt: iso(now) },
+          }),
+        );
       } else if (m.status === 'open' && !flags.has('reminder') && now >= occurred + category.ackWithinMinutes * 60_000) {
         flags.add('reminder');
         out.push(this.emit({ ...m, type: 'update', flags: [...flags], handling: { ...m.handling, remindedAt: iso(now) } }));
@@ -252,7 +260,9 @@ export class IncidentManager {
       // Evidence first: no consumer may see an incident whose image is not stored yet.
       const store = this.opts.storeEvidence;
       if (!store) throw new Error('a rule attached evidence but this gateway has no evidence store');
-      return Promise.all(signal.evidence.map(store)).then((items) => this.withinDurable(() => this.durable.get(this.raise(signal, device, items))));
+      return Promise.all(signal.evidence.map(store)).then((items) =>
+        this.withinDurable(() => this.durable.get(this.raise(signal, device, items))),
+      );
     }
     return this.withinDurable(() => {
       const message = signal.action === 'raise' ? this.raise(signal, device) : this.resolve(signal);
@@ -265,9 +275,7 @@ export class IncidentManager {
   private raise(signal: Extract<IncidentSignal, { action: 'raise' }>, device: DeviceInfo, evidence: EvidenceItem[] = []): IncidentMessage {
     const existing = this.active.get(signal.correlationKey);
     if (existing) {
-      const devices = existing.devices.some((d) => d.id === device.id)
-        ? existing.devices
-        : [...existing.devices, deviceRef(device)];
+      const devices = existing.devices.some((d) => d.id === device.id) ? existing.devices : [...existing.devices, deviceRef(device)];
       return this.emit({
         ...existing,
         type: 'update',

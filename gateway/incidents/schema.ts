@@ -17,7 +17,10 @@ export const IncidentMessageSchema = Type.Object(
     type: Type.Union([Type.Literal('new'), Type.Literal('update'), Type.Literal('end')], {
       description: 'new: first message of an incident; update: any change; end: the incident is closed',
     }),
-    id: Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'incident id (ULID): unique, sortable by creation time, stable across retries' }),
+    id: Type.String({
+      pattern: '^[0-9A-HJKMNP-TV-Z]{26}$',
+      description: 'incident id (ULID): unique, sortable by creation time, stable across retries',
+    }),
     seq: Type.Integer({ minimum: 1, description: 'per-gateway message sequence, gap-free: a gap means a lost message' }),
     revision: Type.Integer({ minimum: 1, description: 'per-incident change counter; (id, revision) identifies a message' }),
     gatewayId: Type.String({ minLength: 1, maxLength: 64 }),
@@ -56,18 +59,31 @@ export const IncidentMessageSchema = Type.Object(
       Type.Object(
         {
           kind: Type.Union([Type.Literal('image'), Type.Literal('video')]),
-          sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256 of the stored bytes: the evidence\'s name' }),
-          class: Type.Optional(StringEnum(['face', 'plate', 'person', 'vehicle', 'scene', 'snapshot'] as const, { description: 'decides how long the gateway keeps it' })),
+          sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: "sha256 of the stored bytes: the evidence's name" }),
+          class: Type.Optional(
+            StringEnum(['face', 'plate', 'person', 'vehicle', 'scene', 'snapshot'] as const, {
+              description: 'decides how long the gateway keeps it',
+            }),
+          ),
           url: Type.Optional(Type.String({ description: 'signed link to the bytes on the gateway, valid until it expires' })),
           mime: Type.Optional(Type.String()),
           bytes: Type.Optional(Type.Integer({ minimum: 0 })),
-          inline: Type.Optional(Type.String({ contentEncoding: 'base64', description: 'the bytes themselves, when the gateway is configured to send small images inline' })),
+          inline: Type.Optional(
+            Type.String({
+              contentEncoding: 'base64',
+              description: 'the bytes themselves, when the gateway is configured to send small images inline',
+            }),
+          ),
           boxes: Type.Optional(
             Type.Array(
               Type.Object(
                 {
-                  x: Type.Number(), y: Type.Number(), w: Type.Number(), h: Type.Number(),
-                  label: Type.Optional(Type.String()), score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+                  x: Type.Number(),
+                  y: Type.Number(),
+                  w: Type.Number(),
+                  h: Type.Number(),
+                  label: Type.Optional(Type.String()),
+                  score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
                 },
                 { additionalProperties: false },
               ),

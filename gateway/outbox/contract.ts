@@ -7,23 +7,40 @@ import { describe, expect, it } from 'vitest';
 import type { IncidentMessage } from '../incidents/schema.js';
 import { laneOf } from './lanes.js';
 import type { DropReason, OutboxEntry, OutboxOptions } from './outbox.js';
-import { Outbox } from './outbox.js';
+import type { Outbox } from './outbox.js';
 
 export function message(seq: number, category = 'fire.smoke_alarm', extra: Partial<IncidentMessage> = {}): IncidentMessage {
   return {
-    schema: 'gridedge.incident/v1', type: 'new', id: `01M81NNWD58FJT67P00HP${String(seq).padStart(5, '0')}`, seq, revision: 1,
-    gatewayId: 'gw', grid: '110105001002001', category, severity: 'critical', status: 'open',
-    occurredAt: '2026-11-22T12:00:00.000Z', lastOccurredAt: '2026-11-22T12:00:00.000Z', updatedAt: '2026-11-22T12:00:00.000Z',
-    deadline: '2026-11-22T12:15:00.000Z', devices: [{ id: 'd', kind: 'smoke-alarm' }], facts: {}, evidence: [],
-    correlationKey: `k${seq}`, count: 1, ...extra,
+    schema: 'gridedge.incident/v1',
+    type: 'new',
+    id: `01M81NNWD58FJT67P00HP${String(seq).padStart(5, '0')}`,
+    seq,
+    revision: 1,
+    gatewayId: 'gw',
+    grid: '110105001002001',
+    category,
+    severity: 'critical',
+    status: 'open',
+    occurredAt: '2026-11-22T12:00:00.000Z',
+    lastOccurredAt: '2026-11-22T12:00:00.000Z',
+    updatedAt: '2026-11-22T12:00:00.000Z',
+    deadline: '2026-11-22T12:15:00.000Z',
+    devices: [{ id: 'd', kind: 'smoke-alarm' }],
+    facts: {},
+    evidence: [],
+    correlationKey: `k${seq}`,
+    count: 1,
+    ...extra,
   };
 }
 
 export async function putAll(outbox: Outbox, categories: string[]): Promise<void> {
-  await Promise.all(categories.map((c) => {
-    const seq = outbox.nextSeq();
-    return outbox.put(message(seq, c), laneOf(c));
-  }));
+  await Promise.all(
+    categories.map((c) => {
+      const seq = outbox.nextSeq();
+      return outbox.put(message(seq, c), laneOf(c));
+    }),
+  );
 }
 
 /** Opens outboxes on one log: `open` again on the same store is a restart. */
@@ -49,9 +66,21 @@ export function outboxContract(name: string, makeStore: () => Promise<OutboxStor
     it('hands out fire and gas before vehicles and device health, in seq order within a lane', async () => {
       const store = await makeStore();
       const outbox = await store.open();
-      await putAll(outbox, ['device.offline', 'vehicle.watchlist_plate', 'fire.smoke_alarm', 'device.offline', 'gas.leak', 'lpg.cylinder_overdue']);
+      await putAll(outbox, [
+        'device.offline',
+        'vehicle.watchlist_plate',
+        'fire.smoke_alarm',
+        'device.offline',
+        'gas.leak',
+        'lpg.cylinder_overdue',
+      ]);
       expect(outbox.next(10, new Set()).map((e) => [e.seq, e.message.category])).toEqual([
-        [3, 'fire.smoke_alarm'], [5, 'gas.leak'], [6, 'lpg.cylinder_overdue'], [2, 'vehicle.watchlist_plate'], [1, 'device.offline'], [4, 'device.offline'],
+        [3, 'fire.smoke_alarm'],
+        [5, 'gas.leak'],
+        [6, 'lpg.cylinder_overdue'],
+        [2, 'vehicle.watchlist_plate'],
+        [1, 'device.offline'],
+        [4, 'device.offline'],
       ]);
       expect(outbox.next(2, new Set([3])).map((e) => e.seq)).toEqual([5, 6]);
       await outbox.close();
@@ -62,8 +91,18 @@ export function outboxContract(name: string, makeStore: () => Promise<OutboxStor
       const dropped: Array<[number, DropReason]> = [];
       const one = Buffer.byteLength(JSON.stringify(message(1)));
       const outbox = await store.open({ maxBytes: one * 4 + 10, onDrop: (e: OutboxEntry, r) => dropped.push([e.seq, r]) });
-      await putAll(outbox, ['device.offline', 'fire.smoke_alarm', 'device.offline', 'vehicle.watchlist_plate', 'fire.smoke_alarm', 'fire.smoke_alarm']);
-      expect(dropped).toEqual([[1, 'full'], [3, 'full']]);
+      await putAll(outbox, [
+        'device.offline',
+        'fire.smoke_alarm',
+        'device.offline',
+        'vehicle.watchlist_plate',
+        'fire.smoke_alarm',
+        'fire.smoke_alarm',
+      ]);
+      expect(dropped).toEqual([
+        [1, 'full'],
+        [3, 'full'],
+      ]);
       expect(outbox.next(10, new Set()).map((e) => e.seq)).toEqual([2, 5, 6, 4]);
       expect(outbox.stats().dropped).toEqual({ full: 2, expired: 0 });
       await outbox.close();

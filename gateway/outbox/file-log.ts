@@ -59,9 +59,7 @@ export class FileLog implements OutboxLog {
 
   append(record: LogRecord, waitDurable: boolean): Promise<void> {
     this.buffer.push(JSON.stringify(record));
-    const p = waitDurable
-      ? new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
-      : Promise.resolve();
+    const p = waitDurable ? new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject })) : Promise.resolve();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => void this.flush());
@@ -82,7 +80,8 @@ export class FileLog implements OutboxLog {
     this.flushing = (async () => {
       try {
         const created = !this.handle && this.logBytes === 0;
-        const handle = (this.handle ??= await open(this.file, 'a'));
+        this.handle ??= await open(this.file, 'a');
+        const handle = this.handle;
         const text = `${lines.join('\n')}\n`;
         await handle.appendFile(text);
         await handle.datasync();

@@ -56,7 +56,10 @@ describe('outbox on a file', () => {
   it('group-commits: many puts in one turn share one write', async () => {
     const dir = await tempDir('outbox');
     const outbox = new Outbox({ dir, lanes: laneOf });
-    await putAll(outbox, Array.from({ length: 500 }, () => 'fire.smoke_alarm'));
+    await putAll(
+      outbox,
+      Array.from({ length: 500 }, () => 'fire.smoke_alarm'),
+    );
     const text = await readFile(path.join(dir, 'outbox.log'), 'utf8');
     expect(text.trim().split('\n')).toHaveLength(500);
     await outbox.close();
@@ -80,5 +83,4 @@ describe('outbox on a file', () => {
     expect(again.nextSeq()).toBe(61);
     await again.close();
   });
-
 });

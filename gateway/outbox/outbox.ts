@@ -76,7 +76,12 @@ export class Outbox {
   constructor(private readonly opts: OutboxOptions) {
     this.now = opts.now ?? Date.now;
     if (!opts.log && !opts.dir) throw new Error('an outbox needs a folder or a log');
-    this.log = opts.log ?? new FileLog(opts.dir!, { ...(opts.compactAtBytes ? { compactAtBytes: opts.compactAtBytes } : {}), ...(opts.onError ? { onError: opts.onError } : {}) });
+    this.log =
+      opts.log ??
+      new FileLog(opts.dir!, {
+        ...(opts.compactAtBytes ? { compactAtBytes: opts.compactAtBytes } : {}),
+        ...(opts.onError ? { onError: opts.onError } : {}),
+      });
     const state: OutboxState = {
       snapshot: (all) => this.snapshot(all),
       pendingBytes: () => this.pendingBytes,
@@ -110,7 +115,14 @@ export class Outbox {
       case 'put': {
         this.lastSeq = Math.max(this.lastSeq, r.seq);
         this.track(r.m);
-        const entry: OutboxEntry = { seq: r.seq, durable: true, lane: r.lane, enqueuedAt: r.at, bytes: Buffer.byteLength(JSON.stringify(r.m)), message: r.m };
+        const entry: OutboxEntry = {
+          seq: r.seq,
+          durable: true,
+          lane: r.lane,
+          enqueuedAt: r.at,
+          bytes: Buffer.byteLength(JSON.stringify(r.m)),
+          message: r.m,
+        };
         if (this.enqueue(entry)) for (const l of this.listeners) l(entry);
         for (const o of this.observers) o(r.m);
         break;
@@ -167,7 +179,8 @@ export class Outbox {
     if (this.pending.has(entry.seq)) return false;
     this.pending.set(entry.seq, entry);
     this.pendingBytes += entry.bytes;
-    (this.queues[entry.lane] ??= []).push(entry.seq);
+    this.queues[entry.lane] ??= [];
+    this.queues[entry.lane]!.push(entry.seq);
     return true;
   }
 
@@ -193,7 +206,14 @@ export class Outbox {
   put(message: IncidentMessage, lane: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('outbox is closed'));
     const at = this.now();
-    const entry: OutboxEntry = { seq: message.seq, durable: false, lane, enqueuedAt: at, bytes: Buffer.byteLength(JSON.stringify(message)), message };
+    const entry: OutboxEntry = {
+      seq: message.seq,
+      durable: false,
+      lane,
+      enqueuedAt: at,
+      bytes: Buffer.byteLength(JSON.stringify(message)),
+      message,
+    };
     this.track(message);
     this.enqueue(entry);
     this.enforceBytes();
@@ -225,7 +245,7 @@ export class Outbox {
       for (const seq of queue) {
         if (out.length >= limit) return out;
         const entry = this.pending.get(seq);
-        if (entry && entry.durable && !exclude.has(seq)) out.push(entry);
+        if (entry?.durable && !exclude.has(seq)) out.push(entry);
       }
     }
     return out;

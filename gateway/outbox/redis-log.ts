@@ -107,7 +107,14 @@ export class RedisLog implements OutboxLog {
     if (!state || (await redis.xlen(key)) < (this.opts.compactAtRecords ?? 50_000)) return false;
     const records = state.snapshot(true);
     const meta = records.find((r) => r.t === 'meta');
-    const resetId = await redis.xadd(key, '*', 'n', instance, 'r', JSON.stringify({ t: 'reset', lastSeq: meta?.t === 'meta' ? meta.lastSeq : 0 } satisfies LogRecord));
+    const resetId = await redis.xadd(
+      key,
+      '*',
+      'n',
+      instance,
+      'r',
+      JSON.stringify({ t: 'reset', lastSeq: meta?.t === 'meta' ? meta.lastSeq : 0 } satisfies LogRecord),
+    );
     const batch = redis.pipeline();
     for (const r of records) batch.xadd(key, '*', 'n', instance, 'r', JSON.stringify(r));
     batch.xtrim(key, 'MINID', resetId!);

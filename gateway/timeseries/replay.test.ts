@@ -31,13 +31,20 @@ describe('spool replay', () => {
   it('sends every spooled line, oldest file first, removes the files and leaves the newest alone', async () => {
     const now = Date.now();
     const earlier = now - 3 * 3600_000;
-    const dir = await spoolWith([
-      { at: earlier, values: Array.from({ length: 12_000 }, (_, i) => i) }, // more than one batch
-      { at: now - 3600_000, values: [7, 8, 9] },
-      { at: now, values: [100] },
-    ], 'replay_a');
+    const dir = await spoolWith(
+      [
+        { at: earlier, values: Array.from({ length: 12_000 }, (_, i) => i) }, // more than one batch
+        { at: now - 3600_000, values: [7, 8, 9] },
+        { at: now, values: [100] },
+      ],
+      'replay_a',
+    );
     const progress: string[] = [];
-    const result = await replaySpool({ dir, target: { url: vm.url, token: 't', org: 'o', bucket: 'b' }, progress: (l) => progress.push(l) });
+    const result = await replaySpool({
+      dir,
+      target: { url: vm.url, token: 't', org: 'o', bucket: 'b' },
+      progress: (l) => progress.push(l),
+    });
     expect(result).toMatchObject({ files: 2, lines: 12_003, skipped: [spoolFileName(now)] });
     expect(await readdir(dir)).toEqual([spoolFileName(now)]);
     expect(progress[0]).toMatch(/^\[1\/2\] .*: 12000 lines sent$/);
@@ -50,7 +57,13 @@ describe('spool replay', () => {
   });
 
   it('stops at a failure with the file kept, so a second run resumes', async () => {
-    const dir = await spoolWith([{ at: Date.now() - 7200_000, values: [1, 2] }, { at: Date.now(), values: [3] }], 'replay_b');
+    const dir = await spoolWith(
+      [
+        { at: Date.now() - 7200_000, values: [1, 2] },
+        { at: Date.now(), values: [3] },
+      ],
+      'replay_b',
+    );
     await expect(replaySpool({ dir, target: { url: 'http://127.0.0.1:9', token: 't', org: 'o', bucket: 'b' } })).rejects.toThrow(
       /replay stopped at .*\.lp \(0 of 1 files done, 0 lines sent\)/,
     );
@@ -63,8 +76,12 @@ describe('spool replay', () => {
   it('says so when there is nothing to replay', async () => {
     const dir = await tempDir('replay');
     const progress: string[] = [];
-    expect(await replaySpool({ dir, target: { url: vm.url, token: 't', org: 'o', bucket: 'b' }, progress: (l) => progress.push(l) })).toEqual({ files: 0, lines: 0, bytes: 0, skipped: [] });
+    expect(
+      await replaySpool({ dir, target: { url: vm.url, token: 't', org: 'o', bucket: 'b' }, progress: (l) => progress.push(l) }),
+    ).toEqual({ files: 0, lines: 0, bytes: 0, skipped: [] });
     expect(progress).toEqual([`nothing to replay in ${dir}`]);
-    await expect(replaySpool({ dir: path.join(dir, 'nope'), target: { url: vm.url, token: 't', org: 'o', bucket: 'b' } })).rejects.toThrow(/cannot read the spool folder/);
+    await expect(replaySpool({ dir: path.join(dir, 'nope'), target: { url: vm.url, token: 't', org: 'o', bucket: 'b' } })).rejects.toThrow(
+      /cannot read the spool folder/,
+    );
   });
 });

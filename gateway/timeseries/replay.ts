@@ -48,7 +48,9 @@ export async function replaySpool(opts: ReplayOptions): Promise<ReplayResult> {
   const skipped = opts.includeCurrent || opts.only || !newest ? [] : [newest];
   const todo = names.filter((n) => !skipped.includes(n));
   if (todo.length === 0) {
-    progress(`nothing to replay in ${opts.dir}${skipped.length ? ` (skipped ${newest}, the newest, which a running gateway may still write; --include-current to send it)` : ''}`);
+    progress(
+      `nothing to replay in ${opts.dir}${skipped.length ? ` (skipped ${newest}, the newest, which a running gateway may still write; --include-current to send it)` : ''}`,
+    );
     return { files: 0, lines: 0, bytes: 0, skipped };
   }
 
@@ -60,7 +62,12 @@ export async function replaySpool(opts: ReplayOptions): Promise<ReplayResult> {
     const text = await readFile(file, 'utf8');
     const lines = text.split('\n').filter((l) => l.length > 0);
     // No retries inside: a failure must surface here so the file stays for the next run.
-    const api = client.getWriteApi(opts.target.org, opts.target.bucket, 'ms', { batchSize: batchLines + 1, flushInterval: 0, maxRetries: 0, gzipThreshold: 4096 });
+    const api = client.getWriteApi(opts.target.org, opts.target.bucket, 'ms', {
+      batchSize: batchLines + 1,
+      flushInterval: 0,
+      maxRetries: 0,
+      gzipThreshold: 4096,
+    });
     try {
       for (let start = 0; start < lines.length; start += batchLines) {
         api.writeRecords(lines.slice(start, start + batchLines));
@@ -77,6 +84,8 @@ export async function replaySpool(opts: ReplayOptions): Promise<ReplayResult> {
     bytes += Buffer.byteLength(text);
     progress(`[${i + 1}/${todo.length}] ${name}: ${lines.length} lines sent`);
   }
-  progress(`replayed ${total} lines from ${todo.length} files${skipped.length ? `; skipped ${newest} (the newest, which a running gateway may still write)` : ''}`);
+  progress(
+    `replayed ${total} lines from ${todo.length} files${skipped.length ? `; skipped ${newest} (the newest, which a running gateway may still write)` : ''}`,
+  );
   return { files: todo.length, lines: total, bytes, skipped };
 }

@@ -20,7 +20,10 @@ function expectedSamples(points: SeriesPoint[]): Sample[] {
   return points
     .flatMap((p) =>
       Object.entries(p.fields).map(([f, v]) => {
-        const tags = Object.entries(p.tags).sort().map(([k, t]) => `${k}=${t}`).join(',');
+        const tags = Object.entries(p.tags)
+          .sort()
+          .map(([k, t]) => `${k}=${t}`)
+          .join(',');
         return `${p.measurement}_${f}{${tags}} ${Number(v)}@${p.ts}`;
       }),
     )
@@ -63,7 +66,8 @@ const implementations: Implementation[] = [
         measurement: 'smoke_alarm',
         async readBack() {
           const lines: string[] = [];
-          for (const f of (await readdir(dir)).sort()) lines.push(...(await readFile(path.join(dir, f), 'utf8')).split('\n').filter(Boolean));
+          for (const f of (await readdir(dir)).sort())
+            lines.push(...(await readFile(path.join(dir, f), 'utf8')).split('\n').filter(Boolean));
           return lines.flatMap(parseLine).sort();
         },
       };
@@ -82,7 +86,10 @@ const implementations: Implementation[] = [
           return series
             .flatMap((s) => {
               const { __name__: name, ...labels } = s.metric;
-              const tags = Object.entries(labels).sort().map(([k, v]) => `${k}=${v}`).join(',');
+              const tags = Object.entries(labels)
+                .sort()
+                .map(([k, v]) => `${k}=${v}`)
+                .join(',');
               return s.values.map((v, i) => `${name}{${tags}} ${v}@${s.timestamps[i]}`);
             })
             .sort();
@@ -132,7 +139,13 @@ describe('InfluxSink when the server is gone', () => {
     const fallen: string[] = [];
     // A closed loopback port: connection refused, the way a stopped server looks.
     const sink = new InfluxSink({
-      url: 'http://127.0.0.1:9', token: 't', org: 'o', bucket: 'b', batchSize: 10, flushIntervalMs: 20, maxRetries: 0,
+      url: 'http://127.0.0.1:9',
+      token: 't',
+      org: 'o',
+      bucket: 'b',
+      batchSize: 10,
+      flushIntervalMs: 20,
+      maxRetries: 0,
       fallback: (lines) => fallen.push(...lines),
     });
     const lines = Array.from({ length: 25 }, (_, i) => toLine({ measurement: 'm', tags: {}, fields: { v: i }, ts: 1_700_000_000_000 + i }));

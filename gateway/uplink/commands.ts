@@ -19,8 +19,11 @@ export type CommandName = (typeof COMMAND_NAMES)[number];
 
 export const CommandSchema = Type.Object(
   {
-    correlationId: Type.String({ minLength: 1, maxLength: 128, description: 'the platform\'s id for this command, echoed in the reply' }),
-    issuedAt: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$', description: 'ISO 8601 UTC time the platform issued it' }),
+    correlationId: Type.String({ minLength: 1, maxLength: 128, description: "the platform's id for this command, echoed in the reply" }),
+    issuedAt: Type.String({
+      pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$',
+      description: 'ISO 8601 UTC time the platform issued it',
+    }),
     incidentId: Type.Optional(Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'incident id (ULID)' })),
     cameraId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'camera id, for snapshot' })),
     by: Type.Optional(Type.String({ maxLength: 128, description: 'operator, up to 128 characters' })),
@@ -86,9 +89,17 @@ export class CommandHandler {
   async handle(name: string, payload: Buffer): Promise<{ reply: Reply; durable?: Promise<void> }> {
     const result = await this.apply(name, payload);
     const { counters, log } = this.opts;
-    counters.inc('commands_total', { command: COMMAND_NAMES.includes(name as CommandName) ? name : 'unknown', result: result.reply.ok ? 'ok' : result.reply.error!.code });
-    if (!result.reply.ok) log.warn({ command: name.slice(0, 40), correlationId: result.reply.correlationId, error: result.reply.error }, 'platform command refused');
-    else log.info({ command: name, correlationId: result.reply.correlationId, incident: result.reply.incident }, 'platform command applied');
+    counters.inc('commands_total', {
+      command: COMMAND_NAMES.includes(name as CommandName) ? name : 'unknown',
+      result: result.reply.ok ? 'ok' : result.reply.error!.code,
+    });
+    if (!result.reply.ok)
+      log.warn(
+        { command: name.slice(0, 40), correlationId: result.reply.correlationId, error: result.reply.error },
+        'platform command refused',
+      );
+    else
+      log.info({ command: name, correlationId: result.reply.correlationId, incident: result.reply.incident }, 'platform command applied');
     return result;
   }
 
@@ -102,18 +113,30 @@ export class CommandHandler {
     } catch (err) {
       return fail('malformed', `not JSON: ${(err as Error).message}`);
     }
-    const correlationId = typeof (body as { correlationId?: unknown })?.correlationId === 'string'
-      ? ((body as { correlationId: string }).correlationId).slice(0, 128)
-      : null;
+    const correlationId =
+      typeof (body as { correlationId?: unknown })?.correlationId === 'string'
+        ? (body as { correlationId: string }).correlationId.slice(0, 128)
+        : null;
     if (!validate(body)) return fail('malformed', describeErrors(validate.errors).join('; '), correlationId);
-    if (!COMMAND_NAMES.includes(name as CommandName)) return fail('unknown_command', `unknown command '${name.slice(0, 40)}' (expected one of: ${COMMAND_NAMES.join(', ')})`, correlationId);
+    if (!COMMAND_NAMES.includes(name as CommandName))
+      return fail(
+        'unknown_command',
+        `unknown command '${name.slice(0, 40)}' (expected one of: ${COMMAND_NAMES.join(', ')})`,
+        correlationId,
+      );
     const secret = this.opts.secret;
     if (!secret) return fail('commands_disabled', 'this gateway has no upstream.commandSecret, so it accepts no commands', correlationId);
     const { auth, ...fields } = body;
     const expected = Buffer.from(signCommand(secret, name, fields), 'hex');
-    if (!timingSafeEqual(expected, Buffer.from(auth, 'hex'))) return fail('unauthenticated', 'auth does not match the command secret', correlationId);
+    if (!timingSafeEqual(expected, Buffer.from(auth, 'hex')))
+      return fail('unauthenticated', 'auth does not match the command secret', correlationId);
     const skew = Math.abs(this.now() - Date.parse(body.issuedAt));
-    if (!(skew <= MAX_SKEW_MS)) return fail('stale', `issuedAt is ${Math.round(skew / 1000)} s away from the gateway's clock (limit ${MAX_SKEW_MS / 1000} s)`, correlationId);
+    if (!(skew <= MAX_SKEW_MS))
+      return fail(
+        'stale',
+        `issuedAt is ${Math.round(skew / 1000)} s away from the gateway's clock (limit ${MAX_SKEW_MS / 1000} s)`,
+        correlationId,
+      );
 
     this.forget();
     const earlier = this.seen.get(body.correlationId);
@@ -127,10 +150,18 @@ export class CommandHandler {
     return result;
   }
 
-  private async decide(name: string, body: Command, fail: (code: ReplyErrorCode, message: string, correlationId?: string | null) => { reply: Reply }): Promise<{ reply: Reply; durable?: Promise<void> }> {
+  private async decide(
+    name: string,
+    body: Command,
+    fail: (code: ReplyErrorCode, message: string, correlationId?: string | null) => { reply: Reply },
+  ): Promise<{ reply: Reply; durable?: Promise<void> }> {
     let result: { reply: Reply; durable?: Promise<void> };
     if (name === 'snapshot') {
-      result = fail('unavailable', body.cameraId ? `camera '${body.cameraId}' is not configured on this gateway` : 'snapshot needs a cameraId', body.correlationId);
+      result = fail(
+        'unavailable',
+        body.cameraId ? `camera '${body.cameraId}' is not configured on this gateway` : 'snapshot needs a cameraId',
+        body.correlationId,
+      );
     } else if (!body.incidentId) {
       result = fail('malformed', `${name} needs an incidentId`, body.correlationId);
     } else {
@@ -143,7 +174,13 @@ export class CommandHandler {
       });
       result = r.ok
         ? {
-            reply: { schema: REPLY_SCHEMA_ID, correlationId: body.correlationId, command: name, ok: true, incident: { id: r.message.id, status: r.message.status, revision: r.message.revision, seq: r.message.seq } },
+            reply: {
+              schema: REPLY_SCHEMA_ID,
+              correlationId: body.correlationId,
+              command: name,
+              ok: true,
+              incident: { id: r.message.id, status: r.message.status, revision: r.message.revision, seq: r.message.seq },
+            },
             durable: r.durable,
           }
         : fail(r.code, r.error, body.correlationId);

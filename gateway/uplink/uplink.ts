@@ -112,7 +112,9 @@ export class Uplink {
     });
     client.on('message', (topic, payload) => this.onCommand(topic, payload));
     client.on('close', () => log.debug({ upstream: where }, 'uplink connection closed'));
-    client.on('offline', () => log.warn({ upstream: where, backlog: this.opts.outbox.stats().pending }, 'uplink offline; incidents wait in the outbox'));
+    client.on('offline', () =>
+      log.warn({ upstream: where, backlog: this.opts.outbox.stats().pending }, 'uplink offline; incidents wait in the outbox'),
+    );
     client.on('error', (err) => {
       counters.inc('uplink_errors_total');
       log.warn({ upstream: where, err: err.message }, 'uplink error');
@@ -150,14 +152,19 @@ export class Uplink {
     const client = this.client;
     if (!handler || !client || !topic.startsWith(`${this.topics.root}/cmd/`)) return;
     const name = topic.slice(this.topics.root.length + 5);
-    void handler.handle(name, payload).then(({ reply, durable }) => {
-      const send = () => client.publish(this.topics.reply, JSON.stringify(reply), { qos: 1 });
-      // The reply confirms a change only once the change is on disk.
-      if (durable) durable.then(send, (err: unknown) => {
-        this.opts.log.error({ err: (err as Error).message }, 'command applied but not stored');
-      });
-      else send();
-    }, (err: unknown) => this.opts.log.error({ err: (err as Error).message }, 'platform command could not be applied; the platform will resend it'));
+    void handler.handle(name, payload).then(
+      ({ reply, durable }) => {
+        const send = () => client.publish(this.topics.reply, JSON.stringify(reply), { qos: 1 });
+        // The reply confirms a change only once the change is on disk.
+        if (durable)
+          durable.then(send, (err: unknown) => {
+            this.opts.log.error({ err: (err as Error).message }, 'command applied but not stored');
+          });
+        else send();
+      },
+      (err: unknown) =>
+        this.opts.log.error({ err: (err as Error).message }, 'platform command could not be applied; the platform will resend it'),
+    );
   }
 
   /**
@@ -194,7 +201,9 @@ export class Uplink {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     if (!client) return;
     if (client.connected && sayOffline) {
-      await withTimeout(client.publishAsync(this.topics.status, this.status('offline'), { qos: 1, retain: true }), 3000).catch(() => undefined);
+      await withTimeout(client.publishAsync(this.topics.status, this.status('offline'), { qos: 1, retain: true }), 3000).catch(
+        () => undefined,
+      );
     }
     await withTimeout(client.endAsync(true), 3000).catch(() => undefined);
   }
@@ -203,12 +212,15 @@ export class Uplink {
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then((v) => {
-      clearTimeout(t);
-      resolve(v);
-    }, (e: unknown) => {
-      clearTimeout(t);
-      reject(e as Error);
-    });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e as Error);
+      },
+    );
   });
 }

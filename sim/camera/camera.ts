@@ -37,7 +37,8 @@ export interface SimCameraOptions {
 
 export class SimulatedCamera {
   readonly id: string;
-  private readonly opts: Required<Omit<SimCameraOptions, 'discoveryPort' | 'timeline' | 'scenes'>> & Pick<SimCameraOptions, 'discoveryPort' | 'timeline' | 'scenes'>;
+  private readonly opts: Required<Omit<SimCameraOptions, 'discoveryPort' | 'timeline' | 'scenes'>> &
+    Pick<SimCameraOptions, 'discoveryPort' | 'timeline' | 'scenes'>;
   private rendered = new Map<string, RenderedScene>();
   private current?: RenderedScene;
   private onvif?: OnvifService;
@@ -65,8 +66,10 @@ export class SimulatedCamera {
       ffmpegPath: 'ffmpeg',
       ...options,
     };
-    if (!Number.isInteger(this.opts.fps) || this.opts.fps < 1 || this.opts.fps > 60) throw new Error(`camera ${this.id}: fps must be 1..60`);
-    if (this.opts.width % 2 || this.opts.height % 2 || this.opts.width < 64 || this.opts.height < 64) throw new Error(`camera ${this.id}: width and height must be even and at least 64`);
+    if (!Number.isInteger(this.opts.fps) || this.opts.fps < 1 || this.opts.fps > 60)
+      throw new Error(`camera ${this.id}: fps must be 1..60`);
+    if (this.opts.width % 2 || this.opts.height % 2 || this.opts.width < 64 || this.opts.height < 64)
+      throw new Error(`camera ${this.id}: width and height must be even and at least 64`);
   }
 
   get xaddr(): string {
@@ -98,16 +101,30 @@ export class SimulatedCamera {
       this.rendered = await renderScenes(this.sceneSet(), opts.width, opts.height, opts.ffmpegPath);
       const first = this.rendered.get(opts.initialScene);
       if (!first) throw new Error(`camera ${this.id}: no scene "${opts.initialScene}" (have: ${[...this.rendered.keys()].join(', ')})`);
-      for (const step of opts.timeline ?? []) if (!this.rendered.has(step.scene)) throw new Error(`camera ${this.id}: timeline names unknown scene "${step.scene}"`);
+      for (const step of opts.timeline ?? [])
+        if (!this.rendered.has(step.scene)) throw new Error(`camera ${this.id}: timeline names unknown scene "${step.scene}"`);
       this.current = first;
-      this.rtsp = new RtspStream({ host: opts.host, port: opts.rtspPort, path: '/stream', fps: opts.fps, codec: opts.codec, firstScene: first.files });
+      this.rtsp = new RtspStream({
+        host: opts.host,
+        port: opts.rtspPort,
+        path: '/stream',
+        fps: opts.fps,
+        codec: opts.codec,
+        firstScene: first.files,
+      });
       await this.rtsp.start();
       this.onvif = new OnvifService({
         host: opts.host,
         port: opts.onvifPort,
         identity: identityFor(this.id, opts.location),
         users: new Map([[opts.user, opts.password]]),
-        stream: () => ({ rtspUrl: this.rtsp!.url, width: opts.width, height: opts.height, fps: opts.fps, encoding: opts.codec === 'mjpeg' ? 'JPEG' : 'H264' }),
+        stream: () => ({
+          rtspUrl: this.rtsp!.url,
+          width: opts.width,
+          height: opts.height,
+          fps: opts.fps,
+          encoding: opts.codec === 'mjpeg' ? 'JPEG' : 'H264',
+        }),
         snapshot: () => this.currentPicture(),
       });
       await this.onvif.start();
@@ -139,7 +156,8 @@ export class SimulatedCamera {
     this.current = scene;
     this.rtsp?.show(scene.files);
     if ((before?.motion ?? false) !== (scene.spec.motion ?? false)) this.raise('tns1:VideoSource/MotionAlarm', scene.spec.motion ?? false);
-    if ((before?.tamper ?? false) !== (scene.spec.tamper ?? false)) this.raise('tns1:VideoSource/GlobalSceneChange/ImagingService', scene.spec.tamper ?? false);
+    if ((before?.tamper ?? false) !== (scene.spec.tamper ?? false))
+      this.raise('tns1:VideoSource/GlobalSceneChange/ImagingService', scene.spec.tamper ?? false);
   }
 
   /** The picture the stream shows now (effects loop at the stream's rate). */

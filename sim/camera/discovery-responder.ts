@@ -26,7 +26,9 @@ export class DiscoveryResponder {
       const probe = readProbe(buf.toString('utf8'));
       if (!probe) return;
       this.probes++;
-      const answer = Buffer.from(probeMatchesMessage(probe.messageId, { urn: this.opts.urn, xaddrs: this.opts.xaddrs(), scopes: this.opts.scopes }));
+      const answer = Buffer.from(
+        probeMatchesMessage(probe.messageId, { urn: this.opts.urn, xaddrs: this.opts.xaddrs(), scopes: this.opts.scopes }),
+      );
       socket.send(answer, rinfo.port, rinfo.address);
     });
     await new Promise<void>((resolve, reject) => {

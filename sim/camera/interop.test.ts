@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedCamera } from './camera.js';
 
 type Callback<T> = (err: Error | null, value: T) => void;
-type Profile = { $: { token: string }; name: string; videoEncoderConfiguration?: { encoding: string; resolution: { width: number; height: number } } };
+type Profile = {
+  $: { token: string };
+  name: string;
+  videoEncoderConfiguration?: { encoding: string; resolution: { width: number; height: number } };
+};
 interface Cam {
   getDeviceInformation(cb: Callback<Record<string, string>>): void;
   getProfiles(cb: Callback<Profile[]>): void;
@@ -21,7 +25,9 @@ const { Cam } = onvif as unknown as { Cam: new (opts: Record<string, unknown>, c
 
 function connect(port: number, password: string): Promise<Cam> {
   return new Promise((resolve, reject) => {
-    const cam: Cam = new Cam({ hostname: '127.0.0.1', port, username: 'admin', password, timeout: 5000 }, (err) => (err ? reject(err) : resolve(cam)));
+    const cam: Cam = new Cam({ hostname: '127.0.0.1', port, username: 'admin', password, timeout: 5000 }, (err) =>
+      err ? reject(err) : resolve(cam),
+    );
   });
 }
 
@@ -74,4 +80,3 @@ describe('the simulated camera with the independent `onvif` client', () => {
     expect(String((failed as Error).message)).toMatch(/not authorized/i);
   });
 });
-

@@ -6,7 +6,17 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DigestAuth } from '../../devices/http-digest.js';
-import { envelope, escapeXml, fault, parseDuration, parseSoap, SoapParseError, text, UsernameTokenVerifier, type SoapRequest } from './soap.js';
+import {
+  envelope,
+  escapeXml,
+  fault,
+  parseDuration,
+  parseSoap,
+  SoapParseError,
+  text,
+  UsernameTokenVerifier,
+  type SoapRequest,
+} from './soap.js';
 
 export interface CameraIdentity {
   manufacturer: string;
@@ -132,7 +142,8 @@ export class OnvifService {
         return send(res, 400, SOAP, fault('Sender', 'ter:NotAuthorized', `Sender not authorized: ${reason}`));
       }
       const answer = await this.operation(path, soap);
-      if (answer === undefined) return send(res, 400, SOAP, fault('Sender', 'ter:ActionNotSupported', `${soap.operation} is not supported on ${path}`));
+      if (answer === undefined)
+        return send(res, 400, SOAP, fault('Sender', 'ter:ActionNotSupported', `${soap.operation} is not supported on ${path}`));
       send(res, answer.status ?? 200, SOAP, answer.xml);
     } catch (err) {
       send(res, 500, SOAP, fault('Receiver', 'ter:Action', (err as Error).message));
@@ -170,7 +181,11 @@ export class OnvifService {
         case 'GetServices':
           return ok(`<tds:GetServicesResponse>${this.services(text(soap.body.IncludeCapability) === 'true')}</tds:GetServicesResponse>`);
         case 'GetScopes':
-          return ok(`<tds:GetScopesResponse>${scopes(identity).map((s) => `<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>${escapeXml(s)}</tt:ScopeItem></tds:Scopes>`).join('')}</tds:GetScopesResponse>`);
+          return ok(
+            `<tds:GetScopesResponse>${scopes(identity)
+              .map((s) => `<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>${escapeXml(s)}</tt:ScopeItem></tds:Scopes>`)
+              .join('')}</tds:GetScopesResponse>`,
+          );
       }
       return undefined;
     }
@@ -180,7 +195,9 @@ export class OnvifService {
         case 'GetProfiles':
           return ok(`<trt:GetProfilesResponse>${profile(stream, 'trt:Profiles')}</trt:GetProfilesResponse>`);
         case 'GetProfile':
-          return text(soap.body.ProfileToken) === PROFILE ? ok(`<trt:GetProfileResponse>${profile(stream, 'trt:Profile')}</trt:GetProfileResponse>`) : noProfile();
+          return text(soap.body.ProfileToken) === PROFILE
+            ? ok(`<trt:GetProfileResponse>${profile(stream, 'trt:Profile')}</trt:GetProfileResponse>`)
+            : noProfile();
         case 'GetVideoSources':
           return ok(
             `<trt:GetVideoSourcesResponse><trt:VideoSources token="${SOURCE}"><tt:Framerate>${stream.fps}</tt:Framerate>` +
@@ -201,7 +218,8 @@ export class OnvifService {
           return ok(eventProperties());
         case 'CreatePullPointSubscription': {
           const ms = this.requestedLifetime(text(soap.body.InitialTerminationTime));
-          if (ms === undefined) return { status: 400, xml: fault('Sender', 'ter:InvalidArgVal', 'InitialTerminationTime is not a duration or time') };
+          if (ms === undefined)
+            return { status: 400, xml: fault('Sender', 'ter:InvalidArgVal', 'InitialTerminationTime is not a duration or time') };
           const id = String(this.nextSubscription++);
           const sub: Subscription = { id, expiresAt: Date.now() + ms, queue: [] };
           // A new subscriber first learns the current state, as ONVIF's "Initialized" messages do.
@@ -224,13 +242,14 @@ export class OnvifService {
       case 'PullMessages': {
         const timeout = Math.min(parseDuration(text(soap.body.Timeout) ?? 'PT1S') ?? 1000, 60_000);
         const limit = Math.max(1, Number(text(soap.body.MessageLimit) ?? 100) || 100);
-        if (!sub.queue.length) await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => resolve(), timeout);
-          sub.waiter = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        if (!sub.queue.length)
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => resolve(), timeout);
+            sub.waiter = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
         sub.waiter = undefined;
         const messages = sub.queue.splice(0, limit);
         return ok(
@@ -241,9 +260,12 @@ export class OnvifService {
       }
       case 'Renew': {
         const ms = this.requestedLifetime(text(soap.body.TerminationTime));
-        if (ms === undefined) return { status: 400, xml: fault('Sender', 'ter:InvalidArgVal', 'TerminationTime is not a duration or time') };
+        if (ms === undefined)
+          return { status: 400, xml: fault('Sender', 'ter:InvalidArgVal', 'TerminationTime is not a duration or time') };
         sub.expiresAt = Date.now() + ms;
-        return ok(`<wsnt:RenewResponse><wsnt:TerminationTime>${iso(sub.expiresAt)}</wsnt:TerminationTime><wsnt:CurrentTime>${iso(Date.now())}</wsnt:CurrentTime></wsnt:RenewResponse>`);
+        return ok(
+          `<wsnt:RenewResponse><wsnt:TerminationTime>${iso(sub.expiresAt)}</wsnt:TerminationTime><wsnt:CurrentTime>${iso(Date.now())}</wsnt:CurrentTime></wsnt:RenewResponse>`,
+        );
       }
       case 'Unsubscribe':
         this.subscriptions.delete(sub.id);
@@ -280,9 +302,21 @@ export class OnvifService {
       (withCapabilities ? `<tds:Capabilities>${caps}</tds:Capabilities>` : '') +
       `<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>`;
     return (
-      service('http://www.onvif.org/ver10/device/wsdl', '/onvif/device_service', '<tds:Capabilities><tds:Network IPFilter="false" ZeroConfiguration="false" IPVersion6="false" DynDNS="false"/><tds:Security UsernameToken="true" HttpDigest="true"/><tds:System DiscoveryResolve="false" DiscoveryBye="false" RemoteDiscovery="false"/></tds:Capabilities>') +
-      service('http://www.onvif.org/ver10/media/wsdl', '/onvif/media_service', '<trt:Capabilities SnapshotUri="true" Rotation="false"><trt:ProfileCapabilities MaximumNumberOfProfiles="1"/><trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="true" RTP_RTSP_TCP="true"/></trt:Capabilities>') +
-      service('http://www.onvif.org/ver10/events/wsdl', '/onvif/events_service', '<tev:Capabilities WSSubscriptionPolicySupport="false" WSPullPointSupport="true" WSPausableSubscriptionManagerInterfaceSupport="false"/>')
+      service(
+        'http://www.onvif.org/ver10/device/wsdl',
+        '/onvif/device_service',
+        '<tds:Capabilities><tds:Network IPFilter="false" ZeroConfiguration="false" IPVersion6="false" DynDNS="false"/><tds:Security UsernameToken="true" HttpDigest="true"/><tds:System DiscoveryResolve="false" DiscoveryBye="false" RemoteDiscovery="false"/></tds:Capabilities>',
+      ) +
+      service(
+        'http://www.onvif.org/ver10/media/wsdl',
+        '/onvif/media_service',
+        '<trt:Capabilities SnapshotUri="true" Rotation="false"><trt:ProfileCapabilities MaximumNumberOfProfiles="1"/><trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="true" RTP_RTSP_TCP="true"/></trt:Capabilities>',
+      ) +
+      service(
+        'http://www.onvif.org/ver10/events/wsdl',
+        '/onvif/events_service',
+        '<tev:Capabilities WSSubscriptionPolicySupport="false" WSPullPointSupport="true" WSPausableSubscriptionManagerInterfaceSupport="false"/>',
+      )
     );
   }
 }

@@ -42,8 +42,25 @@ export class RtspStream {
   }
 
   async start(): Promise<void> {
-    if (!existsSync(SYSTEM_PYTHON)) throw new Error(`the simulated camera's RTSP server needs ${SYSTEM_PYTHON} with GStreamer bindings (Debian packages python3-gi, gir1.2-gst-rtsp-server-1.0)`);
-    const args = [SCRIPT, '--host', this.opts.host, '--port', String(this.port), '--path', this.opts.path, '--fps', String(this.opts.fps), '--codec', this.opts.codec, '--scene', this.scene.join('\t')];
+    if (!existsSync(SYSTEM_PYTHON))
+      throw new Error(
+        `the simulated camera's RTSP server needs ${SYSTEM_PYTHON} with GStreamer bindings (Debian packages python3-gi, gir1.2-gst-rtsp-server-1.0)`,
+      );
+    const args = [
+      SCRIPT,
+      '--host',
+      this.opts.host,
+      '--port',
+      String(this.port),
+      '--path',
+      this.opts.path,
+      '--fps',
+      String(this.opts.fps),
+      '--codec',
+      this.opts.codec,
+      '--scene',
+      this.scene.join('\t'),
+    ];
     const child = spawn(SYSTEM_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     let stderr = '';
@@ -63,7 +80,11 @@ export class RtspStream {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`RTSP server exited (${signal ?? code}) before it was ready: ${stderr.trim() || 'no output'}${/gi|GstRtspServer|Namespace/.test(stderr) ? ' — install python3-gi and gir1.2-gst-rtsp-server-1.0' : ''}`));
+        reject(
+          new Error(
+            `RTSP server exited (${signal ?? code}) before it was ready: ${stderr.trim() || 'no output'}${/gi|GstRtspServer|Namespace/.test(stderr) ? ' — install python3-gi and gir1.2-gst-rtsp-server-1.0' : ''}`,
+          ),
+        );
       });
     });
     this.port = port;

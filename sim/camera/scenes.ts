@@ -64,9 +64,15 @@ export interface RenderedScene {
  * Renders every scene as JPEGs of exactly width × height. Renders are cached for the process
  * (many simulated cameras share the same scenes), in one temporary folder removed at exit.
  */
-export async function renderScenes(scenes: Record<string, SceneSpec>, width: number, height: number, ffmpeg = 'ffmpeg'): Promise<Map<string, RenderedScene>> {
+export async function renderScenes(
+  scenes: Record<string, SceneSpec>,
+  width: number,
+  height: number,
+  ffmpeg = 'ffmpeg',
+): Promise<Map<string, RenderedScene>> {
   const entries = Object.entries(scenes);
-  for (const [name] of entries) if (!/^[a-zA-Z0-9_-]{1,64}$/.test(name)) throw new Error(`scene name "${name}": use letters, digits, _ and - only`);
+  for (const [name] of entries)
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(name)) throw new Error(`scene name "${name}": use letters, digits, _ and - only`);
   const rendered = await Promise.all(
     entries.map(async ([name, spec]) => {
       const key = JSON.stringify([spec.image, spec.color, spec.plate, spec.effect, width, height]);
@@ -86,7 +92,13 @@ export async function renderScenes(scenes: Record<string, SceneSpec>, width: num
 const cache = new Map<string, Promise<{ files: string[]; jpegs: Buffer[] }>>();
 let cacheDir: string | undefined;
 
-async function render(spec: SceneSpec, name: string, width: number, height: number, ffmpeg: string): Promise<{ files: string[]; jpegs: Buffer[] }> {
+async function render(
+  spec: SceneSpec,
+  name: string,
+  width: number,
+  height: number,
+  ffmpeg: string,
+): Promise<{ files: string[]; jpegs: Buffer[] }> {
   if (!cacheDir) {
     cacheDir = mkdtempSync(path.join(tmpdir(), 'gridedge-scenes-'));
     const dir = cacheDir;
@@ -104,7 +116,8 @@ async function render(spec: SceneSpec, name: string, width: number, height: numb
  * flickering teardrop, red → yellow at its core) and a smoke plume (grey, low saturation,
  * spreading frame by frame). ld(0) holds the effect's strength at the pixel.
  */
-const flame = 'st(0,clip(1.25-hypot((X-W/2)/(W*0.10),(Y-H*0.70)/(H*0.30*(1+0.2*sin(N*2.3+X/9))))+0.3*(random(1)-0.5),0,1));st(1,min(1,1.6*ld(0)))';
+const flame =
+  'st(0,clip(1.25-hypot((X-W/2)/(W*0.10),(Y-H*0.70)/(H*0.30*(1+0.2*sin(N*2.3+X/9))))+0.3*(random(1)-0.5),0,1));st(1,min(1,1.6*ld(0)))';
 const FIRE = [
   `r='${flame};(1-ld(1))*r(X,Y)+ld(1)*255'`,
   `g='${flame};(1-ld(1))*g(X,Y)+ld(1)*(70+170*ld(0)*ld(0))'`,
@@ -117,12 +130,25 @@ const SMOKE = [
   `b='${plume};(1-ld(0))*b(X,Y)+ld(0)*174'`,
 ].join(':');
 
-async function renderScene(spec: SceneSpec, pattern: string, frames: number, width: number, height: number, ffmpeg: string, dir: string, name: string): Promise<void> {
+async function renderScene(
+  spec: SceneSpec,
+  pattern: string,
+  frames: number,
+  width: number,
+  height: number,
+  ffmpeg: string,
+  dir: string,
+  name: string,
+): Promise<void> {
   const input: string[] = [];
   const filters: string[] = [];
   if (spec.image) {
     if (!existsSync(spec.image)) {
-      const hint = spec.image.startsWith(DARKNET) ? ' (Debian package "darknet"; `npm test` installs it)' : spec.image.startsWith(FACES) ? ' (npm package @vladmandic/face-api; run npm install)' : '';
+      const hint = spec.image.startsWith(DARKNET)
+        ? ' (Debian package "darknet"; `npm test` installs it)'
+        : spec.image.startsWith(FACES)
+          ? ' (npm package @vladmandic/face-api; run npm install)'
+          : '';
       throw new Error(`scene "${name}": picture ${spec.image} not found${hint}`);
     }
     input.push('-loop', '1', '-i', spec.image);
@@ -131,7 +157,8 @@ async function renderScene(spec: SceneSpec, pattern: string, frames: number, wid
     input.push('-f', 'lavfi', '-i', `color=c=${spec.color ?? 'gray'}:s=${width}x${height}`);
   }
   if (spec.plate) {
-    if (!existsSync(CJK_FONT)) throw new Error(`scene "${name}": drawing a plate needs the CJK font ${CJK_FONT} (Debian package fonts-wqy-zenhei)`);
+    if (!existsSync(CJK_FONT))
+      throw new Error(`scene "${name}": drawing a plate needs the CJK font ${CJK_FONT} (Debian package fonts-wqy-zenhei)`);
     // A blue civil plate (440×140 mm) at a fifth of the frame width, low in the picture.
     const pw = Math.round(width / 5);
     const ph = Math.round((pw * 140) / 440);
@@ -143,10 +170,25 @@ async function renderScene(spec: SceneSpec, pattern: string, frames: number, wid
     );
   }
   if (spec.effect) filters.push('format=rgb24', `geq=${spec.effect === 'fire' ? FIRE : SMOKE}`);
-  const args = ['-hide_banner', '-loglevel', 'error', '-y', ...input, '-frames:v', String(frames), '-vf', filters.join(',') || 'null', '-q:v', '3', pattern];
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    ...input,
+    '-frames:v',
+    String(frames),
+    '-vf',
+    filters.join(',') || 'null',
+    '-q:v',
+    '3',
+    pattern,
+  ];
   try {
     await run(ffmpeg, args);
   } catch (err) {
-    throw new Error(`scene "${name}": ffmpeg could not render it: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+    throw new Error(
+      `scene "${name}": ffmpeg could not render it: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,
+    );
   }
 }

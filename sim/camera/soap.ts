@@ -21,7 +21,13 @@ export const NS = {
   wsa04: 'http://schemas.xmlsoap.org/ws/2004/08/addressing',
 } as const;
 
-const parser = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, trimValues: true });
+const parser = new XMLParser({
+  removeNSPrefix: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  parseTagValue: false,
+  trimValues: true,
+});
 
 export type XmlNode = { [key: string]: XmlValue };
 export type XmlValue = string | XmlNode | XmlValue[];
@@ -94,7 +100,9 @@ export class UsernameTokenVerifier {
     const at = Date.parse(created);
     if (!nonce || Number.isNaN(at)) return { ok: false, reason: 'digest token without Nonce or Created' };
     if (Math.abs(this.now() - at) > this.skewMs) return { ok: false, reason: 'token Created too far from the device clock' };
-    const digest = createHash('sha1').update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created), Buffer.from(expected)])).digest('base64');
+    const digest = createHash('sha1')
+      .update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created), Buffer.from(expected)]))
+      .digest('base64');
     if (!equal(given, digest)) return { ok: false, reason: 'wrong password' };
     this.forgetOld();
     if (this.seen.has(nonce)) return { ok: false, reason: 'nonce replayed' };

@@ -21,7 +21,11 @@ function talk(port: number, text: string): Promise<string> {
 beforeAll(async () => {
   echo = net.createServer((s) => s.pipe(s));
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
-  proxy = new FaultProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: (echo.address() as net.AddressInfo).port }, name: 'echo' });
+  proxy = new FaultProxy({
+    listen: { host: '127.0.0.1', port: 0 },
+    target: { host: '127.0.0.1', port: (echo.address() as net.AddressInfo).port },
+    name: 'echo',
+  });
   await proxy.start();
 });
 afterAll(async () => {
@@ -47,7 +51,10 @@ describe('fault proxy', () => {
   });
 
   it('reads LISTEN=TARGET and says what it wants otherwise', () => {
-    expect(parseProxySpec('127.0.0.1:18830=10.0.0.5:1883')).toEqual({ listen: { host: '127.0.0.1', port: 18830 }, target: { host: '10.0.0.5', port: 1883 } });
+    expect(parseProxySpec('127.0.0.1:18830=10.0.0.5:1883')).toEqual({
+      listen: { host: '127.0.0.1', port: 18830 },
+      target: { host: '10.0.0.5', port: 1883 },
+    });
     expect(() => parseProxySpec('18830:1883')).toThrow(/is not LISTEN_HOST:PORT=TARGET_HOST:PORT/);
   });
 });

@@ -21,18 +21,29 @@ export async function loadScenario(file: string): Promise<Scenario> {
   const doc = parseDocument(await readFile(file, 'utf8'));
   if (doc.errors.length) throw new Error(`scenario ${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
   const raw = doc.toJS() as unknown;
-  if (!validate(raw)) throw new Error(`scenario ${file}:\n${describeErrors(validate.errors).map((e) => `  - ${e}`).join('\n')}`);
+  if (!validate(raw))
+    throw new Error(
+      `scenario ${file}:\n${describeErrors(validate.errors)
+        .map((e) => `  - ${e}`)
+        .join('\n')}`,
+    );
   const problems: string[] = [];
   const ids = new Set(scenarioDevices(raw).map((d) => d.id));
-  raw.fleet.forEach((f, i) => simKinds[f.kind] || f.kind === CAMERA_KIND || problems.push(`fleet[${i}].kind: "${f.kind}" has no simulator (known: ${[...Object.keys(simKinds), CAMERA_KIND].join(', ')})`));
-  raw.fleet.forEach((f, i) => f.kind === CAMERA_KIND && problems.push(...cameraFleetProblems(f).map((p) => `fleet[${i}].options${p}`)));
+  raw.fleet.forEach((f, i) => {
+    if (f.kind === CAMERA_KIND) problems.push(...cameraFleetProblems(f).map((p) => `fleet[${i}].options${p}`));
+    else if (!simKinds[f.kind])
+      problems.push(`fleet[${i}].kind: "${f.kind}" has no simulator (known: ${[...Object.keys(simKinds), CAMERA_KIND].join(', ')})`);
+  });
   raw.timeline.forEach((e, i) => {
     if (!ids.has(e.device)) problems.push(`timeline[${i}].device: "${e.device}" is not in the fleet`);
     const kind = scenarioDevices(raw).find((d) => d.id === e.device)?.kind;
     const actions = kind === CAMERA_KIND ? CAMERA_ACTIONS : kind ? simKinds[kind]?.actions : undefined;
-    if (actions && !actions[e.do]) problems.push(`timeline[${i}].do: "${e.do}" is not an action of ${kind} (known: ${Object.keys(actions).join(', ')})`);
+    if (actions && !actions[e.do])
+      problems.push(`timeline[${i}].do: "${e.do}" is not an action of ${kind} (known: ${Object.keys(actions).join(', ')})`);
   });
-  raw.faults.forEach((f, i) => problems.push(...faultProblems(f, raw).map((p) => `faults[${i}]${p}`)));
+  raw.faults.forEach((f, i) => {
+    problems.push(...faultProblems(f, raw).map((p) => `faults[${i}]${p}`));
+  });
   if (problems.length) throw new Error(`scenario ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return raw;
 }
@@ -58,16 +69,27 @@ const CAMERA_ACTIONS: Record<string, (cam: SimulatedCamera, args: Record<string,
 function cameraFleetProblems(f: Scenario['fleet'][number]): string[] {
   const o = f.options ?? {};
   const out: string[] = [];
-  for (const k of ['onvifPort', 'rtspPort']) if (!(Number.isInteger(o[k]) && (o[k] as number) > 0 && (o[k] as number) + f.count <= 65535)) out.push(`.${k}: give the first port (one per camera from there)`);
+  for (const k of ['onvifPort', 'rtspPort'])
+    if (!(Number.isInteger(o[k]) && (o[k] as number) > 0 && (o[k] as number) + f.count <= 65535))
+      out.push(`.${k}: give the first port (one per camera from there)`);
   if (o.scene !== undefined && typeof o.scene !== 'string') out.push('.scene: the name of the first scene');
   return out;
 }
 
 /** The gateway's `cameras:` entries for a scenario's ONVIF cameras. */
-export function scenarioCameras(s: Scenario): Array<{ id: string; grid: string; onvif: string; user: string; password: string; detect?: unknown }> {
+export function scenarioCameras(
+  s: Scenario,
+): Array<{ id: string; grid: string; onvif: string; user: string; password: string; detect?: unknown }> {
   return scenarioDevices(s)
     .filter((d) => d.kind === CAMERA_KIND)
-    .map((d) => ({ id: d.id, grid: d.grid, onvif: `http://127.0.0.1:${d.options.onvifPort as number}/onvif/device_service`, user: 'admin', password: d.secret, ...(d.options.detect ? { detect: d.options.detect } : {}) }));
+    .map((d) => ({
+      id: d.id,
+      grid: d.grid,
+      onvif: `http://127.0.0.1:${d.options.onvifPort as number}/onvif/device_service`,
+      user: 'admin',
+      password: d.secret,
+      ...(d.options.detect ? { detect: d.options.detect } : {}),
+    }));
 }
 
 /** What each fault type needs, said in the scenario's terms. */
@@ -109,8 +131,18 @@ export function scenarioDevices(s: Scenario): SimDevice[] {
     return Array.from({ length: f.count }, (_, i) => {
       const options = { ...(f.options ?? {}) };
       // Each camera of a fleet listens one port further on.
-      if (f.kind === CAMERA_KIND) for (const k of ['onvifPort', 'rtspPort']) if (typeof options[k] === 'number') options[k] = (options[k] as number) + i;
-      return { id: `${f.idPrefix}${String(i + 1).padStart(width, '0')}`, kind: f.kind, grid: f.grid, secret: f.secret, options, telemetryEvery: f.telemetryEvery, batteryDrainPerHour: f.batteryDrainPerHour, ...(f.start ? { start: f.start } : {}) };
+      if (f.kind === CAMERA_KIND)
+        for (const k of ['onvifPort', 'rtspPort']) if (typeof options[k] === 'number') options[k] = (options[k] as number) + i;
+      return {
+        id: `${f.idPrefix}${String(i + 1).padStart(width, '0')}`,
+        kind: f.kind,
+        grid: f.grid,
+        secret: f.secret,
+        options,
+        telemetryEvery: f.telemetryEvery,
+        batteryDrainPerHour: f.batteryDrainPerHour,
+        ...(f.start ? { start: f.start } : {}),
+      };
     });
   });
 }
@@ -173,14 +205,23 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   const say = opts.progress ?? (() => undefined);
   const seed = opts.seed ?? s.seed;
   const random = rng(seed);
-  if (s.expect.length && !opts.upstream) throw new Error('the scenario has expectations: give --upstream, the broker the gateway publishes incidents to');
+  if (s.expect.length && !opts.upstream)
+    throw new Error('the scenario has expectations: give --upstream, the broker the gateway publishes incidents to');
   for (const f of s.faults) {
-    if (f.type === 'upstream-down' && !opts.upstreamProxy) throw new Error('the scenario takes the upstream broker down: give --upstream-proxy LISTEN=TARGET and point the gateway\'s upstream.url at LISTEN');
-    if (f.type === 'series-down' && !opts.seriesProxy) throw new Error('the scenario takes the series server down: give --series-proxy LISTEN=TARGET and point the gateway\'s influx.url at LISTEN');
+    if (f.type === 'upstream-down' && !opts.upstreamProxy)
+      throw new Error(
+        "the scenario takes the upstream broker down: give --upstream-proxy LISTEN=TARGET and point the gateway's upstream.url at LISTEN",
+      );
+    if (f.type === 'series-down' && !opts.seriesProxy)
+      throw new Error(
+        "the scenario takes the series server down: give --series-proxy LISTEN=TARGET and point the gateway's influx.url at LISTEN",
+      );
   }
 
   const seen: Array<{ m: IncidentMessage; at: number }> = [];
-  const observer = opts.upstream ? await mqtt.connectAsync(opts.upstream, { clientId: `gridedge-sim-observer-${Math.floor(random() * 1e9)}`, reconnectPeriod: 500 }) : undefined;
+  const observer = opts.upstream
+    ? await mqtt.connectAsync(opts.upstream, { clientId: `gridedge-sim-observer-${Math.floor(random() * 1e9)}`, reconnectPeriod: 500 })
+    : undefined;
   if (observer) {
     observer.on('message', (_t, p) => {
       try {
@@ -196,7 +237,15 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   const specs = all.filter((d) => d.kind !== CAMERA_KIND);
   const cameras = new Map<string, SimulatedCamera>();
   for (const c of all.filter((d) => d.kind === CAMERA_KIND)) {
-    const cam = new SimulatedCamera({ id: c.id, password: c.secret, location: c.grid, onvifPort: c.options.onvifPort as number, rtspPort: c.options.rtspPort as number, fps: 5, ...(typeof c.options.scene === 'string' ? { initialScene: c.options.scene } : {}) });
+    const cam = new SimulatedCamera({
+      id: c.id,
+      password: c.secret,
+      location: c.grid,
+      onvifPort: c.options.onvifPort as number,
+      rtspPort: c.options.rtspPort as number,
+      fps: 5,
+      ...(typeof c.options.scene === 'string' ? { initialScene: c.options.scene } : {}),
+    });
     cameras.set(c.id, cam);
   }
   if (cameras.size) say(`${s.name}: starting ${cameras.size} simulated ONVIF camera(s)`);
@@ -252,7 +301,11 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
       if (!running) return;
       // Batteries run down between readings (kinds whose simulator has a battery level).
       const battery = (sim as unknown as { battery?: unknown }).battery;
-      if (spec.batteryDrainPerHour && typeof battery === 'number') (sim as unknown as { battery: number }).battery = Math.max(0, battery - (spec.batteryDrainPerHour * (Date.now() - last)) / 3_600_000);
+      if (spec.batteryDrainPerHour && typeof battery === 'number')
+        (sim as unknown as { battery: number }).battery = Math.max(
+          0,
+          battery - (spec.batteryDrainPerHour * (Date.now() - last)) / 3_600_000,
+        );
       last = Date.now();
       sent[spec.kind] = (sent[spec.kind] ?? 0) + 1;
       void kind.reading(sim).catch(() => undefined);
@@ -266,20 +319,23 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
     if (cam) {
       sent[CAMERA_KIND] = (sent[CAMERA_KIND] ?? 0) + 1;
       say(`  t=${e.at}s ${e.device} ${e.do}`);
-      await CAMERA_ACTIONS[e.do]!(cam, e.args ?? {}).catch((err: unknown) => say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`));
+      await CAMERA_ACTIONS[e.do]!(cam, e.args ?? {}).catch((err: unknown) =>
+        say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`),
+      );
       return;
     }
     const d = devices.get(e.device)!;
     sent[d.spec.kind] = (sent[d.spec.kind] ?? 0) + 1;
     say(`  t=${e.at}s ${e.device} ${e.do}`);
-    await simKinds[d.spec.kind]!.actions[e.do]!(d.sim, e.args ?? {}).catch((err: unknown) => say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`));
+    await simKinds[d.spec.kind]!.actions[e.do]!(d.sim, e.args ?? {}).catch((err: unknown) =>
+      say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`),
+    );
   });
   const progress = setInterval(() => say(`  t=${Math.round((Date.now() - t0) / 1000)}s ${seen.length} incident messages seen`), 10_000);
   await sleep(s.duration * 1000);
   await Promise.all(playing);
   running = false;
-  timers.forEach(clearTimeout);
-  faultTimers.forEach((t) => clearTimeout(t));
+  for (const t of [...timers, ...faultTimers]) clearTimeout(t);
   clearInterval(progress);
   // Room for the last incidents to arrive before judging.
   const lastDue = Math.max(0, ...s.expect.filter((x) => !x.absent).map((x) => t0 + (x.at + x.within) * 1000));
@@ -306,12 +362,21 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
     claimed.add(found.m.id);
     return { ...base, ok: true, latencyMs: Math.max(0, found.at - from), incidentId: found.m.id };
   });
-  const falseAlarms = news.filter((x) => !claimed.has(x.m.id)).map((x) => ({ category: x.m.category, grid: x.m.grid, devices: x.m.devices.map((d) => d.id), id: x.m.id }));
+  const falseAlarms = news
+    .filter((x) => !claimed.has(x.m.id))
+    .map((x) => ({ category: x.m.category, grid: x.m.grid, devices: x.m.devices.map((d) => d.id), id: x.m.id }));
   const latencies = expectations.flatMap((e) => (e.latencyMs !== undefined ? [e.latencyMs] : [])).sort((a, b) => a - b);
   const missed = expectations.filter((e) => !e.absent && !e.ok).length;
   const ok = expectations.every((e) => e.ok) && (!s.failOnFalseAlarms || falseAlarms.length === 0);
   return {
-    scenario: s.name, seed, ok, devices: all.length, sent, expectations, missed, falseAlarms,
+    scenario: s.name,
+    seed,
+    ok,
+    devices: all.length,
+    sent,
+    expectations,
+    missed,
+    falseAlarms,
     latencyMs: latencies.length ? { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) } : null,
     faults: faultLog,
     connectSeconds,
@@ -332,7 +397,14 @@ function select(f: FaultSpec, devices: Fleet, random: () => number): Array<{ spe
 }
 
 /** Sets the standing misbehaviours now and schedules the timed faults from the start of the run. */
-function applyFaults(s: Scenario, devices: Fleet, random: () => number, opts: RunOptions, log: Report['faults'], say: (line: string) => void): NodeJS.Timeout[] {
+function applyFaults(
+  s: Scenario,
+  devices: Fleet,
+  random: () => number,
+  opts: RunOptions,
+  log: Report['faults'],
+  say: (line: string) => void,
+): NodeJS.Timeout[] {
   const timers: NodeJS.Timeout[] = [];
   const start = Date.now();
   const at = (seconds: number, fn: () => void) => timers.push(setTimeout(fn, Math.max(0, start + seconds * 1000 - Date.now())));
@@ -357,20 +429,32 @@ function applyFaults(s: Scenario, devices: Fleet, random: () => number, opts: Ru
         if (f.type === 'reorder') b.reorder = f.probability!;
         if (f.type === 'slow') b.delayMs = f.delayMs!;
       }
-      const detail = f.type === 'skew' ? `clock ${f.seconds! > 0 ? '+' : ''}${f.seconds} s` : f.type === 'slow' ? `${f.delayMs} ms per message` : `p ${f.probability}`;
+      const detail =
+        f.type === 'skew'
+          ? `clock ${f.seconds! > 0 ? '+' : ''}${f.seconds} s`
+          : f.type === 'slow'
+            ? `${f.delayMs} ms per message`
+            : `p ${f.probability}`;
       log.push({ type: f.type, devices: chosen.length, detail });
       continue;
     }
     if (f.type === 'disconnect') {
       at(f.at!, () => {
-        say(`  t=${f.at}s disconnect storm: ${chosen.length} devices drop, back after ${f.seconds} s${f.spread ? ` over ${f.spread} s` : ''}`);
+        say(
+          `  t=${f.at}s disconnect storm: ${chosen.length} devices drop, back after ${f.seconds} s${f.spread ? ` over ${f.spread} s` : ''}`,
+        );
         for (const d of chosen) {
           d.sim.kill();
           const back = (f.seconds! + (f.spread ?? 0) * random()) * 1000;
           timers.push(setTimeout(() => void d.sim.connect().catch(() => undefined), back));
         }
       });
-      log.push({ type: 'disconnect', at: f.at!, devices: chosen.length, detail: `${f.seconds} s${f.spread ? `, back over ${f.spread} s` : ', back at once'}` });
+      log.push({
+        type: 'disconnect',
+        at: f.at!,
+        devices: chosen.length,
+        detail: `${f.seconds} s${f.spread ? `, back over ${f.spread} s` : ', back at once'}`,
+      });
       continue;
     }
     // garbage: malformed payloads from the chosen devices at `rate` per second.
@@ -396,14 +480,25 @@ function applyFaults(s: Scenario, devices: Fleet, random: () => number, opts: Ru
 
 export function formatReport(r: Report): string {
   const lines = [`scenario: ${r.scenario} (seed ${r.seed}, ${r.devices} devices, connected in ${r.connectSeconds.toFixed(1)} s)`];
-  lines.push(`sent: ${Object.entries(r.sent).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing'}`);
+  lines.push(
+    `sent: ${
+      Object.entries(r.sent)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'nothing'
+    }`,
+  );
   for (const e of r.expectations) {
     const what = `${e.absent ? 'no ' : ''}${e.category}${e.grid ? ` in ${e.grid}` : ''}${e.device ? ` from ${e.device}` : ''}`;
-    lines.push(`  ${e.ok ? 'ok    ' : 'FAILED'}  ${what}${e.latencyMs !== undefined ? `  (${e.latencyMs} ms)` : e.absent ? (e.ok ? '' : `  (seen: ${e.incidentId})`) : '  (missed)'}`);
+    lines.push(
+      `  ${e.ok ? 'ok    ' : 'FAILED'}  ${what}${e.latencyMs !== undefined ? `  (${e.latencyMs} ms)` : e.absent ? (e.ok ? '' : `  (seen: ${e.incidentId})`) : '  (missed)'}`,
+    );
   }
-  for (const f of r.faults) lines.push(`fault: ${f.type}${f.at !== undefined ? ` at ${f.at} s` : ''}${f.devices ? `, ${f.devices} devices` : ''}: ${f.detail}`);
+  for (const f of r.faults)
+    lines.push(`fault: ${f.type}${f.at !== undefined ? ` at ${f.at} s` : ''}${f.devices ? `, ${f.devices} devices` : ''}: ${f.detail}`);
   if (r.latencyMs) lines.push(`latency: p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, p99 ${r.latencyMs.p99} ms`);
-  lines.push(`missed: ${r.missed}, false alarms: ${r.falseAlarms.length}${r.falseAlarms.length ? ` (${r.falseAlarms.map((f) => `${f.category} ${f.devices.join('+')}`).join(', ')})` : ''}`);
+  lines.push(
+    `missed: ${r.missed}, false alarms: ${r.falseAlarms.length}${r.falseAlarms.length ? ` (${r.falseAlarms.map((f) => `${f.category} ${f.devices.join('+')}`).join(', ')})` : ''}`,
+  );
   lines.push(r.ok ? 'PASS' : 'FAIL');
   return lines.join('\n');
 }

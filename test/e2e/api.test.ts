@@ -13,7 +13,14 @@ let alarm: SimulatedSmokeAlarm;
 
 beforeAll(async () => {
   t = await startTestGateway({
-    api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'screen', token: READ, role: 'read' }, { name: 'engineer', token: OPS, role: 'operator' }] },
+    api: {
+      host: '127.0.0.1',
+      port: 0,
+      tokens: [
+        { name: 'screen', token: READ, role: 'read' },
+        { name: 'engineer', token: OPS, role: 'operator' },
+      ],
+    },
     upstream: { url: 'mqtt://127.0.0.1:9', password: 'upstream-password-secret', commandSecret: 'command-secret-0123456789' },
     devices: [{ id: 'smoke-1', kind: 'smoke-alarm', secret: 'smoke-secret-1', name: 'Stairwell', location: { lat: 39.92, lon: 116.44 } }],
   });
@@ -30,7 +37,10 @@ afterAll(async () => {
 function call(method: string, path: string, token?: string, body?: unknown) {
   return fetch(`${t.apiUrl}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
 }
@@ -40,9 +50,23 @@ describe('API auth', () => {
     expect((await call('GET', '/healthz')).status).toBe(200);
     expect(await (await call('GET', '/readyz')).json()).toEqual({ ready: true, problems: [] });
     expect((await call('GET', '/')).headers.get('content-type')).toMatch(/^text\/html/);
-    const doc = (await (await call('GET', '/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { responses?: object }>> };
+    const doc = (await (await call('GET', '/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses?: object }>>;
+    };
     expect(doc.openapi).toMatch(/^3\./);
-    for (const p of ['/api/devices', '/api/devices/{id}', '/api/incidents', '/api/incidents/{id}', '/api/incidents/{id}/ack', '/api/incidents/{id}/close', '/api/config', '/metrics', '/api/evidence/{sha256}', '/VIID/Faces']) {
+    for (const p of [
+      '/api/devices',
+      '/api/devices/{id}',
+      '/api/incidents',
+      '/api/incidents/{id}',
+      '/api/incidents/{id}/ack',
+      '/api/incidents/{id}/close',
+      '/api/config',
+      '/metrics',
+      '/api/evidence/{sha256}',
+      '/VIID/Faces',
+    ]) {
       expect(doc.paths[p], p).toBeDefined();
     }
   });
@@ -52,7 +76,18 @@ describe('API auth', () => {
     const doc = (await (await call('GET', '/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
     const PUBLIC = ['/healthz', '/readyz', '/', '/openapi.json'];
     const paths = Object.keys(doc.paths).filter((p) => doc.paths[p]!.get && !PUBLIC.includes(p));
-    expect(paths).toEqual(expect.arrayContaining(['/api/devices', '/api/incidents', '/api/config', '/metrics', '/api/cameras', '/api/cameras/{id}/frame', '/api/vision', '/api/events']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/devices',
+        '/api/incidents',
+        '/api/config',
+        '/metrics',
+        '/api/cameras',
+        '/api/cameras/{id}/frame',
+        '/api/vision',
+        '/api/events',
+      ]),
+    );
     for (const route of paths) {
       const path = route.replace('{sha256}', 'a'.repeat(64)).replace(/\{[^}]+\}/g, 'x-1');
       // Evidence may also be fetched by a signed link: without either, the missing signature is refused (403).
@@ -70,14 +105,29 @@ describe('devices', () => {
   it('lists devices with their status and last values, and details one with its rejections', async () => {
     await alarm.publish(alarm.topic('telemetry'), '{"battery": "full"');
     const list = (await (await call('GET', '/api/devices', READ)).json()) as Array<Record<string, unknown>>;
-    expect(list).toEqual([expect.objectContaining({ id: 'smoke-1', kind: 'smoke-alarm', source: 'config', online: true, name: 'Stairwell', rejected: 1, lastValues: expect.objectContaining({ battery: expect.any(Number) }) })]);
+    expect(list).toEqual([
+      expect.objectContaining({
+        id: 'smoke-1',
+        kind: 'smoke-alarm',
+        source: 'config',
+        online: true,
+        name: 'Stairwell',
+        rejected: 1,
+        lastValues: expect.objectContaining({ battery: expect.any(Number) }),
+      }),
+    ]);
     const one = (await (await call('GET', '/api/devices/smoke-1', READ)).json()) as { rejections: Array<{ reason: string }> };
     expect(one.rejections[0]).toMatchObject({ reason: 'malformed_json' });
     expect((await call('GET', '/api/devices/nope', READ)).status).toBe(404);
   });
 
   it('provisions a device live (it connects at once with the secret returned once) and removes it (its connection closes)', async () => {
-    const res = await call('POST', '/api/devices', OPS, { id: 'gas-3', kind: 'gas-sensor', grid: '110105001002002', options: { valve: true } });
+    const res = await call('POST', '/api/devices', OPS, {
+      id: 'gas-3',
+      kind: 'gas-sensor',
+      grid: '110105001002002',
+      options: { valve: true },
+    });
     expect(res.status).toBe(201);
     const { secret } = (await res.json()) as { secret: string };
     const sensor = new SimulatedGasSensor({ url: t.brokerUrl, id: 'gas-3', secret, valve: true });
@@ -145,8 +195,12 @@ describe('system', () => {
   it('shows the active config with every secret masked', async () => {
     const res = await call('GET', '/api/config', READ);
     const text = await res.text();
-    for (const secret of ['smoke-secret-1', READ, OPS, 'upstream-password-secret', 'command-secret-0123456789']) expect(text).not.toContain(secret);
-    expect(JSON.parse(text)).toMatchObject({ upstream: { password: '***', commandSecret: '***' }, devices: [{ id: 'smoke-1', secret: '***' }] });
+    for (const secret of ['smoke-secret-1', READ, OPS, 'upstream-password-secret', 'command-secret-0123456789'])
+      expect(text).not.toContain(secret);
+    expect(JSON.parse(text)).toMatchObject({
+      upstream: { password: '***', commandSecret: '***' },
+      devices: [{ id: 'smoke-1', secret: '***' }],
+    });
   });
 
   it('serves Prometheus metrics: messages per kind, rejections, outbox, broker, process', async () => {
@@ -161,7 +215,17 @@ describe('system', () => {
   });
 
   it('serves evidence to a read token, and lists video sources', async () => {
-    await t.gateway.incidents.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: 'api-ev', occurredAt: Date.now(), facts: {}, evidence: [{ bytes: Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3]), class: 'scene', mime: 'image/jpeg' }] }, { id: 'smoke-1', kind: 'smoke-alarm', grid: '110105001002000' });
+    await t.gateway.incidents.handle(
+      {
+        action: 'raise',
+        category: 'fire.smoke_alarm',
+        correlationKey: 'api-ev',
+        occurredAt: Date.now(),
+        facts: {},
+        evidence: [{ bytes: Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3]), class: 'scene', mime: 'image/jpeg' }],
+      },
+      { id: 'smoke-1', kind: 'smoke-alarm', grid: '110105001002000' },
+    );
     const sha = t.incidents.at(-1)!.evidence[0]!.sha256;
     expect((await call('GET', `/api/evidence/${sha}`, READ)).status).toBe(200);
     expect((await call('GET', `/api/evidence/${sha}`, 'wrong-token-wrong-token')).status).toBe(401);

@@ -8,7 +8,27 @@ let xaddr = '';
 let discoveryPort = 0;
 
 beforeAll(async () => {
-  sim = gridedge(['sim', 'camera', '--id', 'cli-cam', '--onvif-port', '0', '--rtsp-port', '0', '--discovery-port', '0', '--user', 'admin', '--grid', '110105001002001', '--fps', '5'], { GRIDEDGE_SIM_CAMERA_PASSWORD: 'cli-cam-pass' });
+  sim = gridedge(
+    [
+      'sim',
+      'camera',
+      '--id',
+      'cli-cam',
+      '--onvif-port',
+      '0',
+      '--rtsp-port',
+      '0',
+      '--discovery-port',
+      '0',
+      '--user',
+      'admin',
+      '--grid',
+      '110105001002001',
+      '--fps',
+      '5',
+    ],
+    { GRIDEDGE_SIM_CAMERA_PASSWORD: 'cli-cam-pass' },
+  );
   await waitFor('the simulated camera', () => /Ctrl-C/.test(sim.stdout()), 20_000);
   xaddr = /ONVIF\s+(\S+)/.exec(sim.stdout())![1]!;
   discoveryPort = Number(/discovery udp:\/\/[^:]+:(\d+)/.exec(sim.stdout())![1]);

@@ -43,7 +43,18 @@ beforeAll(async () => {
     api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'screen', token: READ, role: 'read' }] },
     devices: [{ id: 'smoke-9', kind: 'smoke-alarm', secret: 'smoke-secret-9', grid: GRID }],
     cameras: [
-      { id: 'cam-gate', grid: GRID, onvif: cam.xaddr, user: 'admin', password: PASSWORD, fps: 4, width: 320, height: 180, motionGate: true, stallSeconds: 2 },
+      {
+        id: 'cam-gate',
+        grid: GRID,
+        onvif: cam.xaddr,
+        user: 'admin',
+        password: PASSWORD,
+        fps: 4,
+        width: 320,
+        height: 180,
+        motionGate: true,
+        stallSeconds: 2,
+      },
       { id: 'cam-wrong', onvif: cam.xaddr, user: 'admin', password: 'not-the-password' },
     ],
   });
@@ -107,7 +118,12 @@ describe('cameras in the gateway', () => {
     cam.show('vehicles');
     const from = t.incidents.length;
     await alarm.alarm(3);
-    const withSnapshot = await t.waitForIncident('the alarm with a snapshot', (m) => m.category === 'fire.smoke_alarm' && m.evidence.some((e) => e.class === 'snapshot'), from, 10_000);
+    const withSnapshot = await t.waitForIncident(
+      'the alarm with a snapshot',
+      (m) => m.category === 'fire.smoke_alarm' && m.evidence.some((e) => e.class === 'snapshot'),
+      from,
+      10_000,
+    );
     const ev = withSnapshot.evidence.find((e) => e.class === 'snapshot')!;
     expect(ev.mime).toBe('image/jpeg');
     expect(ev.bytes).toBeGreaterThan(10_000);

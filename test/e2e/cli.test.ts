@@ -25,9 +25,21 @@ describe('gridedge demo', () => {
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/#');
     const dataDir = await tempDir('demo');
     const run = gridedge([
-      'demo', '--duration', '7', '--alarm-every', '4', '--devices', '3',
-      '--broker-port', String(await freePort()), '--api-port', String(await freePort()),
-      '--data-dir', dataDir, '--upstream', mosquitto.url,
+      'demo',
+      '--duration',
+      '7',
+      '--alarm-every',
+      '4',
+      '--devices',
+      '3',
+      '--broker-port',
+      String(await freePort()),
+      '--api-port',
+      String(await freePort()),
+      '--data-dir',
+      dataDir,
+      '--upstream',
+      mosquitto.url,
     ]);
     expect(await run.code).toBe(0);
     const out = run.stdout();
@@ -67,20 +79,38 @@ describe('gridedge start', () => {
     const brokerPort = await freePort();
     const apiPort = await freePort();
     const file = path.join(dir, 'gridedge.yaml');
-    await writeFile(file, [
-      'gateway:', '  id: gw-cli', '  grid: "320102003004000"', '  dataDir: ./state',
-      'broker:', '  host: 127.0.0.1', `  port: ${brokerPort}`,
-      'api:', '  host: 127.0.0.1', '  port: 1',
-      'upstream:', `  url: ${mosquitto.url}`,
-      'devices:', '  - id: smoke-9', '    kind: smoke-alarm', '    grid: "320102003004005"',
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        'gateway:',
+        '  id: gw-cli',
+        '  grid: "320102003004000"',
+        '  dataDir: ./state',
+        'broker:',
+        '  host: 127.0.0.1',
+        `  port: ${brokerPort}`,
+        'api:',
+        '  host: 127.0.0.1',
+        '  port: 1',
+        'upstream:',
+        `  url: ${mosquitto.url}`,
+        'devices:',
+        '  - id: smoke-9',
+        '    kind: smoke-alarm',
+        '    grid: "320102003004005"',
+      ].join('\n'),
+    );
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/320102003004000/gw-cli/#');
     const run = gridedge(['start', '--config', file, '--api-port', String(apiPort)], { GRIDEDGE_DEVICE_SECRET_SMOKE_9: 'env-secret-99' });
 
-    const health = await waitFor('/healthz', async () => {
-      const res = await fetch(`http://127.0.0.1:${apiPort}/healthz`).catch(() => undefined);
-      return res?.ok ? ((await res.json()) as { status: string; gatewayId: string }) : undefined;
-    }, 15_000);
+    const health = await waitFor(
+      '/healthz',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${apiPort}/healthz`).catch(() => undefined);
+        return res?.ok ? ((await res.json()) as { status: string; gatewayId: string }) : undefined;
+      },
+      15_000,
+    );
     expect(health).toMatchObject({ gatewayId: 'gw-cli' });
 
     const alarm = new SimulatedSmokeAlarm({ url: `mqtt://127.0.0.1:${brokerPort}`, id: 'smoke-9', secret: 'env-secret-99' });
@@ -102,7 +132,10 @@ describe('gridedge start', () => {
     const dir = await tempDir('kill');
     const apiPort = await freePort();
     const file = path.join(dir, 'gw.yaml');
-    await writeFile(file, `gateway:\n  id: gw-kill\n  grid: "110105001002000"\n  dataDir: ./d\nbroker:\n  host: 127.0.0.1\n  port: ${await freePort()}\napi:\n  port: ${apiPort}\nupstream:\n  url: ${mosquitto.url}\n`);
+    await writeFile(
+      file,
+      `gateway:\n  id: gw-kill\n  grid: "110105001002000"\n  dataDir: ./d\nbroker:\n  host: 127.0.0.1\n  port: ${await freePort()}\napi:\n  port: ${apiPort}\nupstream:\n  url: ${mosquitto.url}\n`,
+    );
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/110105001002000/gw-kill/status');
     const run = gridedge(['start', '--config', file]);
     await platform.waitFor<GatewayStatus>('online', '/status', (s) => s.state === 'online', 15_000);
@@ -117,7 +150,10 @@ describe('gridedge start', () => {
     const dir = await tempDir('bad');
     const file = path.join(dir, 'bad.yaml');
     await writeFile(file, 'gateway:\n  id: gw\n  grid: "110105001002000"\nbroker:\n  prot: 1883\n');
-    for (const args of [['start', '--config', file], ['config', 'check', '--config', file]]) {
+    for (const args of [
+      ['start', '--config', file],
+      ['config', 'check', '--config', file],
+    ]) {
       const run = gridedge(args);
       expect(await run.code).toBe(2);
       expect(run.stderr()).toContain(`invalid config ${file}:`);
@@ -131,7 +167,10 @@ describe('gridedge start', () => {
     const taken = await freePort();
     const blocker = (await import('node:net')).createServer().listen(taken, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
-    await writeFile(file, `gateway:\n  id: gw\n  grid: "110105001002000"\n  dataDir: ./d\nbroker:\n  host: 127.0.0.1\n  port: ${await freePort()}\napi:\n  port: ${taken}\n`);
+    await writeFile(
+      file,
+      `gateway:\n  id: gw\n  grid: "110105001002000"\n  dataDir: ./d\nbroker:\n  host: 127.0.0.1\n  port: ${await freePort()}\napi:\n  port: ${taken}\n`,
+    );
     const run = gridedge(['start', '--config', file]);
     expect(await run.code).toBe(1);
     expect(run.stderr()).toContain(`gridedge: the API cannot listen on 127.0.0.1:${taken}`);
@@ -140,9 +179,12 @@ describe('gridedge start', () => {
 
   it('accepts the documented example config', async () => {
     const run = gridedge(['config', 'check', '--config', fileURLToPath(new URL('../../gridedge.example.yaml', import.meta.url))], {
-      GRIDEDGE_DEVICE_SECRET_SMOKE_0102: 'secret-from-env', GRIDEDGE_INFLUX_TOKEN: 'token',
+      GRIDEDGE_DEVICE_SECRET_SMOKE_0102: 'secret-from-env',
+      GRIDEDGE_INFLUX_TOKEN: 'token',
     });
     expect(await run.code).toBe(0);
-    expect(run.stdout()).toMatch(/^config OK: gateway gw-chaoyang-jsl-01, grid 110105001002000, 2 devices, upstream configured, series InfluxDB/);
+    expect(run.stdout()).toMatch(
+      /^config OK: gateway gw-chaoyang-jsl-01, grid 110105001002000, 2 devices, upstream configured, series InfluxDB/,
+    );
   });
 });

@@ -24,14 +24,49 @@ beforeAll(async () => {
   await camera.start();
   t = await startTestGateway({
     api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'engineer', token: TOKEN, role: 'read' }] },
-    cameras: [{ id: 'cam-101', name: 'North gate', grid: '110105001002001', onvif: camera.xaddr, user: 'admin', password: 'console-cam-pass', fps: 2, detect: { object: {} } }],
+    cameras: [
+      {
+        id: 'cam-101',
+        name: 'North gate',
+        grid: '110105001002001',
+        onvif: camera.xaddr,
+        user: 'admin',
+        password: 'console-cam-pass',
+        fps: 2,
+        detect: { object: {} },
+      },
+    ],
     devices: [
-      { id: 'smoke-101', kind: 'smoke-alarm', secret: 'secret-101', grid: '110105001002001', name: 'Building 1', location: { lat: 39.9219, lon: 116.4436 } },
-      { id: 'smoke-102', kind: 'smoke-alarm', secret: 'secret-102', grid: '110105001002001', name: 'Building 2', location: { lat: 39.9225, lon: 116.4441 } },
-      { id: 'gas-201', kind: 'gas-sensor', secret: 'secret-201', grid: '110105001002002', name: 'Noodle shop', location: { lat: 39.9212, lon: 116.4450 } },
+      {
+        id: 'smoke-101',
+        kind: 'smoke-alarm',
+        secret: 'secret-101',
+        grid: '110105001002001',
+        name: 'Building 1',
+        location: { lat: 39.9219, lon: 116.4436 },
+      },
+      {
+        id: 'smoke-102',
+        kind: 'smoke-alarm',
+        secret: 'secret-102',
+        grid: '110105001002001',
+        name: 'Building 2',
+        location: { lat: 39.9225, lon: 116.4441 },
+      },
+      {
+        id: 'gas-201',
+        kind: 'gas-sensor',
+        secret: 'secret-201',
+        grid: '110105001002002',
+        name: 'Noodle shop',
+        location: { lat: 39.9212, lon: 116.445 },
+      },
     ],
   });
-  for (const [id, secret] of [['smoke-101', 'secret-101'], ['smoke-102', 'secret-102']]) {
+  for (const [id, secret] of [
+    ['smoke-101', 'secret-101'],
+    ['smoke-102', 'secret-102'],
+  ]) {
     const a = new SimulatedSmokeAlarm({ url: t.brokerUrl, id: id!, secret: secret! });
     await a.connect();
     await a.telemetry();
@@ -39,7 +74,16 @@ beforeAll(async () => {
   }
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -82,9 +126,14 @@ describe('console page', () => {
     // The camera: live, with a thumbnail fetched through the API.
     await page.locator('.cam[data-camera="cam-101"] .dot.on').waitFor({ timeout: 20_000 });
     expect(await page.locator('.cam[data-camera="cam-101"]').textContent()).toMatch(/North gate.*SimCam-1.*网格 110105001002001/s);
-    await page.waitForFunction('document.querySelector(\'img[data-camera="cam-101"]\')?.naturalWidth === 640', undefined, { timeout: 20_000 });
+    await page.waitForFunction('document.querySelector(\'img[data-camera="cam-101"]\')?.naturalWidth === 640', undefined, {
+      timeout: 20_000,
+    });
     // Its detectors: what they see in the last frame, and that frame with the boxes drawn as the thumbnail.
-    await page.locator('.cam[data-camera="cam-101"] .meta.detect').getByText(/sees .*(car|bicycle) 1/).waitFor({ timeout: 30_000 });
+    await page
+      .locator('.cam[data-camera="cam-101"] .meta.detect')
+      .getByText(/sees .*(car|bicycle) 1/)
+      .waitFor({ timeout: 30_000 });
     await page.waitForResponse((r) => r.url().endsWith('/api/cameras/cam-101/frame') && r.status() === 200, { timeout: 30_000 });
     await page.screenshot({ path: 'test-results/console.png' });
     expect(statSync('test-results/console.png').size).toBeGreaterThan(10_000);

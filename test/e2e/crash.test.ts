@@ -33,13 +33,27 @@ describe('crash safety', () => {
     const apiPort = await freePort();
     const file = path.join(dir, 'gw.yaml');
     const devices = Array.from({ length: DEVICES }, (_, i) => ({ id: `smoke-${i}`, secret: `secret-of-smoke-${i}` }));
-    await writeFile(file, [
-      'gateway:', '  id: gw-crash', '  grid: "110105001002000"', '  dataDir: ./data', '  logLevel: warn',
-      'broker:', '  host: 127.0.0.1', `  port: ${brokerPort}`, '  maxPublishPerSecond: 100000', '  publishBurst: 100000', // a load test, not a device
-      'api:', `  port: ${apiPort}`,
-      'upstream:', `  url: ${mosquitto.url}`,
-      'devices:', ...devices.flatMap((d) => [`  - id: ${d.id}`, '    kind: smoke-alarm', `    secret: ${d.secret}`]),
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        'gateway:',
+        '  id: gw-crash',
+        '  grid: "110105001002000"',
+        '  dataDir: ./data',
+        '  logLevel: warn',
+        'broker:',
+        '  host: 127.0.0.1',
+        `  port: ${brokerPort}`,
+        '  maxPublishPerSecond: 100000',
+        '  publishBurst: 100000', // a load test, not a device
+        'api:',
+        `  port: ${apiPort}`,
+        'upstream:',
+        `  url: ${mosquitto.url}`,
+        'devices:',
+        ...devices.flatMap((d) => [`  - id: ${d.id}`, '    kind: smoke-alarm', `    secret: ${d.secret}`]),
+      ].join('\n'),
+    );
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/+/gw-crash/incident');
 
     const ackedDensities: number[] = [];
@@ -69,21 +83,30 @@ describe('crash safety', () => {
       await run.code;
       running = false;
       await Promise.all(loops);
-      fleet.forEach((f) => f.kill());
+      for (const f of fleet) f.kill();
     }
 
     // One last life, to drain the outbox.
     const last = await start();
     const received = () => platform.json<IncidentMessage>('/incident');
-    await waitForEveryAlarm(received, ackedDensities, 30_000, () => `data in ${dir}; gateway said: ${last.stderr().slice(-2000)} ${last.stdout().slice(-3000)}`);
+    await waitForEveryAlarm(
+      received,
+      ackedDensities,
+      30_000,
+      () => `data in ${dir}; gateway said: ${last.stderr().slice(-2000)} ${last.stdout().slice(-3000)}`,
+    );
     // Generous: CI runs this beside the camera tests (ffmpeg and GStreamer on the same two cores).
     let lastHealth: unknown;
-    await waitFor('the outbox drained', async () => {
-      const res = await fetch(`http://127.0.0.1:${apiPort}/healthz`).catch(() => undefined);
-      const health = res?.ok ? ((await res.json()) as { outbox: { pending: number } }) : undefined;
-      lastHealth = health ?? lastHealth;
-      return health?.outbox.pending === 0 || undefined;
-    }, 90_000).catch((err: Error) => {
+    await waitFor(
+      'the outbox drained',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${apiPort}/healthz`).catch(() => undefined);
+        const health = res?.ok ? ((await res.json()) as { outbox: { pending: number } }) : undefined;
+        lastHealth = health ?? lastHealth;
+        return health?.outbox.pending === 0 || undefined;
+      },
+      90_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; last health: ${JSON.stringify(lastHealth)}; gateway said: ${last.stderr().slice(-2000)}`);
     });
     last.kill('SIGTERM');
@@ -95,10 +118,16 @@ describe('crash safety', () => {
     // First deliveries arrive in seq order (one lane here).
     const firstSeen: number[] = [];
     const seenSeq = new Set<number>();
-    for (const m of final) if (!seenSeq.has(m.seq)) (seenSeq.add(m.seq), firstSeen.push(m.seq));
+    for (const m of final) {
+      if (seenSeq.has(m.seq)) continue;
+      seenSeq.add(m.seq);
+      firstSeen.push(m.seq);
+    }
     expect(firstSeen).toEqual([...firstSeen].sort((a, b) => a - b));
     expect(ackedDensities.length).toBeGreaterThan(ROUNDS * 5);
-    console.log(`crash test: ${ROUNDS} kills, ${ackedDensities.length} acknowledged alarms, ${maxSeq} incident messages, ${final.length - maxSeq} duplicates`);
+    console.log(
+      `crash test: ${ROUNDS} kills, ${ackedDensities.length} acknowledged alarms, ${maxSeq} incident messages, ${final.length - maxSeq} duplicates`,
+    );
     await platform.close();
   }, 300_000);
 });

@@ -37,7 +37,14 @@ describe('gridedge detect', () => {
   }, 60_000);
 
   it('finds people and vehicles', async () => {
-    const run = gridedge(['detect', '/usr/share/darknet/data/dog.jpg', '/usr/share/darknet/data/person.jpg', '--detector', 'object', '--json']);
+    const run = gridedge([
+      'detect',
+      '/usr/share/darknet/data/dog.jpg',
+      '/usr/share/darknet/data/person.jpg',
+      '--detector',
+      'object',
+      '--json',
+    ]);
     expect(await run.code).toBe(0);
     const [dog, person] = JSON.parse(run.stdout()) as Array<{ detections: Array<{ label: string }> }>;
     expect(dog!.detections.map((d) => d.label).sort()).toEqual(['bicycle', 'car']);
@@ -52,7 +59,10 @@ describe('gridedge detect', () => {
     await writeFile(picture, Buffer.concat([Buffer.from('P6\n128 64\n255\n'), Buffer.alloc(128 * 64 * 3, 90)]));
     const run = gridedge(['detect', picture, '--detector', 'yolo', '--model', model, '--labels', 'fire,smoke', '--json']);
     expect(await run.code).toBe(0);
-    expect((JSON.parse(run.stdout()) as Array<{ detections: Array<{ label: string }> }>)[0]!.detections.map((d) => d.label)).toEqual(['fire', 'smoke']);
+    expect((JSON.parse(run.stdout()) as Array<{ detections: Array<{ label: string }> }>)[0]!.detections.map((d) => d.label)).toEqual([
+      'fire',
+      'smoke',
+    ]);
     const missing = gridedge(['detect', picture, '--detector', 'yolo']);
     expect(await missing.code).toBe(2);
     expect(missing.stderr()).toMatch(/--detector yolo needs --model FILE.onnx and --labels/);

@@ -17,7 +17,10 @@ const devices = [{ id: 'smoke-tls-1', kind: 'smoke-alarm', secret: 'tls-secret-1
 beforeAll(async () => {
   certs = makeCerts(await tempDir('device-tls'), 'smoke-tls-1');
   t = await startTestGateway({ broker: { host: '127.0.0.1', port: 0, tls: { port: 0, cert: certs.cert, key: certs.key } }, devices });
-  strict = await startTestGateway({ broker: { host: '127.0.0.1', port: 0, tls: { port: 0, cert: certs.cert, key: certs.key, ca: certs.ca, requireClientCert: true } }, devices });
+  strict = await startTestGateway({
+    broker: { host: '127.0.0.1', port: 0, tls: { port: 0, cert: certs.cert, key: certs.key, ca: certs.ca, requireClientCert: true } },
+    devices,
+  });
 }, 30_000);
 afterAll(async () => {
   await t?.stop();
@@ -28,7 +31,12 @@ const tlsUrl = (g: TestGateway) => `mqtts://127.0.0.1:${g.gateway.ports?.brokerT
 
 describe('device MQTTS listener', () => {
   it('takes a device over TLS (same account, same pipeline) while the plain listener still serves', async () => {
-    const alarm = new SimulatedSmokeAlarm({ url: tlsUrl(t), id: 'smoke-tls-1', secret: 'tls-secret-1', tls: { ca: readFileSync(certs.ca) } });
+    const alarm = new SimulatedSmokeAlarm({
+      url: tlsUrl(t),
+      id: 'smoke-tls-1',
+      secret: 'tls-secret-1',
+      tls: { ca: readFileSync(certs.ca) },
+    });
     await alarm.connect();
     const from = t.incidents.length;
     await alarm.alarm(3);
@@ -42,14 +50,25 @@ describe('device MQTTS listener', () => {
   });
 
   it('refuses a wrong password over TLS too, and a device that does not trust the certificate never connects', async () => {
-    await expect(new SimulatedSmokeAlarm({ url: tlsUrl(t), id: 'smoke-tls-1', secret: 'wrong-secret', tls: { ca: readFileSync(certs.ca) } }).connect()).rejects.toThrow(/Bad username or password|Not authorized/);
-    await expect(new SimulatedSmokeAlarm({ url: tlsUrl(t), id: 'smoke-tls-1', secret: 'tls-secret-1', tls: {} }).connect()).rejects.toThrow(/certificate/);
+    await expect(
+      new SimulatedSmokeAlarm({ url: tlsUrl(t), id: 'smoke-tls-1', secret: 'wrong-secret', tls: { ca: readFileSync(certs.ca) } }).connect(),
+    ).rejects.toThrow(/Bad username or password|Not authorized/);
+    await expect(new SimulatedSmokeAlarm({ url: tlsUrl(t), id: 'smoke-tls-1', secret: 'tls-secret-1', tls: {} }).connect()).rejects.toThrow(
+      /certificate/,
+    );
   });
 
   it('with requireClientCert, takes only devices presenting a certificate from the site CA, and counts the refusals', async () => {
     const ca = readFileSync(certs.ca);
-    await expect(new SimulatedSmokeAlarm({ url: tlsUrl(strict), id: 'smoke-tls-1', secret: 'tls-secret-1', tls: { ca } }).connect()).rejects.toThrow();
-    const withCert = new SimulatedSmokeAlarm({ url: tlsUrl(strict), id: 'smoke-tls-1', secret: 'tls-secret-1', tls: { ca, cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) } });
+    await expect(
+      new SimulatedSmokeAlarm({ url: tlsUrl(strict), id: 'smoke-tls-1', secret: 'tls-secret-1', tls: { ca } }).connect(),
+    ).rejects.toThrow();
+    const withCert = new SimulatedSmokeAlarm({
+      url: tlsUrl(strict),
+      id: 'smoke-tls-1',
+      secret: 'tls-secret-1',
+      tls: { ca, cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) },
+    });
     await withCert.connect();
     await withCert.telemetry();
     await withCert.disconnect();

@@ -13,19 +13,61 @@ describe('gridedge devices', () => {
     const dir = await tempDir('devices');
     const brokerPort = await freePort();
     const file = path.join(dir, 'gw.yaml');
-    await writeFile(file, [
-      'gateway:', '  id: gw-prov', '  grid: "110105001002000"', '  dataDir: ./data',
-      'broker:', '  host: 127.0.0.1', `  port: ${brokerPort}`, 'api:', `  port: ${await freePort()}`,
-      'devices:', '  - id: smoke-1', '    kind: smoke-alarm', '    name: Stairwell', // its secret comes from the environment
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        'gateway:',
+        '  id: gw-prov',
+        '  grid: "110105001002000"',
+        '  dataDir: ./data',
+        'broker:',
+        '  host: 127.0.0.1',
+        `  port: ${brokerPort}`,
+        'api:',
+        `  port: ${await freePort()}`,
+        'devices:',
+        '  - id: smoke-1',
+        '    kind: smoke-alarm',
+        '    name: Stairwell', // its secret comes from the environment
+      ].join('\n'),
+    );
 
-    const add = gridedge(['devices', 'add', '--config', file, '--id', 'gas-9', '--kind', 'gas-sensor', '--grid', '110105001002005', '--name', 'Noodle shop kitchen', '--lat', '39.92', '--lon', '116.44', '--option', 'valve=true', '--option', 'alarmLel=20']);
+    const add = gridedge([
+      'devices',
+      'add',
+      '--config',
+      file,
+      '--id',
+      'gas-9',
+      '--kind',
+      'gas-sensor',
+      '--grid',
+      '110105001002005',
+      '--name',
+      'Noodle shop kitchen',
+      '--lat',
+      '39.92',
+      '--lon',
+      '116.44',
+      '--option',
+      'valve=true',
+      '--option',
+      'alarmLel=20',
+    ]);
     expect(await add.code).toBe(0);
     const secret = /secret for gas-9 \(shown once, only its hash is kept\): (\S+)/.exec(add.stdout())?.[1];
     expect(secret).toBeDefined();
     const stored = await readFile(path.join(dir, 'data', 'devices.json'), 'utf8');
     expect(stored).not.toContain(secret!);
-    expect(JSON.parse(stored)).toMatchObject([{ id: 'gas-9', kind: 'gas-sensor', grid: '110105001002005', options: { valve: true, alarmLel: 20 }, secretHash: expect.stringMatching(/^scrypt\$/) }]);
+    expect(JSON.parse(stored)).toMatchObject([
+      {
+        id: 'gas-9',
+        kind: 'gas-sensor',
+        grid: '110105001002005',
+        options: { valve: true, alarmLel: 20 },
+        secretHash: expect.stringMatching(/^scrypt\$/),
+      },
+    ]);
 
     const list = gridedge(['devices', 'list', '--config', file]);
     expect(await list.code).toBe(0);
@@ -50,7 +92,12 @@ describe('gridedge devices', () => {
     await sensor.connect();
     await sensor.report(1);
     await sensor.disconnect();
-    const wrong = mqtt.connect(`mqtt://127.0.0.1:${brokerPort}`, { clientId: 'gas-9', username: 'gas-9', password: 'not-the-secret', reconnectPeriod: 0 });
+    const wrong = mqtt.connect(`mqtt://127.0.0.1:${brokerPort}`, {
+      clientId: 'gas-9',
+      username: 'gas-9',
+      password: 'not-the-secret',
+      reconnectPeriod: 0,
+    });
     const err = await new Promise<Error & { code?: number }>((resolve) => wrong.once('error', resolve));
     expect(err.code).toBe(4);
     wrong.end(true);
@@ -79,18 +126,33 @@ describe('gridedge devices', () => {
     const dir = await tempDir('hashed');
     const brokerPort = await freePort();
     const file = path.join(dir, 'gw.yaml');
-    await writeFile(file, [
-      'gateway:', '  id: gw-hash', '  grid: "110105001002000"', '  dataDir: ./data',
-      'broker:', '  host: 127.0.0.1', `  port: ${brokerPort}`, 'api:', `  port: ${await freePort()}`,
-      'devices:', '  - id: gas-7', '    kind: gas-sensor', `    secretHash: "${hash}"`,
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        'gateway:',
+        '  id: gw-hash',
+        '  grid: "110105001002000"',
+        '  dataDir: ./data',
+        'broker:',
+        '  host: 127.0.0.1',
+        `  port: ${brokerPort}`,
+        'api:',
+        `  port: ${await freePort()}`,
+        'devices:',
+        '  - id: gas-7',
+        '    kind: gas-sensor',
+        `    secretHash: "${hash}"`,
+      ].join('\n'),
+    );
     const run = gridedge(['start', '--config', file]);
     await waitFor('broker', () => canConnect(brokerPort).then((ok) => ok || undefined), 15_000);
     const sensor = new SimulatedGasSensor({ url: `mqtt://127.0.0.1:${brokerPort}`, id: 'gas-7', secret: 'kitchen-secret-77' });
     await sensor.connect();
     await sensor.report(2);
     await sensor.disconnect();
-    await expect(new SimulatedGasSensor({ url: `mqtt://127.0.0.1:${brokerPort}`, id: 'gas-7', secret: 'kitchen-secret-78' }).connect()).rejects.toThrow(/Bad username or password/);
+    await expect(
+      new SimulatedGasSensor({ url: `mqtt://127.0.0.1:${brokerPort}`, id: 'gas-7', secret: 'kitchen-secret-78' }).connect(),
+    ).rejects.toThrow(/Bad username or password/);
     run.kill('SIGTERM');
     expect(await run.code).toBe(0);
   }, 60_000);

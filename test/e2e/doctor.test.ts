@@ -18,20 +18,44 @@ afterAll(async () => {
   await vm?.stop();
 });
 
-interface Setup { brokerPort?: number; apiPort?: number; upstream?: string; influx?: string; extra?: string[] }
+interface Setup {
+  brokerPort?: number;
+  apiPort?: number;
+  upstream?: string;
+  influx?: string;
+  extra?: string[];
+}
 
 async function config(s: Setup = {}): Promise<string> {
   const dir = await tempDir('doctor');
   const file = path.join(dir, 'gw.yaml');
-  await writeFile(file, [
-    'gateway:', '  id: gw-doc', '  grid: "110105001002000"', '  dataDir: ./data',
-    'broker:', '  host: 127.0.0.1', `  port: ${s.brokerPort ?? (await freePort())}`,
-    'api:', '  host: 127.0.0.1', `  port: ${s.apiPort ?? (await freePort())}`,
-    'upstream:', `  url: ${s.upstream ?? mosquitto.url}`, '  username: gw-doc',
-    'influx:', `  url: ${s.influx ?? vm.url}`, '  org: o', '  bucket: b',
-    'devices:', '  - id: smoke-1', '    kind: smoke-alarm', '    secret: smoke-secret-1',
-    ...(s.extra ?? []),
-  ].join('\n'));
+  await writeFile(
+    file,
+    [
+      'gateway:',
+      '  id: gw-doc',
+      '  grid: "110105001002000"',
+      '  dataDir: ./data',
+      'broker:',
+      '  host: 127.0.0.1',
+      `  port: ${s.brokerPort ?? (await freePort())}`,
+      'api:',
+      '  host: 127.0.0.1',
+      `  port: ${s.apiPort ?? (await freePort())}`,
+      'upstream:',
+      `  url: ${s.upstream ?? mosquitto.url}`,
+      '  username: gw-doc',
+      'influx:',
+      `  url: ${s.influx ?? vm.url}`,
+      '  org: o',
+      '  bucket: b',
+      'devices:',
+      '  - id: smoke-1',
+      '    kind: smoke-alarm',
+      '    secret: smoke-secret-1',
+      ...(s.extra ?? []),
+    ].join('\n'),
+  );
   return file;
 }
 
@@ -91,7 +115,7 @@ describe('gridedge doctor', () => {
     expect(refused.out).toContain('fix: the broker refused the credentials');
   });
 
-  it('checks the HA pair\'s redis: a durable one passes, one that does not fsync or does not answer fails with a fix', async () => {
+  it("checks the HA pair's redis: a durable one passes, one that does not fsync or does not answer fails with a fix", async () => {
     const redis = await startRedis();
     try {
       const pair = (url: string) => ['cluster:', `  redis: ${url}`, '  node: a'];
@@ -132,14 +156,27 @@ describe('gridedge doctor', () => {
     await cam.start();
     try {
       const dead = await freePort();
-      const { code, out } = await run(await config({ extra: [
-        'cameras:',
-        '  - id: cam-ok', `    onvif: ${cam.xaddr}`, '    user: admin',
-        '  - id: cam-bad', `    onvif: ${cam.xaddr}`, '    user: admin', '    password: wrong-one',
-        '  - id: cam-dead', `    rtsp: rtsp://127.0.0.1:${dead}/stream`,
-      ] }), { ...env, GRIDEDGE_CAMERA_PASSWORD_CAM_OK: 'doc-cam-pass' });
+      const { code, out } = await run(
+        await config({
+          extra: [
+            'cameras:',
+            '  - id: cam-ok',
+            `    onvif: ${cam.xaddr}`,
+            '    user: admin',
+            '  - id: cam-bad',
+            `    onvif: ${cam.xaddr}`,
+            '    user: admin',
+            '    password: wrong-one',
+            '  - id: cam-dead',
+            `    rtsp: rtsp://127.0.0.1:${dead}/stream`,
+          ],
+        }),
+        { ...env, GRIDEDGE_CAMERA_PASSWORD_CAM_OK: 'doc-cam-pass' },
+      );
       expect(out).toMatch(/^PASS {2}ffmpeg +ffmpeg: ffmpeg version/m);
-      expect(out).toMatch(/^PASS {2}camera cam-ok +gridedge SimCam-1 at http:\/\/127\.0\.0\.1:\d+\/onvif\/device_service; 1 profile\(s\), H264 640x360; events: yes$/m);
+      expect(out).toMatch(
+        /^PASS {2}camera cam-ok +gridedge SimCam-1 at http:\/\/127\.0\.0\.1:\d+\/onvif\/device_service; 1 profile\(s\), H264 640x360; events: yes$/m,
+      );
       expect(out).toMatch(/^FAIL {2}camera cam-bad +.*refused the credentials/m);
       expect(out).toMatch(/fix: check cameras\[\]\.user and the password \(or GRIDEDGE_CAMERA_PASSWORD_CAM_BAD\)/);
       expect(out).toMatch(/^FAIL {2}camera cam-dead +RTSP 127\.0\.0\.1:\d+ does not accept connections/m);

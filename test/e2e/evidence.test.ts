@@ -20,13 +20,18 @@ beforeAll(async () => {
   mosquitto = await startMosquitto();
   const dataDir = await tempDir('evidence-e2e');
   gateway = new Gateway(
-    resolveConfig({
-      gateway: { id: 'gw-ev', grid: '110105001002000', dataDir },
-      broker: { host: '127.0.0.1', port: 0 },
-      api: { host: '127.0.0.1', port: 0 },
-      upstream: { url: mosquitto.url },
-      evidence: { inline: true, inlineMaxBytes: 8192 },
-    }, 'test', dataDir, {}),
+    resolveConfig(
+      {
+        gateway: { id: 'gw-ev', grid: '110105001002000', dataDir },
+        broker: { host: '127.0.0.1', port: 0 },
+        api: { host: '127.0.0.1', port: 0 },
+        upstream: { url: mosquitto.url },
+        evidence: { inline: true, inlineMaxBytes: 8192 },
+      },
+      'test',
+      dataDir,
+      {},
+    ),
     createLogger('silent'),
   );
   await gateway.start();
@@ -41,11 +46,23 @@ afterAll(async () => {
 
 describe('evidence', () => {
   it('reaches the platform as sha256 + signed link (inline only when small and configured), and the link serves the bytes', async () => {
-    await gateway.incidents.handle({
-      action: 'raise', category: 'fire.smoke_alarm', correlationKey: 'ev-1', occurredAt: Date.now(), facts: {},
-      evidence: [{ bytes: face, class: 'face', mime: 'image/jpeg' }, { bytes: big, class: 'scene', mime: 'image/jpeg' }],
-    }, device);
-    const m = assertIncident(await feed.waitFor<IncidentMessage>('incident with evidence', '/incident', (x) => x.correlationKey === 'ev-1'));
+    await gateway.incidents.handle(
+      {
+        action: 'raise',
+        category: 'fire.smoke_alarm',
+        correlationKey: 'ev-1',
+        occurredAt: Date.now(),
+        facts: {},
+        evidence: [
+          { bytes: face, class: 'face', mime: 'image/jpeg' },
+          { bytes: big, class: 'scene', mime: 'image/jpeg' },
+        ],
+      },
+      device,
+    );
+    const m = assertIncident(
+      await feed.waitFor<IncidentMessage>('incident with evidence', '/incident', (x) => x.correlationKey === 'ev-1'),
+    );
     const [small, large] = m.evidence;
     expect(small).toMatchObject({ kind: 'image', class: 'face', mime: 'image/jpeg', bytes: face.length, inline: face.toString('base64') });
     expect(large!.inline).toBeUndefined(); // over inlineMaxBytes: the link only
@@ -68,10 +85,17 @@ describe('evidence', () => {
   });
 
   it('deletes expired evidence on its sweep and counts it; the link then answers 404', async () => {
-    await gateway.incidents.handle({
-      action: 'raise', category: 'fire.smoke_alarm', correlationKey: 'ev-2', occurredAt: Date.now(), facts: {},
-      evidence: [{ bytes: Buffer.from('a face that must not stay'), class: 'face', mime: 'image/jpeg' }],
-    }, device);
+    await gateway.incidents.handle(
+      {
+        action: 'raise',
+        category: 'fire.smoke_alarm',
+        correlationKey: 'ev-2',
+        occurredAt: Date.now(),
+        facts: {},
+        evidence: [{ bytes: Buffer.from('a face that must not stay'), class: 'face', mime: 'image/jpeg' }],
+      },
+      device,
+    );
     const m = await feed.waitFor<IncidentMessage>('incident', '/incident', (x) => x.correlationKey === 'ev-2');
     const realNow = Date.now;
     Date.now = () => realNow() + 73 * 3600_000;

@@ -34,8 +34,13 @@ describe('HA pair over Redis', () => {
     const looping = Array.from({ length: LOOPING }, (_, i) => `smoke-${i}`);
     const held = ['smoke-held-a', 'smoke-held-b'];
     const pair = await pairOf({
-      gatewayId: 'gw-ha', redis: redis.url, upstream: mosquitto.url,
-      devices: [...[...looping, ...held, 'smoke-stay', 'smoke-gone'].map((id) => ({ id, kind: 'smoke-alarm' })), { id: 'gas-1', kind: 'gas-sensor' }],
+      gatewayId: 'gw-ha',
+      redis: redis.url,
+      upstream: mosquitto.url,
+      devices: [
+        ...[...looping, ...held, 'smoke-stay', 'smoke-gone'].map((id) => ({ id, kind: 'smoke-alarm' })),
+        { id: 'gas-1', kind: 'gas-sensor' },
+      ],
     });
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/+/gw-ha/incident');
     const received = () => platform.json<IncidentMessage>('/incident');
@@ -96,7 +101,9 @@ describe('HA pair over Redis', () => {
     const killedAt = Date.now();
     const stayOnB = new SimulatedSmokeAlarm({ url: b.url, id: 'smoke-stay', secret: deviceSecret('smoke-stay') });
     await stayOnB.connect();
-    void waitFor('B to take the lead', async () => (await cluster(b))?.leader || undefined, 15_000).then(() => console.log(`B led ${Date.now() - killedAt} ms after the kill (lease 2 s)`));
+    void waitFor('B to take the lead', async () => (await cluster(b))?.leader || undefined, 15_000).then(() =>
+      console.log(`B led ${Date.now() - killedAt} ms after the kill (lease 2 s)`),
+    );
     // A's devices come back on B (field devices hold both addresses); B's never left.
     const secondHalf = looping.filter((_, i) => i % 2 === 0).map((id) => loop(id, b));
     await new Promise((r) => setTimeout(r, 3000));
@@ -112,24 +119,36 @@ describe('HA pair over Redis', () => {
     gasOnB.kill();
 
     await waitForEveryAlarm(received, ackedDensities, 30_000, () => `node B said: ${runB.stderr().slice(-3000)}`);
-    await waitFor('the held alarms folded and the leak resolved on B', () => {
-      const all = received();
-      const folded = held.every((id) => all.some((m) => m.correlationKey === `fire.smoke_alarm:${id}` && m.count === 2));
-      const resolved = all.some((m) => m.category === 'gas.leak' && m.status === 'resolved');
-      return (folded && resolved) || undefined;
-    }, 20_000);
+    await waitFor(
+      'the held alarms folded and the leak resolved on B',
+      () => {
+        const all = received();
+        const folded = held.every((id) => all.some((m) => m.correlationKey === `fire.smoke_alarm:${id}` && m.count === 2));
+        const resolved = all.some((m) => m.category === 'gas.leak' && m.status === 'resolved');
+        return (folded && resolved) || undefined;
+      },
+      20_000,
+    );
     expect(await cluster(b)).toEqual({ node: 'b', leader: true });
     // A's devices' Wills, once A has been silent three heartbeats: the one that never came back is
     // said offline by B; the stale one of the device connected to B again is dropped, so it stays online.
-    await waitFor('B to publish the Will of the device that did not come back', async () => (await pair.device(b, 'smoke-gone')).lastSeen || undefined, 30_000);
+    await waitFor(
+      'B to publish the Will of the device that did not come back',
+      async () => (await pair.device(b, 'smoke-gone')).lastSeen || undefined,
+      30_000,
+    );
     expect(await pair.device(b, 'smoke-gone')).toMatchObject({ online: false });
     expect(Date.now() - killedAt).toBeGreaterThan(3000);
     expect(await pair.device(b, 'smoke-stay')).toMatchObject({ online: true });
     stayOnB.kill();
-    await waitFor('B\'s outbox drained', async () => {
-      const res = await fetch(`http://127.0.0.1:${b.api}/healthz`).catch(() => undefined);
-      return (res?.ok && ((await res.json()) as { outbox: { pending: number } }).outbox.pending === 0) || undefined;
-    }, 30_000);
+    await waitFor(
+      "B's outbox drained",
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${b.api}/healthz`).catch(() => undefined);
+        return (res?.ok && ((await res.json()) as { outbox: { pending: number } }).outbox.pending === 0) || undefined;
+      },
+      30_000,
+    );
     runB.kill('SIGTERM');
     expect(await runB.code).toBe(0);
 
@@ -146,14 +165,21 @@ describe('HA pair over Redis', () => {
     expect(new Set(leak.map((m) => m.id)).size).toBe(1);
     expect(Math.max(...leak.map((m) => m.count))).toBe(1);
     expect(ackedDensities.length).toBeGreaterThan(20);
-    console.log(`HA pair: leader killed under load; ${ackedDensities.length} acknowledged alarms, ${maxSeq} incident messages, ${final.length - maxSeq} duplicates, all delivered by the survivor`);
+    console.log(
+      `HA pair: leader killed under load; ${ackedDensities.length} acknowledged alarms, ${maxSeq} incident messages, ${final.length - maxSeq} duplicates, all delivered by the survivor`,
+    );
     await platform.close();
   }, 180_000);
 
   it('refuses alarms while the shared Redis is away, crashes nothing, and delivers everything once it is back', async () => {
     const devices = ['smoke-a', 'smoke-b'];
     // One Redis database per pair, as in the field: this pair is not the first test's.
-    const pair = await pairOf({ gatewayId: 'gw-ha-out', redis: `${redis.url}/1`, upstream: mosquitto.url, devices: devices.map((id) => ({ id, kind: 'smoke-alarm' })) });
+    const pair = await pairOf({
+      gatewayId: 'gw-ha-out',
+      redis: `${redis.url}/1`,
+      upstream: mosquitto.url,
+      devices: devices.map((id) => ({ id, kind: 'smoke-alarm' })),
+    });
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/+/gw-ha-out/incident');
     const received = () => platform.json<IncidentMessage>('/incident');
     const { a, b } = pair;
@@ -179,22 +205,38 @@ describe('HA pair over Redis', () => {
     await redis.pause();
     // Already connected devices publish into a node that cannot store the incident: no PUBACK.
     expect(await alarmOn('smoke-b', b.url, 1.003, 3000)).toBe(false);
-    const health = await waitFor('B to say why', async () => {
-      const h = (await (await fetch(`http://127.0.0.1:${b.api}/healthz`)).json()) as { status: string; problems: string[]; cluster: { leader: boolean } };
-      return h.problems.some((p) => p.includes('redis is unreachable')) ? h : undefined;
-    }, 10_000);
+    const health = await waitFor(
+      'B to say why',
+      async () => {
+        const h = (await (await fetch(`http://127.0.0.1:${b.api}/healthz`)).json()) as {
+          status: string;
+          problems: string[];
+          cluster: { leader: boolean };
+        };
+        return h.problems.some((p) => p.includes('redis is unreachable')) ? h : undefined;
+      },
+      10_000,
+    );
     expect(health.status).toBe('degraded');
-    await waitFor('nobody to lead', async () => (!(await pair.cluster(a))?.leader && !(await pair.cluster(b))?.leader) || undefined, 10_000);
+    await waitFor(
+      'nobody to lead',
+      async () => (!(await pair.cluster(a))?.leader && !(await pair.cluster(b))?.leader) || undefined,
+      10_000,
+    );
 
     await redis.resume();
-    await waitFor('a leader again', async () => ((await pair.cluster(a))?.leader || (await pair.cluster(b))?.leader) || undefined, 20_000);
+    await waitFor('a leader again', async () => (await pair.cluster(a))?.leader || (await pair.cluster(b))?.leader || undefined, 20_000);
     // The device sends its alarm again, as an unacknowledged QoS 1 message is.
     await waitFor('the resent alarm accepted', () => alarmOn('smoke-b', b.url, 1.003).then((ok) => ok || undefined), 20_000);
     expect(await alarmOn('smoke-a', a.url, 1.004)).toBe(true);
-    await waitFor('every acknowledged alarm upstream', () => {
-      const densities = new Set(received().map((m) => m.facts.smokeDensity));
-      return [1.001, 1.002, 1.003, 1.004].every((d) => densities.has(d)) || undefined;
-    }, 20_000);
+    await waitFor(
+      'every acknowledged alarm upstream',
+      () => {
+        const densities = new Set(received().map((m) => m.facts.smokeDensity));
+        return [1.001, 1.002, 1.003, 1.004].every((d) => densities.has(d)) || undefined;
+      },
+      20_000,
+    );
     for (const n of [a, b]) expect(n.run!.pid && (await fetch(`http://127.0.0.1:${n.api}/healthz`)).ok).toBeTruthy();
     for (const n of [a, b]) n.run!.kill('SIGTERM');
     for (const n of [a, b]) expect(await n.run!.code).toBe(0);

@@ -29,13 +29,18 @@ beforeAll(async () => {
   mosquitto = await startMosquitto();
   const dataDir = await tempDir('life');
   gateway = new Gateway(
-    resolveConfig({
-      gateway: { id: 'gw-life', grid: '110105001002000', dataDir },
-      broker: { host: '127.0.0.1', port: 0 },
-      api: { port: 0 },
-      upstream: { url: mosquitto.url, commandSecret: SECRET },
-      devices: [{ id: 'smoke-1', kind: 'smoke-alarm', secret: 'smoke-secret-1' }],
-    }, 'test', dataDir, {}),
+    resolveConfig(
+      {
+        gateway: { id: 'gw-life', grid: '110105001002000', dataDir },
+        broker: { host: '127.0.0.1', port: 0 },
+        api: { port: 0 },
+        upstream: { url: mosquitto.url, commandSecret: SECRET },
+        devices: [{ id: 'smoke-1', kind: 'smoke-alarm', secret: 'smoke-secret-1' }],
+      },
+      'test',
+      dataDir,
+      {},
+    ),
     createLogger('silent'),
   );
   const ports = await gateway.start();
@@ -59,7 +64,10 @@ async function raise(): Promise<IncidentMessage> {
   const before = feed.messages.length;
   await alarm.alarm(2);
   return waitFor('new incident', () =>
-    feed.messages.slice(before).map((m) => JSON.parse(m.payload) as IncidentMessage).find((m) => m.type === 'new'),
+    feed.messages
+      .slice(before)
+      .map((m) => JSON.parse(m.payload) as IncidentMessage)
+      .find((m) => m.type === 'new'),
   );
 }
 
@@ -75,12 +83,19 @@ describe('incident lifecycle driven by the platform', () => {
     for (const [name, fields, status] of steps) {
       const reply = await platform.command(ROOT, name, { incidentId: incident.id, ...fields });
       expect(reply).toMatchObject({ schema: 'gridedge.reply/v1', ok: true, command: name, incident: { id: incident.id, status } });
-      const update = assertIncident(await feed.waitFor<IncidentMessage>(`${status} update`, '/incident', (m) => m.id === incident.id && m.status === status));
+      const update = assertIncident(
+        await feed.waitFor<IncidentMessage>(`${status} update`, '/incident', (m) => m.id === incident.id && m.status === status),
+      );
       expect(update.seq).toBe(reply.incident!.seq);
     }
     const closed = feed.json<IncidentMessage>('/incident').find((m) => m.id === incident.id && m.status === 'closed')!;
     expect(closed.type).toBe('end');
-    expect(closed.handling).toMatchObject({ acknowledgedBy: 'operator-7', assignee: 'grid worker Wang', resolvedBy: 'wang', closedBy: 'operator-7' });
+    expect(closed.handling).toMatchObject({
+      acknowledgedBy: 'operator-7',
+      assignee: 'grid worker Wang',
+      resolvedBy: 'wang',
+      closedBy: 'operator-7',
+    });
     // After the close, the next alarm is a new incident.
     const next = await raise();
     expect(next.id).not.toBe(incident.id);
@@ -91,18 +106,41 @@ describe('incident lifecycle driven by the platform', () => {
     const seqBefore = () => feed.json<IncidentMessage>('/incident').length;
     const before = seqBefore();
     expect((await platform.command(ROOT, 'close', { incidentId: incident.id })).error).toEqual({
-      code: 'invalid_transition', message: 'cannot close an incident that is open (close needs resolved)',
+      code: 'invalid_transition',
+      message: 'cannot close an incident that is open (close needs resolved)',
     });
-    expect((await platform.command(ROOT, 'ack', { incidentId: incident.id, secret: 'a-wrong-secret-of-the-attacker' })).error?.code).toBe('unauthenticated');
-    expect((await platform.command(ROOT, 'ack', { incidentId: incident.id, issuedAt: new Date(Date.now() - 3600_000).toISOString() })).error?.code).toBe('stale');
+    expect((await platform.command(ROOT, 'ack', { incidentId: incident.id, secret: 'a-wrong-secret-of-the-attacker' })).error?.code).toBe(
+      'unauthenticated',
+    );
+    expect(
+      (await platform.command(ROOT, 'ack', { incidentId: incident.id, issuedAt: new Date(Date.now() - 3600_000).toISOString() })).error
+        ?.code,
+    ).toBe('stale');
     expect((await platform.command(ROOT, 'ack', { incidentId: '01M81NNWD58FJT67P00HPSJTH3' })).error?.code).toBe('not_found');
     expect((await platform.command(ROOT, 'dispatch', { incidentId: incident.id })).error?.code).toBe('malformed');
     expect((await platform.command(ROOT, 'reboot', { incidentId: incident.id })).error?.code).toBe('unknown_command');
-    expect((await platform.command(ROOT, 'snapshot', { cameraId: 'gate-1' })).error).toEqual({ code: 'unavailable', message: "camera 'gate-1' is not configured on this gateway" });
+    expect((await platform.command(ROOT, 'snapshot', { cameraId: 'gate-1' })).error).toEqual({
+      code: 'unavailable',
+      message: "camera 'gate-1' is not configured on this gateway",
+    });
     const notJson = await platform.send(ROOT, 'ack', '{"correlationId": "x1", ', null);
     expect(notJson.error?.code).toBe('malformed');
-    const extra = await platform.send(ROOT, 'ack', JSON.stringify({ correlationId: 'x2', issuedAt: new Date().toISOString(), incidentId: incident.id, auth: '0'.repeat(64), sudo: true }), 'x2');
-    expect(extra.error).toEqual({ code: 'malformed', message: 'sudo: unknown key (known keys: correlationId, issuedAt, incidentId, cameraId, by, assignee, note, auth)' });
+    const extra = await platform.send(
+      ROOT,
+      'ack',
+      JSON.stringify({
+        correlationId: 'x2',
+        issuedAt: new Date().toISOString(),
+        incidentId: incident.id,
+        auth: '0'.repeat(64),
+        sudo: true,
+      }),
+      'x2',
+    );
+    expect(extra.error).toEqual({
+      code: 'malformed',
+      message: 'sudo: unknown key (known keys: correlationId, issuedAt, incidentId, cameraId, by, assignee, note, auth)',
+    });
     await new Promise((r) => setTimeout(r, 200));
     expect(seqBefore()).toBe(before);
     expect(gateway.incidents.incident(incident.id)?.status).toBe('open');

@@ -24,13 +24,18 @@ afterEach(async () => {
 async function gateway(id: string, upstream: Record<string, unknown>): Promise<{ gw: Gateway; alarm: SimulatedSmokeAlarm }> {
   const dataDir = await tempDir('platform');
   const gw = new Gateway(
-    resolveConfig({
-      gateway: { id, grid: '110105001002000', dataDir },
-      broker: { host: '127.0.0.1', port: 0 },
-      api: { port: 0 },
-      upstream,
-      devices: [{ id: 'smoke-1', kind: 'smoke-alarm', secret: 'smoke-secret-1' }],
-    }, 'test', dataDir, {}),
+    resolveConfig(
+      {
+        gateway: { id, grid: '110105001002000', dataDir },
+        broker: { host: '127.0.0.1', port: 0 },
+        api: { port: 0 },
+        upstream,
+        devices: [{ id: 'smoke-1', kind: 'smoke-alarm', secret: 'smoke-secret-1' }],
+      },
+      'test',
+      dataDir,
+      {},
+    ),
     createLogger('silent'),
   );
   const ports = await gw.start();
@@ -66,21 +71,24 @@ describe('uplink to the platform', () => {
   });
 
   it('refuses a config whose CA file is missing or whose URL is not TLS', () => {
-    expect(() => resolveConfig({ gateway: { id: 'g', grid: '110105001002000' }, upstream: { url: 'mqtt://h:1883', ca: 'nope.pem' } }, 't', '/tmp', {}))
-      .toThrow(/upstream\.ca: file "\/tmp\/nope\.pem" does not exist[\s\S]*upstream\.url: "mqtt:\/\/h:1883" is not TLS/);
+    expect(() =>
+      resolveConfig({ gateway: { id: 'g', grid: '110105001002000' }, upstream: { url: 'mqtt://h:1883', ca: 'nope.pem' } }, 't', '/tmp', {}),
+    ).toThrow(/upstream\.ca: file "\/tmp\/nope\.pem" does not exist[\s\S]*upstream\.url: "mqtt:\/\/h:1883" is not TLS/);
   });
 
   it('speaks MQTT 5, and two platform consumers in one shared subscription split the incidents with none lost', async () => {
     const broker = await startMosquitto();
     cleanups.push(() => broker.stop());
-    const consumers = await Promise.all([1, 2].map(async (n) => {
-      const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: `centre-consumer-${n}` });
-      cleanups.push(() => c.endAsync(true));
-      const got: IncidentMessage[] = [];
-      c.on('message', (_t, p) => got.push(JSON.parse(p.toString()) as IncidentMessage));
-      await c.subscribeAsync('$share/district-centre/gridedge/v1/+/+/incident', { qos: 1 });
-      return got;
-    }));
+    const consumers = await Promise.all(
+      [1, 2].map(async (n) => {
+        const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: `centre-consumer-${n}` });
+        cleanups.push(() => c.endAsync(true));
+        const got: IncidentMessage[] = [];
+        c.on('message', (_t, p) => got.push(JSON.parse(p.toString()) as IncidentMessage));
+        await c.subscribeAsync('$share/district-centre/gridedge/v1/+/+/incident', { qos: 1 });
+        return got;
+      }),
+    );
     const a = await gateway('gw-a', { url: broker.url, protocolVersion: 5 });
     const b = await gateway('gw-b', { url: broker.url, protocolVersion: 5 });
     await waitFor('uplinks', () => (a.gw.uplink?.connected && b.gw.uplink?.connected) || undefined);
@@ -97,7 +105,11 @@ describe('uplink to the platform', () => {
     expect(keys).toHaveLength(expected);
     expect(new Set(keys).size).toBe(expected);
     for (const gw of ['gw-a', 'gw-b']) {
-      const seqs = consumers.flat().filter((m) => m.gatewayId === gw).map((m) => m.seq).sort((x, y) => x - y);
+      const seqs = consumers
+        .flat()
+        .filter((m) => m.gatewayId === gw)
+        .map((m) => m.seq)
+        .sort((x, y) => x - y);
       expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     }
     expect(consumers[0]!.length).toBeGreaterThan(0);

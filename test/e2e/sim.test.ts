@@ -40,7 +40,10 @@ describe('scenario runner', () => {
     expect(formatReport(report)).toMatch(/PASS$/);
     expect(report.ok).toBe(true);
     expect(report.expectations.map((e) => [e.category, e.ok])).toEqual([
-      ['fire.smoke_alarm', true], ['gas.leak', true], ['gas.leak_warning', true], ['lpg.cylinder_scrapped', true],
+      ['fire.smoke_alarm', true],
+      ['gas.leak', true],
+      ['gas.leak_warning', true],
+      ['lpg.cylinder_scrapped', true],
     ]);
     expect(report.latencyMs!.p99).toBeLessThan(5000);
     expect(report.sent['smoke-alarm']).toBeGreaterThan(8);
@@ -49,28 +52,38 @@ describe('scenario runner', () => {
   it('fails a scenario whose expectation is wrong, reporting the missed incident and the false alarm', async () => {
     const dir = await tempDir('sim');
     const file = path.join(dir, 'wrong.yaml');
-    await writeFile(file, [
-      'name: wrong expectation', 'duration: 3',
-      'fleet: [{ kind: smoke-alarm, count: 2, grid: "110105001002001", idPrefix: rc-smoke-, secret: rc-fleet-secret-1, telemetryEvery: 5 }]',
-      'timeline: [{ at: 1, device: rc-smoke-1, do: alarm }]',
-      'expect: [{ category: fire.smoke_alarm, device: rc-smoke-2, at: 1, within: 2 }]',
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        'name: wrong expectation',
+        'duration: 3',
+        'fleet: [{ kind: smoke-alarm, count: 2, grid: "110105001002001", idPrefix: rc-smoke-, secret: rc-fleet-secret-1, telemetryEvery: 5 }]',
+        'timeline: [{ at: 1, device: rc-smoke-1, do: alarm }]',
+        'expect: [{ category: fire.smoke_alarm, device: rc-smoke-2, at: 1, within: 2 }]',
+      ].join('\n'),
+    );
     const report = await runScenario(await loadScenario(file), { target: t.brokerUrl, upstream: mosquitto.url });
     expect(report.ok).toBe(false);
     expect(report.missed).toBe(1);
     expect(report.falseAlarms).toEqual([expect.objectContaining({ category: 'fire.smoke_alarm', devices: ['rc-smoke-1'] })]);
-    expect(formatReport(report)).toMatch(/FAILED {2}fire\.smoke_alarm from rc-smoke-2 {2}\(missed\)[\s\S]*false alarms: 1 \(fire\.smoke_alarm rc-smoke-1\)[\s\S]*FAIL$/);
+    expect(formatReport(report)).toMatch(
+      /FAILED {2}fire\.smoke_alarm from rc-smoke-2 {2}\(missed\)[\s\S]*false alarms: 1 \(fire\.smoke_alarm rc-smoke-1\)[\s\S]*FAIL$/,
+    );
   }, 30_000);
 
   for (const name of ['lpg-filling-station', 'river-patrol', 'night-at-the-gate']) {
     it(`plays the ${name} example against a gateway configured from the scenario, and passes`, async () => {
       const file = fileURLToPath(new URL(`../../sim/scenarios/${name}.yaml`, import.meta.url));
       const scenario = await loadScenario(file);
-      const gw = await startTestGateway({
-        upstream: { url: mosquitto.url },
-        ...(scenario.gatewayKinds ? { kinds: scenario.gatewayKinds } : {}),
-        devices: scenarioDevices(scenario).map((d) => ({ id: d.id, kind: d.kind, grid: d.grid, secret: d.secret, options: d.options })),
-      }, {}, path.dirname(file));
+      const gw = await startTestGateway(
+        {
+          upstream: { url: mosquitto.url },
+          ...(scenario.gatewayKinds ? { kinds: scenario.gatewayKinds } : {}),
+          devices: scenarioDevices(scenario).map((d) => ({ id: d.id, kind: d.kind, grid: d.grid, secret: d.secret, options: d.options })),
+        },
+        {},
+        path.dirname(file),
+      );
       try {
         const report = await runScenario(scenario, { target: gw.brokerUrl, upstream: mosquitto.url });
         expect(report.ok, formatReport(report)).toBe(true);
@@ -83,7 +96,11 @@ describe('scenario runner', () => {
   it('plays the stormy evening through every fault (skew, repeats, reordering, slow links, garbage, a reconnect storm, the centre away) and nothing is lost or doubled', async () => {
     const file = fileURLToPath(new URL('../../sim/scenarios/stormy-evening.yaml', import.meta.url));
     const scenario = await loadScenario(file);
-    const proxy = new FaultProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: Number(new URL(mosquitto.url).port) }, name: 'upstream' });
+    const proxy = new FaultProxy({
+      listen: { host: '127.0.0.1', port: 0 },
+      target: { host: '127.0.0.1', port: Number(new URL(mosquitto.url).port) },
+      name: 'upstream',
+    });
     await proxy.start();
     const gw = await startTestGateway({
       upstream: { url: `mqtt://127.0.0.1:${proxy.port}` },
@@ -105,17 +122,30 @@ describe('scenario runner', () => {
     }
   }, 90_000);
 
-  it('plays the gate camera example: a simulated ONVIF camera in the fleet, its plates and flames found by the gateway\'s detectors', async () => {
+  it("plays the gate camera example: a simulated ONVIF camera in the fleet, its plates and flames found by the gateway's detectors", async () => {
     const dir = await tempDir('sim-camera');
     const file = path.join(dir, 'gate-camera.yaml');
     const example = fileURLToPath(new URL('../../sim/scenarios/gate-camera.yaml', import.meta.url));
     const [onvifPort, rtspPort] = [await freePort(), await freePort()];
-    await writeFile(file, (await readFile(example, 'utf8')).replace('onvifPort: 18600', `onvifPort: ${onvifPort}`).replace('rtspPort: 18650', `rtspPort: ${rtspPort}`));
+    await writeFile(
+      file,
+      (await readFile(example, 'utf8'))
+        .replace('onvifPort: 18600', `onvifPort: ${onvifPort}`)
+        .replace('rtspPort: 18650', `rtspPort: ${rtspPort}`),
+    );
     const scenario = await loadScenario(file);
     const print = gridedge(['sim', '--scenario', file, '--print-devices']);
     expect(await print.code).toBe(0);
-    expect(print.stdout()).toMatch(new RegExp(`cameras:\\n {2}- id: gate-onvif-1\\n {4}grid: "110105001002004"\\n {4}onvif: http://127.0.0.1:${onvifPort}/onvif/device_service`));
-    const gw = await startTestGateway({ upstream: { url: mosquitto.url }, kinds: scenario.gatewayKinds, cameras: scenarioCameras(scenario) });
+    expect(print.stdout()).toMatch(
+      new RegExp(
+        `cameras:\\n {2}- id: gate-onvif-1\\n {4}grid: "110105001002004"\\n {4}onvif: http://127.0.0.1:${onvifPort}/onvif/device_service`,
+      ),
+    );
+    const gw = await startTestGateway({
+      upstream: { url: mosquitto.url },
+      kinds: scenario.gatewayKinds,
+      cameras: scenarioCameras(scenario),
+    });
     try {
       const report = await runScenario(scenario, { target: gw.brokerUrl, upstream: mosquitto.url });
       expect(report.ok, formatReport(report)).toBe(true);
@@ -127,7 +157,14 @@ describe('scenario runner', () => {
 
   it('runs batteries down as the scenario says', async () => {
     const base = await loadScenario(EXAMPLE);
-    const scenario = { ...base, duration: 3, timeline: [], expect: [], failOnFalseAlarms: false, fleet: [{ ...base.fleet[0]!, count: 2, telemetryEvery: 0.5, batteryDrainPerHour: 100 }] };
+    const scenario = {
+      ...base,
+      duration: 3,
+      timeline: [],
+      expect: [],
+      failOnFalseAlarms: false,
+      fleet: [{ ...base.fleet[0]!, count: 2, telemetryEvery: 0.5, batteryDrainPerHour: 100 }],
+    };
     await runScenario(scenario, { target: t.brokerUrl });
     // Two readings a second for 3 s: 0.01 % each by the alarm's own drain, about 0.08 % more by the scenario's.
     const battery = t.gateway.pipeline.deviceState('rc-smoke-1').lastValues.battery as number;
@@ -140,19 +177,40 @@ describe('scenario runner', () => {
     const proxy = new FaultProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: vm.port }, name: 'series' });
     await proxy.start();
     const base = await loadScenario(EXAMPLE);
-    const scenario = { ...base, duration: 5, timeline: [], expect: [], failOnFalseAlarms: false, fleet: [{ ...base.fleet[0]!, count: 3, idPrefix: 'sd-smoke-', telemetryEvery: 0.2 }], faults: [{ type: 'series-down' as const, at: 1, seconds: 2, fraction: 1 }] };
+    const scenario = {
+      ...base,
+      duration: 5,
+      timeline: [],
+      expect: [],
+      failOnFalseAlarms: false,
+      fleet: [{ ...base.fleet[0]!, count: 3, idPrefix: 'sd-smoke-', telemetryEvery: 0.2 }],
+      faults: [{ type: 'series-down' as const, at: 1, seconds: 2, fraction: 1 }],
+    };
     const gw = await startTestGateway({
-      influx: { url: `http://127.0.0.1:${proxy.port}`, token: 't', org: 'o', bucket: 'b', flushIntervalMs: 50, batchSize: 200, maxRetries: 0, replayIntervalMs: 300 },
+      influx: {
+        url: `http://127.0.0.1:${proxy.port}`,
+        token: 't',
+        org: 'o',
+        bucket: 'b',
+        flushIntervalMs: 50,
+        batchSize: 200,
+        maxRetries: 0,
+        replayIntervalMs: 300,
+      },
       devices: scenarioDevices(scenario).map((d) => ({ id: d.id, kind: d.kind, grid: d.grid, secret: d.secret })),
     });
     try {
       const report = await runScenario(scenario, { target: gw.brokerUrl, seriesProxy: proxy });
       expect(report.faults).toEqual([{ type: 'series-down', at: 1, devices: 0, detail: '2 s' }]);
       const readings = report.sent['smoke-alarm']!;
-      await waitFor('every reading stored', async () => {
-        const series = await vm.exportSeries('smoke_alarm_battery');
-        return series.reduce((n, x) => n + x.values.length, 0) >= readings || undefined;
-      }, 30_000);
+      await waitFor(
+        'every reading stored',
+        async () => {
+          const series = await vm.exportSeries('smoke_alarm_battery');
+          return series.reduce((n, x) => n + x.values.length, 0) >= readings || undefined;
+        },
+        30_000,
+      );
       expect(proxy.cut).toBeGreaterThan(0);
       expect(gw.gateway.spool.stats().written).toBeGreaterThan(0); // the outage really went through the spool
     } finally {
@@ -165,24 +223,44 @@ describe('scenario runner', () => {
   it('refuses fault settings that do not fit their type', async () => {
     const dir = await tempDir('sim-faults');
     const file = path.join(dir, 'faults.yaml');
-    await writeFile(file, 'name: f\nduration: 1\nfleet: [{ kind: smoke-alarm, count: 1, grid: "110105001002001", idPrefix: t-, secret: secret-123 }]\nfaults: [{ type: garbage, at: 3, until: 2 }, { type: disconnect, at: 1 }, { type: slow, kind: drone, delayMs: 5 }]\n');
-    await expect(loadScenario(file)).rejects.toThrow(/faults\[0\]\.rate: garbage needs payloads per second[\s\S]*faults\[0\]\.until: must be after at \(3\)[\s\S]*faults\[1\]\.seconds: disconnect needs how long it lasts[\s\S]*faults\[2\]\.kind: no drone in the fleet/);
+    await writeFile(
+      file,
+      'name: f\nduration: 1\nfleet: [{ kind: smoke-alarm, count: 1, grid: "110105001002001", idPrefix: t-, secret: secret-123 }]\nfaults: [{ type: garbage, at: 3, until: 2 }, { type: disconnect, at: 1 }, { type: slow, kind: drone, delayMs: 5 }]\n',
+    );
+    await expect(loadScenario(file)).rejects.toThrow(
+      /faults\[0\]\.rate: garbage needs payloads per second[\s\S]*faults\[0\]\.until: must be after at \(3\)[\s\S]*faults\[1\]\.seconds: disconnect needs how long it lasts[\s\S]*faults\[2\]\.kind: no drone in the fleet/,
+    );
     const noProxy = await loadScenario(fileURLToPath(new URL('../../sim/scenarios/stormy-evening.yaml', import.meta.url)));
-    await expect(runScenario({ ...noProxy, fleet: [{ ...noProxy.fleet[0]!, count: 1 }], timeline: [], expect: [], faults: [noProxy.faults.at(-1)!] }, { target: t.brokerUrl })).rejects.toThrow(/give --upstream-proxy/);
+    await expect(
+      runScenario(
+        { ...noProxy, fleet: [{ ...noProxy.fleet[0]!, count: 1 }], timeline: [], expect: [], faults: [noProxy.faults.at(-1)!] },
+        { target: t.brokerUrl },
+      ),
+    ).rejects.toThrow(/give --upstream-proxy/);
   });
 
   it('refuses a scenario with mistakes, naming each one', async () => {
     const dir = await tempDir('sim');
     const file = path.join(dir, 'bad.yaml');
-    await writeFile(file, 'name: bad\nduration: 1\nfleet: [{ kind: toaster, count: 1, grid: "110105001002001", idPrefix: t-, secret: secret-123 }]\ntimeline: [{ at: 0, device: nobody, do: x }]\n');
-    await expect(loadScenario(file)).rejects.toThrow(/fleet\[0\]\.kind: "toaster" has no simulator[\s\S]*timeline\[0\]\.device: "nobody" is not in the fleet/);
+    await writeFile(
+      file,
+      'name: bad\nduration: 1\nfleet: [{ kind: toaster, count: 1, grid: "110105001002001", idPrefix: t-, secret: secret-123 }]\ntimeline: [{ at: 0, device: nobody, do: x }]\n',
+    );
+    await expect(loadScenario(file)).rejects.toThrow(
+      /fleet\[0\]\.kind: "toaster" has no simulator[\s\S]*timeline\[0\]\.device: "nobody" is not in the fleet/,
+    );
   });
 
   it('prints the fleet as a devices section for the gateway, and asks for --target before running', async () => {
     const print = gridedge(['sim', '--scenario', EXAMPLE, '--print-devices']);
     expect(await print.code).toBe(0);
     expect(print.stdout()).toMatch(/^devices:\n {2}- id: rc-smoke-1\n {4}kind: smoke-alarm\n {4}grid: "110105001002001"/);
-    const withKinds = gridedge(['sim', '--scenario', fileURLToPath(new URL('../../sim/scenarios/river-patrol.yaml', import.meta.url)), '--print-devices']);
+    const withKinds = gridedge([
+      'sim',
+      '--scenario',
+      fileURLToPath(new URL('../../sim/scenarios/river-patrol.yaml', import.meta.url)),
+      '--print-devices',
+    ]);
     expect(await withKinds.code).toBe(0);
     expect(withKinds.stdout()).toMatch(/^kinds:\n {2}drone:\n {4}lowBatteryPercent: 25/m);
     const noTarget = gridedge(['sim', '--scenario', EXAMPLE]);

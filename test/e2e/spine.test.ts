@@ -42,7 +42,10 @@ function device(id: 'smoke-01' | 'smoke-02'): SimulatedSmokeAlarm {
 }
 
 beforeAll(async () => {
-  [mosquitto, vm] = await Promise.all([startMosquitto({ users: { 'gw-e2e': SECRETS.upstream, platform: 'platform-pw' } }), startVictoriaMetrics()]);
+  [mosquitto, vm] = await Promise.all([
+    startMosquitto({ users: { 'gw-e2e': SECRETS.upstream, platform: 'platform-pw' } }),
+    startVictoriaMetrics(),
+  ]);
   const dataDir = await tempDir('e2e');
   const config = resolveConfig(
     {
@@ -93,7 +96,10 @@ describe('spine: smoke alarm → gateway → platform and series server', () => 
     expect(status).toMatchObject({ schema: 'gridedge.status/v1', gatewayId: 'gw-e2e', grid: GATEWAY_GRID });
     expect(platform.messages.find((m) => m.topic.endsWith('/status'))?.topic).toBe(`gridedge/v1/${GATEWAY_GRID}/gw-e2e/status`);
     // A platform that subscribes later still learns the state: it is retained.
-    const late = await UpstreamSubscriber.connect(mosquitto.url, `gridedge/v1/${GATEWAY_GRID}/gw-e2e/status`, { username: 'platform', password: 'platform-pw' });
+    const late = await UpstreamSubscriber.connect(mosquitto.url, `gridedge/v1/${GATEWAY_GRID}/gw-e2e/status`, {
+      username: 'platform',
+      password: 'platform-pw',
+    });
     const retained = await waitFor('retained status', () => late.messages.find((m) => m.retain));
     expect(JSON.parse(retained.payload)).toMatchObject({ state: 'online' });
     await late.close();
@@ -103,14 +109,28 @@ describe('spine: smoke alarm → gateway → platform and series server', () => 
     const alarm = device('smoke-01');
     await alarm.connect();
     await alarm.alarm(2.5);
-    const first = assertIncident(await platform.waitFor<IncidentMessage>('new incident', '/incident', (m) => m.type === 'new' && m.devices[0]?.id === 'smoke-01'));
+    const first = assertIncident(
+      await platform.waitFor<IncidentMessage>('new incident', '/incident', (m) => m.type === 'new' && m.devices[0]?.id === 'smoke-01'),
+    );
     await alarm.alarm(3.5);
-    const folded = assertIncident(await platform.waitFor<IncidentMessage>('folded update', '/incident', (m) => m.id === first.id && m.count === 2));
+    const folded = assertIncident(
+      await platform.waitFor<IncidentMessage>('folded update', '/incident', (m) => m.id === first.id && m.count === 2),
+    );
     await alarm.clear();
-    const resolved = assertIncident(await platform.waitFor<IncidentMessage>('resolved update', '/incident', (m) => m.id === first.id && m.status === 'resolved'));
+    const resolved = assertIncident(
+      await platform.waitFor<IncidentMessage>('resolved update', '/incident', (m) => m.id === first.id && m.status === 'resolved'),
+    );
 
     expect(platform.messages.find((m) => m.topic.endsWith('/incident'))?.topic).toBe(`gridedge/v1/${GATEWAY_GRID}/gw-e2e/incident`);
-    expect(first).toMatchObject({ category: 'fire.smoke_alarm', severity: 'critical', status: 'open', grid: CELL, gatewayId: 'gw-e2e', count: 1, facts: { smokeDensity: 2.5 } });
+    expect(first).toMatchObject({
+      category: 'fire.smoke_alarm',
+      severity: 'critical',
+      status: 'open',
+      grid: CELL,
+      gatewayId: 'gw-e2e',
+      count: 1,
+      facts: { smokeDensity: 2.5 },
+    });
     expect(first.location).toEqual({ lat: 39.92, lon: 116.44, name: 'Building 1 stairwell' });
     expect(folded).toMatchObject({ type: 'update', status: 'open', facts: { smokeDensity: 3.5 }, seq: first.seq + 1 });
     expect(resolved).toMatchObject({ type: 'update', count: 2, seq: first.seq + 2 });
@@ -156,7 +176,10 @@ describe('spine: smoke alarm → gateway → platform and series server', () => 
     expect(logText).toMatch(/device message rejected/);
 
     // Wrong password and an unknown device are refused at the door.
-    for (const [username, password] of [['smoke-01', 'wrong-password'], ['nobody', 'some-password']]) {
+    for (const [username, password] of [
+      ['smoke-01', 'wrong-password'],
+      ['nobody', 'some-password'],
+    ]) {
       const c = mqtt.connect(brokerUrl, { clientId: username, username, password, reconnectPeriod: 0 });
       const err = await new Promise<Error & { code?: number }>((resolve) => c.once('error', resolve));
       expect(err.code).toBe(4);
@@ -175,7 +198,11 @@ describe('spine: smoke alarm → gateway → platform and series server', () => 
     const good = device('smoke-01');
     await good.connect();
     await good.alarm(4);
-    const m = await platform.waitFor<IncidentMessage>('incident after bad input', '/incident', (x) => x.type === 'new' && x.facts.smokeDensity === 4);
+    const m = await platform.waitFor<IncidentMessage>(
+      'incident after bad input',
+      '/incident',
+      (x) => x.type === 'new' && x.facts.smokeDensity === 4,
+    );
     assertIncident(m);
     await good.clear();
   });
@@ -184,7 +211,13 @@ describe('spine: smoke alarm → gateway → platform and series server', () => 
     const res = await fetch(`${apiUrl}/healthz`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ status: 'ok', gatewayId: 'gw-e2e', grid: GATEWAY_GRID, uplink: { configured: true, connected: true }, series: { sink: 'influx' } });
+    expect(body).toMatchObject({
+      status: 'ok',
+      gatewayId: 'gw-e2e',
+      grid: GATEWAY_GRID,
+      uplink: { configured: true, connected: true },
+      series: { sink: 'influx' },
+    });
   });
 
   it('keeps every secret out of the logs, even at trace level', () => {

@@ -39,8 +39,30 @@ beforeAll(async () => {
     vision: { workers: 1, fireConfirmFrames: 3, trackMissedFrames: 2 },
     cameras: [
       {
-        id: 'cam-yard', grid: GRID, rtsp: cam.rtspUrl, fps: 2, width: 640, height: 360,
-        detect: { plate: {}, object: {}, fire: {}, zones: [{ name: 'yard', mode: 'restricted', polygon: [[0, 0], [1, 0], [1, 1], [0, 1]], labels: ['person'] }] },
+        id: 'cam-yard',
+        grid: GRID,
+        rtsp: cam.rtspUrl,
+        fps: 2,
+        width: 640,
+        height: 360,
+        detect: {
+          plate: {},
+          object: {},
+          fire: {},
+          zones: [
+            {
+              name: 'yard',
+              mode: 'restricted',
+              polygon: [
+                [0, 0],
+                [1, 0],
+                [1, 1],
+                [0, 1],
+              ],
+              labels: ['person'],
+            },
+          ],
+        },
       },
     ],
   });
@@ -55,7 +77,13 @@ describe('on-device detectors in the gateway', () => {
   it('raises vehicle.watchlist_plate for a blocked plate it reads, with the plate as evidence', async () => {
     cam.show('plate');
     const m = await t.waitForIncident('watchlist plate', (x) => x.category === 'vehicle.watchlist_plate', 0, 60_000);
-    expect(m.facts).toMatchObject({ plate: '京A12345', plateColor: 'blue', reason: 'reported stolen', camera: 'cam-yard', source: 'on-device detector' });
+    expect(m.facts).toMatchObject({
+      plate: '京A12345',
+      plateColor: 'blue',
+      reason: 'reported stolen',
+      camera: 'cam-yard',
+      source: 'on-device detector',
+    });
     expect(m.grid).toBe(GRID);
     expect(m.evidence[0]).toMatchObject({ class: 'plate', mime: 'image/jpeg' });
     expect(m.evidence[0]!.boxes?.[0]?.label).toBe('plate');
@@ -79,11 +107,15 @@ describe('on-device detectors in the gateway', () => {
 
   it('records one capture per tracked plate, person and vehicle, with its best shot stored', async () => {
     cam.show('street');
-    const v = await waitFor('captures', async () => {
-      const r = await api<VisionView>('/api/vision');
-      const labels = new Set(r.captures.map((c) => c.label));
-      return labels.has('plate') && labels.has('person') && (labels.has('car') || labels.has('bicycle')) ? r : undefined;
-    }, 60_000);
+    const v = await waitFor(
+      'captures',
+      async () => {
+        const r = await api<VisionView>('/api/vision');
+        const labels = new Set(r.captures.map((c) => c.label));
+        return labels.has('plate') && labels.has('person') && (labels.has('car') || labels.has('bicycle')) ? r : undefined;
+      },
+      60_000,
+    );
     const plates = v.captures.filter((c) => c.label === 'plate');
     expect(plates.map((c) => c.plate)).toContain('京A12345');
     // One capture per track, not one per frame: each was seen in several frames.
@@ -112,10 +144,12 @@ describe('on-device detectors in the gateway', () => {
     expect([drawn.width, drawn.height]).toEqual([640, 360]);
     // The car's box is drawn in orange along its top edge: find strongly orange pixels.
     let orange = 0;
-    for (let i = 0; i < drawn.data.length; i += 3) if (drawn.data[i]! > 200 && drawn.data[i + 1]! > 120 && drawn.data[i + 1]! < 200 && drawn.data[i + 2]! < 80) orange++;
+    for (let i = 0; i < drawn.data.length; i += 3)
+      if (drawn.data[i]! > 200 && drawn.data[i + 1]! > 120 && drawn.data[i + 1]! < 200 && drawn.data[i + 2]! < 80) orange++;
     expect(orange).toBeGreaterThan(100);
     expect((await fetch(`${t.apiUrl}/api/cameras/nope/frame`, { headers: { authorization: `Bearer ${READ}` } })).status).toBe(404);
-    for (const bad of ['limit=0', 'limit=501', 'limit=ten', 'other=1']) expect((await fetch(`${t.apiUrl}/api/vision?${bad}`, { headers: { authorization: `Bearer ${READ}` } })).status, bad).toBe(400);
+    for (const bad of ['limit=0', 'limit=501', 'limit=ten', 'other=1'])
+      expect((await fetch(`${t.apiUrl}/api/vision?${bad}`, { headers: { authorization: `Bearer ${READ}` } })).status, bad).toBe(400);
     cam.show('street');
   }, 60_000);
 

@@ -23,7 +23,11 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export async function startTestGateway(config: Record<string, unknown>, env: Record<string, string> = {}, baseDir?: string): Promise<TestGateway> {
+export async function startTestGateway(
+  config: Record<string, unknown>,
+  env: Record<string, string> = {},
+  baseDir?: string,
+): Promise<TestGateway> {
   const dataDir = await tempDir('gw');
   let logs = '';
   const sink = new Writable({
@@ -33,12 +37,17 @@ export async function startTestGateway(config: Record<string, unknown>, env: Rec
     },
   });
   const gateway = new Gateway(
-    resolveConfig({
-      gateway: { id: 'gw-test', grid: '110105001002000', dataDir, logLevel: 'debug' },
-      broker: { host: '127.0.0.1', port: 0 },
-      api: { host: '127.0.0.1', port: 0 },
-      ...config,
-    }, 'test', baseDir ?? dataDir, env),
+    resolveConfig(
+      {
+        gateway: { id: 'gw-test', grid: '110105001002000', dataDir, logLevel: 'debug' },
+        broker: { host: '127.0.0.1', port: 0 },
+        api: { host: '127.0.0.1', port: 0 },
+        ...config,
+      },
+      'test',
+      baseDir ?? dataDir,
+      env,
+    ),
     createLogger('debug', sink),
   );
   const incidents: IncidentMessage[] = [];

@@ -28,19 +28,45 @@ export interface Pair {
 export const deviceSecret = (id: string): string => `secret-of-${id}`;
 export const PAIR_TOKEN = 'ha-pair-test-token-0123456789';
 
-export async function pairOf(opts: { gatewayId: string; redis: string; upstream: string; devices: Array<{ id: string; kind: string }>; leaseSeconds?: number }): Promise<Pair> {
+export async function pairOf(opts: {
+  gatewayId: string;
+  redis: string;
+  upstream: string;
+  devices: Array<{ id: string; kind: string }>;
+  leaseSeconds?: number;
+}): Promise<Pair> {
   const dir = await tempDir('ha');
   const node = async (name: string): Promise<PairNode & { file: string }> => {
     const [broker, api] = [await freePort(), await freePort()];
     const file = path.join(dir, `${name}.yaml`);
-    await writeFile(file, [
-      'gateway:', `  id: ${opts.gatewayId}`, '  grid: "110105001002000"', `  dataDir: ./data-${name}`, '  logLevel: warn',
-      'broker:', '  host: 127.0.0.1', `  port: ${broker}`, '  maxPublishPerSecond: 100000', '  publishBurst: 100000',
-      'api:', `  port: ${api}`, '  tokens:', `    - { name: test, token: ${PAIR_TOKEN}, role: read }`,
-      'upstream:', `  url: ${opts.upstream}`,
-      'cluster:', `  redis: ${opts.redis}`, `  node: ${name}`, `  leaseSeconds: ${opts.leaseSeconds ?? 2}`, '  heartbeatSeconds: 1',
-      'devices:', ...opts.devices.flatMap((d) => [`  - id: ${d.id}`, `    kind: ${d.kind}`, `    secret: ${deviceSecret(d.id)}`]),
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        'gateway:',
+        `  id: ${opts.gatewayId}`,
+        '  grid: "110105001002000"',
+        `  dataDir: ./data-${name}`,
+        '  logLevel: warn',
+        'broker:',
+        '  host: 127.0.0.1',
+        `  port: ${broker}`,
+        '  maxPublishPerSecond: 100000',
+        '  publishBurst: 100000',
+        'api:',
+        `  port: ${api}`,
+        '  tokens:',
+        `    - { name: test, token: ${PAIR_TOKEN}, role: read }`,
+        'upstream:',
+        `  url: ${opts.upstream}`,
+        'cluster:',
+        `  redis: ${opts.redis}`,
+        `  node: ${name}`,
+        `  leaseSeconds: ${opts.leaseSeconds ?? 2}`,
+        '  heartbeatSeconds: 1',
+        'devices:',
+        ...opts.devices.flatMap((d) => [`  - id: ${d.id}`, `    kind: ${d.kind}`, `    secret: ${deviceSecret(d.id)}`]),
+      ].join('\n'),
+    );
     return { name, broker, api, url: `mqtt://127.0.0.1:${broker}`, file };
   };
   const [a, b] = [await node('a'), await node('b')];
@@ -54,7 +80,15 @@ export async function pairOf(opts: { gatewayId: string; redis: string; upstream:
       void run.code.then((code) => {
         if (code !== 0 && code !== null) console.error(`node ${n.name} exited with ${code}:\n${run.stderr().slice(-4000)}`);
       });
-      await waitFor(`node ${n.name} up`, () => fetch(`http://127.0.0.1:${n.api}/readyz`).then((r) => r.ok || undefined, () => undefined), 20_000).catch((err: Error) => {
+      await waitFor(
+        `node ${n.name} up`,
+        () =>
+          fetch(`http://127.0.0.1:${n.api}/readyz`).then(
+            (r) => r.ok || undefined,
+            () => undefined,
+          ),
+        20_000,
+      ).catch((err: Error) => {
         throw new Error(`${err.message}: ${run.stderr().slice(-2000)}${run.stdout().slice(-2000)}`);
       });
       return run;

@@ -11,7 +11,8 @@ export function expectWholeStream(received: IncidentMessage[]): Map<number, Inci
   const bySeq = new Map<number, IncidentMessage>();
   for (const m of received) {
     const seen = bySeq.get(m.seq);
-    if (seen) expect({ id: m.id, revision: m.revision }).toEqual({ id: seen.id, revision: seen.revision }); // duplicates only as the same message
+    if (seen)
+      expect({ id: m.id, revision: m.revision }).toEqual({ id: seen.id, revision: seen.revision }); // duplicates only as the same message
     else bySeq.set(m.seq, m);
   }
   const maxSeq = Math.max(...bySeq.keys());
@@ -30,15 +31,30 @@ export function expectWholeStream(received: IncidentMessage[]): Map<number, Inci
  * Waits until every acknowledged alarm (each sent with a unique smoke density) is among the
  * incidents received; otherwise fails naming how many are missing, with `context` (what the gateway said).
  */
-export async function waitForEveryAlarm(received: () => IncidentMessage[], densities: number[], timeoutMs: number, context: () => string): Promise<void> {
+export async function waitForEveryAlarm(
+  received: () => IncidentMessage[],
+  densities: number[],
+  timeoutMs: number,
+  context: () => string,
+): Promise<void> {
   const arrived = () => new Set(received().map((m) => m.facts.smokeDensity));
-  await waitFor('every acknowledged alarm upstream', () => densities.every((d) => arrived().has(d)) || undefined, timeoutMs).catch((err: Error) => {
-    const missing = densities.filter((d) => !arrived().has(d));
-    throw new Error(`${err.message}: ${missing.length} of ${densities.length} missing, e.g. ${missing.slice(0, 5).join(', ')}; received ${received().length}; ${context()}`);
-  });
+  await waitFor('every acknowledged alarm upstream', () => densities.every((d) => arrived().has(d)) || undefined, timeoutMs).catch(
+    (err: Error) => {
+      const missing = densities.filter((d) => !arrived().has(d));
+      throw new Error(
+        `${err.message}: ${missing.length} of ${densities.length} missing, e.g. ${missing.slice(0, 5).join(', ')}; received ${received().length}; ${context()}`,
+      );
+    },
+  );
 }
 
 /** Whether a device's QoS 1 publish got its PUBACK within `ms`: false, not a hang, when the gateway dies under it. */
 export function acked(p: Promise<void>, ms = 3000): Promise<boolean> {
-  return Promise.race([p.then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+  return Promise.race([
+    p.then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((r) => setTimeout(() => r(false), ms)),
+  ]);
 }

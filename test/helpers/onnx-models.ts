@@ -19,7 +19,12 @@ export function tableModel(table: number[][], dims: number[]): Uint8Array {
       { name: 'zero', dims: [], dataType: F, rawData: new Uint8Array(Float32Array.of(0).buffer) },
     ],
     node: [
-      { opType: 'ReduceMean', input: ['images'], output: ['m'], attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
+      {
+        opType: 'ReduceMean',
+        input: ['images'],
+        output: ['m'],
+        attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+      },
       { opType: 'Mul', input: ['m', 'zero'], output: ['z'] },
       { opType: 'Add', input: ['z', 'table'], output: ['output0'] },
     ],
@@ -36,4 +41,3 @@ export const V5 = [
 ];
 // v8: the same boxes as columns, no objectness (scores folded in).
 export const V8 = [0, 1, 2, 3, 5, 6].map((k) => V5.map((r) => (k >= 5 ? r[k]! * r[4]! : r[k]!)));
-

@@ -18,7 +18,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -179,7 +184,13 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     }
     await writeFile(path.join(dir, 'mosquitto.conf'), `${lines.join('\n')}\n`);
   };
-  const server = await startServer('mosquitto', '/usr/sbin/mosquitto', (dir) => ['-c', path.join(dir, 'mosquitto.conf')], { what: `mosquitto on port ${port}`, probe: () => canConnect(port), timeoutMs: 5000 }, setup);
+  const server = await startServer(
+    'mosquitto',
+    '/usr/sbin/mosquitto',
+    (dir) => ['-c', path.join(dir, 'mosquitto.conf')],
+    { what: `mosquitto on port ${port}`, probe: () => canConnect(port), timeoutMs: 5000 },
+    setup,
+  );
   return { port, url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`, ...server };
 }
 
@@ -198,7 +209,12 @@ export interface VictoriaMetrics extends Restartable {
 
 export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
   const port = await freePort();
-  const args = (dir: string) => [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y', '-loggerLevel=ERROR'];
+  const args = (dir: string) => [
+    `-httpListenAddr=127.0.0.1:${port}`,
+    `-storageDataPath=${dir}`,
+    '-retentionPeriod=100y',
+    '-loggerLevel=ERROR',
+  ];
   const url = `http://127.0.0.1:${port}`;
   const server = await startServer('victoria-metrics', '/usr/bin/victoria-metrics', args, {
     what: `victoria-metrics on port ${port}`,
@@ -230,7 +246,26 @@ export interface RedisServer extends Restartable {
 /** Debian's redis-server, keeping what it acknowledges as production should (AOF, fsync on every write). */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
-  const args = (dir: string) => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--protected-mode', 'no'];
-  const server = await startServer('redis', '/usr/bin/redis-server', args, { what: `redis-server on port ${port}`, probe: () => canConnect(port), timeoutMs: 5000 });
+  const args = (dir: string) => [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--save',
+    '',
+    '--protected-mode',
+    'no',
+  ];
+  const server = await startServer('redis', '/usr/bin/redis-server', args, {
+    what: `redis-server on port ${port}`,
+    probe: () => canConnect(port),
+    timeoutMs: 5000,
+  });
   return { port, url: `redis://127.0.0.1:${port}`, ...server };
 }

@@ -16,7 +16,12 @@ export class UpstreamSubscriber {
   }
 
   /** `session` names a persistent session (clean: false), so the broker queues for it while it is away. */
-  static async connect(url: string, filter: string, auth?: { username: string; password: string }, session?: string): Promise<UpstreamSubscriber> {
+  static async connect(
+    url: string,
+    filter: string,
+    auth?: { username: string; password: string },
+    session?: string,
+  ): Promise<UpstreamSubscriber> {
     const client = await mqtt.connectAsync(url, {
       clientId: session ?? `platform-${Math.random().toString(16).slice(2)}`,
       clean: session === undefined,
