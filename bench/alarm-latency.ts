@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { arg } from './args.js';
-import type { IncidentMessage } from '../gateway/incidents/schema.js';
+import type { IncidentMessage } from '../contracts/incident.js';
 import { gridedge } from '../test/helpers/cli.js';
 import { freePort, startMosquitto, startVictoriaMetrics, waitFor } from '../test/helpers/servers.js';
 import { removeTempDirs, tempDir } from '../test/helpers/tmp.js';

@@ -22,7 +22,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { resolveConfig } from '../gateway/config/load.js';
 import { arg } from './args.js';
 import { Gateway } from '../gateway/gateway.js';
-import { createLogger } from '../gateway/log.js';
+import { createLogger } from '../core/log.js';
 import { freePort, startMosquitto, startVictoriaMetrics, waitFor } from '../test/helpers/servers.js';
 import { tempDir, removeTempDirs } from '../test/helpers/tmp.js';
 

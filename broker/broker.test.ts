@@ -1,8 +1,8 @@
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { smokeAlarm } from '../devices/smoke-alarm/index.js';
-import { createLogger } from '../gateway/log.js';
-import { Counters } from '../gateway/stats.js';
+import { createLogger } from '../core/log.js';
+import { Counters } from '../core/counters.js';
 import { SimulatedSmokeAlarm } from '../sim/smoke-alarm.js';
 import { waitFor } from '../test/helpers/servers.js';
 import { DeviceBroker } from './broker.js';

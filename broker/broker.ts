@@ -16,13 +16,14 @@ import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import { Level } from 'level';
 import type { DeviceInfo, DeviceKind } from '../devices/types.js';
-import type { Counters } from '../gateway/stats.js';
-import type { Logger } from '../gateway/log.js';
-import { verifySecret } from '../gateway/devices/credentials.js';
+import type { Counters } from '../core/counters.js';
+import type { Logger } from '../core/log.js';
+import { verifySecret } from '../core/credentials.js';
 import { deliverAtGrantedQos } from './delivery-qos.js';
 import { deviceTopics, type DeviceTopics } from './acl.js';
 import { allowed, type ServiceAccount } from './accounts.js';
 import { PacketSizeGuard, RateLimiter } from './limits.js';
+import { gridedgeError } from '../core/errors.js';
 
 export interface RegisteredDevice {
   info: DeviceInfo;
@@ -361,7 +362,7 @@ export class DeviceBroker {
       this.shared = undefined;
       this.aedes = undefined;
       this.server = undefined;
-      throw new Error(`the device broker cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error).message}`);
+      throw gridedgeError('GE_ERR_LISTEN', 'device broker', `${this.opts.host}:${this.opts.port}`, (err as Error).message);
     }
     const address = server.address() as net.AddressInfo;
     log.info({ host: this.opts.host, port: address.port }, 'device broker listening');
@@ -390,7 +391,7 @@ export class DeviceBroker {
         await listeningTls;
       } catch (err) {
         await this.stop();
-        throw new Error(`the device broker cannot listen for MQTTS on ${this.opts.host}:${t.port}: ${(err as Error).message}`);
+        throw gridedgeError('GE_ERR_LISTEN', 'device broker (MQTTS)', `${this.opts.host}:${t.port}`, (err as Error).message);
       }
       this.tlsPort = (secure.address() as net.AddressInfo).port;
       log.info({ host: this.opts.host, port: this.tlsPort, requireClientCert: t.requireClientCert }, 'device broker listening for MQTTS');

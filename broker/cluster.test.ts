@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smokeAlarm } from '../devices/smoke-alarm/index.js';
-import { createLogger } from '../gateway/log.js';
-import { Counters } from '../gateway/stats.js';
+import { createLogger } from '../core/log.js';
+import { Counters } from '../core/counters.js';
 import { SimulatedSmokeAlarm } from '../sim/smoke-alarm.js';
 import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers/servers.js';
 import { DeviceBroker } from './broker.js';

@@ -1,8 +1,8 @@
 /** Persistent sessions and QoS 1 commands queued for an offline device survive a broker restart. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { smokeAlarm } from '../devices/smoke-alarm/index.js';
-import { createLogger } from '../gateway/log.js';
-import { Counters } from '../gateway/stats.js';
+import { createLogger } from '../core/log.js';
+import { Counters } from '../core/counters.js';
 import { SimulatedSmokeAlarm } from '../sim/smoke-alarm.js';
 import { freePort, waitFor } from '../test/helpers/servers.js';
 import { tempDir } from '../test/helpers/tmp.js';

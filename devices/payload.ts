@@ -1,6 +1,6 @@
 /** Helpers every JSON-speaking device kind shares: parse, size guard, schema check, timestamps. */
 import type { Static, TSchema } from '@sinclair/typebox';
-import { compile, describeErrors, payloadAjv } from '../gateway/schema.js';
+import { compile, describeErrors, payloadAjv } from '../core/schema.js';
 import type { RejectReason } from './types.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: RejectReason; detail: string };

@@ -1,6 +1,6 @@
 /** The status channel every gridedge JSON device shares: `{"state":"online"|"offline"}` or the bare word (Wills). */
 import { Type } from '@sinclair/typebox';
-import { StringEnum } from '../gateway/schema.js';
+import { StringEnum } from '../core/schema.js';
 import { deviceTime, jsonPayload } from './payload.js';
 import type { DecodeContext, DecodeResult } from './types.js';
 

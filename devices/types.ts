@@ -1,4 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
+import type { EvidenceClass, Severity } from '../contracts/incident.js';
+
+export type { EvidenceClass, Severity };
 
 /**
  * The contract between the gateway and a device kind. A kind is data plus two functions:
@@ -85,11 +88,6 @@ export type RejectReason =
   | 'codec_error';
 
 export type DecodeResult = { ok: true; messages: Normalized[] } | { ok: false; reason: RejectReason; detail: string };
-
-export type Severity = 'info' | 'minor' | 'major' | 'critical';
-
-/** Evidence classes: each has its own retention (faces and plates are personal data). */
-export type EvidenceClass = 'face' | 'plate' | 'person' | 'vehicle' | 'scene' | 'snapshot';
 
 /** An image a rule wants attached to the incident it raises; stored before the incident is. */
 export interface EvidenceInput {

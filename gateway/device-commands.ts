@@ -6,8 +6,8 @@
  */
 import type { DeviceAction, DeviceInfo, DeviceKind, CommandReply } from '../devices/types.js';
 import type { IncidentManager } from './incidents/manager.js';
-import type { Logger } from './log.js';
-import type { Counters } from './stats.js';
+import type { Logger } from '../core/log.js';
+import type { Counters } from '../core/counters.js';
 
 type Send = Extract<DeviceAction, { action: 'send' }>;
 

@@ -9,27 +9,27 @@ import { deviceTopics } from '../broker/acl.js';
 import { DeviceBroker, type RegisteredDevice } from '../broker/broker.js';
 import type { DeviceInfo, DeviceKind, EvidenceInput, IncidentSignal, KindContext, KindRuntime } from '../devices/types.js';
 import { deviceOptionProblems } from './config/load.js';
-import { gridCodeProblem } from './config/grid.js';
+import { gridCodeProblem } from '../contracts/grid.js';
 import { loadProvisioned, provisionedFile } from './devices/provisioned.js';
 import { deviceKinds } from '../devices/registry.js';
 import { CameraManager, streamCamera, type CameraEvent } from '../devices/camera/manager.js';
 import type { ApiContext, DeviceView, Health } from './api/context.js';
 import { startApi } from './api/server.js';
 import { Metrics } from './metrics.js';
-import { digestHA1 } from './devices/credentials.js';
+import { digestHA1 } from '../core/credentials.js';
 import { provisionRecord, saveProvisioned } from './devices/provisioned.js';
-import type { Config } from './config/schema.js';
+import type { Config, GatewayCamera } from './config/schema.js';
 import { IncidentManager } from './incidents/manager.js';
-import type { IncidentMessage } from './incidents/schema.js';
+import type { IncidentMessage } from '../contracts/incident.js';
 import { DEFAULT_LANES, laneOf } from './outbox/lanes.js';
 import { Outbox } from './outbox/outbox.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 import { DeviceCommands } from './device-commands.js';
 import { HeartbeatMonitor, type Watched } from './heartbeats.js';
 import { withOverrides } from './incidents/categories.js';
 import { Pipeline } from './pipeline.js';
 import { RejectionLog } from './rejections.js';
-import { Counters } from './stats.js';
+import { Counters } from '../core/counters.js';
 import { evidenceUrl } from './evidence/links.js';
 import { linkSecret } from './evidence/secret.js';
 import { EvidenceStore, type EvidenceRef } from './evidence/store.js';
@@ -40,9 +40,10 @@ import { SpoolSink } from './timeseries/spool.js';
 import { Cluster } from './cluster/cluster.js';
 import { CommandHandler } from './uplink/commands.js';
 import { Uplink } from './uplink/uplink.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../core/package.js';
 import { Vision } from './vision.js';
 import type { Histogram } from 'prom-client';
+import { maskSecrets } from '../core/secrets.js';
 
 type GatewayDevice = RegisteredDevice & { heartbeatSeconds?: number; digest?: { realm: string; ha1: string } };
 
@@ -73,18 +74,6 @@ function registeredDevices(config: Config): GatewayDevice[] {
     };
   });
   return [...fromConfig, ...provisioned];
-}
-
-// `redis`: the HA pair's Redis URL may carry its password.
-const SECRET_KEYS = new Set(['secret', 'secretHash', 'password', 'token', 'commandSecret', 'linkSecret', 'redis']);
-
-/** The config as the API shows it: every secret replaced, whatever section it sits in. */
-function maskSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(maskSecrets);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k) && v !== undefined ? '***' : maskSecrets(v)]));
-  }
-  return value;
 }
 
 /** What the heartbeat monitor needs of a device. */
@@ -153,7 +142,7 @@ export class Gateway {
   readonly devices: GatewayDevice[];
   private readonly metrics: Metrics;
   private readonly deviceCommands: DeviceCommands;
-  readonly cameras: CameraManager;
+  readonly cameras: CameraManager<GatewayCamera>;
   readonly vision: Vision;
   /** Where it listens, once started (the system picks ports given as 0). */
   ports?: GatewayPorts;

@@ -4,7 +4,7 @@
  * kind, rejections per reason, incidents per category, commands, uplink, evidence...).
  */
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Counters } from './stats.js';
+import type { Counters } from '../core/counters.js';
 
 export interface GaugeSpec {
   name: string;

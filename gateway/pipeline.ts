@@ -9,10 +9,11 @@ import type { Capture, DeviceInfo, EvidenceInput, Normalized, RuleOutput, Rules 
 import type { DeviceCommands } from './device-commands.js';
 import type { HeartbeatMonitor } from './heartbeats.js';
 import type { IncidentManager } from './incidents/manager.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 import type { RejectionLog } from './rejections.js';
-import { counterKey, type Counters } from './stats.js';
+import { counterKey, type Counters } from '../core/counters.js';
 import { toLine, type SeriesSink } from './timeseries/sink.js';
+import { maskUrl } from '../core/secrets.js';
 
 export interface DeviceState {
   online: boolean;
@@ -230,7 +231,7 @@ export class Pipeline {
           const source = { deviceId: device.id, grid: device.grid, url: out.url, since: new Date().toISOString() };
           this.videoSources.set(device.id, source);
           this.deps.onVideoSource?.(source);
-          this.deps.log.info({ device: device.id, url: out.url.replace(/\/\/[^@/]*@/, '//***@') }, 'video source announced');
+          this.deps.log.info({ device: device.id, url: maskUrl(out.url) }, 'video source announced');
         }
         return undefined;
       }

@@ -3,8 +3,8 @@
  * the reason and the start of the payload. Logging is thinned per device and reason so that a
  * device spewing garbage cannot flood the log, while the counters still count every one.
  */
-import type { Logger } from './log.js';
-import type { Counters } from './stats.js';
+import type { Logger } from '../core/log.js';
+import type { Counters } from '../core/counters.js';
 
 export interface Rejection {
   at: string;

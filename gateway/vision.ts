@@ -7,7 +7,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { annotate } from '../detectors/annotate.js';
 import { encodeJpeg } from '../detectors/image.js';
-import { DETECTOR_NAMES, type DetectorName, type DetectorSet } from '../detectors/pipeline/names.js';
+import { type DetectorName, detectorSet } from '../detectors/registry.js';
 import { DetectorPool, type PoolStats } from '../detectors/pipeline/pool.js';
 import { Tracker, type Track, type TrackEvent } from '../detectors/pipeline/tracker.js';
 import { admitted, zonesAt, type Zone } from '../detectors/pipeline/zones.js';
@@ -16,10 +16,10 @@ import { Watchlists, WatchlistSchema, within, type WatchlistSettings } from '../
 import type { CameraManager } from '../devices/camera/manager.js';
 import type { Frame } from '../devices/camera/frames.js';
 import type { DeviceInfo, EvidenceClass, EvidenceInput, IncidentSignal } from '../devices/types.js';
-import type { Config } from './config/schema.js';
+import type { Config, GatewayCamera } from './config/schema.js';
 import type { IncidentManager } from './incidents/manager.js';
-import type { Logger } from './log.js';
-import type { Counters } from './stats.js';
+import type { Logger } from '../core/log.js';
+import type { Counters } from '../core/counters.js';
 import { toLine, type SeriesSink } from './timeseries/sink.js';
 
 const VEHICLES = new Set(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
@@ -72,7 +72,7 @@ interface PerCamera {
 
 export interface VisionOptions {
   config: Config;
-  cameras: CameraManager;
+  cameras: CameraManager<GatewayCamera>;
   incidents: IncidentManager;
   sink: SeriesSink;
   counters: Counters;
@@ -162,8 +162,7 @@ export class Vision {
     const detect = camera?.detect;
     const pool = detect ? this.workers() : undefined;
     if (!camera || !detect || !pool) return;
-    const set: DetectorSet = {};
-    for (const n of DETECTOR_NAMES) if (detect[n]) set[n] = detect[n];
+    const set = detectorSet(detect);
     const p = this.perCamera(frame.camera, Object.keys(set) as DetectorName[]);
     const image: RgbImage = { width: frame.width, height: frame.height, data: frame.data };
     let found: Detection[];

@@ -1,7 +1,7 @@
 /** Writes the public JSON Schemas from their TypeBox definitions: `npm run schemas`. */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { IncidentMessageSchema } from '../gateway/incidents/schema.js';
+import { IncidentMessageSchema } from '../contracts/incident.js';
 
 export const SCHEMA_FILES = { 'schemas/incident.v1.schema.json': IncidentMessageSchema };
 

@@ -4,7 +4,7 @@
  * motor vehicles, answering the gateway's Digest challenge as real cameras do.
  */
 import { randomBytes } from 'node:crypto';
-import { digestAuthorization } from '../devices/http-digest.js';
+import { digestAuthorization } from '../core/http-digest.js';
 import { SimulatedMqttDevice, type SimDeviceOptions } from './mqtt-device.js';
 
 /** A small, distinct JPEG-framed image (SOI … EOI) for tests that need bytes, not pixels. */

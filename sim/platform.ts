@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { signCommand, type Command, type CommandName, type Reply } from '../gateway/uplink/commands.js';
+import { signCommand, type Command, type CommandName, type Reply } from '../contracts/commands.js';
 
 export type CommandFields = Partial<Omit<Command, 'auth'>> & {
   /** Sign with this secret instead (e.g. a wrong one). */

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../../gateway/version.js';
+import { PACKAGE_ROOT } from '../../core/package.js';
 import { TFJS_MODELS } from '../models.js';
 import { convertTfjsFile } from './tfjs-to-onnx.js';
 

@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Detection, RgbImage } from '../types.js';
-import type { DetectorSet } from './names.js';
+import type { DetectorSet } from '../registry.js';
 import type { DetectJob, DetectReply } from './worker.js';
 
 export interface PoolResult {

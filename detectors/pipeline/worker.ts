@@ -5,8 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { releaseSessions } from '../models.js';
 import type { Detection, Detector } from '../types.js';
-import type { DetectorSet } from './names.js';
-import { makeDetector } from './set.js';
+import { type DetectorName, type DetectorSet, makeDetector } from '../registry.js';
 
 export interface DetectJob {
   seq: number;
@@ -20,13 +19,16 @@ export interface DetectJob {
 export type DetectReply = { seq: number; detections: Detection[]; ms: Record<string, number> } | { seq: number; error: string };
 
 // Per camera and settings: the fire detector remembers the camera's past frames.
-const detectors = new Map<string, Detector>();
 
-function detectorFor(camera: string, name: keyof DetectorSet, set: DetectorSet): Detector {
+const detectors = new Map<string, Promise<Detector>>();
+
+function detectorFor(camera: string, name: DetectorName, set: DetectorSet): Promise<Detector> {
   const key = `${camera}\u0000${name}\u0000${JSON.stringify(set[name])}`;
   let d = detectors.get(key);
   if (!d) {
     d = makeDetector(name, set[name]);
+    // A detector that could not be made (a missing model) is tried afresh on the next frame.
+    d.catch(() => detectors.delete(key));
     detectors.set(key, d);
   }
   return d;
@@ -36,9 +38,9 @@ async function run(job: DetectJob): Promise<DetectReply> {
   const image = { width: job.width, height: job.height, data: new Uint8Array(job.data) };
   const found: Detection[] = [];
   const ms: Record<string, number> = {};
-  for (const name of Object.keys(job.detectors) as Array<keyof DetectorSet>) {
+  for (const name of Object.keys(job.detectors) as DetectorName[]) {
     const t0 = performance.now();
-    found.push(...(await detectorFor(job.camera, name, job.detectors).detect(image)));
+    found.push(...(await (await detectorFor(job.camera, name, job.detectors)).detect(image)));
     ms[name] = performance.now() - t0;
   }
   return { seq: job.seq, detections: found, ms };

@@ -4,17 +4,34 @@
  * has any, are the only places it counts; restricted zones raise an incident when a person is
  * there in the hours given.
  */
+import { type Static, Type } from '@sinclair/typebox';
+import { StringEnum } from '../../core/schema.js';
 import type { Box, Detection } from '../types.js';
 
-export interface Zone {
-  name: string;
-  polygon: Array<[number, number]>;
-  mode: 'include' | 'exclude' | 'restricted';
-  /** Labels the zone applies to (all when absent). */
-  labels?: string[];
-  /** restricted: HH:MM-HH:MM local time, may wrap past midnight (22:00-06:00); always when absent. */
-  hours?: string;
-}
+const Point = Type.Tuple([Type.Number({ minimum: 0, maximum: 1 }), Type.Number({ minimum: 0, maximum: 1 })], {
+  description: '[x, y] as shares of the picture width and height, 0..1',
+});
+export const ZoneSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: 'zone name: letters, digits, _ . -' }),
+    polygon: Type.Array(Point, { minItems: 3, maxItems: 64, description: 'three or more [x, y] corners' }),
+    mode: StringEnum(['include', 'exclude', 'restricted'] as const, {
+      description:
+        'include: only count objects here; exclude: ignore objects here; restricted: a person here (in hours) raises person.restricted_zone',
+    }),
+    labels: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'labels the zone applies to (default: all)' }),
+    ),
+    hours: Type.Optional(
+      Type.String({
+        pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$',
+        description: 'restricted: HH:MM-HH:MM local time, may wrap past midnight; always when absent',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Zone = Static<typeof ZoneSchema>;
 
 /** Where an object is: people stand and vehicles roll on the ground (bottom centre); the rest by their centre. */
 export function anchor(d: { label: string; box: Box }): [number, number] {

@@ -7,7 +7,8 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import ffmpeg from 'fluent-ffmpeg';
-import { digestAuthorization } from '../http-digest.js';
+import { digestAuthorization } from '../../core/http-digest.js';
+import { maskUrl } from '../../core/secrets.js';
 
 export interface Frame {
   camera: string;
@@ -160,7 +161,7 @@ export class RtspFrameSource extends FrameSourceBase {
     opts: FrameSourceOptions,
   ) {
     super(opts);
-    if (!/^rtsps?:\/\//i.test(url)) throw new Error(`camera ${opts.camera}: stream "${redact(url)}" is not an rtsp:// URL`);
+    if (!/^rtsps?:\/\//i.test(url)) throw new Error(`camera ${opts.camera}: stream "${maskUrl(url)}" is not an rtsp:// URL`);
   }
 
   protected open(): void {
@@ -307,7 +308,7 @@ export class SnapshotFrameSource extends FrameSourceBase {
     private readonly snap: SnapshotSourceOptions,
   ) {
     super(snap);
-    if (!/^https?:\/\//i.test(url)) throw new Error(`camera ${snap.camera}: snapshot "${redact(url)}" is not an http(s):// URL`);
+    if (!/^https?:\/\//i.test(url)) throw new Error(`camera ${snap.camera}: snapshot "${maskUrl(url)}" is not an http(s):// URL`);
   }
 
   protected open(): void {
@@ -354,12 +355,12 @@ export async function fetchSnapshot(url: string, user = '', password = '', timeo
       );
     }
   } catch (err) {
-    throw new Error(`snapshot ${redact(url)}: ${(err as Error).message}`);
+    throw new Error(`snapshot ${maskUrl(url)}: ${(err as Error).message}`);
   }
-  if (res.status === 401) throw new Error(`snapshot ${redact(url)}: the camera refused the credentials`);
-  if (!res.ok) throw new Error(`snapshot ${redact(url)}: HTTP ${res.status}`);
+  if (res.status === 401) throw new Error(`snapshot ${maskUrl(url)}: the camera refused the credentials`);
+  if (!res.ok) throw new Error(`snapshot ${maskUrl(url)}: HTTP ${res.status}`);
   const type = res.headers.get('content-type') ?? '';
-  if (!/^image\//.test(type)) throw new Error(`snapshot ${redact(url)}: not an image (${type || 'no content type'})`);
+  if (!/^image\//.test(type)) throw new Error(`snapshot ${maskUrl(url)}: not an image (${type || 'no content type'})`);
   return Buffer.from(await res.arrayBuffer());
 }
 
@@ -398,9 +399,6 @@ export function decodeJpeg(image: Buffer, width: number, height: number, ffmpegP
 }
 
 /** Hides credentials in a URL before it reaches a log or the API. */
-export function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
 
 function cleanError(message: string, lastStderr: string): string {
   const m =
@@ -409,5 +407,5 @@ function cleanError(message: string, lastStderr: string): string {
       .split('\n')
       .filter(Boolean)
       .pop() ?? message;
-  return redact(m || lastStderr || message);
+  return maskUrl(m || lastStderr || message);
 }

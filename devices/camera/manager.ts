@@ -4,11 +4,12 @@
  * and tamper events, and reports its health. One CameraRuntime per camera; they fail alone.
  */
 import { EventEmitter } from 'node:events';
-import type { CameraConfig } from '../../gateway/config/schema.js';
-import { fetchSnapshot, redact, RtspFrameSource, SnapshotFrameSource, type Frame, type SourceHealth } from './frames.js';
+import type { CameraSettings } from './config.js';
+import { fetchSnapshot, RtspFrameSource, SnapshotFrameSource, type Frame, type SourceHealth } from './frames.js';
 import { OnvifCamera, OnvifError, type CameraEventMessage, type DeviceInformation, type PullPointSubscription } from './onvif.js';
+import { maskUrl } from '../../core/secrets.js';
 
-export type CameraSettings = CameraConfig & { grid: string };
+export type { CameraSettings };
 
 export interface CameraLog {
   info(obj: object, msg: string): void;
@@ -46,7 +47,7 @@ export interface CameraEvent {
 
 const FIRST_RETRY_MS = 2000;
 
-export class CameraRuntime {
+export class CameraRuntime<C extends CameraSettings = CameraSettings> {
   private onvif?: OnvifCamera;
   private events?: PullPointSubscription;
   private source?: RtspFrameSource | SnapshotFrameSource;
@@ -67,7 +68,7 @@ export class CameraRuntime {
   snapshotUrl?: string;
 
   constructor(
-    readonly config: CameraSettings,
+    readonly config: C,
     private readonly opts: {
       ffmpegPath: string;
       log: CameraLog;
@@ -159,7 +160,7 @@ export class CameraRuntime {
       stream ??= profile?.streamUri;
       snapshot ??= profile?.snapshotUri;
       this.opts.log.info(
-        { camera: c.id, model: this.onvif.info.model, profiles: this.onvif.profiles.length, stream: stream ? redact(stream) : undefined },
+        { camera: c.id, model: this.onvif.info.model, profiles: this.onvif.profiles.length, stream: stream ? maskUrl(stream) : undefined },
         'camera: connected over ONVIF',
       );
       if (this.onvif.eventsXaddr) this.subscribe(this.onvif);
@@ -302,25 +303,25 @@ export function streamCamera(id: string, grid: string, rtsp: string, name?: stri
   };
 }
 
-export class CameraManager extends EventEmitter {
-  readonly cameras = new Map<string, CameraRuntime>();
+export class CameraManager<C extends CameraSettings = CameraSettings> extends EventEmitter {
+  readonly cameras = new Map<string, CameraRuntime<C>>();
   private readonly consumers: FrameConsumer[] = [];
   private started = false;
 
   constructor(
-    configs: readonly CameraSettings[],
+    configs: readonly C[],
     private readonly opts: ManagerOptions,
   ) {
     super();
     for (const c of configs) this.cameras.set(c.id, this.runtime(c));
   }
 
-  private runtime(c: CameraSettings): CameraRuntime {
+  private runtime(c: C): CameraRuntime<C> {
     return new CameraRuntime(c, { ...this.opts, consumers: () => this.consumers, emit: (e) => this.emit('event', e) });
   }
 
   /** Adds a camera, or replaces one whose stream changed (a drone announcing a new URL). */
-  async upsert(c: CameraSettings): Promise<void> {
+  async upsert(c: C): Promise<void> {
     const known = this.cameras.get(c.id);
     if (known && known.config.rtsp === c.rtsp && known.config.onvif === c.onvif && known.config.snapshot === c.snapshot) return;
     const runtime = this.runtime(c);

@@ -5,10 +5,10 @@
  * is answered in the ResponseStatusList, so one bad object never costs the others.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { compile, describeErrors, payloadAjv } from '../../gateway/schema.js';
+import { compile, describeErrors, payloadAjv } from '../../core/schema.js';
 import type { Capture, HttpRoute, KindContext } from '../types.js';
 import { decodeImage } from './codec.js';
-import { DigestAuth } from '../http-digest.js';
+import { DigestAuth } from '../../core/http-digest.js';
 import { normalizePlate, plateColor } from './plates.js';
 
 export const VIID_REALM = 'gridedge-viid';

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { StringEnum } from '../../gateway/schema.js';
+import { StringEnum } from '../../core/schema.js';
 import { deviceTime, jsonPayload } from '../payload.js';
 import { decodeStatus } from '../status.js';
 import type { DecodeContext, DecodeResult } from '../types.js';

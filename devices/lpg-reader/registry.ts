@@ -9,8 +9,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { compile, configAjv, describeErrors } from '../../gateway/schema.js';
-import { writeFileDurably } from '../../gateway/fsync.js';
+import { compile, configAjv, describeErrors } from '../../core/schema.js';
+import { writeFileDurably } from '../../core/durable.js';
 
 const DATE = { pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a date, YYYY-MM-DD' };
 

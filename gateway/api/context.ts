@@ -2,9 +2,9 @@
 import type { Static } from '@sinclair/typebox';
 import type { HttpRoute } from '../../devices/types.js';
 import type { EvidenceStore } from '../evidence/store.js';
-import type { LifecycleCommand } from '../incidents/lifecycle.js';
+import type { LifecycleCommand } from '../../contracts/commands.js';
 import type { CommandResult, IncidentQuery } from '../incidents/manager.js';
-import type { IncidentMessage } from '../incidents/schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
 import type { ApiToken } from './auth.js';
 import type {
   CameraHealthSchema,

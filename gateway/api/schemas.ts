@@ -1,8 +1,9 @@
 /** JSON Schemas of the API's bodies: validation, serialization and the OpenAPI document from one place. */
 import { Type } from '@sinclair/typebox';
-import { IncidentMessageSchema } from '../incidents/schema.js';
-import { ID_PATTERN, GridCode } from '../config/schema.js';
-import { StringEnum } from '../schema.js';
+import { IncidentMessageSchema } from '../../contracts/incident.js';
+import { GridCode } from '../../contracts/grid.js';
+import { ID_PATTERN } from '../../contracts/ids.js';
+import { StringEnum } from '../../core/schema.js';
 
 export const ErrorSchema = Type.Object({ error: Type.String() }, { $id: 'Error' });
 

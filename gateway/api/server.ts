@@ -7,13 +7,14 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 import { TokenAuth, type Role } from './auth.js';
 import type { ApiContext, ApiOptions } from './context.js';
 import { cameraRoutes } from './routes/cameras.js';
 import { deviceRoutes } from './routes/devices.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { systemRoutes } from './routes/system.js';
+import { gridedgeError } from '../../core/errors.js';
 
 export type Access = 'public' | 'device' | Role;
 
@@ -80,7 +81,7 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
     await app.close();
-    throw new Error(`the API cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+    throw gridedgeError('GE_ERR_LISTEN', 'API', `${opts.host}:${opts.port}`, (err as Error).message);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;

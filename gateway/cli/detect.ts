@@ -1,7 +1,7 @@
 /** `gridedge detect IMAGE...`: what the on-device detectors find in pictures, for commissioning and tests. */
 import { existsSync } from 'node:fs';
 import { decodeImage } from '../../detectors/image.js';
-import { DETECTOR_NAMES, makeDetector, type DetectorName } from '../../detectors/pipeline/set.js';
+import { DETECTOR_NAMES, type DetectorName, makeDetector } from '../../detectors/registry.js';
 import type { Detection, Detector } from '../../detectors/types.js';
 import { UsageError } from './devices.js';
 
@@ -38,7 +38,7 @@ export async function detectCommand(
       .map((l) => l.trim())
       .filter(Boolean),
   };
-  const detectors: Detector[] = names.map((n) => makeDetector(n, n === 'yolo' ? yolo : score));
+  const detectors: Detector[] = await Promise.all(names.map((n) => makeDetector(n, n === 'yolo' ? yolo : score)));
   const results: DetectResult[] = [];
   for (const file of files) {
     const image = await decodeImage(file, opts.ffmpeg);

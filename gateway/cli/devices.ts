@@ -5,8 +5,8 @@
  */
 import { deviceKinds } from '../../devices/registry.js';
 import { deviceOptionProblems, loadConfig } from '../config/load.js';
-import { gridCodeProblem } from '../config/grid.js';
-import { ID_PATTERN } from '../config/schema.js';
+import { gridCodeProblem } from '../../contracts/grid.js';
+import { ID_PATTERN } from '../../contracts/ids.js';
 import { loadProvisioned, provisionedFile, provisionRecord, saveProvisioned } from '../devices/provisioned.js';
 
 /** Input the user can fix: exit code 2, like a bad config. */

@@ -18,8 +18,8 @@ import { cameraPasswordEnv, ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { loadProvisioned } from '../devices/provisioned.js';
 import { routeInfluxClientLogs } from '../timeseries/influx.js';
-import { createLogger } from '../log.js';
-import { safeUrl } from '../uplink/uplink.js';
+import { createLogger } from '../../core/log.js';
+import { maskUrl } from '../../core/secrets.js';
 import { Redis } from 'ioredis';
 
 export type Outcome = 'PASS' | 'FAIL' | 'SKIP';
@@ -56,7 +56,7 @@ async function checkPort(name: string, host: string, port: number, key: string):
 async function checkUpstream(config: Config): Promise<Check> {
   const up = config.upstream;
   if (!up) return { name: 'upstream', outcome: 'SKIP', detail: 'no upstream configured: incidents stay on this gateway' };
-  const where = safeUrl(up.url);
+  const where = maskUrl(up.url);
   try {
     const client = await mqtt.connectAsync(up.url, {
       clientId: `gridedge-doctor-${randomBytes(4).toString('hex')}`,
@@ -123,7 +123,7 @@ async function checkSeries(config: Config): Promise<Check> {
 async function checkCluster(config: Config): Promise<Check> {
   const cluster = config.cluster;
   if (!cluster) return { name: 'ha pair', outcome: 'SKIP', detail: 'no cluster configured: a single gateway' };
-  const where = safeUrl(cluster.redis);
+  const where = maskUrl(cluster.redis);
   const redis = new Redis(cluster.redis, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {

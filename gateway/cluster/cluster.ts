@@ -13,10 +13,10 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 import { RedisLog } from '../outbox/redis-log.js';
-import { safeUrl } from '../uplink/uplink.js';
-import type { Counters } from '../stats.js';
+import { maskUrl } from '../../core/secrets.js';
+import type { Counters } from '../../core/counters.js';
 
 export interface ClusterOptions {
   /** redis://[:password@]host:port[/db] */
@@ -67,10 +67,10 @@ export class Cluster {
     this.redis.on('error', (err: Error) => {
       if (Date.now() - saidAt < 30_000) return;
       saidAt = Date.now();
-      opts.log.warn({ redis: safeUrl(opts.url), err: err.message }, 'redis connection error (retrying)');
+      opts.log.warn({ where: maskUrl(opts.url), err: err.message }, 'redis connection error (retrying)');
     });
     this.redis.on('ready', () => {
-      if (saidAt) opts.log.warn({ redis: safeUrl(opts.url) }, 'redis reachable again');
+      if (saidAt) opts.log.warn({ where: maskUrl(opts.url) }, 'redis reachable again');
       saidAt = 0;
     });
     this.log = new RedisLog({
@@ -99,7 +99,7 @@ export class Cluster {
         await once(this.redis, 'ready', { signal: timeout });
       } catch {
         throw new Error(
-          `cannot reach redis at ${safeUrl(url)} (cluster.redis) within 10 s: is it running, and are the address and password right?`,
+          `cannot reach redis at ${maskUrl(url)} (cluster.redis) within 10 s: is it running, and are the address and password right?`,
         );
       }
     }
@@ -115,7 +115,7 @@ export class Cluster {
     } catch {
       // CONFIG may be disabled (a managed Redis): nothing to say then.
     }
-    log.info({ redis: safeUrl(url), node: this.opts.node, instance: this.instance }, 'joined the HA pair');
+    log.info({ redis: maskUrl(url), node: this.opts.node, instance: this.instance }, 'joined the HA pair');
   }
 
   /**

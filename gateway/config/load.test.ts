@@ -4,7 +4,7 @@ import { tempDir } from '../../test/helpers/tmp.js';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, deviceSecretEnv, loadConfig, resolveConfig } from './load.js';
 import { kindNames } from '../../devices/registry.js';
-import { parseGridCode } from './grid.js';
+import { parseGridCode } from '../../contracts/grid.js';
 
 const base = () => ({
   gateway: { id: 'gw-1', grid: '110105001002000' },

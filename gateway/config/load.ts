@@ -8,21 +8,21 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
-import { COCO_LABELS } from '../../detectors/object/labels.js';
-import { DETECTOR_NAMES } from '../../detectors/pipeline/names.js';
+import { detectProblems } from '../../detectors/registry.js';
 import { deviceKinds } from '../../devices/registry.js';
 import { CATEGORIES } from '../incidents/categories.js';
-import { compile, configAjv, describeErrors, type Validator } from '../schema.js';
+import { ERRORS, GridedgeError } from '../../core/errors.js';
+import { compile, configAjv, describeErrors, type Validator } from '../../core/schema.js';
 import { ConfigSchema, type Config, type RawConfig } from './schema.js';
-import { gridCodeProblem } from './grid.js';
+import { gridCodeProblem } from '../../contracts/grid.js';
 
-export class ConfigError extends Error {
+/** Every problem of one config document at once (`GE_ERR_CONFIG_INVALID`), each naming its key path. */
+export class ConfigError extends GridedgeError {
   constructor(
     readonly source: string,
     readonly problems: string[],
   ) {
-    super(`invalid config ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
+    super('GE_ERR_CONFIG_INVALID', ERRORS.GE_ERR_CONFIG_INVALID.message(source, problems));
   }
 }
 
@@ -155,21 +155,13 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     if (c.source === 'rtsp' && !c.onvif && !c.rtsp) problems.push(`cameras[${i}].source: "rtsp" needs onvif or rtsp`);
     if (c.source === 'snapshot' && !c.onvif && !c.snapshot) problems.push(`cameras[${i}].source: "snapshot" needs onvif or snapshot`);
     if (c.width % 2 || c.height % 2) problems.push(`cameras[${i}]: width and height must be even (got ${c.width}x${c.height})`);
-    for (const l of c.detect?.object?.labels ?? [])
-      if (l !== '*' && !(COCO_LABELS as readonly string[]).includes(l))
-        problems.push(`cameras[${i}].detect.object.labels: "${l}" is not a COCO label (person, bicycle, car, motorcycle, bus, truck, …)`);
     const zoneNames = new Set<string>();
     c.detect?.zones.forEach((z, k) => {
       if (zoneNames.has(z.name)) problems.push(`cameras[${i}].detect.zones[${k}].name: "${z.name}" is used twice`);
       zoneNames.add(z.name);
       if (z.hours && z.mode !== 'restricted') problems.push(`cameras[${i}].detect.zones[${k}].hours: only restricted zones have hours`);
     });
-    if (c.detect && !DETECTOR_NAMES.some((n) => c.detect![n]))
-      problems.push(`cameras[${i}].detect: name at least one detector (face, plate, object, fire, yolo), e.g. object: {}`);
-    if (c.detect?.yolo) {
-      c.detect.yolo.model = path.resolve(baseDir, c.detect.yolo.model);
-      if (!existsSync(c.detect.yolo.model)) problems.push(`cameras[${i}].detect.yolo.model: ${c.detect.yolo.model} does not exist`);
-    }
+    if (c.detect) problems.push(...detectProblems(c.detect, { at: `cameras[${i}].detect`, baseDir }));
     if (c.grid) {
       const p = gridCodeProblem(c.grid);
       if (p) problems.push(`cameras[${i}].grid: "${c.grid}" is not valid (${p})`);

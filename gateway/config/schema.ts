@@ -1,14 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { deviceKinds, kindNames } from '../../devices/registry.js';
-import { StringEnum } from '../schema.js';
-
-export const GRID_CODE_DESCRIPTION =
-  '15-digit grid code: 6-digit GB/T 2260 division + 3 street/town + 3 community + 3 cell, as a quoted string';
-export const GridCode = Type.String({ pattern: '^[0-9]{15}$', description: GRID_CODE_DESCRIPTION });
-
-export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
-const Id = (what: string) =>
-  Type.String({ pattern: ID_PATTERN, description: `${what}: 1-64 of A-Z a-z 0-9 _ . - (starting with a letter or digit)` });
+import { StringEnum } from '../../core/schema.js';
+import { detectSchema } from '../../detectors/registry.js';
+import { CameraConnectionProperties } from '../../devices/camera/config.js';
+import { ZoneSchema } from '../../detectors/pipeline/zones.js';
+import { GridCode } from '../../contracts/grid.js';
+import { Id, ID_PATTERN } from '../../contracts/ids.js';
 
 const Port = (fallback: number) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: fallback, description: 'TCP port 0..65535 (0 picks a free one)' });
@@ -16,83 +13,6 @@ const Host = (fallback: string) => Type.String({ minLength: 1, default: fallback
 
 const Secret = (what: string) => Type.String({ minLength: 8, maxLength: 256, description: `${what}, 8-256 characters` });
 
-const Score = Type.Number({ minimum: 0, maximum: 1, description: 'lowest score kept, 0..1' });
-const DetectorSettingsSchema = Type.Object(
-  {
-    minScore: Type.Optional(Score),
-    labels: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
-        minItems: 1,
-        description: "object only: COCO labels reported (default person, bicycle, car, motorcycle, bus, truck; ['*'] for all)",
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-const Point = Type.Tuple([Type.Number({ minimum: 0, maximum: 1 }), Type.Number({ minimum: 0, maximum: 1 })], {
-  description: '[x, y] as shares of the picture width and height, 0..1',
-});
-const ZoneSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: 'zone name: letters, digits, _ . -' }),
-    polygon: Type.Array(Point, { minItems: 3, maxItems: 64, description: 'three or more [x, y] corners' }),
-    mode: StringEnum(['include', 'exclude', 'restricted'] as const, {
-      description:
-        'include: only count objects here; exclude: ignore objects here; restricted: a person here (in hours) raises person.restricted_zone',
-    }),
-    labels: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'labels the zone applies to (default: all)' }),
-    ),
-    hours: Type.Optional(
-      Type.String({
-        pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$',
-        description: 'restricted: HH:MM-HH:MM local time, may wrap past midnight; always when absent',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-/** A camera's detectors; `defaults: false` for use inside a union, where the validator does not fill defaults. */
-function detectSchema(defaults: boolean) {
-  return Type.Object(
-    {
-      face: Type.Optional(DetectorSettingsSchema),
-      plate: Type.Optional(DetectorSettingsSchema),
-      object: Type.Optional(DetectorSettingsSchema),
-      fire: Type.Optional(DetectorSettingsSchema),
-      yolo: Type.Optional(
-        Type.Object(
-          {
-            model: Type.String({
-              minLength: 1,
-              description: "the deployment's YOLO model (.onnx, v5 or v8 output layout), relative to the config file",
-            }),
-            labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
-              minItems: 1,
-              maxItems: 1000,
-              description: "the model's class names in order; fire and smoke feed the fire rules",
-            }),
-            layout: Type.Optional(
-              StringEnum<'auto' | 'v5' | 'v8'>(['auto', 'v5', 'v8'], {
-                description: 'output layout: auto (from its shape, the default), v5 [1,N,5+C] or v8 [1,4+C,N]',
-              }),
-            ),
-            minScore: Type.Optional(Score),
-          },
-          { additionalProperties: false },
-        ),
-      ),
-      minSize: Type.Integer({
-        minimum: 1,
-        maximum: 4096,
-        ...(defaults ? { default: 16 } : {}),
-        description: 'smallest object side in frame pixels (default 16); smaller ones are ignored',
-      }),
-      zones: Type.Array(ZoneSchema, { ...(defaults ? { default: [] } : {}), maxItems: 32 }),
-    },
-    { additionalProperties: false, description: 'on-device detectors for this camera: give each one to run ({} for its defaults)' },
-  );
-}
 export const DetectSchema = detectSchema(true);
 const LiveDetectSchema = Type.Composite(
   [
@@ -105,57 +25,9 @@ const LiveDetectSchema = Type.Composite(
   { additionalProperties: false },
 );
 
+/** A camera: how to reach it (its own module's schema) and the detectors it feeds. */
 export const CameraSchema = Type.Object(
-  {
-    id: Id('camera id'),
-    grid: Type.Optional(GridCode),
-    name: Type.Optional(Type.String({ maxLength: 200, description: 'a human name, up to 200 characters' })),
-    onvif: Type.Optional(
-      Type.String({ pattern: '^http://[^\\s]+$', description: 'ONVIF device service address, http://host[:port]/onvif/device_service' }),
-    ),
-    rtsp: Type.Optional(
-      Type.String({ pattern: '^rtsps?://[^\\s]+$', description: 'RTSP stream URL (for cameras without ONVIF, or to override its stream)' }),
-    ),
-    snapshot: Type.Optional(
-      Type.String({
-        pattern: '^https?://[^\\s]+$',
-        description: 'HTTP snapshot URL (fallback source, and the pictures attached to alarms)',
-      }),
-    ),
-    user: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'camera user name (ONVIF, RTSP and snapshot)' })),
-    password: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 256, description: 'camera password (or GRIDEDGE_CAMERA_PASSWORD_<ID>)' }),
-    ),
-    source: StringEnum(['auto', 'rtsp', 'snapshot'] as const, {
-      default: 'auto',
-      description: 'where frames come from: auto (the stream, else snapshots), rtsp or snapshot',
-    }),
-    fps: Type.Number({
-      exclusiveMinimum: 0,
-      maximum: 30,
-      default: 2,
-      description: 'frames per second handed to the detectors, > 0 and <= 30',
-    }),
-    width: Type.Integer({ minimum: 16, maximum: 4096, default: 640, description: 'frame width the detectors get, 16..4096' }),
-    height: Type.Integer({ minimum: 16, maximum: 4096, default: 360, description: 'frame height the detectors get, 16..4096' }),
-    stallSeconds: Type.Number({
-      minimum: 1,
-      maximum: 600,
-      default: 10,
-      description: 'no frame for this long: the stream is stalled and restarted, 1..600 s',
-    }),
-    motionGate: Type.Boolean({
-      default: false,
-      description: 'true: hand frames to the detectors only while the camera reports motion (ONVIF events)',
-    }),
-    queueFrames: Type.Integer({
-      minimum: 1,
-      maximum: 100,
-      default: 2,
-      description: 'frames waiting for the detectors; the oldest is dropped beyond this, 1..100',
-    }),
-    detect: Type.Optional(DetectSchema),
-  },
+  { ...CameraConnectionProperties, detect: Type.Optional(DetectSchema) },
   { additionalProperties: false },
 );
 
@@ -582,10 +454,12 @@ export const ConfigSchema = Type.Object(
 export type RawConfig = Static<typeof ConfigSchema>;
 export type DeviceConfig = Static<typeof DeviceSchema>;
 export type CameraConfig = Static<typeof CameraSchema>;
+/** A camera as the gateway runs it: its grid cell filled in. */
+export type GatewayCamera = CameraConfig & { grid: string };
 
 /** The config after defaults, env overrides and cross-checks: every device has a secret and a grid. */
 export interface Config extends Omit<RawConfig, 'devices' | 'cameras'> {
-  cameras: Array<CameraConfig & { grid: string }>;
+  cameras: GatewayCamera[];
   devices: Array<DeviceConfig & { grid: string; options: Record<string, unknown>; heartbeatSeconds?: number }>;
   /** Absolute; resolved against the config file's folder. */
   dataDir: string;

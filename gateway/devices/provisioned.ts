@@ -7,10 +7,11 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { writeFileDurably } from '../fsync.js';
-import { compile, configAjv, describeErrors } from '../schema.js';
-import { GridCode, ID_PATTERN } from '../config/schema.js';
-import { digestHA1, HASH_PATTERN, hashSecret } from './credentials.js';
+import { writeFileDurably } from '../../core/durable.js';
+import { compile, configAjv, describeErrors } from '../../core/schema.js';
+import { GridCode } from '../../contracts/grid.js';
+import { ID_PATTERN } from '../../contracts/ids.js';
+import { digestHA1, HASH_PATTERN, hashSecret } from '../../core/credentials.js';
 
 export const ProvisionedSchema = Type.Object(
   {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileDurably } from '../fsync.js';
+import { writeFileDurably } from '../../core/durable.js';
 
 import type { EvidenceClass } from '../../devices/types.js';
 

@@ -3,11 +3,8 @@
  * as open → acknowledged → dispatched → resolved → closed. Each command names the statuses it
  * may start from; anything else is refused with the reason, never applied.
  */
-import type { Severity } from '../../devices/types.js';
-import type { IncidentStatus } from './schema.js';
-
-export const COMMANDS = ['ack', 'dispatch', 'resolve', 'close'] as const;
-export type LifecycleCommand = (typeof COMMANDS)[number];
+import type { LifecycleCommand } from '../../contracts/commands.js';
+import { type IncidentStatus, SEVERITIES, type Severity } from '../../contracts/incident.js';
 
 export const TRANSITIONS: Record<LifecycleCommand, { from: readonly IncidentStatus[]; to: IncidentStatus }> = {
   ack: { from: ['open'], to: 'acknowledged' },
@@ -18,8 +15,6 @@ export const TRANSITIONS: Record<LifecycleCommand, { from: readonly IncidentStat
 
 /** Statuses in which a repeat of the cause folds into the incident. */
 export const ACTIVE_STATUSES: ReadonlySet<IncidentStatus> = new Set(['open', 'acknowledged', 'dispatched']);
-
-const SEVERITIES: readonly Severity[] = ['info', 'minor', 'major', 'critical'];
 
 /** One step up, for escalation (督办) of an overdue incident. */
 export function escalate(severity: Severity): Severity {

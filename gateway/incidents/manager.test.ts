@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeviceInfo } from '../../devices/types.js';
 import { assertIncident } from '../../test/helpers/incident-schema.js';
 import { IncidentManager } from './manager.js';
-import type { IncidentMessage } from './schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
 
 const device: DeviceInfo = {
   id: 'smoke-01',

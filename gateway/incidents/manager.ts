@@ -7,7 +7,7 @@ import { monotonicFactory } from 'ulidx';
 import type { DeviceInfo, EvidenceInput, FieldValue, IncidentSignal } from '../../devices/types.js';
 import { categoryOf, CATEGORIES, type CategoryTable } from './categories.js';
 import { ACTIVE_STATUSES, escalate, TRANSITIONS, type CommandErrorCode, type CommandInput } from './lifecycle.js';
-import { INCIDENT_SCHEMA_ID, type IncidentMessage } from './schema.js';
+import { INCIDENT_SCHEMA_ID, type IncidentMessage } from '../../contracts/incident.js';
 
 export interface IncidentQuery {
   status?: string;

@@ -4,7 +4,7 @@
  * (redis-log.test.ts). A log passes when an outbox on it behaves the same.
  */
 import { describe, expect, it } from 'vitest';
-import type { IncidentMessage } from '../incidents/schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
 import { laneOf } from './lanes.js';
 import type { DropReason, OutboxEntry, OutboxOptions } from './outbox.js';
 import type { Outbox } from './outbox.js';

@@ -7,7 +7,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import path from 'node:path';
-import { fsyncDir, writeFileDurably } from '../fsync.js';
+import { fsyncDir, writeFileDurably } from '../../core/durable.js';
 import type { LogRecord, OutboxLog, OutboxState } from './log.js';
 
 export class FileLog implements OutboxLog {

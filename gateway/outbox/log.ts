@@ -4,7 +4,7 @@
  * and decides; a log only stores records, replays them at start-up and, when shared, hands over
  * the records the other node wrote.
  */
-import type { IncidentMessage } from '../incidents/schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
 
 export type DropReason = 'full' | 'expired';
 

@@ -13,7 +13,7 @@
  * is fixed and explicit: drop from the lowest-priority lane, oldest first; each drop is logged,
  * counted, and reported through `onDrop` (the uplink puts it in the gateway's status).
  */
-import type { IncidentMessage } from '../incidents/schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
 import { FileLog } from './file-log.js';
 import type { DropReason, LogRecord, OutboxLog, OutboxState } from './log.js';
 

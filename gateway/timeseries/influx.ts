@@ -3,7 +3,7 @@
  * backoff. Lines it finally gives up on go to the fallback (the spool) instead of being lost.
  */
 import { InfluxDB, setLogger, type WriteApi } from '@influxdata/influxdb-client';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 import type { SeriesSink, SinkStats } from './sink.js';
 
 export interface InfluxSinkOptions {

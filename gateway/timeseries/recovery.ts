@@ -4,8 +4,8 @@
  * oldest first. A failed replay leaves the files for the next try, so it doubles as the probe
  * that notices the server is back.
  */
-import type { Logger } from '../log.js';
-import type { Counters } from '../stats.js';
+import type { Logger } from '../../core/log.js';
+import type { Counters } from '../../core/counters.js';
 import { replaySpool, type ReplayTarget } from './replay.js';
 import type { SpoolSink } from './spool.js';
 import { spoolFileName } from './spool.js';

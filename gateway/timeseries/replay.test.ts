@@ -3,7 +3,7 @@ import path from 'node:path';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../../test/helpers/servers.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../core/log.js';
 import { routeInfluxClientLogs } from './influx.js';
 import { toLine } from './sink.js';
 import { replaySpool } from './replay.js';

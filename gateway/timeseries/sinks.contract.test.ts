@@ -8,7 +8,7 @@ import path from 'node:path';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../../test/helpers/servers.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../core/log.js';
 import { InfluxSink, routeInfluxClientLogs } from './influx.js';
 import { toLine, type SeriesPoint, type SeriesSink } from './sink.js';
 import { SpoolSink } from './spool.js';

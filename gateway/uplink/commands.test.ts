@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { IncidentManager } from '../incidents/manager.js';
-import { createLogger } from '../log.js';
-import { Counters } from '../stats.js';
-import { canonicalCommand, CommandHandler, signCommand } from './commands.js';
+import { createLogger } from '../../core/log.js';
+import { Counters } from '../../core/counters.js';
+import { canonicalCommand, signCommand } from '../../contracts/commands.js';
+import { CommandHandler } from './commands.js';
 
 const log = createLogger('silent');
 

@@ -5,63 +5,22 @@
  * within five minutes) and new: a repeat of a correlation id (a QoS 1 redelivery) gets the first
  * answer again and is not applied twice. Without a configured secret, every command is refused.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { Type, type Static } from '@sinclair/typebox';
-import { COMMANDS, type LifecycleCommand } from '../incidents/lifecycle.js';
+import { timingSafeEqual } from 'node:crypto';
+import {
+  COMMAND_NAMES,
+  type Command,
+  type CommandName,
+  CommandSchema,
+  type LifecycleCommand,
+  REPLY_SCHEMA_ID,
+  type Reply,
+  type ReplyErrorCode,
+  signCommand,
+} from '../../contracts/commands.js';
 import type { IncidentManager } from '../incidents/manager.js';
-import type { Logger } from '../log.js';
-import { compile, describeErrors, payloadAjv } from '../schema.js';
-import type { Counters } from '../stats.js';
-
-export const REPLY_SCHEMA_ID = 'gridedge.reply/v1';
-export const COMMAND_NAMES = [...COMMANDS, 'snapshot'] as const;
-export type CommandName = (typeof COMMAND_NAMES)[number];
-
-export const CommandSchema = Type.Object(
-  {
-    correlationId: Type.String({ minLength: 1, maxLength: 128, description: "the platform's id for this command, echoed in the reply" }),
-    issuedAt: Type.String({
-      pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$',
-      description: 'ISO 8601 UTC time the platform issued it',
-    }),
-    incidentId: Type.Optional(Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'incident id (ULID)' })),
-    cameraId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'camera id, for snapshot' })),
-    by: Type.Optional(Type.String({ maxLength: 128, description: 'operator, up to 128 characters' })),
-    assignee: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who handles it, for dispatch' })),
-    note: Type.Optional(Type.String({ maxLength: 500, description: 'free text, up to 500 characters' })),
-    auth: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'hex HMAC-SHA256 of the canonical string' }),
-  },
-  { additionalProperties: false },
-);
-export type Command = Static<typeof CommandSchema>;
-
-export type ReplyErrorCode =
-  | 'malformed'
-  | 'unauthenticated'
-  | 'stale'
-  | 'unknown_command'
-  | 'not_found'
-  | 'invalid_transition'
-  | 'unavailable'
-  | 'commands_disabled';
-
-export interface Reply {
-  schema: typeof REPLY_SCHEMA_ID;
-  correlationId: string | null;
-  command: string;
-  ok: boolean;
-  incident?: { id: string; status: string; revision: number; seq: number };
-  error?: { code: ReplyErrorCode; message: string };
-}
-
-/** The string both sides sign: fields in a fixed order, one per line, absent ones empty. */
-export function canonicalCommand(name: string, c: Omit<Command, 'auth'>): string {
-  return [name, c.correlationId, c.issuedAt, c.incidentId ?? c.cameraId ?? '', c.by ?? '', c.assignee ?? '', c.note ?? ''].join('\n');
-}
-
-export function signCommand(secret: string, name: string, c: Omit<Command, 'auth'>): string {
-  return createHmac('sha256', secret).update(canonicalCommand(name, c)).digest('hex');
-}
+import type { Logger } from '../../core/log.js';
+import { compile, describeErrors, payloadAjv } from '../../core/schema.js';
+import type { Counters } from '../../core/counters.js';
 
 const validate = compile(payloadAjv, CommandSchema);
 const MAX_SKEW_MS = 5 * 60_000;

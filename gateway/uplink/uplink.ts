@@ -7,11 +7,12 @@
  * Last Will) tells the platform the gateway's state and its outbox backlog.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { CommandHandler } from './commands.js';
-import type { Counters } from '../stats.js';
-import { STATUS_SCHEMA_ID, upstreamTopics, type GatewayStatus, type UpstreamTopics } from './topics.js';
+import type { Counters } from '../../core/counters.js';
+import { STATUS_SCHEMA_ID, upstreamTopics, type GatewayStatus, type UpstreamTopics } from '../../contracts/topics.js';
+import { maskUrl } from '../../core/secrets.js';
 
 export interface UplinkOptions {
   url: string;
@@ -31,18 +32,6 @@ export interface UplinkOptions {
   commands?: CommandHandler;
   /** Messages in flight at once. */
   window?: number;
-}
-
-/** URL without credentials, for logs. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(unparseable url)';
-  }
 }
 
 export class Uplink {
@@ -86,7 +75,7 @@ export class Uplink {
   /** Starts connecting; does not wait, because the gateway must serve devices while the uplink is down. */
   start(): void {
     const { log, counters } = this.opts;
-    const where = safeUrl(this.opts.url);
+    const where = maskUrl(this.opts.url);
     const client = mqtt.connect(this.opts.url, {
       clientId: this.opts.clientId,
       username: this.opts.username,

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DigestAuth } from '../../devices/http-digest.js';
+import { DigestAuth } from '../../core/http-digest.js';
 import {
   envelope,
   escapeXml,

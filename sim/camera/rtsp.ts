@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { PACKAGE_ROOT } from '../../gateway/version.js';
+import { PACKAGE_ROOT } from '../../core/package.js';
 
 /** The interpreter with GObject bindings: Debian's, not whichever python3 is first on PATH. */
 export const SYSTEM_PYTHON = '/usr/bin/python3';

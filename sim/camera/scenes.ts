@@ -10,7 +10,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { PACKAGE_ROOT } from '../../gateway/version.js';
+import { PACKAGE_ROOT } from '../../core/package.js';
 
 const run = promisify(execFile);
 

@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import mqtt from 'mqtt';
 import { parseDocument } from 'yaml';
-import type { IncidentMessage } from '../../gateway/incidents/schema.js';
-import { compile, configAjv, describeErrors } from '../../gateway/schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
+import { compile, configAjv, describeErrors } from '../../core/schema.js';
 import { simKinds } from '../kinds.js';
 import type { SimulatedMqttDevice } from '../mqtt-device.js';
 import { SimulatedCamera } from '../camera/camera.js';

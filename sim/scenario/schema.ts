@@ -1,6 +1,7 @@
 /** Scenario files: a fleet per grid cell, a timeline of events, and the incidents to expect. */
 import { Type, type Static } from '@sinclair/typebox';
-import { GridCode, ID_PATTERN } from '../../gateway/config/schema.js';
+import { GridCode } from '../../contracts/grid.js';
+import { ID_PATTERN } from '../../contracts/ids.js';
 
 export const FleetSchema = Type.Object(
   {

@@ -1,6 +1,6 @@
 /** The HTTP API: every route, its auth (none, wrong, read-only on an operator route), and bad input. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncidentMessage } from '../../gateway/incidents/schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
 import { SimulatedGasSensor } from '../../sim/gas-sensor.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncidentMessage } from '../../gateway/incidents/schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { gridedge, type Run } from '../helpers/cli.js';
 import { assertIncident } from '../helpers/incident-schema.js';

@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../gateway/config/load.js';
 import { Gateway } from '../../gateway/gateway.js';
-import type { IncidentMessage } from '../../gateway/incidents/schema.js';
-import { createLogger } from '../../gateway/log.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
+import { createLogger } from '../../core/log.js';
 import { assertIncident } from '../helpers/incident-schema.js';
 import { startMosquitto, type Mosquitto } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';

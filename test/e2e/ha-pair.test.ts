@@ -9,7 +9,7 @@
  * nobody leads; once it is back a leader takes the uplink again and everything is delivered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncidentMessage } from '../../gateway/incidents/schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
 import { SimulatedGasSensor } from '../../sim/gas-sensor.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { deviceSecret, pairOf } from '../helpers/ha-pair.js';

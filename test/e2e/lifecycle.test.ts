@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../gateway/config/load.js';
 import { Gateway } from '../../gateway/gateway.js';
-import type { IncidentMessage } from '../../gateway/incidents/schema.js';
-import { createLogger } from '../../gateway/log.js';
-import { signCommand } from '../../gateway/uplink/commands.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
+import { createLogger } from '../../core/log.js';
+import { signCommand } from '../../contracts/commands.js';
 import { SimulatedPlatform } from '../../sim/platform.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { assertIncident } from '../helpers/incident-schema.js';

@@ -6,9 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../gateway/config/load.js';
 import { Gateway } from '../../gateway/gateway.js';
-import type { IncidentMessage } from '../../gateway/incidents/schema.js';
-import { createLogger } from '../../gateway/log.js';
-import type { GatewayStatus } from '../../gateway/uplink/topics.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
+import { createLogger } from '../../core/log.js';
+import type { GatewayStatus } from '../../contracts/topics.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { assertIncident } from '../helpers/incident-schema.js';
 import { freePort, startMosquitto, waitFor } from '../helpers/servers.js';

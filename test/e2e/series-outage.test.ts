@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../gateway/config/load.js';
 import { Gateway } from '../../gateway/gateway.js';
-import { createLogger } from '../../gateway/log.js';
+import { createLogger } from '../../core/log.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';

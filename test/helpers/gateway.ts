@@ -6,8 +6,8 @@
 import { Writable } from 'node:stream';
 import { resolveConfig } from '../../gateway/config/load.js';
 import { Gateway } from '../../gateway/gateway.js';
-import type { IncidentMessage } from '../../gateway/incidents/schema.js';
-import { createLogger } from '../../gateway/log.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
+import { createLogger } from '../../core/log.js';
 import { assertIncident } from './incident-schema.js';
 import { waitFor } from './servers.js';
 import { tempDir } from './tmp.js';

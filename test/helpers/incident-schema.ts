@@ -1,7 +1,7 @@
 /** Validates against the committed JSON Schema file (not the TypeBox source), as a platform would. */
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import type { IncidentMessage } from '../../gateway/incidents/schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../schemas/incident.v1.schema.json', import.meta.url), 'utf8')) as object;
 const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);

@@ -1,6 +1,6 @@
 /** What every incident stream a platform receives must hold, whatever the gateway went through, and what the devices were told. */
 import { expect } from 'vitest';
-import type { IncidentMessage } from '../../gateway/incidents/schema.js';
+import type { IncidentMessage } from '../../contracts/incident.js';
 import { waitFor } from './servers.js';
 
 /**

@@ -8,8 +8,8 @@ import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smokeAlarm } from '../../devices/smoke-alarm/index.js';
 import { DeviceBroker } from '../../broker/broker.js';
-import { createLogger } from '../../gateway/log.js';
-import { Counters } from '../../gateway/stats.js';
+import { createLogger } from '../../core/log.js';
+import { Counters } from '../../core/counters.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { waitFor } from '../helpers/servers.js';
 

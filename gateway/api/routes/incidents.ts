@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { COMMANDS, type LifecycleCommand } from '../../incidents/lifecycle.js';
+import { LIFECYCLE_COMMANDS, type LifecycleCommand } from '../../../contracts/commands.js';
 import type { ApiContext } from '../context.js';
 import { CommandBodySchema, ErrorSchema, IncidentQuerySchema, IncidentSchema } from '../schemas.js';
 
@@ -31,7 +31,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
   );
 
   // The same commands as the upstream command topic, for an operator on site.
-  for (const command of COMMANDS) {
+  for (const command of LIFECYCLE_COMMANDS) {
     app.post<{ Params: { id: string }; Body: typeof CommandBodySchema.static }>(
       `/api/incidents/:id/${command}`,
       {

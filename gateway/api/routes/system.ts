@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { checkEvidenceLink } from '../../evidence/links.js';
-import { PACKAGE_ROOT } from '../../version.js';
+import { PACKAGE_ROOT } from '../../../core/package.js';
 import { TokenAuth } from '../auth.js';
 import type { ApiContext, ApiOptions } from '../context.js';
 import { ErrorSchema, HealthSchema } from '../schemas.js';

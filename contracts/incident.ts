@@ -4,12 +4,19 @@
  * Change it only on purpose, and bump the version in `schema` when a consumer would break.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { StringEnum } from '../schema.js';
+import { StringEnum } from '../core/schema.js';
+import { ISO_UTC_PATTERN, ULID_PATTERN } from './ids.js';
 
 export const INCIDENT_SCHEMA_ID = 'gridedge.incident/v1';
 
-const IsoTime = (what: string) =>
-  Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$', description: `${what}, ISO 8601 UTC` });
+export const SEVERITIES = ['info', 'minor', 'major', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Evidence classes: each has its own retention (faces and plates are personal data). */
+export const EVIDENCE_CLASSES = ['face', 'plate', 'person', 'vehicle', 'scene', 'snapshot'] as const;
+export type EvidenceClass = (typeof EVIDENCE_CLASSES)[number];
+
+const IsoTime = (what: string) => Type.String({ pattern: ISO_UTC_PATTERN, description: `${what}, ISO 8601 UTC` });
 
 export const IncidentMessageSchema = Type.Object(
   {
@@ -18,7 +25,7 @@ export const IncidentMessageSchema = Type.Object(
       description: 'new: first message of an incident; update: any change; end: the incident is closed',
     }),
     id: Type.String({
-      pattern: '^[0-9A-HJKMNP-TV-Z]{26}$',
+      pattern: ULID_PATTERN,
       description: 'incident id (ULID): unique, sortable by creation time, stable across retries',
     }),
     seq: Type.Integer({ minimum: 1, description: 'per-gateway message sequence, gap-free: a gap means a lost message' }),
@@ -26,7 +33,7 @@ export const IncidentMessageSchema = Type.Object(
     gatewayId: Type.String({ minLength: 1, maxLength: 64 }),
     grid: Type.String({ pattern: '^[0-9]{15}$', description: '15-digit grid cell code' }),
     category: Type.String({ pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$', description: 'dotted code such as fire.smoke_alarm' }),
-    severity: StringEnum(['info', 'minor', 'major', 'critical'] as const),
+    severity: StringEnum(SEVERITIES),
     status: StringEnum(['open', 'acknowledged', 'dispatched', 'resolved', 'closed'] as const),
     occurredAt: IsoTime('first occurrence'),
     lastOccurredAt: IsoTime('latest occurrence folded into this incident'),
@@ -61,7 +68,7 @@ export const IncidentMessageSchema = Type.Object(
           kind: Type.Union([Type.Literal('image'), Type.Literal('video')]),
           sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: "sha256 of the stored bytes: the evidence's name" }),
           class: Type.Optional(
-            StringEnum(['face', 'plate', 'person', 'vehicle', 'scene', 'snapshot'] as const, {
+            StringEnum(EVIDENCE_CLASSES, {
               description: 'decides how long the gateway keeps it',
             }),
           ),
