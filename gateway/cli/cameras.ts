@@ -1,11 +1,8 @@
-/** `gridedge cameras …` and `gridedge sim camera`: find and check cameras; run a simulated one. */
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+/** `gridedge cameras discover|probe`: find and check ONVIF cameras before putting them in the config. */
+import type { Command } from 'commander';
 import { discover, parseTarget } from '../../devices/camera/discover.js';
 import { OnvifCamera } from '../../devices/camera/onvif.js';
-import { SimulatedCamera } from '../../sim/camera/camera.js';
-import type { SceneSpec, TimelineStep } from '../../sim/camera/scenes.js';
-import { UsageError } from './devices.js';
+import { guarded, positive, UsageError } from './args.js';
 
 export async function discoverCommand(
   opts: { target: string[]; timeout: number; json: boolean },
@@ -58,64 +55,40 @@ export async function probeCommand(
   }
 }
 
-export interface SimCameraCliOptions {
-  id: string;
-  host: string;
-  onvifPort: number;
-  rtspPort: number;
-  discoveryPort?: number;
-  user: string;
-  password: string;
-  fps: number;
-  width: number;
-  height: number;
-  codec: string;
-  scene: string;
-  script?: string;
-  grid?: string;
-}
-
-/** Runs one simulated camera until SIGINT/SIGTERM; prints where each service listens. */
-export async function simCameraCommand(opts: SimCameraCliOptions, out: (s: string) => void): Promise<void> {
-  if (opts.codec !== 'h264' && opts.codec !== 'mjpeg') throw new UsageError(`--codec must be h264 or mjpeg, not "${opts.codec}"`);
-  let scenes: Record<string, SceneSpec> | undefined;
-  let timeline: TimelineStep[] | undefined;
-  if (opts.script) {
-    const doc = parseYaml(await readFile(opts.script, 'utf8')) as { scenes?: Record<string, SceneSpec>; timeline?: TimelineStep[] } | null;
-    scenes = doc?.scenes;
-    timeline = doc?.timeline;
-    if (timeline && (!Array.isArray(timeline) || timeline.some((s) => typeof s?.scene !== 'string' || !(Number(s.seconds) > 0)))) {
-      throw new UsageError(`${opts.script}: timeline must be a list of {scene, seconds > 0}`);
-    }
-  }
-  const cam = new SimulatedCamera({
-    id: opts.id,
-    host: opts.host,
-    onvifPort: opts.onvifPort,
-    rtspPort: opts.rtspPort,
-    ...(opts.discoveryPort !== undefined ? { discoveryPort: opts.discoveryPort } : {}),
-    user: opts.user,
-    password: opts.password,
-    fps: opts.fps,
-    width: opts.width,
-    height: opts.height,
-    codec: opts.codec,
-    initialScene: opts.scene,
-    ...(scenes ? { scenes } : {}),
-    ...(timeline ? { timeline } : {}),
-    ...(opts.grid ? { location: opts.grid } : {}),
-  });
-  await cam.start();
-  out(`simulated camera ${opts.id} (user ${opts.user})`);
-  out(`  ONVIF     ${cam.xaddr}`);
-  out(`  RTSP      ${cam.rtspUrl}`);
-  out(`  snapshot  ${cam.snapshotUrl}`);
-  if (cam.discoveryPort !== undefined) out(`  discovery udp://${opts.host}:${cam.discoveryPort}`);
-  out(`  scene     ${cam.scene}${timeline ? ` (timeline of ${timeline.length} steps, looping)` : ''}`);
-  out('Ctrl-C stops it.');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-  await cam.stop();
+export function camerasCommand(program: Command): void {
+  const camerasCmd = program.command('cameras').description('find and check ONVIF cameras before putting them in the config');
+  camerasCmd
+    .command('discover')
+    .description('send a WS-Discovery probe and list the ONVIF cameras that answer (exit 1 when none does)')
+    .option(
+      '--target <host[:port]>',
+      'probe this address by unicast (repeatable); default: the multicast group',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option('--timeout <seconds>', 'how long to wait for answers', (v) => positive(v) * 1000, 3000)
+    .option('--json', 'print the cameras as JSON', false)
+    .action(
+      guarded(async (opts: { target: string[]; timeout: number; json: boolean }) => {
+        const code = await discoverCommand(
+          opts,
+          (l) => process.stdout.write(`${l}\n`),
+          (l) => process.stderr.write(`${l}\n`),
+        );
+        process.exit(code);
+      }),
+    );
+  camerasCmd
+    .command('probe')
+    .description('connect to one camera over ONVIF and print its information, profiles, stream and snapshot URIs')
+    .requiredOption('--xaddr <url>', 'device service address, http://host[:port]/onvif/device_service')
+    .option('--user <name>', 'camera user', 'admin')
+    .option('--password <password>', 'camera password (or GRIDEDGE_CAMERA_PASSWORD)')
+    .option('--json', 'print as JSON', false)
+    .action(
+      guarded(async (opts: { xaddr: string; user: string; password?: string; json: boolean }) => {
+        await probeCommand(opts, (l) => process.stdout.write(`${l}\n`));
+        process.exit(0);
+      }),
+    );
 }

@@ -5,7 +5,6 @@
  * Needs no external server; `--upstream` also publishes incidents to a real broker.
  */
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { resolveConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -13,31 +12,11 @@ import { Gateway } from '../gateway.js';
 import type { IncidentMessage } from '../../contracts/incident.js';
 import type { Logger } from '../../core/log.js';
 import { existsSync } from 'node:fs';
+import type { DemoOptions } from './demo-command.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { SYSTEM_PYTHON } from '../../sim/camera/rtsp.js';
 import { BUILTIN_SCENES } from '../../sim/camera/scenes.js';
-
-export interface DemoOptions {
-  brokerPort: number;
-  apiPort: number;
-  upstream?: string;
-  dataDir: string;
-  devices: number;
-  /** Seconds between alarms. */
-  alarmEvery: number;
-  /** Stop after this many seconds (0: run until interrupted). */
-  duration: number;
-}
-
-export const DEMO_DEFAULTS: DemoOptions = {
-  brokerPort: 1883,
-  apiPort: 8080,
-  dataDir: path.join(os.tmpdir(), 'gridedge-demo'),
-  devices: 6,
-  alarmEvery: 8,
-  duration: 0,
-};
 
 const GRID_PREFIX = '110105001002'; // Beijing, Chaoyang district: street 001, community 002
 /** The plate the demo camera's 'plate' scene shows. */

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { decodeImage } from '../../detectors/image.js';
 import { DETECTOR_NAMES, type DetectorName, makeDetector } from '../../detectors/registry.js';
 import type { Detection, Detector } from '../../detectors/types.js';
-import { UsageError } from './devices.js';
+import { UsageError } from './args.js';
 
 export interface DetectResult {
   file: string;

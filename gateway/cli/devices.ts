@@ -8,10 +8,9 @@ import { deviceOptionProblems, loadConfig } from '../config/load.js';
 import { gridCodeProblem } from '../../contracts/grid.js';
 import { ID_PATTERN } from '../../contracts/ids.js';
 import { loadProvisioned, provisionedFile, provisionRecord, saveProvisioned } from '../devices/provisioned.js';
+import { UsageError } from './args.js';
 
 /** Input the user can fix: exit code 2, like a bad config. */
-export class UsageError extends Error {}
-
 export interface AddOptions {
   config: string;
   id: string;
