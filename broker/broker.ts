@@ -137,6 +137,8 @@ export class DeviceBroker {
   private aedes?: Aedes;
   private server?: net.Server;
   private tlsServer?: tls.Server;
+  /** The plain listener's port, once started. */
+  port?: number;
   /** The MQTTS listener's port, once started with one. */
   tlsPort?: number;
   private readonly accounts = new Map<string, Account>();
@@ -365,6 +367,7 @@ export class DeviceBroker {
       throw gridedgeError('GE_ERR_LISTEN', 'device broker', `${this.opts.host}:${this.opts.port}`, (err as Error).message);
     }
     const address = server.address() as net.AddressInfo;
+    this.port = address.port;
     log.info({ host: this.opts.host, port: address.port }, 'device broker listening');
     if (this.opts.tls) {
       const t = this.opts.tls;

@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
+import type { CategoryTable } from '../contracts/categories.js';
 import type { EvidenceClass, Severity } from '../contracts/incident.js';
 
 export type { EvidenceClass, Severity };
@@ -228,6 +229,8 @@ export interface DeviceKind {
    * device may subscribe to exactly these.
    */
   commands: Record<string, string>;
+  /** The incident categories its rules raise, besides the gateway's own `device.*` ones. */
+  categories: CategoryTable;
   /** Seconds between the messages a healthy device sends; missing three raises `device.offline`. */
   heartbeatSeconds?: number;
   /** The category raised for a silent device of this kind, if not `device.offline` (a drone: `drone.link_lost`). */

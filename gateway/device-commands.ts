@@ -11,8 +11,9 @@ import type { Counters } from '../core/counters.js';
 
 type Send = Extract<DeviceAction, { action: 'send' }>;
 
+export type Publish = (topic: string, payload: Buffer) => Promise<void>;
+
 export interface DeviceCommandsOptions {
-  publish(topic: string, payload: Buffer): Promise<void>;
   incidents: IncidentManager;
   counters: Counters;
   log: Logger;
@@ -26,8 +27,14 @@ interface Pending {
 
 export class DeviceCommands {
   private readonly pending = new Map<string, Pending>();
+  private publish?: Publish;
 
   constructor(private readonly opts: DeviceCommandsOptions) {}
+
+  /** Where commands go out (the embedded broker, made after the pipeline this serves). */
+  publishVia(publish: Publish): void {
+    this.publish = publish;
+  }
 
   send(device: DeviceInfo, kind: DeviceKind, action: Send): void {
     const { counters, log, incidents } = this.opts;
@@ -50,7 +57,8 @@ export class DeviceCommands {
       this.pending.set(key, { timer, correlationKey: reply.correlationKey, fact: reply.fact });
       void incidents.annotate(reply.correlationKey, { [reply.fact]: 'sent' });
     }
-    this.opts.publish(topic, Buffer.from(JSON.stringify(action.payload))).catch((err: unknown) => {
+    const publish = this.publish ?? (() => Promise.reject(new Error('the device broker is not set up')));
+    publish(topic, Buffer.from(JSON.stringify(action.payload))).catch((err: unknown) => {
       log.warn({ device: device.id, topic, err: (err as Error).message }, 'command to device not sent');
     });
   }

@@ -1,4 +1,5 @@
 import type { DeviceKind } from '../types.js';
+import { CATEGORIES } from './categories.js';
 import { decode } from './codec.js';
 import { OptionsSchema, SettingsSchema, start, type Settings } from './rules.js';
 
@@ -6,6 +7,7 @@ import { OptionsSchema, SettingsSchema, start, type Settings } from './rules.js'
 export const drone: DeviceKind = {
   kind: 'drone',
   description: 'Patrol drone or dock speaking the DJI Cloud API style (thing/product/{sn}/…)',
+  categories: CATEGORIES,
   publishes: {
     osd: 'thing/product/{id}/osd',
     state: 'thing/product/{id}/state',

@@ -1,10 +1,12 @@
 import type { DeviceKind } from '../types.js';
+import { CATEGORIES } from './categories.js';
 import { decode } from './codec.js';
 import { createRules, OptionsSchema, SettingsSchema, type Settings } from './rules.js';
 
 export const gasSensor: DeviceKind = {
   kind: 'gas-sensor',
   description: 'Combustible gas detector (LPG or natural gas, %LEL) for kitchens and homes, optionally driving a shut-off valve',
+  categories: CATEGORIES,
   publishes: {
     telemetry: 'dev/{id}/telemetry',
     event: 'dev/{id}/event',

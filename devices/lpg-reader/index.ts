@@ -1,10 +1,12 @@
 import type { DeviceKind } from '../types.js';
+import { CATEGORIES } from './categories.js';
 import { decode } from './codec.js';
 import { OptionsSchema, SettingsSchema, start, type Settings } from './rules.js';
 
 export const lpgReader: DeviceKind = {
   kind: 'lpg-reader',
   description: 'LPG cylinder e-tag reader with scale, at filling stations and on delivery',
+  categories: CATEGORIES,
   publishes: {
     scan: 'dev/{id}/scan',
     heartbeat: 'dev/{id}/heartbeat',

@@ -31,7 +31,8 @@ export interface ApiContext {
   device(id: string): DeviceDetail | undefined;
   /** Provisions a device live; resolves to its secret when one was generated. */
   addDevice(input: NewDevice): Promise<{ id: string; secret?: string }>;
-  removeDevice(id: string): Promise<'removed' | 'not_found' | 'in_config'>;
+  /** Removes a provisioned device; throws GE_ERR_DEVICE_NOT_FOUND or GE_ERR_DEVICE_IN_CONFIG. */
+  removeDevice(id: string): Promise<void>;
   incidents(q: IncidentQuery): IncidentMessage[];
   incident(id: string): IncidentMessage | undefined;
   command(id: string, command: LifecycleCommand, fields: { by?: string; assignee?: string; note?: string }): Promise<CommandResult>;

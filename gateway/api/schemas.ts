@@ -5,7 +5,10 @@ import { GridCode } from '../../contracts/grid.js';
 import { ID_PATTERN } from '../../contracts/ids.js';
 import { StringEnum } from '../../core/schema.js';
 
-export const ErrorSchema = Type.Object({ error: Type.String() }, { $id: 'Error' });
+export const ErrorSchema = Type.Object(
+  { error: Type.String(), code: Type.Optional(Type.String({ description: 'GE_ERR_… code, for errors that have one (docs/errors.md)' })) },
+  { $id: 'Error' },
+);
 
 export const HealthSchema = Type.Object({
   status: StringEnum(['ok', 'degraded'] as const),

@@ -9,10 +9,9 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { writeFileDurably } from '../../core/durable.js';
 
-import type { EvidenceClass } from '../../devices/types.js';
+import { EVIDENCE_CLASSES, type EvidenceClass } from '../../contracts/incident.js';
 
-export type { EvidenceClass };
-export const EVIDENCE_CLASSES: readonly EvidenceClass[] = ['face', 'plate', 'person', 'vehicle', 'scene', 'snapshot'];
+export { EVIDENCE_CLASSES, type EvidenceClass };
 
 export const SHA256 = /^[0-9a-f]{64}$/;
 

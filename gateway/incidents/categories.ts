@@ -1,131 +1,71 @@
 /**
- * Incident categories: dotted codes with a default severity and handling deadline (处置时限).
- * Device kinds add their categories here; a deployment will override them in config.
+ * Every incident category the gateway can raise, each taken from the one place that declares it:
+ * the gateway's own (`device.*`, raised for any kind: offline, fault, low battery, tamper), the
+ * camera stage's, the detectors' rules', and each device kind's. A code declared twice stops the
+ * gateway at start-up; a deployment overrides severity and times in `incidents.categories`.
  */
-import type { Severity } from '../../devices/types.js';
+import type { Category, CategoryTable } from '../../contracts/categories.js';
+import { gridedgeError } from '../../core/errors.js';
+import { CATEGORIES as CAMERA_CATEGORIES } from '../../devices/camera/categories.js';
+import { deviceKinds } from '../../devices/registry.js';
+import { VISION_CATEGORIES } from '../vision/categories.js';
 
-export interface Category {
-  severity: Severity;
-  /** Minutes from first occurrence to the handling deadline. */
-  deadlineMinutes: number;
-  /** Minutes the platform has to acknowledge before a reminder goes out. */
-  ackWithinMinutes: number;
-  description: string;
-}
+export type { Category, CategoryTable };
 
-export type CategoryTable = Readonly<Record<string, Category>>;
-
-export const CATEGORIES: CategoryTable = {
-  'fire.smoke_alarm': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'a smoke alarm is sounding' },
-  'fire.video_flame': {
-    severity: 'critical',
-    deadlineMinutes: 15,
-    ackWithinMinutes: 2,
-    description: 'a camera sees flames (on-device detector; confirm on the evidence picture)',
-  },
-  'fire.video_smoke': {
-    severity: 'major',
-    deadlineMinutes: 15,
-    ackWithinMinutes: 5,
-    description: 'a camera sees smoke spreading (on-device detector; confirm on the evidence picture)',
-  },
-  'gas.leak': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'gas at or above the alarm threshold' },
-  'gas.leak_warning': { severity: 'major', deadlineMinutes: 60, ackWithinMinutes: 10, description: 'gas above the warning threshold' },
-  'lpg.cylinder_scrapped': {
-    severity: 'critical',
-    deadlineMinutes: 60,
-    ackWithinMinutes: 10,
-    description: 'a scrapped LPG cylinder was filled or delivered',
-  },
-  'lpg.cylinder_overdue': {
-    severity: 'major',
-    deadlineMinutes: 240,
-    ackWithinMinutes: 30,
-    description: 'an LPG cylinder past its inspection date was filled or delivered',
-  },
-  'lpg.cylinder_unregistered': {
-    severity: 'major',
-    deadlineMinutes: 240,
-    ackWithinMinutes: 30,
-    description: 'an LPG cylinder not in the registry was scanned',
-  },
-  'lpg.cross_filling': {
-    severity: 'major',
-    deadlineMinutes: 240,
-    ackWithinMinutes: 30,
-    description: 'a station filled a cylinder another station owns',
-  },
-  'lpg.overfill': {
-    severity: 'critical',
-    deadlineMinutes: 60,
-    ackWithinMinutes: 10,
-    description: 'a cylinder was filled above its rated fill',
-  },
-  'drone.geofence_breach': {
-    severity: 'major',
-    deadlineMinutes: 30,
-    ackWithinMinutes: 5,
-    description: 'a drone left its patrol area or entered a no-fly zone',
-  },
-  'drone.low_battery': {
-    severity: 'major',
-    deadlineMinutes: 30,
-    ackWithinMinutes: 5,
-    description: 'a drone in the field is low on battery',
-  },
-  'drone.link_lost': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, description: 'a drone stopped reporting' },
-  'vehicle.watchlist_plate': {
-    severity: 'major',
-    deadlineMinutes: 30,
-    ackWithinMinutes: 5,
-    description: 'a vehicle on the blocklist passed a camera',
-  },
-  'vehicle.muck_truck_off_hours': {
-    severity: 'major',
-    deadlineMinutes: 60,
-    ackWithinMinutes: 10,
-    description: 'a muck truck passed outside its allowed hours',
-  },
-  'person.restricted_zone': {
-    severity: 'major',
-    deadlineMinutes: 30,
-    ackWithinMinutes: 5,
-    description: 'a person in a restricted zone of a camera, in its restricted hours',
-  },
-  'camera.tamper': {
-    severity: 'major',
-    deadlineMinutes: 120,
-    ackWithinMinutes: 10,
-    description: 'a camera reports tampering (covered, turned away, defocused)',
-  },
-  'camera.video_lost': {
+/** The gateway's own: about the devices themselves, whatever their kind. */
+export const GATEWAY_CATEGORIES: CategoryTable = {
+  'device.offline': {
     severity: 'minor',
     deadlineMinutes: 24 * 60,
     ackWithinMinutes: 60,
-    description: 'a camera stream stopped delivering frames',
+    lane: 3,
+    description: 'a device stopped reporting',
   },
-  'device.offline': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a device stopped reporting' },
-  'device.fault': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, description: 'a device reports a fault' },
+  'device.fault': { severity: 'minor', deadlineMinutes: 24 * 60, ackWithinMinutes: 60, lane: 3, description: 'a device reports a fault' },
   'device.low_battery': {
     severity: 'minor',
     deadlineMinutes: 3 * 24 * 60,
     ackWithinMinutes: 24 * 60,
+    lane: 3,
     description: 'a device battery is low',
   },
   'device.tamper': {
     severity: 'major',
     deadlineMinutes: 120,
     ackWithinMinutes: 10,
+    lane: 3,
     description: 'a device was removed from its base or opened',
   },
 };
+
+/** One table from several declarations; the same code from two of them is a mistake, said at once. */
+export function combineCategories(declared: ReadonlyArray<{ owner: string; categories: CategoryTable }>): CategoryTable {
+  const table: Record<string, Category> = {};
+  const ownerOf = new Map<string, string>();
+  for (const { owner, categories } of declared) {
+    for (const [code, c] of Object.entries(categories)) {
+      const first = ownerOf.get(code);
+      if (first) throw gridedgeError('GE_ERR_CATEGORY_TWICE', code, first, owner);
+      ownerOf.set(code, owner);
+      table[code] = c;
+    }
+  }
+  return table;
+}
+
+export const CATEGORIES: CategoryTable = combineCategories([
+  { owner: 'the gateway', categories: GATEWAY_CATEGORIES },
+  { owner: 'the camera stage (devices/camera)', categories: CAMERA_CATEGORIES },
+  { owner: "the detectors' rules (gateway/vision)", categories: VISION_CATEGORIES },
+  ...[...deviceKinds.values()].map((k) => ({ owner: `device kind ${k.kind}`, categories: k.categories })),
+]);
 
 /** The defaults with a deployment's overrides (`incidents.categories` in the config) laid over them. */
 export function withOverrides(overrides: Record<string, Partial<Category>> = {}, base: CategoryTable = CATEGORIES): CategoryTable {
   const table: Record<string, Category> = { ...base };
   for (const [code, o] of Object.entries(overrides)) {
     const known = table[code];
-    if (!known) throw new Error(`unknown incident category '${code}'`);
+    if (!known) throw gridedgeError('GE_ERR_UNKNOWN_CATEGORY', code);
     table[code] = { ...known, ...o };
   }
   return table;
@@ -133,6 +73,6 @@ export function withOverrides(overrides: Record<string, Partial<Category>> = {},
 
 export function categoryOf(code: string, table: CategoryTable = CATEGORIES): Category {
   const c = table[code];
-  if (!c) throw new Error(`unknown incident category '${code}': add it to gateway/incidents/categories.ts`);
+  if (!c) throw gridedgeError('GE_ERR_UNKNOWN_CATEGORY', code);
   return c;
 }

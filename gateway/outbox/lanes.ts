@@ -1,25 +1,21 @@
 /**
- * Priority lanes: when a backlog drains, life-safety incidents go first. A category's lane is
- * found by its longest matching dotted prefix; lane 0 drains first.
+ * Priority lanes: when a backlog drains, life-safety incidents go first (lane 0 drains first).
+ * Each category declares its lane; a deployment may move categories with `outbox.lanes`, by
+ * their longest matching dotted prefix (`fire`, `lpg.overfill`), which wins over the declaration.
  */
+import { CATEGORIES, type CategoryTable } from '../incidents/categories.js';
+
 export type LaneTable = Record<string, number>;
 
-export const DEFAULT_LANES: LaneTable = {
-  fire: 0,
-  gas: 0,
-  lpg: 1,
-  drone: 1,
-  person: 2,
-  vehicle: 2,
-  device: 3,
-};
+/** The lowest-priority lane: where a category nobody declared goes. */
+export const LAST_LANE = 9;
 
-/** Categories that match no prefix go in the last lane. */
-export function laneOf(category: string, table: LaneTable = DEFAULT_LANES): number {
+/** The lane of one category: the deployment's prefix table first, then the category's own declaration. */
+export function laneOf(category: string, overrides: LaneTable = {}, categories: CategoryTable = CATEGORIES): number {
   const parts = category.split('.');
   for (let n = parts.length; n > 0; n--) {
-    const lane = table[parts.slice(0, n).join('.')];
+    const lane = overrides[parts.slice(0, n).join('.')];
     if (lane !== undefined) return lane;
   }
-  return Math.max(0, ...Object.values(table));
+  return categories[category]?.lane ?? LAST_LANE;
 }

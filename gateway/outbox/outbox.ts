@@ -68,6 +68,7 @@ export class Outbox {
   private closed = false;
   private readonly now: () => number;
   private readonly listeners: Array<(entry: OutboxEntry) => void> = [];
+  private readonly dropListeners: Array<(entry: OutboxEntry, reason: DropReason) => void> = [];
   private readonly observers: Array<(message: IncidentMessage) => void> = [];
   private readonly log: OutboxLog;
   private readonly loaded: Promise<void>;
@@ -202,6 +203,11 @@ export class Outbox {
     this.listeners.push(listener);
   }
 
+  /** Called with each entry the outbox had to drop (full, or kept too long): the uplink tells the platform. */
+  onDropped(listener: (entry: OutboxEntry, reason: DropReason) => void): void {
+    this.dropListeners.push(listener);
+  }
+
   /** Appends a message (its seq from nextSeq()); resolves once it is stored durably. */
   put(message: IncidentMessage, lane: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('outbox is closed'));
@@ -294,6 +300,7 @@ export class Outbox {
     this.dropped[reason]++;
     void this.log.append({ t: 'drop', seq: entry.seq, reason }, false).catch(() => undefined);
     this.opts.onDrop?.(entry, reason);
+    for (const l of this.dropListeners) l(entry, reason);
   }
 
   /** Writes out whatever the log buffers. */

@@ -47,6 +47,8 @@ export class Uplink {
     this.topics = upstreamTopics(opts.grid, opts.gatewayId);
     this.window = opts.window ?? 64;
     opts.outbox.onDurable(() => this.pump());
+    // A dropped incident message changes what the platform should know about this gateway's backlog.
+    opts.outbox.onDropped(() => this.publishStatus());
   }
 
   get connected(): boolean {

@@ -36,7 +36,11 @@ const DYNAMIC = /\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 export function importsOf(file: string, text: string): ImportEdge[] {
   const resolve = (spec: string) => path.posix.normalize(path.posix.join(path.posix.dirname(file), spec)).replace(/\.js$/, '.ts');
   const found: Array<ImportEdge & { at: number }> = [];
-  for (const [re, dynamic] of [[STATIC, false], [SIDE_EFFECT, false], [DYNAMIC, true]] as const) {
+  for (const [re, dynamic] of [
+    [STATIC, false],
+    [SIDE_EFFECT, false],
+    [DYNAMIC, true],
+  ] as const) {
     for (const m of text.matchAll(re)) {
       const at = m.index + m[0].lastIndexOf(m[1]!);
       found.push({ from: file, to: resolve(m[1]!), dynamic, line: text.slice(0, at).split('\n').length, at });
@@ -56,7 +60,8 @@ export function layeringViolations(files: ReadonlyMap<string, string>): string[]
     if (!allowed || isTest(file)) continue;
     for (const e of importsOf(file, text)) {
       const target = layerOf(e.to);
-      if (!allowed.includes(target)) out.push(`${file}:${e.line} imports ${e.to} (${layerOf(file)}/ may import only ${allowed.join(', ')})`);
+      if (!allowed.includes(target))
+        out.push(`${file}:${e.line} imports ${e.to} (${layerOf(file)}/ may import only ${allowed.join(', ')})`);
     }
   }
   return out;

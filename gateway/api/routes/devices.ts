@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { DeviceDetailSchema, DeviceSchema, ErrorSchema, NewDeviceSchema } from '../schemas.js';
+import { sendError } from '../errors.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -49,8 +50,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       try {
         return reply.code(201).send(await ctx.addDevice(req.body));
       } catch (err) {
-        const message = (err as Error).message;
-        return reply.code(/exists already/.test(message) ? 409 : 400).send({ error: message });
+        return sendError(reply, err);
       }
     },
   );
@@ -67,10 +67,12 @@ export function deviceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req, reply) => {
-      const r = await ctx.removeDevice(req.params.id);
-      if (r === 'removed') return reply.code(204).send();
-      if (r === 'in_config') return reply.code(409).send({ error: `device ${req.params.id} is in the config file: remove it there` });
-      return reply.code(404).send({ error: `no provisioned device ${req.params.id}` });
+      try {
+        await ctx.removeDevice(req.params.id);
+        return reply.code(204).send();
+      } catch (err) {
+        return sendError(reply, err);
+      }
     },
   );
 }

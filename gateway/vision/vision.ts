@@ -5,22 +5,22 @@
  * (kinds.capture-camera), so one blocked plate is one incident whichever camera saw it.
  */
 import { Value } from '@sinclair/typebox/value';
-import { annotate } from '../detectors/annotate.js';
-import { encodeJpeg } from '../detectors/image.js';
-import { type DetectorName, detectorSet } from '../detectors/registry.js';
-import { DetectorPool, type PoolStats } from '../detectors/pipeline/pool.js';
-import { Tracker, type Track, type TrackEvent } from '../detectors/pipeline/tracker.js';
-import { admitted, zonesAt, type Zone } from '../detectors/pipeline/zones.js';
-import type { Detection, RgbImage } from '../detectors/types.js';
-import { Watchlists, WatchlistSchema, within, type WatchlistSettings } from '../devices/capture-camera/watchlists.js';
-import type { CameraManager } from '../devices/camera/manager.js';
-import type { Frame } from '../devices/camera/frames.js';
-import type { DeviceInfo, EvidenceClass, EvidenceInput, IncidentSignal } from '../devices/types.js';
-import type { Config, GatewayCamera } from './config/schema.js';
-import type { IncidentManager } from './incidents/manager.js';
-import type { Logger } from '../core/log.js';
-import type { Counters } from '../core/counters.js';
-import { toLine, type SeriesSink } from './timeseries/sink.js';
+import { annotate } from '../../detectors/annotate.js';
+import { encodeJpeg } from '../../detectors/image.js';
+import { type DetectorName, detectorSet } from '../../detectors/registry.js';
+import { DetectorPool, type PoolStats } from '../../detectors/pipeline/pool.js';
+import { Tracker, type Track, type TrackEvent } from '../../detectors/pipeline/tracker.js';
+import { admitted, zonesAt, type Zone } from '../../detectors/pipeline/zones.js';
+import type { Detection, RgbImage } from '../../detectors/types.js';
+import { Watchlists, WatchlistSchema, within, type WatchlistSettings } from '../../devices/capture-camera/watchlists.js';
+import type { CameraManager } from '../../devices/camera/manager.js';
+import type { Frame } from '../../devices/camera/frames.js';
+import type { DeviceInfo, EvidenceClass, EvidenceInput, IncidentSignal } from '../../devices/types.js';
+import type { Config, GatewayCamera } from '../config/schema.js';
+import type { IncidentManager } from '../incidents/manager.js';
+import type { Logger } from '../../core/log.js';
+import type { Counters } from '../../core/counters.js';
+import { toLine, type SeriesSink } from '../timeseries/sink.js';
 
 const VEHICLES = new Set(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
 const CAPTURED: Record<string, EvidenceClass> = {

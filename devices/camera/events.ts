@@ -1,0 +1,45 @@
+/**
+ * What a camera's own events mean for the gateway: every motion, tamper and video-loss change is
+ * a point in the `camera` series; tampering (ONVIF GlobalSceneChange) and a stream that stopped
+ * delivering frames are incidents too, resolved when the camera says so or frames flow again.
+ */
+import type { DeviceInfo, FieldValue, IncidentSignal } from '../types.js';
+import type { CameraEvent } from './manager.js';
+
+export const CAMERA_TAMPER = 'camera.tamper';
+export const CAMERA_VIDEO_LOST = 'camera.video_lost';
+
+export interface CameraEventOutput {
+  /** The camera as an incident names it. */
+  device: DeviceInfo;
+  point: { measurement: string; tags: Record<string, string>; fields: Record<string, FieldValue>; ts: number };
+  signal?: IncidentSignal;
+}
+
+export function cameraEventOutput(e: CameraEvent, name?: string): CameraEventOutput {
+  const device: DeviceInfo = { id: e.camera, kind: 'camera', grid: e.grid, ...(name ? { name } : {}) };
+  const point = {
+    measurement: 'camera',
+    tags: { camera: e.camera, grid: e.grid },
+    fields: { [e.kind === 'video_back' ? 'video_lost' : e.kind]: e.state },
+    ts: e.at,
+  };
+  const category = e.kind === 'tamper' ? CAMERA_TAMPER : e.kind === 'video_lost' || e.kind === 'video_back' ? CAMERA_VIDEO_LOST : undefined;
+  if (!category) return { device, point };
+  const correlationKey = `${category}:${e.camera}`;
+  const signal: IncidentSignal = e.state
+    ? {
+        action: 'raise',
+        category,
+        correlationKey,
+        occurredAt: e.at,
+        facts: { camera: e.camera, ...(e.detail ? { detail: e.detail } : {}) },
+      }
+    : {
+        action: 'resolve',
+        correlationKey,
+        occurredAt: e.at,
+        reason: e.kind === 'video_back' ? 'frames flow again' : 'the camera reports no tampering',
+      };
+  return { device, point, signal };
+}

@@ -1,0 +1,19 @@
+import type { CategoryTable } from '../../contracts/categories.js';
+
+export const CATEGORIES: CategoryTable = {
+  'drone.geofence_breach': {
+    severity: 'major',
+    deadlineMinutes: 30,
+    ackWithinMinutes: 5,
+    lane: 1,
+    description: 'a drone left its patrol area or entered a no-fly zone',
+  },
+  'drone.low_battery': {
+    severity: 'major',
+    deadlineMinutes: 30,
+    ackWithinMinutes: 5,
+    lane: 1,
+    description: 'a drone in the field is low on battery',
+  },
+  'drone.link_lost': { severity: 'critical', deadlineMinutes: 15, ackWithinMinutes: 2, lane: 1, description: 'a drone stopped reporting' },
+};

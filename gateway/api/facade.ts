@@ -1,0 +1,59 @@
+/** What the API may see and do of a running gateway: the one place routes reach into it. */
+import { maskSecrets } from '../../core/secrets.js';
+import type { GatewayDevice } from '../devices/directory.js';
+import type { Gateway } from '../gateway.js';
+import type { ApiContext, DeviceView } from './context.js';
+
+function deviceView(gw: Gateway, d: GatewayDevice): DeviceView {
+  const s = gw.pipeline.deviceState(d.info.id);
+  return {
+    ...d.info,
+    source: gw.directory.inConfig(d.info.id) ? 'config' : 'provisioned',
+    online: s.online,
+    ...(s.lastSeen ? { lastSeen: new Date(s.lastSeen).toISOString() } : {}),
+    messages: s.messages,
+    rejected: gw.rejections.countFor(d.info.id),
+    lastValues: s.lastValues,
+  };
+}
+
+export function apiContext(gw: Gateway): ApiContext {
+  const { incidents, cameras, vision } = gw;
+  return {
+    health: () => gw.health(),
+    ready: () => {
+      const problems: string[] = [];
+      if (!gw.ports) problems.push('the device broker is not listening yet');
+      return { ready: problems.length === 0, problems };
+    },
+    devices: () => gw.devices.map((d) => deviceView(gw, d)),
+    device: (id) => {
+      const d = gw.directory.get(id);
+      if (!d) return undefined;
+      return {
+        ...deviceView(gw, d),
+        rejections: gw.rejections
+          .latest(20, id)
+          .map(({ at, channel, reason, detail, size, payloadHead }) => ({ at, channel, reason, detail, size, payloadHead })),
+        activeIncidents: incidents
+          .activeIncidents()
+          .filter((m) => m.devices.some((x) => x.id === id))
+          .map((m) => m.id),
+      };
+    },
+    addDevice: (input) => gw.addDevice(input),
+    removeDevice: (id) => gw.removeDevice(id),
+    incidents: (q) => incidents.query(q),
+    incident: (id) => incidents.recentIncident(id),
+    command: (id, command, fields) => incidents.runCommand({ command, incidentId: id, ...fields }),
+    onIncident: (listener) => incidents.onMessage(listener),
+    videoSources: () => [...gw.pipeline.videoSources.values()],
+    cameras: () => cameras.health(),
+    cameraSnapshot: (id) => cameras.cameras.get(id)?.snapshot(),
+    cameraFrame: (id) => (cameras.cameras.has(id) ? vision.annotatedFrame(id) : undefined),
+    vision: (limit) => ({ ...vision.health(), captures: vision.recentCaptures(limit) }),
+    config: () => maskSecrets(gw.config),
+    metrics: () => gw.metrics.text(),
+    evidence: { store: gw.evidence, secret: gw.evidenceService.linkSecret },
+  };
+}

@@ -1,0 +1,32 @@
+/** The gateway's health as `/healthz` and the console show it: the figures, and in plain words what is wrong. */
+import { VERSION } from '../core/package.js';
+import type { Health } from './api/context.js';
+import type { Gateway } from './gateway.js';
+
+export function gatewayHealth(gw: Gateway): Health {
+  const { cluster, uplink, config } = gw;
+  const problems: string[] = [];
+  if (cluster && !cluster.reachable)
+    problems.push("the HA pair's redis is unreachable: alarms get no PUBACK (devices resend them) and no node leads until it is back");
+  // In an HA pair only the leader holds the uplink: the other node's is down by design.
+  if (uplink && !uplink.connected && (!cluster || cluster.leader)) problems.push('uplink to the central platform is down');
+  const series = gw.sink.stats();
+  if (series.dropped > 0) problems.push(`${series.dropped} series lines dropped`);
+  const outbox = gw.outbox.stats();
+  const dropped = outbox.dropped.full + outbox.dropped.expired;
+  if (dropped > 0) problems.push(`${dropped} incident messages dropped from the outbox`);
+  return {
+    status: problems.length ? 'degraded' : 'ok',
+    gatewayId: config.gateway.id,
+    grid: config.gateway.grid,
+    version: VERSION,
+    uptimeSeconds: Math.round((Date.now() - gw.startedAt) / 1000),
+    broker: { connectedClients: gw.broker.connectedClients },
+    uplink: { configured: Boolean(uplink), connected: uplink?.connected ?? false },
+    series: { sink: gw.sink.name, ...series },
+    incidents: { active: gw.incidents.activeIncidents().length },
+    outbox: { pending: outbox.pending, oldestAgeSeconds: Math.round(outbox.oldestAgeMs / 1000), lastSeq: outbox.lastSeq, dropped },
+    ...(cluster && config.cluster ? { cluster: { node: config.cluster.node, leader: cluster.leader } } : {}),
+    problems,
+  };
+}
