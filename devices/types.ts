@@ -239,6 +239,8 @@ export interface DeviceKind {
   digestRealm?: string;
   /** Schema of the kind's deployment settings, `kinds.<kind>` in the config (defaults filled in). */
   settingsSchema?: TSchema;
+  /** The options of the device its docs page's examples come from (kinds whose devices need some). */
+  exampleOptions?: Record<string, unknown>;
   /** Schema of `devices[].options` for devices of this kind. */
   optionsSchema?: TSchema;
   /** One MQTT message on one of `publishes`' channels into normalized messages, or a rejection. */

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { digestAuthorization } from '../core/http-digest.js';
 import { SimulatedMqttDevice, type SimDeviceOptions } from './mqtt-device.js';
+import { simKind, str } from './sim-kind.js';
 
 /** A small, distinct JPEG-framed image (SOI … EOI) for tests that need bytes, not pixels. */
 export function fakeJpeg(label = randomBytes(6).toString('hex')): Buffer {
@@ -118,3 +119,15 @@ export class ViidClient {
     return this.post('/VIID/Faces', { FaceListObject: { FaceObject: objects } });
   }
 }
+
+/** What the scenario runner can do with a simulated capture-camera. */
+export const captureCameraSim = simKind<SimulatedCaptureCamera>({
+  kind: 'capture-camera',
+  create: (url, id, secret) => new SimulatedCaptureCamera({ url, id, secret, reconnect: true }),
+  reading: (d) => d.publish(d.topic('heartbeat'), JSON.stringify({ ts: Date.now() })),
+  readingTopic: (d) => d.topic('capture'),
+  actions: {
+    plate: async (d, a) => void (await d.capturePlate(str(a, 'plate', '京A12345'), { direction: 'in' })),
+    face: async (d) => void (await d.captureFace()),
+  },
+});

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SimulatedMqttDevice, type SimDeviceOptions } from './mqtt-device.js';
+import { num, simKind } from './sim-kind.js';
 
 export interface Position {
   lat: number;
@@ -115,3 +116,23 @@ export class SimulatedDrone extends SimulatedMqttDevice {
     }
   }
 }
+
+/** What the scenario runner can do with a simulated drone. */
+export const droneSim = simKind<SimulatedDrone>({
+  kind: 'drone',
+  create: (url, id, secret, _o, start) => {
+    const d = new SimulatedDrone({ url, id, secret, reconnect: true });
+    if (start) d.position = { ...start, height: 60 };
+    return d;
+  },
+  reading: (d) => d.osd(),
+  readingTopic: (d) => `thing/product/${d.id}/osd`,
+  actions: {
+    flyTo: (d, a) =>
+      d.flyTo({ lat: num(a, 'lat', d.position.lat), lon: num(a, 'lon', d.position.lon) }, Math.max(1, Math.round(num(a, 'steps', 5)))),
+    battery: async (d, a) => {
+      d.battery = num(a, 'percent', 20);
+      await d.osd();
+    },
+  },
+});

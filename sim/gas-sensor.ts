@@ -4,6 +4,7 @@
  * controllers do. `valveBehaviour` lets a test make the valve fail or stay silent.
  */
 import { SimulatedMqttDevice, type SimDeviceOptions } from './mqtt-device.js';
+import { num, simKind } from './sim-kind.js';
 
 export interface GasSensorSimOptions extends Omit<SimDeviceOptions, 'will'> {
   gas?: 'lpg' | 'natural_gas';
@@ -71,3 +72,15 @@ export class SimulatedGasSensor extends SimulatedMqttDevice {
     await this.publish(this.topic('event'), JSON.stringify({ ts: Date.now(), event: 'fault', code }));
   }
 }
+
+/** What the scenario runner can do with a simulated gas-sensor. */
+export const gasSensorSim = simKind<SimulatedGasSensor>({
+  kind: 'gas-sensor',
+  create: (url, id, secret, o) => new SimulatedGasSensor({ url, id, secret, valve: o.valve === true, reconnect: true }),
+  reading: (d) => d.report(d.lel),
+  readingTopic: (d) => d.topic('telemetry'),
+  actions: {
+    leak: (d, a) => d.ramp(num(a, 'lel', 40), Math.max(1, Math.round(num(a, 'steps', 5)))),
+    clear: (d) => d.ramp(0, 3),
+  },
+});

@@ -1,5 +1,6 @@
 /** A simulated LPG e-tag reader with scale: scans over real MQTT, as the station's reader sends them. */
 import { SimulatedMqttDevice, type SimDeviceOptions } from './mqtt-device.js';
+import { num, simKind, str } from './sim-kind.js';
 
 export interface Scan {
   tagId: string;
@@ -35,3 +36,15 @@ export class SimulatedLpgReader extends SimulatedMqttDevice {
     await this.publish(this.topic('heartbeat'), JSON.stringify({ ts: Date.now() }));
   }
 }
+
+/** What the scenario runner can do with a simulated lpg-reader. */
+export const lpgReaderSim = simKind<SimulatedLpgReader>({
+  kind: 'lpg-reader',
+  create: (url, id, secret) => new SimulatedLpgReader({ url, id, secret, reconnect: true }),
+  reading: (d) => d.heartbeat(),
+  readingTopic: (d) => d.topic('scan'),
+  actions: {
+    fill: (d, a) => d.fill(str(a, 'tagId', 'CYL0001'), num(a, 'before', 15.5), num(a, 'after', 29.5)),
+    deliver: (d, a) => d.deliver(str(a, 'tagId', 'CYL0001'), num(a, 'weight', 29.5)),
+  },
+});

@@ -55,6 +55,7 @@ export class SimulatedMqttDevice {
   /** Set by the scenario runner to make this device misbehave. */
   behaviour: SendBehaviour = {};
   private held?: { topic: string; payload: string | Buffer; retain: boolean };
+  private recorder?: (topic: string, payload: Buffer) => void;
 
   constructor(readonly opts: SimDeviceOptions) {}
 
@@ -111,17 +112,31 @@ export class SimulatedMqttDevice {
     const random = b.random ?? Math.random;
     if (b.skewMs) payload = skewed(payload, b.skewMs);
     if (b.delayMs) await sleep(b.delayMs);
-    const client = this.client;
-    if (!client) throw new Error(`${this.id}: not connected`);
+    if (!this.client && !this.recorder) throw new Error(`${this.id}: not connected`);
     if (b.reorder && !this.held && random() < b.reorder) {
       this.held = { topic, payload, retain };
       return;
     }
-    await client.publishAsync(topic, payload, { qos: 1, retain });
-    if (b.duplicate && random() < b.duplicate) await client.publishAsync(topic, payload, { qos: 1, retain });
+    await this.send(topic, payload, retain);
+    if (b.duplicate && random() < b.duplicate) await this.send(topic, payload, retain);
     const held = this.held;
     this.held = undefined;
-    if (held) await client.publishAsync(held.topic, held.payload, { qos: 1, retain: held.retain });
+    if (held) await this.send(held.topic, held.payload, held.retain);
+  }
+
+  private async send(topic: string, payload: string | Buffer, retain: boolean): Promise<void> {
+    if (this.recorder) return this.recorder(topic, Buffer.from(payload));
+    const client = this.client;
+    if (!client) throw new Error(`${this.id}: not connected`);
+    await client.publishAsync(topic, payload, { qos: 1, retain });
+  }
+
+  /**
+   * Hands every publish to `recorder` instead of a broker: what this simulator says, without one
+   * (the kinds' contract suite decodes it; the end-to-end tests use the real broker).
+   */
+  recordTo(recorder: (topic: string, payload: Buffer) => void): void {
+    this.recorder = recorder;
   }
 
   /** Resolves to the SUBACK's granted QoS per filter; 128 means refused. */

@@ -3,6 +3,7 @@
  * Battery drains slowly with each heartbeat; smoke density rises on alarm and falls on clear.
  */
 import { SimulatedMqttDevice, type SimDeviceOptions } from './mqtt-device.js';
+import { num, simKind, str } from './sim-kind.js';
 
 export interface SmokeAlarmSimOptions extends Omit<SimDeviceOptions, 'will'> {
   battery?: number;
@@ -98,3 +99,17 @@ export class SimulatedSmokeAlarm extends SimulatedMqttDevice {
     super.kill();
   }
 }
+
+/** What the scenario runner can do with a simulated smoke-alarm. */
+export const smokeAlarmSim = simKind<SimulatedSmokeAlarm>({
+  kind: 'smoke-alarm',
+  create: (url, id, secret) => new SimulatedSmokeAlarm({ url, id, secret, reconnect: true }),
+  reading: (d) => d.telemetry(),
+  readingTopic: (d) => d.topic('telemetry'),
+  actions: {
+    alarm: (d, a) => d.alarm(num(a, 'smokeDensity', 2.5)),
+    clear: (d) => d.clear(),
+    fault: (d, a) => d.fault(str(a, 'code', 'E01')),
+    tamper: (d) => d.tamper(),
+  },
+});

@@ -16,6 +16,7 @@ export const lpgReader: DeviceKind = {
   commands: { cmd: 'dev/{id}/cmd' },
   heartbeatSeconds: 120,
   settingsSchema: SettingsSchema,
+  exampleOptions: { station: 'ST-A' },
   optionsSchema: OptionsSchema,
   decode,
   start: (settings, ctx) => start(settings as Settings, ctx),
