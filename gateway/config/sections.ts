@@ -1,0 +1,290 @@
+/**
+ * The config file's sections for the gateway's own services: the device broker, the uplink, the
+ * series server, the HA pair, evidence and the API. `schema.ts` assembles them with the devices,
+ * cameras and kinds.
+ */
+import { Type } from '@sinclair/typebox';
+import { ID_PATTERN, Id } from '../../contracts/ids.js';
+import { StringEnum } from '../../core/schema.js';
+
+export const Port = (fallback: number) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: fallback, description: 'TCP port 0..65535 (0 picks a free one)' });
+export const Host = (fallback: string) =>
+  Type.String({ minLength: 1, default: fallback, description: 'host name or IP address to listen on' });
+
+export const BrokerSection = Type.Object(
+  {
+    host: Host('0.0.0.0'),
+    port: Port(1883),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          port: Port(8883),
+          cert: Type.String({ minLength: 1, description: 'PEM certificate (chain) of this gateway, relative to the config file' }),
+          key: Type.String({ minLength: 1, description: 'its PEM private key, relative to the config file' }),
+          ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA that signs device certificates (with requireClientCert)' })),
+          requireClientCert: Type.Boolean({
+            default: false,
+            description: 'true: devices must also present a certificate signed by ca',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description: 'an MQTTS listener for devices beside the plain one (same host, same accounts and ACLs)',
+        },
+      ),
+    ),
+    maxPacketBytes: Type.Integer({
+      minimum: 1024,
+      maximum: 256 * 1024 * 1024,
+      default: 4 * 1024 * 1024,
+      description: 'largest MQTT packet accepted, bytes (capture images need a few MiB)',
+    }),
+    maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20_000, description: 'devices connected at once' }),
+    connectTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 120_000,
+      default: 10_000,
+      description: 'time a new connection has to send CONNECT, ms',
+    }),
+    maxPublishPerSecond: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 100_000,
+      default: 50,
+      description: 'publishes per second per device, on average',
+    }),
+    publishBurst: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 200,
+      description: 'publishes a device may send at once above the average',
+    }),
+    maxInflight: Type.Integer({
+      minimum: 1,
+      maximum: 65_535,
+      default: 100,
+      description: 'inbound QoS 2 messages a device may hold unreleased',
+    }),
+    maxQueued: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 100,
+      description: 'packets queued for a client before its session is set up',
+    }),
+    maxKeepaliveSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 65_535,
+      default: 0,
+      description: 'longest keep-alive a device may ask for, seconds (0: any)',
+    }),
+    statsIntervalSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 10,
+      description: 'seconds between $SYS/gridedge/… statistics (0: none)',
+    }),
+    accounts: Type.Array(
+      Type.Object(
+        {
+          username: Type.String({ pattern: ID_PATTERN, description: 'account name' }),
+          password: Type.Optional(
+            Type.String({
+              minLength: 8,
+              maxLength: 256,
+              description: 'password, 8-256 characters (or GRIDEDGE_ACCOUNT_PASSWORD_<NAME>)',
+            }),
+          ),
+          passwordHash: Type.Optional(
+            Type.String({
+              pattern: '^scrypt\\$',
+              description: 'scrypt hash of the password (gridedge devices hash-secret), instead of password',
+            }),
+          ),
+          acl: Type.Array(
+            Type.Object(
+              {
+                action: StringEnum(['allow', 'deny'] as const),
+                access: StringEnum(['publish', 'subscribe', 'both'] as const),
+                topic: Type.String({
+                  minLength: 1,
+                  maxLength: 256,
+                  description: 'MQTT topic pattern with + and #; %u is the user name, %c the client id',
+                }),
+              },
+              { additionalProperties: false },
+            ),
+            { description: 'ordered rules: the first that matches decides; none matching is deny' },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [], description: 'service accounts for site integrations' },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const UpstreamSection = Type.Optional(
+  Type.Object(
+    {
+      url: Type.String({
+        pattern: '^(mqtt|mqtts|tcp|ssl)://[^\\s/]+$',
+        description: 'broker URL such as mqtt://host:1883 or mqtts://host:8883',
+      }),
+      username: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'user name, 1-256 characters' })),
+      password: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 256, description: 'password, 1-256 characters (or GRIDEDGE_UPSTREAM_PASSWORD)' }),
+      ),
+      clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id; default gridedge-<gateway id>' })),
+      protocolVersion: Type.Unsafe<4 | 5>({ type: 'integer', enum: [4, 5], default: 4, description: '4 (MQTT 3.1.1) or 5 (MQTT 5)' }),
+      ca: Type.Optional(
+        Type.String({
+          minLength: 1,
+          description: 'PEM file of the CA that signed the broker certificate (mqtts), relative to the config file',
+        }),
+      ),
+      cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate file, for brokers that want one' })),
+      key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of the client certificate' })),
+      rejectUnauthorized: Type.Boolean({
+        default: true,
+        description: 'true or false: refuse a broker certificate the CA did not sign',
+      }),
+      commandSecret: Type.Optional(
+        Type.String({
+          minLength: 16,
+          maxLength: 256,
+          description: 'shared secret the platform signs commands with, 16-256 characters (or GRIDEDGE_COMMAND_SECRET)',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const InfluxSection = Type.Optional(
+  Type.Object(
+    {
+      url: Type.String({ pattern: '^https?://[^\\s]+$', description: 'InfluxDB URL such as http://host:8086' }),
+      token: Type.Optional(Type.String({ minLength: 1, description: 'API token (or GRIDEDGE_INFLUX_TOKEN)' })),
+      org: Type.String({ minLength: 1, description: 'organization name' }),
+      bucket: Type.String({ minLength: 1, default: 'gridedge', description: 'bucket name' }),
+      batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000, description: 'points per write, 1..100000' }),
+      flushIntervalMs: Type.Integer({
+        minimum: 10,
+        maximum: 60_000,
+        default: 1000,
+        description: 'longest a point waits before a write, 10..60000 ms',
+      }),
+      maxRetries: Type.Integer({
+        minimum: 0,
+        maximum: 10,
+        default: 3,
+        description: 'retries (1 s, 2 s, 4 s, ...) before a batch goes to the spool, 0..10',
+      }),
+      replayIntervalMs: Type.Integer({
+        minimum: 100,
+        maximum: 3_600_000,
+        default: 10_000,
+        description: 'how often spooled readings are retried, 100..3600000 ms',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const ClusterSection = Type.Optional(
+  Type.Object(
+    {
+      redis: Type.String({
+        pattern: '^rediss?://[^\\s]+$',
+        description:
+          'redis://[:password@]host:port[/db] the two nodes share: one database per pair, run with appendonly yes and appendfsync always (or GRIDEDGE_CLUSTER_REDIS)',
+      }),
+      node: Id("this node's name in the pair"),
+      leaseSeconds: Type.Number({
+        minimum: 1,
+        maximum: 60,
+        default: 3,
+        description: 'seconds the leader holds its lease without renewing; the other node takes over within this, 1..60',
+      }),
+      heartbeatSeconds: Type.Integer({
+        minimum: 1,
+        maximum: 300,
+        default: 10,
+        description:
+          "how often each node's broker announces itself; after three silent ones the other publishes the dead node's device Wills, 1..300",
+      }),
+    },
+    {
+      additionalProperties: false,
+      description: 'an HA pair of gateway nodes sharing broker state, incidents and rule state through Redis',
+    },
+  ),
+);
+
+export const EvidenceSection = Type.Object(
+  {
+    retentionHours: Type.Object(
+      {
+        face: Type.Number({ minimum: 0, default: 72, description: 'hours face crops are kept (personal data: shortest)' }),
+        plate: Type.Number({ minimum: 0, default: 168, description: 'hours plate crops are kept' }),
+        person: Type.Number({ minimum: 0, default: 72, description: 'hours person crops are kept' }),
+        vehicle: Type.Number({ minimum: 0, default: 168, description: 'hours vehicle crops are kept' }),
+        scene: Type.Number({ minimum: 0, default: 720, description: 'hours scene images (fire, smoke) are kept' }),
+        snapshot: Type.Number({ minimum: 0, default: 720, description: 'hours camera snapshots are kept' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    sweepIntervalMinutes: Type.Number({
+      exclusiveMinimum: 0,
+      default: 60,
+      description: 'how often expired evidence is deleted, minutes > 0',
+    }),
+    linkTtlHours: Type.Number({ exclusiveMinimum: 0, default: 72, description: 'how long a signed evidence link works, hours > 0' }),
+    inline: Type.Boolean({
+      default: false,
+      description: 'true: send images up to inlineMaxBytes inside the incident (base64), besides the link',
+    }),
+    inlineMaxBytes: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 32_768, description: 'largest image sent inline, bytes' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ApiSection = Type.Object(
+  {
+    host: Host('127.0.0.1'),
+    port: Port(8080),
+    publicUrl: Type.Optional(
+      Type.String({
+        pattern: '^https?://[^\\s]+$',
+        description: 'the URL the platform reaches this API at, for evidence links; default http://<api.host>:<api.port>',
+      }),
+    ),
+    linkSecret: Type.Optional(
+      Type.String({
+        minLength: 16,
+        maxLength: 256,
+        description:
+          'secret that signs evidence links, 16-256 characters (or GRIDEDGE_LINK_SECRET; default: generated once and kept in dataDir)',
+      }),
+    ),
+    tokens: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'who holds it, for logs' }),
+          token: Type.Optional(
+            Type.String({
+              minLength: 16,
+              maxLength: 256,
+              description: 'bearer token, 16-256 characters (or GRIDEDGE_API_TOKEN_<NAME>)',
+            }),
+          ),
+          role: StringEnum(['read', 'operator'] as const, { description: 'read: look only; operator: also change things' }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [], description: 'bearer tokens for the API' },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
