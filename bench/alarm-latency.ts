@@ -75,7 +75,8 @@ const load = new Worker(
   `const { parentPort, workerData: w } = require('node:worker_threads');
 const mqtt = require('mqtt');
 (async () => {
-  const pubs = await Promise.all(w.loaders.map((id) => mqtt.connectAsync(w.url, { clientId: id, username: id, password: 'secret-of-' + id })));
+  const connect = (id) => mqtt.connectAsync(w.url, { clientId: id, username: id, password: 'secret-of-' + id });
+  const pubs = await Promise.all(w.loaders.map(connect));
   let sent = 0, carry = 0;
   const perTick = w.rate / 100;
   setInterval(() => {

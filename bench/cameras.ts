@@ -4,7 +4,8 @@
  * Reports frames delivered per second, CPU per camera (the ffmpeg decoder, from /proc) and the
  * decode cost per frame, plus the gateway process's own CPU per frame (the hand-off).
  * The simulated cameras' encoders run on the same two cores: they are measured apart, not hidden.
- * Run: npm run bench:cameras [-- --cameras 4 --fps 2 --width 640 --height 360 --stream-width 1280 --stream-height 720 --stream-fps 15 --seconds 20]
+ * Run: npm run bench:cameras [-- --cameras 4 --fps 2 --width 640 --height 360
+ *        --stream-width 1280 --stream-height 720 --stream-fps 15 --seconds 20]
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -125,11 +126,15 @@ async function main(): Promise<void> {
     const f = (n: number, d = 1) => n.toFixed(d);
     process.stdout.write(
       `${[
-        `cameras: ${CAMERAS} × ${result.setup.stream} → ${WIDTH}x${HEIGHT} RGB @ ${FPS} fps, ${f(elapsed)} s on ${result.machine.cpus} cores`,
-        `frames delivered: ${f(result.framesPerSecondTotal, 2)}/s in all, ${f(result.framesPerSecondPerCamera, 2)}/s per camera (asked ${FPS})`,
+        `cameras: ${CAMERAS} × ${result.setup.stream} → ${WIDTH}x${HEIGHT} RGB @ ${FPS} fps, ${f(elapsed)} s on ` +
+          `${result.machine.cpus} cores`,
+        `frames delivered: ${f(result.framesPerSecondTotal, 2)}/s in all, ${f(result.framesPerSecondPerCamera, 2)}/s per camera ` +
+          `(asked ${FPS})`,
         `decoder CPU per camera: ${f(result.decoderCpuPercentPerCamera)} % of one core`,
-        `decode cost per delivered frame: ${f(result.decodeMsPerDeliveredFrame)} ms of CPU (every source frame must be decoded: ${STREAM_FPS}/${FPS} decoded per delivered)`,
-        `this process's CPU per frame (the camera stage's hand-off and ONVIF events, plus the simulated cameras' SOAP side): ${f(result.gatewayCpuMsPerFrame, 2)} ms`,
+        `decode cost per delivered frame: ${f(result.decodeMsPerDeliveredFrame)} ms of CPU (every source frame must be decoded: ` +
+          `${STREAM_FPS}/${FPS} decoded per delivered)`,
+        `this process's CPU per frame (the camera stage's hand-off and ONVIF events, plus the simulated cameras' SOAP side): ` +
+          `${f(result.gatewayCpuMsPerFrame, 2)} ms`,
         ...(result.decodersRestartedDuringRun ? ['WARNING: a decoder restarted during the run; its CPU is under-counted'] : []),
       ].join('\n')}\n`,
     );

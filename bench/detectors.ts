@@ -235,11 +235,17 @@ async function main(): Promise<void> {
       const withDecode = d.wholeMs + decode2;
       const r = d.bareMs > 0.5 ? withDecode / d.bareMs : NaN;
       const verdict = d.bareMs < 0.5 ? '  (no model: colour rules)' : `  ${d.ratio <= 1.25 ? 'ok' : 'over'} / ${r <= 1.25 ? 'ok' : 'over'}`;
-      return `${d.detector.padEnd(8)}  ${d.scene.padEnd(7)}  ${f(d.bareMs).padStart(7)}  ${f(d.wholeMs).padStart(8)}  ${f(d.ratio, 2).padStart(10)}  ${f(withDecode).padStart(11)}  ${f(r, 2).padStart(14)}${verdict}`;
+      return (
+        `${d.detector.padEnd(8)}  ${d.scene.padEnd(7)}  ${f(d.bareMs).padStart(7)}  ${f(d.wholeMs).padStart(8)}  ` +
+        `${f(d.ratio, 2).padStart(10)}  ${f(withDecode).padStart(11)}  ${f(r, 2).padStart(14)}${verdict}`
+      );
     }),
     `decode (ffmpeg, per delivered frame): ${f(decode2)} ms from a 2 fps stream, ${f(decode10)} ms from a 10 fps stream`,
-    `face + plate per frame, decode included: ${f(perFrameFacePlate)} ms → ${f(computedStreams)} streams at ${FPS} fps on ${result.machine.cpus} cores (computed)`,
-    `live: ${live.cameras} cameras × ${FPS} fps, face + plate, ${WORKERS} workers, ${f(live.seconds)} s: ${f(live.detectedFpsPerCamera, 2)} frames detected/s per camera (slowest ${f(live.minFps, 2)}), ${f(live.droppedPerCamera, 2)} dropped/s per camera → ${result.live.carried ? 'carried' : 'NOT carried'} (goal ≥ 8 streams)`,
+    `face + plate per frame, decode included: ${f(perFrameFacePlate)} ms → ${f(computedStreams)} streams at ${FPS} fps on ` +
+      `${result.machine.cpus} cores (computed)`,
+    `live: ${live.cameras} cameras × ${FPS} fps, face + plate, ${WORKERS} workers, ${f(live.seconds)} s: ` +
+      `${f(live.detectedFpsPerCamera, 2)} frames detected/s per camera (slowest ${f(live.minFps, 2)}), ${f(live.droppedPerCamera, 2)} ` +
+      `dropped/s per camera → ${result.live.carried ? 'carried' : 'NOT carried'} (goal ≥ 8 streams)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });

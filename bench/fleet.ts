@@ -125,11 +125,14 @@ async function main(): Promise<void> {
     const f = (n: number, d = 1) => n.toFixed(d);
     process.stdout.write(
       `${[
-        `fleet: ${DEVICES} simulated smoke alarms from one process, connecting at ${RATE}/s, a reading every ${EVERY} s (±20 %), ${SECONDS} s (${result.machine.cpus} cores)`,
+        `fleet: ${DEVICES} simulated smoke alarms from one process, connecting at ${RATE}/s, a reading every ${EVERY} s (±20 %), ` +
+          `${SECONDS} s (${result.machine.cpus} cores)`,
         `connected in ${f(result.connectSeconds)} s`,
         `steady rate taken in by the gateway: ${f(result.steadyMessagesPerSecond)} messages/s (offered ${f(result.offeredPerSecond)}/s)`,
-        `gateway RSS: ${f(gatewayIdleMiB)} MiB with no device connected, ${f(gatewayPeakMiB)} MiB at peak (${f(((gatewayPeakMiB - gatewayIdleMiB) * 1024) / DEVICES, 1)} KiB per connected device)`,
-        `simulator RSS: ${f(simBefore)} MiB before, ${f(simPeakMiB)} MiB at peak: ${f(result.simulatorRssMiB.perDeviceKiB)} KiB per simulated device`,
+        `gateway RSS: ${f(gatewayIdleMiB)} MiB with no device connected, ${f(gatewayPeakMiB)} MiB at peak ` +
+          `(${f(((gatewayPeakMiB - gatewayIdleMiB) * 1024) / DEVICES, 1)} KiB per connected device)`,
+        `simulator RSS: ${f(simBefore)} MiB before, ${f(simPeakMiB)} MiB at peak: ${f(result.simulatorRssMiB.perDeviceKiB)} KiB per ` +
+          `simulated device`,
       ].join('\n')}\n`,
     );
     await mkdir(new URL('./results/', import.meta.url), { recursive: true });

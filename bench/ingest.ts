@@ -169,7 +169,9 @@ async function nodeRed(messages: number): Promise<{ rate: number; stored: number
       z: 'f1000001',
       outputs: 1,
       wires: [['n1000004']],
-      func: "const p = msg.payload;\nmsg.payload = [{ battery: p.battery, smokeDensity: p.smokeDensity, temperature: p.temperature, time: new Date(p.ts) }, { device: msg.topic.split('/')[1] }];\nreturn msg;",
+      func:
+        'const p = msg.payload;\nmsg.payload = [{ battery: p.battery, smokeDensity: p.smokeDensity, temperature: p.temperature, ' +
+        "time: new Date(p.ts) }, { device: msg.topic.split('/')[1] }];\nreturn msg;",
     },
     {
       id: 'n1000004',
@@ -187,7 +189,8 @@ async function nodeRed(messages: number): Promise<{ rate: number; stored: number
   await writeFile(path.join(dir, 'flows_cred.json'), JSON.stringify({ c1000002: { token: 't' } }));
   await writeFile(
     path.join(dir, 'settings.js'),
-    `module.exports = { uiPort: ${uiPort}, uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: false, userDir: ${JSON.stringify(dir)}, logging: { console: { level: 'warn' } }, editorTheme: { tours: false } };\n`,
+    `module.exports = { uiPort: ${uiPort}, uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: false, userDir: ` +
+      `${JSON.stringify(dir)}, logging: { console: { level: 'warn' } }, editorTheme: { tours: false } };\n`,
   );
   const red = spawn(
     process.execPath,

@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${[
       `soak: ${result.devices} devices, ${MINUTES} min, ${samples.length} samples`,
-      `RSS ${f(samples[0]?.rssMiB ?? NaN)} → ${f(samples.at(-1)?.rssMiB ?? NaN)} MiB; heap ${f(samples[0]?.heapMiB ?? NaN)} → ${f(samples.at(-1)?.heapMiB ?? NaN)} MiB`,
+      `RSS ${f(samples[0]?.rssMiB ?? NaN)} → ${f(samples.at(-1)?.rssMiB ?? NaN)} MiB; heap ${f(samples[0]?.heapMiB ?? NaN)} → ` +
+        `${f(samples.at(-1)?.heapMiB ?? NaN)} MiB`,
       `trend over the second half: RSS ${f(rssSlope)} MiB/hour, heap ${f(heapSlope)} MiB/hour`,
     ].join('\n')}\n`,
   );

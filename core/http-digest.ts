@@ -32,7 +32,10 @@ export class DigestAuth {
   }
 
   challenge(stale = false): string {
-    return `Digest realm="${this.realm}", qop="auth", algorithm=MD5, nonce="${this.nonce()}", opaque="gridedge"${stale ? ', stale=true' : ''}`;
+    return (
+      `Digest realm="${this.realm}", qop="auth", algorithm=MD5, nonce="${this.nonce()}", ` +
+      `opaque="gridedge"${stale ? ', stale=true' : ''}`
+    );
   }
 
   /** Checks an Authorization header for `method` and the request URI. */
@@ -63,5 +66,8 @@ export function digestAuthorization(challenge: string, user: string, password: s
   const ha1 = md5(`${user}:${c.realm}:${password}`);
   const ha2 = md5(`${method}:${uri}`);
   const response = md5(`${ha1}:${c.nonce}:${nc}:${cnonce}:auth:${ha2}`);
-  return `Digest username="${user}", realm="${c.realm}", nonce="${c.nonce}", uri="${uri}", qop=auth, nc=${nc}, cnonce="${cnonce}", response="${response}", opaque="${c.opaque ?? ''}", algorithm=MD5`;
+  return (
+    `Digest username="${user}", realm="${c.realm}", nonce="${c.nonce}", uri="${uri}", qop=auth, nc=${nc}, cnonce="${cnonce}", ` +
+    `response="${response}", opaque="${c.opaque ?? ''}", algorithm=MD5`
+  );
 }

@@ -27,7 +27,8 @@ export function annotationFilter(image: RgbImage, detections: Detection[], font 
     parts.push(`drawbox=x=${x}:y=${y}:w=${w}:h=${h}:color=${color(d.label)}@0.9:t=2`);
     if (font)
       parts.push(
-        `drawtext=fontfile=${font}:text='${caption(d)}':x=${x + 2}:y=${Math.max(0, y - 16)}:fontsize=14:fontcolor=${color(d.label)}:box=1:boxcolor=black@0.6`,
+        `drawtext=fontfile=${font}:text='${caption(d)}':x=${x + 2}:y=${Math.max(0, y - 16)}` +
+          `:fontsize=14:fontcolor=${color(d.label)}:box=1:boxcolor=black@0.6`,
       );
   }
   return parts.join(',') || 'null';

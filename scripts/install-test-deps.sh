@@ -23,7 +23,7 @@ command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import gi' 2>/dev/null || missing+=(python3-gi)
-[ -e /usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib ] || ls /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1 || missing+=(gir1.2-gst-rtsp-server-1.0)
+ls /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1 || missing+=(gir1.2-gst-rtsp-server-1.0)
 gst_plugins=$(ls -d /usr/lib/*/gstreamer-1.0 2>/dev/null | head -1)
 [ -n "$gst_plugins" ] && [ -e "$gst_plugins/libgstapp.so" ] || missing+=(gstreamer1.0-plugins-base)
 [ -n "$gst_plugins" ] && [ -e "$gst_plugins/libgstrtp.so" ] && [ -e "$gst_plugins/libgstjpeg.so" ] || missing+=(gstreamer1.0-plugins-good)
@@ -32,7 +32,8 @@ gst_plugins=$(ls -d /usr/lib/*/gstreamer-1.0 2>/dev/null | head -1)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, chromium, fonts-wqy-zenhei, ffmpeg, GStreamer RTSP server, darknet photos, redis-server"
+  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, chromium, fonts-wqy-zenhei, ffmpeg,"
+  echo "  GStreamer RTSP server, darknet photos, redis-server"
   exit 0
 fi
 

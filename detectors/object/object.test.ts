@@ -57,7 +57,8 @@ describe('tfjs → ONNX converter', () => {
     const dk = maxDiff(ours.keypoints, keypoints!);
     const dw = maxDiff(ours.wh, wh!);
     console.log(
-      `converted vs tfjs: heat map max |Δ| ${dk.toExponential(2)} (scores 0..1); box sides max |Δ| ${dw.toExponential(2)} px of up to ${maxAbs(wh!).toFixed(0)} px`,
+      `converted vs tfjs: heat map max |Δ| ${dk.toExponential(2)} (scores 0..1); box sides max |Δ| ${dw.toExponential(2)} px of up to ` +
+        `${maxAbs(wh!).toFixed(0)} px`,
     );
     expect(dk).toBeLessThan(1e-4);
     expect(dw).toBeLessThan(0.01);
@@ -121,7 +122,8 @@ describe('object detector (converted CenterNet)', () => {
     const precision = tp / (tp + fp);
     const recall = tp / (tp + fn);
     console.log(
-      `people and vehicles (darknet scene photos): precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)} (tp ${tp}, fp ${fp}, fn ${fn})`,
+      `people and vehicles (darknet scene photos): precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)} (tp ${tp}, fp ` +
+        `${fp}, fn ${fn})`,
     );
     expect(recall).toBe(1);
     expect(precision).toBe(1);

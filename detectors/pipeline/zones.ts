@@ -17,7 +17,8 @@ export const ZoneSchema = Type.Object(
     polygon: Type.Array(Point, { minItems: 3, maxItems: 64, description: 'three or more [x, y] corners' }),
     mode: StringEnum(['include', 'exclude', 'restricted'] as const, {
       description:
-        'include: only count objects here; exclude: ignore objects here; restricted: a person here (in hours) raises person.restricted_zone',
+        'include: only count objects here; exclude: ignore objects here; restricted: a person here (in hours) raises ' +
+        'person.restricted_zone',
     }),
     labels: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'labels the zone applies to (default: all)' }),

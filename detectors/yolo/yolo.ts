@@ -76,7 +76,8 @@ export class YoloDetector implements Detector {
     if (layout === 'v8' && a !== 4 + C) throw new YoloError(`YOLOv8 output has ${a} channels; ${C} labels need ${4 + C}`);
     if (!layout)
       throw new YoloError(
-        `YOLO output of shape [${dims}] fits neither layout with ${C} labels (v5 wants [1, N, ${5 + C}], v8 [1, ${4 + C}, N]): check the labels`,
+        `YOLO output of shape [${dims}] fits neither layout with ${C} labels (v5 wants [1, N, ${5 + C}], v8 [1, ${4 + C}, N]): check ` +
+          `the labels`,
       );
     const out = [];
     const n = layout === 'v5' ? a : b;

@@ -228,7 +228,8 @@ export class PullPointSubscription extends EventEmitter {
     const r = await this.call(
       this.eventsXaddr,
       'CreatePullPointSubscription',
-      `<tev:CreatePullPointSubscription><tev:InitialTerminationTime>${seconds(this.lifetimeMs)}</tev:InitialTerminationTime></tev:CreatePullPointSubscription>`,
+      `<tev:CreatePullPointSubscription><tev:InitialTerminationTime>${seconds(this.lifetimeMs)}</tev:InitialTerminationTime>` +
+        `</tev:CreatePullPointSubscription>`,
     );
     const res = obj(r.CreatePullPointSubscriptionResponse);
     const address = textOf(obj(res?.SubscriptionReference)?.Address);

@@ -28,9 +28,11 @@ export interface ProbeMatch {
 
 export function probeMessage(messageId = `urn:uuid:${randomUUID()}`): string {
   return (
-    `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
+    `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" ` +
+    `xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
     `xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery" xmlns:dn="http://www.onvif.org/ver10/network/wsdl"><s:Header>` +
-    `<a:Action s:mustUnderstand="1">http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</a:Action><a:MessageID>${messageId}</a:MessageID>` +
+    `<a:Action s:mustUnderstand="1">http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</a:Action>` +
+    `<a:MessageID>${messageId}</a:MessageID>` +
     `<a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>` +
     `<a:To s:mustUnderstand="1">urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To></s:Header>` +
     `<s:Body><d:Probe><d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe></s:Body></s:Envelope>`
@@ -91,12 +93,16 @@ export function readProbeMatches(xml: string, messageId: string | undefined, fro
 
 export function probeMatchesMessage(relatesTo: string, match: { urn: string; xaddrs: string[]; scopes: string[] }): string {
   return (
-    `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
+    `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" ` +
+    `xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
     `xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery" xmlns:dn="http://www.onvif.org/ver10/network/wsdl"><s:Header>` +
-    `<a:Action s:mustUnderstand="1">http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</a:Action><a:MessageID>urn:uuid:${randomUUID()}</a:MessageID>` +
-    `<a:RelatesTo>${relatesTo}</a:RelatesTo><a:To s:mustUnderstand="1">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To></s:Header>` +
+    `<a:Action s:mustUnderstand="1">http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</a:Action>` +
+    `<a:MessageID>urn:uuid:${randomUUID()}</a:MessageID>` +
+    `<a:RelatesTo>${relatesTo}</a:RelatesTo><a:To ` +
+    `s:mustUnderstand="1">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To></s:Header>` +
     `<s:Body><d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>${match.urn}</a:Address></a:EndpointReference>` +
-    `<d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>${match.scopes.join(' ')}</d:Scopes><d:XAddrs>${match.xaddrs.join(' ')}</d:XAddrs>` +
+    `<d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>${match.scopes.join(' ')}</d:Scopes>` +
+    `<d:XAddrs>${match.xaddrs.join(' ')}</d:XAddrs>` +
     `<d:MetadataVersion>1</d:MetadataVersion></d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>`
   );
 }

@@ -147,7 +147,9 @@ describe('lpg-reader kind', () => {
     const bad = await tempDir('lpg-bad');
     await writeFile(
       path.join(bad, 'c.csv'),
-      'tagId,ownerStation,manufactureDate,lastInspection,nextInspectionDue,scrapped,ratedFillKg\nC1,ST-A,2020-01-01,2025-06-01,soon,false,14.5\nCYL0009,ST-A,2020-01-01,2025-06-01,2029-01-01,false,-3\n',
+      'tagId,ownerStation,manufactureDate,lastInspection,nextInspectionDue,scrapped,ratedFillKg\n' +
+        'C1,ST-A,2020-01-01,2025-06-01,soon,false,14.5\n' +
+        'CYL0009,ST-A,2020-01-01,2025-06-01,2029-01-01,false,-3\n',
     );
     await expect(startTestGateway({ kinds: { 'lpg-reader': { cylinders: 'c.csv' } } }, {}, bad)).rejects.toThrow(
       /line 2: tagId: "C1" is not valid[\s\S]*line 2: nextInspectionDue: "soon" is not valid[\s\S]*line 3: ratedFillKg: -3 is out of range/,

@@ -147,7 +147,9 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   out(`  time series    spooled as line protocol in ${path.join(config.dataDir, 'spool')}`);
   if (camera)
     out(
-      `  camera         ${camera.xaddr} (simulated ONVIF, RTSP ${camera.rtspUrl}); its scenes change every few seconds: a car with a blocked plate (vehicle.watchlist_plate), people, flames (fire.video_flame), a covered lens (camera.tamper); alarms in grid ${GRID_PREFIX}001 get its snapshot; captures at /api/vision`,
+      `  camera         ${camera.xaddr} (simulated ONVIF, RTSP ${camera.rtspUrl}); its scenes change every few seconds: a car with a ` +
+        `blocked plate (vehicle.watchlist_plate), people, flames (fire.video_flame), a covered lens (camera.tamper); alarms in grid ` +
+        `${GRID_PREFIX}001 get its snapshot; captures at /api/vision`,
     );
   out(`  an alarm every ${opts.alarmEvery} s; Ctrl-C to stop`);
 
@@ -177,7 +179,9 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   const summary = setInterval(() => {
     const h = gateway.health();
     out(
-      `-- ${h.broker.connectedClients} devices connected, ${h.series.written} readings stored, ${h.incidents.active} incidents active, ${gateway.counters.total('vision_captures_total')} captures, ${gateway.counters.total('messages_rejected_total')} rejected, uplink ${h.uplink.configured ? (h.uplink.connected ? 'up' : 'DOWN') : 'not configured'}`,
+      `-- ${h.broker.connectedClients} devices connected, ${h.series.written} readings stored, ${h.incidents.active} incidents ` +
+        `active, ${gateway.counters.total('vision_captures_total')} captures, ${gateway.counters.total('messages_rejected_total')} ` +
+        `rejected, uplink ${h.uplink.configured ? (h.uplink.connected ? 'up' : 'DOWN') : 'not configured'}`,
     );
   }, 30_000);
 
@@ -196,6 +200,7 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   await camera?.stop();
   const counters = gateway.counters;
   out(
-    `gridedge demo: ${counters.total('messages_in_total')} messages in, ${counters.total('incident_messages_total')} incident messages, ${counters.total('messages_rejected_total')} rejected`,
+    `gridedge demo: ${counters.total('messages_in_total')} messages in, ${counters.total('incident_messages_total')} incident ` +
+      `messages, ${counters.total('messages_rejected_total')} rejected`,
   );
 }

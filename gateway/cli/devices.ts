@@ -68,7 +68,8 @@ export async function addDevice(o: AddOptions, out: (line: string) => void): Pro
   });
   await saveProvisioned(config.dataDir, [...provisioned, device]);
   out(
-    `added ${o.id} (${o.kind}) in grid ${o.grid ?? config.gateway.grid} to ${provisionedFile(config.dataDir)}; it joins at the gateway's next start`,
+    `added ${o.id} (${o.kind}) in grid ${o.grid ?? config.gateway.grid} to ${provisionedFile(config.dataDir)}; it joins at the ` +
+      `gateway's next start`,
   );
   if (generated) out(`secret for ${o.id} (shown once, only its hash is kept): ${secret}`);
 }

@@ -92,7 +92,7 @@ async function checkSeries(config: Config): Promise<Check> {
     return {
       name: 'series',
       outcome: 'PASS',
-      detail: `no influx configured: readings spool to ${path.join(config.dataDir, 'spool')} (replay them later with gridedge spool replay)`,
+      detail: `no influx configured: readings spool to ${path.join(config.dataDir, 'spool')} (replay them later: gridedge spool replay)`,
     };
   routeInfluxClientLogs(createLogger('silent'));
   const api = new InfluxDB({ url: influx.url, token: influx.token ?? '', timeout: 5000 }).getWriteApi(influx.org, influx.bucket, 'ms', {
@@ -142,7 +142,9 @@ async function checkCluster(config: Config): Promise<Check> {
     return {
       name: 'ha pair',
       outcome: 'PASS',
-      detail: `${where} answers as node ${cluster.node}${aof === undefined ? ' (its persistence settings are not readable: make sure it fsyncs every write)' : ', AOF with fsync on every write'}`,
+      detail:
+        `${where} answers as node ` +
+        `${cluster.node}${aof === undefined ? ' (its persistence settings are not readable: make sure it fsyncs every write)' : AOF_OK}`,
     };
   } catch (err) {
     const e = err as Error;
@@ -207,6 +209,8 @@ function checkKinds(config: Config): Check {
   const summary = [...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'no devices in the config';
   return { name: 'device kinds', outcome: 'PASS', detail: `settings and registries load; ${summary}` };
 }
+
+const AOF_OK = ', AOF with fsync on every write';
 
 export async function doctor(configFile: string): Promise<Check[]> {
   let config: Config;
@@ -276,7 +280,10 @@ async function checkCameras(config: Config): Promise<Check[]> {
         checks.push({
           name,
           outcome: 'PASS',
-          detail: `${cam.info.manufacturer} ${cam.info.model} at ${c.onvif}; ${cam.profiles.length} profile(s)${p ? `, ${p.encoding ?? '?'} ${p.width ?? '?'}x${p.height ?? '?'}` : ''}; events: ${cam.eventsXaddr ? 'yes' : 'no'}`,
+          detail:
+            `${cam.info.manufacturer} ${cam.info.model} at ${c.onvif}; ${cam.profiles.length} ` +
+            `profile(s)${p ? `, ${p.encoding ?? '?'} ${p.width ?? '?'}x${p.height ?? '?'}` : ''}; events: ` +
+            `${cam.eventsXaddr ? 'yes' : 'no'}`,
         });
       } catch (err) {
         const reason = err instanceof OnvifError ? err.reason : 'protocol';

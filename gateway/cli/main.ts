@@ -93,7 +93,8 @@ program
       else
         for (const m of models)
           process.stdout.write(
-            `${m.ok ? 'ok  ' : 'FAIL'}  ${m.detector.padEnd(6)}  ${m.name}\n      ${m.ok ? `${m.file} (loads in ${m.loadMs} ms)` : m.error}\n      from ${m.source}\n`,
+            `${m.ok ? 'ok  ' : 'FAIL'}  ${m.detector.padEnd(6)}  ${m.name}\n      ` +
+              `${m.ok ? `${m.file} (loads in ${m.loadMs} ms)` : m.error}\n      from ${m.source}\n`,
           );
       process.exit(models.every((m) => m.ok) ? 0 : 1);
     }),
@@ -102,7 +103,8 @@ program
 program
   .command('detect')
   .description(
-    'run the on-device detectors on pictures and print what they find (boxes, scores, labels, plate text and colour); fire reads the pictures in order as one sequence',
+    'run the on-device detectors on pictures and print what they find (boxes, scores, labels, plate text and colour); fire reads the ' +
+      'pictures in order as one sequence',
   )
   .argument('<image...>', 'pictures (JPEG, PNG, …)')
   .option('--detector <name>', 'face, plate, object (people and vehicles), fire, or yolo (your own model; default: all built-in)')

@@ -28,7 +28,8 @@ export function simCommand(program: Command): void {
   const simCmd = program
     .command('sim')
     .description(
-      'play a scenario (a fleet, a timeline, expectations) against any gateway over MQTT, and report expected vs seen; `sim camera` runs one simulated ONVIF camera',
+      'play a scenario (a fleet, a timeline, expectations) against any gateway over MQTT, and report expected vs seen; `sim camera` ' +
+        'runs one simulated ONVIF camera',
     )
     .option('--scenario <file>', 'scenario YAML (see sim/scenarios/)')
     .option('--target <url>', "the gateway's device broker, mqtt://host:port")
@@ -41,7 +42,8 @@ export function simCommand(program: Command): void {
     .option('--json', 'print the report as JSON', false)
     .option(
       '--upstream-proxy <listen=target>',
-      "for upstream-down faults: listen here (point the gateway's upstream.url at it) and forward to the real broker, e.g. 127.0.0.1:18830=127.0.0.1:1883",
+      "for upstream-down faults: listen here (point the gateway's upstream.url at it) and forward to the real broker, e.g. " +
+        '127.0.0.1:18830=127.0.0.1:1883',
     )
     .option(
       '--series-proxy <listen=target>',

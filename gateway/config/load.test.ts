@@ -258,7 +258,8 @@ describe('config loader', () => {
       incidents: { categories: { 'fire.made_up': { severity: 'minor' } } },
     });
     expect(list).toEqual([
-      'devices[0].options.valve: "yes" is not of the right type (expected true when the device drives a shut-off valve the gateway may close)',
+      'devices[0].options.valve: "yes" is not of the right type (expected true when the device drives a shut-off valve the gateway ' +
+        'may close)',
       'devices[1].options: kind smoke-alarm takes no options',
       `incidents.categories.fire.made_up: no such category (known: ${list[2]!.split('(known: ')[1]}`,
     ]);

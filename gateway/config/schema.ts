@@ -156,7 +156,8 @@ export const ConfigSchema = Type.Object(
         liveVideoDetect: Type.Union([LiveDetectSchema, Type.Literal(false)], {
           default: { object: {}, fire: {} },
           description:
-            'detectors on live video that devices announce (a drone over its patrol area): people, vehicles and fire by default; false for none',
+            'detectors on live video that devices announce (a drone over its patrol area): people, vehicles and fire by default; ' +
+            'false for none',
         }),
         repeatSeconds: Type.Integer({
           minimum: 0,

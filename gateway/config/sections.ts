@@ -198,7 +198,8 @@ export const ClusterSection = Type.Optional(
       redis: Type.String({
         pattern: '^rediss?://[^\\s]+$',
         description:
-          'redis://[:password@]host:port[/db] the two nodes share: one database per pair, run with appendonly yes and appendfsync always (or GRIDEDGE_CLUSTER_REDIS)',
+          'redis://[:password@]host:port[/db] the two nodes share: one database per pair, run with appendonly yes and appendfsync ' +
+          'always (or GRIDEDGE_CLUSTER_REDIS)',
       }),
       node: Id("this node's name in the pair"),
       leaseSeconds: Type.Number({

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import { SPOOL_SUFFIX } from './spool.js';
 
+const INCLUDE_HINT = '--include-current to send it';
+
 export interface ReplayTarget {
   url: string;
   token: string;
@@ -49,7 +51,8 @@ export async function replaySpool(opts: ReplayOptions): Promise<ReplayResult> {
   const todo = names.filter((n) => !skipped.includes(n));
   if (todo.length === 0) {
     progress(
-      `nothing to replay in ${opts.dir}${skipped.length ? ` (skipped ${newest}, the newest, which a running gateway may still write; --include-current to send it)` : ''}`,
+      `nothing to replay in ` +
+        `${opts.dir}${skipped.length ? ` (skipped ${newest}, the newest, which a running gateway may still write; ${INCLUDE_HINT})` : ''}`,
     );
     return { files: 0, lines: 0, bytes: 0, skipped };
   }
@@ -85,7 +88,8 @@ export async function replaySpool(opts: ReplayOptions): Promise<ReplayResult> {
     progress(`[${i + 1}/${todo.length}] ${name}: ${lines.length} lines sent`);
   }
   progress(
-    `replayed ${total} lines from ${todo.length} files${skipped.length ? `; skipped ${newest} (the newest, which a running gateway may still write)` : ''}`,
+    `replayed ${total} lines from ${todo.length} ` +
+      `files${skipped.length ? `; skipped ${newest} (the newest, which a running gateway may still write)` : ''}`,
   );
   return { files: todo.length, lines: total, bytes, skipped };
 }

@@ -172,8 +172,10 @@ export class OnvifService {
           return ok(`<tds:GetSystemDateAndTimeResponse>${systemDateAndTime(new Date())}</tds:GetSystemDateAndTimeResponse>`);
         case 'GetDeviceInformation':
           return ok(
-            `<tds:GetDeviceInformationResponse><tds:Manufacturer>${escapeXml(identity.manufacturer)}</tds:Manufacturer><tds:Model>${escapeXml(identity.model)}</tds:Model>` +
-              `<tds:FirmwareVersion>${escapeXml(identity.firmware)}</tds:FirmwareVersion><tds:SerialNumber>${escapeXml(identity.serial)}</tds:SerialNumber>` +
+            `<tds:GetDeviceInformationResponse><tds:Manufacturer>${escapeXml(identity.manufacturer)}</tds:Manufacturer>` +
+              `<tds:Model>${escapeXml(identity.model)}</tds:Model>` +
+              `<tds:FirmwareVersion>${escapeXml(identity.firmware)}</tds:FirmwareVersion>` +
+              `<tds:SerialNumber>${escapeXml(identity.serial)}</tds:SerialNumber>` +
               `<tds:HardwareId>${escapeXml(identity.hardwareId)}</tds:HardwareId></tds:GetDeviceInformationResponse>`,
           );
         case 'GetCapabilities':
@@ -201,7 +203,8 @@ export class OnvifService {
         case 'GetVideoSources':
           return ok(
             `<trt:GetVideoSourcesResponse><trt:VideoSources token="${SOURCE}"><tt:Framerate>${stream.fps}</tt:Framerate>` +
-              `<tt:Resolution><tt:Width>${stream.width}</tt:Width><tt:Height>${stream.height}</tt:Height></tt:Resolution></trt:VideoSources></trt:GetVideoSourcesResponse>`,
+              `<tt:Resolution><tt:Width>${stream.width}</tt:Width><tt:Height>${stream.height}</tt:Height></tt:Resolution>` +
+              `</trt:VideoSources></trt:GetVideoSourcesResponse>`,
           );
         case 'GetStreamUri':
           if (text(soap.body.ProfileToken) !== PROFILE) return noProfile();
@@ -226,8 +229,10 @@ export class OnvifService {
           for (const [topic, state] of this.state) sub.queue.push({ topic, state, at: new Date() });
           this.subscriptions.set(id, sub);
           return ok(
-            `<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference><wsa:Address>${this.base}/onvif/subscription/${id}</wsa:Address></tev:SubscriptionReference>` +
-              `<wsnt:CurrentTime>${iso(Date.now())}</wsnt:CurrentTime><wsnt:TerminationTime>${iso(sub.expiresAt)}</wsnt:TerminationTime></tev:CreatePullPointSubscriptionResponse>`,
+            `<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference>` +
+              `<wsa:Address>${this.base}/onvif/subscription/${id}</wsa:Address></tev:SubscriptionReference>` +
+              `<wsnt:CurrentTime>${iso(Date.now())}</wsnt:CurrentTime>` +
+              `<wsnt:TerminationTime>${iso(sub.expiresAt)}</wsnt:TerminationTime></tev:CreatePullPointSubscriptionResponse>`,
           );
         }
       }
@@ -253,7 +258,8 @@ export class OnvifService {
         sub.waiter = undefined;
         const messages = sub.queue.splice(0, limit);
         return ok(
-          `<tev:PullMessagesResponse><tev:CurrentTime>${iso(Date.now())}</tev:CurrentTime><tev:TerminationTime>${iso(sub.expiresAt)}</tev:TerminationTime>` +
+          `<tev:PullMessagesResponse><tev:CurrentTime>${iso(Date.now())}</tev:CurrentTime>` +
+            `<tev:TerminationTime>${iso(sub.expiresAt)}</tev:TerminationTime>` +
             messages.map(notification).join('') +
             `</tev:PullMessagesResponse>`,
         );
@@ -264,7 +270,8 @@ export class OnvifService {
           return { status: 400, xml: fault('Sender', 'ter:InvalidArgVal', 'TerminationTime is not a duration or time') };
         sub.expiresAt = Date.now() + ms;
         return ok(
-          `<wsnt:RenewResponse><wsnt:TerminationTime>${iso(sub.expiresAt)}</wsnt:TerminationTime><wsnt:CurrentTime>${iso(Date.now())}</wsnt:CurrentTime></wsnt:RenewResponse>`,
+          `<wsnt:RenewResponse><wsnt:TerminationTime>${iso(sub.expiresAt)}</wsnt:TerminationTime>` +
+            `<wsnt:CurrentTime>${iso(Date.now())}</wsnt:CurrentTime></wsnt:RenewResponse>`,
         );
       }
       case 'Unsubscribe':
@@ -289,7 +296,8 @@ export class OnvifService {
     return (
       `<tds:Capabilities><tt:Device><tt:XAddr>${b}/onvif/device_service</tt:XAddr></tt:Device>` +
       `<tt:Events><tt:XAddr>${b}/onvif/events_service</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>` +
-      `<tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>` +
+      `<tt:WSPullPointSupport>true</tt:WSPullPointSupport>` +
+      `<tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>` +
       `<tt:Media><tt:XAddr>${b}/onvif/media_service</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast>` +
       `<tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media></tds:Capabilities>`
     );
@@ -305,17 +313,21 @@ export class OnvifService {
       service(
         'http://www.onvif.org/ver10/device/wsdl',
         '/onvif/device_service',
-        '<tds:Capabilities><tds:Network IPFilter="false" ZeroConfiguration="false" IPVersion6="false" DynDNS="false"/><tds:Security UsernameToken="true" HttpDigest="true"/><tds:System DiscoveryResolve="false" DiscoveryBye="false" RemoteDiscovery="false"/></tds:Capabilities>',
+        '<tds:Capabilities><tds:Network IPFilter="false" ZeroConfiguration="false" IPVersion6="false" DynDNS="false"/><tds:Security ' +
+          'UsernameToken="true" HttpDigest="true"/><tds:System DiscoveryResolve="false" DiscoveryBye="false" RemoteDiscovery="false"/>' +
+          '</tds:Capabilities>',
       ) +
       service(
         'http://www.onvif.org/ver10/media/wsdl',
         '/onvif/media_service',
-        '<trt:Capabilities SnapshotUri="true" Rotation="false"><trt:ProfileCapabilities MaximumNumberOfProfiles="1"/><trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="true" RTP_RTSP_TCP="true"/></trt:Capabilities>',
+        '<trt:Capabilities SnapshotUri="true" Rotation="false"><trt:ProfileCapabilities MaximumNumberOfProfiles="1"/>' +
+          '<trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="true" RTP_RTSP_TCP="true"/></trt:Capabilities>',
       ) +
       service(
         'http://www.onvif.org/ver10/events/wsdl',
         '/onvif/events_service',
-        '<tev:Capabilities WSSubscriptionPolicySupport="false" WSPullPointSupport="true" WSPausableSubscriptionManagerInterfaceSupport="false"/>',
+        '<tev:Capabilities WSSubscriptionPolicySupport="false" WSPullPointSupport="true" ' +
+          'WSPausableSubscriptionManagerInterfaceSupport="false"/>',
       )
     );
   }
@@ -332,19 +344,26 @@ function noProfile() {
 function profile(s: StreamInfo, tag: string): string {
   return (
     `<${tag} token="${PROFILE}" fixed="true"><tt:Name>main</tt:Name>` +
-    `<tt:VideoSourceConfiguration token="vsc_0"><tt:Name>video source</tt:Name><tt:UseCount>1</tt:UseCount><tt:SourceToken>${SOURCE}</tt:SourceToken>` +
+    `<tt:VideoSourceConfiguration token="vsc_0"><tt:Name>video source</tt:Name><tt:UseCount>1</tt:UseCount>` +
+    `<tt:SourceToken>${SOURCE}</tt:SourceToken>` +
     `<tt:Bounds x="0" y="0" width="${s.width}" height="${s.height}"/></tt:VideoSourceConfiguration>` +
-    `<tt:VideoEncoderConfiguration token="vec_0"><tt:Name>main stream</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>${s.encoding}</tt:Encoding>` +
+    `<tt:VideoEncoderConfiguration token="vec_0"><tt:Name>main stream</tt:Name><tt:UseCount>1</tt:UseCount>` +
+    `<tt:Encoding>${s.encoding}</tt:Encoding>` +
     `<tt:Resolution><tt:Width>${s.width}</tt:Width><tt:Height>${s.height}</tt:Height></tt:Resolution><tt:Quality>5</tt:Quality>` +
-    `<tt:RateControl><tt:FrameRateLimit>${s.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval><tt:BitrateLimit>1024</tt:BitrateLimit></tt:RateControl>` +
+    `<tt:RateControl><tt:FrameRateLimit>${s.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval>` +
+    `<tt:BitrateLimit>1024</tt:BitrateLimit></tt:RateControl>` +
     `<tt:H264><tt:GovLength>${s.fps * 2}</tt:GovLength><tt:H264Profile>Baseline</tt:H264Profile></tt:H264>` +
-    `<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address></tt:Address><tt:Port>0</tt:Port><tt:TTL>1</tt:TTL><tt:AutoStart>false</tt:AutoStart></tt:Multicast>` +
+    `<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address></tt:Address><tt:Port>0</tt:Port>` +
+    `<tt:TTL>1</tt:TTL><tt:AutoStart>false</tt:AutoStart></tt:Multicast>` +
     `<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration></${tag}>`
   );
 }
 
 function mediaUri(uri: string): string {
-  return `<trt:MediaUri><tt:Uri>${escapeXml(uri)}</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri>`;
+  return (
+    `<trt:MediaUri><tt:Uri>${escapeXml(uri)}</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>` +
+    `<tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri>`
+  );
 }
 
 export function scopes(identity: CameraIdentity): string[] {
@@ -360,9 +379,12 @@ export function scopes(identity: CameraIdentity): string[] {
 
 function systemDateAndTime(now: Date): string {
   return (
-    `<tds:SystemDateAndTime><tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone><tt:TZ>CST-8</tt:TZ></tt:TimeZone>` +
-    `<tt:UTCDateTime><tt:Time><tt:Hour>${now.getUTCHours()}</tt:Hour><tt:Minute>${now.getUTCMinutes()}</tt:Minute><tt:Second>${now.getUTCSeconds()}</tt:Second></tt:Time>` +
-    `<tt:Date><tt:Year>${now.getUTCFullYear()}</tt:Year><tt:Month>${now.getUTCMonth() + 1}</tt:Month><tt:Day>${now.getUTCDate()}</tt:Day></tt:Date></tt:UTCDateTime></tds:SystemDateAndTime>`
+    `<tds:SystemDateAndTime><tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone>` +
+    `<tt:TZ>CST-8</tt:TZ></tt:TimeZone>` +
+    `<tt:UTCDateTime><tt:Time><tt:Hour>${now.getUTCHours()}</tt:Hour><tt:Minute>${now.getUTCMinutes()}</tt:Minute>` +
+    `<tt:Second>${now.getUTCSeconds()}</tt:Second></tt:Time>` +
+    `<tt:Date><tt:Year>${now.getUTCFullYear()}</tt:Year><tt:Month>${now.getUTCMonth() + 1}</tt:Month>` +
+    `<tt:Day>${now.getUTCDate()}</tt:Day></tt:Date></tt:UTCDateTime></tds:SystemDateAndTime>`
   );
 }
 
@@ -376,14 +398,20 @@ function notification(e: CameraEvent): string {
 }
 
 function eventProperties(): string {
-  const item = `<tt:MessageDescription IsProperty="true"><tt:Source><tt:SimpleItemDescription Name="Source" Type="tt:ReferenceToken"/></tt:Source><tt:Data><tt:SimpleItemDescription Name="State" Type="xs:boolean"/></tt:Data></tt:MessageDescription>`;
+  const item =
+    `<tt:MessageDescription IsProperty="true"><tt:Source><tt:SimpleItemDescription Name="Source" Type="tt:ReferenceToken"/>` +
+    `</tt:Source><tt:Data><tt:SimpleItemDescription Name="State" Type="xs:boolean"/></tt:Data></tt:MessageDescription>`;
   return (
-    `<tev:GetEventPropertiesResponse><tev:TopicNamespaceLocation>http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation>` +
-    `<wsnt:FixedTopicSet>true</wsnt:FixedTopicSet><wstop:TopicSet xmlns:wstop="http://docs.oasis-open.org/wsn/t-1"><tns1:VideoSource><MotionAlarm wstop:topic="true">${item}</MotionAlarm>` +
-    `<GlobalSceneChange><ImagingService wstop:topic="true">${item}</ImagingService></GlobalSceneChange></tns1:VideoSource></wstop:TopicSet>` +
+    `<tev:GetEventPropertiesResponse>` +
+    `<tev:TopicNamespaceLocation>http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation>` +
+    `<wsnt:FixedTopicSet>true</wsnt:FixedTopicSet><wstop:TopicSet xmlns:wstop="http://docs.oasis-open.org/wsn/t-1"><tns1:VideoSource>` +
+    `<MotionAlarm wstop:topic="true">${item}</MotionAlarm>` +
+    `<GlobalSceneChange><ImagingService wstop:topic="true">${item}</ImagingService></GlobalSceneChange></tns1:VideoSource>` +
+    `</wstop:TopicSet>` +
     `<wsnt:TopicExpressionDialect>http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet</wsnt:TopicExpressionDialect>` +
     `<tev:MessageContentFilterDialect>http://www.onvif.org/ver10/tev/messageContentFilter/ItemFilter</tev:MessageContentFilterDialect>` +
-    `<tev:MessageContentSchemaLocation>http://www.onvif.org/onvif/ver10/schema/onvif.xsd</tev:MessageContentSchemaLocation></tev:GetEventPropertiesResponse>`
+    `<tev:MessageContentSchemaLocation>http://www.onvif.org/onvif/ver10/schema/onvif.xsd</tev:MessageContentSchemaLocation>` +
+    `</tev:GetEventPropertiesResponse>`
   );
 }
 

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PACKAGE_ROOT } from '../../core/package.js';
 
+const INSTALL_HINT = ' — install python3-gi and gir1.2-gst-rtsp-server-1.0';
+
 /** The interpreter with GObject bindings: Debian's, not whichever python3 is first on PATH. */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(PACKAGE_ROOT, 'sim', 'camera', 'rtsp_server.py');
@@ -44,7 +46,8 @@ export class RtspStream {
   async start(): Promise<void> {
     if (!existsSync(SYSTEM_PYTHON))
       throw new Error(
-        `the simulated camera's RTSP server needs ${SYSTEM_PYTHON} with GStreamer bindings (Debian packages python3-gi, gir1.2-gst-rtsp-server-1.0)`,
+        `the simulated camera's RTSP server needs ${SYSTEM_PYTHON} with GStreamer bindings (Debian packages python3-gi, ` +
+          `gir1.2-gst-rtsp-server-1.0)`,
       );
     const args = [
       SCRIPT,
@@ -82,7 +85,8 @@ export class RtspStream {
         clearTimeout(timer);
         reject(
           new Error(
-            `RTSP server exited (${signal ?? code}) before it was ready: ${stderr.trim() || 'no output'}${/gi|GstRtspServer|Namespace/.test(stderr) ? ' — install python3-gi and gir1.2-gst-rtsp-server-1.0' : ''}`,
+            `RTSP server exited (${signal ?? code}) before it was ready: ` +
+              `${stderr.trim() || 'no output'}${/gi|GstRtspServer|Namespace/.test(stderr) ? INSTALL_HINT : ''}`,
           ),
         );
       });

@@ -166,7 +166,8 @@ async function renderScene(
     await writeFile(textFile, spec.plate);
     filters.push(
       `drawbox=x=(iw-${pw})/2:y=ih*0.78:w=${pw}:h=${ph}:color=0x0a3d9c@1:t=fill`,
-      `drawtext=fontfile=${CJK_FONT}:textfile=${textFile}:fontcolor=white:fontsize=${Math.round(ph * 0.7)}:x=(w-text_w)/2:y=h*0.78+(${ph}-text_h)/2`,
+      `drawtext=fontfile=${CJK_FONT}:textfile=${textFile}:fontcolor=white:fontsize=${Math.round(ph * 0.7)}` +
+        `:x=(w-text_w)/2:y=h*0.78+(${ph}-text_h)/2`,
     );
   }
   if (spec.effect) filters.push('format=rgb24', `geq=${spec.effect === 'fire' ? FIRE : SMOKE}`);

@@ -131,7 +131,10 @@ const ENVELOPE_NS = Object.entries(NS)
   .join(' ');
 
 export function envelope(body: string, header = ''): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<env:Envelope ${ENVELOPE_NS}><env:Header>${header}</env:Header><env:Body>${body}</env:Body></env:Envelope>`;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<env:Envelope ${ENVELOPE_NS}><env:Header>${header}</env:Header>` +
+    `<env:Body>${body}</env:Body></env:Envelope>`
+  );
 }
 
 export function fault(code: 'Sender' | 'Receiver', subcode: string, reason: string): string {

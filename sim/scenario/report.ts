@@ -36,16 +36,15 @@ export function formatReport(r: Report): string {
   );
   for (const e of r.expectations) {
     const what = `${e.absent ? 'no ' : ''}${e.category}${e.grid ? ` in ${e.grid}` : ''}${e.device ? ` from ${e.device}` : ''}`;
-    lines.push(
-      `  ${e.ok ? 'ok    ' : 'FAILED'}  ${what}${e.latencyMs !== undefined ? `  (${e.latencyMs} ms)` : e.absent ? (e.ok ? '' : `  (seen: ${e.incidentId})`) : '  (missed)'}`,
-    );
+    const outcome =
+      e.latencyMs !== undefined ? `  (${e.latencyMs} ms)` : e.absent ? (e.ok ? '' : `  (seen: ${e.incidentId})`) : '  (missed)';
+    lines.push(`  ${e.ok ? 'ok    ' : 'FAILED'}  ${what}${outcome}`);
   }
   for (const f of r.faults)
     lines.push(`fault: ${f.type}${f.at !== undefined ? ` at ${f.at} s` : ''}${f.devices ? `, ${f.devices} devices` : ''}: ${f.detail}`);
   if (r.latencyMs) lines.push(`latency: p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, p99 ${r.latencyMs.p99} ms`);
-  lines.push(
-    `missed: ${r.missed}, false alarms: ${r.falseAlarms.length}${r.falseAlarms.length ? ` (${r.falseAlarms.map((f) => `${f.category} ${f.devices.join('+')}`).join(', ')})` : ''}`,
-  );
+  const falseAlarms = r.falseAlarms.map((f) => `${f.category} ${f.devices.join('+')}`).join(', ');
+  lines.push(`missed: ${r.missed}, false alarms: ${r.falseAlarms.length}${r.falseAlarms.length ? ` (${falseAlarms})` : ''}`);
   lines.push(r.ok ? 'PASS' : 'FAIL');
   return lines.join('\n');
 }

@@ -31,7 +31,8 @@ describe('the layering of the source tree', () => {
   it('reads type-only, re-exported and side-effect imports', () => {
     const edges = importsOf(
       'gateway/x.ts',
-      "import type { A } from './a.js';\nexport * from '../core/b.js';\nimport './c.js';\nimport {\n  d,\n  e,\n} from '../devices/d.js';\n",
+      "import type { A } from './a.js';\nexport * from '../core/b.js';\nimport './c.js';\nimport {\n  d,\n  e,\n} from " +
+        "'../devices/d.js';\n",
     );
     expect(edges.map((e) => e.to)).toEqual(['gateway/a.ts', 'core/b.ts', 'gateway/c.ts', 'devices/d.ts']);
   });

@@ -134,7 +134,8 @@ describe('gridedge start', () => {
     const file = path.join(dir, 'gw.yaml');
     await writeFile(
       file,
-      `gateway:\n  id: gw-kill\n  grid: "110105001002000"\n  dataDir: ./d\nbroker:\n  host: 127.0.0.1\n  port: ${await freePort()}\napi:\n  port: ${apiPort}\nupstream:\n  url: ${mosquitto.url}\n`,
+      `gateway:\n  id: gw-kill\n  grid: "110105001002000"\n  dataDir: ./d\nbroker:\n  host: 127.0.0.1\n  port: ` +
+        `${await freePort()}\napi:\n  port: ${apiPort}\nupstream:\n  url: ${mosquitto.url}\n`,
     );
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/110105001002000/gw-kill/status');
     const run = gridedge(['start', '--config', file]);
@@ -169,7 +170,8 @@ describe('gridedge start', () => {
     await new Promise((r) => blocker.once('listening', r));
     await writeFile(
       file,
-      `gateway:\n  id: gw\n  grid: "110105001002000"\n  dataDir: ./d\nbroker:\n  host: 127.0.0.1\n  port: ${await freePort()}\napi:\n  port: ${taken}\n`,
+      `gateway:\n  id: gw\n  grid: "110105001002000"\n  dataDir: ./d\nbroker:\n  host: 127.0.0.1\n  port: ${await freePort()}\napi:\n ` +
+        ` port: ${taken}\n`,
     );
     const run = gridedge(['start', '--config', file]);
     expect(await run.code).toBe(1);

@@ -126,7 +126,8 @@ describe('crash safety', () => {
     expect(firstSeen).toEqual([...firstSeen].sort((a, b) => a - b));
     expect(ackedDensities.length).toBeGreaterThan(ROUNDS * 5);
     console.log(
-      `crash test: ${ROUNDS} kills, ${ackedDensities.length} acknowledged alarms, ${maxSeq} incident messages, ${final.length - maxSeq} duplicates`,
+      `crash test: ${ROUNDS} kills, ${ackedDensities.length} acknowledged alarms, ${maxSeq} incident messages, ` +
+        `${final.length - maxSeq} duplicates`,
     );
     await platform.close();
   }, 300_000);

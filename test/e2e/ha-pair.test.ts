@@ -166,7 +166,8 @@ describe('HA pair over Redis', () => {
     expect(Math.max(...leak.map((m) => m.count))).toBe(1);
     expect(ackedDensities.length).toBeGreaterThan(20);
     console.log(
-      `HA pair: leader killed under load; ${ackedDensities.length} acknowledged alarms, ${maxSeq} incident messages, ${final.length - maxSeq} duplicates, all delivered by the survivor`,
+      `HA pair: leader killed under load; ${ackedDensities.length} acknowledged alarms, ${maxSeq} incident messages, ` +
+        `${final.length - maxSeq} duplicates, all delivered by the survivor`,
     );
     await platform.close();
   }, 180_000);

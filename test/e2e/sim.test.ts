@@ -57,7 +57,8 @@ describe('scenario runner', () => {
       [
         'name: wrong expectation',
         'duration: 3',
-        'fleet: [{ kind: smoke-alarm, count: 2, grid: "110105001002001", idPrefix: rc-smoke-, secret: rc-fleet-secret-1, telemetryEvery: 5 }]',
+        'fleet: [{ kind: smoke-alarm, count: 2, grid: "110105001002001", idPrefix: rc-smoke-, secret: rc-fleet-secret-1, ' +
+          'telemetryEvery: 5 }]',
         'timeline: [{ at: 1, device: rc-smoke-1, do: alarm }]',
         'expect: [{ category: fire.smoke_alarm, device: rc-smoke-2, at: 1, within: 2 }]',
       ].join('\n'),
@@ -93,7 +94,8 @@ describe('scenario runner', () => {
     }, 60_000);
   }
 
-  it('plays the stormy evening through every fault (skew, repeats, reordering, slow links, garbage, a reconnect storm, the centre away) and nothing is lost or doubled', async () => {
+  it('plays the stormy evening through every fault (skew, repeats, reordering, slow links, garbage, a reconnect storm, the centre ' +
+    'away) and nothing is lost or doubled', async () => {
     const file = fileURLToPath(new URL('../../sim/scenarios/stormy-evening.yaml', import.meta.url));
     const scenario = await loadScenario(file);
     const proxy = new FaultProxy({
@@ -122,7 +124,8 @@ describe('scenario runner', () => {
     }
   }, 90_000);
 
-  it("plays the gate camera example: a simulated ONVIF camera in the fleet, its plates and flames found by the gateway's detectors", async () => {
+  it('plays the gate camera example: a simulated ONVIF camera in the fleet, its plates and flames found by the ' +
+    "gateway's detectors", async () => {
     const dir = await tempDir('sim-camera');
     const file = path.join(dir, 'gate-camera.yaml');
     const example = fileURLToPath(new URL('../../sim/scenarios/gate-camera.yaml', import.meta.url));
@@ -225,10 +228,18 @@ describe('scenario runner', () => {
     const file = path.join(dir, 'faults.yaml');
     await writeFile(
       file,
-      'name: f\nduration: 1\nfleet: [{ kind: smoke-alarm, count: 1, grid: "110105001002001", idPrefix: t-, secret: secret-123 }]\nfaults: [{ type: garbage, at: 3, until: 2 }, { type: disconnect, at: 1 }, { type: slow, kind: drone, delayMs: 5 }]\n',
+      'name: f\nduration: 1\nfleet: [{ kind: smoke-alarm, count: 1, grid: "110105001002001", idPrefix: t-, secret: secret-123 ' +
+        '}]\nfaults: [{ type: garbage, at: 3, until: 2 }, { type: disconnect, at: 1 }, { type: slow, kind: drone, delayMs: 5 }]\n',
     );
     await expect(loadScenario(file)).rejects.toThrow(
-      /faults\[0\]\.rate: garbage needs payloads per second[\s\S]*faults\[0\]\.until: must be after at \(3\)[\s\S]*faults\[1\]\.seconds: disconnect needs how long it lasts[\s\S]*faults\[2\]\.kind: no drone in the fleet/,
+      new RegExp(
+        [
+          String.raw`faults\[0\]\.rate: garbage needs payloads per second`,
+          String.raw`faults\[0\]\.until: must be after at \(3\)`,
+          String.raw`faults\[1\]\.seconds: disconnect needs how long it lasts`,
+          String.raw`faults\[2\]\.kind: no drone in the fleet`,
+        ].join(String.raw`[\s\S]*`),
+      ),
     );
     const noProxy = await loadScenario(fileURLToPath(new URL('../../sim/scenarios/stormy-evening.yaml', import.meta.url)));
     await expect(
@@ -244,7 +255,8 @@ describe('scenario runner', () => {
     const file = path.join(dir, 'bad.yaml');
     await writeFile(
       file,
-      'name: bad\nduration: 1\nfleet: [{ kind: toaster, count: 1, grid: "110105001002001", idPrefix: t-, secret: secret-123 }]\ntimeline: [{ at: 0, device: nobody, do: x }]\n',
+      'name: bad\nduration: 1\nfleet: [{ kind: toaster, count: 1, grid: "110105001002001", idPrefix: t-, secret: secret-123 ' +
+        '}]\ntimeline: [{ at: 0, device: nobody, do: x }]\n',
     );
     await expect(loadScenario(file)).rejects.toThrow(
       /fleet\[0\]\.kind: "toaster" has no simulator[\s\S]*timeline\[0\]\.device: "nobody" is not in the fleet/,

@@ -42,7 +42,8 @@ export async function waitForEveryAlarm(
     (err: Error) => {
       const missing = densities.filter((d) => !arrived().has(d));
       throw new Error(
-        `${err.message}: ${missing.length} of ${densities.length} missing, e.g. ${missing.slice(0, 5).join(', ')}; received ${received().length}; ${context()}`,
+        `${err.message}: ${missing.length} of ${densities.length} missing, e.g. ${missing.slice(0, 5).join(', ')}; received ` +
+          `${received().length}; ${context()}`,
       );
     },
   );

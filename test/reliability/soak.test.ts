@@ -18,7 +18,9 @@ describe('soak (short)', () => {
       const sent = Object.values(result.sent).reduce((a, b) => a + b, 0);
       const last = samples.at(-1)!;
       console.log(
-        `soak ${MINUTES} min: ${result.devices} devices, ${sent} messages sent, ${last.messagesIn} taken; RSS ${samples[0]!.rssMiB.toFixed(0)} → ${last.rssMiB.toFixed(0)} MiB, heap ${samples[0]!.heapMiB.toFixed(1)} → ${last.heapMiB.toFixed(1)} MiB`,
+        `soak ${MINUTES} min: ${result.devices} devices, ${sent} messages sent, ${last.messagesIn} taken; RSS ` +
+          `${samples[0]!.rssMiB.toFixed(0)} → ${last.rssMiB.toFixed(0)} MiB, heap ${samples[0]!.heapMiB.toFixed(1)} → ` +
+          `${last.heapMiB.toFixed(1)} MiB`,
       );
       expect(samples.length).toBeGreaterThanOrEqual(MINUTES * 5);
       // The gateway took messages in every interval, and (nearly) all of them: garbage is rejected but still counted in.

@@ -26,7 +26,8 @@ export function cameraRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         tags: ['cameras'],
         summary:
-          "the camera's latest frame read by the detectors, with their boxes, labels and plate readings drawn (JPEG; x-frame-at and x-detections headers)",
+          "the camera's latest frame read by the detectors, with their boxes, labels and plate readings drawn (JPEG; x-frame-at and " +
+          'x-detections headers)',
         produces: ['image/jpeg'],
         params: IdParams,
         response: { 404: ErrorSchema, 502: ErrorSchema },
@@ -61,7 +62,8 @@ export function cameraRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         tags: ['cameras'],
         summary:
-          'the on-device detectors: worker load, what each camera sees, and the latest captures (one per tracked face, plate, person or vehicle)',
+          'the on-device detectors: worker load, what each camera sees, and the latest captures (one per tracked face, plate, person ' +
+          'or vehicle)',
         querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }, { additionalProperties: false }),
         response: { 200: VisionSchema },
       },
