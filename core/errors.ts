@@ -24,7 +24,7 @@ export const ERRORS = {
   },
   GE_ERR_DEVICE_EXISTS: { status: 409, message: (id: string) => `device ${id} exists already` },
   GE_ERR_DEVICE_INVALID: { status: 400, message: (problems: string[]) => problems.join('; ') },
-  GE_ERR_DEVICE_NOT_FOUND: { status: 404, message: (id: string) => `no provisioned device ${id}` },
+  GE_ERR_DEVICE_NOT_FOUND: { status: 404, message: (id: string, what = 'device') => `no ${what} ${id}` },
   GE_ERR_DEVICE_IN_CONFIG: { status: 409, message: (id: string) => `device ${id} is in the config file: remove it there` },
   GE_ERR_DEVICE_TWICE: {
     message: (id: string, file: string) => `device ${id} is both in the config file and in ${file}: remove one`,
@@ -38,7 +38,9 @@ export const ERRORS = {
   GE_ERR_INVALID_TRANSITION: { status: 409, message: (detail: string) => detail },
   GE_ERR_BAD_REQUEST: { status: 400, message: (detail: string) => detail },
   GE_ERR_CAMERA_NOT_FOUND: { status: 404, message: (id: string) => `no camera ${id}` },
-  GE_ERR_REGISTRY_INVALID: { message: (file: string, problems: string[]) => `${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}` },
+  GE_ERR_REGISTRY_INVALID: {
+    message: (what: string, problems: string[]) => (problems.length ? `${what}:\n${problems.map((p) => `  - ${p}`).join('\n')}` : what),
+  },
   GE_ERR_MODEL_MISSING: { message: (what: string) => what },
   GE_ERR_SPOOL_UNREADABLE: { message: (dir: string, cause: string) => `cannot read the spool folder ${dir}: ${cause}` },
 } as const satisfies Record<string, ErrorDefinition>;

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { gridedgeError } from '../core/errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -14,9 +15,9 @@ function packageFile(pkg: string, file: string): string {
   const root = (require.resolve.paths(pkg) ?? [])
     .map((dir) => path.join(dir, pkg))
     .find((dir) => existsSync(path.join(dir, 'package.json')));
-  if (!root) throw new Error(`model package ${pkg} is not installed (run npm install)`);
+  if (!root) throw gridedgeError('GE_ERR_MODEL_MISSING', `model package ${pkg} is not installed (run npm install)`);
   const full = path.join(root, file);
-  if (!existsSync(full)) throw new Error(`model file ${file} is missing from ${pkg}`);
+  if (!existsSync(full)) throw gridedgeError('GE_ERR_MODEL_MISSING', `model file ${file} is missing from ${pkg}`);
   return full;
 }
 

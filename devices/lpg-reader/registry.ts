@@ -11,6 +11,7 @@ import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { compile, configAjv, describeErrors } from '../../core/schema.js';
 import { writeFileDurably } from '../../core/durable.js';
+import { gridedgeError } from '../../core/errors.js';
 
 const DATE = { pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a date, YYYY-MM-DD' };
 
@@ -62,14 +63,14 @@ export class CylinderRegistry {
   /** Loads the file (CSV with a header row, or a YAML list); every bad row is reported with its line. */
   static load(file: string): CylinderRegistry {
     const registry = new CylinderRegistry(file);
-    if (!existsSync(file)) throw new Error(`cylinder registry ${file} does not exist`);
+    if (!existsSync(file)) throw gridedgeError('GE_ERR_REGISTRY_INVALID', `cylinder registry ${file} does not exist`, []);
     const text = readFileSync(file, 'utf8');
     const rows: unknown[] = registry.isCsv
       ? (parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, comment: '#' }) as Array<Record<string, string>>).map(
           fromCsvRow,
         )
       : ((parseYaml(text) as unknown[] | null) ?? []);
-    if (!Array.isArray(rows)) throw new Error(`cylinder registry ${file}: expected a list of cylinders`);
+    if (!Array.isArray(rows)) throw gridedgeError('GE_ERR_REGISTRY_INVALID', `cylinder registry ${file}: expected a list of cylinders`, []);
     const problems: string[] = [];
     rows.forEach((row, i) => {
       const where = registry.isCsv ? `line ${i + 2}` : `item ${i + 1}`;
@@ -77,7 +78,7 @@ export class CylinderRegistry {
       else if (registry.byTag.has(row.tagId)) problems.push(`${where}: tag ${row.tagId} appears twice`);
       else registry.byTag.set(row.tagId, row);
     });
-    if (problems.length) throw new Error(`cylinder registry ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    if (problems.length) throw gridedgeError('GE_ERR_REGISTRY_INVALID', `cylinder registry ${file}`, problems);
     return registry;
   }
 

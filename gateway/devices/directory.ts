@@ -132,7 +132,7 @@ export class DeviceDirectory {
   async remove(id: string): Promise<void> {
     if (this.inConfig(id)) throw gridedgeError('GE_ERR_DEVICE_IN_CONFIG', id);
     const provisioned = loadProvisioned(this.config.dataDir);
-    if (!provisioned.some((d) => d.id === id)) throw gridedgeError('GE_ERR_DEVICE_NOT_FOUND', id);
+    if (!provisioned.some((d) => d.id === id)) throw gridedgeError('GE_ERR_DEVICE_NOT_FOUND', id, 'provisioned device');
     await saveProvisioned(
       this.config.dataDir,
       provisioned.filter((d) => d.id !== id),

@@ -7,6 +7,7 @@ import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import { SPOOL_SUFFIX } from './spool.js';
+import { gridedgeError } from '../../core/errors.js';
 
 const INCLUDE_HINT = '--include-current to send it';
 
@@ -44,7 +45,7 @@ export async function replaySpool(opts: ReplayOptions): Promise<ReplayResult> {
   try {
     names = (await readdir(opts.dir)).filter((f) => f.endsWith(SPOOL_SUFFIX) && (opts.only?.(f) ?? true)).sort();
   } catch (err) {
-    throw new Error(`cannot read the spool folder ${opts.dir}: ${(err as Error).message}`);
+    throw gridedgeError('GE_ERR_SPOOL_UNREADABLE', opts.dir, (err as Error).message);
   }
   const newest = names.at(-1);
   const skipped = opts.includeCurrent || opts.only || !newest ? [] : [newest];

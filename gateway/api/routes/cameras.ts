@@ -2,6 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { CameraHealthSchema, ErrorSchema, VideoSourceSchema, VisionSchema } from '../schemas.js';
+import { gridedgeError } from '../../../core/errors.js';
+import { sendError } from '../errors.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }) });
 
@@ -36,7 +38,7 @@ export function cameraRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const pending = ctx.cameraFrame(id);
-      if (!pending) return reply.code(404).send({ error: `no camera ${id}` });
+      if (!pending) return sendError(reply, gridedgeError('GE_ERR_CAMERA_NOT_FOUND', id));
       try {
         const frame = await pending;
         if (!frame)
@@ -85,7 +87,7 @@ export function cameraRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const camera = ctx.cameras().find((c) => c.id === id);
-      return camera ?? reply.code(404).send({ error: `no camera ${id}` });
+      return camera ?? sendError(reply, gridedgeError('GE_ERR_CAMERA_NOT_FOUND', id));
     },
   );
 
@@ -104,7 +106,7 @@ export function cameraRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const pending = ctx.cameraSnapshot(id);
-      if (!pending) return reply.code(404).send({ error: `no camera ${id}` });
+      if (!pending) return sendError(reply, gridedgeError('GE_ERR_CAMERA_NOT_FOUND', id));
       try {
         const jpeg = await pending;
         return reply.type('image/jpeg').header('cache-control', 'no-store').send(jpeg);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { DeviceDetailSchema, DeviceSchema, ErrorSchema, NewDeviceSchema } from '../schemas.js';
 import { sendError } from '../errors.js';
+import { gridedgeError } from '../../../core/errors.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -31,7 +32,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         response: { 200: DeviceDetailSchema, 404: ErrorSchema },
       },
     },
-    async (req, reply) => ctx.device(req.params.id) ?? reply.code(404).send({ error: `no device ${req.params.id}` }),
+    async (req, reply) => ctx.device(req.params.id) ?? sendError(reply, gridedgeError('GE_ERR_DEVICE_NOT_FOUND', req.params.id)),
   );
 
   app.post<{ Body: typeof NewDeviceSchema.static }>(

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { LIFECYCLE_COMMANDS, type LifecycleCommand } from '../../../contracts/commands.js';
 import type { ApiContext } from '../context.js';
 import { CommandBodySchema, ErrorSchema, IncidentQuerySchema, IncidentSchema } from '../schemas.js';
+import { GridedgeError, gridedgeError } from '../../../core/errors.js';
+import { sendError } from '../errors.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' }) });
 
@@ -27,7 +29,7 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
       config: { access: 'read' },
       schema: { tags: ['incidents'], params: IdParams, response: { 200: IncidentSchema, 404: ErrorSchema } },
     },
-    async (req, reply) => ctx.incident(req.params.id) ?? reply.code(404).send({ error: `no incident ${req.params.id}` }),
+    async (req, reply) => ctx.incident(req.params.id) ?? sendError(reply, gridedgeError('GE_ERR_INCIDENT_NOT_FOUND', req.params.id)),
   );
 
   // The same commands as the upstream command topic, for an operator on site.
@@ -50,8 +52,13 @@ export function incidentRoutes(app: FastifyInstance, ctx: ApiContext): void {
           await r.durable;
           return r.message;
         }
-        const status = r.code === 'not_found' ? 404 : r.code === 'invalid_transition' ? 409 : 400;
-        return reply.code(status).send({ error: r.error });
+        const code =
+          r.code === 'not_found'
+            ? 'GE_ERR_INCIDENT_NOT_FOUND'
+            : r.code === 'invalid_transition'
+              ? 'GE_ERR_INVALID_TRANSITION'
+              : 'GE_ERR_BAD_REQUEST';
+        return sendError(reply, new GridedgeError(code, r.error));
       },
     );
   }
