@@ -1,7 +1,7 @@
 /**
  * Counters the gateway keeps about itself (messages, rejections, refusals). Labels are folded
- * into the key once, so the hot path increments a Map entry and nothing more. The metrics issue
- * exports these through prom-client; tests and `gridedge demo` read them directly.
+ * into the key once, so the hot path increments a Map entry and nothing more. /metrics exports
+ * these through prom-client; tests and `gridedge demo` read them directly.
  */
 export type Labels = Record<string, string>;
 

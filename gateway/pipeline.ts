@@ -26,7 +26,7 @@ export interface DeviceState {
   sharedRules?: string;
 }
 
-/** Asks the cameras of a grid cell for snapshots; the cameras issue provides one. */
+/** Asks the cameras of a grid cell for snapshots (the camera stage answers). */
 export interface SnapshotProvider {
   forCell(grid: string): Promise<EvidenceInput[]>;
 }
