@@ -98,13 +98,22 @@ await new Promise((r) => setTimeout(r, 1000)); // load settles
 
 const alarm = await mqtt.connectAsync(url, { clientId: 'alarm-1', username: 'alarm-1', password: 'secret-of-alarm-1' });
 const sentAt = new Map<number, number>();
+// The device's own view: publish → PUBACK with one message in flight, as most field devices
+// publish (a telemetry reading and an alarm, each awaited before the next).
+const acks: number[] = [];
+const acked = async (topic: string, payload: string) => {
+  const at = performance.now();
+  await alarm.publishAsync(topic, payload, { qos: 1 });
+  acks.push(performance.now() - at);
+};
 const loadStart = loadSent;
 const t0 = performance.now();
 for (let i = 1; i <= ALARMS; i++) {
   sentAt.set(i, performance.now());
   stages.set(i, { sent: Date.now() });
-  await alarm.publishAsync('dev/alarm-1/event', JSON.stringify({ event: 'alarm', smokeDensity: i / 1000 }), { qos: 1 });
-  await alarm.publishAsync('dev/alarm-1/event', JSON.stringify({ event: 'clear' }), { qos: 1 });
+  await acked('dev/alarm-1/event', JSON.stringify({ event: 'alarm', smokeDensity: i / 1000 }));
+  await acked('dev/alarm-1/event', JSON.stringify({ event: 'clear' }));
+  await acked('dev/alarm-1/telemetry', JSON.stringify({ battery: 90, smokeDensity: 0.01 }));
   await new Promise((r) => setTimeout(r, 20));
 }
 const deadline = Date.now() + 10_000;
@@ -125,6 +134,9 @@ const part = (f: (s: { sent: number; made: number; received: number }) => number
   return { p50: xs[Math.floor(xs.length / 2)] ?? NaN, p99: xs[Math.min(xs.length - 1, Math.floor(0.99 * xs.length))] ?? NaN };
 };
 const toIncident = part((s) => s.made - s.sent);
+acks.sort((a, b) => a - b);
+const ackPct = (p: number) => Math.round(acks[Math.min(acks.length - 1, Math.floor((p / 100) * acks.length))]! * 100) / 100;
+const deviceAck = { p50: ackPct(50), p99: ackPct(99), samples: acks.length };
 const toUpstream = part((s) => s.received - s.made);
 const result = {
   date: new Date().toISOString(),
@@ -139,6 +151,7 @@ const result = {
   p99Ms: pct(99),
   gatewayEventLoopLagP99Ms: Math.round(lagP99 * 10) / 10,
   stagesMs: { toIncident, toUpstream },
+  deviceAckMs: deviceAck,
 };
 console.log('\nalarm latency (smoke alarm published → incident on the upstream broker)');
 console.log('  background telemetry  %d msg/s (target %d)', result.backgroundAchieved, RATE);
@@ -150,6 +163,12 @@ console.log(
   toIncident.p99,
   toUpstream.p50,
   toUpstream.p99,
+);
+console.log(
+  '  device PUBACK         p50 %s ms, p99 %s ms (%d publishes, one in flight: an alarm or reading until it is acked)',
+  deviceAck.p50,
+  deviceAck.p99,
+  deviceAck.samples,
 );
 console.log('  gateway event loop    lag p99 %s ms (its own process)', result.gatewayEventLoopLagP99Ms);
 await mkdir('bench/results', { recursive: true });

@@ -6,7 +6,6 @@
  */
 import { once } from 'node:events';
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import { gridedgeError } from '../core/errors.js';
@@ -16,6 +15,7 @@ import { authorizeHooks } from './hooks.js';
 import { PacketSizeGuard, RateLimiter } from './limits.js';
 import { type BrokerPersistence, openPersistence } from './persistence.js';
 import { type BrokerLimits, type BrokerOptions, DEFAULT_LIMITS, type DeviceSession, type RegisteredDevice } from './types.js';
+import { DeviceConnection } from './connection.js';
 
 export type { BrokerLimits, BrokerOptions, DeviceSession, RegisteredDevice };
 export { DEFAULT_LIMITS };
@@ -211,8 +211,7 @@ export class DeviceBroker {
     guard.once('error', () => socket.destroy());
     socket.once('error', () => guard.destroy());
     socket.pipe(guard);
-    const stream = Duplex.from({ readable: guard, writable: socket });
-    Object.assign(stream, { remoteAddress: remote });
+    const stream = new DeviceConnection(socket, guard);
     socket.once('close', () => stream.destroy());
     aedes.handle(stream);
   }
