@@ -26,11 +26,17 @@ export interface GatewayStatus {
   /** When this state began (for `offline` sent as LWT: when the connection it guards began). */
   since: string;
   version: string;
-  /** The incident backlog: pending messages, the oldest one's age, the last seq used, and drops by reason. */
-  outbox: {
+  /**
+   * The incident backlog: pending messages, the oldest one's age, the last seq used, and drops by
+   * reason. Absent from the Last Will (`lost: true`): the broker sends that one when the link died,
+   * and figures written at connect time would be stale by then.
+   */
+  outbox?: {
     pending: number;
     oldestAgeSeconds: number;
     lastSeq: number;
     dropped: { full: number; expired: number };
   };
+  /** Only in the Last Will: the link to the gateway was lost (crash, power, network), it did not say goodbye. */
+  lost?: true;
 }

@@ -32,15 +32,27 @@ export class Services {
     }
   }
 
-  /** Stops what was started, last first; a service that fails to stop is logged and the rest still stop. */
-  async stop(): Promise<void> {
+  /**
+   * Stops what was started, last first, within `withinMs` in all: a service that fails to stop,
+   * or takes longer than the time left, is logged and the rest still stop (a stop under systemd
+   * must not end in a SIGKILL because one client hangs on).
+   */
+  async stop(withinMs = 5000): Promise<void> {
     const started = this.started.reverse();
     this.started = [];
+    const deadline = Date.now() + withinMs;
     for (const s of started) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), Math.max(100, deadline - Date.now()));
+      });
       try {
-        await s.stop?.();
+        const outcome = await Promise.race([Promise.resolve(s.stop?.()).then(() => 'stopped' as const), late]);
+        if (outcome === 'late') this.log.error({ service: s.name, withinMs }, 'service did not stop in time; going on without it');
       } catch (err) {
         this.log.error({ service: s.name, err: (err as Error).message }, 'service did not stop cleanly');
+      } finally {
+        clearTimeout(timer);
       }
     }
   }

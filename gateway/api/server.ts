@@ -31,6 +31,8 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
     logController: new LogController({ disableRequestLogging: true }),
     // Refuse unknown keys rather than drop them silently: a typo in a request should say so.
     ajv: { customOptions: { removeAdditional: false } },
+    // Closing the API also closes idle keep-alive connections (a browser's), not only new ones.
+    forceCloseConnections: true,
   });
   // GA/T 1400 devices send JSON as application/VIID+JSON.
   app.addContentTypeParser(/^application\/viid\+json/i, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));

@@ -60,7 +60,8 @@ export class Uplink {
     return this.inflight;
   }
 
-  private status(state: GatewayStatus['state']): string {
+  /** The status message; `withFigures` false for the Last Will, which is written at connect time and sent at any time later. */
+  private status(state: GatewayStatus['state'], withFigures = true): string {
     const o = this.opts.outbox.stats();
     const s: GatewayStatus = {
       schema: STATUS_SCHEMA_ID,
@@ -69,7 +70,9 @@ export class Uplink {
       state,
       since: state === 'online' ? new Date().toISOString() : this.since,
       version: this.opts.version,
-      outbox: { pending: o.pending, oldestAgeSeconds: Math.round(o.oldestAgeMs / 1000), lastSeq: o.lastSeq, dropped: o.dropped },
+      ...(withFigures
+        ? { outbox: { pending: o.pending, oldestAgeSeconds: Math.round(o.oldestAgeMs / 1000), lastSeq: o.lastSeq, dropped: o.dropped } }
+        : { lost: true }),
     };
     return JSON.stringify(s);
   }
@@ -88,7 +91,8 @@ export class Uplink {
       keepalive: 30,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      will: { topic: this.topics.status, payload: Buffer.from(this.status('offline')), qos: 1, retain: true },
+      // Sent by the broker only if the link dies without a goodbye; figures of connect time would lie then, so it has none.
+      will: { topic: this.topics.status, payload: Buffer.from(this.status('offline', false)), qos: 1, retain: true },
     });
     client.on('connect', () => {
       counters.inc('uplink_connects_total');
@@ -196,7 +200,9 @@ export class Uplink {
         () => undefined,
       );
     }
-    await withTimeout(client.endAsync(true), 3000).catch(() => undefined);
+    // A DISCONNECT, not a dropped socket: the broker then discards the Will [MQTT-3.1.2-10], which
+    // would otherwise overwrite the goodbye just sent (or, in a pair, the successor's `online`).
+    await withTimeout(client.endAsync(false), 3000).catch(() => client.endAsync(true));
   }
 }
 

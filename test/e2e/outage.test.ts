@@ -141,7 +141,7 @@ describe('outbox full', () => {
     const platform = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/+/gw-out/#');
     cleanups.push(() => platform.close());
     const status = await platform.waitFor<GatewayStatus>('status with the drops', '/status', (s) => s.state === 'online', 15_000);
-    expect(status.outbox.dropped.full).toBe(stats.dropped.full);
+    expect(status.outbox?.dropped.full).toBe(stats.dropped.full);
     await waitFor(
       'backlog delivered',
       () => (platform.json<IncidentMessage>('/incident').length >= stats.pending ? true : undefined),

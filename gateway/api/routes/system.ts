@@ -7,8 +7,10 @@ import { PACKAGE_ROOT } from '../../../core/package.js';
 import { TokenAuth } from '../auth.js';
 import type { ApiContext, ApiOptions } from '../context.js';
 import { ErrorSchema, HealthSchema } from '../schemas.js';
+import type { ServerResponse } from 'node:http';
 
 export function systemRoutes(app: FastifyInstance, ctx: ApiContext, opts: ApiOptions): void {
+  const feeds = new Set<ServerResponse>();
   app.get(
     '/healthz',
     {
@@ -76,12 +78,19 @@ export function systemRoutes(app: FastifyInstance, ctx: ApiContext, opts: ApiOpt
       res.write(': connected\n\n');
       const stop = ctx.onIncident((m) => res.write(`event: incident\ndata: ${JSON.stringify(m)}\n\n`));
       const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+      feeds.add(res);
       req.raw.once('close', () => {
         clearInterval(ping);
         stop();
+        feeds.delete(res);
       });
     },
   );
+  // A live feed never ends by itself: the API's close ends each one, or closing would wait for the browser.
+  app.addHook('preClose', (done) => {
+    for (const res of feeds) res.end();
+    done();
+  });
 
   // Evidence: with a read token, or by a signed link that has not expired (links are shared with the centre).
   const auth = new TokenAuth(opts.tokens);
