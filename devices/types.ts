@@ -189,17 +189,30 @@ export interface KindContext {
   reject(deviceId: string, channel: string, reason: RejectReason, detail: string, payload: Buffer): void;
 }
 
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** Who a device route's request comes from, or the answer that refuses it (a Digest challenge). */
+export type RouteAuth = { ok: true; user: string } | { ok: false; status: number; body: unknown; headers?: Record<string, string> };
+
 /** Routes a kind adds to the gateway's HTTP server: each handler owns its own authentication. */
 export interface HttpRoute {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: HttpMethod | HttpMethod[];
   url: string;
   /** Largest request body accepted, bytes. */
   bodyLimit?: number;
   /** Who may call it: devices (the handler checks them), or API tokens of this role. */
   access: 'device' | 'read' | 'operator';
+  /**
+   * For `device` routes: who is asking, from the request line and headers alone. It runs before
+   * the body is read or parsed, so a request without credentials gets its challenge whatever its
+   * body (libcurl sends the first try of a Digest exchange with an empty one).
+   */
+  authenticate?(request: { method: string; url: string; headers: Record<string, string | string[] | undefined> }): RouteAuth;
   /** JSON Schemas for fastify: validation and the OpenAPI document from one place. */
   schema?: { params?: TSchema; body?: TSchema; querystring?: TSchema; response?: Record<number, TSchema> };
   handler(request: {
+    /** The device `authenticate` found. */
+    user?: string;
     method: string;
     url: string;
     body: unknown;

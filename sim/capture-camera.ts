@@ -51,6 +51,8 @@ export class SimulatedCaptureCamera extends SimulatedMqttDevice {
 /** The GA/T 1400 side of the same camera. */
 export class ViidClient {
   private challenge?: string;
+  /** Requests signed with the current challenge's nonce: the nonce count grows with each (RFC 7616 §3.4). */
+  private count = 0;
 
   constructor(
     private readonly baseUrl: string,
@@ -66,10 +68,12 @@ export class ViidClient {
         headers: { 'content-type': 'application/VIID+JSON', ...(authorization ? { authorization } : {}) },
         body: JSON.stringify(body),
       });
-    let res = await send(this.challenge ? digestAuthorization(this.challenge, this.deviceId, this.password, 'POST', path) : undefined);
+    const sign = () => digestAuthorization(this.challenge!, this.deviceId, this.password, 'POST', path, ++this.count);
+    let res = await send(this.challenge ? sign() : undefined);
     if (res.status === 401) {
       this.challenge = res.headers.get('www-authenticate') ?? '';
-      res = await send(digestAuthorization(this.challenge, this.deviceId, this.password, 'POST', path));
+      this.count = 0;
+      res = await send(sign());
     }
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };

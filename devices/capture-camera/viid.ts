@@ -89,25 +89,25 @@ type Req = Parameters<HttpRoute['handler']>[0];
 
 export function viidRoutes(ctx: KindContext): HttpRoute[] {
   const digest = new DigestAuth(VIID_REALM, (user) => ctx.digestHA1(user, VIID_REALM));
-  const authed = (
-    req: Req,
-  ): { ok: true; user: string } | { ok: false; res: { status: number; body: unknown; headers: Record<string, string> } } => {
+  // Runs before the body is read (HttpRoute.authenticate): the digest covers this request's URI.
+  const authenticate: HttpRoute['authenticate'] = (req) => {
     const auth = req.headers.authorization;
-    const r = digest.verify(req.method, typeof auth === 'string' ? auth : undefined);
+    const r = digest.verify(req.method, req.url, typeof auth === 'string' ? auth : undefined);
     if (r.ok) return r;
     return {
       ok: false,
-      res: {
-        status: 401,
-        body: { ResponseStatusObject: status('', req.url, 4, 'Unauthorized') },
-        headers: { 'www-authenticate': r.challenge },
-      },
+      status: 401,
+      body: { ResponseStatusObject: status('', req.url.split('?')[0]!, 4, `Unauthorized: ${r.reason}`) },
+      headers: { 'www-authenticate': r.challenge },
     };
+  };
+  const authed = (req: Req): { ok: true; user: string } => {
+    if (req.user === undefined) throw new Error('a GA/T 1400 route ran without its authentication');
+    return { ok: true, user: req.user };
   };
 
   const single = (url: string, objectKey: 'RegisterObject' | 'KeepaliveObject') => async (req: Req) => {
     const a = authed(req);
-    if (!a.ok) return a.res;
     const id = (req.body as Record<string, { DeviceID?: unknown } | undefined> | null)?.[objectKey]?.DeviceID;
     if (id !== a.user)
       return {
@@ -130,7 +130,6 @@ export function viidRoutes(ctx: KindContext): HttpRoute[] {
     ) =>
     async (req: Req) => {
       const a = authed(req);
-      if (!a.ok) return a.res;
       const objects = (req.body as Record<string, Record<string, unknown> | undefined> | null)?.[listKey]?.[objectKey];
       if (!Array.isArray(objects) || objects.length === 0 || objects.length > MAX_OBJECTS) {
         ctx.reject(
@@ -179,9 +178,22 @@ export function viidRoutes(ctx: KindContext): HttpRoute[] {
     url,
     access: 'device',
     bodyLimit: MAX_UPLOAD_BYTES,
+    authenticate,
     handler,
   });
   return [
+    // Anything else under /VIID: signed in first, like every GA/T 1400 resource, then answered 404 in its form.
+    {
+      method: ['GET', 'POST', 'PUT', 'DELETE'],
+      url: '/VIID/*',
+      access: 'device',
+      bodyLimit: MAX_UPLOAD_BYTES,
+      authenticate,
+      handler: async (req) => {
+        const path = req.url.split('?')[0]!;
+        return { status: 404, body: { ResponseStatusObject: status(req.user ?? '', path, 4, `no such resource: ${req.method} ${path}`) } };
+      },
+    },
     route('/VIID/System/Register', single('/VIID/System/Register', 'RegisterObject')),
     route('/VIID/System/Keepalive', single('/VIID/System/Keepalive', 'KeepaliveObject')),
     route(

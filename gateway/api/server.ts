@@ -5,7 +5,7 @@
  * `device` (routes device kinds add, which authenticate their devices themselves). A route that
  * declares nothing needs a read token: forgetting fails closed.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../../core/log.js';
 import { TokenAuth, type Role } from './auth.js';
@@ -59,19 +59,34 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
   cameraRoutes(app, ctx);
   incidentRoutes(app, ctx);
   for (const route of opts.routes) {
+    const users = new WeakMap<object, string>();
+    const authenticate = route.authenticate;
     app.route({
       method: route.method,
       url: route.url,
       bodyLimit: route.bodyLimit ?? 1024 * 1024,
       config: { access: route.access },
       ...(route.schema ? { schema: route.schema } : {}),
+      // Before the body is read: a refusal (a Digest challenge) answers whatever the body holds.
+      ...(authenticate
+        ? {
+            onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
+              const a = authenticate({ method: req.method, url: req.url, headers: req.headers });
+              if (a.ok) return void users.set(req, a.user);
+              if (a.headers) reply.headers(a.headers);
+              return reply.code(a.status).send(a.body);
+            },
+          }
+        : {}),
       handler: async (req, reply) => {
+        const user = users.get(req);
         const res = await route.handler({
           method: req.method,
           url: req.url,
           body: req.body,
           params: req.params as Record<string, string>,
           headers: req.headers,
+          ...(user !== undefined ? { user } : {}),
         });
         if (res.headers) reply.headers(res.headers);
         return reply.code(res.status).send(res.body);

@@ -151,7 +151,7 @@ export class OnvifService {
   }
 
   private serveSnapshot(req: IncomingMessage, res: ServerResponse): void {
-    const r = this.digest.verify('GET', req.headers.authorization);
+    const r = this.digest.verify('GET', req.url ?? '/', req.headers.authorization);
     if (!r.ok) {
       this.refused += req.headers.authorization ? 1 : 0;
       res.writeHead(401, { 'WWW-Authenticate': r.challenge, 'Content-Type': 'text/plain' });
