@@ -52,6 +52,8 @@ export class BrokerAuth {
   readonly sessions = new WeakMap<Client, DeviceSession>();
   /** The service account behind each authenticated connection. */
   readonly services = new WeakMap<Client, ServiceAccount>();
+  /** Connections whose CONNECT carried no client id (aedes has made one up by the time it authenticates). */
+  private readonly anonymousIds = new WeakSet<Client>();
 
   constructor(private readonly opts: Pick<BrokerOptions, 'devices' | 'accounts' | 'counters' | 'log' | 'beforeConnack'>) {
     for (const d of opts.devices) this.addDevice(d);
@@ -83,6 +85,11 @@ export class BrokerAuth {
     return account ? sessionOf(account) : undefined;
   }
 
+  /** aedes' `preConnect` hook: what authentication must know of the CONNECT itself. */
+  connecting(client: Client, packet: { clientId?: string }): void {
+    if (!packet.clientId) this.anonymousIds.add(client);
+  }
+
   /** aedes' `authenticate` hook. */
   authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: Done): void {
     const { counters, log } = this.opts;
@@ -94,6 +101,8 @@ export class BrokerAuth {
       );
       done(authError(`connection refused: ${reason}`, code), null);
     };
+    // [MQTT-3.1.3-8] a zero-byte client id with CleanSession 0 gets CONNACK 2: there is no session to resume by it.
+    if (this.anonymousIds.has(client) && !client.clean) return refuse('empty_client_id_with_session', IDENTIFIER_REJECTED);
     if (!username || !password) return refuse('anonymous', BAD_USERNAME_OR_PASSWORD);
     const service = this.serviceAccounts.get(username);
     if (service) {

@@ -93,8 +93,9 @@ export class DeviceBroker {
       // the other publishes its devices' Wills (see wills.ts).
       ...(this.opts.cluster ? { heartbeatInterval: (this.opts.cluster.heartbeatSeconds ?? 10) * 1000 } : {}),
       // Before any subscription exists: deliveries then go at the highest QoS granted (see delivery-qos.ts).
-      preConnect: (client, _packet, done) => {
+      preConnect: (client, packet, done) => {
         deliverAtGrantedQos(client);
+        auth.connecting(client, packet);
         done(null, true);
       },
       authenticate: (client, username, password, done) => auth.authenticate(client, username, password, done),

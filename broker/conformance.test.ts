@@ -92,4 +92,20 @@ describe('MQTT 3.1.1 conformance', () => {
     expect(silentFor).toBeGreaterThanOrEqual(1400);
     expect(silentFor).toBeLessThan(5000);
   });
+
+  it('MQTT-3.1.3-8: a zero-length client id with clean session 0 is refused with CONNACK 2, for a service account too', async () => {
+    const str = (t: string) => [0, Buffer.byteLength(t), ...Buffer.from(t)];
+    const connack = async (flags: number) => {
+      // CONNECT, MQTT 3.1.1, user name + password flags, keep-alive 30 s, client id "".
+      const body = [...str('MQTT'), 4, flags, 0, 30, ...str(''), ...str('screen'), ...str('screen-password-1')];
+      const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+      const reply = new Promise<Buffer>((r) => socket.once('data', r));
+      socket.write(Buffer.from([0x10, body.length, ...body]));
+      const bytes = [...(await reply).subarray(0, 4)];
+      socket.destroy();
+      return bytes;
+    };
+    expect(await connack(0xc0)).toEqual([0x20, 0x02, 0x00, 0x02]); // clean session 0: identifier rejected
+    expect(await connack(0xc2)).toEqual([0x20, 0x02, 0x00, 0x00]); // clean session 1: the broker assigns an id [MQTT-3.1.3-6]
+  });
 });
