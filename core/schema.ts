@@ -4,6 +4,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Type, type TSchema, type Static } from '@sinclair/typebox';
+import { isSecretKey, MASK } from './secrets.js';
 
 /** For device payloads: first error only, no defaults, fastest path. */
 export const payloadAjv = new Ajv({ allErrors: false, verbose: true, strict: true });
@@ -32,7 +33,7 @@ export function keyPath(instancePath: string, extra?: string): string {
   return out === '' ? '(top level)' : out;
 }
 
-function show(value: unknown): string {
+function showValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value);
   if (text === undefined) return String(value);
@@ -71,9 +72,15 @@ function expected(schema: unknown): string {
   return s?.description ?? s?.type ?? 'a valid value';
 }
 
-/** One readable line per Ajv error. */
+/** Whether the value at this instance path is a secret (its own key, or inside one: `tokens[0].token`, `upstream.password`). */
+function isSecretPath(instancePath: string): boolean {
+  return instancePath.split('/').some((part) => isSecretKey(part.replace(/~1/g, '/').replace(/~0/g, '~')));
+}
+
+/** One readable line per Ajv error. A secret's value is never shown: it would end up in logs and terminals. */
 export function describeError(e: ErrorObject): string {
   const at = keyPath(e.instancePath);
+  const show = isSecretPath(e.instancePath) ? () => `${MASK} (a secret, not shown)` : showValue;
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'required': {
@@ -93,7 +100,7 @@ export function describeError(e: ErrorObject): string {
     case 'enum':
       return `${at}: ${show(e.data)} is not allowed (expected one of: ${(p.allowedValues as unknown[]).map(String).join(', ')})`;
     case 'const':
-      return `${at}: ${show(e.data)} is not allowed (expected ${show(p.allowedValue)})`;
+      return `${at}: ${show(e.data)} is not allowed (expected ${showValue(p.allowedValue)})`;
     case 'type':
       return `${at}: ${show(e.data)} is not ${e.data === null ? 'allowed' : 'of the right type'} (expected ${expected(e.parentSchema)})`;
     case 'pattern':

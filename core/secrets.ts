@@ -57,3 +57,13 @@ export function maskSecrets(value: unknown): unknown {
 export function maskUrl(url: string): string {
   return url.replace(/\/\/[^@/?#\s]*@/, `//${MASK}@`);
 }
+
+const KEY_VALUE = new RegExp(`((?:^|[\\s{,"'])(?:${SECRET_KEYS.join('|')})["']?\\s*[:=]\\s*)([^\\s,}]+.*)$`, 'gm');
+
+/**
+ * Text that may quote a config file (a YAML parser's error shows the offending line): the value
+ * after any secret key (`password: …`, `"token": …`) becomes `***`.
+ */
+export function maskSecretsInText(text: string): string {
+  return text.replace(KEY_VALUE, `$1${MASK}`);
+}

@@ -283,4 +283,28 @@ describe('grid codes', () => {
     expect(parseGridCode('110105001002003')).toEqual({ division: '110105', street: '001', community: '002', cell: '003' });
     expect(() => parseGridCode('11010500100200')).toThrow(/exactly 15 digits/);
   });
+
+  it('never shows a secret value in a problem, whatever is wrong with it', async () => {
+    const secrets = ['Sh0rt', 'tok-Sh0rt', 'cmd-too-Sh0rt', 'Zq9'];
+    const found = problems({
+      ...base(),
+      devices: [{ id: 'smoke-01', kind: 'smoke-alarm', secret: 'Sh0rt' }],
+      upstream: { url: 'mqtt://127.0.0.1:1883', password: 4242424, commandSecret: 'cmd-too-Sh0rt' },
+      api: { tokens: [{ name: 'ops', token: 'tok-Sh0rt', role: 'operator' }], linkSecret: ['Zq9'] },
+      broker: { accounts: [{ username: 'screen', password: 'Zq9', acl: [] }] },
+    });
+    expect(found.length).toBeGreaterThanOrEqual(5);
+    for (const line of found) for (const s of [...secrets, '4242424']) expect(line).not.toContain(s);
+    expect(found.join('\n')).toContain('devices[0].secret: *** (a secret, not shown) is not valid');
+    // A YAML error quotes the line it is on.
+    const dir = await tempDir('secret-yaml');
+    const file = path.join(dir, 'gw.yaml');
+    await writeFile(
+      file,
+      'gateway:\n  id: gw\n  grid: "110105001002000"\nupstream:\n  url: mqtt://h:1883\n  password: "hunter2-the-secret\n',
+    );
+    const err = await loadConfig(file, {}).catch((e: unknown) => e as ConfigError);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).not.toContain('hunter2');
+  });
 });

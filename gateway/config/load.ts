@@ -15,6 +15,7 @@ import { ERRORS, GridedgeError } from '../../core/errors.js';
 import { compile, configAjv, describeErrors, type Validator } from '../../core/schema.js';
 import { ConfigSchema, type Config, type RawConfig } from './schema.js';
 import { gridCodeProblem } from '../../contracts/grid.js';
+import { maskSecretsInText } from '../../core/secrets.js';
 
 /** Every problem of one config document at once (`GE_ERR_CONFIG_INVALID`), each naming its key path. */
 export class ConfigError extends GridedgeError {
@@ -209,7 +210,7 @@ export async function loadConfig(file: string, env: Env = process.env, opts: Res
   if (doc.errors.length)
     throw new ConfigError(
       file,
-      doc.errors.map((e) => `YAML: ${e.message}`),
+      doc.errors.map((e) => `YAML: ${maskSecretsInText(e.message)}`),
     );
   return resolveConfig(doc.toJS(), file, path.dirname(path.resolve(file)), env, opts);
 }
