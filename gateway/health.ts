@@ -12,6 +12,9 @@ export function gatewayHealth(gw: Gateway): Health {
   if (uplink && !uplink.connected && (!cluster || cluster.leader)) problems.push('uplink to the central platform is down');
   const series = gw.sink.stats();
   if (series.dropped > 0) problems.push(`${series.dropped} series lines dropped`);
+  const quarantined = gw.series.quarantine.count;
+  if (quarantined > 0)
+    problems.push(`${quarantined} series lines refused by the server, kept in ${gw.series.quarantine.dir} (gridedge spool quarantine)`);
   const outbox = gw.outbox.stats();
   const dropped = outbox.dropped.full + outbox.dropped.expired;
   if (dropped > 0) problems.push(`${dropped} incident messages dropped from the outbox`);

@@ -2,6 +2,7 @@
 # Installs the real servers the tests start on loopback, from Debian's packages:
 #   mosquitto          the central platform's broker (upstream), and mosquitto_pub/sub
 #   victoria-metrics   a time-series server that speaks InfluxDB's /api/v2/write
+#   influxdb           InfluxDB 1.6, for the 1.x /write API and its field type conflicts
 #   openssl            makes the certificates the TLS tests use
 #   chromium           a real browser for the console page test (driven by playwright-core)
 #   fonts-wqy-zenhei   a CJK font, so the console's Chinese renders in that browser (and plates in scenes)
@@ -19,6 +20,7 @@ missing=()
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # certificates for the TLS tests
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
+[ -x /usr/bin/influxd ] || missing+=(influxdb)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
@@ -32,8 +34,8 @@ gst_plugins=$(ls -d /usr/lib/*/gstreamer-1.0 2>/dev/null | head -1)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, chromium, fonts-wqy-zenhei, ffmpeg,"
-  echo "  GStreamer RTSP server, darknet photos, redis-server"
+  echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, influxdb, chromium, fonts-wqy-zenhei,"
+  echo "  ffmpeg, GStreamer RTSP server, darknet photos, redis-server"
   exit 0
 fi
 

@@ -9,7 +9,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
-import { InfluxDB } from '@influxdata/influxdb-client';
 import { deviceKinds } from '../../devices/registry.js';
 import type { KindContext } from '../../devices/types.js';
 import { OnvifCamera, OnvifError } from '../../devices/camera/onvif.js';
@@ -17,10 +16,9 @@ import { checkModels } from '../../detectors/catalog.js';
 import { cameraPasswordEnv, ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { loadProvisioned } from '../devices/provisioned.js';
-import { routeInfluxClientLogs } from '../timeseries/influx.js';
-import { createLogger } from '../../core/log.js';
 import { maskUrl } from '../../core/secrets.js';
 import { Redis } from 'ioredis';
+import { postLines, seriesTarget } from '../timeseries/target.js';
 
 export type Outcome = 'PASS' | 'FAIL' | 'SKIP';
 export interface Check {
@@ -94,26 +92,23 @@ async function checkSeries(config: Config): Promise<Check> {
       outcome: 'PASS',
       detail: `no influx configured: readings spool to ${path.join(config.dataDir, 'spool')} (replay them later: gridedge spool replay)`,
     };
-  routeInfluxClientLogs(createLogger('silent'));
-  const api = new InfluxDB({ url: influx.url, token: influx.token ?? '', timeout: 5000 }).getWriteApi(influx.org, influx.bucket, 'ms', {
-    maxRetries: 0,
-    flushInterval: 0,
-  });
-  api.writeRecord(`gridedge_doctor,gateway=${config.gateway.id} ok=1 ${Date.now()}`);
+  const target = seriesTarget(influx);
+  const where = influx.version === 1 ? `database ${target.database}` : `bucket ${influx.bucket}`;
   try {
-    await api.close();
-    return {
-      name: 'series',
-      outcome: 'PASS',
-      detail: `${influx.url} took a test point (bucket ${influx.bucket}, measurement gridedge_doctor)`,
-    };
+    await postLines(target, [`gridedge_doctor,gateway=${config.gateway.id} ok=1 ${Date.now()}`], 5000);
+    return { name: 'series', outcome: 'PASS', detail: `${influx.url} took a test point (${where}, measurement gridedge_doctor)` };
   } catch (err) {
-    const e = err as Error & { statusCode?: number; code?: string };
+    const e = err as Error & { statusCode?: number };
+    const v1 = influx.version === 1;
     const fix =
       e.statusCode === 401 || e.statusCode === 403
-        ? 'the server refused the token: check influx.token (GRIDEDGE_INFLUX_TOKEN) and its write permission on the bucket'
+        ? v1
+          ? 'the server refused the user: check influx.username and influx.password (GRIDEDGE_INFLUX_PASSWORD) and its write permission'
+          : 'the server refused the token: check influx.token (GRIDEDGE_INFLUX_TOKEN) and its write permission on the bucket'
         : e.statusCode === 404
-          ? 'no such org or bucket: check influx.org and influx.bucket'
+          ? v1
+            ? 'no such database: create it (CREATE DATABASE …) or check influx.database; an InfluxDB 2 server needs version: 2'
+            : 'no such org or bucket (or an InfluxDB 1.x server: set influx.version: 1): check influx.org and influx.bucket'
           : 'the server did not answer: check influx.url and that it is up (readings spool to disk meanwhile, nothing is lost)';
     return { name: 'series', outcome: 'FAIL', detail: `${influx.url}: ${e.message}`, fix };
   }

@@ -3,15 +3,12 @@
  * The `gridedge` command: `start`, `config check`, `doctor`, `models`, `detect` and `spool replay`
  * here; the other groups register themselves from their own modules.
  */
-import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../../core/log.js';
 import { VERSION } from '../../core/package.js';
 import { checkModels } from '../../detectors/catalog.js';
 import { loadConfig } from '../config/load.js';
 import { Gateway } from '../gateway.js';
-import { routeInfluxClientLogs } from '../timeseries/influx.js';
-import { replaySpool } from '../timeseries/replay.js';
 import { fail, guarded, port } from './args.js';
 import { camerasCommand } from './cameras.js';
 import { demoCommand } from './demo-command.js';
@@ -19,6 +16,7 @@ import { detectCommand } from './detect.js';
 import { devicesCommand } from './devices-command.js';
 import { doctor, report } from './doctor.js';
 import { simCommand } from './sim-command.js';
+import { spoolCommand } from './spool-command.js';
 
 const program = new Command()
   .name('gridedge')
@@ -126,29 +124,6 @@ program
 camerasCommand(program);
 devicesCommand(program);
 
-const spoolCmd = program.command('spool').description('the local line-protocol spool of readings');
-spoolCmd
-  .command('replay')
-  .description('send spooled readings to the InfluxDB configured in the config file, oldest first, removing each file once sent')
-  .requiredOption('-c, --config <file>', 'YAML config file with an influx section')
-  .option('--dir <dir>', 'spool folder (default: <gateway.dataDir>/spool)')
-  .option('--include-current', "also send the current hour's file (only when no gateway is writing to it)", false)
-  .option('--keep', 'rename sent files to *.lp.replayed instead of deleting them', false)
-  .action(
-    guarded(async (opts: { config: string; dir?: string; includeCurrent: boolean; keep: boolean }) => {
-      const config = await loadConfig(opts.config);
-      if (!config.influx) throw new Error(`${opts.config} has no influx section: there is no server to replay to`);
-      routeInfluxClientLogs(createLogger('silent')); // replay reports its own failures, once
-
-      await replaySpool({
-        dir: opts.dir ?? path.join(config.dataDir, 'spool'),
-        target: { url: config.influx.url, token: config.influx.token ?? '', org: config.influx.org, bucket: config.influx.bucket },
-        includeCurrent: opts.includeCurrent,
-        keep: opts.keep,
-        progress: (line) => process.stdout.write(`${line}\n`),
-      });
-      process.exit(0);
-    }),
-  );
+spoolCommand(program);
 
 program.parseAsync().catch(fail);

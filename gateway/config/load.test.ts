@@ -303,7 +303,7 @@ describe('grid codes', () => {
       file,
       'gateway:\n  id: gw\n  grid: "110105001002000"\nupstream:\n  url: mqtt://h:1883\n  password: "hunter2-the-secret\n',
     );
-    const err = await loadConfig(file, {}).catch((e: unknown) => e as ConfigError);
+    const err = (await loadConfig(file, {}).catch((e: unknown) => e)) as ConfigError;
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).not.toContain('hunter2');
   });

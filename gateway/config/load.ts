@@ -82,6 +82,7 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     raw.upstream.commandSecret = env.GRIDEDGE_COMMAND_SECRET;
   }
   if (raw.influx && env.GRIDEDGE_INFLUX_TOKEN) raw.influx.token = env.GRIDEDGE_INFLUX_TOKEN;
+  if (raw.influx && env.GRIDEDGE_INFLUX_PASSWORD) raw.influx.password = env.GRIDEDGE_INFLUX_PASSWORD;
   if (raw.cluster && env.GRIDEDGE_CLUSTER_REDIS) raw.cluster.redis = env.GRIDEDGE_CLUSTER_REDIS;
   if (env.GRIDEDGE_LINK_SECRET) {
     if (env.GRIDEDGE_LINK_SECRET.length < 16)
@@ -112,8 +113,18 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
       problems.push('broker.tls.requireClientCert: give broker.tls.ca, the CA that signs device certificates');
     if (tls.port !== 0 && tls.port === raw.broker.port) problems.push(`broker.tls.port: ${tls.port} is also broker.port`);
   }
-  if (requireSecrets && raw.influx && !raw.influx.token)
-    problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
+  const influx = raw.influx;
+  if (influx?.version === 1) {
+    for (const key of ['token', 'org'] as const)
+      if (influx[key] !== undefined)
+        problems.push(`influx.${key}: an InfluxDB 2 setting; with version 1 give database (and username, password)`);
+  } else if (influx) {
+    if (!influx.org) problems.push('influx.org: missing (the InfluxDB 2 organization; for InfluxDB 1.x set version: 1 and database)');
+    if (requireSecrets && !influx.token) problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
+    for (const key of ['database', 'retentionPolicy', 'username', 'password'] as const)
+      if (influx[key] !== undefined)
+        problems.push(`influx.${key}: an InfluxDB 1.x setting; give version: 1, or org and token for InfluxDB 2`);
+  }
 
   const seen = new Map<string, number>();
   const devices: Config['devices'] = [];

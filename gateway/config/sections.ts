@@ -165,9 +165,19 @@ export const InfluxSection = Type.Optional(
   Type.Object(
     {
       url: Type.String({ pattern: '^https?://[^\\s]+$', description: 'InfluxDB URL such as http://host:8086' }),
-      token: Type.Optional(Type.String({ minLength: 1, description: 'API token (or GRIDEDGE_INFLUX_TOKEN)' })),
-      org: Type.String({ minLength: 1, description: 'organization name' }),
-      bucket: Type.String({ minLength: 1, default: 'gridedge', description: 'bucket name' }),
+      version: Type.Unsafe<1 | 2>({
+        type: 'integer',
+        enum: [1, 2],
+        default: 2,
+        description: '2: the /api/v2/write API (InfluxDB 2 and 3, 1.8+, victoria-metrics); 1: InfluxDB 1.x /write',
+      }),
+      token: Type.Optional(Type.String({ minLength: 1, description: 'v2: API token (or GRIDEDGE_INFLUX_TOKEN)' })),
+      org: Type.Optional(Type.String({ minLength: 1, description: 'v2: organization name' })),
+      bucket: Type.String({ minLength: 1, default: 'gridedge', description: 'v2: bucket name' }),
+      database: Type.Optional(Type.String({ minLength: 1, description: 'v1: database name (default gridedge)' })),
+      retentionPolicy: Type.Optional(Type.String({ minLength: 1, description: "v1: retention policy (default: the database's)" })),
+      username: Type.Optional(Type.String({ minLength: 1, description: 'v1: user name, when the server has authentication on' })),
+      password: Type.Optional(Type.String({ minLength: 1, description: 'v1: its password (or GRIDEDGE_INFLUX_PASSWORD)' })),
       batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000, description: 'points per write, 1..100000' }),
       flushIntervalMs: Type.Integer({
         minimum: 10,

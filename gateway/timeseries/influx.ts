@@ -5,6 +5,7 @@
 import { InfluxDB, setLogger, type WriteApi } from '@influxdata/influxdb-client';
 import type { Logger } from '../../core/log.js';
 import type { SeriesSink, SinkStats } from './sink.js';
+import { isRefusal } from './target.js';
 
 export interface InfluxSinkOptions {
   url: string;
@@ -16,6 +17,8 @@ export interface InfluxSinkOptions {
   maxRetries?: number;
   /** Receives lines the server would not take after every retry. */
   fallback?: (lines: string[]) => void;
+  /** A batch the server refused (4xx: a type conflict, a malformed line), sorted out line by line; resolves to the lines stored. */
+  refused?: (lines: string[]) => Promise<number>;
   onError?: (err: Error) => void;
 }
 
@@ -55,7 +58,10 @@ export class InfluxSink implements SeriesSink {
         const status = (error as { statusCode?: number }).statusCode;
         const willRetry = !this.closing && attempt <= maxRetries && (status === undefined || status >= 429);
         if (willRetry) return undefined;
-        giveUp(lines);
+        if (opts.refused && isRefusal(error)) {
+          this.pending -= lines.length;
+          void opts.refused(lines).then((n) => (this.written += n));
+        } else giveUp(lines);
         return Promise.resolve();
       },
       writeRetrySkipped: (entry) => giveUp(entry.lines),

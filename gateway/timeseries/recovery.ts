@@ -9,6 +9,7 @@ import type { Counters } from '../../core/counters.js';
 import { replaySpool, type ReplayTarget } from './replay.js';
 import type { SpoolSink } from './spool.js';
 import { spoolFileName } from './spool.js';
+import type { Refused } from './split.js';
 
 export interface RecoveryOptions {
   spool: SpoolSink;
@@ -17,6 +18,8 @@ export interface RecoveryOptions {
   log: Logger;
   counters: Counters;
   intervalMs?: number;
+  /** Where lines the server refuses one by one go (the spool's files still flow). */
+  quarantine?: (refused: Refused[]) => Promise<void>;
 }
 
 export class SpoolRecovery {
@@ -42,7 +45,12 @@ export class SpoolRecovery {
     await spool.rotate();
     const marker = spoolFileName(Date.now());
     try {
-      const result = await replaySpool({ dir: this.opts.dir, target: this.opts.target, only: (name) => name < marker });
+      const result = await replaySpool({
+        dir: this.opts.dir,
+        target: this.opts.target,
+        only: (name) => name < marker,
+        ...(this.opts.quarantine ? { quarantine: this.opts.quarantine } : {}),
+      });
       if (result.files > 0) {
         spool.released(result.bytes);
         counters.inc('series_replayed_lines_total', undefined, result.lines);

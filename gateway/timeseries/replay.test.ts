@@ -78,7 +78,7 @@ describe('spool replay', () => {
     const progress: string[] = [];
     expect(
       await replaySpool({ dir, target: { url: vm.url, token: 't', org: 'o', bucket: 'b' }, progress: (l) => progress.push(l) }),
-    ).toEqual({ files: 0, lines: 0, bytes: 0, skipped: [] });
+    ).toEqual({ files: 0, lines: 0, bytes: 0, skipped: [], refused: 0 });
     expect(progress).toEqual([`nothing to replay in ${dir}`]);
     await expect(replaySpool({ dir: path.join(dir, 'nope'), target: { url: vm.url, token: 't', org: 'o', bucket: 'b' } })).rejects.toThrow(
       /cannot read the spool folder/,

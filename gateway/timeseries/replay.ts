@@ -1,22 +1,20 @@
 /**
- * Sends spooled line protocol to an InfluxDB v2 write API, oldest hour first, and removes each
- * file once the server has taken all of it. A failure stops the replay with the file intact,
- * so running it again resumes where it stopped (points are idempotent: same series, same time).
+ * Sends spooled line protocol to the series server, oldest hour first, and removes each file once
+ * the server has taken all of it. Lines the server refuses one by one (a type conflict) go to the
+ * quarantine and the rest of the file flows (split.ts); any other failure stops the replay with
+ * the file intact, so running it again resumes where it stopped (points are idempotent: same
+ * series, same time).
  */
 import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { InfluxDB } from '@influxdata/influxdb-client';
 import { SPOOL_SUFFIX } from './spool.js';
 import { gridedgeError } from '../../core/errors.js';
+import { leftOver, type Refused, sendSplitting } from './split.js';
+import { postLines, type SeriesTarget } from './target.js';
 
 const INCLUDE_HINT = '--include-current to send it';
 
-export interface ReplayTarget {
-  url: string;
-  token: string;
-  org: string;
-  bucket: string;
-}
+export type ReplayTarget = SeriesTarget;
 
 export interface ReplayOptions {
   dir: string;
@@ -29,6 +27,8 @@ export interface ReplayOptions {
   keep?: boolean;
   batchLines?: number;
   progress?: (line: string) => void;
+  /** Where lines the server refused one by one are kept; without it, a refusal stops the replay. */
+  quarantine?: (refused: Refused[]) => Promise<void>;
 }
 
 export interface ReplayResult {
@@ -36,6 +36,8 @@ export interface ReplayResult {
   lines: number;
   bytes: number;
   skipped: string[];
+  /** Lines the server refused, now in the quarantine. */
+  refused: number;
 }
 
 export async function replaySpool(opts: ReplayOptions): Promise<ReplayResult> {
@@ -55,42 +57,47 @@ export async function replaySpool(opts: ReplayOptions): Promise<ReplayResult> {
       `nothing to replay in ` +
         `${opts.dir}${skipped.length ? ` (skipped ${newest}, the newest, which a running gateway may still write; ${INCLUDE_HINT})` : ''}`,
     );
-    return { files: 0, lines: 0, bytes: 0, skipped };
+    return { files: 0, lines: 0, bytes: 0, skipped, refused: 0 };
   }
 
-  const client = new InfluxDB({ url: opts.target.url, token: opts.target.token, timeout: 30_000 });
   let total = 0;
   let bytes = 0;
+  let refusedTotal = 0;
   for (const [i, name] of todo.entries()) {
     const file = path.join(opts.dir, name);
     const text = await readFile(file, 'utf8');
-    const lines = text.split('\n').filter((l) => l.length > 0);
-    // No retries inside: a failure must surface here so the file stays for the next run.
-    const api = client.getWriteApi(opts.target.org, opts.target.bucket, 'ms', {
-      batchSize: batchLines + 1,
-      flushInterval: 0,
-      maxRetries: 0,
-      gzipThreshold: 4096,
-    });
+    // Comment lines (#) are the quarantine's notes: never sent.
+    const lines = text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
+    let refused = 0;
     try {
       for (let start = 0; start < lines.length; start += batchLines) {
-        api.writeRecords(lines.slice(start, start + batchLines));
-        await api.flush();
+        const batch = lines.slice(start, start + batchLines);
+        if (!opts.quarantine) await postLines(opts.target, batch);
+        else {
+          const r = await sendSplitting((part) => postLines(opts.target, part), batch).catch(async (err: unknown) => {
+            // Those refused before the server went away are kept; the file stays whole for the next try.
+            await opts.quarantine!(leftOver(err, batch).refused);
+            throw err;
+          });
+          refused += r.length;
+          await opts.quarantine(r);
+        }
       }
     } catch (err) {
-      await api.close().catch(() => undefined);
       throw new Error(`replay stopped at ${name} (${i} of ${todo.length} files done, ${total} lines sent): ${(err as Error).message}`);
     }
-    await api.close();
     if (opts.keep) await rename(file, `${file}.replayed`);
     else await unlink(file);
-    total += lines.length;
+    total += lines.length - refused;
+    refusedTotal += refused;
     bytes += Buffer.byteLength(text);
-    progress(`[${i + 1}/${todo.length}] ${name}: ${lines.length} lines sent`);
+    progress(
+      `[${i + 1}/${todo.length}] ${name}: ${lines.length - refused} lines sent${refused ? `, ${refused} refused (quarantined)` : ''}`,
+    );
   }
   progress(
     `replayed ${total} lines from ${todo.length} ` +
       `files${skipped.length ? `; skipped ${newest} (the newest, which a running gateway may still write)` : ''}`,
   );
-  return { files: todo.length, lines: total, bytes, skipped };
+  return { files: todo.length, lines: total, bytes, skipped, refused: refusedTotal };
 }

@@ -7,11 +7,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../../test/helpers/servers.js';
+import { type InfluxDB1, startInfluxDB1, startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../../test/helpers/servers.js';
 import { createLogger } from '../../core/log.js';
 import { InfluxSink, routeInfluxClientLogs } from './influx.js';
 import { toLine, type SeriesPoint, type SeriesSink } from './sink.js';
 import { SpoolSink } from './spool.js';
+import { BatchSink } from './batch-sink.js';
+import { postLines } from './target.js';
 
 /** A read-back flattened to `measurement_field{tags} value@ts`, the shape victoria-metrics stores. */
 type Sample = string;
@@ -48,11 +50,13 @@ interface Implementation {
 }
 
 let vm: VictoriaMetrics;
+let influx1: InfluxDB1;
 beforeAll(async () => {
-  vm = await startVictoriaMetrics();
+  [vm, influx1] = await Promise.all([startVictoriaMetrics(), startInfluxDB1()]);
+  await influx1.query('CREATE DATABASE contract');
 });
 afterAll(async () => {
-  await vm?.stop();
+  await Promise.all([vm?.stop(), influx1?.stop()]);
 });
 
 const implementations: Implementation[] = [
@@ -91,6 +95,51 @@ const implementations: Implementation[] = [
                 .map(([k, v]) => `${k}=${v}`)
                 .join(',');
               return s.values.map((v, i) => `${name}{${tags}} ${v}@${s.timestamps[i]}`);
+            })
+            .sort();
+        },
+      };
+    },
+  },
+  {
+    name: 'BatchSink (InfluxDB 1.x /write API, served by InfluxDB 1.6)',
+    async create() {
+      const measurement = `contract_${Math.random().toString(36).slice(2, 8)}`;
+      const target = { version: 1 as const, url: influx1.url, database: 'contract' };
+      const sink = new BatchSink({
+        name: 'influx-v1',
+        send: (lines) => postLines(target, lines),
+        batchSize: 100,
+        flushIntervalMs: 50,
+        maxRetries: 0,
+        fallback: () => undefined,
+        refused: async () => 0,
+      });
+      return {
+        sink,
+        measurement,
+        async readBack() {
+          const tagKeys = new Set(
+            ((await influx1.query(`SHOW TAG KEYS FROM "${measurement}"`, 'contract')).results[0]?.series?.[0]?.values ?? []).map((v) =>
+              String(v[0]),
+            ),
+          );
+          const res = await fetch(
+            `${influx1.url}/query?${new URLSearchParams({ db: 'contract', epoch: 'ms', q: `SELECT * FROM "${measurement}"` })}`,
+          );
+          const series = ((await res.json()) as Awaited<ReturnType<InfluxDB1['query']>>).results[0]?.series?.[0];
+          if (!series) return [];
+          return series.values
+            .flatMap((row) => {
+              const at = (c: string) => row[series.columns.indexOf(c)];
+              const tags = [...tagKeys]
+                .filter((k) => at(k) !== null)
+                .sort()
+                .map((k) => `${k}=${at(k)}`)
+                .join(',');
+              return series.columns
+                .filter((c) => c !== 'time' && !tagKeys.has(c) && at(c) !== null)
+                .map((f) => `${measurement}_${f}{${tags}} ${Number(at(f))}@${at('time')}`);
             })
             .sort();
         },

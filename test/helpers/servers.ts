@@ -238,6 +238,62 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
   };
 }
 
+export interface InfluxDB1 extends Restartable {
+  port: number;
+  url: string;
+  /** Runs an InfluxQL statement (CREATE DATABASE, SELECT …) and returns the parsed answer. */
+  query(
+    q: string,
+    db?: string,
+  ): Promise<{ results: Array<{ series?: Array<{ name: string; columns: string[]; values: unknown[][] }>; error?: string }> }>;
+}
+
+/** Debian's InfluxDB 1.6: the 1.x `/write` API, and field types that are fixed once written (type conflicts are real). */
+export async function startInfluxDB1(): Promise<InfluxDB1> {
+  const [port, rpcPort] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${port}`;
+  const setup = async (dir: string) => {
+    const conf = [
+      'reporting-enabled = false',
+      `bind-address = "127.0.0.1:${rpcPort}"`,
+      '[meta]',
+      `  dir = "${dir}/meta"`,
+      '[data]',
+      `  dir = "${dir}/data"`,
+      `  wal-dir = "${dir}/wal"`,
+      '  query-log-enabled = false',
+      '[monitor]',
+      '  store-enabled = false',
+      '[http]',
+      `  bind-address = "127.0.0.1:${port}"`,
+      '  log-enabled = false',
+      '[continuous_queries]',
+      '  enabled = false',
+    ];
+    await writeFile(path.join(dir, 'influxdb.conf'), `${conf.join('\n')}\n`);
+  };
+  const server = await startServer(
+    'influxd',
+    '/usr/bin/influxd',
+    (dir) => ['-config', path.join(dir, 'influxdb.conf')],
+    {
+      what: `influxd on port ${port}`,
+      probe: async () => (await fetch(`${url}/ping`).catch(() => undefined))?.status === 204,
+      timeoutMs: 15_000,
+    },
+    setup,
+  );
+  return {
+    port,
+    url,
+    async query(q, db) {
+      const res = await fetch(`${url}/query?${new URLSearchParams({ q, ...(db ? { db } : {}) })}`, { method: 'POST' });
+      return (await res.json()) as Awaited<ReturnType<InfluxDB1['query']>>;
+    },
+    ...server,
+  };
+}
+
 export interface RedisServer extends Restartable {
   port: number;
   url: string;
