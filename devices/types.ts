@@ -174,6 +174,8 @@ export type Rules = (message: Normalized, ctx: RuleContext) => RuleOutput[];
 export interface KindContext {
   /** The config file's folder: kinds resolve their files (registries, watchlists) against it. */
   baseDir: string;
+  /** The site's IANA time zone: calendar dates are compared, and local hours read, in it. */
+  timezone: string;
   /**
    * For kinds that also speak HTTP (GA/T 1400 cameras): checks a device's credentials and, if
    * they hold, hands its normalized messages to the same pipeline MQTT messages go through.

@@ -23,6 +23,7 @@ export function gatewayHealth(gw: Gateway): Health {
     gatewayId: config.gateway.id,
     grid: config.gateway.grid,
     version: VERSION,
+    timezone: config.gateway.timezone,
     uptimeSeconds: Math.round((Date.now() - gw.startedAt) / 1000),
     broker: { connectedClients: gw.broker.connectedClients },
     uplink: { configured: Boolean(uplink), connected: uplink?.connected ?? false },

@@ -54,6 +54,7 @@ export function kindContext(gw: Gateway): KindContext {
   });
   return {
     baseDir: gw.config.baseDir,
+    timezone: gw.config.gateway.timezone,
     authenticate: async (deviceId, secret) => (await gw.broker.sessionFor(deviceId, secret))?.device,
     ingest: (deviceId, messages) => {
       const device = gw.directory.get(deviceId);

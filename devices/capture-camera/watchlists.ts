@@ -24,7 +24,9 @@ export const WatchlistSchema = Type.Object(
       { default: [] },
     ),
     residents: Type.Array(Plate, { default: [], description: 'plates of residents; any other plate is a visitor' }),
-    timezone: Type.String({ default: 'Asia/Shanghai', description: 'IANA time zone the allowed hours are in' }),
+    timezone: Type.Optional(
+      Type.String({ minLength: 1, description: 'IANA time zone the allowed hours are in (default gateway.timezone)' }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -54,12 +56,17 @@ export class Watchlists {
   private readonly residents: Set<string>;
   private readonly clock: Intl.DateTimeFormat;
 
-  constructor(settings: WatchlistSettings) {
+  constructor(settings: WatchlistSettings, siteTimezone: string) {
     for (const b of settings.blocklist) this.blocked.set(normalizePlate(b.plate), b.reason);
     for (const m of settings.muckTrucks)
       this.muck.set(normalizePlate(m.plate), { allowedHours: m.allowedHours, ...(m.company ? { company: m.company } : {}) });
     this.residents = new Set(settings.residents.map(normalizePlate));
-    this.clock = new Intl.DateTimeFormat('en-GB', { timeZone: settings.timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    this.clock = new Intl.DateTimeFormat('en-GB', {
+      timeZone: settings.timezone ?? siteTimezone,
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
   }
 
   localTime(ms: number): string {

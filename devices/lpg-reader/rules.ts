@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { healthEvent } from '../health.js';
 import type { HttpRoute, KindContext, KindRuntime, Normalized, RuleContext, RuleOutput } from '../types.js';
 import { CylinderBodySchema, CylinderRegistry, CylinderSchema, type Cylinder } from './registry.js';
+import { localDate } from '../../core/time.js';
 
 export const SettingsSchema = Type.Object(
   {
@@ -31,7 +32,7 @@ export const OptionsSchema = Type.Object(
  * rated fill; a delivery may not hand out an unregistered, scrapped or overdue one. Repeated
  * scans of one cylinder for one reason fold into one incident.
  */
-export function scanRules(registry: CylinderRegistry) {
+export function scanRules(registry: CylinderRegistry, timezone: string) {
   return (message: Normalized, ctx: RuleContext): RuleOutput[] => {
     if (message.type === 'event')
       return healthEvent(message, ctx.device.id, { detail: 'reader opened or moved', cleared: 'reader closed again' });
@@ -54,7 +55,8 @@ export function scanRules(registry: CylinderRegistry) {
     if (!cylinder)
       return [raise('lpg.cylinder_unregistered', registry.writable ? {} : { registry: 'none configured (kinds.lpg-reader.cylinders)' })];
     const out: RuleOutput[] = [];
-    const day = new Date(message.ts).toISOString().slice(0, 10);
+    // The registry's dates are calendar dates of the site: today is today there, not in UTC.
+    const day = localDate(message.ts, timezone);
     if (cylinder.scrapped)
       out.push(raise('lpg.cylinder_scrapped', { ownerStation: cylinder.ownerStation, manufactureDate: cylinder.manufactureDate }));
     if (cylinder.nextInspectionDue < day) {
@@ -121,5 +123,5 @@ export function start(settings: Settings, ctx: KindContext): KindRuntime {
   // Without a registry file every cylinder is unregistered, and incidents say so: the centre
   // learns the deployment is incomplete instead of hearing nothing.
   const registry = settings.cylinders ? CylinderRegistry.load(path.resolve(ctx.baseDir, settings.cylinders)) : CylinderRegistry.empty();
-  return { rules: scanRules(registry), routes: routes(registry) };
+  return { rules: scanRules(registry, ctx.timezone), routes: routes(registry) };
 }

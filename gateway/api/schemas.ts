@@ -15,6 +15,7 @@ export const HealthSchema = Type.Object({
   gatewayId: Type.String(),
   grid: Type.String(),
   version: Type.String(),
+  timezone: Type.String({ description: "the site's IANA time zone: calendar dates are compared and clock times shown in it" }),
   uptimeSeconds: Type.Number(),
   broker: Type.Object({ connectedClients: Type.Integer() }),
   uplink: Type.Object({ configured: Type.Boolean(), connected: Type.Boolean() }),

@@ -17,6 +17,7 @@ import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { SYSTEM_PYTHON } from '../../sim/camera/rtsp.js';
 import { BUILTIN_SCENES } from '../../sim/camera/scenes.js';
+import { localClock, zoneLabel } from '../../core/time.js';
 
 const GRID_PREFIX = '110105001002'; // Beijing, Chaoyang district: street 001, community 002
 /** The plate the demo camera's 'plate' scene shows. */
@@ -37,7 +38,7 @@ export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera, consoleT
   });
   return resolveConfig(
     {
-      gateway: { id: 'demo-gw', grid: `${GRID_PREFIX}000`, dataDir: opts.dataDir, logLevel: 'warn' },
+      gateway: { id: 'demo-gw', grid: `${GRID_PREFIX}000`, dataDir: opts.dataDir, logLevel: 'warn', timezone: 'Asia/Shanghai' },
       broker: { host: '127.0.0.1', port: opts.brokerPort },
       // A token made for this run, printed with the console's address: the demo's console opens signed in.
       api: { host: '127.0.0.1', port: opts.apiPort, tokens: [{ name: 'demo', token: consoleToken, role: 'operator' }] },
@@ -67,16 +68,20 @@ export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera, consoleT
   );
 }
 
-function time(iso: string): string {
-  return iso.slice(11, 19);
+/** A clock time in the site's zone, with its offset: `21:03:41 UTC+8`. */
+function time(iso: string, tz: string): string {
+  const ms = Date.parse(iso);
+  return `${localClock(ms, tz)} ${zoneLabel(ms, tz)
+    .replace(/:00$/, '')
+    .replace(/([+-])0(\d)$/, '$1$2')}`;
 }
 
 /** One line per incident message: what a person watching the demo wants to read. */
-export function incidentLine(m: IncidentMessage): string {
+export function incidentLine(m: IncidentMessage, tz: string): string {
   const device = m.devices[0];
   const who = device ? `${device.id}${device.name ? ` (${device.name})` : ''}` : '';
   return [
-    time(m.updatedAt),
+    time(m.updatedAt, tz),
     m.type.toUpperCase().padEnd(6),
     m.category.padEnd(17),
     m.severity.padEnd(8),
@@ -137,7 +142,7 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   const camera = await startDemoCamera(out);
   const config = demoConfig(opts, camera);
   const gateway = new Gateway(config, log);
-  gateway.onIncident((m) => out(incidentLine(m)));
+  gateway.onIncident((m) => out(incidentLine(m, config.gateway.timezone)));
   const ports = await gateway.start();
   out(`gridedge demo: gateway ${config.gateway.id}, grid ${config.gateway.grid}`);
   out(`  device broker  mqtt://127.0.0.1:${ports.broker}   (${config.devices.length} simulated smoke alarms)`);

@@ -172,6 +172,7 @@ async function checkDataDir(config: Config): Promise<Check> {
 function checkKinds(config: Config): Check {
   const ctx: KindContext = {
     baseDir: config.baseDir,
+    timezone: config.gateway.timezone,
     authenticate: async () => undefined,
     ingest: async () => undefined,
     storeEvidence: async () => '',

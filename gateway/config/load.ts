@@ -16,6 +16,7 @@ import { compile, configAjv, describeErrors, type Validator } from '../../core/s
 import { ConfigSchema, type Config, type RawConfig } from './schema.js';
 import { gridCodeProblem } from '../../contracts/grid.js';
 import { maskSecretsInText } from '../../core/secrets.js';
+import { isTimeZone, systemTimeZone } from '../../core/time.js';
 
 /** Every problem of one config document at once (`GE_ERR_CONFIG_INVALID`), each naming its key path. */
 export class ConfigError extends GridedgeError {
@@ -154,11 +155,11 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     });
   });
 
-  try {
-    new Intl.DateTimeFormat('en-GB', { timeZone: raw.vision.timezone });
-  } catch {
+  const timezone = raw.gateway.timezone ?? systemTimeZone();
+  if (!isTimeZone(timezone)) problems.push(`gateway.timezone: "${timezone}" is not an IANA time zone (e.g. Asia/Shanghai)`);
+  const visionTimezone = raw.vision.timezone ?? timezone;
+  if (raw.vision.timezone !== undefined && !isTimeZone(raw.vision.timezone))
     problems.push(`vision.timezone: "${raw.vision.timezone}" is not an IANA time zone (e.g. Asia/Shanghai)`);
-  }
   const cameras: Config['cameras'] = [];
   raw.cameras.forEach((c, i) => {
     const clash = seen.get(c.id) !== undefined ? 'a device' : cameras.some((x) => x.id === c.id) ? 'another camera' : undefined;
@@ -207,7 +208,15 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
   }
 
   if (problems.length) throw new ConfigError(source, problems);
-  return { ...raw, devices, cameras, dataDir: path.resolve(baseDir, raw.gateway.dataDir), baseDir };
+  return {
+    ...raw,
+    gateway: { ...raw.gateway, timezone },
+    vision: { ...raw.vision, timezone: visionTimezone },
+    devices,
+    cameras,
+    dataDir: path.resolve(baseDir, raw.gateway.dataDir),
+    baseDir,
+  };
 }
 
 export async function loadConfig(file: string, env: Env = process.env, opts: ResolveOptions = {}): Promise<Config> {

@@ -93,6 +93,13 @@ export const ConfigSchema = Type.Object(
           description: 'folder for state, outbox and spool (relative to the config file)',
         }),
         logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
+        timezone: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+              "the site's IANA time zone (Asia/Shanghai): calendar dates are compared and clock times shown in it; default the system's",
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -146,7 +153,9 @@ export const ConfigSchema = Type.Object(
           default: 1,
           description: 'detector worker threads (each runs one frame at a time), 1..16',
         }),
-        timezone: Type.String({ default: 'Asia/Shanghai', description: 'IANA time zone of restricted-zone hours' }),
+        timezone: Type.Optional(
+          Type.String({ minLength: 1, description: 'IANA time zone of restricted-zone hours (default gateway.timezone)' }),
+        ),
         fireConfirmFrames: Type.Integer({
           minimum: 1,
           maximum: 100,
@@ -189,7 +198,10 @@ export type CameraConfig = Static<typeof CameraSchema>;
 export type GatewayCamera = CameraConfig & { grid: string };
 
 /** The config after defaults, env overrides and cross-checks: every device has a secret and a grid. */
-export interface Config extends Omit<RawConfig, 'devices' | 'cameras'> {
+export interface Config extends Omit<RawConfig, 'devices' | 'cameras' | 'gateway' | 'vision'> {
+  /** `timezone` filled in: the config's, or the system's. */
+  gateway: RawConfig['gateway'] & { timezone: string };
+  vision: RawConfig['vision'] & { timezone: string };
   cameras: GatewayCamera[];
   devices: Array<DeviceConfig & { grid: string; options: Record<string, unknown>; heartbeatSeconds?: number }>;
   /** Absolute; resolved against the config file's folder. */

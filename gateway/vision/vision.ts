@@ -98,7 +98,7 @@ export class Vision {
       WatchlistSchema,
       structuredClone((opts.config.kinds as Record<string, unknown>)['capture-camera'] ?? {}),
     ) as WatchlistSettings;
-    this.watchlists = new Watchlists(settings);
+    this.watchlists = new Watchlists(settings, opts.config.gateway.timezone);
     this.clock = new Intl.DateTimeFormat('en-GB', {
       timeZone: opts.config.vision.timezone,
       hour: '2-digit',

@@ -47,6 +47,8 @@ describe('gridedge demo', () => {
     expect(out).toMatch(/console\s+http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{24}\s/); // opens signed in
     expect(out).toMatch(/NEW\s+fire\.smoke_alarm\s+critical\s+open\s+grid 11010500100200[12]\s+smoke-001-01/);
     expect(out).toMatch(/UPDATE\s+fire\.smoke_alarm .* count 2 /);
+    // Clock times in the site's zone (Beijing), each with its offset.
+    expect(out).toMatch(/^\d{2}:\d{2}:\d{2} UTC\+8 {2}NEW /m);
     // npm test installs ffmpeg and GStreamer, so the demo has its simulated camera, and the
     // alarm in the camera's cell gets a snapshot.
     expect(out).toMatch(/camera\s+http:\/\/127\.0\.0\.1:\d+\/onvif\/device_service \(simulated ONVIF/);

@@ -74,6 +74,7 @@ const REASONS: readonly RejectReason[] = ['malformed_json', 'schema', 'unknown_c
 /** A gateway context for starting a kind alone: nothing to authenticate, nowhere to ingest. */
 const noGateway: KindContext = {
   baseDir: process.cwd(),
+  timezone: 'Asia/Shanghai',
   authenticate: async () => undefined,
   ingest: () => Promise.reject(new Error('no gateway in the kinds contract suite')),
   storeEvidence: async () => '0'.repeat(64),
