@@ -15,6 +15,7 @@ import type { BrokerOptions, DeviceSession, RegisteredDevice } from './types.js'
 export const IDENTIFIER_REJECTED = 2;
 const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
 
 export function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -55,7 +56,7 @@ export class BrokerAuth {
   /** Connections whose CONNECT carried no client id (aedes has made one up by the time it authenticates). */
   private readonly anonymousIds = new WeakSet<Client>();
 
-  constructor(private readonly opts: Pick<BrokerOptions, 'devices' | 'accounts' | 'counters' | 'log' | 'beforeConnack'>) {
+  constructor(private readonly opts: Pick<BrokerOptions, 'devices' | 'accounts' | 'counters' | 'log' | 'beforeConnack' | 'tls'>) {
     for (const d of opts.devices) this.addDevice(d);
     for (const a of opts.accounts ?? []) {
       this.serviceAccounts.set(a.username, {
@@ -85,6 +86,19 @@ export class BrokerAuth {
     return account ? sessionOf(account) : undefined;
   }
 
+  /**
+   * On a listener that requires client certificates, the certificate must be the connecting
+   * account's own: its CN or one of its subjectAltNames is the device id (or the account's name).
+   * A certificate the site CA signed for another device does not do.
+   */
+  private certificateFits(client: Client, name: string): boolean {
+    if (!this.opts.tls?.requireClientCert) return true;
+    const conn = client.conn as unknown as { certificateNames?: () => string[] };
+    const names = conn.certificateNames?.() ?? [];
+    // The plain listener (no certificate at all) is governed by passwords alone.
+    return names.length === 0 ? !(conn as { peerCertificate?: object }).peerCertificate : names.includes(name);
+  }
+
   /** aedes' `preConnect` hook: what authentication must know of the CONNECT itself. */
   connecting(client: Client, packet: { clientId?: string }): void {
     if (!packet.clientId) this.anonymousIds.add(client);
@@ -110,6 +124,7 @@ export class BrokerAuth {
       if (this.accounts.has(client.id)) return refuse('client_id_of_a_device', IDENTIFIER_REJECTED);
       const accept = (ok: boolean) => {
         if (!ok) return refuse('bad_password', BAD_USERNAME_OR_PASSWORD);
+        if (!this.certificateFits(client, username)) return refuse('certificate_of_another', NOT_AUTHORIZED);
         this.services.set(client, service.account);
         counters.inc('broker_service_connects_total', { account: service.account.username });
         done(null, true);
@@ -126,6 +141,7 @@ export class BrokerAuth {
       if (!ok) return refuse('bad_password', BAD_USERNAME_OR_PASSWORD);
       // One device, one client id: otherwise a device could take over another's session.
       if (client.id !== username) return refuse('client_id_mismatch', IDENTIFIER_REJECTED);
+      if (!this.certificateFits(client, username)) return refuse('certificate_of_another', NOT_AUTHORIZED);
       const session = sessionOf(account);
       const ready = this.opts.beforeConnack?.(session);
       if (!ready) {

@@ -16,6 +16,7 @@ import { PacketSizeGuard, RateLimiter } from './limits.js';
 import { type BrokerPersistence, openPersistence } from './persistence.js';
 import { type BrokerLimits, type BrokerOptions, DEFAULT_LIMITS, type DeviceSession, type RegisteredDevice } from './types.js';
 import { DeviceConnection } from './connection.js';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 
 export type { BrokerLimits, BrokerOptions, DeviceSession, RegisteredDevice };
 export { DEFAULT_LIMITS };
@@ -37,6 +38,7 @@ export class DeviceBroker {
   private readonly limits: BrokerLimits;
   private readonly rates: RateLimiter;
   private sockets = 0;
+  private unwatch?: () => void;
 
   constructor(private readonly opts: BrokerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -163,18 +165,31 @@ export class DeviceBroker {
   private async listenTls(aedes: Aedes): Promise<void> {
     const { counters, log } = this.opts;
     const t = this.opts.tls!;
-    // A device that fails the handshake (wrong CA, no client certificate) never reaches MQTT: counted here.
-    const secure = tls.createServer(
-      {
-        cert: t.cert,
-        key: t.key,
-        ...(t.ca ? { ca: t.ca } : {}),
-        requestCert: t.requireClientCert,
-        rejectUnauthorized: t.requireClientCert,
-        minVersion: 'TLSv1.2',
-      },
-      (socket) => this.accept(socket, aedes),
+    const context = (): tls.SecureContextOptions => ({
+      cert: t.cert,
+      key: t.key,
+      ...(t.ca ? { ca: t.ca } : {}),
+      ...(t.crlFile ? { crl: readFileSync(t.crlFile) } : {}),
+      minVersion: 'TLSv1.2',
+    });
+    // A device that fails the handshake (wrong CA, no client certificate, revoked) never reaches MQTT: counted here.
+    const secure = tls.createServer({ ...context(), requestCert: t.requireClientCert, rejectUnauthorized: t.requireClientCert }, (socket) =>
+      this.accept(socket, aedes),
     );
+    if (t.crlFile) {
+      const crlFile = t.crlFile;
+      // A revocation takes effect without a restart: the CA's new list is picked up within seconds.
+      watchFile(crlFile, { interval: 5000, persistent: false }, (now, before) => {
+        if (now.mtimeMs === before.mtimeMs) return;
+        try {
+          secure.setSecureContext(context());
+          log.info({ crl: crlFile }, 'certificate revocation list reloaded');
+        } catch (err) {
+          log.error({ crl: crlFile, err: (err as Error).message }, 'certificate revocation list unreadable; the previous one stays');
+        }
+      });
+      this.unwatch = () => unwatchFile(crlFile);
+    }
     secure.on('tlsClientError', (err) => {
       counters.inc('broker_tls_refused_total');
       log.debug({ err: err.message }, 'TLS handshake refused');
@@ -251,6 +266,7 @@ export class DeviceBroker {
 
   async stop(): Promise<void> {
     clearInterval(this.statsTimer);
+    this.unwatch?.();
     const aedes = this.aedes;
     const server = this.server;
     const secure = this.tlsServer;

@@ -7,6 +7,7 @@
  */
 import type net from 'node:net';
 import { Duplex, type Readable } from 'node:stream';
+import { type PeerCertificate, TLSSocket } from 'node:tls';
 
 export class DeviceConnection extends Duplex {
   constructor(
@@ -20,6 +21,19 @@ export class DeviceConnection extends Duplex {
     });
     source.once('end', () => this.push(null));
     Object.assign(this, { remoteAddress: socket.remoteAddress });
+    if (socket instanceof TLSSocket) this.peerCertificate = socket.getPeerCertificate();
+  }
+
+  /** The device's certificate, on the MQTTS listener when it asks for one. */
+  readonly peerCertificate?: PeerCertificate;
+
+  /** The names a client certificate stands for: its subject CN and its subjectAltName entries (DNS, URI, email, IP). */
+  certificateNames(): string[] {
+    const c = this.peerCertificate;
+    if (!c || !Object.keys(c).length) return [];
+    const cn = c.subject?.CN;
+    const sans = (c.subjectaltname ?? '').split(',').map((s) => s.trim().replace(/^[A-Za-z ]+:/, ''));
+    return [...(cn ? (Array.isArray(cn) ? cn : [cn]) : []), ...sans].filter(Boolean);
   }
 
   override _read(): void {

@@ -72,7 +72,15 @@ export interface BrokerOptions {
    */
   beforeConnack?(session: DeviceSession): Promise<void> | undefined;
   /** An MQTTS listener beside the plain one: same accounts, ACLs and limits. */
-  tls?: { port: number; cert: Buffer; key: Buffer; ca?: Buffer; requireClientCert: boolean };
+  tls?: {
+    port: number;
+    cert: Buffer;
+    key: Buffer;
+    ca?: Buffer;
+    requireClientCert: boolean;
+    /** A CRL file of the CA: read at start, and again whenever it changes. */
+    crlFile?: string;
+  };
   brokerId: string;
   devices: Iterable<RegisteredDevice>;
   counters: Counters;

@@ -43,6 +43,7 @@ export function deviceBroker(
             key: readFileSync(tls.key),
             ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
             requireClientCert: tls.requireClientCert,
+            ...(tls.crl ? { crlFile: tls.crl } : {}),
           },
         }
       : {}),

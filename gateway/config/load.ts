@@ -104,7 +104,7 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
   }
   const tls = raw.broker.tls;
   if (tls) {
-    for (const key of ['cert', 'key', 'ca'] as const) {
+    for (const key of ['cert', 'key', 'ca', 'crl'] as const) {
       const file = tls[key];
       if (file === undefined) continue;
       tls[key] = path.resolve(baseDir, file);
@@ -112,6 +112,8 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     }
     if (tls.requireClientCert && !tls.ca)
       problems.push('broker.tls.requireClientCert: give broker.tls.ca, the CA that signs device certificates');
+    if (tls.crl && !tls.requireClientCert)
+      problems.push('broker.tls.crl: revokes device certificates, so it needs requireClientCert: true');
     if (tls.port !== 0 && tls.port === raw.broker.port) problems.push(`broker.tls.port: ${tls.port} is also broker.port`);
   }
   const influx = raw.influx;

@@ -25,8 +25,11 @@ export const BrokerSection = Type.Object(
           ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA that signs device certificates (with requireClientCert)' })),
           requireClientCert: Type.Boolean({
             default: false,
-            description: 'true: devices must also present a certificate signed by ca',
+            description: 'true: devices must also present a certificate signed by ca, their own (CN or a SAN = the device id)',
           }),
+          crl: Type.Optional(
+            Type.String({ minLength: 1, description: 'PEM certificate revocation list of that CA; re-read when the file changes' }),
+          ),
         },
         {
           additionalProperties: false,

@@ -56,3 +56,56 @@ export function makeCerts(dir: string, clientId = 'device-1'): TestCerts {
   );
   return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key'), clientCert: f('client.crt'), clientKey: f('client.key') };
 }
+
+/** Another device's certificate from the same CA (CN = `id`, and the id as a SAN too when `san`). */
+export function makeClientCert(dir: string, id: string, san = false): { cert: string; key: string } {
+  const f = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', ...ec, '-keyout', f(`${id}.key`), '-out', f(`${id}.csr`), '-subj', san ? '/O=gridedge test devices' : `/CN=${id}`);
+  const ext = san ? ['-extfile', f(`${id}.ext`)] : [];
+  if (san) writeFileSync(f(`${id}.ext`), `subjectAltName=DNS:${id}\n`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    f(`${id}.csr`),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f(`${id}.crt`),
+    '-days',
+    '1',
+    ...ext,
+  );
+  return { cert: f(`${id}.crt`), key: f(`${id}.key`) };
+}
+
+/** A CRL signed by the test CA that revokes the given certificates (openssl ca with a throwaway database). */
+export function makeCrl(dir: string, revoked: string[]): string {
+  const f = (name: string) => path.join(dir, name);
+  writeFileSync(f('index.txt'), '');
+  writeFileSync(f('crlnumber'), '01\n');
+  writeFileSync(
+    f('ca.cnf'),
+    [
+      '[ca]',
+      'default_ca = test',
+      '[test]',
+      `database = ${f('index.txt')}`,
+      `crlnumber = ${f('crlnumber')}`,
+      `certificate = ${f('ca.crt')}`,
+      `private_key = ${f('ca.key')}`,
+      'default_md = sha256',
+      'default_crl_days = 1',
+      '',
+    ].join('\n'),
+  );
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  for (const cert of revoked) openssl('ca', '-config', f('ca.cnf'), '-revoke', cert);
+  openssl('ca', '-config', f('ca.cnf'), '-gencrl', '-out', f('revoked.crl'));
+  return f('revoked.crl');
+}
