@@ -3,7 +3,7 @@
  * Tokens are compared by digest in constant time; a missing or wrong token is a 401, a read
  * token on an operator route a 403.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export type Role = 'read' | 'operator';
 
@@ -32,5 +32,31 @@ export class TokenAuth {
     if (!found) return { ok: false, status: 401, error: 'unknown token' };
     if (needs === 'operator' && found.role !== 'operator') return { ok: false, status: 403, error: `token '${found.name}' is read-only` };
     return { ok: true, name: found.name, role: found.role };
+  }
+}
+
+/**
+ * Tickets for the live feed: EventSource cannot send an Authorization header, and a token in a
+ * URL ends up in proxies' logs. The console asks for a ticket with its token (a POST), then opens
+ * the feed with it: a ticket is random, works once, and for 30 seconds.
+ */
+export class StreamTickets {
+  private readonly tickets = new Map<string, { name: string; role: Role; until: number }>();
+
+  constructor(private readonly ttlMs = 30_000) {}
+
+  issue(holder: { name: string; role: Role }, now = Date.now()): { ticket: string; expiresInSeconds: number } {
+    for (const [k, v] of this.tickets) if (v.until < now) this.tickets.delete(k);
+    const ticket = randomBytes(24).toString('base64url');
+    this.tickets.set(ticket, { ...holder, until: now + this.ttlMs });
+    return { ticket, expiresInSeconds: Math.round(this.ttlMs / 1000) };
+  }
+
+  /** Uses up a ticket: the holder it was issued to, or why not. */
+  redeem(ticket: string | undefined, now = Date.now()): AuthResult {
+    const t = ticket ? this.tickets.get(ticket) : undefined;
+    if (ticket) this.tickets.delete(ticket);
+    if (!t || t.until < now) return { ok: false, status: 401, error: 'unknown or expired ticket (POST /api/events/ticket for a new one)' };
+    return { ok: true, name: t.name, role: t.role };
   }
 }

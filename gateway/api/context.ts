@@ -57,4 +57,6 @@ export interface ApiOptions {
   /** Routes device kinds add (GA/T 1400 uploads, registries). */
   routes: HttpRoute[];
   version: string;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
 }

@@ -8,7 +8,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../../core/log.js';
-import { TokenAuth, type Role } from './auth.js';
+import { type Role, StreamTickets, TokenAuth } from './auth.js';
 import type { ApiContext, ApiOptions } from './context.js';
 import { cameraRoutes } from './routes/cameras.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -26,6 +26,7 @@ declare module 'fastify' {
 
 export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): Promise<{ app: FastifyInstance; port: number }> {
   const app: FastifyInstance = Fastify({
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
     loggerInstance: log.child({ component: 'api' }) as FastifyBaseLogger,
     // Request lines would drown device logs on a busy gateway; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -45,16 +46,19 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
   });
 
   const auth = new TokenAuth(opts.tokens);
+  const tickets = new StreamTickets();
   app.addHook('onRequest', async (req, reply) => {
     const access = req.routeOptions.config?.access ?? 'read';
     if (access === 'public' || access === 'device') return;
-    // EventSource cannot send headers, so the live feed may carry the token in the query.
-    const header = req.headers.authorization ?? (req.url.startsWith('/api/events') ? queryToken(req.url) : undefined);
-    const result = auth.check(header, access);
+    // EventSource cannot send headers: the live feed takes a one-time ticket instead (StreamTickets).
+    const ticket = !req.headers.authorization && req.routeOptions.url === '/api/events' ? queryParam(req.url, 'ticket') : undefined;
+    const result = ticket !== undefined ? tickets.redeem(ticket) : auth.check(req.headers.authorization, access);
     if (!result.ok) return reply.code(result.status).send({ error: result.error });
+    if (access === 'operator' && result.role !== 'operator') return reply.code(403).send({ error: `'${result.name}' is read-only` });
+    ticketHolders.set(req, { name: result.name, role: result.role });
   });
 
-  systemRoutes(app, ctx, opts);
+  systemRoutes(app, ctx, opts, { tickets, holder: (req: FastifyRequest) => ticketHolders.get(req) });
   deviceRoutes(app, ctx);
   cameraRoutes(app, ctx);
   incidentRoutes(app, ctx);
@@ -105,7 +109,9 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
   return { app, port };
 }
 
-function queryToken(url: string): string | undefined {
-  const token = new URL(url, 'http://x').searchParams.get('access_token');
-  return token ? `Bearer ${token}` : undefined;
+function queryParam(url: string, name: string): string | undefined {
+  return new URL(url, 'http://x').searchParams.get(name) ?? undefined;
 }
+
+/** Who each authenticated request is, for routes that hand out tickets. */
+const ticketHolders = new WeakMap<object, { name: string; role: Role }>();

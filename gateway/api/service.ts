@@ -6,6 +6,7 @@ import type { Gateway } from '../gateway.js';
 import type { Service } from '../services.js';
 import { apiContext } from './facade.js';
 import { startApi } from './server.js';
+import { readFileSync } from 'node:fs';
 
 export class ApiService implements Service {
   readonly name = 'API';
@@ -22,7 +23,12 @@ export class ApiService implements Service {
     const { config, log } = this.gateway;
     const { host, port } = config.api;
     const tokens = config.api.tokens.filter((t) => t.token).map((t) => ({ name: t.name, token: t.token!, role: t.role }));
-    const started = await startApi({ host, port, version: VERSION, routes: this.routes(), tokens }, apiContext(this.gateway), log);
+    const tls = config.api.tls ? { cert: readFileSync(config.api.tls.cert), key: readFileSync(config.api.tls.key) } : undefined;
+    const started = await startApi(
+      { host, port, version: VERSION, routes: this.routes(), tokens, ...(tls ? { tls } : {}) },
+      apiContext(this.gateway),
+      log,
+    );
     this.app = started.app;
     this.port = started.port;
     this.gateway.evidenceService.listeningOn(started.port);

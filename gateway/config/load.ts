@@ -116,6 +116,13 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
       problems.push('broker.tls.crl: revokes device certificates, so it needs requireClientCert: true');
     if (tls.port !== 0 && tls.port === raw.broker.port) problems.push(`broker.tls.port: ${tls.port} is also broker.port`);
   }
+  const apiTls = raw.api.tls;
+  if (apiTls) {
+    for (const key of ['cert', 'key'] as const) {
+      apiTls[key] = path.resolve(baseDir, apiTls[key]);
+      if (!existsSync(apiTls[key])) problems.push(`api.tls.${key}: file "${apiTls[key]}" does not exist`);
+    }
+  }
   const influx = raw.influx;
   if (influx?.version === 1) {
     for (const key of ['token', 'org'] as const)

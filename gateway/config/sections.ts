@@ -268,6 +268,15 @@ export const ApiSection = Type.Object(
   {
     host: Host('127.0.0.1'),
     port: Port(8080),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          cert: Type.String({ minLength: 1, description: 'PEM certificate (chain) of this gateway, relative to the config file' }),
+          key: Type.String({ minLength: 1, description: 'its PEM private key, relative to the config file' }),
+        },
+        { additionalProperties: false, description: 'serve the API and the console over HTTPS (the same files as broker.tls may do)' },
+      ),
+    ),
     publicUrl: Type.Optional(
       Type.String({
         pattern: '^https?://[^\\s]+$',

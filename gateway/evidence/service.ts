@@ -30,13 +30,17 @@ export class Evidence {
   ) {
     this.store = new EvidenceStore({ dir: path.join(config.dataDir, 'evidence'), retentionHours: config.evidence.retentionHours });
     this.linkSecret = linkSecret(config.api.linkSecret, path.join(config.dataDir, 'state'));
-    this.publicUrl = config.api.publicUrl ?? `http://${config.api.host}:${config.api.port}`;
+    this.publicUrl = config.api.publicUrl ?? `${this.scheme}://${config.api.host}:${config.api.port}`;
     this.sweeper = every('evidence sweep', config.evidence.sweepIntervalMinutes * 60_000, () => this.sweep(), { log });
   }
 
   /** The API is listening on `port`: links point there unless `api.publicUrl` says otherwise. */
   listeningOn(port: number): void {
-    if (!this.config.api.publicUrl) this.publicUrl = `http://${this.config.api.host}:${port}`;
+    if (!this.config.api.publicUrl) this.publicUrl = `${this.scheme}://${this.config.api.host}:${port}`;
+  }
+
+  private get scheme(): 'http' | 'https' {
+    return this.config.api.tls ? 'https' : 'http';
   }
 
   /** Stores one image (content-addressed, durable) and counts it. */

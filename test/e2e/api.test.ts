@@ -174,9 +174,15 @@ describe('incidents', () => {
     expect(await (await call('GET', `/api/incidents/${id}`, READ)).json()).toMatchObject({ status: 'closed' });
   });
 
-  it('streams incidents as they happen over server-sent events', async () => {
+  it('streams incidents as they happen over server-sent events, opened by a one-time ticket', async () => {
     const ac = new AbortController();
-    const res = await fetch(`${t.apiUrl}/api/events?access_token=${READ}`, { signal: ac.signal });
+    // A token in the address is not taken (proxies log addresses); a ticket is, once.
+    expect((await fetch(`${t.apiUrl}/api/events?access_token=${READ}`)).status).toBe(401);
+    const { ticket } = (await (await call('POST', '/api/events/ticket', READ)).json()) as { ticket: string };
+    expect(ticket).not.toContain(READ);
+    const res = await fetch(`${t.apiUrl}/api/events?ticket=${ticket}`, { signal: ac.signal });
+    expect(res.status).toBe(200);
+    expect((await fetch(`${t.apiUrl}/api/events?ticket=${ticket}`)).status).toBe(401); // used up
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const reader = res.body!.getReader();
     let text = '';

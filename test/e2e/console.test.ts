@@ -141,6 +141,20 @@ describe('console page', () => {
     await page.close();
   });
 
+  it('takes a token from the address (the demo link), then removes it from the address bar and its history', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${t.apiUrl}/?token=${TOKEN}`);
+    await page.locator('tr[data-device="smoke-101"]').waitFor();
+    expect(page.url()).not.toContain(TOKEN);
+    // The live feed works without the token in any address: a ticket opened it.
+    await alarms[1]!.alarm(2.5);
+    await page.locator('#feed li.critical', { hasText: 'Building 2' }).first().waitFor({ timeout: 5000 });
+    // The entry with the token was replaced, not kept behind: going back leaves the page.
+    await page.goBack();
+    expect(page.url()).not.toContain(TOKEN);
+    await page.close();
+  });
+
   it('refuses a wrong token and says so', async () => {
     const page = await browser.newPage();
     await page.goto(`${t.apiUrl}/?token=not-the-right-token-at-all`);

@@ -1,15 +1,21 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checkEvidenceLink } from '../../evidence/links.js';
 import { PACKAGE_ROOT } from '../../../core/package.js';
-import { TokenAuth } from '../auth.js';
+import { type Role, type StreamTickets, TokenAuth } from '../auth.js';
 import type { ApiContext, ApiOptions } from '../context.js';
 import { ErrorSchema, HealthSchema } from '../schemas.js';
 import type { ServerResponse } from 'node:http';
 
-export function systemRoutes(app: FastifyInstance, ctx: ApiContext, opts: ApiOptions): void {
+export interface FeedAccess {
+  tickets: StreamTickets;
+  /** The token holder of an authenticated request. */
+  holder(req: FastifyRequest): { name: string; role: Role } | undefined;
+}
+
+export function systemRoutes(app: FastifyInstance, ctx: ApiContext, opts: ApiOptions, feed: FeedAccess): void {
   const feeds = new Set<ServerResponse>();
   app.get(
     '/healthz',
@@ -60,6 +66,20 @@ export function systemRoutes(app: FastifyInstance, ctx: ApiContext, opts: ApiOpt
     async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await ctx.metrics()),
   );
 
+  // A one-time ticket for the live feed (EventSource cannot send the token as a header).
+  app.post(
+    '/api/events/ticket',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['incidents'],
+        summary: 'a ticket that opens the live feed once, within 30 s: GET /api/events?ticket=…',
+        response: { 200: Type.Object({ ticket: Type.String(), expiresInSeconds: Type.Integer() }) },
+      },
+    },
+    async (req) => feed.tickets.issue(feed.holder(req) ?? { name: 'unknown', role: 'read' }),
+  );
+
   // The live incident feed for the console, as server-sent events.
   app.get(
     '/api/events',
@@ -67,8 +87,8 @@ export function systemRoutes(app: FastifyInstance, ctx: ApiContext, opts: ApiOpt
       config: { access: 'read' },
       schema: {
         tags: ['incidents'],
-        summary: 'incident messages as they happen (server-sent events; the token may be given as ?access_token=)',
-        querystring: Type.Object({ access_token: Type.Optional(Type.String()) }),
+        summary: 'incident messages as they happen (server-sent events): a Bearer token, or ?ticket= from POST /api/events/ticket',
+        querystring: Type.Object({ ticket: Type.Optional(Type.String({ maxLength: 64 })) }),
       },
     },
     (req, reply) => {
