@@ -14,11 +14,18 @@ import { deliverAtGrantedQos } from './delivery-qos.js';
 import { authorizeHooks } from './hooks.js';
 import { PacketSizeGuard, RateLimiter } from './limits.js';
 import { type BrokerPersistence, openPersistence } from './persistence.js';
-import { type BrokerLimits, type BrokerOptions, DEFAULT_LIMITS, type DeviceSession, type RegisteredDevice } from './types.js';
+import {
+  type BrokerLimits,
+  type BrokerOptions,
+  DEFAULT_LIMITS,
+  type Delivery,
+  type DeviceSession,
+  type RegisteredDevice,
+} from './types.js';
 import { DeviceConnection } from './connection.js';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 
-export type { BrokerLimits, BrokerOptions, DeviceSession, RegisteredDevice };
+export type { BrokerLimits, BrokerOptions, Delivery, DeviceSession, RegisteredDevice };
 export { DEFAULT_LIMITS };
 
 export class DeviceBroker {

@@ -8,7 +8,7 @@ import type { AedesOptions, Client } from 'aedes';
 import { allowed } from './accounts.js';
 import type { BrokerAuth } from './auth.js';
 import type { RateLimiter } from './limits.js';
-import type { BrokerLimits, BrokerOptions } from './types.js';
+import type { BrokerLimits, BrokerOptions, Delivery } from './types.js';
 import { type OrphanWill, orphanWill } from './wills.js';
 
 export interface HookDeps {
@@ -85,7 +85,12 @@ export function authorizeHooks(deps: HookDeps): Hooks {
       }
       stats.messagesReceived++;
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      const accepted = opts.onMessage(session, channel, payload, Date.now());
+      const delivery: Delivery = {
+        qos: packet.qos,
+        dup: packet.dup,
+        ...(packet.messageId !== undefined ? { messageId: packet.messageId } : {}),
+      };
+      const accepted = opts.onMessage(session, channel, payload, Date.now(), delivery);
       if (!accepted) return done(null);
       accepted.then(
         () => done(null),

@@ -24,6 +24,13 @@ export interface DeviceSession {
   topics: DeviceTopics;
 }
 
+/** How a PUBLISH arrived: QoS 1/2 packets carry an id, and DUP when the device sends one again [MQTT-3.3.1-1]. */
+export interface Delivery {
+  qos: 0 | 1 | 2;
+  messageId?: number;
+  dup: boolean;
+}
+
 export interface BrokerLimits {
   maxPacketBytes: number;
   maxConnections: number;
@@ -89,6 +96,12 @@ export interface BrokerOptions {
    * Called synchronously for every accepted device message. The PUBACK waits for a returned
    * promise; if it rejects, the device gets no PUBACK and its connection closes, so it resends.
    */
-  onMessage(session: DeviceSession, channel: string, payload: Buffer, receivedAt: number): Promise<void> | undefined | void;
+  onMessage(
+    session: DeviceSession,
+    channel: string,
+    payload: Buffer,
+    receivedAt: number,
+    delivery?: Delivery,
+  ): Promise<void> | undefined | void;
   onPresence?(session: DeviceSession, connected: boolean): void;
 }

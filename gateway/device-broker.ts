@@ -51,7 +51,7 @@ export function deviceBroker(
     devices: deps.devices,
     counters: deps.counters,
     log: deps.log,
-    onMessage: (session, channel, payload, receivedAt) => pipeline.handle(session, channel, payload, receivedAt),
+    onMessage: (session, channel, payload, receivedAt, delivery) => pipeline.handle(session, channel, payload, receivedAt, delivery),
     onPresence: (session, connected) => pipeline.presence(session.device, connected),
   };
   return new DeviceBroker(options);

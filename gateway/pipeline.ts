@@ -4,7 +4,8 @@
  * never awaited) → the kind's rules → incidents, commands to devices. No disk I/O and no
  * awaiting here: this runs before each PUBACK.
  */
-import type { DeviceSession } from '../broker/broker.js';
+import { createHash } from 'node:crypto';
+import type { Delivery, DeviceSession } from '../broker/broker.js';
 import type { Capture, DeviceInfo, EvidenceInput, Normalized, RuleOutput, Rules } from '../devices/types.js';
 import type { DeviceCommands } from './device-commands.js';
 import type { HeartbeatMonitor } from './heartbeats.js';
@@ -24,6 +25,8 @@ export interface DeviceState {
   rules: Record<string, unknown>;
   /** `rules` as last shared with the other node of an HA pair. */
   sharedRules?: string;
+  /** Its last QoS 1/2 messages (packet id and payload digest), to recognise one sent again (DUP). */
+  recent: string[];
 }
 
 /** Asks the cameras of a grid cell for snapshots (the camera stage answers). */
@@ -59,6 +62,15 @@ export interface VideoSource {
   since: string;
 }
 
+/**
+ * A QoS 1/2 message by packet id and payload: a device sends it again, marked DUP, when its PUBACK
+ * was lost [MQTT-4.3.2]; a message without DUP is always new (devices repeat payloads).
+ */
+function deliveryKey(delivery: Delivery, payload: Buffer): string | undefined {
+  if (delivery.qos === 0 || delivery.messageId === undefined) return undefined;
+  return `${delivery.messageId}:${payload.length}:${createHash('sha1').update(payload).digest('base64')}`;
+}
+
 export class Pipeline {
   private readonly state = new Map<string, DeviceState>();
   /** Live video devices offer (drones): where the cameras will pull frames from. */
@@ -70,7 +82,7 @@ export class Pipeline {
   deviceState(id: string): DeviceState {
     let s = this.state.get(id);
     if (!s) {
-      s = { online: false, messages: 0, lastValues: {}, rules: {} };
+      s = { online: false, messages: 0, lastValues: {}, rules: {}, recent: [] };
       this.state.set(id, s);
     }
     return s;
@@ -80,9 +92,14 @@ export class Pipeline {
    * Returns a promise when the message raised or changed an incident: it settles once that
    * incident is on disk, and the device's PUBACK waits for it. Plain readings return nothing.
    */
-  handle(session: DeviceSession, channel: string, payload: Buffer, receivedAt: number): Promise<void> | undefined {
+  handle(session: DeviceSession, channel: string, payload: Buffer, receivedAt: number, delivery?: Delivery): Promise<void> | undefined {
     const { device, kind } = session;
     const { counters, rejections } = this.deps;
+    const redelivery = delivery && deliveryKey(delivery, payload);
+    if (redelivery && delivery.dup && this.deviceState(device.id).recent.includes(redelivery)) {
+      counters.inc('messages_redelivered_total', { kind: kind.kind });
+      return undefined; // handled already: it gets its PUBACK, nothing runs twice
+    }
     let key = this.inKeys.get(kind.kind);
     if (!key) {
       key = counterKey('messages_in_total', { kind: kind.kind });
@@ -113,8 +130,14 @@ export class Pipeline {
         durable.push(p);
       }
     }
-    if (!durable) return undefined;
-    return durable.length === 1 ? durable[0] : Promise.all(durable).then(() => undefined);
+    // Remembered once handled (stored, for what raised an incident): one that failed must run again when resent.
+    const handled = () => {
+      if (!redelivery) return;
+      state.recent.push(redelivery);
+      if (state.recent.length > 32) state.recent.shift();
+    };
+    if (!durable) return void handled();
+    return (durable.length === 1 ? durable[0]! : Promise.all(durable)).then(handled);
   }
 
   /** Messages a kind decoded itself (HTTP uploads): same series, rules and incidents as MQTT. */

@@ -125,8 +125,36 @@ describe('incident manager', () => {
     const restarted = new IncidentManager({ gatewayId: 'gw', nextSeq: () => ++seq, restore: first.activeIncidents() });
     const seen: IncidentMessage[] = [];
     restarted.onMessage((m) => seen.push(m));
-    restarted.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: Date.now(), facts: {} }, device);
+    // A later occurrence (a second later: the same instant would be the same occurrence, see below).
+    restarted.handle(
+      { action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: Date.now() + 1000, facts: {} },
+      device,
+    );
     expect(seen[0]).toMatchObject({ type: 'update', count: 2, id: first.activeIncidents()[0]!.id, seq: 2 });
+  });
+
+  it('does not count an occurrence twice when the device sends it again (no PUBACK before a restart)', async () => {
+    let seq = 0;
+    const first = new IncidentManager({ gatewayId: 'gw', nextSeq: () => ++seq, persist: async () => undefined });
+    const at = Date.UTC(2026, 11, 1, 12, 0, 0, 123);
+    const alarm = {
+      action: 'raise' as const,
+      category: 'fire.smoke_alarm',
+      correlationKey: key,
+      occurredAt: at,
+      facts: { smokeDensity: 2.5 },
+    };
+    await first.handle(alarm, device);
+    const restarted = new IncidentManager({ gatewayId: 'gw', nextSeq: () => ++seq, restore: first.activeIncidents() });
+    const seen: IncidentMessage[] = [];
+    restarted.onMessage((m) => seen.push(m));
+    // The same message, resent by the device: the same instant, from its own clock.
+    expect(restarted.handle(alarm, device)).toBeUndefined();
+    expect(seen).toEqual([]);
+    expect(restarted.activeIncidents()[0]).toMatchObject({ count: 1, seq: 1 });
+    // The next alarm is a new occurrence and counts.
+    restarted.handle({ ...alarm, occurredAt: at + 30_000 }, device);
+    expect(seen[0]).toMatchObject({ count: 2, seq: 2 });
   });
 
   it('walks the lifecycle open → acknowledged → dispatched → resolved → closed, one message per step', async () => {

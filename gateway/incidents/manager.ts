@@ -261,7 +261,10 @@ export class IncidentManager {
       const store = this.opts.storeEvidence;
       if (!store) throw new Error('a rule attached evidence but this gateway has no evidence store');
       return Promise.all(signal.evidence.map(store)).then((items) =>
-        this.withinDurable(() => this.durable.get(this.raise(signal, device, items))),
+        this.withinDurable(() => {
+          const message = this.raise(signal, device, items);
+          return message && this.durable.get(message);
+        }),
       );
     }
     return this.withinDurable(() => {
@@ -272,8 +275,20 @@ export class IncidentManager {
 
   private readonly durable = new WeakMap<IncidentMessage, Promise<void>>();
 
-  private raise(signal: Extract<IncidentSignal, { action: 'raise' }>, device: DeviceInfo, evidence: EvidenceItem[] = []): IncidentMessage {
+  /**
+   * Opens an incident or folds a repeat into it; undefined when the signal is an occurrence the
+   * incident already holds. Under at-least-once delivery a device sends a message again when it
+   * got no PUBACK (the gateway restarted before it went out): with the device's own timestamp it
+   * carries the very instant the incident's latest occurrence has, and counting it would count
+   * one alarm twice.
+   */
+  private raise(
+    signal: Extract<IncidentSignal, { action: 'raise' }>,
+    device: DeviceInfo,
+    evidence: EvidenceItem[] = [],
+  ): IncidentMessage | undefined {
     const existing = this.active.get(signal.correlationKey);
+    if (existing && signal.occurredAt === Date.parse(existing.lastOccurredAt) && !evidence.length) return undefined;
     if (existing) {
       const devices = existing.devices.some((d) => d.id === device.id) ? existing.devices : [...existing.devices, deviceRef(device)];
       return this.emit({
