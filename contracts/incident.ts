@@ -107,12 +107,32 @@ export const IncidentMessageSchema = Type.Object(
         {
           acknowledgedAt: Type.Optional(IsoTime('when the platform acknowledged it')),
           acknowledgedBy: Type.Optional(Type.String({ maxLength: 128 })),
-          dispatchedAt: Type.Optional(IsoTime('when a work order was dispatched')),
-          assignee: Type.Optional(Type.String({ maxLength: 128, description: 'who handles it (grid worker, team)' })),
+          dispatchedAt: Type.Optional(IsoTime('when a work order was (last) dispatched')),
+          dispatchedBy: Type.Optional(Type.String({ maxLength: 128, description: 'who dispatched it (last)' })),
+          assignee: Type.Optional(
+            Type.String({ maxLength: 128, description: 'who handles it (grid worker, team); a re-dispatch changes it' }),
+          ),
           resolvedBy: Type.Optional(Type.String({ maxLength: 128 })),
           closedAt: Type.Optional(IsoTime('when the platform closed it after checking')),
           closedBy: Type.Optional(Type.String({ maxLength: 128 })),
-          note: Type.Optional(Type.String({ maxLength: 500 })),
+          note: Type.Optional(Type.String({ maxLength: 500, description: 'the latest note; every note is kept in history' })),
+          history: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  command: StringEnum(['ack', 'dispatch', 'resolve', 'close'] as const),
+                  at: IsoTime('when'),
+                  from: StringEnum(['open', 'acknowledged', 'dispatched', 'resolved', 'closed'] as const),
+                  to: StringEnum(['open', 'acknowledged', 'dispatched', 'resolved', 'closed'] as const),
+                  by: Type.Optional(Type.String({ maxLength: 128, description: 'the operator, or "device" when the cause went away' })),
+                  assignee: Type.Optional(Type.String({ maxLength: 128 })),
+                  note: Type.Optional(Type.String({ maxLength: 500 })),
+                },
+                { additionalProperties: false },
+              ),
+              { maxItems: 50, description: 'every transition of its handling, oldest first (the last 50)' },
+            ),
+          ),
           remindedAt: Type.Optional(IsoTime('when a reminder (提醒) went out for want of an acknowledgement')),
           escalatedAt: Type.Optional(IsoTime('when it passed its deadline and was escalated (督办)')),
         },

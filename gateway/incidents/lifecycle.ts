@@ -8,7 +8,8 @@ import { type IncidentStatus, SEVERITIES, type Severity } from '../../contracts/
 
 export const TRANSITIONS: Record<LifecycleCommand, { from: readonly IncidentStatus[]; to: IncidentStatus }> = {
   ack: { from: ['open'], to: 'acknowledged' },
-  dispatch: { from: ['open', 'acknowledged'], to: 'dispatched' },
+  // A dispatched incident may be dispatched again: the work order goes to someone else.
+  dispatch: { from: ['open', 'acknowledged', 'dispatched'], to: 'dispatched' },
   resolve: { from: ['open', 'acknowledged', 'dispatched'], to: 'resolved' },
   close: { from: ['resolved'], to: 'closed' },
 };

@@ -157,6 +157,39 @@ describe('incident manager', () => {
     expect(seen[0]).toMatchObject({ count: 2, seq: 2 });
   });
 
+  it('keeps every transition (who, when, note), who dispatched, and lets a dispatched incident be re-assigned', async () => {
+    const { manager, seen, at, tick } = setup();
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);
+    const id = seen[0]!.id;
+    expect(
+      manager.command({ command: 'dispatch', incidentId: id, by: 'operator-7', assignee: 'Wang', note: 'check stairwell 2F' }).ok,
+    ).toBe(true);
+    tick(60_000);
+    const again = manager.command({ command: 'dispatch', incidentId: id, by: 'operator-9', assignee: 'Li', note: 'Wang is off duty' });
+    expect(again.ok).toBe(true);
+    tick(60_000);
+    manager.command({ command: 'resolve', incidentId: id, by: 'li', note: 'burnt toast' });
+    const last = seen.at(-1)!;
+    expect(last.handling).toMatchObject({ assignee: 'Li', dispatchedBy: 'operator-9', note: 'burnt toast' });
+    expect(last.handling?.history?.map(({ command, by, assignee, note, from, to }) => ({ command, by, assignee, note, from, to }))).toEqual(
+      [
+        { command: 'dispatch', by: 'operator-7', assignee: 'Wang', note: 'check stairwell 2F', from: 'open', to: 'dispatched' },
+        { command: 'dispatch', by: 'operator-9', assignee: 'Li', note: 'Wang is off duty', from: 'dispatched', to: 'dispatched' },
+        { command: 'resolve', by: 'li', assignee: undefined, note: 'burnt toast', from: 'dispatched', to: 'resolved' },
+      ],
+    );
+    expect(new Set(last.handling!.history!.map((h) => h.at)).size).toBe(3);
+  });
+
+  it('records a resolution by the device itself in the history too', () => {
+    const { manager, seen, at } = setup();
+    manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);
+    manager.handle({ action: 'resolve', correlationKey: key, occurredAt: at() + 5000, reason: 'smoke cleared' }, device);
+    expect(seen.at(-1)!.handling?.history).toEqual([
+      { command: 'resolve', at: new Date(at() + 5000).toISOString(), from: 'open', to: 'resolved', by: 'device', note: 'smoke cleared' },
+    ]);
+  });
+
   it('walks the lifecycle open → acknowledged → dispatched → resolved → closed, one message per step', async () => {
     const { manager, seen, at } = setup();
     manager.handle({ action: 'raise', category: 'fire.smoke_alarm', correlationKey: key, occurredAt: at(), facts: {} }, device);

@@ -62,6 +62,16 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+type Handling = NonNullable<IncidentMessage['handling']>;
+type Transition = NonNullable<Handling['history']>[number];
+const MAX_HISTORY = 50;
+
+/** The incident's handling with one more transition kept (the oldest go beyond the last 50). */
+function withHistory(m: IncidentMessage, t: Transition): Handling {
+  const history = [...(m.handling?.history ?? []), t].slice(-MAX_HISTORY);
+  return { ...m.handling, history };
+}
+
 export class IncidentManager {
   /** Active (open, acknowledged, dispatched) incidents by correlation key: where repeats fold. */
   private readonly active = new Map<string, IncidentMessage>();
@@ -191,7 +201,15 @@ export class IncidentManager {
     }
     if (input.command === 'dispatch' && !input.assignee) return { ok: false, code: 'malformed', error: 'dispatch needs an assignee' };
     const at = iso(this.now());
-    const handling = { ...current.handling };
+    const handling = withHistory(current, {
+      command: input.command,
+      at,
+      from: current.status,
+      to: rule.to,
+      ...(input.by ? { by: input.by } : {}),
+      ...(input.assignee ? { assignee: input.assignee } : {}),
+      ...(input.note ? { note: input.note } : {}),
+    });
     if (input.note) handling.note = input.note;
     switch (input.command) {
       case 'ack':
@@ -201,6 +219,8 @@ export class IncidentManager {
       case 'dispatch':
         handling.dispatchedAt = at;
         handling.assignee = input.assignee;
+        if (input.by) handling.dispatchedBy = input.by;
+        else delete handling.dispatchedBy;
         break;
       case 'resolve':
         if (input.by) handling.resolvedBy = input.by;
@@ -336,6 +356,14 @@ export class IncidentManager {
       status: 'resolved',
       resolvedAt: iso(signal.occurredAt),
       facts: { ...existing.facts, resolution: signal.reason },
+      handling: withHistory(existing, {
+        command: 'resolve',
+        at: iso(signal.occurredAt),
+        from: existing.status,
+        to: 'resolved',
+        by: 'device',
+        note: signal.reason.slice(0, 500),
+      }),
     });
   }
 

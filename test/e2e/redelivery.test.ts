@@ -7,7 +7,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway } from '../helpers/gateway.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -55,7 +55,9 @@ async function rawDevice(brokerUrl: string) {
       );
       expect(await reply).toMatchObject({ cmd: 'puback', messageId });
     },
-    close: () => socket.destroy(),
+    close: () => {
+      socket.destroy();
+    },
   };
 }
 
