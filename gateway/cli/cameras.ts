@@ -17,10 +17,10 @@ export async function discoverCommand(
     }
   }
   const where = opts.target.length ? opts.target.join(', ') : 'the local network (multicast 239.255.255.250:3702)';
-  if (!opts.json) err(`probing ${where} for ${opts.timeout / 1000} s…`);
+  if (!opts.json) err(`probing ${where} for ${opts.timeout} s…`);
   const found = await discover({
     targets: opts.target,
-    timeoutMs: opts.timeout,
+    timeoutMs: opts.timeout * 1000,
     onProgress: (p) => {
       if (opts.json) return;
       if (p.latest) err(`  found ${p.latest.name ?? p.latest.urn} at ${p.latest.xaddrs.join(' ')}`);
@@ -66,7 +66,7 @@ export function camerasCommand(program: Command): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option('--timeout <seconds>', 'how long to wait for answers', (v) => positive(v) * 1000, 3000)
+    .option('--timeout <seconds>', 'how long to wait for answers, in seconds', positive, 3)
     .option('--json', 'print the cameras as JSON', false)
     .action(
       guarded(async (opts: { target: string[]; timeout: number; json: boolean }) => {

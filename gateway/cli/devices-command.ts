@@ -1,7 +1,7 @@
 /** `gridedge devices add|list|remove|hash-secret`: provision devices on site, kept hashed in `<dataDir>/devices.json`. */
 import type { Command } from 'commander';
 import { hashSecret } from '../../core/credentials.js';
-import { guarded, number } from './args.js';
+import { guarded, number, UsageError } from './args.js';
 import { type AddOptions, addDevice, listDevices, removeDevice } from './devices.js';
 
 export function devicesCommand(program: Command): void {
@@ -53,7 +53,7 @@ export function devicesCommand(program: Command): void {
         const secret = Buffer.concat(chunks)
           .toString('utf8')
           .replace(/\r?\n$/, '');
-        if (secret.length < 8) throw new Error('the secret on standard input is shorter than 8 characters');
+        if (secret.length < 8) throw new UsageError('the secret on standard input is shorter than 8 characters');
         process.stdout.write(`${await hashSecret(secret)}\n`);
       }),
     );

@@ -22,7 +22,10 @@ const program = new Command()
   .name('gridedge')
   .description('Edge-sensing gateway: device and camera feeds in, structured incidents out to the grid command centre')
   .version(VERSION)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A mistake in the arguments (a missing --config, an unknown option, a bad value) exits 2, as an
+  // invalid config does; help and --version exit 0. Subcommands inherit this when they are made.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program
   .command('start')
@@ -106,7 +109,7 @@ program
   )
   .argument('<image...>', 'pictures (JPEG, PNG, …)')
   .option('--detector <name>', 'face, plate, object (people and vehicles), fire, or yolo (your own model; default: all built-in)')
-  .option('--model <file>', 'yolo: the .onnx model (v5 or v8 output layout)')
+  .option('--model <file>', 'yolo: the .onnx model (v5/v7 [1,N,5+C] or v8/v11 [1,4+C,N] output layout)')
   .option('--labels <names>', 'yolo: the class names in order, comma-separated')
   .option('--min-score <n>', "lowest score shown, 0..1 (default: each detector's own)", (v) => {
     const n = Number(v);

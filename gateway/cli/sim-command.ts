@@ -6,6 +6,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { guarded, mqttUrl, port, UsageError, whole } from './args.js';
 
+/** The simulated camera's built-in scenes (sim/camera/scenes.ts; a test keeps the two lists equal). */
+export const SCENE_NAMES = ['street', 'people', 'faces', 'crowd', 'vehicles', 'plate', 'covered', 'fire', 'smoke'] as const;
+
 /** `gridedge sim camera`'s options. */
 export interface SimCameraCliOptions {
   id: string;
@@ -77,7 +80,9 @@ export function simCommand(program: Command): void {
           };
           const upstreamSpec = proxySpec('--upstream-proxy', opts.upstreamProxy);
           const seriesSpec = proxySpec('--series-proxy', opts.seriesProxy);
-          const scenario = await loadScenario(opts.scenario);
+          const scenario = await loadScenario(opts.scenario).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'ENOENT' ? new UsageError(`--scenario ${opts.scenario}: no such file`) : err;
+        });
           if (opts.printDevices) {
             const lines = [
               'devices:',
@@ -134,8 +139,11 @@ export function simCommand(program: Command): void {
     .option('--width <n>', 'stream width (even)', whole('width', 64, 4096), 640)
     .option('--height <n>', 'stream height (even)', whole('height', 64, 4096), 360)
     .option('--codec <codec>', 'h264 or mjpeg', 'h264')
-    .option('--scene <name>', 'the first scene: street, people, vehicles, plate, covered, or one from --script', 'street')
-    .option('--script <file>', 'YAML with scenes: {name: {image|color, plate?, motion?, tamper?}} and timeline: [{scene, seconds}]')
+    .option('--scene <name>', `the first scene: ${SCENE_NAMES.join(', ')}, or one of --script's`, 'street')
+    .option(
+      '--script <file>',
+      'YAML with scenes: {name: {image | color, plate?, effect? (fire | smoke), motion?, tamper?}} and timeline: [{scene, seconds}]',
+    )
     .option('--grid <code>', 'the grid cell, announced as the ONVIF location scope')
     .action(
       guarded(async (opts: Omit<SimCameraCliOptions, 'password'> & { password?: string }) => {

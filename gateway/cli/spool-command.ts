@@ -7,7 +7,7 @@ import { loadConfig } from '../config/load.js';
 import { Quarantine, readQuarantine } from '../timeseries/quarantine.js';
 import { replaySpool } from '../timeseries/replay.js';
 import { seriesTarget } from '../timeseries/target.js';
-import { guarded } from './args.js';
+import { guarded, UsageError } from './args.js';
 
 export function spoolCommand(program: Command): void {
   const spoolCmd = program.command('spool').description('the local line-protocol spool of readings');
@@ -21,7 +21,7 @@ export function spoolCommand(program: Command): void {
     .action(
       guarded(async (opts: { config: string; dir?: string; includeCurrent: boolean; keep: boolean }) => {
         const config = await loadConfig(opts.config);
-        if (!config.influx) throw new Error(`${opts.config} has no influx section: there is no server to replay to`);
+        if (!config.influx) throw new UsageError(`${opts.config} has no influx section: there is no server to replay to`);
         const dir = opts.dir ?? path.join(config.dataDir, 'spool');
         // Refused lines stay refused: kept in the quarantine beside the spool (the same folder when replaying it).
         const quarantine = new Quarantine(

@@ -66,6 +66,29 @@ describe('gridedge demo', () => {
     expect(run.stderr()).toMatch(/'http:\/\/nope' is not a broker URL \(expected mqtt:\/\/host:port/);
   });
 
+  it('exits 2 for a mistake in the arguments, saying what is wrong, with no raw system error', async () => {
+    for (const [args, says] of [
+      [['start'], "required option '-c, --config <file>' not specified"],
+      [['config', 'check'], "required option '-c, --config <file>' not specified"],
+      [['start', '--config', 'x.yaml', '--api-port', 'eighty'], "'eighty' is not a port"],
+      [['sim', '--scenario', '/no/such/scenario.yaml', '--print-devices'], '--scenario /no/such/scenario.yaml: no such file'],
+      [['frobnicate'], "unknown command 'frobnicate'"],
+    ] as const) {
+      const run = gridedge([...args]);
+      expect(await run.code, args.join(' ')).toBe(2);
+      expect(run.stderr()).toContain(says);
+      expect(run.stderr()).not.toMatch(/ENOENT|at .+\.js:\d+/);
+    }
+  });
+
+  it("lists the simulated camera's real scenes in its help", async () => {
+    const { BUILTIN_SCENES } = await import('../../sim/camera/scenes.js');
+    const run = gridedge(['sim', 'camera', '--help']);
+    expect(await run.code).toBe(0);
+    const help = run.stdout().replace(/\s+/g, ' ');
+    for (const name of Object.keys(BUILTIN_SCENES)) expect(help).toContain(name);
+  });
+
   it('prints help for each command', async () => {
     for (const cmd of [['--help'], ['start', '--help'], ['demo', '--help'], ['config', 'check', '--help']]) {
       const run = gridedge(cmd);

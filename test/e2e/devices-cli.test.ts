@@ -116,7 +116,7 @@ describe('gridedge devices', () => {
 
   it('hashes a secret for devices[].secretHash, and a gateway accepts the device by it', async () => {
     const short = gridedge(['devices', 'hash-secret'], {}, 10_000, 'abc\n');
-    expect(await short.code).toBe(1);
+    expect(await short.code).toBe(2); // a usage mistake, like an invalid config
     expect(short.stderr()).toContain('shorter than 8 characters');
     const hashed = gridedge(['devices', 'hash-secret'], {}, 10_000, 'kitchen-secret-77\n');
     expect(await hashed.code).toBe(0);
