@@ -118,16 +118,21 @@ export class DeviceBroker {
         stats: this.stats,
       }),
     });
+    const remoteOf = (client: Client) => (client.conn as unknown as { remoteAddress?: string }).remoteAddress;
     aedes.on('clientReady', (client) => {
       const session = auth.sessions.get(client);
+      const service = auth.services.get(client);
+      if (service) log.info({ account: service.username, client: client.id, remote: remoteOf(client) }, 'service account connected');
       if (!session) return;
       this.clients.set(session.device.id, client);
+      log.info({ device: session.device.id, kind: session.kind.kind, remote: remoteOf(client), clean: client.clean }, 'device connected');
       this.opts.onPresence?.(session, true);
     });
     aedes.on('clientDisconnect', (client) => {
       const session = auth.sessions.get(client);
       if (!session) return;
       if (this.clients.get(session.device.id) === client) this.clients.delete(session.device.id);
+      log.info({ device: session.device.id }, 'device disconnected');
       this.opts.onPresence?.(session, false);
     });
     // aedes reports failures of its own timers here (a Will it could not publish); unheard, they would end the process.

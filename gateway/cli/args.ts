@@ -56,3 +56,14 @@ export const number = (what: string) => (v: string) => {
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`'${v}' is not a number (${what})`);
   return n;
 };
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export function logLevel(v: string): string {
+  if (!LEVELS.includes(v)) throw new InvalidArgumentError(`'${v}' is not a log level (${LEVELS.join(', ')})`);
+  return v;
+}
+
+export function logFormat(v: string): 'json' | 'pretty' {
+  if (v !== 'json' && v !== 'pretty') throw new InvalidArgumentError(`'${v}' is not a log format (json or pretty)`);
+  return v;
+}

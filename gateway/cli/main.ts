@@ -4,12 +4,12 @@
  * here; the other groups register themselves from their own modules.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { createLogger } from '../../core/log.js';
+import { createLogger, prettyStream } from '../../core/log.js';
 import { VERSION } from '../../core/package.js';
 import { checkModels } from '../../detectors/catalog.js';
 import { loadConfig } from '../config/load.js';
 import { Gateway } from '../gateway.js';
-import { fail, guarded, port } from './args.js';
+import { fail, guarded, logFormat, logLevel, port } from './args.js';
 import { camerasCommand } from './cameras.js';
 import { demoCommand } from './demo-command.js';
 import { detectCommand } from './detect.js';
@@ -17,6 +17,7 @@ import { devicesCommand } from './devices-command.js';
 import { doctor, report } from './doctor.js';
 import { simCommand } from './sim-command.js';
 import { spoolCommand } from './spool-command.js';
+import { divisionName } from '../../contracts/grid.js';
 
 const program = new Command()
   .name('gridedge')
@@ -32,11 +33,19 @@ program
   .description('run the gateway from a config file')
   .requiredOption('-c, --config <file>', 'YAML config file (see gridedge.example.yaml)')
   .option('--api-port <n>', 'HTTP API port (overrides api.port)', port)
+  .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (overrides gateway.logLevel)', logLevel)
+  .option(
+    '--log-format <format>',
+    'json (one object a line, for services) or pretty (for a terminal); default pretty on a terminal',
+    logFormat,
+  )
   .action(
-    guarded(async (opts: { config: string; apiPort?: number }) => {
+    guarded(async (opts: { config: string; apiPort?: number; logLevel?: string; logFormat?: 'json' | 'pretty' }) => {
       const config = await loadConfig(opts.config);
       if (opts.apiPort !== undefined) config.api.port = opts.apiPort;
-      const log = createLogger(config.gateway.logLevel);
+      const format = opts.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
+      const log = createLogger(opts.logLevel ?? config.gateway.logLevel, format === 'pretty' ? prettyStream() : undefined);
+      for (const w of config.warnings) log.warn({ warning: w }, 'config warning');
       const gateway = new Gateway(config, log);
       await gateway.start();
       const shutdown = (signal: string) => {
@@ -64,10 +73,14 @@ configCmd
   .action(
     guarded(async (opts: { config: string }) => {
       const config = await loadConfig(opts.config);
+      const where = divisionName(config.gateway.grid);
       process.stdout.write(
-        `config OK: gateway ${config.gateway.id}, grid ${config.gateway.grid}, ${config.devices.length} devices, ` +
-          `upstream ${config.upstream ? 'configured' : 'none'}, series ${config.influx ? 'InfluxDB' : 'local spool'}\n`,
+        `config OK: gateway ${config.gateway.id}, grid ${config.gateway.grid}${where ? ` (${where})` : ''}, ` +
+          `${config.devices.length} devices, upstream ${config.upstream ? 'configured' : 'none'}, ` +
+          `series ${config.influx ? 'InfluxDB' : 'local spool'}, data in ${config.dataDir}\n`,
       );
+      if (config.warnings.length)
+        process.stdout.write(`${config.warnings.length} warnings:\n${config.warnings.map((w) => `  - ${w}`).join('\n')}\n`);
     }),
   );
 

@@ -81,8 +81,8 @@ export function simCommand(program: Command): void {
           const upstreamSpec = proxySpec('--upstream-proxy', opts.upstreamProxy);
           const seriesSpec = proxySpec('--series-proxy', opts.seriesProxy);
           const scenario = await loadScenario(opts.scenario).catch((err: NodeJS.ErrnoException) => {
-          throw err.code === 'ENOENT' ? new UsageError(`--scenario ${opts.scenario}: no such file`) : err;
-        });
+            throw err.code === 'ENOENT' ? new UsageError(`--scenario ${opts.scenario}: no such file`) : err;
+          });
           if (opts.printDevices) {
             const lines = [
               'devices:',

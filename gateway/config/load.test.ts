@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, deviceSecretEnv, loadConfig, resolveConfig } from './load.js';
 import { kindNames } from '../../devices/registry.js';
 import { parseGridCode } from '../../contracts/grid.js';
+import { defaultDataDir } from './warnings.js';
 
 const base = () => ({
   gateway: { id: 'gw-1', grid: '110105001002000' },
@@ -168,7 +169,14 @@ describe('config loader', () => {
       accounts: [],
     });
     expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, tokens: [] });
-    expect(config.dataDir).toBe('/srv/gw/data');
+    // Not beside the config (a config in /etc would put data under /etc): the system's state folder.
+    expect(config.dataDir).toBe(defaultDataDir('gw-1'));
+    expect(config.dataDir).toMatch(/^\/var\/lib\/gridedge\/gw-1$|\/gridedge\/gw-1$/);
+    expect(config.warnings).toContain(`gateway.dataDir: not set; the outbox, evidence and spool go to ${defaultDataDir('gw-1')}`);
+    // A relative one is the config file's folder's.
+    expect(resolveConfig({ ...base(), gateway: { ...base().gateway, dataDir: './data' } }, 't', '/srv/gw', {}).dataDir).toBe(
+      '/srv/gw/data',
+    );
     expect(config.devices[0]!.grid).toBe('110105001002000');
   });
 
@@ -306,5 +314,36 @@ describe('grid codes', () => {
     const err = (await loadConfig(file, {}).catch((e: unknown) => e)) as ConfigError;
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).not.toContain('hunter2');
+  });
+
+  it('reports every problem at once: a schema error does not hide a duplicate id or a bad division', () => {
+    const found = problems({
+      ...base(),
+      devices: [
+        { id: 'smoke-01', kind: 'smoke-alarm', secret: 'secret-0001', location: { lat: 123, lon: 116.4 } },
+        { id: 'smoke-01', kind: 'smoke-alarm', secret: 'secret-0002', grid: '110199001002001' },
+      ],
+    });
+    expect(found).toEqual([
+      expect.stringMatching(/^devices\[0\]\.location\.lat: 123 is out of range/),
+      'devices[1].id: "smoke-01" is already used by devices[0]',
+      expect.stringMatching(/^devices\[1\]\.grid: "110199001002001" is not valid \(its first six digits \(110199\) are not a GB\/T 2260 /),
+    ]);
+  });
+
+  it('checks grid divisions against GB/T 2260, and warns of a device in another division than the gateway', () => {
+    expect(problems({ ...base(), gateway: { id: 'gw-1', grid: '110100001002000' } })).toEqual([
+      expect.stringMatching(/^gateway\.grid: "110100001002000" is not valid \(its first six digits \(110100\) are not a GB\/T 2260/),
+    ]);
+    const c = resolveConfig(
+      { ...base(), devices: [{ id: 'smoke-tj', kind: 'smoke-alarm', secret: 'secret-0001', grid: '120101001002001' }] },
+      't',
+      '/tmp',
+      {},
+    );
+    expect(c.warnings).toContain(
+      'devices[0].grid: "120101001002001" lies in 天津市 和平区 劝业场街道, not in the gateway\'s 北京市 朝阳区 建外街道: ' +
+        'a gateway serves one community; check the code',
+    );
   });
 });

@@ -17,6 +17,7 @@ import { ConfigSchema, type Config, type RawConfig } from './schema.js';
 import { gridCodeProblem } from '../../contracts/grid.js';
 import { maskSecretsInText } from '../../core/secrets.js';
 import { isTimeZone, systemTimeZone } from '../../core/time.js';
+import { configWarnings, defaultDataDir } from './warnings.js';
 
 /** Every problem of one config document at once (`GE_ERR_CONFIG_INVALID`), each naming its key path. */
 export class ConfigError extends GridedgeError {
@@ -67,12 +68,34 @@ export interface ResolveOptions {
   requireSecrets?: boolean;
 }
 
-export function resolveConfig(input: unknown, source: string, baseDir: string, env: Env = process.env, opts: ResolveOptions = {}): Config {
-  const requireSecrets = opts.requireSecrets ?? true;
-  const raw = structuredClone(input ?? {}) as RawConfig;
-  if (!validate(raw)) throw new ConfigError(source, describeErrors(validate.errors));
+/** The key path a problem or warning line is about: what comes before its first `: `. */
+const keyOf = (line: string) => line.slice(0, line.indexOf(': '));
 
+/**
+ * Every problem of the document at once: the schema's, and those of the checks a schema cannot
+ * make (unique ids, grid divisions, files, secrets), which run even when the schema found some,
+ * so that fixing one line does not reveal the next. A check's line about a key the schema
+ * already complained of is left out.
+ */
+export function resolveConfig(input: unknown, source: string, baseDir: string, env: Env = process.env, opts: ResolveOptions = {}): Config {
+  const raw = structuredClone(input ?? {}) as RawConfig;
+  const valid = validate(raw);
+  const schemaProblems = valid ? [] : describeErrors(validate.errors);
   const problems: string[] = [];
+  const warnings: string[] = [];
+  let config: Config | undefined;
+  try {
+    config = crossCheck(raw, baseDir, env, opts, problems, warnings);
+  } catch (err) {
+    if (valid) throw err; // on a document the schema refused, a check may trip on what is missing; the schema says why
+  }
+  const all = [...schemaProblems, ...problems.filter((p) => !schemaProblems.some((s) => keyOf(s) === keyOf(p)))];
+  if (all.length || !config) throw new ConfigError(source, all);
+  return { ...config, warnings };
+}
+
+function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOptions, problems: string[], warnings: string[]): Config {
+  const requireSecrets = opts.requireSecrets ?? true;
   const gridProblem = gridCodeProblem(raw.gateway.grid);
   if (gridProblem) problems.push(`gateway.grid: "${raw.gateway.grid}" is not valid (${gridProblem})`);
 
@@ -130,7 +153,11 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
         problems.push(`influx.${key}: an InfluxDB 2 setting; with version 1 give database (and username, password)`);
   } else if (influx) {
     if (!influx.org) problems.push('influx.org: missing (the InfluxDB 2 organization; for InfluxDB 1.x set version: 1 and database)');
-    if (requireSecrets && !influx.token) problems.push('influx.token: missing (set it in the file or in GRIDEDGE_INFLUX_TOKEN)');
+    // Not every server wants one (victoria-metrics, an InfluxDB without authentication): said, not refused.
+    if (requireSecrets && !influx.token)
+      warnings.push(
+        'influx.token: not set, so an InfluxDB 2 will refuse the writes (they spool meanwhile); set it or GRIDEDGE_INFLUX_TOKEN',
+      );
     for (const key of ['database', 'retentionPolicy', 'username', 'password'] as const)
       if (influx[key] !== undefined)
         problems.push(`influx.${key}: an InfluxDB 1.x setting; give version: 1, or org and token for InfluxDB 2`);
@@ -216,15 +243,16 @@ export function resolveConfig(input: unknown, source: string, baseDir: string, e
     if (!CATEGORIES[code]) problems.push(`incidents.categories.${code}: no such category (known: ${Object.keys(CATEGORIES).join(', ')})`);
   }
 
-  if (problems.length) throw new ConfigError(source, problems);
+  warnings.push(...configWarnings(raw, devices, cameras));
   return {
     ...raw,
     gateway: { ...raw.gateway, timezone },
     vision: { ...raw.vision, timezone: visionTimezone },
     devices,
     cameras,
-    dataDir: path.resolve(baseDir, raw.gateway.dataDir),
+    dataDir: raw.gateway.dataDir ? path.resolve(baseDir, raw.gateway.dataDir) : defaultDataDir(raw.gateway.id),
     baseDir,
+    warnings: [],
   };
 }
 

@@ -87,11 +87,12 @@ export const ConfigSchema = Type.Object(
       {
         id: Id('gateway id'),
         grid: GridCode,
-        dataDir: Type.String({
-          minLength: 1,
-          default: './data',
-          description: 'folder for state, outbox and spool (relative to the config file)',
-        }),
+        dataDir: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'folder for state, outbox and spool, relative to the config file; default /var/lib/gridedge/<id> as root',
+          }),
+        ),
         logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
         timezone: Type.Optional(
           Type.String({
@@ -208,4 +209,6 @@ export interface Config extends Omit<RawConfig, 'devices' | 'cameras' | 'gateway
   dataDir: string;
   /** The config file's folder: kinds resolve their files (registries, watchlists) against it. */
   baseDir: string;
+  /** What the gateway may do but probably should not (config/warnings.ts): said by config check and at start. */
+  warnings: string[];
 }

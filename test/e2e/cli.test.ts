@@ -1,5 +1,5 @@
 /** The `gridedge` command as a user runs it: the built CLI in a child process. */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/tmp.js';
@@ -204,6 +204,32 @@ describe('gridedge start', () => {
     blocker.close();
   });
 
+  it('accepts the example config as shipped, naming what a deployment must still change as warnings, and starts it', async () => {
+    const example = fileURLToPath(new URL('../../gridedge.example.yaml', import.meta.url));
+    const check = gridedge(['config', 'check', '--config', example]);
+    expect(await check.code).toBe(0);
+    for (const said of [
+      'devices[0].secret: the example',
+      'api.tokens[0].token: the example',
+      'api.publicUrl: not set',
+      'upstream.commandSecret: not set',
+    ])
+      expect(check.stdout()).toContain(said);
+    // As it is, but on free ports and a data folder of the test's own.
+    const dir = await tempDir('example-start');
+    const file = path.join(dir, 'gridedge.yaml');
+    const text = (await readFile(example, 'utf8'))
+      .replace('port: 1883', `port: ${await freePort()}`)
+      .replace('port: 8080', `port: ${await freePort()}`)
+      .replace('# dataDir: /var/lib/gridedge/gw-chaoyang-jsl-01', `dataDir: ${dir}/data`);
+    await writeFile(file, text);
+    const run = gridedge(['start', '--config', file, '--log-format', 'json']);
+    await waitFor('the example gateway started', () => run.stdout().includes('"msg":"gateway started"') || undefined, 20_000);
+    expect(run.stdout()).toContain('"msg":"config warning"');
+    run.kill('SIGTERM');
+    expect(await run.code).toBe(0);
+  });
+
   it('accepts the documented example config', async () => {
     const run = gridedge(['config', 'check', '--config', fileURLToPath(new URL('../../gridedge.example.yaml', import.meta.url))], {
       GRIDEDGE_DEVICE_SECRET_SMOKE_0102: 'secret-from-env',
@@ -211,7 +237,7 @@ describe('gridedge start', () => {
     });
     expect(await run.code).toBe(0);
     expect(run.stdout()).toMatch(
-      /^config OK: gateway gw-chaoyang-jsl-01, grid 110105001002000, 2 devices, upstream configured, series InfluxDB/,
+      /^config OK: gateway gw-chaoyang-jsl-01, grid 110105001002000 \(北京市 朝阳区 建外街道\), 2 devices, upstream configured, series InfluxDB/,
     );
   });
 });
