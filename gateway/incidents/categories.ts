@@ -53,12 +53,15 @@ export function combineCategories(declared: ReadonlyArray<{ owner: string; categ
   return table;
 }
 
-export const CATEGORIES: CategoryTable = combineCategories([
-  { owner: 'the gateway', categories: GATEWAY_CATEGORIES },
-  { owner: 'the camera stage (devices/camera)', categories: CAMERA_CATEGORIES },
-  { owner: "the detectors' rules (gateway/vision)", categories: VISION_CATEGORIES },
-  ...[...deviceKinds.values()].map((k) => ({ owner: `device kind ${k.kind}`, categories: k.categories })),
-]);
+/** Who declares which categories, in the order the README's table lists them. */
+export const CATEGORY_DECLARATIONS: ReadonlyArray<{ owner: string; categories: CategoryTable }> = [
+  ...[...deviceKinds.values()].map((k) => ({ owner: `device kind \`${k.kind}\``, categories: k.categories })),
+  { owner: 'the camera stage (`devices/camera`)', categories: CAMERA_CATEGORIES },
+  { owner: "the detectors' rules (`gateway/vision`)", categories: VISION_CATEGORIES },
+  { owner: 'the gateway, for any device', categories: GATEWAY_CATEGORIES },
+];
+
+export const CATEGORIES: CategoryTable = combineCategories(CATEGORY_DECLARATIONS);
 
 /** The defaults with a deployment's overrides (`incidents.categories` in the config) laid over them. */
 export function withOverrides(overrides: Record<string, Partial<Category>> = {}, base: CategoryTable = CATEGORIES): CategoryTable {
