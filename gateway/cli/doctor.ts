@@ -208,30 +208,42 @@ function checkKinds(config: Config): Check {
 
 const AOF_OK = ', AOF with fsync on every write';
 
-export async function doctor(configFile: string): Promise<Check[]> {
+/**
+ * Runs every check in turn; `progress` hears each as it completes (a camera or a server that does
+ * not answer takes seconds: the engineer sees what is done meanwhile).
+ */
+export async function doctor(configFile: string, progress: (check: Check) => void = () => undefined): Promise<Check[]> {
+  const checks: Check[] = [];
+  const done = (...cs: Check[]) => {
+    for (const c of cs) {
+      checks.push(c);
+      progress(c);
+    }
+  };
   let config: Config;
   try {
     config = await loadConfig(configFile);
   } catch (err) {
     const problems = err instanceof ConfigError ? err.problems.join('\n        ') : (err as Error).message;
-    return [{ name: 'config', outcome: 'FAIL', detail: problems, fix: 'correct the keys named above (README: Config reference)' }];
+    done({ name: 'config', outcome: 'FAIL', detail: problems, fix: 'correct the keys named above (README: Config reference)' });
+    return checks;
   }
-  const checks: Check[] = [
-    {
-      name: 'config',
-      outcome: 'PASS',
-      detail: `${configFile}: gateway ${config.gateway.id}, grid ${config.gateway.grid}, ${config.devices.length} devices`,
-    },
-  ];
-  checks.push(await checkPort('broker port', config.broker.host, config.broker.port, 'broker.port'));
-  checks.push(await checkPort('api port', config.api.host, config.api.port, 'api.port'));
-  checks.push(await checkDataDir(config));
-  checks.push(checkKinds(config));
-  checks.push(await checkUpstream(config));
-  checks.push(await checkSeries(config));
-  checks.push(await checkCluster(config));
-  checks.push(await checkDetectors());
-  checks.push(...(await checkCameras(config)));
+  done({
+    name: 'config',
+    outcome: 'PASS',
+    detail:
+      `${configFile}: gateway ${config.gateway.id}, grid ${config.gateway.grid}, ${config.devices.length} devices` +
+      (config.warnings.length ? `; ${config.warnings.length} warnings (gridedge config check lists them)` : ''),
+  });
+  done(await checkPort('broker port', config.broker.host, config.broker.port, 'broker.port'));
+  done(await checkPort('api port', config.api.host, config.api.port, 'api.port'));
+  done(await checkDataDir(config));
+  done(checkKinds(config));
+  done(await checkUpstream(config));
+  done(await checkSeries(config));
+  done(await checkCluster(config));
+  done(await checkDetectors());
+  done(...(await checkCameras(config)));
   return checks;
 }
 
@@ -339,9 +351,13 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-export function report(checks: Check[]): string {
-  const lines = checks.map((c) => `${c.outcome.padEnd(4)}  ${c.name.padEnd(13)} ${c.detail}${c.fix ? `\n      fix: ${c.fix}` : ''}`);
+/** One check as the report shows it. */
+export function checkLine(c: Check): string {
+  return `${c.outcome.padEnd(4)}  ${c.name.padEnd(13)} ${c.detail}${c.fix ? `\n      fix: ${c.fix}` : ''}`;
+}
+
+/** The closing line: how many failed. */
+export function summary(checks: Check[]): string {
   const failed = checks.filter((c) => c.outcome === 'FAIL').length;
-  lines.push(failed ? `${failed} check${failed > 1 ? 's' : ''} failed` : 'all checks passed');
-  return lines.join('\n');
+  return failed ? `${failed} check${failed > 1 ? 's' : ''} failed` : 'all checks passed';
 }

@@ -14,7 +14,7 @@ import { camerasCommand } from './cameras.js';
 import { demoCommand } from './demo-command.js';
 import { detectCommand } from './detect.js';
 import { devicesCommand } from './devices-command.js';
-import { doctor, report } from './doctor.js';
+import { checkLine, doctor, summary } from './doctor.js';
 import { simCommand } from './sim-command.js';
 import { spoolCommand } from './spool-command.js';
 import { divisionName } from '../../contracts/grid.js';
@@ -89,8 +89,8 @@ program
   .description('check a config and everything it names (ports, upstream, series server, files); exit 1 on any failure')
   .requiredOption('-c, --config <file>', 'YAML config file')
   .action(async (opts: { config: string }) => {
-    const checks = await doctor(opts.config);
-    process.stdout.write(`${report(checks)}\n`);
+    const checks = await doctor(opts.config, (c) => process.stdout.write(`${checkLine(c)}\n`));
+    process.stdout.write(`${summary(checks)}\n`);
     process.exit(checks.some((c) => c.outcome === 'FAIL') ? 1 : 0);
   });
 

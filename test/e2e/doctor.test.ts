@@ -5,7 +5,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { gridedge } from '../helpers/cli.js';
-import { freePort, startMosquitto, startRedis, startVictoriaMetrics, type Mosquitto, type VictoriaMetrics } from '../helpers/servers.js';
+import {
+  freePort,
+  startMosquitto,
+  startRedis,
+  startVictoriaMetrics,
+  type Mosquitto,
+  type VictoriaMetrics,
+  waitFor,
+} from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let mosquitto: Mosquitto;
@@ -190,4 +198,24 @@ describe('gridedge doctor', () => {
       await cam.stop();
     }
   }, 30_000);
+
+  it('prints each check as it completes, while a slow one is still running', async () => {
+    // A camera whose ONVIF port takes the connection and never answers: its check waits for the timeout.
+    const silent = net.createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((r) => silent.once('listening', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const file = await config({ extra: ['cameras:', '  - id: cam-silent', `    onvif: http://127.0.0.1:${port}/onvif/device_service`] });
+    const run = gridedge(['doctor', '--config', file]);
+    let exited = false;
+    void run.code.then(() => (exited = true));
+    await waitFor(
+      'the first checks printed',
+      () => (/^PASS {2}config /m.test(run.stdout()) && /^PASS {2}broker port /m.test(run.stdout()) ? true : undefined),
+      20_000,
+    );
+    expect(exited).toBe(false); // the camera's check is still waiting
+    expect(await run.code).toBe(1);
+    expect(run.stdout()).toMatch(/^FAIL {2}camera cam-silent/m);
+    silent.close();
+  }, 60_000);
 });
