@@ -3,11 +3,14 @@ import { maskSecrets } from '../../core/secrets.js';
 import type { GatewayDevice } from '../devices/directory.js';
 import type { Gateway } from '../gateway.js';
 import type { ApiContext, DeviceView } from './context.js';
+import { divisionName } from '../../contracts/grid.js';
 
 function deviceView(gw: Gateway, d: GatewayDevice): DeviceView {
   const s = gw.pipeline.deviceState(d.info.id);
+  const place = divisionName(d.info.grid);
   return {
     ...d.info,
+    ...(place ? { place } : {}),
     source: gw.directory.inConfig(d.info.id) ? 'config' : 'provisioned',
     online: s.online,
     ...(s.lastSeen ? { lastSeen: new Date(s.lastSeen).toISOString() } : {}),

@@ -37,6 +37,7 @@ export const DeviceSchema = Type.Object({
   id: Type.String(),
   kind: Type.String(),
   grid: Type.String(),
+  place: Type.Optional(Type.String({ description: "the grid code's GB/T 2260 division, named (北京市 朝阳区 建外街道)" })),
   name: Type.Optional(Type.String()),
   location: Type.Optional(Type.Object({ lat: Type.Number(), lon: Type.Number() })),
   source: StringEnum(['config', 'provisioned'] as const),

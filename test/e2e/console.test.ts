@@ -146,6 +146,8 @@ describe('console page', () => {
     await page.goto(`${t.apiUrl}/?token=${TOKEN}`);
     await page.locator('tr[data-device="smoke-101"]').waitFor();
     expect(page.url()).not.toContain(TOKEN);
+    // Each cell with the GB/T 2260 division it lies in.
+    expect(await page.locator('#devices .place').first().textContent()).toBe('北京市 朝阳区 建外街道');
     // The live feed works without the token in any address: a ticket opened it.
     await alarms[1]!.alarm(2.5);
     await page.locator('#feed li.critical', { hasText: 'Building 2' }).first().waitFor({ timeout: 5000 });
