@@ -59,7 +59,8 @@ describe('crash safety', () => {
     const ackedDensities: number[] = [];
     let counter = 0;
     const start = async (): Promise<Run> => {
-      const run = gridedge(['start', '--config', file]);
+      // Killed by the test, never by the helper's 60 s guard: the last life drains thousands of messages.
+      const run = gridedge(['start', '--config', file], {}, 280_000);
       await waitFor('gateway broker up', () => canConnect(brokerPort).then((ok) => ok || undefined), 15_000);
       return run;
     };
