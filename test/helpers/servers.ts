@@ -40,6 +40,19 @@ export async function waitFor<T>(
   }
 }
 
+/** `p`, or an error naming the step when it takes longer than `ms`: a hang says where it hung. */
+export async function within<T>(what: string, p: Promise<T>, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** True when something accepts TCP connections on 127.0.0.1:port. */
 export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
