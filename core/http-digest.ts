@@ -56,8 +56,11 @@ export class DigestAuth {
     );
   }
 
-  /** Checks an Authorization header for `method` on `uri` (the request-target, path and query). */
-  verify(method: string, uri: string, header: string | undefined): DigestResult {
+  /**
+   * Checks an Authorization header for `method` on `uri` (the request-target, path and query), or
+   * on any digest URI `uri` accepts (SIP peers name the server in several ways, RFC 3261 §22.4).
+   */
+  verify(method: string, uri: string | ((digestUri: string) => boolean), header: string | undefined): DigestResult {
     const d = parseDigest(header);
     const fail = (reason: string, stale = false): DigestResult => ({ ok: false, challenge: this.challenge(stale), reason });
     if (!d) return fail(header ? 'not a Digest authorization' : 'no credentials');
@@ -67,7 +70,7 @@ export class DigestAuth {
     if (!ts || !sig || this.nonce(parseInt(ts, 16)) !== d.nonce) return fail('not a nonce of this server');
     const issued = parseInt(ts, 16);
     if (this.now() - issued > NONCE_TTL_MS) return fail('nonce expired', true);
-    if (requestTarget(d.uri) !== uri) return fail('the digest is for another URI');
+    if (typeof uri === 'function' ? !uri(d.uri) : requestTarget(d.uri) !== uri) return fail('the digest is for another URI');
     const ha1 = this.ha1(d.username);
     if (!ha1) return fail('unknown user');
     const ha2 = md5(`${method}:${d.uri}`);

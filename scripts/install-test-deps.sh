@@ -11,6 +11,8 @@
 #                      plugins base/good (JPEG, RTP) and ugly (x264), run by /usr/bin/python3
 #   darknet            real scene photos (people, vehicles) the simulated cameras show
 #   redis-server       the shared state of an HA pair of gateway nodes (broker.cluster)
+#   sip-tester         SIPp, an independent SIP implementation: a GB/T 28181 device and an upper
+#                      platform the gateway did not write
 # Idempotent: installs only what is missing. The packages' own system services are kept from
 # starting (policy-rc.d), so nothing listens on 1883 or 8428 behind the tests' back.
 set -euo pipefail
@@ -32,10 +34,11 @@ gst_plugins=$(ls -d /usr/lib/*/gstreamer-1.0 2>/dev/null | head -1)
 [ -n "$gst_plugins" ] && [ -e "$gst_plugins/libgstx264.so" ] || missing+=(gstreamer1.0-plugins-ugly)
 [ -e /usr/share/darknet/data/person.jpg ] || missing+=(darknet)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, influxdb, chromium, fonts-wqy-zenhei,"
-  echo "  ffmpeg, GStreamer RTSP server, darknet photos, redis-server"
+  echo "  ffmpeg, GStreamer RTSP server, darknet photos, redis-server, sip-tester (SIPp)"
   exit 0
 fi
 

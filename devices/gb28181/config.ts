@@ -1,0 +1,146 @@
+/**
+ * The `gb28181:` section: the gateway as the community's SIP server (devices register to it) and
+ * as a lower platform (it registers to the city's platforms). The gateway's config schema adds
+ * `detect` to each channel; the rest is declared here, beside the code that reads it.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { GridCode } from '../../contracts/grid.js';
+import { StringEnum } from '../../core/schema.js';
+import { GB_ID_PATTERN } from './ids.js';
+
+const GbId = (what: string) => Type.String({ pattern: GB_ID_PATTERN, description: `${what}: 20 digits (GB/T 28181 Annex D)` });
+const Password = (what: string) => Type.String({ minLength: 1, maxLength: 128, description: what });
+const Charset = StringEnum(['GB2312', 'GB18030', 'UTF-8'] as const, {
+  description: 'how its MANSCDP bodies are written: GB2312 (2016 edition), GB18030 (2022) or UTF-8; reading takes any',
+});
+
+export const ChannelProperties = {
+  id: GbId('channel id'),
+  name: Type.Optional(Type.String({ maxLength: 200, description: 'a name for people (default: what the catalog says)' })),
+  grid: Type.Optional(GridCode),
+  live: Type.Optional(
+    Type.Boolean({ description: 'pull its video to the detectors (default: when it has detect:, since each stream costs CPU)' }),
+  ),
+  fps: Type.Number({ exclusiveMinimum: 0, maximum: 30, default: 2, description: 'frames per second handed to the detectors' }),
+  width: Type.Integer({ minimum: 16, maximum: 4096, default: 640, description: 'frame width the detectors get' }),
+  height: Type.Integer({ minimum: 16, maximum: 4096, default: 360, description: 'frame height the detectors get' }),
+  stallSeconds: Type.Number({
+    minimum: 1,
+    maximum: 600,
+    default: 10,
+    description: 'no frame for this long: BYE, and INVITE again',
+  }),
+};
+
+export const Gb28181DeviceProperties = {
+  id: GbId('device id (SIP user of its REGISTER)'),
+  name: Type.Optional(Type.String({ maxLength: 200, description: 'a name for people' })),
+  grid: Type.Optional(GridCode),
+  password: Type.Optional(Password('its SIP password (default: the site password; or GRIDEDGE_GB28181_PASSWORD_<ID>)')),
+  charset: Type.Optional(Charset),
+  keepaliveSeconds: Type.Optional(
+    Type.Integer({ minimum: 5, maximum: 3600, description: 'its keepalive period (心跳周期); three missed: device.offline' }),
+  ),
+  guard: Type.Boolean({
+    default: false,
+    description: 'send SetGuard (布防) after it registers, for devices that report alarms only when armed',
+  }),
+  subscribeAlarms: Type.Boolean({ default: true, description: 'SUBSCRIBE to its alarms after it registers (§9.11)' }),
+  media: Type.Optional(
+    StringEnum(['udp', 'tcp-passive', 'tcp-active'] as const, { description: 'how its video comes (default: gb28181.media.transport)' }),
+  ),
+};
+
+export const CascadeSchema = Type.Object(
+  {
+    sipId: GbId("the upper platform's SIP id"),
+    domain: Type.Optional(Type.String({ pattern: '^[0-9]{10}$', description: 'its SIP domain (default: the first 10 digits of sipId)' })),
+    host: Type.String({ minLength: 1, description: 'its address' }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 5060, description: 'its SIP port' }),
+    transport: StringEnum(['udp', 'tcp'] as const, { default: 'udp', description: 'SIP over udp or tcp' }),
+    password: Type.Optional(Password('the password it gave this gateway (or GRIDEDGE_GB28181_CASCADE_PASSWORD_<SIPID>)')),
+    expires: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600, description: 'registration period asked for, s' }),
+    keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 60, description: 'keepalive period, s' }),
+    charset: Type.Optional(Charset),
+    forwardAlarms: Type.Boolean({ default: true, description: 'send camera incidents up as GB/T 28181 Alarm notifications' }),
+  },
+  { additionalProperties: false },
+);
+
+export const Gb28181Limits = Type.Object(
+  {
+    registersPerMinute: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 120,
+      description: 'REGISTERs one address may send a minute',
+    }),
+    invitesPerMinute: Type.Integer({ minimum: 1, maximum: 100_000, default: 60, description: 'INVITEs one address may send a minute' }),
+    messagesPerMinute: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 6000,
+      description: 'other requests one address may send a minute',
+    }),
+    maxStreams: Type.Integer({ minimum: 1, maximum: 512, default: 64, description: 'live streams at once (to the detectors and upward)' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const Gb28181MediaSection = Type.Object(
+  {
+    portMin: Type.Integer({ minimum: 1024, maximum: 65535, default: 30000, description: 'first RTP port' }),
+    portMax: Type.Integer({ minimum: 1024, maximum: 65535, default: 30999, description: 'last RTP port' }),
+    transport: StringEnum(['udp', 'tcp-passive', 'tcp-active'] as const, {
+      default: 'udp',
+      description: 'RTP over UDP, or over TCP (RFC 4571) with the device connecting (tcp-passive) or the gateway connecting (tcp-active)',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const ChannelSchema = Type.Object(ChannelProperties, { additionalProperties: false });
+export type ChannelConfig = Static<typeof ChannelSchema>;
+export type CascadeConfig = Static<typeof CascadeSchema>;
+export type Gb28181Limits = Static<typeof Gb28181Limits>;
+export type MediaSettings = Static<typeof Gb28181MediaSection>;
+export type MediaTransport = MediaSettings['transport'];
+
+/** A device as the service runs it: grid and channels filled in. */
+export interface Gb28181DeviceSettings {
+  id: string;
+  name?: string;
+  grid: string;
+  password?: string;
+  charset?: 'GB2312' | 'GB18030' | 'UTF-8';
+  keepaliveSeconds?: number;
+  guard: boolean;
+  subscribeAlarms: boolean;
+  media?: MediaTransport;
+  channels: Array<ChannelConfig & { grid?: string }>;
+}
+
+/** What the GB/T 28181 service needs, resolved from the config. */
+export interface Gb28181Settings {
+  sipId: string;
+  domain: string;
+  host: string;
+  port: number;
+  transports: Array<'udp' | 'tcp'>;
+  /** The address devices and platforms reach the gateway at: Via, Contact and SDP carry it. */
+  publicHost: string;
+  /** The site password, for devices without their own. */
+  password?: string;
+  minExpires: number;
+  maxExpires: number;
+  keepaliveSeconds: number;
+  acceptUnlisted: boolean;
+  media: MediaSettings;
+  limits: Gb28181Limits;
+  devices: Gb28181DeviceSettings[];
+  cascade: CascadeConfig[];
+  /** The site's zone: AlarmTime and the Date of a REGISTER's 200 are local time. */
+  timezone: string;
+  /** The gateway's grid cell: devices and channels without one are in it. */
+  grid: string;
+}
