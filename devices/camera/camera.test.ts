@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { waitFor } from '../../test/helpers/servers.js';
 import { discover } from './discover.js';
-import { fetchSnapshot, RtspFrameSource, SnapshotFrameSource, type Frame } from './frames.js';
+import { RtspFrameSource, type Frame } from './frames.js';
+import { fetchSnapshot, SnapshotFrameSource } from './snapshot.js';
 import { OnvifCamera, OnvifError, type CameraEventMessage } from './onvif.js';
 
 const USER = 'admin';

@@ -1,13 +1,14 @@
 /**
- * Frames from a camera, decoded to raw RGB at the detector's size and rate. The RTSP reader runs
- * ffmpeg through fluent-ffmpeg (kept behind this one module: its repository was archived in
- * 2025, so it must stay swappable); the snapshot poller is the fallback for cameras without a
- * usable stream. Both reconnect with backoff, both keep the health the API and metrics show.
+ * Frames from a camera, decoded to raw RGB at the detector's size and rate. ffmpeg decodes, run
+ * through fluent-ffmpeg (kept behind this one module: its repository was archived in 2025, so it
+ * must stay swappable), from an RTSP URL or from a byte stream the gateway receives itself (the
+ * MPEG-PS of a GB/T 28181 channel). The snapshot poller (snapshot.ts) is the fallback for cameras
+ * without a usable stream. All reconnect with backoff and keep the health the API shows.
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
-import { digestAuthorization } from '../../core/http-digest.js';
 import { maskUrl } from '../../core/secrets.js';
 
 export interface Frame {
@@ -51,7 +52,7 @@ export interface FrameSourceOptions {
 }
 
 /** What both sources share: health, fps, backoff and the frame hand-off. */
-abstract class FrameSourceBase extends EventEmitter {
+export abstract class FrameSourceBase extends EventEmitter {
   protected state: SourceState = 'stopped';
   protected frames = 0;
   protected restarts = 0;
@@ -145,44 +146,75 @@ abstract class FrameSourceBase extends EventEmitter {
 }
 
 /**
- * Pulls RTSP over TCP through ffmpeg: `fps` and `scale` filters, rgb24 out on a pipe. The pipe's
- * chunks are cut into frames with one copy at most (a chunk holding a whole frame is handed over
- * as a view, without copying).
+ * A byte stream ffmpeg can demux (`format`, e.g. `mpeg` for a GB/T 28181 PS stream), opened when
+ * the source starts or restarts, and closed when it stops or stalls (a BYE, a port released).
+ */
+export interface MediaFeed {
+  stream: Readable;
+  format: string;
+  close(): Promise<void>;
+}
+export type FeedOpener = () => Promise<MediaFeed>;
+
+/**
+ * Decodes through ffmpeg: `fps` and `scale` filters, rgb24 out on a pipe, from an RTSP URL
+ * (over TCP) or a feed. The pipe's chunks are cut into frames with one copy at most (a chunk
+ * holding a whole frame is handed over as a view, without copying).
  */
 export class RtspFrameSource extends FrameSourceBase {
   private command?: ffmpeg.FfmpegCommand;
   private proc?: ChildProcess;
+  private feed?: MediaFeed;
   private watchdog?: NodeJS.Timeout;
   private openedAt = 0;
   private generation = 0;
 
   constructor(
-    private readonly url: string,
+    private readonly input: string | FeedOpener,
     opts: FrameSourceOptions,
   ) {
     super(opts);
-    if (!/^rtsps?:\/\//i.test(url)) throw new Error(`camera ${opts.camera}: stream "${maskUrl(url)}" is not an rtsp:// URL`);
+    if (typeof input === 'string' && !/^rtsps?:\/\//i.test(input))
+      throw new Error(`camera ${opts.camera}: stream "${maskUrl(input)}" is not an rtsp:// URL`);
   }
 
   protected open(): void {
     const gen = ++this.generation;
+    this.openedAt = Date.now();
+    this.startWatchdog(gen);
+    if (typeof this.input === 'string') {
+      this.decode(
+        gen,
+        ffmpeg(this.input).inputOptions(['-rtsp_transport', 'tcp', '-timeout', String((this.opts.stallMs ?? 10_000) * 1000)]),
+      );
+      return;
+    }
+    this.input().then(
+      (feed) => {
+        if (gen !== this.generation || !this.running) {
+          void feed.close();
+          return;
+        }
+        this.feed = feed;
+        this.decode(gen, ffmpeg(feed.stream).inputFormat(feed.format));
+      },
+      (err: Error) => {
+        if (gen !== this.generation) return;
+        this.stopWatchdog();
+        this.retry(err.message);
+      },
+    );
+  }
+
+  private decode(gen: number, cmd: ffmpeg.FfmpegCommand): void {
     const { width, height, fps } = this.opts;
     const size = this.frameBytes;
     let pending: Buffer | undefined;
     let filled = 0;
     let stderr = '';
-    const cmd = ffmpeg(this.url)
-      // A short probe: the stream is video we asked for, and a long one delays every reconnect.
-      .inputOptions([
-        '-rtsp_transport',
-        'tcp',
-        '-timeout',
-        String((this.opts.stallMs ?? 10_000) * 1000),
-        '-analyzeduration',
-        '1000000',
-        '-probesize',
-        '262144',
-      ])
+    // A short probe: the stream is video we asked for, and a long one delays every reconnect.
+    cmd
+      .inputOptions(['-analyzeduration', '1000000', '-probesize', '262144'])
       .outputOptions([
         '-loglevel',
         'error',
@@ -205,11 +237,13 @@ export class RtspFrameSource extends FrameSourceBase {
     cmd.on('error', (err: Error) => {
       if (gen !== this.generation) return;
       this.stopWatchdog();
+      void this.closeFeed();
       this.retry(`stream ended: ${cleanError(err.message, stderr)}`);
     });
     cmd.on('end', () => {
       if (gen !== this.generation) return;
       this.stopWatchdog();
+      void this.closeFeed();
       this.retry('stream ended by the camera');
     });
     const out = cmd.pipe();
@@ -235,8 +269,13 @@ export class RtspFrameSource extends FrameSourceBase {
       }
     });
     this.command = cmd;
-    this.openedAt = Date.now();
-    this.startWatchdog(gen);
+  }
+
+  /** The feed's own end (a BYE, its port released): once, whoever asks first. */
+  private closeFeed(): Promise<void> {
+    const feed = this.feed;
+    this.feed = undefined;
+    return feed ? feed.close().catch(() => undefined) : Promise.resolve();
   }
 
   /** A stream that stays connected but sends nothing is restarted after stallMs. */
@@ -253,7 +292,7 @@ export class RtspFrameSource extends FrameSourceBase {
         this.state = 'stalled';
         this.emit('stall', { sinceMs: Date.now() - since });
         this.stopWatchdog();
-        this.kill();
+        void this.kill();
         this.retry(`stalled: no frame for ${Math.round((Date.now() - since) / 1000)} s`);
       },
       Math.max(200, stallMs / 4),
@@ -265,19 +304,20 @@ export class RtspFrameSource extends FrameSourceBase {
     this.watchdog = undefined;
   }
 
-  private kill(): void {
+  private kill(): Promise<void> {
     this.generation++;
     try {
       this.command?.kill('SIGKILL');
     } catch {
       // already gone
     }
+    return this.closeFeed();
   }
 
   protected async close(): Promise<void> {
     this.stopWatchdog();
     const proc = this.proc;
-    this.kill();
+    await this.kill();
     if (proc && proc.exitCode === null && proc.signalCode === null)
       await new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   }
@@ -287,118 +327,6 @@ export class RtspFrameSource extends FrameSourceBase {
     return this.proc?.pid;
   }
 }
-
-export interface SnapshotSourceOptions extends FrameSourceOptions {
-  user?: string;
-  password?: string;
-  timeoutMs?: number;
-}
-
-/**
- * Polls an HTTP snapshot URL (Basic or Digest auth) and decodes each JPEG with ffmpeg to the
- * same raw RGB frames. For cameras whose stream is unusable; far costlier per frame, so meant
- * for low rates.
- */
-export class SnapshotFrameSource extends FrameSourceBase {
-  private timer?: NodeJS.Timeout;
-  private inFlight?: Promise<void>;
-
-  constructor(
-    private readonly url: string,
-    private readonly snap: SnapshotSourceOptions,
-  ) {
-    super(snap);
-    if (!/^https?:\/\//i.test(url)) throw new Error(`camera ${snap.camera}: snapshot "${maskUrl(url)}" is not an http(s):// URL`);
-  }
-
-  protected open(): void {
-    const tick = () => {
-      if (!this.running) return;
-      const started = Date.now();
-      this.inFlight = this.pollOnce()
-        .then(() => {
-          if (this.running) this.timer = setTimeout(tick, Math.max(0, 1000 / this.opts.fps - (Date.now() - started)));
-        })
-        .catch((err: Error) => this.retry(err.message));
-    };
-    tick();
-  }
-
-  private async pollOnce(): Promise<void> {
-    const jpeg = await fetchSnapshot(this.url, this.snap.user, this.snap.password, this.snap.timeoutMs ?? 5000);
-    const rgb = await decodeJpeg(jpeg, this.opts.width, this.opts.height, this.opts.ffmpegPath);
-    if (this.running) this.deliver(rgb);
-  }
-
-  protected async close(): Promise<void> {
-    clearTimeout(this.timer);
-    await this.inFlight?.catch(() => undefined);
-  }
-}
-
-/** GET a snapshot, answering a Digest (or Basic) challenge once. */
-export async function fetchSnapshot(url: string, user = '', password = '', timeoutMs = 5000): Promise<Buffer> {
-  const u = new URL(url);
-  const path = `${u.pathname}${u.search}`;
-  const get = (authorization?: string) =>
-    fetch(url, { headers: authorization ? { authorization } : {}, signal: AbortSignal.timeout(timeoutMs) });
-  let res: Response;
-  try {
-    res = await get();
-    const challenge = res.headers.get('www-authenticate');
-    if (res.status === 401 && challenge && user) {
-      await res.arrayBuffer();
-      res = await get(
-        /^Digest/i.test(challenge)
-          ? digestAuthorization(challenge, user, password, 'GET', path)
-          : `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-      );
-    }
-  } catch (err) {
-    throw new Error(`snapshot ${maskUrl(url)}: ${(err as Error).message}`);
-  }
-  if (res.status === 401) throw new Error(`snapshot ${maskUrl(url)}: the camera refused the credentials`);
-  if (!res.ok) throw new Error(`snapshot ${maskUrl(url)}: HTTP ${res.status}`);
-  const type = res.headers.get('content-type') ?? '';
-  if (!/^image\//.test(type)) throw new Error(`snapshot ${maskUrl(url)}: not an image (${type || 'no content type'})`);
-  return Buffer.from(await res.arrayBuffer());
-}
-
-/** JPEG (or PNG) → rgb24 at width × height, through ffmpeg. */
-export function decodeJpeg(image: Buffer, width: number, height: number, ffmpegPath = 'ffmpeg'): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      ffmpegPath,
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-i',
-        'pipe:0',
-        '-vf',
-        `scale=${width}:${height}`,
-        '-pix_fmt',
-        'rgb24',
-        '-f',
-        'rawvideo',
-        '-frames:v',
-        '1',
-        'pipe:1',
-      ],
-      { encoding: 'buffer', maxBuffer: width * height * 3 + 1024 },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`could not decode the picture: ${stderr.toString().trim() || err.message}`));
-        if (stdout.length !== width * height * 3)
-          return reject(new Error(`decoder gave ${stdout.length} bytes, expected ${width * height * 3}`));
-        resolve(stdout);
-      },
-    );
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.end(image);
-  });
-}
-
-/** Hides credentials in a URL before it reaches a log or the API. */
 
 function cleanError(message: string, lastStderr: string): string {
   const m =

@@ -5,7 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CameraSettings } from './config.js';
-import { fetchSnapshot, RtspFrameSource, SnapshotFrameSource, type Frame, type SourceHealth } from './frames.js';
+import { type FeedOpener, RtspFrameSource, type Frame, type SourceHealth } from './frames.js';
+import { fetchSnapshot, SnapshotFrameSource } from './snapshot.js';
 import { OnvifCamera, OnvifError, type CameraEventMessage, type DeviceInformation, type PullPointSubscription } from './onvif.js';
 import { maskUrl } from '../../core/secrets.js';
 
@@ -21,7 +22,7 @@ export interface CameraHealth {
   grid: string;
   name?: string;
   onvif?: { connected: boolean; info?: DeviceInformation; events: boolean; renewals: number; lastError?: string };
-  source: 'rtsp' | 'snapshot' | 'none';
+  source: 'rtsp' | 'snapshot' | 'feed' | 'none';
   stream?: SourceHealth;
   /** Frames thrown away because the detectors were behind (oldest first). */
   framesDropped: number;
@@ -66,6 +67,8 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
   framesGated = 0;
   framesDelivered = 0;
   snapshotUrl?: string;
+  /** The latest decoded frame: a snapshot for cameras without a snapshot URL. */
+  lastFrame?: Frame;
 
   constructor(
     readonly config: C,
@@ -74,6 +77,10 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       log: CameraLog;
       consumers: () => readonly FrameConsumer[];
       emit: (e: CameraEvent) => void;
+      /** Video the gateway receives itself (a GB/T 28181 channel), for cameras that have it. */
+      feed?: (camera: string) => FeedOpener | undefined;
+      /** Encodes a frame as JPEG (for snapshots of cameras without a snapshot URL). */
+      encode?: (frame: Frame) => Promise<Buffer>;
       onvifTimeoutMs?: number;
       pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number };
     },
@@ -122,10 +129,20 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
     };
   }
 
-  /** A fresh picture from the camera (for evidence), through its snapshot URL. */
+  /** A fresh picture from the camera (for evidence): its snapshot URL, else its latest frame of the last 10 s. */
   async snapshot(): Promise<Buffer> {
-    if (!this.snapshotUrl) throw new Error(`camera ${this.id} has no snapshot URL (not connected yet, or none configured)`);
-    return fetchSnapshot(this.snapshotUrl, this.config.user, this.config.password);
+    if (this.snapshotUrl) return fetchSnapshot(this.snapshotUrl, this.config.user, this.config.password);
+    const frame = this.lastFrame;
+    if (frame && this.opts.encode && Date.now() - frame.at < 10_000) return this.opts.encode(frame);
+    throw new Error(`camera ${this.id} has no snapshot URL and no recent frame`);
+  }
+
+  /** Whether `snapshot` can give a picture now. */
+  get canSnapshot(): boolean {
+    return (
+      this.snapshotUrl !== undefined ||
+      (this.lastFrame !== undefined && this.opts.encode !== undefined && Date.now() - this.lastFrame.at < 10_000)
+    );
   }
 
   /** The ffmpeg process of the stream, when there is one (benchmarks read its CPU time). */
@@ -135,6 +152,11 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
 
   private async connect(): Promise<void> {
     const c = this.config;
+    const feed = this.opts.feed?.(c.id);
+    if (feed) {
+      this.useSource(new RtspFrameSource(feed, this.frameOptions()), 'feed');
+      return;
+    }
     let stream = c.rtsp;
     let snapshot = c.snapshot;
     if (c.onvif) {
@@ -167,31 +189,31 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
     }
     this.snapshotUrl = snapshot;
     const useSnapshot = c.source === 'snapshot' || (c.source === 'auto' && !stream);
-    const frameOpts = {
-      camera: c.id,
-      width: c.width,
-      height: c.height,
-      fps: c.fps,
-      stallMs: c.stallSeconds * 1000,
-      ffmpegPath: this.opts.ffmpegPath,
-    };
+    const frameOpts = this.frameOptions();
     try {
       if (useSnapshot && snapshot) {
-        this.source = new SnapshotFrameSource(snapshot, { ...frameOpts, user: c.user, password: c.password });
-        this.sourceKind = 'snapshot';
+        this.useSource(new SnapshotFrameSource(snapshot, { ...frameOpts, user: c.user, password: c.password }), 'snapshot');
       } else if (stream) {
-        this.source = new RtspFrameSource(withCredentials(stream, c.user, c.password), frameOpts);
-        this.sourceKind = 'rtsp';
+        this.useSource(new RtspFrameSource(withCredentials(stream, c.user, c.password), frameOpts), 'rtsp');
       } else {
         this.lastError = 'the camera offers no stream and no snapshot';
         this.opts.log.warn({ camera: c.id }, 'camera: no frame source');
-        return;
       }
     } catch (err) {
       this.lastError = (err as Error).message;
       this.opts.log.warn({ camera: c.id, err: this.lastError }, 'camera: cannot read frames');
-      return;
     }
+  }
+
+  private frameOptions() {
+    const c = this.config;
+    return { camera: c.id, width: c.width, height: c.height, fps: c.fps, stallMs: c.stallSeconds * 1000, ffmpegPath: this.opts.ffmpegPath };
+  }
+
+  private useSource(source: RtspFrameSource | SnapshotFrameSource, kind: CameraHealth['source']): void {
+    const c = this.config;
+    this.source = source;
+    this.sourceKind = kind;
     this.source.on('frame', (f: Frame) => this.onFrame(f));
     this.source.on('retry', (r: { error: string; delayMs: number }) => {
       this.opts.log.warn({ camera: c.id, err: r.error, retryInMs: r.delayMs }, 'camera: stream lost, reconnecting');
@@ -230,6 +252,7 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
   }
 
   private onFrame(frame: Frame): void {
+    this.lastFrame = frame;
     if (this.videoLost) {
       this.videoLost = false;
       this.opts.emit({ camera: this.id, grid: this.config.grid, kind: 'video_back', state: false, at: frame.at });
@@ -282,6 +305,8 @@ export function withCredentials(url: string, user?: string, password?: string): 
 type ManagerOptions = {
   ffmpegPath: string;
   log: CameraLog;
+  feed?: (camera: string) => FeedOpener | undefined;
+  encode?: (frame: Frame) => Promise<Buffer>;
   onvifTimeoutMs?: number;
   pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number };
 };
@@ -355,7 +380,7 @@ export class CameraManager<C extends CameraSettings = CameraSettings> extends Ev
 
   /** Snapshots from every camera of a grid cell that answers; failures are left out, not fatal. */
   async snapshotsOf(grid: string): Promise<Array<{ camera: string; jpeg: Buffer }>> {
-    const inCell = [...this.cameras.values()].filter((c) => c.config.grid === grid && c.snapshotUrl);
+    const inCell = [...this.cameras.values()].filter((c) => c.config.grid === grid && c.canSnapshot);
     const results = await Promise.allSettled(inCell.map(async (c) => ({ camera: c.id, jpeg: await c.snapshot() })));
     return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }

@@ -8,6 +8,9 @@ import { GridCode } from '../../contracts/grid.js';
 import { StringEnum } from '../../core/schema.js';
 import { GB_ID_PATTERN } from './ids.js';
 
+export const MEDIA_TRANSPORTS = ['udp', 'tcp-passive', 'tcp-active'] as const;
+export type MediaTransport = (typeof MEDIA_TRANSPORTS)[number];
+
 const GbId = (what: string) => Type.String({ pattern: GB_ID_PATTERN, description: `${what}: 20 digits (GB/T 28181 Annex D)` });
 const Password = (what: string) => Type.String({ minLength: 1, maxLength: 128, description: what });
 const Charset = StringEnum(['GB2312', 'GB18030', 'UTF-8'] as const, {
@@ -91,7 +94,7 @@ export const Gb28181MediaSection = Type.Object(
   {
     portMin: Type.Integer({ minimum: 1024, maximum: 65535, default: 30000, description: 'first RTP port' }),
     portMax: Type.Integer({ minimum: 1024, maximum: 65535, default: 30999, description: 'last RTP port' }),
-    transport: StringEnum(['udp', 'tcp-passive', 'tcp-active'] as const, {
+    transport: StringEnum<MediaTransport>(MEDIA_TRANSPORTS, {
       default: 'udp',
       description: 'RTP over UDP, or over TCP (RFC 4571) with the device connecting (tcp-passive) or the gateway connecting (tcp-active)',
     }),
@@ -104,7 +107,6 @@ export type ChannelConfig = Static<typeof ChannelSchema>;
 export type CascadeConfig = Static<typeof CascadeSchema>;
 export type Gb28181Limits = Static<typeof Gb28181Limits>;
 export type MediaSettings = Static<typeof Gb28181MediaSection>;
-export type MediaTransport = MediaSettings['transport'];
 
 /** A device as the service runs it: grid and channels filled in. */
 export interface Gb28181DeviceSettings {

@@ -117,7 +117,7 @@ export const CameraHealthSchema = Type.Object({
       lastError: Type.Optional(Type.String()),
     }),
   ),
-  source: StringEnum(['rtsp', 'snapshot', 'none'] as const),
+  source: StringEnum(['rtsp', 'snapshot', 'feed', 'none'] as const, { description: 'where frames come from: RTSP, snapshots, or a feed the gateway receives (GB/T 28181)' }),
   stream: Type.Optional(SourceHealthSchema),
   framesDropped: Type.Integer({ description: 'frames dropped because the detectors were behind' }),
   framesGated: Type.Integer({ description: 'frames skipped while motion gating saw no motion' }),

@@ -1,0 +1,118 @@
+/**
+ * Pictures from a camera's HTTP snapshot URL (Basic or Digest auth): the fallback frame source for
+ * cameras without a usable stream, and the pictures attached to alarms.
+ */
+import { execFile } from 'node:child_process';
+import { digestAuthorization } from '../../core/http-digest.js';
+import { maskUrl } from '../../core/secrets.js';
+import { FrameSourceBase, type FrameSourceOptions } from './frames.js';
+
+export interface SnapshotSourceOptions extends FrameSourceOptions {
+  user?: string;
+  password?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Polls an HTTP snapshot URL (Basic or Digest auth) and decodes each JPEG with ffmpeg to the
+ * same raw RGB frames. For cameras whose stream is unusable; far costlier per frame, so meant
+ * for low rates.
+ */
+export class SnapshotFrameSource extends FrameSourceBase {
+  private timer?: NodeJS.Timeout;
+  private inFlight?: Promise<void>;
+
+  constructor(
+    private readonly url: string,
+    private readonly snap: SnapshotSourceOptions,
+  ) {
+    super(snap);
+    if (!/^https?:\/\//i.test(url)) throw new Error(`camera ${snap.camera}: snapshot "${maskUrl(url)}" is not an http(s):// URL`);
+  }
+
+  protected open(): void {
+    const tick = () => {
+      if (!this.running) return;
+      const started = Date.now();
+      this.inFlight = this.pollOnce()
+        .then(() => {
+          if (this.running) this.timer = setTimeout(tick, Math.max(0, 1000 / this.opts.fps - (Date.now() - started)));
+        })
+        .catch((err: Error) => this.retry(err.message));
+    };
+    tick();
+  }
+
+  private async pollOnce(): Promise<void> {
+    const jpeg = await fetchSnapshot(this.url, this.snap.user, this.snap.password, this.snap.timeoutMs ?? 5000);
+    const rgb = await decodeJpeg(jpeg, this.opts.width, this.opts.height, this.opts.ffmpegPath);
+    if (this.running) this.deliver(rgb);
+  }
+
+  protected async close(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.inFlight?.catch(() => undefined);
+  }
+}
+
+/** GET a snapshot, answering a Digest (or Basic) challenge once. */
+export async function fetchSnapshot(url: string, user = '', password = '', timeoutMs = 5000): Promise<Buffer> {
+  const u = new URL(url);
+  const path = `${u.pathname}${u.search}`;
+  const get = (authorization?: string) =>
+    fetch(url, { headers: authorization ? { authorization } : {}, signal: AbortSignal.timeout(timeoutMs) });
+  let res: Response;
+  try {
+    res = await get();
+    const challenge = res.headers.get('www-authenticate');
+    if (res.status === 401 && challenge && user) {
+      await res.arrayBuffer();
+      res = await get(
+        /^Digest/i.test(challenge)
+          ? digestAuthorization(challenge, user, password, 'GET', path)
+          : `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+      );
+    }
+  } catch (err) {
+    throw new Error(`snapshot ${maskUrl(url)}: ${(err as Error).message}`);
+  }
+  if (res.status === 401) throw new Error(`snapshot ${maskUrl(url)}: the camera refused the credentials`);
+  if (!res.ok) throw new Error(`snapshot ${maskUrl(url)}: HTTP ${res.status}`);
+  const type = res.headers.get('content-type') ?? '';
+  if (!/^image\//.test(type)) throw new Error(`snapshot ${maskUrl(url)}: not an image (${type || 'no content type'})`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+/** JPEG (or PNG) → rgb24 at width × height, through ffmpeg. */
+export function decodeJpeg(image: Buffer, width: number, height: number, ffmpegPath = 'ffmpeg'): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      ffmpegPath,
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-i',
+        'pipe:0',
+        '-vf',
+        `scale=${width}:${height}`,
+        '-pix_fmt',
+        'rgb24',
+        '-f',
+        'rawvideo',
+        '-frames:v',
+        '1',
+        'pipe:1',
+      ],
+      { encoding: 'buffer', maxBuffer: width * height * 3 + 1024 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`could not decode the picture: ${stderr.toString().trim() || err.message}`));
+        if (stdout.length !== width * height * 3)
+          return reject(new Error(`decoder gave ${stdout.length} bytes, expected ${width * height * 3}`));
+        resolve(stdout);
+      },
+    );
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(image);
+  });
+}
