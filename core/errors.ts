@@ -38,6 +38,7 @@ export const ERRORS = {
   GE_ERR_INVALID_TRANSITION: { status: 409, message: (detail: string) => detail },
   GE_ERR_BAD_REQUEST: { status: 400, message: (detail: string) => detail },
   GE_ERR_CAMERA_NOT_FOUND: { status: 404, message: (id: string) => `no camera ${id}` },
+  GE_ERR_NOT_CONFIGURED: { status: 404, message: (section: string) => `${section} is not configured on this gateway` },
   GE_ERR_REGISTRY_INVALID: {
     message: (what: string, problems: string[]) => (problems.length ? `${what}:\n${problems.map((p) => `  - ${p}`).join('\n')}` : what),
   },

@@ -32,6 +32,8 @@ import { toLine } from './timeseries/sink.js';
 import { uplinkFor } from './uplink/setup.js';
 import type { Uplink } from './uplink/uplink.js';
 import { Vision } from './vision/vision.js';
+import { encodeJpeg } from '../detectors/image.js';
+import { GbVideo } from './gb28181.js';
 import { kindContext, Kinds } from './kinds.js';
 import { ApiService } from './api/service.js';
 import { leaderJobs, upstreamServices } from './shared-work.js';
@@ -40,6 +42,8 @@ export interface GatewayPorts {
   broker: number;
   /** The MQTTS listener's port, when broker.tls is set. */
   brokerTls?: number;
+  /** The GB/T 28181 SIP port (UDP and TCP), when gb28181 is set. */
+  sip?: number;
   api: number;
 }
 
@@ -59,6 +63,8 @@ export class Gateway {
   readonly broker: DeviceBroker;
   readonly cameras: CameraManager<GatewayCamera>;
   readonly vision: Vision;
+  /** GB/T 28181 (cameras and NVRs registering to the gateway), when configured. */
+  readonly gb28181?: GbVideo;
   readonly metrics: Metrics;
   /** Where it listens, once started (the system picks ports given as 0). */
   ports?: GatewayPorts;
@@ -94,7 +100,12 @@ export class Gateway {
     this.heartbeats = new HeartbeatMonitor(this.devices.map(watched), this.incidents);
     if (cluster) this.heartbeats.share = (id, at) => cluster.seen(id, at);
     const deviceCommands = new DeviceCommands({ incidents: this.incidents, counters, log: child('device-commands') });
-    this.cameras = new CameraManager(config.cameras, { ffmpegPath: config.video.ffmpegPath, log: child('cameras') });
+    this.cameras = new CameraManager(config.cameras, {
+      ffmpegPath: config.video.ffmpegPath,
+      log: child('cameras'),
+      feed: (id) => this.gb28181?.feed(id),
+      encode: (frame) => encodeJpeg(frame, 4, config.video.ffmpegPath),
+    });
     const kinds = new Kinds(config.kinds as Record<string, Record<string, unknown> | undefined>, () => kindContext(this));
     this.pipeline = new Pipeline({
       sink: this.series.sink,
@@ -134,6 +145,15 @@ export class Gateway {
       this.series.sink.writeLine(toLine(out.point));
       if (out.signal) void this.incidents.handle(out.signal, out.device);
     });
+    if (config.gb28181)
+      this.gb28181 = new GbVideo(config.gb28181, {
+        cameras: this.cameras,
+        heartbeats: this.heartbeats,
+        incidents: this.incidents,
+        sink: this.series.sink,
+        counters,
+        log: child('gb28181'),
+      });
     const { metrics, detectorTiming } = gatewayMetrics(this);
     this.metrics = metrics;
     this.vision = new Vision({
@@ -163,6 +183,7 @@ export class Gateway {
       kinds,
       { name: 'device broker', start: async () => void (await this.broker.start()), stop: () => this.broker.stop() },
       this.api,
+      ...(this.gb28181 ? [this.gb28181] : []),
       { name: 'vision', start: () => this.vision.start(), stop: () => this.vision.stop() },
       { name: 'cameras', start: () => this.cameras.start(), stop: () => this.cameras.stop() },
     ];
@@ -194,7 +215,13 @@ export class Gateway {
     await this.services.start();
     const { config } = this;
     const api = this.api.port ?? config.api.port;
-    this.ports = { broker: this.broker.port!, api, ...(this.broker.tlsPort !== undefined ? { brokerTls: this.broker.tlsPort } : {}) };
+    const sip = this.gb28181?.service.port;
+    this.ports = {
+      broker: this.broker.port!,
+      api,
+      ...(this.broker.tlsPort !== undefined ? { brokerTls: this.broker.tlsPort } : {}),
+      ...(sip !== undefined ? { sip } : {}),
+    };
     this.log.info(
       {
         gatewayId: config.gateway.id,

@@ -77,8 +77,8 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       log: CameraLog;
       consumers: () => readonly FrameConsumer[];
       emit: (e: CameraEvent) => void;
-      /** Video the gateway receives itself (a GB/T 28181 channel), for cameras that have it. */
-      feed?: (camera: string) => FeedOpener | undefined;
+      /** Video the gateway receives itself (a GB/T 28181 channel): an opener, or null for a channel whose video is not pulled. */
+      feed?: (camera: string) => FeedOpener | null | undefined;
       /** Encodes a frame as JPEG (for snapshots of cameras without a snapshot URL). */
       encode?: (frame: Frame) => Promise<Buffer>;
       onvifTimeoutMs?: number;
@@ -153,6 +153,7 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
   private async connect(): Promise<void> {
     const c = this.config;
     const feed = this.opts.feed?.(c.id);
+    if (feed === null) return; // known, but nobody asked for its video
     if (feed) {
       this.useSource(new RtspFrameSource(feed, this.frameOptions()), 'feed');
       return;
@@ -305,7 +306,7 @@ export function withCredentials(url: string, user?: string, password?: string): 
 type ManagerOptions = {
   ffmpegPath: string;
   log: CameraLog;
-  feed?: (camera: string) => FeedOpener | undefined;
+  feed?: (camera: string) => FeedOpener | null | undefined;
   encode?: (frame: Frame) => Promise<Buffer>;
   onvifTimeoutMs?: number;
   pullPoint?: { lifetimeMs?: number; pullTimeoutMs?: number };
@@ -353,6 +354,13 @@ export class CameraManager<C extends CameraSettings = CameraSettings> extends Ev
     this.cameras.set(c.id, runtime);
     await known?.stop();
     if (this.started) runtime.start();
+  }
+
+  /** Stops and forgets a camera (a channel gone from its NVR's catalog). */
+  async remove(id: string): Promise<void> {
+    const known = this.cameras.get(id);
+    this.cameras.delete(id);
+    await known?.stop();
   }
 
   /** Hands every camera's frames to `consumer` from now on. */

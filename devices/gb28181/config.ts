@@ -3,7 +3,7 @@
  * as a lower platform (it registers to the city's platforms). The gateway's config schema adds
  * `detect` to each channel; the rest is declared here, beside the code that reads it.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TProperties, Type } from '@sinclair/typebox';
 import { GridCode } from '../../contracts/grid.js';
 import { StringEnum } from '../../core/schema.js';
 import { GB_ID_PATTERN } from './ids.js';
@@ -42,7 +42,7 @@ export const Gb28181DeviceProperties = {
   password: Type.Optional(Password('its SIP password (default: the site password; or GRIDEDGE_GB28181_PASSWORD_<ID>)')),
   charset: Type.Optional(Charset),
   keepaliveSeconds: Type.Optional(
-    Type.Integer({ minimum: 5, maximum: 3600, description: 'its keepalive period (心跳周期); three missed: device.offline' }),
+    Type.Integer({ minimum: 1, maximum: 3600, description: 'its keepalive period (心跳周期); three missed: device.offline' }),
   ),
   guard: Type.Boolean({
     default: false,
@@ -107,6 +107,64 @@ export type ChannelConfig = Static<typeof ChannelSchema>;
 export type CascadeConfig = Static<typeof CascadeSchema>;
 export type Gb28181Limits = Static<typeof Gb28181Limits>;
 export type MediaSettings = Static<typeof Gb28181MediaSection>;
+
+/**
+ * The whole `gb28181:` section; `channelExtra` is what the gateway adds to each channel (its
+ * detectors), which this folder does not know.
+ */
+export function gb28181Section<P extends TProperties>(channelExtra: P) {
+  const Channel = Type.Object({ ...ChannelProperties, ...channelExtra }, { additionalProperties: false });
+  const Device = Type.Object(
+    {
+      ...Gb28181DeviceProperties,
+      channels: Type.Array(Channel, { default: [], maxItems: 1024, description: 'its channels the gateway has settings for' }),
+    },
+    { additionalProperties: false },
+  );
+  return Type.Object(
+    {
+      sipId: Type.Optional(GbId("the gateway's own SIP id (default: its county, industry 01, type 200: a platform)")),
+      domain: Type.Optional(
+        Type.String({
+          pattern: '^[0-9]{10}$',
+          description: 'its SIP domain, the realm of the digest (default: the first 10 digits of sipId)',
+        }),
+      ),
+      host: Type.String({ minLength: 1, default: '0.0.0.0', description: 'address to listen on' }),
+      port: Type.Integer({ minimum: 0, maximum: 65535, default: 5060, description: 'SIP port, UDP and TCP (0 picks a free one)' }),
+      transports: Type.Array(StringEnum(['udp', 'tcp'] as const), {
+        minItems: 1,
+        uniqueItems: true,
+        default: ['udp', 'tcp'],
+        description: 'SIP over udp, tcp or both',
+      }),
+      publicHost: Type.Optional(
+        Type.String({
+          minLength: 1,
+          description: 'the address devices and platforms reach the gateway at (default: its first LAN address)',
+        }),
+      ),
+      password: Type.Optional(Password('the site password, for devices without their own (or GRIDEDGE_GB28181_PASSWORD)')),
+      minExpires: Type.Integer({ minimum: 10, maximum: 3600, default: 60, description: 'shortest registration period taken, s' }),
+      maxExpires: Type.Integer({ minimum: 60, maximum: 604_800, default: 86_400, description: 'longest registration period granted, s' }),
+      keepaliveSeconds: Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        default: 60,
+        description: 'the keepalive period devices are set to (心跳周期); three missed: device.offline',
+      }),
+      acceptUnlisted: Type.Boolean({
+        default: false,
+        description: "true: a device not listed may register with the site password (it shows up, in the gateway's grid cell)",
+      }),
+      media: Gb28181MediaSection,
+      limits: Gb28181Limits,
+      devices: Type.Array(Device, { default: [], description: 'cameras and NVRs that register to the gateway' }),
+      cascade: Type.Array(CascadeSchema, { default: [], description: 'upper platforms the gateway registers to (级联)' }),
+    },
+    { additionalProperties: false, description: 'GB/T 28181: cameras and NVRs register to the gateway; it registers upward' },
+  );
+}
 
 /** A device as the service runs it: grid and channels filled in. */
 export interface Gb28181DeviceSettings {

@@ -14,6 +14,7 @@ import type {
   HealthSchema,
   NewDeviceSchema,
   VideoSourceSchema,
+  Gb28181Schema,
 } from './schemas.js';
 
 export type Health = Static<typeof HealthSchema>;
@@ -23,6 +24,7 @@ export type NewDevice = Static<typeof NewDeviceSchema>;
 export type VideoSourceView = Static<typeof VideoSourceSchema>;
 export type CameraView = Static<typeof CameraHealthSchema>;
 export type VisionView = Static<typeof VisionSchema>;
+export type Gb28181View = Static<typeof Gb28181Schema>;
 
 export interface ApiContext {
   health(): Health;
@@ -45,6 +47,8 @@ export interface ApiContext {
   cameraFrame(id: string): Promise<{ jpeg: Buffer; at: number; detections: number } | undefined> | undefined;
   /** Detector workers, what each camera's detectors see, and the latest captures. */
   vision(limit: number): VisionView;
+  /** GB/T 28181, when configured. */
+  gb28181(): Gb28181View | undefined;
   config(): unknown;
   metrics(): Promise<string>;
   evidence: { store: EvidenceStore; secret: string };

@@ -2,7 +2,8 @@
 import { maskSecrets } from '../../core/secrets.js';
 import type { GatewayDevice } from '../devices/directory.js';
 import type { Gateway } from '../gateway.js';
-import type { ApiContext, DeviceView } from './context.js';
+import type { ApiContext, DeviceView, Gb28181View } from './context.js';
+import type { GbVideo } from '../gb28181.js';
 import { divisionName } from '../../contracts/grid.js';
 
 function deviceView(gw: Gateway, d: GatewayDevice): DeviceView {
@@ -17,6 +18,51 @@ function deviceView(gw: Gateway, d: GatewayDevice): DeviceView {
     messages: s.messages,
     rejected: gw.rejections.countFor(d.info.id),
     lastValues: s.lastValues,
+  };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function gb28181View(gb: GbVideo): Gb28181View {
+  const s = gb.settings;
+  return {
+    sipId: s.sipId,
+    domain: s.domain,
+    ...(gb.service.port !== undefined ? { port: gb.service.port } : {}),
+    transports: s.transports,
+    publicHost: s.publicHost,
+    devices: gb.service.devices().map((d) => {
+      const { registration: r, lastKeepaliveAt, catalogAt, ...rest } = d;
+      return {
+        ...rest,
+        ...(r
+          ? {
+              registration: {
+                address: r.address,
+                transport: r.transport,
+                contact: r.contact,
+                registeredAt: iso(r.registeredAt),
+                expiresAt: iso(r.expiresAt),
+                ...(r.userAgent ? { userAgent: r.userAgent } : {}),
+                version: r.version,
+              },
+            }
+          : {}),
+        ...(lastKeepaliveAt ? { lastKeepaliveAt: iso(lastKeepaliveAt) } : {}),
+        ...(catalogAt ? { catalogAt: iso(catalogAt) } : {}),
+      };
+    }),
+    streams: gb.live.sessions().map((x) => ({
+      channel: x.channel,
+      device: x.device,
+      transport: x.transport,
+      startedAt: iso(x.startedAt),
+      packets: x.receiver.stats.packets,
+      bytes: x.receiver.stats.bytes,
+      lost: x.receiver.stats.lost,
+      refused: x.receiver.stats.refused,
+      ...(x.receiver.stats.codec ? { codec: x.receiver.stats.codec } : {}),
+    })),
   };
 }
 
@@ -55,6 +101,7 @@ export function apiContext(gw: Gateway): ApiContext {
     cameraSnapshot: (id) => cameras.cameras.get(id)?.snapshot(),
     cameraFrame: (id) => (cameras.cameras.has(id) ? vision.annotatedFrame(id) : undefined),
     vision: (limit) => ({ ...vision.health(), captures: vision.recentCaptures(limit) }),
+    gb28181: () => (gw.gb28181 ? gb28181View(gw.gb28181) : undefined),
     config: () => maskSecrets(gw.config),
     metrics: () => gw.metrics.text(),
     evidence: { store: gw.evidence, secret: gw.evidenceService.linkSecret },

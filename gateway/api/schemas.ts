@@ -117,7 +117,9 @@ export const CameraHealthSchema = Type.Object({
       lastError: Type.Optional(Type.String()),
     }),
   ),
-  source: StringEnum(['rtsp', 'snapshot', 'feed', 'none'] as const, { description: 'where frames come from: RTSP, snapshots, or a feed the gateway receives (GB/T 28181)' }),
+  source: StringEnum(['rtsp', 'snapshot', 'feed', 'none'] as const, {
+    description: 'where frames come from: RTSP, snapshots, or a feed the gateway receives (GB/T 28181)',
+  }),
   stream: Type.Optional(SourceHealthSchema),
   framesDropped: Type.Integer({ description: 'frames dropped because the detectors were behind' }),
   framesGated: Type.Integer({ description: 'frames skipped while motion gating saw no motion' }),
@@ -194,3 +196,70 @@ export const CommandBodySchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const Iso = Type.String({ description: 'ISO 8601, UTC' });
+
+export const GbCatalogItemSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  manufacturer: Type.Optional(Type.String()),
+  model: Type.Optional(Type.String()),
+  owner: Type.Optional(Type.String()),
+  civilCode: Type.Optional(Type.String()),
+  address: Type.Optional(Type.String()),
+  parental: Type.Boolean(),
+  parentId: Type.Optional(Type.String()),
+  status: Type.String({ description: 'as the device says it: ON, OFF, VLOST, DEFECT' }),
+  online: Type.Boolean(),
+  longitude: Type.Optional(Type.Number()),
+  latitude: Type.Optional(Type.Number()),
+  ptzType: Type.Optional(Type.Integer()),
+  event: Type.Optional(Type.String()),
+  video: Type.Boolean({ description: 'a video channel (type 131 or 132): a camera of the gateway' }),
+});
+
+export const Gb28181DeviceSchema = Type.Object({
+  id: Type.String(),
+  name: Type.Optional(Type.String()),
+  grid: Type.String(),
+  listed: Type.Boolean({ description: 'in the config (false: admitted by the site password)' }),
+  registered: Type.Boolean(),
+  registration: Type.Optional(
+    Type.Object({
+      address: Type.String({ description: 'where its requests come from (host:port)' }),
+      transport: Type.String(),
+      contact: Type.String(),
+      registeredAt: Iso,
+      expiresAt: Iso,
+      userAgent: Type.Optional(Type.String()),
+      version: Type.String({ description: 'the GB/T 28181 edition it speaks: 2016, or 2022 (X-GB-Ver 3.0)' }),
+    }),
+  ),
+  lastKeepaliveAt: Type.Optional(Iso),
+  catalog: Type.Array(GbCatalogItemSchema),
+  catalogAt: Type.Optional(Iso),
+  info: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'its DeviceInfo answer' })),
+  status: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'its DeviceStatus answer' })),
+});
+
+export const Gb28181Schema = Type.Object({
+  sipId: Type.String(),
+  domain: Type.String(),
+  port: Type.Optional(Type.Integer()),
+  transports: Type.Array(Type.String()),
+  publicHost: Type.String(),
+  devices: Type.Array(Gb28181DeviceSchema),
+  streams: Type.Array(
+    Type.Object({
+      channel: Type.String(),
+      device: Type.String(),
+      transport: Type.String(),
+      startedAt: Iso,
+      packets: Type.Integer(),
+      bytes: Type.Integer(),
+      lost: Type.Integer(),
+      refused: Type.Integer({ description: 'packets refused: another address, another SSRC, not RTP' }),
+      codec: Type.Optional(Type.String()),
+    }),
+  ),
+});

@@ -5,6 +5,7 @@
  * `device` (routes device kinds add, which authenticate their devices themselves). A route that
  * declares nothing needs a read token: forgetting fails closed.
  */
+import { gb28181Routes } from './routes/gb28181.js';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../../core/log.js';
@@ -62,6 +63,7 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
   deviceRoutes(app, ctx);
   cameraRoutes(app, ctx);
   incidentRoutes(app, ctx);
+  gb28181Routes(app, ctx);
   for (const route of opts.routes) {
     const users = new WeakMap<object, string>();
     const authenticate = route.authenticate;

@@ -18,6 +18,7 @@ import { gridCodeProblem } from '../../contracts/grid.js';
 import { maskSecretsInText } from '../../core/secrets.js';
 import { isTimeZone, systemTimeZone } from '../../core/time.js';
 import { configWarnings, defaultDataDir } from './warnings.js';
+import { resolveGb28181 } from './gb28181.js';
 
 /** Every problem of one config document at once (`GE_ERR_CONFIG_INVALID`), each naming its key path. */
 export class ConfigError extends GridedgeError {
@@ -243,9 +244,16 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
     if (!CATEGORIES[code]) problems.push(`incidents.categories.${code}: no such category (known: ${Object.keys(CATEGORIES).join(', ')})`);
   }
 
+  const gb28181 = resolveGb28181(
+    raw,
+    { env, baseDir, timezone, requireSecrets, takenIds: new Set([...devices.map((d) => d.id), ...cameras.map((c) => c.id)]) },
+    problems,
+    warnings,
+  );
   warnings.push(...configWarnings(raw, devices, cameras));
   return {
     ...raw,
+    gb28181,
     gateway: { ...raw.gateway, timezone },
     vision: { ...raw.vision, timezone: visionTimezone },
     devices,

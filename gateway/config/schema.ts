@@ -3,6 +3,7 @@ import { deviceKinds, kindNames } from '../../devices/registry.js';
 import { StringEnum } from '../../core/schema.js';
 import { detectSchema } from '../../detectors/registry.js';
 import { CameraConnectionProperties } from '../../devices/camera/config.js';
+import { type Gb28181Settings, gb28181Section } from '../../devices/gb28181/config.js';
 import { ZoneSchema } from '../../detectors/pipeline/zones.js';
 import { GridCode } from '../../contracts/grid.js';
 import { Id } from '../../contracts/ids.js';
@@ -23,6 +24,9 @@ const LiveDetectSchema = Type.Composite(
   ],
   { additionalProperties: false },
 );
+
+/** GB/T 28181 (its own module's schema), each channel with the detectors it feeds. */
+export const Gb28181Schema = gb28181Section({ detect: Type.Optional(DetectSchema) });
 
 /** A camera: how to reach it (its own module's schema) and the detectors it feeds. */
 export const CameraSchema = Type.Object(
@@ -188,6 +192,7 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: 'cameras: ONVIF (discovered or by address) or plain RTSP / snapshot URLs',
     }),
+    gb28181: Type.Optional(Gb28181Schema),
   },
   { additionalProperties: false },
 );
@@ -198,8 +203,16 @@ export type CameraConfig = Static<typeof CameraSchema>;
 /** A camera as the gateway runs it: its grid cell filled in. */
 export type GatewayCamera = CameraConfig & { grid: string };
 
+type RawGb28181 = Static<typeof Gb28181Schema>;
+export type GbChannelConfig = RawGb28181['devices'][number]['channels'][number];
+/** The GB/T 28181 section resolved: ids, address, passwords and grid cells filled in. */
+export type GatewayGb28181 = Omit<Gb28181Settings, 'devices'> & {
+  devices: Array<Omit<Gb28181Settings['devices'][number], 'channels'> & { channels: GbChannelConfig[] }>;
+};
+
 /** The config after defaults, env overrides and cross-checks: every device has a secret and a grid. */
-export interface Config extends Omit<RawConfig, 'devices' | 'cameras' | 'gateway' | 'vision'> {
+export interface Config extends Omit<RawConfig, 'devices' | 'cameras' | 'gateway' | 'vision' | 'gb28181'> {
+  gb28181?: GatewayGb28181;
   /** `timezone` filled in: the config's, or the system's. */
   gateway: RawConfig['gateway'] & { timezone: string };
   vision: RawConfig['vision'] & { timezone: string };
