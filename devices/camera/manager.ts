@@ -67,6 +67,8 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
   framesGated = 0;
   framesDelivered = 0;
   snapshotUrl?: string;
+  /** Its RTSP stream, credentials in (never logged): what a relay to an upper platform copies. */
+  streamUrl?: string;
   /** The latest decoded frame: a snapshot for cameras without a snapshot URL. */
   lastFrame?: Frame;
 
@@ -189,6 +191,7 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       if (this.onvif.eventsXaddr) this.subscribe(this.onvif);
     }
     this.snapshotUrl = snapshot;
+    this.streamUrl = stream ? withCredentials(stream, c.user, c.password) : undefined;
     const useSnapshot = c.source === 'snapshot' || (c.source === 'auto' && !stream);
     const frameOpts = this.frameOptions();
     try {

@@ -1,18 +1,16 @@
 /**
  * A simulated GB/T 28181 camera or NVR, as the real ones behave towards their SIP server
- * (GB/T 28181-2016 §9): it REGISTERs and answers the digest challenge, refreshes before its
- * registration runs out, sends a Keepalive every period, answers Catalog (in parts, several
- * channels to a MESSAGE), DeviceInfo and DeviceStatus queries with Response MESSAGEs written in
- * GB2312 (or UTF-8, or GB18030), takes SUBSCRIBE and DeviceControl, raises alarms, and streams
- * video when INVITEd (media.ts). It uses the gateway's own SIP stack; the SIPp tests cover what a
- * stack we did not write makes of the gateway.
+ * (GB/T 28181-2016 §9): the device side of the protocol (devices/gb28181/agent.ts: REGISTER
+ * with the digest, refresh, Keepalive, Catalog in parts, DeviceInfo, DeviceStatus, alarms) with
+ * simulated channels, in GB2312 (or UTF-8, or GB18030); it takes SUBSCRIBE and DeviceControl and
+ * streams video when INVITEd (media.ts). It uses the gateway's own SIP stack; the SIPp tests
+ * cover what a stack we did not write makes of the gateway.
  */
-import { randomBytes, randomInt } from 'node:crypto';
-import { alarmNotify, type GbAlarm } from '../../devices/gb28181/alarm.js';
-import { type CatalogEntry, catalogResponses } from '../../devices/gb28181/catalog.js';
-import { type Charset, MANSCDP_CONTENT_TYPE, parseManscdp, writeManscdp } from '../../devices/gb28181/manscdp.js';
-import { type IncomingRequest, newTag, SipEndpoint } from '../../devices/gb28181/sip/endpoint.js';
-import { SipRequest, type SipResponse } from '../../devices/gb28181/sip/message.js';
+import { type GbAgentOptions, GbAgent } from '../../devices/gb28181/agent.js';
+import type { GbAlarm } from '../../devices/gb28181/alarm.js';
+import type { Charset } from '../../devices/gb28181/manscdp.js';
+import { type IncomingRequest, SipEndpoint } from '../../devices/gb28181/sip/endpoint.js';
+import type { SipRequest, SipResponse } from '../../devices/gb28181/sip/message.js';
 import { type SipPeer, SipTransport } from '../../devices/gb28181/sip/transport.js';
 
 export interface SimChannel {
@@ -48,62 +46,112 @@ export type InviteHandler = (incoming: IncomingRequest, device: SimulatedGbDevic
 export class SimulatedGbDevice {
   readonly transport: SipTransport;
   readonly endpoint: SipEndpoint;
-  registered = false;
-  /** Why the last REGISTER failed, if it did. */
-  lastRefusal?: number;
+  readonly agent: GbAgent;
   readonly received: SipRequest[] = [];
-  keepalivesSent = 0;
   guard = false;
-  private cseq = randomInt(1, 1000);
-  private sn = randomInt(1, 1000);
-  private readonly callId = `${randomBytes(8).toString('hex')}@sim`;
-  private readonly fromTag = newTag();
-  private timers: NodeJS.Timeout[] = [];
-  private keepalivesPaused = false;
   invites?: InviteHandler;
   byes?: (incoming: IncomingRequest) => void;
 
   constructor(readonly opts: SimGbDeviceOptions) {
     this.transport = new SipTransport({ host: '127.0.0.1', port: 0, transports: [opts.transport ?? 'udp'] });
     this.endpoint = new SipEndpoint({ transport: this.transport, publicHost: '127.0.0.1', userAgent: opts.model ?? 'gridedge sim IPC' });
-    this.endpoint.on('request', (inc) => this.onRequest(inc));
+    const agentOpts: GbAgentOptions = {
+      id: opts.id,
+      password: opts.password,
+      server: { ...opts.server, transport: opts.transport ?? 'udp' },
+      catalogPerMessage: opts.catalogPerMessage ?? 2,
+      catalog: () =>
+        opts.channels.map((c) => ({
+          id: c.id,
+          name: c.name,
+          online: c.online ?? true,
+          manufacturer: opts.manufacturer ?? 'Simulated',
+          model: opts.model ?? 'IPC',
+          parentId: opts.id,
+        })),
+      deviceInfo: () => [
+        ['DeviceName', opts.channels[0]?.name ?? opts.id],
+        ['Manufacturer', opts.manufacturer ?? 'Simulated'],
+        ['Model', opts.model ?? 'IPC'],
+        ['Firmware', 'V5.6.0'],
+        ['Channel', opts.channels.length],
+      ],
+      deviceStatus: () => [
+        ['Online', 'ONLINE'],
+        ['Status', 'OK'],
+        ['Encode', 'ON'],
+        ['Record', 'OFF'],
+        ['DeviceTime', new Date().toISOString().slice(0, 19)],
+        ['Alarmstatus', [], { Num: 0 }],
+      ],
+    };
+    for (const k of ['keepaliveSeconds', 'expires', 'charset', 'version', 'timezone'] as const)
+      if (opts[k] !== undefined) Object.assign(agentOpts, { [k]: opts[k] });
+    this.agent = new GbAgent(this.endpoint, agentOpts);
+    this.agent.on('request', (inc) => this.onRequest(inc));
+    this.agent.on('control', (doc) => {
+      if (doc.body.GuardCmd === 'SetGuard') this.guard = true;
+      if (doc.body.GuardCmd === 'ResetGuard') this.guard = false;
+    });
+    this.endpoint.on('request', (inc) => {
+      this.received.push(inc.req);
+      this.agent.handle(inc);
+    });
   }
 
-  get server(): SipPeer {
-    return { transport: this.opts.transport ?? 'udp', address: this.opts.server.host, port: this.opts.server.port };
+  get registered(): boolean {
+    return this.agent.registered;
   }
 
-  get charset(): Charset {
-    return this.opts.charset ?? (this.opts.version === '2022' ? 'GB18030' : 'GB2312');
+  get lastRefusal(): number | undefined {
+    return this.agent.lastRefusal;
   }
 
   /** Registers (answering the challenge); rejects with the status when refused. */
   async start(): Promise<void> {
     if (!this.transport.port) await this.transport.start();
-    await this.register(this.opts.expires ?? 3600);
-    this.schedule();
+    await this.agent.start();
   }
 
   /** Unregisters (Expires 0) and goes away. */
   async stop(): Promise<void> {
-    this.clearTimers();
-    if (this.registered) await this.register(0).catch(() => undefined);
+    await this.agent.stop();
     await this.close();
   }
 
   /** Goes silent at once, as a camera losing power does: no unregister, no more keepalives. */
   async kill(): Promise<void> {
-    this.clearTimers();
-    this.registered = false;
+    this.agent.halt();
     await this.close();
   }
 
   pauseKeepalives(): void {
-    this.keepalivesPaused = true;
+    this.agent.pauseKeepalives();
   }
 
   resumeKeepalives(): void {
-    this.keepalivesPaused = false;
+    this.agent.resumeKeepalives();
+  }
+
+  get server(): SipPeer {
+    return this.agent.server;
+  }
+
+  keepalive(): Promise<SipResponse> {
+    return this.agent.keepalive();
+  }
+
+  register(expires: number): Promise<SipResponse> {
+    return this.agent.register(expires);
+  }
+
+  send(body: Buffer): Promise<SipResponse> {
+    return this.agent.send(body);
+  }
+
+  /** Raises an alarm on the device or one of its channels (a MESSAGE Notify Alarm). */
+  alarm(a: Partial<GbAlarm> & { method: number }): Promise<SipResponse> {
+    return this.agent.alarm({ deviceId: this.opts.channels[0]?.id ?? this.opts.id, priority: 1, at: Date.now(), ...a });
   }
 
   private async close(): Promise<void> {
@@ -111,84 +159,8 @@ export class SimulatedGbDevice {
     await this.transport.stop();
   }
 
-  private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
-  }
-
-  private schedule(): void {
-    const keepalive = (this.opts.keepaliveSeconds ?? 60) * 1000;
-    const tick = () => {
-      if (!this.keepalivesPaused) void this.keepalive().catch(() => undefined);
-      this.timers.push(setTimeout(tick, keepalive));
-    };
-    this.timers.push(setTimeout(tick, keepalive));
-    // Refreshes at 80 % of the period, as most cameras do.
-    const refresh = () => {
-      void this.register(this.opts.expires ?? 3600).catch(() => undefined);
-      this.timers.push(setTimeout(refresh, (this.opts.expires ?? 3600) * 800));
-    };
-    this.timers.push(setTimeout(refresh, (this.opts.expires ?? 3600) * 800));
-  }
-
-  private base(method: string, uri: string, to: string): SipRequest {
-    const req = new SipRequest(method, uri);
-    req.add('from', `<sip:${this.opts.id}@${this.opts.server.domain}>;tag=${this.fromTag}`);
-    req.add('to', to);
-    return req;
-  }
-
-  async register(expires: number): Promise<SipResponse> {
-    const s = this.opts.server;
-    const uri = `sip:${s.id}@${s.domain}`;
-    const build = (cseq: number) => {
-      const req = this.base('REGISTER', uri, `<sip:${this.opts.id}@${s.domain}>`);
-      req.add('call-id', this.callId);
-      req.add('cseq', `${cseq} REGISTER`);
-      req.add('contact', this.endpoint.contact(this.opts.id, this.server));
-      req.add('expires', expires);
-      if (this.opts.version === '2022') req.add('x-gb-ver', '3.0');
-      return req;
-    };
-    const { res, cseq } = await this.endpoint.requestWithAuth(build, this.cseq++, this.server, {
-      user: this.opts.id,
-      password: this.opts.password,
-    });
-    this.cseq = cseq + 1;
-    if (res.status !== 200) {
-      this.lastRefusal = res.status;
-      this.registered = false;
-      throw Object.assign(new Error(`REGISTER refused: ${res.status} ${res.reason}`), { status: res.status });
-    }
-    this.registered = expires > 0;
-    return res;
-  }
-
-  /** A MESSAGE with a MANSCDP body to the server. */
-  async send(body: Buffer): Promise<SipResponse> {
-    const s = this.opts.server;
-    const req = this.base('MESSAGE', `sip:${s.id}@${s.domain}`, `<sip:${s.id}@${s.domain}>`);
-    req.add('call-id', `${randomBytes(8).toString('hex')}@sim`);
-    req.add('cseq', `${this.cseq++} MESSAGE`);
-    req.add('content-type', MANSCDP_CONTENT_TYPE);
-    req.body = body;
-    return this.endpoint.request(req, this.server);
-  }
-
-  async keepalive(): Promise<SipResponse> {
-    this.keepalivesSent++;
-    return this.send(writeManscdp('Notify', 'Keepalive', this.sn++, this.opts.id, [['Status', 'OK']], this.charset));
-  }
-
-  /** Raises an alarm on the device or one of its channels (a MESSAGE Notify Alarm). */
-  async alarm(a: Partial<GbAlarm> & { method: number }): Promise<SipResponse> {
-    const alarm: GbAlarm = { deviceId: this.opts.channels[0]?.id ?? this.opts.id, priority: 1, at: Date.now(), ...a };
-    return this.send(alarmNotify(this.sn++, alarm, this.opts.timezone ?? 'Asia/Shanghai', this.charset));
-  }
-
   private onRequest(inc: IncomingRequest): void {
     const { req } = inc;
-    this.received.push(req);
     if (req.method === 'INVITE') {
       if (this.invites) this.invites(inc, this);
       else inc.reply(488);
@@ -203,82 +175,6 @@ export class SimulatedGbDevice {
       inc.reply(200, { headers: [['expires', req.get('expires') ?? 3600]] });
       return;
     }
-    if (req.method !== 'MESSAGE') {
-      inc.reply(req.method === 'CANCEL' ? 200 : 405);
-      return;
-    }
-    let doc: ReturnType<typeof parseManscdp>;
-    try {
-      doc = parseManscdp(req.body);
-    } catch {
-      inc.reply(400);
-      return;
-    }
-    inc.reply(200);
-    if (doc.root === 'Query') void this.answer(doc.cmdType, doc.sn).catch(() => undefined);
-    if (doc.root === 'Control') {
-      if (doc.body.GuardCmd === 'SetGuard') this.guard = true;
-      if (doc.body.GuardCmd === 'ResetGuard') this.guard = false;
-      void this.send(writeManscdp('Response', 'DeviceControl', doc.sn, this.opts.id, [['Result', 'OK']], this.charset)).catch(
-        () => undefined,
-      );
-    }
-  }
-
-  private async answer(cmdType: string, sn: number): Promise<void> {
-    const o = this.opts;
-    if (cmdType === 'Catalog') {
-      const entries: CatalogEntry[] = o.channels.map((c) => ({
-        id: c.id,
-        name: c.name,
-        online: c.online ?? true,
-        manufacturer: o.manufacturer ?? 'Simulated',
-        model: o.model ?? 'IPC',
-        parentId: o.id,
-      }));
-      const civil = o.id.slice(0, 6);
-      for (const body of catalogResponses(sn, o.id, entries, this.charset, civil, o.catalogPerMessage ?? 2)) await this.send(body);
-      return;
-    }
-    if (cmdType === 'DeviceInfo') {
-      await this.send(
-        writeManscdp(
-          'Response',
-          'DeviceInfo',
-          sn,
-          o.id,
-          [
-            ['DeviceName', o.channels[0]?.name ?? o.id],
-            ['Result', 'OK'],
-            ['Manufacturer', o.manufacturer ?? 'Simulated'],
-            ['Model', o.model ?? 'IPC'],
-            ['Firmware', 'V5.6.0'],
-            ['Channel', o.channels.length],
-          ],
-          this.charset,
-        ),
-      );
-      return;
-    }
-    if (cmdType === 'DeviceStatus') {
-      await this.send(
-        writeManscdp(
-          'Response',
-          'DeviceStatus',
-          sn,
-          o.id,
-          [
-            ['Result', 'OK'],
-            ['Online', 'ONLINE'],
-            ['Status', 'OK'],
-            ['Encode', 'ON'],
-            ['Record', 'OFF'],
-            ['DeviceTime', new Date().toISOString().slice(0, 19)],
-            ['Alarmstatus', [], { Num: 0 }],
-          ],
-          this.charset,
-        ),
-      );
-    }
+    inc.reply(req.method === 'CANCEL' ? 200 : 405);
   }
 }

@@ -6,16 +6,11 @@
  * with RFC 4571 framing, connecting to the platform (it offered passive) or listening (active).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
-import net from 'node:net';
-import { AnnexBSplitter, psFrame, type VideoCodec } from '../../devices/gb28181/media/ps.js';
-import { buildRtp, frameRtp } from '../../devices/gb28181/media/rtp.js';
+import { AnnexBSplitter, type VideoCodec } from '../../devices/gb28181/media/ps.js';
+import { RtpPsSender } from '../../devices/gb28181/media/sender.js';
 import { PS_PAYLOAD, readSdp, writeSdp } from '../../devices/gb28181/sdp.js';
 import type { IncomingRequest } from '../../devices/gb28181/sip/endpoint.js';
 import type { SimulatedGbDevice } from './device.js';
-
-/** RTP payloads stay under a typical MTU with room for IP, UDP and RTP headers. */
-const MAX_PAYLOAD = 1400;
 
 export interface StreamOptions {
   codec: VideoCodec;
@@ -25,64 +20,39 @@ export interface StreamOptions {
   ffmpeg?: string;
 }
 
-/** One outgoing stream: ffmpeg encoding, the packetizer, the socket. */
+/** One outgoing stream: ffmpeg encoding the pictures, the PS/RTP sender. */
 export class OutgoingStream {
   private proc?: ChildProcess;
   private timer?: NodeJS.Timeout;
-  private udp?: dgram.Socket;
-  private tcp?: net.Socket;
-  private server?: net.Server;
-  private seq = Math.floor(Math.random() * 60000);
+  private readonly sender: RtpPsSender;
   private frame = 0;
   /** Stop sending (the session stays up): a stalled encoder, for the gateway's watchdog. */
   stalled = false;
-  packets = 0;
   stopped = false;
 
   constructor(
     readonly channel: string,
-    private readonly ssrc: number,
+    ssrc: number,
     private readonly opts: StreamOptions,
-  ) {}
-
-  /** UDP: send to the offer's address and port. */
-  async toUdp(address: string, port: number): Promise<void> {
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    s.on('error', () => undefined);
-    this.udp = s;
-    this.send = (pkt) => s.send(pkt, port, address);
+  ) {
+    this.sender = new RtpPsSender(ssrc);
   }
 
-  /** TCP, the platform listening (it offered setup:passive): we connect. */
-  async connectTcp(address: string, port: number): Promise<void> {
-    const s = net.connect({ host: address, port });
-    await new Promise<void>((resolve, reject) => {
-      s.once('connect', () => resolve());
-      s.once('error', reject);
-    });
-    this.useTcp(s);
+  get packets(): number {
+    return this.sender.packets;
   }
 
-  /** TCP, the platform connecting (it offered setup:active): we listen on a port of our own. */
-  async listenTcp(): Promise<number> {
-    const server = net.createServer((s) => {
-      server.close();
-      this.useTcp(s);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    this.server = server;
-    return (server.address() as net.AddressInfo).port;
+  toUdp(address: string, port: number): Promise<void> {
+    return this.sender.toUdp(address, port, '127.0.0.1');
   }
 
-  private useTcp(s: net.Socket): void {
-    s.setNoDelay(true);
-    s.on('error', () => undefined);
-    this.tcp = s;
-    this.send = (pkt) => s.write(frameRtp(pkt));
+  connectTcp(address: string, port: number): Promise<void> {
+    return this.sender.connectTcp(address, port);
   }
 
-  private send: (packet: Buffer) => void = () => undefined;
+  listenTcp(): Promise<number> {
+    return this.sender.listenTcp('127.0.0.1');
+  }
 
   /** Starts encoding and sending. */
   start(): void {
@@ -154,24 +124,14 @@ export class OutgoingStream {
 
   private sendFrame(au: Buffer, key: boolean): void {
     if (this.stopped || this.stalled) return;
-    const timestamp = Math.round((this.sentFrames++ * 90000) / this.opts.fps);
-    const ps = psFrame(au, timestamp, this.opts.codec, key);
-    for (let off = 0; off < ps.length; off += MAX_PAYLOAD) {
-      const payload = ps.subarray(off, off + MAX_PAYLOAD);
-      const marker = off + MAX_PAYLOAD >= ps.length;
-      this.send(buildRtp({ payloadType: PS_PAYLOAD, marker, seq: this.seq, timestamp, ssrc: this.ssrc, payload }));
-      this.seq = (this.seq + 1) & 0xffff;
-      this.packets++;
-    }
+    this.sender.sendFrame(au, key, this.opts.codec, Math.round((this.sentFrames++ * 90000) / this.opts.fps));
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
     this.proc?.kill('SIGKILL');
-    this.udp?.close();
-    this.tcp?.destroy();
-    this.server?.close();
+    this.sender.close();
   }
 }
 

@@ -58,6 +58,8 @@ export interface ReceiverEvents {
   /** The stream ended: the device closed the TCP connection, or the receiver was closed. */
   end: [why: string];
   warn: [what: string];
+  /** Each packet's PS payload in order, with its RTP timestamp and marker: what a relay sends on. */
+  rtp: [payload: Buffer, timestamp: number, marker: boolean];
 }
 
 /** Drop rather than hold more than this for a decoder that is behind. */
@@ -172,7 +174,10 @@ export class MediaReceiver extends EventEmitter<ReceiverEvents> {
     const ready = reorder ? this.reorder.push(p) : [p];
     this.stats.lost = this.reorder.lost;
     this.stats.late = this.reorder.late;
-    for (const r of ready) this.payload(r.payload);
+    for (const r of ready) {
+      this.payload(r.payload);
+      this.emit('rtp', r.payload, r.timestamp, r.marker);
+    }
   }
 
   private acceptSsrc(ssrc: number): boolean {
