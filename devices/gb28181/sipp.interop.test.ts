@@ -1,14 +1,18 @@
 /**
- * Interoperability with SIPp (Debian's sip-tester), a SIP implementation gridedge did not write,
- * playing a GB/T 28181 device: its digest answer to the gateway's challenge, its Keepalive and
- * Alarm MESSAGEs and its unregister are taken; the wrong password is refused with 403.
+ * Interoperability with SIPp (Debian's sip-tester), a SIP implementation gridedge did not write.
+ * As a GB/T 28181 device: its digest answer to the gateway's challenge, its Keepalive and Alarm
+ * MESSAGEs and its unregister are taken; the wrong password is refused with 403. As an upper
+ * platform: it challenges the gateway's cascade REGISTER and checks the digest (verifyauth),
+ * then asks for the catalog, which the gateway answers.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Counters } from '../../core/counters.js';
 import { createLogger } from '../../core/log.js';
 import { DOMAIN, GATEWAY_SIP_ID, gbSettings, IPC_ID } from '../../test/helpers/gb28181.js';
+import { freePort, waitFor } from '../../test/helpers/servers.js';
 import { sipp } from '../../test/helpers/sipp.js';
 import type { GbAlarm } from './alarm.js';
+import { Cascade } from './cascade.js';
 import { Gb28181Service } from './service.js';
 
 let gb: Gb28181Service | undefined;
@@ -74,4 +78,68 @@ describe('GB/T 28181 registrar with SIPp as the device', () => {
     expect(r.code, `${r.stdout.slice(-1500)}\n${r.stderr}\n${r.errors}`).toBe(0);
     expect(counters.get('gb28181_register_total', { result: 'auth_failed' })).toBe(1);
   });
+});
+
+describe('GB/T 28181 cascade with SIPp as the upper platform', () => {
+  const PLATFORM = '11000000002000000001';
+  // The scenario looks for this channel in the catalog answer.
+  const CHANNEL = '11010500011320000001';
+
+  for (const [password, ok] of [
+    ['city-gave-us-this', true],
+    ['not-what-the-city-gave', false],
+  ] as const) {
+    it(
+      ok ? 'registers with the digest SIPp checks, and answers its Catalog query' : 'is refused by SIPp with the wrong password',
+      async () => {
+        const { counters } = await start();
+        const port = await freePort();
+        const run = await sipp({
+          scenario: 'gb-platform.xml',
+          transport: 'udp',
+          localPort: port,
+          keys: { gw: GATEWAY_SIP_ID, plat: PLATFORM, domain: PLATFORM.slice(0, 10), pw: 'city-gave-us-this' },
+          calls: 2,
+        });
+        const cascade = new Cascade(
+          [
+            {
+              sipId: PLATFORM,
+              host: '127.0.0.1',
+              port,
+              transport: 'udp',
+              password,
+              expires: 3600,
+              keepaliveSeconds: 3600,
+              forwardAlarms: true,
+            },
+          ],
+          {
+            gb: gb!,
+            channels: () => [{ id: CHANNEL, name: '3号楼大堂', online: true }],
+            deviceInfo: () => [],
+            limits: gb!.settings.limits,
+            bindHost: '127.0.0.1',
+            counters,
+            log: createLogger('silent'),
+          },
+        );
+        try {
+          await cascade.start();
+          const r = await run.done;
+          if (ok) {
+            expect(r.code, `${r.stdout.slice(-1500)}\n${r.stderr}\n${r.errors}`).toBe(0);
+            expect(cascade.view()[0]!.registered).toBe(true);
+          } else {
+            expect(r.code).not.toBe(0);
+            const why = await waitFor('the refusal', () => cascade.view()[0]!.lastError);
+            expect(why).toMatch(/REGISTER refused: 403/);
+          }
+        } finally {
+          run.kill();
+          await cascade.stop();
+        }
+      },
+    );
+  }
 });

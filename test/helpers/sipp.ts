@@ -29,6 +29,8 @@ export interface SippOptions {
   user?: string;
   password?: string;
   timeoutSeconds?: number;
+  /** Calls (Call-IDs) to take before it exits; 1 unless said. */
+  calls?: number;
   /** For server scenarios: called with the port once SIPp listens. */
   extra?: string[];
 }
@@ -46,7 +48,7 @@ export async function sipp(o: SippOptions): Promise<{ done: Promise<SippRun>; ki
     '-sf',
     `${SCENARIOS}${o.scenario}`,
     '-m',
-    '1',
+    String(o.calls ?? 1),
     '-t',
     o.transport === 'tcp' ? 't1' : 'u1',
     '-i',
