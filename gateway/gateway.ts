@@ -34,6 +34,7 @@ import type { Uplink } from './uplink/uplink.js';
 import { Vision } from './vision/vision.js';
 import { encodeJpeg } from '../detectors/image.js';
 import { GbVideo } from './gb28181.js';
+import { VERSION } from '../core/package.js';
 import { kindContext, Kinds } from './kinds.js';
 import { ApiService } from './api/service.js';
 import { leaderJobs, upstreamServices } from './shared-work.js';
@@ -148,12 +149,21 @@ export class Gateway {
     if (config.gb28181)
       this.gb28181 = new GbVideo(config.gb28181, {
         cameras: this.cameras,
+        cameraConfigs: config.cameras,
+        identity: { name: `gridedge ${config.gateway.id}`, version: VERSION },
+        dataDir: config.dataDir,
+        ffmpegPath: config.video.ffmpegPath,
+        ...(cluster ? { leading: () => cluster.leader } : {}),
         heartbeats: this.heartbeats,
         incidents: this.incidents,
         sink: this.series.sink,
         counters,
         log: child('gb28181'),
       });
+    if (this.gb28181?.cascade) {
+      const gb = this.gb28181;
+      this.incidents.onMessage((m) => gb.forward(m));
+    }
     const { metrics, detectorTiming } = gatewayMetrics(this);
     this.metrics = metrics;
     this.vision = new Vision({

@@ -12,7 +12,10 @@ import type { Logger } from '../core/log.js';
 import { cameraEventOutput } from '../devices/camera/events.js';
 import type { FeedOpener } from '../devices/camera/frames.js';
 import type { CameraManager } from '../devices/camera/manager.js';
-import { alarmMeaning, type GbAlarm } from '../devices/gb28181/alarm.js';
+import type { IncidentMessage, Severity } from '../contracts/incident.js';
+import { alarmMeaning, alarmOfCategory, type GbAlarm } from '../devices/gb28181/alarm.js';
+import { Cascade, type CascadeChannel } from '../devices/gb28181/cascade.js';
+import { gbChannelSource, rtspSource } from '../devices/gb28181/relay.js';
 import type { CatalogItem } from '../devices/gb28181/catalog.js';
 import { LiveVideo } from '../devices/gb28181/live.js';
 import { PortPool } from '../devices/gb28181/media/receiver.js';
@@ -21,11 +24,20 @@ import type { DeviceInfo, EvidenceInput, FieldValue, IncidentSignal } from '../d
 import type { GatewayCamera, GatewayGb28181, GbChannelConfig } from './config/schema.js';
 import type { HeartbeatMonitor } from './heartbeats.js';
 import type { IncidentManager } from './incidents/manager.js';
+import { CameraGbIds } from './gb28181-ids.js';
 import type { Service } from './services.js';
 import { type SeriesSink, toLine } from './timeseries/sink.js';
 
 export interface GbDeps {
   cameras: CameraManager<GatewayCamera>;
+  /** The gateway's name and version, for DeviceInfo upward. */
+  identity: { name: string; version: string };
+  /** The config's cameras: the gbIds they are given. */
+  cameraConfigs: readonly GatewayCamera[];
+  dataDir: string;
+  ffmpegPath: string;
+  /** In an HA pair: whether this node leads (the cascade runs there only). */
+  leading?: () => boolean;
   heartbeats: HeartbeatMonitor;
   incidents: IncidentManager;
   sink: SeriesSink;
@@ -40,6 +52,10 @@ export class GbVideo implements Service {
   /** Channel id → the device that has it, for every video channel of a catalog. */
   private readonly channels = new Map<string, { device: string; item: CatalogItem; config?: GbChannelConfig }>();
   private readonly watching = new Set<string>();
+  readonly cascade?: Cascade;
+  private readonly ids: CameraGbIds;
+  private cascadeTimer?: NodeJS.Timeout;
+  private cascadeRunning = false;
 
   constructor(
     readonly settings: GatewayGb28181,
@@ -58,6 +74,78 @@ export class GbVideo implements Service {
     this.service.on('registered', (id) => this.watch(id));
     this.service.on('catalog', (id, items) => this.onCatalog(id, items));
     this.service.on('alarm', (alarm, id) => void this.onAlarm(alarm, id));
+    const fixed = new Map(deps.cameraConfigs.flatMap((c) => (c.gbId ? [[c.id, c.gbId] as const] : [])));
+    this.ids = new CameraGbIds(CameraGbIds.fileIn(deps.dataDir), settings.sipId, fixed, (why) => deps.log.warn({}, `gb28181: ${why}`));
+    const upward = settings.cascade.flatMap((c) => (c.password ? [{ ...c, password: c.password }] : []));
+    if (upward.length)
+      this.cascade = new Cascade(upward, {
+        gb: this.service,
+        channels: () => this.upwardChannels(),
+        deviceInfo: () => [
+          ['DeviceName', deps.identity.name],
+          ['Manufacturer', 'gridedge'],
+          ['Model', 'gridedge gateway'],
+          ['Firmware', deps.identity.version],
+        ],
+        limits: settings.limits,
+        bindHost: settings.host,
+        counters: deps.counters,
+        log: deps.log,
+      });
+  }
+
+  /**
+   * What the gateway offers upward: every camera, a GB/T 28181 channel under its own id (its
+   * video relayed from the device below), any other under its gbId (its RTSP stream copied).
+   */
+  upwardChannels(): CascadeChannel[] {
+    const civilCode = this.settings.grid.slice(0, 6);
+    const out: CascadeChannel[] = [];
+    for (const cam of this.deps.cameras.cameras.values()) {
+      const ch = this.channels.get(cam.id);
+      const name = cam.config.name ?? cam.id;
+      if (ch) {
+        out.push({
+          id: cam.id,
+          name,
+          online: ch.item.online,
+          civilCode,
+          ...(ch.item.manufacturer ? { manufacturer: ch.item.manufacturer } : {}),
+          ...(ch.item.model ? { model: ch.item.model } : {}),
+          source: gbChannelSource(this.live, cam.id),
+        });
+        continue;
+      }
+      const url = cam.streamUrl;
+      out.push({
+        id: this.ids.idOf(cam.id),
+        name,
+        online: url !== undefined,
+        civilCode,
+        model: cam.config.onvif ? 'ONVIF camera' : 'RTSP camera',
+        ...(url ? { source: rtspSource(url, `camera ${cam.id}`, this.deps.ffmpegPath, ffprobeNextTo(this.deps.ffmpegPath)) } : {}),
+      });
+    }
+    return out;
+  }
+
+  /** A camera incident, sent up as an Alarm (§9.4) to the platforms that take them. */
+  forward(m: IncidentMessage): void {
+    if (!this.cascade || m.type !== 'new') return;
+    const device = m.devices[0];
+    if (!device || !this.deps.cameras.cameras.has(device.id)) return;
+    const id = this.channels.has(device.id) ? device.id : this.ids.idOf(device.id);
+    const kind = alarmOfCategory(m.category) ?? { method: 5 };
+    const alarm: GbAlarm = {
+      deviceId: id,
+      priority: PRIORITY[m.severity],
+      method: kind.method,
+      ...(kind.type !== undefined ? { type: kind.type } : {}),
+      at: Date.parse(m.occurredAt),
+      description: `${m.category} ${device.name ?? device.id}`.slice(0, 200),
+      ...(m.location ? { latitude: m.location.lat, longitude: m.location.lon } : {}),
+    };
+    void this.cascade.alarm(alarm);
   }
 
   async start(): Promise<void> {
@@ -72,9 +160,27 @@ export class GbVideo implements Service {
       },
       'gb28181: listening',
     );
+    if (this.cascade) {
+      await this.ids.load();
+      await this.syncCascade();
+      // In an HA pair only the leader is registered upward: two registrations of one id would flap.
+      this.cascadeTimer = setInterval(() => void this.syncCascade(), 5000);
+    }
+  }
+
+  private async syncCascade(): Promise<void> {
+    const want = this.deps.leading?.() ?? true;
+    if (!this.cascade || want === this.cascadeRunning) return;
+    this.cascadeRunning = want;
+    if (want) await this.cascade.start();
+    else await this.cascade.stop();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.cascadeTimer);
+    if (this.cascadeRunning) await this.cascade?.stop();
+    this.cascadeRunning = false;
+    await this.ids.flush();
     await this.live.stop();
     await this.service.stop();
   }
@@ -204,4 +310,12 @@ export class GbVideo implements Service {
     };
     await incidents.handle(signal, device);
   }
+}
+
+/** §A.2.5.3: priority 1 is the most urgent (一级警情). */
+const PRIORITY: Record<Severity, number> = { critical: 1, major: 2, minor: 3, info: 4 };
+
+/** ffprobe sits next to ffmpeg (both come from Debian's ffmpeg package). */
+function ffprobeNextTo(ffmpeg: string): string {
+  return ffmpeg.endsWith('ffmpeg') ? `${ffmpeg.slice(0, -'ffmpeg'.length)}ffprobe` : 'ffprobe';
 }

@@ -10,7 +10,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { alarmNotify, type GbAlarm } from './alarm.js';
-import { type CatalogEntry, catalogResponses } from './catalog.js';
+import { type CatalogEntry, type CatalogEvent, catalogNotify, catalogResponses } from './catalog.js';
 import { type Charset, MANSCDP_CONTENT_TYPE, type ManscdpDocument, parseManscdp, writeManscdp, type XmlChild } from './manscdp.js';
 import { type IncomingRequest, newTag, type SipEndpoint } from './sip/endpoint.js';
 import { SipRequest, type SipResponse } from './sip/message.js';
@@ -257,6 +257,12 @@ export class GbAgent extends EventEmitter<GbAgentEvents> {
   /** An alarm of the agent or one of its channels (a MESSAGE Notify Alarm, §9.4). */
   async alarm(alarm: GbAlarm): Promise<SipResponse> {
     return this.send(alarmNotify(this.sn++, alarm, this.opts.timezone ?? 'Asia/Shanghai', this.charset));
+  }
+
+  /** §9.11.2: a Catalog notification of items that changed since the server's last look. */
+  async catalogChanged(changes: ReadonlyArray<CatalogEntry & { event: CatalogEvent }>): Promise<SipResponse> {
+    const civil = this.opts.civilCode ?? this.opts.id.slice(0, 6);
+    return this.send(catalogNotify(this.sn++, this.opts.id, changes, this.charset, civil));
   }
 
   /** A request from the server. */

@@ -15,7 +15,7 @@ import type { Logger } from '../../core/log.js';
 import { toLocal } from '../../core/time.js';
 import { GbAgent } from './agent.js';
 import type { GbAlarm } from './alarm.js';
-import type { CatalogEntry } from './catalog.js';
+import type { CatalogEntry, CatalogEvent } from './catalog.js';
 import type { CascadeConfig, Gb28181Limits } from './config.js';
 import type { XmlChild } from './manscdp.js';
 import { RtpPsSender } from './media/sender.js';
@@ -83,6 +83,7 @@ interface Relay {
 }
 
 const ACK_TIMEOUT_MS = 32_000;
+const CHANGES_EVERY_MS = 2000;
 
 /** One upper platform. */
 export class CascadeLink {
@@ -93,6 +94,10 @@ export class CascadeLink {
   private stopped = false;
   private resolveTimer?: NodeJS.Timeout;
   private lastError?: string;
+  private ackListening = false;
+  /** The catalog as the platform last heard it: changes since go up as notifications. */
+  private told?: Map<string, CatalogEntry>;
+  private changesTimer?: NodeJS.Timeout;
 
   constructor(
     readonly settings: CascadeSettings,
@@ -128,7 +133,11 @@ export class CascadeLink {
       ...(s.charset ? { charset: s.charset } : {}),
       timezone: gb.settings.timezone,
       persistent: true,
-      catalog: () => this.deps.channels(),
+      catalog: () => {
+        const channels = this.deps.channels();
+        this.told = new Map(channels.map((c) => [c.id, c]));
+        return channels;
+      },
       deviceInfo: () => [...this.deps.deviceInfo(), ['Channel', this.deps.channels().length]],
       deviceStatus: () => [
         ['Online', 'ONLINE'],
@@ -148,8 +157,42 @@ export class CascadeLink {
     });
     agent.on('request', (inc) => this.onRequest(inc));
     this.agent = agent;
-    gb.endpoint.on('ack', (req) => this.onAck(req.callId));
+    if (!this.ackListening) gb.endpoint.on('ack', (req) => this.onAck(req.callId));
+    this.ackListening = true;
     await agent.start();
+    clearInterval(this.changesTimer);
+    this.changesTimer = setInterval(() => void this.tellChanges(), CHANGES_EVERY_MS);
+  }
+
+  /** Channels added, removed, gone on or off, or renamed since the platform's last catalog: a Notify (§9.11.2). */
+  private async tellChanges(): Promise<void> {
+    const told = this.told;
+    if (!told || !this.agent?.registered) return;
+    const now = new Map(this.deps.channels().map((c) => [c.id, c]));
+    const changes: Array<CatalogEntry & { event: CatalogEvent }> = [];
+    for (const [id, c] of now) {
+      const before = told.get(id);
+      if (!before) changes.push({ ...c, event: 'ADD' });
+      else if (before.online !== c.online) changes.push({ ...c, event: c.online ? 'ON' : 'OFF' });
+      else if (before.name !== c.name) changes.push({ ...c, event: 'UPDATE' });
+    }
+    for (const [id, c] of told) if (!now.has(id)) changes.push({ ...c, event: 'DEL' });
+    if (!changes.length) return;
+    try {
+      // A few at a time keeps each notification inside one UDP datagram; the rest go in the next round.
+      const batch = changes.slice(0, 8);
+      const res = await this.agent.catalogChanged(batch);
+      if (res.status >= 300) return;
+      for (const c of batch) {
+        if (c.event === 'DEL') told.delete(c.id);
+        else told.set(c.id, c);
+      }
+    } catch (err) {
+      this.deps.log.debug(
+        { platform: this.settings.sipId, err: (err as Error).message },
+        'gb28181 cascade: catalog notification not taken',
+      );
+    }
   }
 
   /** Requests from this platform (its address, its id) are the cascade's. */
@@ -162,6 +205,7 @@ export class CascadeLink {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.resolveTimer);
+    clearInterval(this.changesTimer);
     await Promise.all([...this.relays.keys()].map((id) => this.end(id, true)));
     await this.agent?.stop();
   }

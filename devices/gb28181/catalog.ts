@@ -106,25 +106,7 @@ export function catalogResponse(
   charset: Charset,
   civilCode: string,
 ): Buffer {
-  const items: XmlChild[] = entries.map((e) => {
-    const fields: XmlChild[] = [
-      ['DeviceID', e.id],
-      ['Name', e.name],
-      ['Manufacturer', e.manufacturer ?? 'gridedge'],
-      ['Model', e.model ?? 'camera'],
-      ['Owner', 'Owner'],
-      ['CivilCode', e.civilCode ?? civilCode],
-      ['Address', e.address ?? ''],
-      ['Parental', 0],
-      ['ParentID', e.parentId ?? deviceId],
-      ['SafetyWay', 0],
-      ['RegisterWay', 1],
-      ['Secrecy', 0],
-      ['Status', e.online ? 'ON' : 'OFF'],
-    ];
-    if (e.longitude !== undefined && e.latitude !== undefined) fields.push(['Longitude', e.longitude], ['Latitude', e.latitude]);
-    return ['Item', fields];
-  });
+  const items = entries.map((e) => catalogItem(e, deviceId, civilCode));
   return writeManscdp(
     'Response',
     'Catalog',
@@ -136,6 +118,56 @@ export function catalogResponse(
     ],
     charset,
   );
+}
+
+export type CatalogEvent = 'ADD' | 'DEL' | 'UPDATE' | 'ON' | 'OFF';
+
+/**
+ * §9.11.2 (目录通知): items that changed, each with its Event; a platform above keeps its
+ * catalog of this device current with them instead of asking again.
+ */
+export function catalogNotify(
+  sn: number,
+  deviceId: string,
+  changes: ReadonlyArray<CatalogEntry & { event: CatalogEvent }>,
+  charset: Charset,
+  civilCode: string,
+): Buffer {
+  const items: XmlChild[] = changes.map((c) => {
+    const item = catalogItem(c, deviceId, civilCode);
+    return ['Item', [...(item[1] as XmlChild[]), ['Event', c.event]]];
+  });
+  return writeManscdp(
+    'Notify',
+    'Catalog',
+    sn,
+    deviceId,
+    [
+      ['SumNum', changes.length],
+      ['DeviceList', items, { Num: changes.length }],
+    ],
+    charset,
+  );
+}
+
+function catalogItem(e: CatalogEntry, deviceId: string, civilCode: string): XmlChild {
+  const fields: XmlChild[] = [
+    ['DeviceID', e.id],
+    ['Name', e.name],
+    ['Manufacturer', e.manufacturer ?? 'gridedge'],
+    ['Model', e.model ?? 'camera'],
+    ['Owner', 'Owner'],
+    ['CivilCode', e.civilCode ?? civilCode],
+    ['Address', e.address ?? ''],
+    ['Parental', 0],
+    ['ParentID', e.parentId ?? deviceId],
+    ['SafetyWay', 0],
+    ['RegisterWay', 1],
+    ['Secrecy', 0],
+    ['Status', e.online ? 'ON' : 'OFF'],
+  ];
+  if (e.longitude !== undefined && e.latitude !== undefined) fields.push(['Longitude', e.longitude], ['Latitude', e.latitude]);
+  return ['Item', fields];
 }
 
 /** Splits entries into Catalog Response bodies small enough for one UDP datagram each (§9.5.3: several are allowed). */

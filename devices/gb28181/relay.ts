@@ -25,7 +25,19 @@ const PROBE_TIMEOUT_MS = 10_000;
 
 /** The codec of a URL's first video stream (ffprobe), as PS can carry it: h264 or h265. */
 export function probeCodec(url: string, ffprobe = 'ffprobe'): Promise<VideoCodec> {
-  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0'];
+  // An RTSP stream's codec is in its SDP: a second of analysis is plenty (the default five delays the video).
+  const args = [
+    '-v',
+    'error',
+    '-analyzeduration',
+    '1000000',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=codec_name',
+    '-of',
+    'csv=p=0',
+  ];
   if (url.startsWith('rtsp://')) args.unshift('-rtsp_transport', 'tcp');
   return new Promise((resolve, reject) => {
     execFile(ffprobe, [...args, url], { timeout: PROBE_TIMEOUT_MS }, (err, stdout) => {
@@ -50,7 +62,21 @@ export function rtspSource(url: string, describe: string, ffmpeg = 'ffmpeg', ffp
       const input = url.startsWith('rtsp://') ? ['-rtsp_transport', 'tcp', '-i', url] : ['-re', '-i', url];
       const proc: ChildProcess = spawn(
         ffmpeg,
-        ['-hide_banner', '-loglevel', 'error', ...input, '-an', '-c:v', 'copy', '-f', codec === 'h264' ? 'h264' : 'hevc', 'pipe:1'],
+        // -flush_packets: each frame leaves at once; a pipe's 32 KB buffer would hold a quiet scene for seconds.
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          ...input,
+          '-an',
+          '-c:v',
+          'copy',
+          '-flush_packets',
+          '1',
+          '-f',
+          codec === 'h264' ? 'h264' : 'hevc',
+          'pipe:1',
+        ],
         { stdio: ['ignore', 'pipe', 'ignore'] },
       );
       const splitter = new AnnexBSplitter(codec);

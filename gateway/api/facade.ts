@@ -63,6 +63,19 @@ function gb28181View(gb: GbVideo): Gb28181View {
       refused: x.receiver.stats.refused,
       ...(x.receiver.stats.codec ? { codec: x.receiver.stats.codec } : {}),
     })),
+    cascade: (gb.cascade?.view() ?? []).map((c) => ({
+      sipId: c.sipId,
+      host: c.host,
+      port: c.port,
+      transport: c.transport,
+      registered: c.registered,
+      ...(c.registeredAt ? { registeredAt: iso(c.registeredAt) } : {}),
+      ...(c.lastError ? { lastError: c.lastError } : {}),
+      keepalivesSent: c.keepalivesSent,
+      alarmsSent: c.alarmsSent,
+      channels: gb.upwardChannels().map((u) => ({ id: u.id, name: u.name, online: u.online, video: u.source !== undefined })),
+      streams: c.streams.map((s) => ({ ...s, startedAt: iso(s.startedAt) })),
+    })),
   };
 }
 

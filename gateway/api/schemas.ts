@@ -262,4 +262,37 @@ export const Gb28181Schema = Type.Object({
       codec: Type.Optional(Type.String()),
     }),
   ),
+  cascade: Type.Array(
+    Type.Object({
+      sipId: Type.String({ description: "the upper platform's SIP id" }),
+      host: Type.String(),
+      port: Type.Integer(),
+      transport: Type.String(),
+      registered: Type.Boolean(),
+      registeredAt: Type.Optional(Iso),
+      lastError: Type.Optional(Type.String({ description: 'why the last registration failed' })),
+      keepalivesSent: Type.Integer(),
+      alarmsSent: Type.Integer(),
+      channels: Type.Array(
+        Type.Object({
+          id: Type.String({ description: 'the id the platform knows the channel by' }),
+          name: Type.String(),
+          online: Type.Boolean(),
+          video: Type.Boolean({ description: 'whether its video can be sent up' }),
+        }),
+        { description: 'what its Catalog query is answered with' },
+      ),
+      streams: Type.Array(
+        Type.Object({
+          channel: Type.String(),
+          callId: Type.String(),
+          transport: Type.String(),
+          to: Type.String({ description: 'where the video goes' }),
+          startedAt: Iso,
+          packets: Type.Integer(),
+        }),
+      ),
+    }),
+    { description: 'upper platforms the gateway registers to (级联)' },
+  ),
 });

@@ -4,6 +4,7 @@ import { StringEnum } from '../../core/schema.js';
 import { detectSchema } from '../../detectors/registry.js';
 import { CameraConnectionProperties } from '../../devices/camera/config.js';
 import { type Gb28181Settings, gb28181Section } from '../../devices/gb28181/config.js';
+import { GB_ID_PATTERN } from '../../devices/gb28181/ids.js';
 import { ZoneSchema } from '../../detectors/pipeline/zones.js';
 import { GridCode } from '../../contracts/grid.js';
 import { Id } from '../../contracts/ids.js';
@@ -30,7 +31,16 @@ export const Gb28181Schema = gb28181Section({ detect: Type.Optional(DetectSchema
 
 /** A camera: how to reach it (its own module's schema) and the detectors it feeds. */
 export const CameraSchema = Type.Object(
-  { ...CameraConnectionProperties, detect: Type.Optional(DetectSchema) },
+  {
+    ...CameraConnectionProperties,
+    gbId: Type.Optional(
+      Type.String({
+        pattern: GB_ID_PATTERN,
+        description: 'its GB/T 28181 id towards upper platforms (级联); default: one of the gateway domain, allocated once and kept',
+      }),
+    ),
+    detect: Type.Optional(DetectSchema),
+  },
   { additionalProperties: false },
 );
 

@@ -4,7 +4,9 @@
  * detectors streams the gate scene (H.264 PS over RTP) into the plate reader, whose blocklisted
  * plate raises vehicle.watchlist_plate; an intrusion alarm from a channel raises
  * camera.intrusion with a snapshot of it; a channel the catalog says is off raises
- * camera.video_lost; a device that stops its keepalives goes device.offline.
+ * camera.video_lost; a device that stops its keepalives goes device.offline. Upward, the gateway
+ * registers to a simulated city platform, which finds the channels and the RTSP camera (under an
+ * id the gateway allocated and kept) in its catalog, plays the camera, and gets the alarm.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedGbDevice } from '../../sim/gb28181/device.js';
@@ -12,6 +14,10 @@ import { answerInvites } from '../../sim/gb28181/media.js';
 import { BUILTIN_SCENES, renderScenes } from '../../sim/camera/scenes.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { CHANNEL_IDS, DOMAIN, GATEWAY_SIP_ID, NVR_ID } from '../helpers/gb28181.js';
+import { readFile } from 'node:fs/promises';
+import { RtspStream } from '../../sim/camera/rtsp.js';
+import { SimulatedPlatform } from '../../sim/gb28181/platform.js';
+import { type Frame, RtspFrameSource } from '../../devices/camera/frames.js';
 import { waitFor } from '../helpers/servers.js';
 
 const READ = 'read-token-0123456789';
@@ -19,6 +25,11 @@ const GATE = '110105001002004';
 let t: TestGateway;
 let nvr: SimulatedGbDevice;
 let scene = 'street';
+let platform: SimulatedPlatform;
+let rtsp: RtspStream;
+const PLATFORM_ID = '11000000002000000001';
+/** The first id of the gateway's domain for its own cameras (type 132, serial 1). */
+const LOBBY_GB_ID = '11010500011320000001';
 
 async function api<T>(p: string): Promise<T> {
   const res = await fetch(`${t.apiUrl}${p}`, { headers: { authorization: `Bearer ${READ}` } });
@@ -27,7 +38,13 @@ async function api<T>(p: string): Promise<T> {
 }
 
 beforeAll(async () => {
+  platform = new SimulatedPlatform({ sipId: PLATFORM_ID, lower: { id: GATEWAY_SIP_ID, password: 'city-gave-us-this' } });
+  const platformPort = await platform.start();
+  const scenes = await renderScenes({ street: BUILTIN_SCENES.street!, plate: BUILTIN_SCENES.plate! }, 640, 360);
+  rtsp = new RtspStream({ host: '127.0.0.1', port: 0, path: '/stream', fps: 5, codec: 'h264', firstScene: scenes.get('street')!.files });
+  await rtsp.start();
   t = await startTestGateway({
+    cameras: [{ id: 'lobby', name: '3号楼大堂', rtsp: rtsp.url, fps: 1 }],
     api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'screen', token: READ, role: 'read' }] },
     kinds: { 'capture-camera': { blocklist: [{ plate: '京A·12345', reason: 'reported stolen' }] } },
     vision: { workers: 1, trackMissedFrames: 2 },
@@ -47,9 +64,9 @@ beforeAll(async () => {
           channels: [{ id: CHANNEL_IDS[0], grid: GATE, name: '东门车行道', fps: 2, detect: { plate: {} } }],
         },
       ],
+      cascade: [{ sipId: PLATFORM_ID, host: '127.0.0.1', port: platformPort, password: 'city-gave-us-this', keepaliveSeconds: 5 }],
     },
   });
-  const scenes = await renderScenes({ street: BUILTIN_SCENES.street!, plate: BUILTIN_SCENES.plate! }, 640, 360);
   nvr = new SimulatedGbDevice({
     id: NVR_ID,
     password: 'nvr-password-1',
@@ -68,6 +85,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await nvr?.stop();
   await t?.stop();
+  await platform?.stop();
+  await rtsp?.stop();
 });
 
 describe('GB/T 28181 in the gateway', () => {
@@ -113,5 +132,50 @@ describe('GB/T 28181 in the gateway', () => {
     expect(m.devices[0]).toMatchObject({ kind: 'gb28181' });
     nvr.resumeKeepalives();
     await t.waitForIncident('back online', (x) => x.id === m.id && x.status === 'resolved', 0, 20_000);
+  }, 45_000);
+
+  it('registers to the city platform, whose catalog has the channels and the RTSP camera under a kept id', async () => {
+    await waitFor('the gateway registered at the platform', () => platform.lower()?.registered || undefined, 20_000);
+    // Channels that came after the platform's first catalog query reach it as Catalog notifications (§9.11.2).
+    const lower = await waitFor(
+      'the four channels at the platform',
+      () => {
+        const v = platform.lower();
+        return v?.catalog.length === 4 ? v : undefined;
+      },
+      20_000,
+    );
+    const byId = new Map(lower.catalog.map((c) => [c.id, c]));
+    expect(byId.get(CHANNEL_IDS[0]!)).toMatchObject({ name: '东门车行道', online: true });
+    expect(byId.get(CHANNEL_IDS[2]!)).toMatchObject({ online: false });
+    expect(byId.get(LOBBY_GB_ID)).toMatchObject({ name: '3号楼大堂', online: true });
+    const kept = JSON.parse(await readFile(`${t.gateway.config.dataDir}/gb28181-camera-ids.json`, 'utf8')) as Record<string, string>;
+    expect(kept).toEqual({ lobby: LOBBY_GB_ID });
+    const view = await api<{ cascade: Array<{ sipId: string; registered: boolean; channels: Array<{ id: string; video: boolean }> }> }>(
+      '/api/gb28181',
+    );
+    expect(view.cascade[0]).toMatchObject({ sipId: PLATFORM_ID, registered: true });
+    expect(view.cascade[0]!.channels.find((c) => c.id === LOBBY_GB_ID)).toMatchObject({ video: true });
+  }, 30_000);
+
+  it("plays the RTSP camera at the platform, and forwards the channel's intrusion alarm", async () => {
+    const source = new RtspFrameSource(platform.live.feed(LOBBY_GB_ID), { camera: 'up', width: 320, height: 180, fps: 2, stallMs: 10_000 });
+    const got: Frame[] = [];
+    source.on('frame', (f: Frame) => got.push(f));
+    source.start();
+    try {
+      await waitFor('frames of the lobby at the platform', () => got.length >= 3 || undefined, 30_000);
+    } finally {
+      await source.stop();
+    }
+    // The earlier tests' incidents of the channel went up as its Alarms: the intrusion as video alarm type 6 (入侵),
+    // the watchlist plate as a video alarm the standard has no type for, named in the description.
+    const ofChannel = () => platform.alarms.filter((a) => a.deviceId === CHANNEL_IDS[0]);
+    const intrusion = await waitFor('the intrusion at the platform', () => ofChannel().find((a) => a.type === 6));
+    expect(intrusion).toMatchObject({ method: 5, priority: expect.any(Number) });
+    expect(ofChannel().find((a) => a.type === undefined)).toMatchObject({
+      method: 5,
+      description: expect.stringMatching(/^vehicle\.watchlist_plate/),
+    });
   }, 45_000);
 });
