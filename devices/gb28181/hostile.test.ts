@@ -75,8 +75,20 @@ describe('GB/T 28181 under hostile input', () => {
     await sendUdp(Buffer.from(`REGISTER sip:${GATEWAY_SIP_ID}@${DOMAIN} SIP/3.0\r\nVia: x\r\n\r\n`));
     await sendUdp(request('MESSAGE', 1).subarray(0, 120)); // cut inside a header, no end of headers
     await sendUdp(Buffer.from(request('MESSAGE', 2).toString().replace('Content-Length: 0', 'Content-Length: 9000')));
-    await sendUdp(Buffer.from(request('MESSAGE', 3).toString().replace(/CSeq: .*\r\n/, 'CSeq: many MESSAGE\r\n')));
-    await sendUdp(Buffer.from(request('MESSAGE', 4).toString().replace(/Call-ID: .*\r\n/, '')));
+    await sendUdp(
+      Buffer.from(
+        request('MESSAGE', 3)
+          .toString()
+          .replace(/CSeq: .*\r\n/, 'CSeq: many MESSAGE\r\n'),
+      ),
+    );
+    await sendUdp(
+      Buffer.from(
+        request('MESSAGE', 4)
+          .toString()
+          .replace(/Call-ID: .*\r\n/, ''),
+      ),
+    );
     await waitFor('seven refusals', () => {
       const total = ['start_line', 'version', 'header', 'missing_header', 'cseq', 'content_length', 'empty'].reduce(
         (n, r) => n + refused(r),

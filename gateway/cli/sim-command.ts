@@ -66,9 +66,8 @@ export function simCommand(program: Command): void {
           seriesProxy?: string;
         }) => {
           if (!opts.scenario) throw new UsageError('--scenario is needed (or use `gridedge sim camera`)');
-          const { CAMERA_KIND, formatReport, loadScenario, runScenario, scenarioCameras, scenarioDevices } = await import(
-            '../../sim/scenario/runner.js'
-          );
+          const { CAMERA_KIND, GB_KIND, formatReport, loadScenario, runScenario, scenarioCameras, scenarioDevices, scenarioGb28181 } =
+            await import('../../sim/scenario/runner.js');
           const { FaultProxy, parseProxySpec } = await import('../../sim/faults/proxy.js');
           const proxySpec = (option: string, v: string | undefined) => {
             if (v === undefined) return undefined;
@@ -87,7 +86,7 @@ export function simCommand(program: Command): void {
             const lines = [
               'devices:',
               ...scenarioDevices(scenario)
-                .filter((d) => d.kind !== CAMERA_KIND)
+                .filter((d) => d.kind !== CAMERA_KIND && d.kind !== GB_KIND)
                 .flatMap((d) => [
                   `  - id: ${d.id}`,
                   `    kind: ${d.kind}`,
@@ -99,6 +98,8 @@ export function simCommand(program: Command): void {
             if (scenario.gatewayKinds) lines.push(...stringifyYaml({ kinds: scenario.gatewayKinds }).trimEnd().split('\n'));
             const cameras = scenarioCameras(scenario);
             if (cameras.length) lines.push(...stringifyYaml({ cameras }).trimEnd().split('\n'));
+            const gb28181 = scenarioGb28181(scenario);
+            if (gb28181) lines.push(...stringifyYaml({ gb28181 }).trimEnd().split('\n'));
             process.stdout.write(`${lines.join('\n')}\n`);
             return;
           }

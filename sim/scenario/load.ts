@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { compile, configAjv, describeErrors } from '../../core/schema.js';
 import type { SimulatedCamera } from '../camera/camera.js';
+import { GB_ACTIONS, GB_KIND, gbDeviceId, gbFleetProblems, gbGatewaySection } from '../gb28181/scenario.js';
 import { simKinds } from '../kinds.js';
 import { type FaultSpec, type Scenario, ScenarioSchema } from './schema.js';
 
@@ -26,13 +27,16 @@ export async function loadScenario(file: string): Promise<Scenario> {
   const ids = new Set(scenarioDevices(raw).map((d) => d.id));
   raw.fleet.forEach((f, i) => {
     if (f.kind === CAMERA_KIND) problems.push(...cameraFleetProblems(f).map((p) => `fleet[${i}].options${p}`));
+    else if (f.kind === GB_KIND) problems.push(...gbFleetProblems(f).map((p) => `fleet[${i}].${p}`));
     else if (!simKinds[f.kind])
-      problems.push(`fleet[${i}].kind: "${f.kind}" has no simulator (known: ${[...Object.keys(simKinds), CAMERA_KIND].join(', ')})`);
+      problems.push(
+        `fleet[${i}].kind: "${f.kind}" has no simulator (known: ${[...Object.keys(simKinds), CAMERA_KIND, GB_KIND].join(', ')})`,
+      );
   });
   raw.timeline.forEach((e, i) => {
     if (!ids.has(e.device)) problems.push(`timeline[${i}].device: "${e.device}" is not in the fleet`);
     const kind = scenarioDevices(raw).find((d) => d.id === e.device)?.kind;
-    const actions = kind === CAMERA_KIND ? CAMERA_ACTIONS : kind ? simKinds[kind]?.actions : undefined;
+    const actions = kind === CAMERA_KIND ? CAMERA_ACTIONS : kind === GB_KIND ? GB_ACTIONS : kind ? simKinds[kind]?.actions : undefined;
     if (actions && !actions[e.do])
       problems.push(`timeline[${i}].do: "${e.do}" is not an action of ${kind} (known: ${Object.keys(actions).join(', ')})`);
   });
@@ -87,6 +91,12 @@ export function scenarioCameras(
     }));
 }
 
+/** The gateway's `gb28181:` section for a scenario's NVRs; undefined when it has none. */
+export function scenarioGb28181(s: Scenario) {
+  const nvrs = scenarioDevices(s).filter((d) => d.kind === GB_KIND);
+  return nvrs.length ? gbGatewaySection(nvrs) : undefined;
+}
+
 /** What each fault type needs, said in the scenario's terms. */
 function faultProblems(f: FaultSpec, s: Scenario): string[] {
   const out: string[] = [];
@@ -129,7 +139,7 @@ export function scenarioDevices(s: Scenario): SimDevice[] {
       if (f.kind === CAMERA_KIND)
         for (const k of ['onvifPort', 'rtspPort']) if (typeof options[k] === 'number') options[k] = (options[k] as number) + i;
       return {
-        id: `${f.idPrefix}${String(i + 1).padStart(width, '0')}`,
+        id: f.kind === GB_KIND ? gbDeviceId(f.idPrefix, i + 1) : `${f.idPrefix}${String(i + 1).padStart(width, '0')}`,
         kind: f.kind,
         grid: f.grid,
         secret: f.secret,

@@ -9,13 +9,15 @@ import type { IncidentMessage } from '../../contracts/incident.js';
 import { simKinds } from '../kinds.js';
 import type { SimulatedMqttDevice } from '../mqtt-device.js';
 import { SimulatedCamera } from '../camera/camera.js';
+import { GB_ACTIONS, GB_KIND, gbFleetOptions, ScenarioNvr } from '../gb28181/scenario.js';
 import type { FaultProxy } from '../faults/proxy.js';
 import { applyFaults } from './faults.js';
 import { CAMERA_ACTIONS, CAMERA_KIND, rng, type SimDevice, scenarioDevices } from './load.js';
 import type { ExpectationResult, Report } from './report.js';
 import type { Scenario } from './schema.js';
 
-export { CAMERA_KIND, loadScenario, rng, scenarioCameras, scenarioDevices, type SimDevice } from './load.js';
+export { GB_KIND } from '../gb28181/scenario.js';
+export { CAMERA_KIND, loadScenario, rng, scenarioCameras, scenarioDevices, scenarioGb28181, type SimDevice } from './load.js';
 export { formatReport, type Report } from './report.js';
 
 export interface RunOptions {
@@ -67,7 +69,13 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   }
 
   const all = scenarioDevices(s);
-  const specs = all.filter((d) => d.kind !== CAMERA_KIND);
+  const specs = all.filter((d) => d.kind !== CAMERA_KIND && d.kind !== GB_KIND);
+  const targetHost = new URL(opts.target).hostname || '127.0.0.1';
+  const nvrs = new Map(
+    all
+      .filter((d) => d.kind === GB_KIND)
+      .map((d) => [d.id, new ScenarioNvr(d.id, d.grid, d.secret, targetHost, gbFleetOptions(d.options))]),
+  );
   const cameras = new Map<string, SimulatedCamera>();
   for (const c of all.filter((d) => d.kind === CAMERA_KIND)) {
     const cam = new SimulatedCamera({
@@ -83,6 +91,15 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   }
   if (cameras.size) say(`${s.name}: starting ${cameras.size} simulated ONVIF camera(s)`);
   await Promise.all([...cameras.values()].map((c) => c.start()));
+  if (nvrs.size) say(`${s.name}: registering ${nvrs.size} simulated GB/T 28181 NVR(s) to ${targetHost}`);
+  try {
+    await Promise.all([...nvrs.values()].map((n) => n.start()));
+  } catch (err) {
+    await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
+    await Promise.all([...cameras.values()].map((c) => c.stop()));
+    await observer?.endAsync(true);
+    throw new Error(`a GB/T 28181 NVR could not register: ${(err as Error).message} (is gb28181 configured, and is sipPort its port?)`);
+  }
   const devices = new Map<string, { spec: SimDevice; sim: SimulatedMqttDevice }>();
   const sent: Record<string, number> = {};
   say(`${s.name}: starting ${specs.length} devices at ${s.connectRate}/s against ${opts.target} (seed ${seed})`);
@@ -148,6 +165,15 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   }
   const playing = s.timeline.map(async (e) => {
     await sleep(Math.max(0, t0 + e.at * 1000 - Date.now()));
+    const nvr = nvrs.get(e.device);
+    if (nvr) {
+      sent[GB_KIND] = (sent[GB_KIND] ?? 0) + 1;
+      say(`  t=${e.at}s ${e.device} ${e.do}`);
+      await GB_ACTIONS[e.do]!(nvr, e.args ?? {}).catch((err: unknown) =>
+        say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`),
+      );
+      return;
+    }
     const cam = cameras.get(e.device);
     if (cam) {
       sent[CAMERA_KIND] = (sent[CAMERA_KIND] ?? 0) + 1;
@@ -175,6 +201,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   if (lastDue > Date.now()) await sleep(lastDue - Date.now());
   await Promise.all([...devices.values()].map(({ sim }) => sim.disconnect().catch(() => undefined)));
   await Promise.all([...cameras.values()].map((c) => c.stop()));
+  await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
   await observer?.endAsync(true);
 
   // Judge: each expectation takes the first new incident that fits it; what is left unclaimed is a false alarm.

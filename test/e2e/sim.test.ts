@@ -4,7 +4,15 @@ import path from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../../sim/faults/proxy.js';
-import { formatReport, loadScenario, runScenario, scenarioCameras, scenarioDevices, rng } from '../../sim/scenario/runner.js';
+import {
+  formatReport,
+  loadScenario,
+  runScenario,
+  scenarioCameras,
+  scenarioDevices,
+  scenarioGb28181,
+  rng,
+} from '../../sim/scenario/runner.js';
 import { gridedge } from '../helpers/cli.js';
 import { freePort, startMosquitto, startVictoriaMetrics, waitFor, type Mosquitto } from '../helpers/servers.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -153,6 +161,33 @@ describe('scenario runner', () => {
       const report = await runScenario(scenario, { target: gw.brokerUrl, upstream: mosquitto.url });
       expect(report.ok, formatReport(report)).toBe(true);
       expect(report.sent['onvif-camera']).toBe(3);
+    } finally {
+      await gw.stop();
+    }
+  }, 90_000);
+
+  it('plays the NVR example: a simulated GB/T 28181 NVR registers, its channel is read for plates, its alarm raised', async () => {
+    const dir = await tempDir('sim-nvr');
+    const file = path.join(dir, 'nvr-at-the-gate.yaml');
+    const example = fileURLToPath(new URL('../../sim/scenarios/nvr-at-the-gate.yaml', import.meta.url));
+    const sipPort = await freePort();
+    await writeFile(file, (await readFile(example, 'utf8')).replace('sipPort: 15060', `sipPort: ${sipPort}`));
+    const scenario = await loadScenario(file);
+    const print = gridedge(['sim', '--scenario', file, '--print-devices']);
+    expect(await print.code).toBe(0);
+    expect(print.stdout()).toMatch(
+      new RegExp(`gb28181:\\n {2}port: ${sipPort}\\n {2}devices:\\n {4}- id: "?11010500011180000001"?\\n {6}password: nvr-digest-pass`),
+    );
+    const gw = await startTestGateway({
+      upstream: { url: mosquitto.url },
+      kinds: scenario.gatewayKinds,
+      vision: { workers: 1, trackMissedFrames: 2 },
+      gb28181: { ...scenarioGb28181(scenario)!, host: '127.0.0.1', publicHost: '127.0.0.1', media: { portMin: 36000, portMax: 36999 } },
+    });
+    try {
+      const report = await runScenario(scenario, { target: gw.brokerUrl, upstream: mosquitto.url });
+      expect(report.ok, formatReport(report)).toBe(true);
+      expect(report.sent['gb28181-nvr']).toBe(3);
     } finally {
       await gw.stop();
     }
