@@ -196,7 +196,12 @@ export class RtspFrameSource extends FrameSourceBase {
           return;
         }
         this.feed = feed;
-        this.decode(gen, ffmpeg(feed.stream).inputFormat(feed.format));
+        // A stream map comes with each key frame: a second of probing finds the codec; the default five
+        // (and 5 MB) would hold a quiet low-rate channel back for longer than the stall watchdog waits.
+        this.decode(
+          gen,
+          ffmpeg(feed.stream).inputFormat(feed.format).inputOptions(['-analyzeduration', '1000000', '-probesize', '262144']),
+        );
       },
       (err: Error) => {
         if (gen !== this.generation) return;

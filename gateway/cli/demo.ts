@@ -1,8 +1,10 @@
 /**
  * `gridedge demo`: a gateway on embedded defaults with a simulated fleet of smoke alarms in two
  * grid cells, one of which goes into alarm every few seconds, folds a repeat, then clears; and,
- * where ffmpeg and GStreamer are installed, a simulated ONVIF camera at the gate of one cell.
- * Needs no external server; `--upstream` also publishes incidents to a real broker.
+ * where ffmpeg and GStreamer are installed, a simulated ONVIF camera at the gate of one cell, and
+ * a simulated GB/T 28181 NVR that registers to the gateway's SIP port while the gateway itself
+ * registers to a simulated city platform (级联). Needs no external server; `--upstream` also
+ * publishes incidents to a real broker.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -18,12 +20,33 @@ import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { SYSTEM_PYTHON } from '../../sim/camera/rtsp.js';
 import { BUILTIN_SCENES } from '../../sim/camera/scenes.js';
 import { localClock, zoneLabel } from '../../core/time.js';
+import { defaultSipId } from '../../devices/gb28181/ids.js';
+import { SimulatedGbDevice } from '../../sim/gb28181/device.js';
+import { answerInvites } from '../../sim/gb28181/media.js';
+import { SimulatedPlatform } from '../../sim/gb28181/platform.js';
+import { renderScenes } from '../../sim/camera/scenes.js';
 
 const GRID_PREFIX = '110105001002'; // Beijing, Chaoyang district: street 001, community 002
 /** The plate the demo camera's 'plate' scene shows. */
 const DEMO_BLOCKED_PLATE = '京A·12345';
 
-export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera, consoleToken = randomBytes(18).toString('base64url')): Config {
+/** The demo's GB/T 28181 parts: the NVR's id and password, the city platform's port. */
+export interface DemoGb {
+  nvr: { id: string; password: string; channels: string[] };
+  platform: SimulatedPlatform;
+  platformPort: number;
+  platformPassword: string;
+}
+
+const DEMO_NVR_ID = '11010500011180000001';
+const DEMO_CITY_ID = '11000000002000000001';
+
+export function demoConfig(
+  opts: DemoOptions,
+  camera?: SimulatedCamera,
+  consoleToken = randomBytes(18).toString('base64url'),
+  gb?: DemoGb,
+): Config {
   const devices = Array.from({ length: opts.devices }, (_, i) => {
     const cell = i % 2 === 0 ? '001' : '002';
     const n = String(i + 1).padStart(2, '0');
@@ -59,6 +82,30 @@ export function demoConfig(opts: DemoOptions, camera?: SimulatedCamera, consoleT
                 detect: { plate: {}, object: {}, fire: {} },
               },
             ],
+          }
+        : {}),
+      ...(gb
+        ? {
+            gb28181: {
+              host: '127.0.0.1',
+              port: 0,
+              publicHost: '127.0.0.1',
+              keepaliveSeconds: 10,
+              devices: [
+                {
+                  id: gb.nvr.id,
+                  name: 'South gate NVR',
+                  grid: `${GRID_PREFIX}002`,
+                  password: gb.nvr.password,
+                  keepaliveSeconds: 10,
+                  // The first channel's video is pulled (live) so its alarms carry a snapshot.
+                  channels: [{ id: gb.nvr.channels[0]!, name: 'South gate driveway', live: true, fps: 1 }],
+                },
+              ],
+              cascade: [
+                { sipId: DEMO_CITY_ID, host: '127.0.0.1', port: gb.platformPort, password: gb.platformPassword, keepaliveSeconds: 10 },
+              ],
+            },
           }
         : {}),
     },
@@ -138,9 +185,54 @@ async function startDemoCamera(out: (line: string) => void): Promise<SimulatedCa
   }
 }
 
+async function startDemoGb(out: (line: string) => void): Promise<DemoGb | undefined> {
+  if (!(process.env.PATH ?? '').split(':').some((d) => d && existsSync(path.join(d, 'ffmpeg')))) {
+    out('  GB/T 28181     none: the simulated NVR needs ffmpeg (bash scripts/install-test-deps.sh installs it)');
+    return undefined;
+  }
+  const platformPassword = randomBytes(9).toString('base64url');
+  const platform = new SimulatedPlatform({
+    sipId: DEMO_CITY_ID,
+    lower: { id: defaultSipId(`${GRID_PREFIX}000`), password: platformPassword },
+  });
+  const platformPort = await platform.start();
+  return {
+    nvr: { id: DEMO_NVR_ID, password: randomBytes(9).toString('base64url'), channels: ['11010500011310000001', '11010500011310000002'] },
+    platform,
+    platformPort,
+    platformPassword,
+  };
+}
+
+/** The NVR registers once the gateway's SIP port is known; its channels show the gate scenes in turn. */
+async function startDemoNvr(gb: DemoGb, sipPort: number): Promise<{ nvr: SimulatedGbDevice; stop: () => Promise<void> }> {
+  const scenes = await renderScenes({ street: BUILTIN_SCENES.street!, plate: BUILTIN_SCENES.plate! }, 640, 360);
+  const gatewayId = defaultSipId(`${GRID_PREFIX}000`);
+  const nvr = new SimulatedGbDevice({
+    id: gb.nvr.id,
+    password: gb.nvr.password,
+    server: { host: '127.0.0.1', port: sipPort, id: gatewayId, domain: gatewayId.slice(0, 10) },
+    channels: [
+      { id: gb.nvr.channels[0]!, name: '南门车行道' },
+      { id: gb.nvr.channels[1]!, name: '南门人行道' },
+    ],
+    keepaliveSeconds: 10,
+  });
+  const streams = answerInvites(nvr, { codec: 'h264', fps: 2, pictures: () => scenes.get('street')!.jpegs });
+  await nvr.start();
+  return {
+    nvr,
+    stop: async () => {
+      for (const s of streams.values()) s.stop();
+      await nvr.stop();
+    },
+  };
+}
+
 export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string) => void): Promise<void> {
   const camera = await startDemoCamera(out);
-  const config = demoConfig(opts, camera);
+  const gb = await startDemoGb(out);
+  const config = demoConfig(opts, camera, undefined, gb);
   const gateway = new Gateway(config, log);
   gateway.onIncident((m) => out(incidentLine(m, config.gateway.timezone)));
   const ports = await gateway.start();
@@ -156,7 +248,24 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
         `blocked plate (vehicle.watchlist_plate), people, flames (fire.video_flame), a covered lens (camera.tamper); alarms in grid ` +
         `${GRID_PREFIX}001 get its snapshot; captures at /api/vision`,
     );
+  const nvr = gb && ports.sip !== undefined ? await startDemoNvr(gb, ports.sip) : undefined;
+  if (gb && nvr)
+    out(
+      `  GB/T 28181     SIP udp+tcp 127.0.0.1:${ports.sip} (id ${config.gb28181!.sipId}); a simulated NVR ${gb.nvr.id} registered with ` +
+        `digest, its channels are cameras (GET /api/gb28181), it reports an intrusion (camera.intrusion) every ` +
+        `${opts.alarmEvery * 3} s; the gateway registers upward to a simulated city platform ${DEMO_CITY_ID} ` +
+        `(127.0.0.1:${gb.platformPort})`,
+    );
   out(`  an alarm every ${opts.alarmEvery} s; Ctrl-C to stop`);
+  const intrusions = nvr
+    ? setInterval(
+        () =>
+          void nvr.nvr
+            .alarm({ deviceId: gb!.nvr.channels[0]!, method: 5, type: 6, eventType: 1, priority: 2, description: '南门入侵' })
+            .catch(() => undefined),
+        opts.alarmEvery * 3000,
+      )
+    : undefined;
 
   const alarms = config.devices.map(
     (d) => new SimulatedSmokeAlarm({ url: `mqtt://127.0.0.1:${ports.broker}`, id: d.id, secret: d.secret ?? '', reconnect: true }),
@@ -198,11 +307,22 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   });
   stopping = true;
   clearInterval(summary);
+  clearInterval(intrusions);
   out('gridedge demo: stopping');
   await Promise.all(alarms.map((a) => a.disconnect().catch(() => undefined)));
   await script.catch(() => undefined);
+  // Asked before the gateway stops: stopping, it unregisters from the platform.
+  const upward = gb?.platform.lower();
+  await nvr?.stop();
   await gateway.stop();
   await camera?.stop();
+  if (gb) {
+    out(
+      `gridedge demo: the city platform had the gateway ${upward?.registered ? 'registered' : 'NOT registered'} with ` +
+        `${upward?.catalog.length ?? 0} channels in its catalog; ${gb.platform.alarms.length} alarms went up`,
+    );
+    await gb.platform.stop();
+  }
   const counters = gateway.counters;
   out(
     `gridedge demo: ${counters.total('messages_in_total')} messages in, ${counters.total('incident_messages_total')} incident ` +

@@ -54,6 +54,9 @@ describe('gridedge demo', () => {
     expect(out).toMatch(/camera\s+http:\/\/127\.0\.0\.1:\d+\/onvif\/device_service \(simulated ONVIF/);
     expect(out).toMatch(/fire\.smoke_alarm .*grid 110105001002001 .* evidence snapshot /);
     expect(out).toMatch(/gridedge demo: \d+ messages in, \d+ incident messages, 0 rejected/);
+    // And the GB/T 28181 part: the NVR registered, the gateway registered to the city platform with the cameras in its catalog.
+    expect(out).toMatch(/GB\/T 28181\s+SIP udp\+tcp 127\.0\.0\.1:\d+ .*a simulated NVR 11010500011180000001 registered/);
+    expect(out).toMatch(/the city platform had the gateway registered with [1-9]\d* channels in its catalog/);
     const incidents = platform.json<IncidentMessage>('/incident').map(assertIncident);
     expect(incidents.length).toBeGreaterThanOrEqual(2);
     expect(incidents[0]).toMatchObject({ type: 'new', gatewayId: 'demo-gw', category: 'fire.smoke_alarm' });
