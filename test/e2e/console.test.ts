@@ -9,7 +9,9 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { SimulatedCamera } from '../../sim/camera/camera.js';
+import { SimulatedGbDevice } from '../../sim/gb28181/device.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { CHANNEL_IDS, DOMAIN, GATEWAY_SIP_ID, NVR_ID } from '../helpers/gb28181.js';
 
 const TOKEN = 'console-token-0123456789';
 const CHROMIUM = '/usr/bin/chromium';
@@ -17,6 +19,7 @@ let t: TestGateway;
 let browser: Browser;
 const alarms: SimulatedSmokeAlarm[] = [];
 let camera: SimulatedCamera;
+let nvr: SimulatedGbDevice;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run 'bash scripts/install-test-deps.sh' (npm test does)`);
@@ -24,6 +27,13 @@ beforeAll(async () => {
   await camera.start();
   t = await startTestGateway({
     api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'engineer', token: TOKEN, role: 'read' }] },
+    gb28181: {
+      sipId: GATEWAY_SIP_ID,
+      host: '127.0.0.1',
+      port: 0,
+      publicHost: '127.0.0.1',
+      devices: [{ id: NVR_ID, name: '东门 NVR', password: 'console-nvr-pass', grid: '110105001002001' }],
+    },
     cameras: [
       {
         id: 'cam-101',
@@ -72,6 +82,16 @@ beforeAll(async () => {
     await a.telemetry();
     alarms.push(a);
   }
+  nvr = new SimulatedGbDevice({
+    id: NVR_ID,
+    password: 'console-nvr-pass',
+    server: { host: '127.0.0.1', port: t.gateway.ports!.sip!, id: GATEWAY_SIP_ID, domain: DOMAIN },
+    channels: [
+      { id: CHANNEL_IDS[0]!, name: '东门入口' },
+      { id: CHANNEL_IDS[1]!, name: '地下车库 B1', online: false },
+    ],
+  });
+  await nvr.start();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -89,6 +109,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await nvr?.stop();
   await Promise.all(alarms.map((a) => a.disconnect()));
   await t?.stop();
   await camera?.stop();
@@ -154,6 +175,18 @@ describe('console page', () => {
     // The entry with the token was replaced, not kept behind: going back leaves the page.
     await page.goBack();
     expect(page.url()).not.toContain(TOKEN);
+    await page.close();
+  });
+
+  it('shows the GB/T 28181 devices registered to the gateway, with their catalogs', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${t.apiUrl}/?token=${TOKEN}`);
+    const row = page.locator(`tr[data-gb-device="${NVR_ID}"]`);
+    await row.locator(`[data-channel="${CHANNEL_IDS[1]}"]`).waitFor({ timeout: 15_000 });
+    expect(await row.locator('td').first().locator('.dot.on').count()).toBe(1); // registered
+    expect(await row.textContent()).toMatch(/东门 NVR.*网格 110105001002001.*udp 127\.0\.0\.1:\d+/s);
+    expect(await row.locator(`[data-channel="${CHANNEL_IDS[0]}"]`).textContent()).toContain('东门入口');
+    expect(await row.locator(`[data-channel="${CHANNEL_IDS[1]}"] .dot.off`).count()).toBe(1); // the catalog says OFF
     await page.close();
   });
 
