@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { divisionName, gridCodeProblem } from '../../contracts/grid.js';
 import { detectProblems } from '../../detectors/registry.js';
-import { defaultSipId, parseGbId } from '../../devices/gb28181/ids.js';
+import { defaultSipId, isVideoChannel, parseGbId } from '../../devices/gb28181/ids.js';
 import type { Env } from './load.js';
 import type { GatewayGb28181, RawConfig } from './schema.js';
 
@@ -81,6 +81,13 @@ export function resolveGb28181(
       return { ...c, grid: grid(c.grid, `${cat}.grid`, deviceGrid) };
     });
     return { ...d, ...(own ? { password: own } : {}), grid: deviceGrid, channels };
+  });
+  // A camera's id upward must be no other's: the platform files channels by id.
+  raw.cameras.forEach((c, i) => {
+    if (!c.gbId) return;
+    claim(c.gbId, `cameras[${i}].gbId`);
+    if (!isVideoChannel(c.gbId))
+      warnings.push(`cameras[${i}].gbId: "${c.gbId}" is not a video channel's type (131 or 132, digits 11-13); platforms may not play it`);
   });
   const cascade = gb.cascade.map((c, i) => {
     const at = `gb28181.cascade[${i}]`;
