@@ -143,9 +143,14 @@ async function main(): Promise<void> {
   const port = await gb.start();
   const live = new LiveVideo(gb, { pool: new PortPool(38000, 38999), bindHost: '127.0.0.1', maxStreams: 64, counters, log });
   process.stderr.write(`GB/T 28181: a simulated NVR with ${CHANNELS} channels (${STREAM_WIDTH}x${STREAM_HEIGHT} H.264 @ ${STREAM_FPS})…\n`);
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--nvr-child', String(port)], {
-    stdio: ['pipe', 'inherit', 'inherit'],
-  });
+  // The child takes the same options (channels, size, rate) as this run.
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2), '--nvr-child', String(port)],
+    {
+      stdio: ['pipe', 'inherit', 'inherit'],
+    },
+  );
   let gbResult: Measured;
   const ids = gbChannelIds(NVR_ID, CHANNELS);
   try {
@@ -203,12 +208,13 @@ async function main(): Promise<void> {
   };
   const f = (n: number, d = 1) => n.toFixed(d);
   const line = (name: string, m: Measured) =>
-    `${name.padEnd(11)} ${f(m.framesPerSecondPerChannel, 2)} frames/s per channel (asked ${FPS}), decoder ${f(m.decoderCpuPercentPerChannel)} % ` +
-    `of a core per channel, ${f(m.decodeMsPerDeliveredFrame)} ms decode per frame, this process ${f(m.processCpuMsPerFrame, 2)} ms ` +
-    `per frame, ${m.restarts} restarts`;
+    `${name.padEnd(11)} ${f(m.framesPerSecondPerChannel, 2)} frames/s per channel (asked ${FPS}), ` +
+    `decoder ${f(m.decoderCpuPercentPerChannel)} % of a core per channel, ${f(m.decodeMsPerDeliveredFrame)} ms decode per frame, ` +
+    `this process ${f(m.processCpuMsPerFrame, 2)} ms per frame, ${m.restarts} restarts`;
   process.stdout.write(
     `${[
-      `${CHANNELS} channels × ${result.setup.stream} → ${WIDTH}x${HEIGHT} RGB @ ${FPS} fps, ${SECONDS} s each, on ${result.machine.cpus} cores`,
+      `${CHANNELS} channels × ${result.setup.stream} → ${WIDTH}x${HEIGHT} RGB @ ${FPS} fps, ${SECONDS} s each, ` +
+        `on ${result.machine.cpus} cores`,
       line('GB/T 28181', gbResult),
       line('RTSP', rtspResult),
     ].join('\n')}\n`,

@@ -5,6 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { guarded, mqttUrl, port, UsageError, whole } from './args.js';
+import type { SimNvrCliOptions, SimPlatformCliOptions } from './sim-gb28181.js';
 
 /** The simulated camera's built-in scenes (sim/camera/scenes.ts; a test keeps the two lists equal). */
 export const SCENE_NAMES = ['street', 'people', 'faces', 'crowd', 'vehicles', 'plate', 'covered', 'fire', 'smoke'] as const;
@@ -151,6 +152,53 @@ export function simCommand(program: Command): void {
         const { simCameraCommand } = await import('./sim-camera.js');
         const password = opts.password ?? process.env.GRIDEDGE_SIM_CAMERA_PASSWORD ?? 'admin';
         await simCameraCommand({ ...opts, password }, (line) => process.stdout.write(`${line}\n`));
+        process.exit(0);
+      }),
+    );
+
+  simCmd
+    .command('nvr')
+    .description(
+      'run one simulated GB/T 28181 NVR that registers to a gateway (digest), keeps alive, answers its catalog and streams when INVITEd',
+    )
+    .requiredOption('--server <host:port>', "the gateway's GB/T 28181 address (gb28181.publicHost and port)")
+    .option('--server-id <id>', "the gateway's SIP id (gb28181.sipId)")
+    .option('--grid <code>', "the gateway's grid code, for its default SIP id when --server-id is not given")
+    .option('--id <id>', "the NVR's 20-digit id, as listed in the gateway's gb28181.devices", '11010500011180000001')
+    .option('--password <password>', 'its SIP password (or GRIDEDGE_SIM_NVR_PASSWORD)')
+    .option('--channels <n>', 'video channels', whole('channels', 1, 64), 2)
+    .option('--transport <t>', 'SIP over udp or tcp', 'udp')
+    .option('--codec <codec>', 'h264 or h265', 'h264')
+    .option('--fps <n>', 'stream frame rate', whole('frame rate', 1, 30), 5)
+    .option('--scene <name>', `what the channels show: ${SCENE_NAMES.join(', ')}`, 'street')
+    .option('--keepalive <seconds>', 'keepalive period', whole('keepalive period', 1, 3600), 60)
+    .option('--edition <year>', 'GB/T 28181 edition: 2016 (GB2312) or 2022 (X-GB-Ver 3.0, GB18030)', '2016')
+    .option('--alarm-every <seconds>', 'send an intrusion alarm on the first channel this often', whole('alarm period', 1, 86_400))
+    .action(
+      guarded(async (opts: Omit<SimNvrCliOptions, 'password'> & { password?: string }) => {
+        const { simNvrCommand } = await import('./sim-gb28181.js');
+        const password = opts.password ?? process.env.GRIDEDGE_SIM_NVR_PASSWORD;
+        if (!password)
+          throw new UsageError("--password (or GRIDEDGE_SIM_NVR_PASSWORD) is needed: the one in the gateway's gb28181.devices");
+        await simNvrCommand({ ...opts, password }, (line) => process.stdout.write(`${line}\n`));
+        process.exit(0);
+      }),
+    );
+
+  simCmd
+    .command('platform')
+    .description("run a simulated GB/T 28181 upper platform (上级平台) that a gateway's gb28181.cascade registers to")
+    .option('--id <id>', "the platform's 20-digit SIP id", '11000000002000000001')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'SIP port, UDP and TCP (0: any free one)', port, 5060)
+    .requiredOption('--lower-id <id>', "the gateway's SIP id (its gb28181.sipId)")
+    .option('--password <password>', 'the password the gateway must give (or GRIDEDGE_SIM_PLATFORM_PASSWORD)')
+    .action(
+      guarded(async (opts: Omit<SimPlatformCliOptions, 'password'> & { password?: string }) => {
+        const { simPlatformCommand } = await import('./sim-gb28181.js');
+        const password = opts.password ?? process.env.GRIDEDGE_SIM_PLATFORM_PASSWORD;
+        if (!password) throw new UsageError('--password (or GRIDEDGE_SIM_PLATFORM_PASSWORD) is needed');
+        await simPlatformCommand({ ...opts, password }, (line) => process.stdout.write(`${line}\n`));
         process.exit(0);
       }),
     );

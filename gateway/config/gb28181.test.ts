@@ -3,6 +3,8 @@
  * (and nowhere in the problems said), the LAN address as publicHost with a warning, ids unique
  * across devices, channels and cameras, a cascade that is not the gateway itself.
  */
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig } from './load.js';
 
@@ -85,7 +87,10 @@ describe('gb28181 config', () => {
     expect(
       problems(
         base(
-          { publicHost: '10.20.0.2', devices: [{ id: '11010500011180000001', password: 'p-1', channels: [{ id: '11010500011310000001' }] }] },
+          {
+            publicHost: '10.20.0.2',
+            devices: [{ id: '11010500011180000001', password: 'p-1', channels: [{ id: '11010500011310000001' }] }],
+          },
           { cameras: [{ id: 'lobby', rtsp: 'rtsp://10.0.0.5/s', gbId: '11010500011310000001' }] },
         ),
       ),
@@ -94,5 +99,14 @@ describe('gb28181 config', () => {
       base({ publicHost: '10.20.0.2' }, { cameras: [{ id: 'lobby', rtsp: 'rtsp://10.0.0.5/s', gbId: '11010500011180000077' }] }),
     );
     expect(c.warnings.some((w) => w.startsWith('cameras[0].gbId: "11010500011180000077" is not a video channel'))).toBe(true);
+  });
+
+  it("accepts the example config's gb28181 section once uncommented", async () => {
+    const text = await readFile(new URL('../../gridedge.example.yaml', import.meta.url), 'utf8');
+    const block = text.slice(text.indexOf('# gb28181:'));
+    const section = parse(block.replace(/^# ?/gm, '')) as { gb28181: unknown };
+    const c = resolve(base(section.gb28181), { GRIDEDGE_GB28181_CASCADE_PASSWORD_11000000002000000001: 'city-pass' });
+    expect(c.gb28181!.devices[0]!.channels[0]).toMatchObject({ id: '11010500011310000001', name: '东门车行道', detect: { plate: {} } });
+    expect(c.gb28181!.cascade[0]).toMatchObject({ host: '10.1.0.9', password: 'city-pass' });
   });
 });
