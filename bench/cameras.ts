@@ -7,13 +7,12 @@
  * Run: npm run bench:cameras [-- --cameras 4 --fps 2 --width 640 --height 360
  *        --stream-width 1280 --stream-height 720 --stream-fps 15 --seconds 20]
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { CameraManager } from '../devices/camera/manager.js';
-import { SimulatedCamera } from '../sim/camera/camera.js';
 import { waitFor } from '../test/helpers/servers.js';
 import { arg } from './args.js';
+import { cpuSeconds, simulatedCameras } from './sim-cameras.js';
 
 const CAMERAS = arg('cameras', 4);
 const FPS = arg('fps', 2);
@@ -24,36 +23,10 @@ const STREAM_HEIGHT = arg('stream-height', 720);
 const STREAM_FPS = arg('stream-fps', 15);
 const SECONDS = arg('seconds', 20);
 
-const TICKS = 100; // USER_HZ on Linux
-
-/** utime + stime of a process, in seconds (0 once it is gone). */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS;
-  } catch {
-    return 0;
-  }
-}
-
 async function main(): Promise<void> {
   const log = { info: () => undefined, warn: (o: object, m: string) => process.stderr.write(`warn: ${m} ${JSON.stringify(o)}\n`) };
   process.stderr.write(`starting ${CAMERAS} simulated cameras (${STREAM_WIDTH}x${STREAM_HEIGHT} H.264 @ ${STREAM_FPS} fps)…\n`);
-  const sims = Array.from(
-    { length: CAMERAS },
-    (_, i) =>
-      new SimulatedCamera({
-        id: `bench-cam-${i + 1}`,
-        password: 'bench-pass',
-        width: STREAM_WIDTH,
-        height: STREAM_HEIGHT,
-        fps: STREAM_FPS,
-        initialScene: i % 2 ? 'people' : 'vehicles',
-      }),
-  );
-  await Promise.all(sims.map((s) => s.start()));
+  const sims = await simulatedCameras(CAMERAS, 'bench-cam-', { width: STREAM_WIDTH, height: STREAM_HEIGHT, fps: STREAM_FPS });
   const manager = new CameraManager(
     sims.map((s) => ({
       id: s.id,

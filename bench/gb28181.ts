@@ -10,7 +10,6 @@
  *        --stream-fps 15 --seconds 20]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +19,6 @@ import { CameraManager } from '../devices/camera/manager.js';
 import { LiveVideo } from '../devices/gb28181/live.js';
 import { PortPool } from '../devices/gb28181/media/receiver.js';
 import { Gb28181Service } from '../devices/gb28181/service.js';
-import { SimulatedCamera } from '../sim/camera/camera.js';
 import { BUILTIN_SCENES, renderScenes } from '../sim/camera/scenes.js';
 import { SimulatedGbDevice } from '../sim/gb28181/device.js';
 import { answerInvites } from '../sim/gb28181/media.js';
@@ -28,6 +26,7 @@ import { gbChannelIds } from '../sim/gb28181/scenario.js';
 import { DOMAIN, GATEWAY_SIP_ID, gbSettings, NVR_ID } from '../test/helpers/gb28181.js';
 import { waitFor } from '../test/helpers/servers.js';
 import { arg } from './args.js';
+import { cpuSeconds, simulatedCameras } from './sim-cameras.js';
 
 const CHANNELS = arg('channels', 4);
 const FPS = arg('fps', 2);
@@ -38,18 +37,6 @@ const STREAM_HEIGHT = arg('stream-height', 720);
 const STREAM_FPS = arg('stream-fps', 15);
 const SECONDS = arg('seconds', 20);
 const PASSWORD = 'bench-nvr-pass';
-const TICKS = 100; // USER_HZ on Linux
-
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS;
-  } catch {
-    return 0;
-  }
-}
 
 /** The child: the simulated NVR, streaming each channel when INVITEd, until its parent goes. */
 async function nvrChild(port: number): Promise<void> {
@@ -168,19 +155,7 @@ async function main(): Promise<void> {
   }
 
   process.stderr.write(`RTSP: ${CHANNELS} simulated cameras (${STREAM_WIDTH}x${STREAM_HEIGHT} H.264 @ ${STREAM_FPS})…\n`);
-  const sims = Array.from(
-    { length: CHANNELS },
-    (_, i) =>
-      new SimulatedCamera({
-        id: `bench-rtsp-${i + 1}`,
-        password: 'bench-pass',
-        width: STREAM_WIDTH,
-        height: STREAM_HEIGHT,
-        fps: STREAM_FPS,
-        initialScene: i % 2 ? 'people' : 'vehicles',
-      }),
-  );
-  await Promise.all(sims.map((s) => s.start()));
+  const sims = await simulatedCameras(CHANNELS, 'bench-rtsp-', { width: STREAM_WIDTH, height: STREAM_HEIGHT, fps: STREAM_FPS });
   let rtspResult: Measured;
   try {
     const manager = new CameraManager(

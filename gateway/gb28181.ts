@@ -56,6 +56,7 @@ export class GbVideo implements Service {
   private readonly ids: CameraGbIds;
   private cascadeTimer?: NodeJS.Timeout;
   private cascadeRunning = false;
+  private idsLoaded = false;
 
   constructor(
     readonly settings: GatewayGb28181,
@@ -99,6 +100,8 @@ export class GbVideo implements Service {
    * video relayed from the device below), any other under its gbId (its RTSP stream copied).
    */
   upwardChannels(): CascadeChannel[] {
+    // Before the kept ids are read, a new one could take an id a camera already has upward.
+    if (!this.idsLoaded) return [];
     const civilCode = this.settings.grid.slice(0, 6);
     const out: CascadeChannel[] = [];
     for (const cam of this.deps.cameras.cameras.values()) {
@@ -131,7 +134,7 @@ export class GbVideo implements Service {
 
   /** A camera incident, sent up as an Alarm (§9.4) to the platforms that take them. */
   forward(m: IncidentMessage): void {
-    if (!this.cascade || m.type !== 'new') return;
+    if (!this.cascade || !this.idsLoaded || m.type !== 'new') return;
     const device = m.devices[0];
     if (!device || !this.deps.cameras.cameras.has(device.id)) return;
     const id = this.channels.has(device.id) ? device.id : this.ids.idOf(device.id);
@@ -162,6 +165,7 @@ export class GbVideo implements Service {
     );
     if (this.cascade) {
       await this.ids.load();
+      this.idsLoaded = true;
       await this.syncCascade();
       // In an HA pair only the leader is registered upward: two registrations of one id would flap.
       this.cascadeTimer = setInterval(() => void this.syncCascade(), 5000);

@@ -5,7 +5,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { guarded, mqttUrl, port, UsageError, whole } from './args.js';
-import type { SimNvrCliOptions, SimPlatformCliOptions } from './sim-gb28181.js';
 
 /** The simulated camera's built-in scenes (sim/camera/scenes.ts; a test keeps the two lists equal). */
 export const SCENE_NAMES = ['street', 'people', 'faces', 'crowd', 'vehicles', 'plate', 'covered', 'fire', 'smoke'] as const;
@@ -26,6 +25,31 @@ export interface SimCameraCliOptions {
   scene: string;
   script?: string;
   grid?: string;
+}
+
+/** `gridedge sim nvr` and `gridedge sim platform`'s options (sim-gb28181.ts runs them). */
+export interface SimNvrCliOptions {
+  server: string;
+  serverId?: string;
+  grid?: string;
+  id: string;
+  password: string;
+  channels: number;
+  transport: string;
+  codec: string;
+  fps: number;
+  scene: string;
+  keepalive: number;
+  edition: string;
+  alarmEvery?: number;
+}
+
+export interface SimPlatformCliOptions {
+  id: string;
+  host: string;
+  port: number;
+  lowerId: string;
+  password: string;
 }
 
 export function simCommand(program: Command): void {

@@ -10,30 +10,7 @@ import { answerInvites } from '../../sim/gb28181/media.js';
 import { SimulatedPlatform } from '../../sim/gb28181/platform.js';
 import { gbChannelIds } from '../../sim/gb28181/scenario.js';
 import { UsageError } from './args.js';
-
-export interface SimNvrCliOptions {
-  server: string;
-  serverId?: string;
-  grid?: string;
-  id: string;
-  password: string;
-  channels: number;
-  transport: string;
-  codec: string;
-  fps: number;
-  scene: string;
-  keepalive: number;
-  edition: string;
-  alarmEvery?: number;
-}
-
-export interface SimPlatformCliOptions {
-  id: string;
-  host: string;
-  port: number;
-  lowerId: string;
-  password: string;
-}
+import type { SimNvrCliOptions, SimPlatformCliOptions } from './sim-command.js';
 
 const GB_ID = /^\d{20}$/;
 

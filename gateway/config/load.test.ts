@@ -148,8 +148,10 @@ describe('config loader', () => {
     const config = await loadConfig(path.join(dir, 'gridedge.yaml'), {
       GRIDEDGE_DEVICE_SECRET_SMOKE_0102: 'from-env-0102',
       GRIDEDGE_INFLUX_TOKEN: 'tok',
+      GRIDEDGE_GB28181_CASCADE_PASSWORD_11000000002000000001: 'city-pass',
     });
     expect(config.cameras[0]).toMatchObject({ id: 'cam-north-gate', detect: { plate: {}, fire: {}, minSize: 16 } });
+    expect(config.gb28181?.devices[0]).toMatchObject({ id: '11010500011180000001', name: '东门 NVR' });
   });
 
   it('fills defaults for omitted sections', () => {
