@@ -40,8 +40,13 @@ export function probeCodec(url: string, ffprobe = 'ffprobe'): Promise<VideoCodec
   ];
   if (url.startsWith('rtsp://')) args.unshift('-rtsp_transport', 'tcp');
   return new Promise((resolve, reject) => {
-    execFile(ffprobe, [...args, url], { timeout: PROBE_TIMEOUT_MS }, (err, stdout) => {
-      if (err) return reject(new Error(`ffprobe could not read the stream: ${err.killed ? 'timed out' : err.message.split('\n')[0]}`));
+    execFile(ffprobe, [...args, url], { timeout: PROBE_TIMEOUT_MS }, (err, stdout, stderr) => {
+      // Neither the command line nor ffprobe's words may carry the camera's password out: both quote the URL.
+      const said = String(stderr)
+        .trim()
+        .split('\n')[0]
+        ?.replace(/\/\/[^@/?#\s]*@/g, '//***@');
+      if (err) return reject(new Error(`ffprobe could not read the stream: ${err.killed ? 'timed out' : said || `exit ${err.code}`}`));
       const name = stdout.trim().split('\n')[0];
       if (name === 'h264') return resolve('h264');
       if (name === 'hevc') return resolve('h265');
