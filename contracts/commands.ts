@@ -44,12 +44,26 @@ export type ReplyErrorCode =
   | 'unavailable'
   | 'commands_disabled';
 
+/** What a snapshot command's reply carries: the picture as stored evidence, and the bytes when they fit. */
+export interface ReplyEvidence {
+  camera: string;
+  sha256: string;
+  mime: string;
+  bytes: number;
+  takenAt: string;
+  /** A signed link to the bytes on the gateway (for platforms that reach it). */
+  url?: string;
+  /** The bytes, base64, when they fit evidence.inlineMaxBytes: a platform behind the gateway's NAT gets them anyway. */
+  inline?: string;
+}
+
 export interface Reply {
   schema: typeof REPLY_SCHEMA_ID;
   correlationId: string | null;
   command: string;
   ok: boolean;
   incident?: { id: string; status: string; revision: number; seq: number };
+  evidence?: ReplyEvidence;
   error?: { code: ReplyErrorCode; message: string };
 }
 

@@ -5,6 +5,7 @@
  * before the stages it feeds are drained and closed.
  */
 import type { IncidentMessage } from '../contracts/incident.js';
+import type { ReplyEvidence } from '../contracts/commands.js';
 import { Counters } from '../core/counters.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceBroker } from '../broker/broker.js';
@@ -95,7 +96,13 @@ export class Gateway {
     this.outbox = outboxFor(config, { counters, log: incidentLog, cluster });
     this.evidenceService = new Evidence(config, counters, child('evidence'));
     this.incidents = incidentsFor(config, { outbox: this.outbox, evidence: this.evidenceService, counters, log: incidentLog, cluster });
-    this.uplink = uplinkFor(config, { outbox: this.outbox, incidents: this.incidents, counters, log });
+    this.uplink = uplinkFor(config, {
+      outbox: this.outbox,
+      incidents: this.incidents,
+      counters,
+      log,
+      snapshot: (id) => this.snapshotForPlatform(id),
+    });
     this.directory = new DeviceDirectory(config);
     this.rejections = new RejectionLog(counters, child('ingest'));
     this.heartbeats = new HeartbeatMonitor(this.devices.map(watched), this.incidents);
@@ -215,6 +222,24 @@ export class Gateway {
 
   get evidence(): EvidenceStore {
     return this.evidenceService.store;
+  }
+
+  /** The platform's snapshot command: the camera's picture now, stored as evidence, inline when it fits. */
+  private async snapshotForPlatform(cameraId: string): Promise<ReplyEvidence | undefined> {
+    const camera = this.cameras.cameras.get(cameraId);
+    if (!camera) return undefined;
+    const bytes = await camera.snapshot();
+    const item = await this.evidenceService.forIncident({ bytes, class: 'snapshot', mime: 'image/jpeg' });
+    return {
+      camera: cameraId,
+      sha256: item.sha256,
+      mime: item.mime ?? 'image/jpeg',
+      bytes: bytes.length,
+      takenAt: new Date().toISOString(),
+      ...(item.url ? { url: item.url } : {}),
+      // Asked for, so sent whenever it fits, whatever evidence.inline says for incidents.
+      ...(bytes.length <= this.config.evidence.inlineMaxBytes ? { inline: bytes.toString('base64') } : {}),
+    };
   }
 
   onIncident(listener: (m: IncidentMessage) => void): void {

@@ -15,6 +15,7 @@ import {
   REPLY_SCHEMA_ID,
   type Reply,
   type ReplyErrorCode,
+  type ReplyEvidence,
   signCommand,
 } from '../../contracts/commands.js';
 import type { IncidentManager } from '../incidents/manager.js';
@@ -32,6 +33,8 @@ export interface CommandHandlerOptions {
   secret?: string;
   log: Logger;
   counters: Counters;
+  /** A camera's snapshot stored as evidence; undefined when no such camera is configured, thrown when it gives none. */
+  snapshot?: (cameraId: string) => Promise<ReplyEvidence | undefined>;
   now?: () => number;
 }
 
@@ -116,11 +119,7 @@ export class CommandHandler {
   ): Promise<{ reply: Reply; durable?: Promise<void> }> {
     let result: { reply: Reply; durable?: Promise<void> };
     if (name === 'snapshot') {
-      result = fail(
-        'unavailable',
-        body.cameraId ? `camera '${body.cameraId}' is not configured on this gateway` : 'snapshot needs a cameraId',
-        body.correlationId,
-      );
+      result = await this.snapshot(body, fail);
     } else if (!body.incidentId) {
       result = fail('malformed', `${name} needs an incidentId`, body.correlationId);
     } else {
@@ -145,6 +144,21 @@ export class CommandHandler {
         : fail(r.code, r.error, body.correlationId);
     }
     return result;
+  }
+
+  private async snapshot(
+    body: Command,
+    fail: (code: ReplyErrorCode, message: string, correlationId?: string | null) => { reply: Reply },
+  ): Promise<{ reply: Reply }> {
+    if (!body.cameraId) return fail('malformed', 'snapshot needs a cameraId', body.correlationId);
+    let evidence: ReplyEvidence | undefined;
+    try {
+      evidence = await this.opts.snapshot?.(body.cameraId);
+    } catch (err) {
+      return fail('unavailable', `camera '${body.cameraId}' gave no picture: ${(err as Error).message}`, body.correlationId);
+    }
+    if (!evidence) return fail('not_found', `camera '${body.cameraId}' is not configured on this gateway`, body.correlationId);
+    return { reply: { schema: REPLY_SCHEMA_ID, correlationId: body.correlationId, command: 'snapshot', ok: true, evidence } };
   }
 
   private forget(): void {

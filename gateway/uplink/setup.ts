@@ -1,5 +1,6 @@
 /** The uplink to the central platform as the config describes it, with the platform's commands applied to the incidents. */
 import { readFileSync } from 'node:fs';
+import type { ReplyEvidence } from '../../contracts/commands.js';
 import type { Counters } from '../../core/counters.js';
 import type { Logger } from '../../core/log.js';
 import { VERSION } from '../../core/package.js';
@@ -11,13 +12,19 @@ import { Uplink } from './uplink.js';
 
 export function uplinkFor(
   config: Config,
-  deps: { outbox: Outbox; incidents: IncidentManager; counters: Counters; log: Logger },
+  deps: {
+    outbox: Outbox;
+    incidents: IncidentManager;
+    counters: Counters;
+    log: Logger;
+    snapshot?: (cameraId: string) => Promise<ReplyEvidence | undefined>;
+  },
 ): Uplink | undefined {
   const up = config.upstream;
   if (!up) return undefined;
   const { gateway } = config;
   if (!up.commandSecret)
-    deps.log.warn('upstream.commandSecret is not set: platform commands (ack, dispatch, resolve, close) will be refused');
+    deps.log.warn('upstream.commandSecret is not set: platform commands (ack, dispatch, resolve, close, snapshot) will be refused');
   return new Uplink({
     url: up.url,
     username: up.username,
@@ -41,6 +48,7 @@ export function uplinkFor(
       secret: up.commandSecret,
       log: deps.log.child({ component: 'commands' }),
       counters: deps.counters,
+      ...(deps.snapshot ? { snapshot: deps.snapshot } : {}),
     }),
   });
 }

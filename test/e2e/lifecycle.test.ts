@@ -120,7 +120,7 @@ describe('incident lifecycle driven by the platform', () => {
     expect((await platform.command(ROOT, 'dispatch', { incidentId: incident.id })).error?.code).toBe('malformed');
     expect((await platform.command(ROOT, 'reboot', { incidentId: incident.id })).error?.code).toBe('unknown_command');
     expect((await platform.command(ROOT, 'snapshot', { cameraId: 'gate-1' })).error).toEqual({
-      code: 'unavailable',
+      code: 'not_found',
       message: "camera 'gate-1' is not configured on this gateway",
     });
     const notJson = await platform.send(ROOT, 'ack', '{"correlationId": "x1", ', null);
