@@ -73,6 +73,7 @@ export const IncidentMessageSchema = Type.Object(
             }),
           ),
           url: Type.Optional(Type.String({ description: 'signed link to the bytes on the gateway, valid until it expires' })),
+          camera: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the camera that took it' })),
           mime: Type.Optional(Type.String()),
           bytes: Type.Optional(Type.Integer({ minimum: 0 })),
           inline: Type.Optional(

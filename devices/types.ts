@@ -95,6 +95,8 @@ export interface EvidenceInput {
   bytes: Buffer;
   class: EvidenceClass;
   mime: string;
+  /** The camera that took it, when one did. */
+  camera?: string;
   boxes?: Array<{ x: number; y: number; w: number; h: number; label?: string; score?: number }>;
 }
 

@@ -136,8 +136,14 @@ export class Gateway {
         });
       },
       snapshots: {
-        forCell: async (grid) =>
-          (await this.cameras.snapshotsOf(grid)).map((s) => ({ bytes: s.jpeg, class: 'snapshot' as const, mime: 'image/jpeg' })),
+        // The device's own cameras when the config names them, else every camera of its cell.
+        forDevice: async (device) =>
+          (await this.cameras.snapshotsOf(device.grid, config.devices.find((d) => d.id === device.id)?.cameras)).map((s) => ({
+            bytes: s.jpeg,
+            class: 'snapshot' as const,
+            mime: 'image/jpeg',
+            camera: s.camera,
+          })),
       },
     });
     this.broker = deviceBroker(config, {

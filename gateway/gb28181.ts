@@ -299,7 +299,7 @@ export class GbVideo implements Service {
     const camera = cameras.cameras.get(alarm.deviceId);
     if (camera?.canSnapshot) {
       try {
-        evidence.push({ bytes: await camera.snapshot(), class: 'snapshot', mime: 'image/jpeg' });
+        evidence.push({ bytes: await camera.snapshot(), class: 'snapshot', mime: 'image/jpeg', camera: alarm.deviceId });
       } catch (err) {
         log.warn({ camera: alarm.deviceId, err: (err as Error).message }, 'gb28181: no snapshot for the alarm');
       }

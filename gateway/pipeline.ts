@@ -31,7 +31,7 @@ export interface DeviceState {
 
 /** Asks the cameras of a grid cell for snapshots (the camera stage answers). */
 export interface SnapshotProvider {
-  forCell(grid: string): Promise<EvidenceInput[]>;
+  forDevice(device: DeviceInfo): Promise<EvidenceInput[]>;
 }
 
 export interface PipelineDeps {
@@ -237,9 +237,10 @@ export class Pipeline {
         const snapshots = this.deps.snapshots;
         if (out.snapshotOfCell && snapshots) {
           // After the incident, not before: an alarm must not wait for a camera.
-          void snapshots.forCell(device.grid).then(
+          void snapshots.forDevice(device).then(
             (evidence) => (evidence.length ? incidents.annotate(out.correlationKey, {}, evidence) : undefined),
-            (err: unknown) => this.deps.log.warn({ grid: device.grid, err: (err as Error).message }, 'snapshot for the cell failed'),
+            (err: unknown) =>
+              this.deps.log.warn({ device: device.id, err: (err as Error).message }, "snapshot for the device's cameras failed"),
           );
         }
         return durable;

@@ -389,10 +389,13 @@ export class CameraManager<C extends CameraSettings = CameraSettings> extends Ev
     return [...this.cameras.values()].map((c) => c.health());
   }
 
-  /** Snapshots from every camera of a grid cell that answers; failures are left out, not fatal. */
-  async snapshotsOf(grid: string): Promise<Array<{ camera: string; jpeg: Buffer }>> {
-    const inCell = [...this.cameras.values()].filter((c) => c.config.grid === grid && c.canSnapshot);
-    const results = await Promise.allSettled(inCell.map(async (c) => ({ camera: c.id, jpeg: await c.snapshot() })));
+  /**
+   * Snapshots from the cameras named, or without names from every camera of a grid cell, that
+   * answer; failures are left out, not fatal.
+   */
+  async snapshotsOf(grid: string, only?: readonly string[]): Promise<Array<{ camera: string; jpeg: Buffer }>> {
+    const chosen = [...this.cameras.values()].filter((c) => (only ? only.includes(c.id) : c.config.grid === grid) && c.canSnapshot);
+    const results = await Promise.allSettled(chosen.map(async (c) => ({ camera: c.id, jpeg: await c.snapshot() })));
     return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 }

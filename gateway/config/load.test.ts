@@ -154,6 +154,18 @@ describe('config loader', () => {
     expect(config.gb28181?.devices[0]).toMatchObject({ id: '11010500011180000001', name: '东门 NVR' });
   });
 
+  it("refuses a device's camera that the gateway does not have, and takes GB/T 28181 channel ids", () => {
+    const withCameras = (cameras: string[]) => ({
+      ...base(),
+      devices: [{ id: 'smoke-01', kind: 'smoke-alarm', secret: 'secret-0001', cameras }],
+      cameras: [{ id: 'cam-1', rtsp: 'rtsp://127.0.0.1/s' }],
+    });
+    expect(problems(withCameras(['cam-1', 'cam-9']))).toEqual([
+      'devices[0].cameras[1]: "cam-9" is not a camera of this gateway (cameras: cam-1)',
+    ]);
+    expect(problems(withCameras(['cam-1', '11010500011310000001']))).toEqual([]);
+  });
+
   it('fills defaults for omitted sections', () => {
     const config = resolveConfig(base(), 't', '/srv/gw', {});
     expect(config.broker).toEqual({

@@ -250,6 +250,17 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
     problems,
     warnings,
   );
+  // A device's own cameras (its incidents' snapshots) must be cameras the gateway has: configured
+  // ones, or GB/T 28181 channels (20-digit ids, which arrive with their device's catalog).
+  const cameraIds = new Set(cameras.map((c) => c.id));
+  raw.devices.forEach((d, i) => {
+    (d.cameras ?? []).forEach((c, k) => {
+      if (!cameraIds.has(c) && !/^\d{20}$/.test(c))
+        problems.push(
+          `devices[${i}].cameras[${k}]: "${c}" is not a camera of this gateway (cameras: ${[...cameraIds].join(', ') || 'none'})`,
+        );
+    });
+  });
   warnings.push(...configWarnings(raw, devices, cameras));
   return {
     ...raw,

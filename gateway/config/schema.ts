@@ -66,6 +66,13 @@ export const DeviceSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    cameras: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+        maxItems: 16,
+        uniqueItems: true,
+        description: 'cameras whose snapshots its incidents get (default: every camera of its grid cell)',
+      }),
+    ),
     heartbeatSeconds: Type.Optional(
       Type.Integer({
         minimum: 0,

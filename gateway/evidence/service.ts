@@ -62,6 +62,7 @@ export class Evidence {
       mime: ref.mime,
       bytes: ref.bytes,
       url: evidenceUrl(this.publicUrl, this.linkSecret, ref.sha256, evidence.linkTtlHours * 3600),
+      ...(input.camera ? { camera: input.camera } : {}),
       ...(input.boxes ? { boxes: input.boxes } : {}),
       ...(inline ? { inline: input.bytes.toString('base64') } : {}),
     };

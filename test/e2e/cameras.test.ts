@@ -41,7 +41,11 @@ beforeAll(async () => {
   await cam.start();
   t = await startTestGateway({
     api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'screen', token: READ, role: 'read' }] },
-    devices: [{ id: 'smoke-9', kind: 'smoke-alarm', secret: 'smoke-secret-9', grid: GRID }],
+    devices: [
+      { id: 'smoke-9', kind: 'smoke-alarm', secret: 'smoke-secret-9', grid: GRID },
+      // In another cell, but the gate camera is the one that sees its door.
+      { id: 'smoke-10', kind: 'smoke-alarm', secret: 'smoke-secret-10', grid: '110105001002009', cameras: ['cam-gate'] },
+    ],
     cameras: [
       {
         id: 'cam-gate',
@@ -127,8 +131,29 @@ describe('cameras in the gateway', () => {
     const ev = withSnapshot.evidence.find((e) => e.class === 'snapshot')!;
     expect(ev.mime).toBe('image/jpeg');
     expect(ev.bytes).toBeGreaterThan(10_000);
+    expect(ev.camera).toBe('cam-gate');
     await alarm.clear();
     cam.show('street');
+  }, 30_000);
+
+  it("attaches a snapshot from the device's own cameras when the config names them, whatever its cell", async () => {
+    const other = new SimulatedSmokeAlarm({ url: t.brokerUrl, id: 'smoke-10', secret: 'smoke-secret-10' });
+    await other.connect();
+    try {
+      const from = t.incidents.length;
+      await other.alarm(3);
+      const m = await t.waitForIncident(
+        "the other cell's alarm with a snapshot",
+        (x) => x.category === 'fire.smoke_alarm' && x.devices[0]?.id === 'smoke-10' && x.evidence.some((e) => e.class === 'snapshot'),
+        from,
+        10_000,
+      );
+      expect(m.grid).toBe('110105001002009');
+      expect(m.evidence.filter((e) => e.class === 'snapshot').map((e) => e.camera)).toEqual(['cam-gate']);
+      await other.clear();
+    } finally {
+      await other.disconnect();
+    }
   }, 30_000);
 
   it('serves a fresh snapshot through the API', async () => {
