@@ -131,12 +131,26 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
     };
   }
 
-  /** A fresh picture from the camera (for evidence): its snapshot URL, else its latest frame of the last 10 s. */
+  /**
+   * A fresh picture from the camera (for evidence): its snapshot URL, else (none, or it failed)
+   * its latest decoded frame of the last 10 s.
+   */
   async snapshot(): Promise<Buffer> {
-    if (this.snapshotUrl) return fetchSnapshot(this.snapshotUrl, this.config.user, this.config.password);
+    let failed: string | undefined;
+    if (this.snapshotUrl) {
+      try {
+        return await fetchSnapshot(this.snapshotUrl, this.config.user, this.config.password);
+      } catch (err) {
+        failed = (err as Error).message;
+      }
+    }
     const frame = this.lastFrame;
     if (frame && this.opts.encode && Date.now() - frame.at < 10_000) return this.opts.encode(frame);
-    throw new Error(`camera ${this.id} has no snapshot URL and no recent frame`);
+    throw new Error(
+      failed
+        ? `camera ${this.id}: its snapshot failed (${failed}) and it has no recent frame`
+        : `camera ${this.id} has no snapshot URL and no recent frame`,
+    );
   }
 
   /** Whether `snapshot` can give a picture now. */

@@ -36,6 +36,7 @@ beforeAll(async () => {
         evidence: { inlineMaxBytes: 1_000_000 },
         cameras: [
           { id: 'cam-gate', onvif: camera.xaddr, user: 'admin', password: 'cam-pass-1', fps: 1 },
+          { id: 'cam-nosnap', rtsp: camera.rtspUrl, snapshot: `http://127.0.0.1:${dead}/snap.jpg`, fps: 2 },
           { id: 'cam-gone', rtsp: `rtsp://127.0.0.1:${dead}/stream`, snapshot: `http://127.0.0.1:${dead}/snap.jpg` },
         ],
       },
@@ -84,10 +85,22 @@ describe('the snapshot command', () => {
     ).toBe(ev.sha256);
   }, 30_000);
 
+  it("falls back to the camera's latest decoded frame when its snapshot URL fails", async () => {
+    let reply = await platform.command(ROOT, 'snapshot', { cameraId: 'cam-nosnap' });
+    for (let i = 0; i < 30 && !reply.ok; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      reply = await platform.command(ROOT, 'snapshot', { cameraId: 'cam-nosnap' });
+    }
+    expect(reply, JSON.stringify(reply.error)).toMatchObject({ ok: true, evidence: { camera: 'cam-nosnap', mime: 'image/jpeg' } });
+    expect(Buffer.from(reply.evidence!.inline!, 'base64').subarray(0, 2).toString('hex')).toBe('ffd8');
+  }, 40_000);
+
   it('says why when a configured camera gives no picture, and not_found for one that is not configured', async () => {
     const gone = await platform.command(ROOT, 'snapshot', { cameraId: 'cam-gone' });
     expect(gone.error?.code).toBe('unavailable');
-    expect(gone.error?.message).toMatch(/^camera 'cam-gone' gave no picture: /);
+    expect(gone.error?.message).toMatch(
+      /^camera 'cam-gone' gave no picture: camera cam-gone: its snapshot failed \(.+\) and it has no recent frame$/,
+    );
     expect((await platform.command(ROOT, 'snapshot', { cameraId: 'nope' })).error?.code).toBe('not_found');
   }, 30_000);
 });
