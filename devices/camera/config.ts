@@ -18,6 +18,12 @@ export const CameraConnectionProperties = {
   rtsp: Type.Optional(
     Type.String({ pattern: '^rtsps?://[^\\s]+$', description: 'RTSP stream URL (for cameras without ONVIF, or to override its stream)' }),
   ),
+  isapi: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s/]+/?$',
+      description: "a Hikvision camera's address, http://host[:port]: its own analytics are read from its ISAPI event stream",
+    }),
+  ),
   snapshot: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s]+$',

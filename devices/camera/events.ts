@@ -1,7 +1,9 @@
 /**
- * What a camera's own events mean for the gateway: every motion, tamper and video-loss change is
- * a point in the `camera` series; tampering (ONVIF GlobalSceneChange) and a stream that stopped
- * delivering frames are incidents too, resolved when the camera says so or frames flow again.
+ * What a camera's own events mean for the gateway: every motion, tamper, video-loss, intrusion and
+ * line-crossing change is a point in the `camera` series; tampering (ONVIF GlobalSceneChange,
+ * ISAPI shelteralarm), a stream that stopped delivering frames, and the camera's own intrusion and
+ * line-crossing detections (ISAPI) are incidents too, resolved when the camera says so or frames
+ * flow again.
  */
 import type { DeviceInfo, FieldValue, IncidentSignal } from '../types.js';
 import type { CameraEvent } from './manager.js';
@@ -24,7 +26,14 @@ export function cameraEventOutput(e: CameraEvent, name?: string): CameraEventOut
     fields: { [e.kind === 'video_back' ? 'video_lost' : e.kind]: e.state },
     ts: e.at,
   };
-  const category = e.kind === 'tamper' ? CAMERA_TAMPER : e.kind === 'video_lost' || e.kind === 'video_back' ? CAMERA_VIDEO_LOST : undefined;
+  const category =
+    e.kind === 'tamper'
+      ? CAMERA_TAMPER
+      : e.kind === 'video_lost' || e.kind === 'video_back'
+        ? CAMERA_VIDEO_LOST
+        : e.kind === 'intrusion' || e.kind === 'line_crossing'
+          ? `camera.${e.kind}`
+          : undefined;
   if (!category) return { device, point };
   const correlationKey = `${category}:${e.camera}`;
   const signal: IncidentSignal = e.state
@@ -39,7 +48,12 @@ export function cameraEventOutput(e: CameraEvent, name?: string): CameraEventOut
         action: 'resolve',
         correlationKey,
         occurredAt: e.at,
-        reason: e.kind === 'video_back' ? 'frames flow again' : 'the camera reports no tampering',
+        reason:
+          e.kind === 'video_back'
+            ? 'frames flow again'
+            : e.kind === 'tamper'
+              ? 'the camera reports no tampering'
+              : "the camera's own analytics report it over",
       };
   return { device, point, signal };
 }

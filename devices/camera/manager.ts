@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CameraSettings } from './config.js';
+import { IsapiEventStream } from './isapi.js';
 import { type FeedOpener, RtspFrameSource, type Frame, type SourceHealth } from './frames.js';
 import { fetchSnapshot, SnapshotFrameSource } from './snapshot.js';
 import { OnvifCamera, OnvifError, type CameraEventMessage, type DeviceInformation, type PullPointSubscription } from './onvif.js';
@@ -22,6 +23,8 @@ export interface CameraHealth {
   grid: string;
   name?: string;
   onvif?: { connected: boolean; info?: DeviceInformation; events: boolean; renewals: number; lastError?: string };
+  /** A Hikvision camera's ISAPI event stream, when configured. */
+  isapi?: { connected: boolean; refused: number };
   source: 'rtsp' | 'snapshot' | 'feed' | 'none';
   stream?: SourceHealth;
   /** Frames thrown away because the detectors were behind (oldest first). */
@@ -40,7 +43,7 @@ export type FrameConsumer = (frame: Frame) => Promise<void> | void;
 export interface CameraEvent {
   camera: string;
   grid: string;
-  kind: 'motion' | 'tamper' | 'video_lost' | 'video_back';
+  kind: 'motion' | 'tamper' | 'video_lost' | 'video_back' | 'intrusion' | 'line_crossing';
   state: boolean;
   at: number;
   detail?: string;
@@ -51,6 +54,8 @@ const FIRST_RETRY_MS = 2000;
 export class CameraRuntime<C extends CameraSettings = CameraSettings> {
   private onvif?: OnvifCamera;
   private events?: PullPointSubscription;
+  private isapi?: IsapiEventStream;
+  private isapiRefused = 0;
   private source?: RtspFrameSource | SnapshotFrameSource;
   private sourceKind: CameraHealth['source'] = 'none';
   private readonly queue: Frame[] = [];
@@ -94,6 +99,7 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
 
   start(): void {
     this.stopped = false;
+    if (this.config.isapi) this.listenIsapi(this.config.isapi);
     void this.connect();
   }
 
@@ -101,6 +107,7 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.lostTimer);
+    this.isapi?.stop();
     await Promise.allSettled([this.source?.stop(), this.events?.stop()]);
   }
 
@@ -125,6 +132,7 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       framesDropped: this.framesDropped,
       framesGated: this.framesGated,
       framesDelivered: this.framesDelivered,
+      ...(this.isapi ? { isapi: { connected: this.isapi.connected, refused: this.isapiRefused } } : {}),
       motion: this.motion,
       tamper: this.tamper,
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -241,6 +249,27 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       this.opts.log.warn({ camera: c.id, sinceMs: s.sinceMs }, 'camera: stream stalled, restarting'),
     );
     this.source.start();
+  }
+
+  /** A Hikvision camera's own analytics (isapi.ts): motion and tamper as from ONVIF, intrusion and line crossing besides. */
+  private listenIsapi(url: string): void {
+    const stream = new IsapiEventStream({ url, user: this.config.user ?? '', password: this.config.password ?? '' });
+    this.isapi = stream;
+    stream.on('event', (e) => {
+      if (e.kind === 'motion') this.motion = e.state;
+      if (e.kind === 'tamper') this.tamper = e.state;
+      const detail = `ISAPI ${e.eventType}${e.channel !== 1 ? ` on channel ${e.channel}` : ''}`;
+      this.opts.emit({ camera: this.id, grid: this.config.grid, kind: e.kind, state: e.state, at: e.at, detail });
+    });
+    stream.on('connected', () => this.opts.log.info({ camera: this.id }, 'camera: ISAPI event stream open'));
+    stream.on('error', (err, retryMs) =>
+      this.opts.log.warn({ camera: this.id, err: err.message, retryInMs: retryMs }, 'camera: ISAPI event stream lost'),
+    );
+    stream.on('refused', (why) => {
+      this.isapiRefused++;
+      this.opts.log.warn({ camera: this.id, why }, 'camera: ISAPI part refused');
+    });
+    stream.start();
   }
 
   private subscribe(camera: OnvifCamera): void {

@@ -117,6 +117,15 @@ export const CameraHealthSchema = Type.Object({
       lastError: Type.Optional(Type.String()),
     }),
   ),
+  isapi: Type.Optional(
+    Type.Object(
+      {
+        connected: Type.Boolean({ description: 'the ISAPI event stream is open' }),
+        refused: Type.Integer({ description: 'parts of it that were not readable alerts' }),
+      },
+      { description: "a Hikvision camera's own analytics (ISAPI alertStream)" },
+    ),
+  ),
   source: StringEnum(['rtsp', 'snapshot', 'feed', 'none'] as const, {
     description: 'where frames come from: RTSP, snapshots, or a feed the gateway receives (GB/T 28181)',
   }),

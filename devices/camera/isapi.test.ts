@@ -1,0 +1,94 @@
+/**
+ * The ISAPI event stream against a simulated Hikvision camera over real HTTP with Digest: an
+ * intrusion repeated every second is one event that ends after the quiet period; line crossing
+ * and tamper each start and end; parts with and without Content-Length; the stream dropped by a
+ * rebooting camera is opened again; a wrong password is said; a part that is not an alert is refused.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { SimulatedIsapiCamera } from '../../sim/camera/isapi.js';
+import { waitFor } from '../../test/helpers/servers.js';
+import { type IsapiEvent, IsapiEventStream, MultipartSplitter, parseAlert } from './isapi.js';
+
+const stops: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const s of stops.splice(0).reverse()) await s();
+});
+
+async function setup(opts: { contentLength?: boolean; password?: string } = {}) {
+  const cam = new SimulatedIsapiCamera({ password: 'hik-pass-1', heartbeatMs: 300, contentLength: opts.contentLength ?? true });
+  await cam.start();
+  stops.push(() => cam.stop());
+  const stream = new IsapiEventStream({
+    url: cam.url,
+    user: 'admin',
+    password: opts.password ?? 'hik-pass-1',
+    quietMs: 1500,
+    silenceMs: 3000,
+  });
+  const events: IsapiEvent[] = [];
+  const errors: string[] = [];
+  stream.on('event', (e) => events.push(e));
+  stream.on('error', (e) => errors.push(e.message));
+  stream.start();
+  stops.push(() => stream.stop());
+  return { cam, stream, events, errors };
+}
+
+describe('Hikvision ISAPI alertStream', () => {
+  for (const contentLength of [true, false]) {
+    const cl = contentLength ? 'given' : 'absent';
+    it(`folds an event the camera repeats every second into one, ended after a quiet period (Content-Length ${cl})`, async () => {
+      const { cam, stream, events } = await setup({ contentLength });
+      await waitFor('connected', () => (stream.connected && cam.openStreams === 1) || undefined);
+      cam.raise('fielddetection', 1);
+      await new Promise((r) => setTimeout(r, 2500)); // three repeats
+      expect(events).toEqual([expect.objectContaining({ kind: 'intrusion', eventType: 'fielddetection', channel: 1, state: true })]);
+      cam.clear('fielddetection', 1);
+      await waitFor('the end', () => events.find((e) => !e.state), 5000);
+      expect(events.map((e) => [e.kind, e.state])).toEqual([
+        ['intrusion', true],
+        ['intrusion', false],
+      ]);
+      // The heartbeat (videoloss inactive) never made a video-loss event.
+      expect(events.some((e) => e.kind === 'video_lost')).toBe(false);
+    }, 20_000);
+  }
+
+  it('reads line crossing and tamper on their channels, and opens the stream again after the camera drops it', async () => {
+    const { cam, stream, events, errors } = await setup();
+    await waitFor('connected', () => (stream.connected && cam.openStreams === 1) || undefined);
+    cam.dropStreams();
+    await waitFor('the stream again', () => (cam.openStreams === 1 && errors.length ? true : undefined), 10_000);
+    expect(errors[0]).toMatch(/ended the event stream|terminated|other side closed/);
+    cam.raise('linedetection', 2);
+    cam.raise('shelteralarm', 1);
+    await waitFor('both', () => (events.length >= 2 ? true : undefined), 5000);
+    expect(events.map((e) => [e.kind, e.channel]).sort()).toEqual([
+      ['line_crossing', 2],
+      ['tamper', 1],
+    ]);
+  }, 20_000);
+
+  it('says so when the camera refuses the password, without the password', async () => {
+    const { cam, errors } = await setup({ password: 'not-it-at-all' });
+    const why = await waitFor('the refusal', () => errors[0], 5000);
+    expect(why).toMatch(/refused the credentials/);
+    expect(why).not.toContain('not-it-at-all');
+    expect(cam.refused).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses what is not an alert, and takes the camera time with its offset', () => {
+    expect(parseAlert(Buffer.from('<html>busy</html>'), Date.now())).toBeUndefined();
+    const now = Date.parse('2026-12-01T13:03:41Z');
+    const a = parseAlert(
+      Buffer.from(
+        '<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema"><channelID>3</channelID>' +
+          '<dateTime>2026-12-01T21:03:41+08:00</dateTime><eventType>regionEntrance</eventType>' +
+          '<eventState>active</eventState></EventNotificationAlert>',
+      ),
+      now + 5000,
+    );
+    expect(a).toMatchObject({ channel: 3, eventType: 'regionEntrance', state: true, at: now });
+    expect(() => new MultipartSplitter('b').push(Buffer.from(`--b\r\nContent-Length: 99999999\r\n\r\n`))).toThrow(/over/);
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * A Hikvision camera's ISAPI event stream as the cameras serve it: `GET
+ * /ISAPI/Event/notification/alertStream` behind HTTP Digest, answered with a never-ending
+ * `multipart/mixed; boundary=boundary` response of `EventNotificationAlert` parts (the layout of
+ * the ISAPI developer guide's alertStream example: ipAddress, portNo, protocol, macAddress,
+ * channelID, dateTime with the camera's UTC offset, activePostCount, eventType, eventState,
+ * eventDescription). A raised event is sent again every second while it lasts and never
+ * followed by `inactive`, as real cameras do; `videoloss inactive` is the heartbeat.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DigestAuth } from '../../core/http-digest.js';
+
+export interface SimIsapiOptions {
+  host?: string;
+  port?: number;
+  user?: string;
+  password: string;
+  heartbeatMs?: number;
+  /** Write Content-Length on each part (most firmware does; some does not). */
+  contentLength?: boolean;
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  VMD: 'Motion alarm',
+  shelteralarm: 'Shelter Alarm',
+  videoloss: 'videoloss alarm',
+  linedetection: 'Line Crossing',
+  fielddetection: 'Intrusion Detection',
+  regionEntrance: 'Region Entrance',
+  regionExiting: 'Region Exiting',
+};
+
+export class SimulatedIsapiCamera {
+  private server?: http.Server;
+  private readonly streams = new Set<http.ServerResponse>();
+  private readonly raised = new Map<string, { type: string; channel: number; count: number }>();
+  private timers: NodeJS.Timeout[] = [];
+  private readonly auth: DigestAuth;
+  port = 0;
+  /** Requests refused for their credentials. */
+  refused = 0;
+
+  constructor(private readonly opts: SimIsapiOptions) {
+    const user = opts.user ?? 'admin';
+    this.auth = new DigestAuth('IP Camera(E1234)', (u) =>
+      u === user ? createHash('md5').update(`${u}:IP Camera(E1234):${opts.password}`).digest('hex') : undefined,
+    );
+  }
+
+  get url(): string {
+    return `http://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((r) => server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => r()));
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    this.timers.push(
+      setInterval(() => this.broadcast('videoloss', 1, false), this.opts.heartbeatMs ?? 10_000),
+      setInterval(() => {
+        for (const r of this.raised.values()) this.broadcast(r.type, r.channel, true, ++r.count);
+      }, 1000),
+    );
+  }
+
+  /** Starts an event on a channel: sent now and every second until `clear`. */
+  raise(type: string, channel = 1): void {
+    const r = { type, channel, count: 1 };
+    this.raised.set(`${channel}|${type}`, r);
+    this.broadcast(type, channel, true, 1);
+  }
+
+  /** Stops repeating it (the camera says nothing more, as real ones do). */
+  clear(type: string, channel = 1): void {
+    this.raised.delete(`${channel}|${type}`);
+  }
+
+  /** Closes every open event stream, as a camera that reboots does. */
+  dropStreams(): void {
+    for (const s of this.streams) s.destroy();
+    this.streams.clear();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.dropStreams();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const check = this.auth.verify(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
+    if (!check.ok) {
+      if (req.headers.authorization) this.refused++;
+      res.writeHead(401, { 'www-authenticate': check.challenge, 'content-type': 'text/plain' }).end('Unauthorized');
+      return;
+    }
+    if (req.url !== '/ISAPI/Event/notification/alertStream') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'multipart/mixed; boundary=boundary', connection: 'close' });
+    this.streams.add(res);
+    res.on('close', () => this.streams.delete(res));
+  }
+
+  private broadcast(type: string, channel: number, active: boolean, count = 1): void {
+    const body = Buffer.from(
+      '<?xml version="1.0" encoding="UTF-8"?>\r\n' +
+        '<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">\r\n' +
+        `<ipAddress>${this.opts.host ?? '127.0.0.1'}</ipAddress>\r\n<portNo>${this.port}</portNo>\r\n<protocol>HTTP</protocol>\r\n` +
+        '<macAddress>44:19:b6:12:34:56</macAddress>\r\n' +
+        `<channelID>${channel}</channelID>\r\n<dateTime>${beijing(Date.now())}</dateTime>\r\n` +
+        `<activePostCount>${count}</activePostCount>\r\n<eventType>${type}</eventType>\r\n` +
+        `<eventState>${active ? 'active' : 'inactive'}</eventState>\r\n` +
+        `<eventDescription>${DESCRIPTIONS[type] ?? type}</eventDescription>\r\n` +
+        '</EventNotificationAlert>\r\n',
+    );
+    const head =
+      '--boundary\r\nContent-Type: application/xml; charset="UTF-8"\r\n' +
+      (this.opts.contentLength === false ? '' : `Content-Length: ${body.length}\r\n`) +
+      '\r\n';
+    for (const s of this.streams) s.write(Buffer.concat([Buffer.from(head), body, Buffer.from('\r\n')]));
+  }
+}
+
+/** The camera's clock: Beijing time with its offset, as ISAPI writes dateTime. */
+function beijing(ms: number): string {
+  return `${new Date(ms + 8 * 3600_000).toISOString().slice(0, 19)}+08:00`;
+}
