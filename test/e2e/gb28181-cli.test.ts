@@ -62,7 +62,11 @@ describe('gridedge sim nvr and sim platform', () => {
       );
       const m = await t.waitForIncident('intrusion', (x) => x.category === 'camera.intrusion', 0, 20_000);
       expect(m.devices[0]).toMatchObject({ id: '11010500011310001001' });
-      expect(nvr.stdout()).toMatch(/alarm sent: intrusion on 11010500011310001001 \(200 OK\)/);
+      // The incident may come before the NVR has printed the 200 it got for the alarm.
+      await waitFor(
+        'the alarm acknowledged',
+        () => /alarm sent: intrusion on 11010500011310001001 \(200 OK\)/.test(nvr.stdout()) || undefined,
+      );
       // The platform above heard of the NVR's channels from the gateway.
       await waitFor('the catalog at the platform', () => platform.stdout().includes('11010500011310001002') || undefined, 20_000);
       expect(platform.stdout()).toContain(`${GATEWAY_SIP_ID} registered`);
