@@ -10,9 +10,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { CameraManager } from '../devices/camera/manager.js';
-import { waitFor } from '../test/helpers/servers.js';
 import { arg } from './args.js';
-import { cpuSeconds, simulatedCameras } from './sim-cameras.js';
+import { sampleCameras, simulatedCameras } from './sim-cameras.js';
 
 const CAMERAS = arg('cameras', 4);
 const FPS = arg('fps', 2);
@@ -44,39 +43,17 @@ async function main(): Promise<void> {
     })),
     { ffmpegPath: 'ffmpeg', log },
   );
-  const delivered = new Map<string, number>();
-  manager.addConsumer((f) => void delivered.set(f.camera, (delivered.get(f.camera) ?? 0) + 1));
   try {
-    manager.start();
-    process.stderr.write('waiting for frames from every camera…\n');
-    await waitFor('frames from every camera', () => delivered.size === CAMERAS, 60_000);
-    await new Promise((r) => setTimeout(r, 3000)); // past the decoders' start-up
-
-    const runtimes = [...manager.cameras.values()];
-    const pids = runtimes.map((r) => r.decoderPid);
-    const cpu0 = pids.map(cpuSeconds);
-    const frames0 = runtimes.map((r) => delivered.get(r.id) ?? 0);
-    const own0 = process.cpuUsage();
-    const t0 = Date.now();
-    for (let s = 1; s <= SECONDS; s++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      if (s % 5 === 0) process.stderr.write(`  ${s}/${SECONDS} s\n`);
-    }
-    const elapsed = (Date.now() - t0) / 1000;
-    const own = process.cpuUsage(own0);
-    const samePids = runtimes.every((r, i) => r.decoderPid === pids[i]);
-    const perCamera = runtimes.map((r, i) => {
-      const frames = (delivered.get(r.id) ?? 0) - frames0[i]!;
-      const cpu = cpuSeconds(pids[i]) - cpu0[i]!;
-      return {
-        camera: r.id,
-        framesPerSecond: frames / elapsed,
-        cpuPercentOfCore: (cpu / elapsed) * 100,
-        decodeMsPerFrame: frames ? (cpu * 1000) / frames : NaN,
-        dropped: r.framesDropped,
-        restarts: r.health().stream?.restarts ?? 0,
-      };
-    });
+    const w = await sampleCameras(manager, { count: CAMERAS, seconds: SECONDS, label: 'cameras', waitMs: 60_000 });
+    const { elapsed } = w;
+    const perCamera = w.cameras.map((c) => ({
+      camera: c.camera,
+      framesPerSecond: c.frames / elapsed,
+      cpuPercentOfCore: (c.decoderCpu / elapsed) * 100,
+      decodeMsPerFrame: c.frames ? (c.decoderCpu * 1000) / c.frames : NaN,
+      dropped: c.dropped,
+      restarts: c.restarts,
+    }));
     const totalFrames = perCamera.reduce((a, c) => a + c.framesPerSecond * elapsed, 0);
     const result = {
       date: new Date().toISOString(),
@@ -92,8 +69,8 @@ async function main(): Promise<void> {
       framesPerSecondPerCamera: perCamera.reduce((a, c) => a + c.framesPerSecond, 0) / CAMERAS,
       decoderCpuPercentPerCamera: perCamera.reduce((a, c) => a + c.cpuPercentOfCore, 0) / CAMERAS,
       decodeMsPerDeliveredFrame: perCamera.reduce((a, c) => a + c.decodeMsPerFrame, 0) / CAMERAS,
-      gatewayCpuMsPerFrame: (own.user + own.system) / 1000 / Math.max(1, totalFrames),
-      decodersRestartedDuringRun: !samePids,
+      gatewayCpuMsPerFrame: w.ownCpuMs / Math.max(1, totalFrames),
+      decodersRestartedDuringRun: w.decodersRestarted,
       perCamera,
     };
     const f = (n: number, d = 1) => n.toFixed(d);

@@ -26,7 +26,7 @@ import { gbChannelIds } from '../sim/gb28181/scenario.js';
 import { DOMAIN, GATEWAY_SIP_ID, gbSettings, NVR_ID } from '../test/helpers/gb28181.js';
 import { waitFor } from '../test/helpers/servers.js';
 import { arg } from './args.js';
-import { cpuSeconds, simulatedCameras } from './sim-cameras.js';
+import { sampleCameras, simulatedCameras } from './sim-cameras.js';
 
 const CHANNELS = arg('channels', 4);
 const FPS = arg('fps', 2);
@@ -69,35 +69,16 @@ interface Measured {
 type BenchCamera = ConstructorParameters<typeof CameraManager>[0][number];
 
 async function measure(what: string, manager: CameraManager): Promise<Measured> {
-  const delivered = new Map<string, number>();
-  manager.addConsumer((f) => void delivered.set(f.camera, (delivered.get(f.camera) ?? 0) + 1));
-  manager.start();
-  process.stderr.write(`${what}: waiting for frames from every channel…\n`);
-  await waitFor(`${what}: frames from every channel`, () => delivered.size === CHANNELS || undefined, 90_000);
-  await new Promise((r) => setTimeout(r, 3000));
-  const runtimes = [...manager.cameras.values()];
-  const pids = runtimes.map((r) => r.decoderPid);
-  const cpu0 = pids.map(cpuSeconds);
-  const frames0 = runtimes.map((r) => delivered.get(r.id) ?? 0);
-  const own0 = process.cpuUsage();
-  const t0 = Date.now();
-  for (let s = 1; s <= SECONDS; s++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    if (s % 5 === 0) process.stderr.write(`  ${what}: ${s}/${SECONDS} s\n`);
-  }
-  const elapsed = (Date.now() - t0) / 1000;
-  const own = process.cpuUsage(own0);
-  const frames = runtimes.map((r, i) => (delivered.get(r.id) ?? 0) - frames0[i]!);
-  const cpu = runtimes.map((_, i) => cpuSeconds(pids[i]) - cpu0[i]!);
-  const total = frames.reduce((a, b) => a + b, 0);
-  const cpuTotal = cpu.reduce((a, b) => a + b, 0);
+  const w = await sampleCameras(manager, { count: CHANNELS, seconds: SECONDS, label: what, waitMs: 90_000 });
   await manager.stop();
+  const total = w.cameras.reduce((a, c) => a + c.frames, 0);
+  const cpuTotal = w.cameras.reduce((a, c) => a + c.decoderCpu, 0);
   return {
-    framesPerSecondPerChannel: total / elapsed / CHANNELS,
-    decoderCpuPercentPerChannel: (cpuTotal / elapsed / CHANNELS) * 100,
+    framesPerSecondPerChannel: total / w.elapsed / CHANNELS,
+    decoderCpuPercentPerChannel: (cpuTotal / w.elapsed / CHANNELS) * 100,
     decodeMsPerDeliveredFrame: total ? (cpuTotal * 1000) / total : Number.NaN,
-    processCpuMsPerFrame: (own.user + own.system) / 1000 / Math.max(1, total),
-    restarts: runtimes.reduce((a, r) => a + (r.health().stream?.restarts ?? 0), 0),
+    processCpuMsPerFrame: w.ownCpuMs / Math.max(1, total),
+    restarts: w.cameras.reduce((a, c) => a + c.restarts, 0),
   };
 }
 
