@@ -137,3 +137,10 @@ export function digestAuthorization(
   parts.push(`algorithm=${c.algorithm ?? 'MD5'}`);
   return `Digest ${parts.join(', ')}`;
 }
+
+/** The Authorization that answers a WWW-Authenticate challenge: Digest when it asks for Digest, else Basic. */
+export function answerChallenge(challenge: string, user: string, password: string, method: string, uri: string): string {
+  return /^Digest/i.test(challenge)
+    ? digestAuthorization(challenge, user, password, method, uri)
+    : `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}

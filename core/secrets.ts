@@ -54,8 +54,17 @@ export function maskSecrets(value: unknown): unknown {
  * A URL fit for a log line or an error: its user name and password (`//user:pass@host`) become
  * `//***@host`; the rest is kept as written, so the reader still sees which host was meant.
  */
+const URL_CREDENTIALS = String.raw`//[^@/?#\s]*@`;
+const FIRST_CREDENTIALS = new RegExp(URL_CREDENTIALS);
+const ALL_CREDENTIALS = new RegExp(URL_CREDENTIALS, 'g');
+
 export function maskUrl(url: string): string {
-  return url.replace(/\/\/[^@/?#\s]*@/, `//${MASK}@`);
+  return url.replace(FIRST_CREDENTIALS, `//${MASK}@`);
+}
+
+/** Text that may quote URLs (a program's error output): the credentials of every one of them masked. */
+export function maskUrlsInText(text: string): string {
+  return text.replace(ALL_CREDENTIALS, `//${MASK}@`);
 }
 
 const KEY_VALUE = new RegExp(`((?:^|[\\s{,"'])(?:${SECRET_KEYS.join('|')})["']?\\s*[:=]\\s*)([^\\s,}]+.*)$`, 'gm');

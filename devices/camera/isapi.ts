@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { XMLParser } from 'fast-xml-parser';
-import { digestAuthorization } from '../../core/http-digest.js';
+import { answerChallenge } from '../../core/http-digest.js';
 import { maskUrl } from '../../core/secrets.js';
 
 export const ALERT_STREAM_PATH = '/ISAPI/Event/notification/alertStream';
@@ -177,9 +177,7 @@ export class IsapiEventStream extends EventEmitter<IsapiEvents> {
       const challenge = res.headers.get('www-authenticate');
       if (res.status === 401 && challenge && this.opts.user) {
         await res.body?.cancel();
-        const authorization = /^Digest/i.test(challenge)
-          ? digestAuthorization(challenge, this.opts.user, this.opts.password ?? '', 'GET', ALERT_STREAM_PATH)
-          : `Basic ${Buffer.from(`${this.opts.user}:${this.opts.password ?? ''}`).toString('base64')}`;
+        const authorization = answerChallenge(challenge, this.opts.user, this.opts.password ?? '', 'GET', ALERT_STREAM_PATH);
         res = await fetch(url, { headers: { authorization }, signal: abort.signal });
       }
       if (res.status === 401) throw new Error('the camera refused the credentials');

@@ -3,7 +3,7 @@
  * cameras without a usable stream, and the pictures attached to alarms.
  */
 import { execFile } from 'node:child_process';
-import { digestAuthorization } from '../../core/http-digest.js';
+import { answerChallenge } from '../../core/http-digest.js';
 import { maskUrl } from '../../core/secrets.js';
 import { FrameSourceBase, type FrameSourceOptions } from './frames.js';
 
@@ -67,11 +67,7 @@ export async function fetchSnapshot(url: string, user = '', password = '', timeo
     const challenge = res.headers.get('www-authenticate');
     if (res.status === 401 && challenge && user) {
       await res.arrayBuffer();
-      res = await get(
-        /^Digest/i.test(challenge)
-          ? digestAuthorization(challenge, user, password, 'GET', path)
-          : `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-      );
+      res = await get(answerChallenge(challenge, user, password, 'GET', path));
     }
   } catch (err) {
     throw new Error(`snapshot ${maskUrl(url)}: ${(err as Error).message}`);

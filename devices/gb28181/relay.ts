@@ -6,6 +6,7 @@
  * and its PS packets are sent on as they came, with the upper platform's SSRC.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { maskUrlsInText } from '../../core/secrets.js';
 import type { LiveVideo } from './live.js';
 import { AnnexBSplitter, type VideoCodec } from './media/ps.js';
 import type { RtpPsSender } from './media/sender.js';
@@ -42,10 +43,7 @@ export function probeCodec(url: string, ffprobe = 'ffprobe'): Promise<VideoCodec
   return new Promise((resolve, reject) => {
     execFile(ffprobe, [...args, url], { timeout: PROBE_TIMEOUT_MS }, (err, stdout, stderr) => {
       // Neither the command line nor ffprobe's words may carry the camera's password out: both quote the URL.
-      const said = String(stderr)
-        .trim()
-        .split('\n')[0]
-        ?.replace(/\/\/[^@/?#\s]*@/g, '//***@');
+      const said = maskUrlsInText(String(stderr).trim().split('\n')[0] ?? '');
       if (err) return reject(new Error(`ffprobe could not read the stream: ${err.killed ? 'timed out' : said || `exit ${err.code}`}`));
       const name = stdout.trim().split('\n')[0];
       if (name === 'h264') return resolve('h264');

@@ -144,6 +144,8 @@ export function incidentLine(m: IncidentMessage, tz: string): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const onPath = (program: string) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(path.join(d, program)));
+
 /** What a simulated camera needs on this machine; the demo runs without one when any is missing. */
 export function cameraDemoMissing(): string[] {
   const missing: string[] = [];
@@ -152,7 +154,7 @@ export function cameraDemoMissing(): string[] {
     existsSync(`${d}/girepository-1.0/GstRtspServer-1.0.typelib`),
   );
   if (!typelib) missing.push('gir1.2-gst-rtsp-server-1.0');
-  if (!(process.env.PATH ?? '').split(':').some((d) => d && existsSync(path.join(d, 'ffmpeg')))) missing.push('ffmpeg');
+  if (!onPath('ffmpeg')) missing.push('ffmpeg');
   if (!existsSync(BUILTIN_SCENES.people!.image!)) missing.push('darknet');
   return missing;
 }
@@ -186,7 +188,7 @@ async function startDemoCamera(out: (line: string) => void): Promise<SimulatedCa
 }
 
 async function startDemoGb(out: (line: string) => void): Promise<DemoGb | undefined> {
-  if (!(process.env.PATH ?? '').split(':').some((d) => d && existsSync(path.join(d, 'ffmpeg')))) {
+  if (!onPath('ffmpeg')) {
     out('  GB/T 28181     none: the simulated NVR needs ffmpeg (bash scripts/install-test-deps.sh installs it)');
     return undefined;
   }
