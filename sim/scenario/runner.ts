@@ -165,30 +165,19 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   }
   const playing = s.timeline.map(async (e) => {
     await sleep(Math.max(0, t0 + e.at * 1000 - Date.now()));
+    // Counted under the device's kind, said, run; a failing action is said, not fatal.
+    const play = async (kind: string, action: () => Promise<void>) => {
+      sent[kind] = (sent[kind] ?? 0) + 1;
+      say(`  t=${e.at}s ${e.device} ${e.do}`);
+      await action().catch((err: unknown) => say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`));
+    };
+    const args = e.args ?? {};
     const nvr = nvrs.get(e.device);
-    if (nvr) {
-      sent[GB_KIND] = (sent[GB_KIND] ?? 0) + 1;
-      say(`  t=${e.at}s ${e.device} ${e.do}`);
-      await GB_ACTIONS[e.do]!(nvr, e.args ?? {}).catch((err: unknown) =>
-        say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`),
-      );
-      return;
-    }
+    if (nvr) return play(GB_KIND, () => GB_ACTIONS[e.do]!(nvr, args));
     const cam = cameras.get(e.device);
-    if (cam) {
-      sent[CAMERA_KIND] = (sent[CAMERA_KIND] ?? 0) + 1;
-      say(`  t=${e.at}s ${e.device} ${e.do}`);
-      await CAMERA_ACTIONS[e.do]!(cam, e.args ?? {}).catch((err: unknown) =>
-        say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`),
-      );
-      return;
-    }
+    if (cam) return play(CAMERA_KIND, () => CAMERA_ACTIONS[e.do]!(cam, args));
     const d = devices.get(e.device)!;
-    sent[d.spec.kind] = (sent[d.spec.kind] ?? 0) + 1;
-    say(`  t=${e.at}s ${e.device} ${e.do}`);
-    await simKinds[d.spec.kind]!.actions[e.do]!(d.sim, e.args ?? {}).catch((err: unknown) =>
-      say(`  t=${e.at}s ${e.device} ${e.do} failed: ${(err as Error).message}`),
-    );
+    return play(d.spec.kind, () => simKinds[d.spec.kind]!.actions[e.do]!(d.sim, args));
   });
   const progress = setInterval(() => say(`  t=${Math.round((Date.now() - t0) / 1000)}s ${seen.length} incident messages seen`), 10_000);
   await sleep(s.duration * 1000);
