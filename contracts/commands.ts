@@ -55,6 +55,10 @@ export interface ReplyEvidence {
   url?: string;
   /** The bytes, base64, when they fit evidence.inlineMaxBytes: a platform behind the gateway's NAT gets them anyway. */
   inline?: string;
+  /** Where the push sink delivers it (evidence.push): every size reaches a platform that cannot reach the gateway. */
+  delivery?: { sink: 'mqtt' | 'http' | 's3'; key: string; url?: string };
+  /** Faces or plates in it were blurred before it left (evidence.privacy). */
+  masked?: boolean;
 }
 
 export interface Reply {

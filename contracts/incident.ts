@@ -16,6 +16,22 @@ export type Severity = (typeof SEVERITIES)[number];
 export const EVIDENCE_CLASSES = ['face', 'plate', 'person', 'vehicle', 'scene', 'snapshot'] as const;
 export type EvidenceClass = (typeof EVIDENCE_CLASSES)[number];
 
+/** Where a pushed evidence object will be on the platform's side (evidence.push), known when the incident is published. */
+export const EvidenceDelivery = Type.Object(
+  {
+    sink: StringEnum(['mqtt', 'http', 's3'] as const, {
+      description: 'mqtt: chunks on …/evidence/{sha256} (see docs/evidence.md); http: PUT/POST to url; s3: object in a bucket',
+    }),
+    key: Type.String({
+      minLength: 1,
+      maxLength: 400,
+      description: 'the object key: <prefix><gatewayId>/<sha256>.<ext> (s3: <bucket>/<key>)',
+    }),
+    url: Type.Optional(Type.String({ description: 'where the platform reads it, when the sink has one' })),
+  },
+  { additionalProperties: false, description: 'pushed by the gateway; arrives at least once, byte-identical (check the sha256)' },
+);
+
 const IsoTime = (what: string) => Type.String({ pattern: ISO_UTC_PATTERN, description: `${what}, ISO 8601 UTC` });
 
 export const IncidentMessageSchema = Type.Object(
@@ -73,6 +89,27 @@ export const IncidentMessageSchema = Type.Object(
             }),
           ),
           url: Type.Optional(Type.String({ description: 'signed link to the bytes on the gateway, valid until it expires' })),
+          delivery: Type.Optional(EvidenceDelivery),
+          masked: Type.Optional(
+            Type.Boolean({ description: 'true: faces or plates in it were blurred before it left the gateway (evidence.privacy)' }),
+          ),
+          original: Type.Optional(
+            Type.String({
+              pattern: '^[0-9a-f]{64}$',
+              description: 'sha256 of the unmasked image, kept only on the gateway (its API, access-logged)',
+            }),
+          ),
+          thumbnail: Type.Optional(
+            Type.Object(
+              {
+                mime: Type.Literal('image/jpeg'),
+                width: Type.Integer({ minimum: 1 }),
+                height: Type.Integer({ minimum: 1 }),
+                inline: Type.String({ contentEncoding: 'base64', description: 'the thumbnail JPEG' }),
+              },
+              { additionalProperties: false, description: 'a small JPEG of the (masked) image, always inline (evidence.thumbnails)' },
+            ),
+          ),
           camera: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the camera that took it' })),
           mime: Type.Optional(Type.String()),
           bytes: Type.Optional(Type.Integer({ minimum: 0 })),

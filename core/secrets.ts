@@ -7,7 +7,8 @@
 /**
  * Object keys whose values are secrets wherever they sit: config sections, log fields, API bodies.
  * `secretHash`/`passwordHash` are scrypt hashes (still worth keeping private), `redis` is the HA
- * pair's URL (it may carry a password), `auth` a command's signature, `sig` an evidence link's.
+ * pair's URL (it may carry a password), `auth` a command's signature, `sig` an evidence link's,
+ * `secretAccessKey` an S3 sink's.
  */
 export const SECRET_KEYS = [
   'secret',
@@ -20,6 +21,7 @@ export const SECRET_KEYS = [
   'redis',
   'auth',
   'sig',
+  'secretAccessKey',
 ] as const;
 
 const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS);

@@ -17,6 +17,7 @@ import { DeviceCommands } from './device-commands.js';
 import { deviceBroker } from './device-broker.js';
 import { DeviceDirectory, type GatewayDevice, type NewDeviceInput, watched } from './devices/directory.js';
 import { Evidence } from './evidence/service.js';
+import { evidenceSink } from './evidence/sinks/index.js';
 import type { EvidenceStore } from './evidence/store.js';
 import { gatewayHealth } from './health.js';
 import { HeartbeatMonitor } from './heartbeats.js';
@@ -103,6 +104,14 @@ export class Gateway {
       log,
       snapshot: (id) => this.snapshotForPlatform(id),
     });
+    const uplink = this.uplink;
+    this.evidenceService.pushThrough(
+      evidenceSink(
+        config,
+        uplink ? { root: uplink.topics.root, publish: (topic, payload) => uplink.publishQos1(topic, payload) } : undefined,
+      ),
+    );
+    if (uplink) uplink.onConnect(() => this.evidenceService.push?.wake());
     this.directory = new DeviceDirectory(config);
     this.rejections = new RejectionLog(counters, child('ingest'));
     this.heartbeats = new HeartbeatMonitor(this.devices.map(watched), this.incidents);
@@ -201,6 +210,7 @@ export class Gateway {
       ...upstreamServices(shared),
       ...leaderJobs(shared),
       this.evidenceService.sweeper,
+      this.evidenceService.pusher,
       this.series,
       { name: 'device commands', stop: () => deviceCommands.stop() },
       kinds,
@@ -236,15 +246,19 @@ export class Gateway {
     if (!camera) return undefined;
     const bytes = await camera.snapshot();
     const item = await this.evidenceService.forIncident({ bytes, class: 'snapshot', mime: 'image/jpeg' });
+    // The image as it may leave (masked unless evidence.privacy allows), which is what the reply names.
+    const out = item.masked ? (await this.evidence.get(item.sha256))?.bytes : bytes;
     return {
       camera: cameraId,
       sha256: item.sha256,
       mime: item.mime ?? 'image/jpeg',
-      bytes: bytes.length,
+      bytes: item.bytes ?? bytes.length,
       takenAt: new Date().toISOString(),
       ...(item.url ? { url: item.url } : {}),
+      ...(item.delivery ? { delivery: item.delivery } : {}),
+      ...(item.masked ? { masked: true } : {}),
       // Asked for, so sent whenever it fits, whatever evidence.inline says for incidents.
-      ...(bytes.length <= this.config.evidence.inlineMaxBytes ? { inline: bytes.toString('base64') } : {}),
+      ...(out && out.length <= this.config.evidence.inlineMaxBytes ? { inline: out.toString('base64') } : {}),
     };
   }
 

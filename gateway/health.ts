@@ -18,6 +18,13 @@ export function gatewayHealth(gw: Gateway): Health {
   const outbox = gw.outbox.stats();
   const dropped = outbox.dropped.full + outbox.dropped.expired;
   if (dropped > 0) problems.push(`${dropped} incident messages dropped from the outbox`);
+  const push = gw.evidenceService.push?.stats();
+  if (push) {
+    const lost = push.dropped.full + push.dropped.expired + push.dropped.undeliverable;
+    if (lost > 0) problems.push(`${lost} evidence objects dropped before they reached the centre`);
+    if (push.lastError && push.oldestAgeSeconds > 300)
+      problems.push(`evidence push (${push.sink}) failing for ${push.oldestAgeSeconds} s: ${push.lastError}`);
+  }
   return {
     status: problems.length ? 'degraded' : 'ok',
     gatewayId: config.gateway.id,
@@ -30,6 +37,7 @@ export function gatewayHealth(gw: Gateway): Health {
     series: { sink: gw.sink.name, ...series },
     incidents: { active: gw.incidents.activeIncidents().length },
     outbox: { pending: outbox.pending, oldestAgeSeconds: Math.round(outbox.oldestAgeMs / 1000), lastSeq: outbox.lastSeq, dropped },
+    ...(push ? { evidencePush: push } : {}),
     ...(cluster && config.cluster ? { cluster: { node: config.cluster.node, leader: cluster.leader } } : {}),
     problems,
   };

@@ -38,6 +38,16 @@ export function gatewayMetrics(gw: Gateway): { metrics: Metrics; detectorTiming:
       read: () => one(outbox.stats().oldestAgeMs / 1000),
     },
     { name: 'outbox_last_seq', help: 'the last incident message sequence number used', read: () => one(outbox.stats().lastSeq) },
+    {
+      name: 'evidence_push_pending',
+      help: 'evidence objects waiting to be pushed to the centre',
+      read: () => one(gw.evidenceService.push?.stats().pending ?? 0),
+    },
+    {
+      name: 'evidence_push_oldest_age_seconds',
+      help: 'age of the oldest evidence object waiting to be pushed',
+      read: () => one(gw.evidenceService.push?.stats().oldestAgeSeconds ?? 0),
+    },
     { name: 'series_pending_lines', help: 'readings buffered for the series store', read: () => one(series.sink.stats().pending) },
     { name: 'series_dropped_lines', help: 'readings given up on', read: () => one(series.dropped()) },
     { name: 'spool_bytes', help: 'bytes of readings spooled on disk', read: () => one(series.spool.bytesOnDisk) },

@@ -22,6 +22,21 @@ export const HealthSchema = Type.Object({
   series: Type.Object({ sink: Type.String(), written: Type.Integer(), pending: Type.Integer(), dropped: Type.Integer() }),
   incidents: Type.Object({ active: Type.Integer() }),
   outbox: Type.Object({ pending: Type.Integer(), oldestAgeSeconds: Type.Integer(), lastSeq: Type.Integer(), dropped: Type.Integer() }),
+  evidencePush: Type.Optional(
+    Type.Object(
+      {
+        sink: Type.String(),
+        pending: Type.Integer(),
+        pendingBytes: Type.Integer(),
+        oldestAgeSeconds: Type.Integer(),
+        delivered: Type.Integer(),
+        dropped: Type.Object({ full: Type.Integer(), expired: Type.Integer(), undeliverable: Type.Integer() }),
+        corrupt: Type.Optional(Type.Integer()),
+        lastError: Type.Optional(Type.String()),
+      },
+      { description: 'evidence waiting to be pushed to the centre (evidence.push), delivered and dropped since start' },
+    ),
+  ),
   cluster: Type.Optional(
     Type.Object(
       { node: Type.String(), leader: Type.Boolean() },

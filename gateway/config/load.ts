@@ -108,6 +108,13 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
   }
   if (raw.influx && env.GRIDEDGE_INFLUX_TOKEN) raw.influx.token = env.GRIDEDGE_INFLUX_TOKEN;
   if (raw.influx && env.GRIDEDGE_INFLUX_PASSWORD) raw.influx.password = env.GRIDEDGE_INFLUX_PASSWORD;
+  const push = raw.evidence.push;
+  if (push.s3 && env.GRIDEDGE_S3_SECRET) push.s3.secretAccessKey = env.GRIDEDGE_S3_SECRET;
+  if (push.sink === 'mqtt' && !raw.upstream) problems.push('evidence.push.sink: mqtt needs the upstream section (the broker it pushes to)');
+  if (push.sink === 'http' && !push.http) problems.push('evidence.push.sink: http needs evidence.push.http (url, method, token)');
+  if (push.sink === 's3' && !push.s3) problems.push('evidence.push.sink: s3 needs evidence.push.s3 (endpoint, bucket, keys)');
+  if (push.sink === 's3' && push.s3 && !push.s3.secretAccessKey && requireSecrets)
+    problems.push('evidence.push.s3.secretAccessKey: missing (set it, or GRIDEDGE_S3_SECRET)');
   if (raw.cluster && env.GRIDEDGE_CLUSTER_REDIS) raw.cluster.redis = env.GRIDEDGE_CLUSTER_REDIS;
   if (env.GRIDEDGE_LINK_SECRET) {
     if (env.GRIDEDGE_LINK_SECRET.length < 16)

@@ -236,6 +236,70 @@ export const ClusterSection = Type.Optional(
   ),
 );
 
+/** How evidence reaches the centre when the centre cannot reach the gateway (NAT): pushed through a sink. */
+const EvidencePush = Type.Object(
+  {
+    sink: StringEnum(['auto', 'mqtt', 'http', 's3', 'none'] as const, {
+      default: 'auto',
+      description:
+        'auto: mqtt when upstream is set, else none; mqtt: chunks over the upstream broker; http: PUT/POST to a server; ' +
+        's3: S3-compatible object storage; none: only the signed link',
+    }),
+    keyPrefix: Type.String({
+      pattern: '^[A-Za-z0-9._/-]{0,100}$',
+      default: 'gridedge/',
+      description: 'object keys are <keyPrefix><gateway id>/<sha256>.<ext>',
+    }),
+    chunkBytes: Type.Integer({
+      minimum: 1024,
+      maximum: 4 * 1024 * 1024,
+      default: 65_536,
+      description: 'mqtt: bytes of image per message (keep under the upstream broker message limit)',
+    }),
+    http: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://[^\\s]+$', description: 'base URL; the object goes to <url>/<key>' }),
+          method: StringEnum<'PUT' | 'POST'>(['PUT', 'POST'], { default: 'PUT', description: 'PUT (the default) or POST' }),
+          token: Type.Optional(Type.String({ minLength: 8, maxLength: 512, description: 'sent as Authorization: Bearer <token>' })),
+          publicUrl: Type.Optional(
+            Type.String({ pattern: '^https?://[^\\s]+$', description: 'where the platform reads objects, if not url' }),
+          ),
+          timeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 600, default: 30 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    s3: Type.Optional(
+      Type.Object(
+        {
+          endpoint: Type.Optional(
+            Type.String({ pattern: '^https?://[^\\s]+$', description: "the object store's URL (MinIO, a government cloud's OSS)" }),
+          ),
+          region: Type.String({ minLength: 1, default: 'us-east-1' }),
+          bucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', description: 'bucket name (S3 rules)' }),
+          accessKeyId: Type.String({ minLength: 1, maxLength: 256 }),
+          secretAccessKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'the key (or GRIDEDGE_S3_SECRET)' })),
+          forcePathStyle: Type.Boolean({ default: true, description: 'true for most S3-compatible stores (bucket in the path)' }),
+          publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'base URL the platform reads objects at' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    maxPendingMB: Type.Number({
+      exclusiveMinimum: 0,
+      default: 1024,
+      description: 'evidence waiting to be pushed at most, MiB; the oldest goes first',
+    }),
+    maxPendingHours: Type.Number({
+      exclusiveMinimum: 0,
+      default: 168,
+      description: 'evidence not pushed within this many hours is dropped',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const EvidenceSection = Type.Object(
   {
     retentionHours: Type.Object(
@@ -260,6 +324,40 @@ export const EvidenceSection = Type.Object(
       description: 'true: send images up to inlineMaxBytes inside the incident (base64), besides the link',
     }),
     inlineMaxBytes: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 32_768, description: 'largest image sent inline, bytes' }),
+    thumbnails: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'true: every image in an incident carries a small JPEG thumbnail inline' }),
+        maxWidth: Type.Integer({ minimum: 32, maximum: 1920, default: 320, description: 'thumbnail width at most, pixels' }),
+        maxHeight: Type.Integer({ minimum: 32, maximum: 1080, default: 240, description: 'thumbnail height at most, pixels' }),
+        quality: Type.Integer({
+          minimum: 20,
+          maximum: 95,
+          default: 70,
+          description: 'JPEG quality 20-95 (lowered until it fits maxBytes)',
+        }),
+        maxBytes: Type.Integer({ minimum: 2048, maximum: 262_144, default: 24_576, description: 'largest thumbnail, bytes' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    privacy: Type.Object(
+      {
+        allow: Type.Array(StringEnum(['face', 'plate'] as const), {
+          uniqueItems: true,
+          default: [],
+          description:
+            'personal data that may leave the gateway unmasked (PIPL / GB/T 35273): [] blurs faces and plates in every image pushed, ' +
+            'inlined or sent as a thumbnail; list face or plate only where the site has the legal basis',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    push: EvidencePush,
+    accessLog: Type.Object(
+      {
+        maxDays: Type.Integer({ minimum: 1, maximum: 3650, default: 180, description: 'days each evidence read stays in the access log' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );

@@ -42,6 +42,7 @@ export class Uplink {
   private readonly window: number;
   private statusTimer?: NodeJS.Timeout;
   private statusDirty = false;
+  private readonly connectListeners: Array<() => void> = [];
 
   constructor(private readonly opts: UplinkOptions) {
     this.topics = upstreamTopics(opts.grid, opts.gatewayId);
@@ -104,6 +105,7 @@ export class Uplink {
         });
       }
       this.pump();
+      for (const l of this.connectListeners) l();
     });
     client.on('message', (topic, payload) => this.onCommand(topic, payload));
     client.on('close', () => log.debug({ upstream: where }, 'uplink connection closed'));
@@ -115,6 +117,22 @@ export class Uplink {
       log.warn({ upstream: where, err: err.message }, 'uplink error');
     });
     this.client = client;
+  }
+
+  /** Called on every (re)connect: other queues for the platform (evidence, captures) try again then. */
+  onConnect(listener: () => void): void {
+    this.connectListeners.push(listener);
+  }
+
+  /**
+   * Publishes one message at QoS 1 beside the incidents (evidence chunks, captures); resolves on
+   * PUBACK. Rejects at once while the link is down, and after `timeoutMs` without an answer, so
+   * the caller's own durable queue keeps the message and retries it.
+   */
+  async publishQos1(topic: string, payload: Buffer | string, timeoutMs = 30_000): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new Error('uplink not connected');
+    await withTimeout(client.publishAsync(topic, payload, { qos: 1 }), timeoutMs);
   }
 
   /** Sends what the window allows, best lane first. */

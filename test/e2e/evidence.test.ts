@@ -26,7 +26,8 @@ beforeAll(async () => {
         broker: { host: '127.0.0.1', port: 0 },
         api: { host: '127.0.0.1', port: 0 },
         upstream: { url: mosquitto.url },
-        evidence: { inline: true, inlineMaxBytes: 8192 },
+        // Masking (on by default) is tested in evidence-push.test.ts on real photos; these bytes are not images.
+        evidence: { inline: true, inlineMaxBytes: 8192, privacy: { allow: ['face', 'plate'] } },
       },
       'test',
       dataDir,
