@@ -25,6 +25,8 @@ export class S3EvidenceSink implements EvidenceSink {
   constructor(private readonly opts: S3SinkOptions) {}
 
   private connect() {
+    // The SDK warns on Node 20 about its releases of 2027 (pinned in package.json: not this one); once is in the README.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client ??= import('@aws-sdk/client-s3').then((sdk) => ({
       client: new sdk.S3Client({
         region: this.opts.region,
