@@ -7,7 +7,6 @@
  * across an upstream outage and two kill -9s of the gateway process, with nothing lost.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,43 +15,17 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentMessage } from '../../contracts/incident.js';
 import { createLogger } from '../../core/log.js';
-import { PACKAGE_ROOT } from '../../core/package.js';
 import { FaceDetector } from '../../detectors/face/blazeface.js';
 import { resolveConfig } from '../../gateway/config/load.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { SimulatedSmokeAlarm } from '../../sim/smoke-alarm.js';
 import { gridedge, type Run } from '../helpers/cli.js';
 import { canConnect, freePort, startMosquitto, waitFor, type Mosquitto } from '../helpers/servers.js';
+import { photoServer } from '../helpers/photos.js';
 import { tempDir } from '../helpers/tmp.js';
 import { EvidenceCollector, UpstreamSubscriber } from '../helpers/upstream.js';
 
 const GRID = '110105001002000';
-const PHOTOS = ['sample1', 'sample2', 'sample3', 'sample6'].map((n) =>
-  readFileSync(path.join(PACKAGE_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo', `${n}.jpg`)),
-);
-
-/** A camera's snapshot URL: a different real photo (and size) on every request. */
-export async function photoServer(): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
-  let n = 0;
-  const server = createServer((req, res) => {
-    const i = n++;
-    void sharp(PHOTOS[i % PHOTOS.length])
-      .resize(800 + 16 * (i % 20))
-      .jpeg({ quality: 80 })
-      .toBuffer()
-      .then((jpeg) => {
-        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length });
-        res.end(jpeg);
-      });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/snapshot.jpg`,
-    requests: () => n,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
-
 function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
