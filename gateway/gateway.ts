@@ -18,6 +18,8 @@ import { deviceBroker } from './device-broker.js';
 import { DeviceDirectory, type GatewayDevice, type NewDeviceInput, watched } from './devices/directory.js';
 import { Evidence } from './evidence/service.js';
 import { evidenceSink } from './evidence/sinks/index.js';
+import { Captures } from './captures/captures.js';
+import { type PurgeReport, type PurgeRequest, purgeCaptures } from './captures/purge.js';
 import type { EvidenceStore } from './evidence/store.js';
 import { gatewayHealth } from './health.js';
 import { HeartbeatMonitor } from './heartbeats.js';
@@ -66,6 +68,8 @@ export class Gateway {
   readonly broker: DeviceBroker;
   readonly cameras: CameraManager<GatewayCamera>;
   readonly vision: Vision;
+  /** Captures (one per track) to the centre, from detectors and smart cameras. */
+  readonly captures: Captures;
   /** GB/T 28181 (cameras and NVRs registering to the gateway), when configured. */
   readonly gb28181?: GbVideo;
   readonly metrics: Metrics;
@@ -111,7 +115,18 @@ export class Gateway {
         uplink ? { root: uplink.topics.root, publish: (topic, payload) => uplink.publishQos1(topic, payload) } : undefined,
       ),
     );
-    if (uplink) uplink.onConnect(() => this.evidenceService.push?.wake());
+    this.captures = new Captures({
+      config,
+      evidence: this.evidenceService,
+      ...(uplink ? { upstream: { root: uplink.topics.root, publish: (topic, payload) => uplink.publishQos1(topic, payload) } } : {}),
+      counters,
+      log: child('captures'),
+    });
+    if (uplink)
+      uplink.onConnect(() => {
+        this.evidenceService.push?.wake();
+        this.captures.wake();
+      });
     this.directory = new DeviceDirectory(config);
     this.rejections = new RejectionLog(counters, child('ingest'));
     this.heartbeats = new HeartbeatMonitor(this.devices.map(watched), this.incidents);
@@ -133,7 +148,26 @@ export class Gateway {
       commands: deviceCommands,
       heartbeats: this.heartbeats,
       log: child('ingest'),
-      storeCapture: async (c) => (await this.evidenceService.put({ bytes: c.image, class: c.subject, mime: c.mime })).sha256,
+      storeCapture: async (c, device) => {
+        const sha256 = (await this.evidenceService.put({ bytes: c.image, class: c.subject, mime: c.mime })).sha256;
+        // A smart camera's own capture goes to the centre like a detector's; its failure never refuses the device's message.
+        void this.captures
+          .record({
+            camera: device.id,
+            grid: device.grid,
+            source: 'camera',
+            subject: c.subject,
+            firstAt: c.ts,
+            lastAt: c.ts,
+            ...(c.confidence !== undefined ? { score: c.confidence } : {}),
+            ...(c.plate ? { plate: c.plate } : {}),
+            ...(c.plateColor ? { color: c.plateColor } : {}),
+            ...(c.direction ? { direction: c.direction } : {}),
+            crop: { bytes: c.image, mime: c.mime },
+          })
+          .catch((err: unknown) => log.warn({ device: device.id, err: (err as Error).message }, 'capture not recorded'));
+        return sha256;
+      },
       ...(cluster ? { shareRules: (id: string, json: string) => cluster.saveRules(id, json) } : {}),
       onVideoSource: (v) => {
         const detect = config.vision.liveVideoDetect;
@@ -195,6 +229,7 @@ export class Gateway {
       sink: this.series.sink,
       counters,
       storeEvidence: (input) => this.evidenceService.put(input),
+      onCapture: (c) => this.captures.record(c),
       log: child('vision'),
       onTiming: detectorTiming,
     });
@@ -211,6 +246,7 @@ export class Gateway {
       ...leaderJobs(shared),
       this.evidenceService.sweeper,
       this.evidenceService.pusher,
+      this.captures,
       this.series,
       { name: 'device commands', stop: () => deviceCommands.stop() },
       kinds,
@@ -307,6 +343,18 @@ export class Gateway {
     this.broker.removeDevice(id);
     this.heartbeats.remove(id);
     this.log.info({ device: id }, 'device removed');
+  }
+
+  /** Removes a subject's captures (by plate or capture id): images, queued deliveries, index lines. */
+  async purgeCaptures(req: PurgeRequest): Promise<PurgeReport> {
+    const report = await purgeCaptures(req, {
+      indexFile: this.captures.indexFile,
+      store: this.evidence,
+      unqueueEvidence: (shas) => this.evidenceService.push?.remove(shas) ?? Promise.resolve(0),
+      unqueueCaptures: (ids) => this.captures.forget(ids),
+    });
+    this.counters.inc('captures_purged_total', undefined, report.captures.length);
+    return report;
   }
 
   /** Deletes evidence past its class's retention; counted per class. */

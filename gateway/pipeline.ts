@@ -46,8 +46,8 @@ export interface PipelineDeps {
   snapshots?: SnapshotProvider;
   /** A device announced live video (a drone): the cameras take it as a source. */
   onVideoSource?: (source: VideoSource) => void;
-  /** Stores a capture's image as evidence; resolves to its sha256. */
-  storeCapture(capture: Capture): Promise<string>;
+  /** Stores a capture's image as evidence (and sends it on as a capture); resolves to its sha256. */
+  storeCapture(capture: Capture, device: DeviceInfo): Promise<string>;
   /**
    * An HA pair: stores a device's rule memory where the other node can read it. The device's
    * PUBACK waits for it, so a device that moves to the other node finds its state there.
@@ -167,7 +167,7 @@ export class Pipeline {
     if (message.type === 'capture' && !message.sha256) {
       // The image is evidence before it is anything else: stored first, then recorded and judged.
       const stored = this.deps
-        .storeCapture(message)
+        .storeCapture(message, session.device)
         .then((sha256) => Promise.all(this.accept(session, { ...message, sha256 }, state, payload, channel)).then(() => undefined));
       return [stored];
     }

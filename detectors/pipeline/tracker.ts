@@ -17,6 +17,8 @@ export interface BestShot {
   image: RgbImage;
   /** Where the object is inside `image`. */
   boxInImage: Box;
+  /** The whole frame it was cut from (a reference, not a copy: frames are not reused), `box` is in it. */
+  scene: RgbImage;
 }
 
 export interface Track {
@@ -163,6 +165,7 @@ export class Tracker {
         quality: q,
         image: cut,
         boxInImage: { x: d.box.x - Math.floor(region.x), y: d.box.y - Math.floor(region.y), w: d.box.w, h: d.box.h },
+        scene: image,
       };
     }
   }

@@ -2,6 +2,9 @@
 import type { Static } from '@sinclair/typebox';
 import type { HttpRoute } from '../../devices/types.js';
 import type { EvidenceStore } from '../evidence/store.js';
+import type { EvidenceAccessLog } from '../evidence/access-log.js';
+import type { PurgeReport, PurgeRequest } from '../captures/purge.js';
+import type { CaptureMessage } from '../../contracts/capture.js';
 import type { LifecycleCommand } from '../../contracts/commands.js';
 import type { CommandResult, IncidentQuery } from '../incidents/manager.js';
 import type { IncidentMessage } from '../../contracts/incident.js';
@@ -51,7 +54,11 @@ export interface ApiContext {
   gb28181(): Gb28181View | undefined;
   config(): unknown;
   metrics(): Promise<string>;
-  evidence: { store: EvidenceStore; secret: string };
+  evidence: { store: EvidenceStore; secret: string; access: EvidenceAccessLog };
+  /** The latest capture messages, newest first. */
+  captures(limit: number): CaptureMessage[];
+  /** Removes a subject's captures by plate or capture id. */
+  purgeCaptures(req: PurgeRequest): Promise<PurgeReport>;
 }
 
 export interface ApiOptions {

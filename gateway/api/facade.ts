@@ -117,6 +117,8 @@ export function apiContext(gw: Gateway): ApiContext {
     gb28181: () => (gw.gb28181 ? gb28181View(gw.gb28181) : undefined),
     config: () => maskSecrets(gw.config),
     metrics: () => gw.metrics.text(),
-    evidence: { store: gw.evidence, secret: gw.evidenceService.linkSecret },
+    evidence: { store: gw.evidence, secret: gw.evidenceService.linkSecret, access: gw.evidenceService.accessLog },
+    captures: (limit) => gw.captures.recent(limit),
+    purgeCaptures: (req) => gw.purgeCaptures(req),
   };
 }

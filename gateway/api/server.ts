@@ -15,6 +15,7 @@ import { cameraRoutes } from './routes/cameras.js';
 import { deviceRoutes } from './routes/devices.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { systemRoutes } from './routes/system.js';
+import { evidenceRoutes } from './routes/evidence.js';
 import { gridedgeError } from '../../core/errors.js';
 
 export type Access = 'public' | 'device' | Role;
@@ -59,7 +60,8 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
     ticketHolders.set(req, { name: result.name, role: result.role });
   });
 
-  systemRoutes(app, ctx, opts, { tickets, holder: (req: FastifyRequest) => ticketHolders.get(req) });
+  systemRoutes(app, ctx, { tickets, holder: (req: FastifyRequest) => ticketHolders.get(req) });
+  evidenceRoutes(app, ctx, opts, (req: FastifyRequest) => ticketHolders.get(req));
   deviceRoutes(app, ctx);
   cameraRoutes(app, ctx);
   incidentRoutes(app, ctx);

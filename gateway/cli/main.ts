@@ -17,6 +17,7 @@ import { devicesCommand } from './devices-command.js';
 import { checkLine, doctor, summary } from './doctor.js';
 import { simCommand } from './sim-command.js';
 import { spoolCommand } from './spool-command.js';
+import { evidenceCommand } from './evidence-command.js';
 import { divisionName } from '../../contracts/grid.js';
 
 const program = new Command()
@@ -141,5 +142,6 @@ camerasCommand(program);
 devicesCommand(program);
 
 spoolCommand(program);
+evidenceCommand(program);
 
 program.parseAsync().catch(fail);

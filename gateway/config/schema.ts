@@ -8,7 +8,7 @@ import { GB_ID_PATTERN } from '../../devices/gb28181/ids.js';
 import { ZoneSchema } from '../../detectors/pipeline/zones.js';
 import { GridCode } from '../../contracts/grid.js';
 import { Id } from '../../contracts/ids.js';
-import { ApiSection, BrokerSection, ClusterSection, EvidenceSection, InfluxSection, UpstreamSection } from './sections.js';
+import { ApiSection, BrokerSection, CapturesSection, ClusterSection, EvidenceSection, InfluxSection, UpstreamSection } from './sections.js';
 import { CATEGORY_PATTERN } from '../../contracts/categories.js';
 import { SEVERITIES } from '../../contracts/incident.js';
 
@@ -145,6 +145,7 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     evidence: EvidenceSection,
+    captures: CapturesSection,
     api: ApiSection,
     kinds: KindsSchema,
     incidents: Type.Object(

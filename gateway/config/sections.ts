@@ -409,3 +409,29 @@ export const ApiSection = Type.Object(
   },
   { additionalProperties: false, default: {} },
 );
+
+/** Face and plate captures to the centre (gridedge.capture/v1), one per track. */
+export const CapturesSection = Type.Object(
+  {
+    upstream: Type.Boolean({
+      default: true,
+      description: 'true: captures go to the upstream broker on …/capture (needs upstream); false: they stay on the gateway',
+    }),
+    scene: Type.Boolean({ default: true, description: 'true: the whole frame goes with each detector capture besides the crop' }),
+    maxPerMinute: Type.Integer({
+      minimum: 1,
+      maximum: 6000,
+      default: 120,
+      description: 'captures sent per camera per minute at most; more are counted and kept on the gateway only',
+    }),
+    dedupeSeconds: Type.Number({
+      minimum: 0,
+      maximum: 3600,
+      default: 10,
+      description: "a camera's own capture of the same plate (or face event) again within this many seconds is the same track",
+    }),
+    maxPendingMB: Type.Number({ exclusiveMinimum: 0, default: 64, description: 'capture messages waiting for the upstream, MiB at most' }),
+    maxPendingHours: Type.Number({ exclusiveMinimum: 0, default: 168, description: 'capture messages older than this are dropped' }),
+  },
+  { additionalProperties: false, default: {} },
+);

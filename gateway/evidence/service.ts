@@ -17,8 +17,9 @@ import { evidenceUrl } from './links.js';
 import { linkSecret } from './secret.js';
 import { type EvidenceRef, EvidenceStore } from './store.js';
 import { EvidencePush } from './push.js';
+import { EvidenceAccessLog } from './access-log.js';
 import { Masker, type RegionFinder, thumbnail } from './privacy.js';
-import type { EvidenceSink } from './sinks/index.js';
+import type { EvidenceLocation, EvidenceSink } from './sinks/index.js';
 
 export class Evidence {
   readonly store: EvidenceStore;
@@ -32,6 +33,8 @@ export class Evidence {
   push?: EvidencePush;
   /** Blurs faces and plates in what leaves the gateway (evidence.privacy). */
   readonly masker: Masker;
+  /** Every read of evidence through the API. */
+  readonly accessLog: EvidenceAccessLog;
 
   constructor(
     private readonly config: Config,
@@ -42,6 +45,7 @@ export class Evidence {
     this.linkSecret = linkSecret(config.api.linkSecret, path.join(config.dataDir, 'state'));
     this.publicUrl = config.api.publicUrl ?? `${this.scheme}://${config.api.host}:${config.api.port}`;
     this.sweeper = every('evidence sweep', config.evidence.sweepIntervalMinutes * 60_000, () => this.sweep(), { log });
+    this.accessLog = new EvidenceAccessLog(path.join(config.dataDir, 'state'), config.evidence.accessLog.maxDays);
     this.masker = new Masker(new Set(config.evidence.privacy.allow), { face: faceFinder(), plate: plateFinder() });
   }
 
@@ -98,6 +102,43 @@ export class Evidence {
    */
   async forIncident(input: EvidenceInput): Promise<EvidenceItem> {
     const { evidence } = this.config;
+    const { ref, original, bytes, masked, delivery } = await this.outgoing(input);
+    const thumb = evidence.thumbnails.enabled ? await thumbnail(bytes, evidence.thumbnails).catch(() => undefined) : undefined;
+    const inline = evidence.inline && bytes.length <= evidence.inlineMaxBytes;
+    return {
+      kind: 'image' as const,
+      sha256: ref.sha256,
+      class: ref.class,
+      mime: ref.mime,
+      bytes: ref.bytes,
+      url: this.linkTo(ref.sha256),
+      ...(delivery ? { delivery } : {}),
+      ...(masked ? { masked: true, original: original.sha256 } : {}),
+      ...(input.camera ? { camera: input.camera } : {}),
+      ...(input.boxes ? { boxes: input.boxes } : {}),
+      ...(thumb
+        ? { thumbnail: { mime: 'image/jpeg' as const, width: thumb.width, height: thumb.height, inline: thumb.bytes.toString('base64') } }
+        : {}),
+      ...(inline ? { inline: bytes.toString('base64') } : {}),
+    };
+  }
+
+  /** A signed link to stored evidence, valid for `evidence.linkTtlHours`. */
+  linkTo(sha256: string): string {
+    return evidenceUrl(this.publicUrl, this.linkSecret, sha256, this.config.evidence.linkTtlHours * 3600);
+  }
+
+  /**
+   * The image as it may leave: stored as given, masked (and the masked copy stored) when the
+   * gateway sends anything out, and queued for the push sink before this resolves.
+   */
+  async outgoing(input: EvidenceInput): Promise<{
+    ref: EvidenceRef;
+    original: EvidenceRef;
+    bytes: Buffer;
+    masked: boolean;
+    delivery?: EvidenceLocation;
+  }> {
     const original = await this.put(input);
     let ref = original;
     let bytes = input.bytes;
@@ -116,24 +157,7 @@ export class Evidence {
       }
     }
     const delivery = this.push ? await this.push.enqueue(ref, input.camera) : undefined;
-    const thumb = evidence.thumbnails.enabled ? await thumbnail(bytes, evidence.thumbnails).catch(() => undefined) : undefined;
-    const inline = evidence.inline && bytes.length <= evidence.inlineMaxBytes;
-    return {
-      kind: 'image' as const,
-      sha256: ref.sha256,
-      class: ref.class,
-      mime: ref.mime,
-      bytes: ref.bytes,
-      url: evidenceUrl(this.publicUrl, this.linkSecret, ref.sha256, evidence.linkTtlHours * 3600),
-      ...(delivery ? { delivery } : {}),
-      ...(masked ? { masked: true, original: original.sha256 } : {}),
-      ...(input.camera ? { camera: input.camera } : {}),
-      ...(input.boxes ? { boxes: input.boxes } : {}),
-      ...(thumb
-        ? { thumbnail: { mime: 'image/jpeg' as const, width: thumb.width, height: thumb.height, inline: thumb.bytes.toString('base64') } }
-        : {}),
-      ...(inline ? { inline: bytes.toString('base64') } : {}),
-    };
+    return { ref, original, bytes, masked, ...(delivery ? { delivery } : {}) };
   }
 
   /** Deletes evidence past its class's retention; counted per class. */
@@ -141,6 +165,8 @@ export class Evidence {
     const deleted = await this.store.sweep();
     for (const [cls, n] of Object.entries(deleted)) this.counters.inc('evidence_expired_total', { class: cls }, n);
     if (Object.keys(deleted).length) this.log.info({ deleted }, 'expired evidence deleted');
+    const pruned = await this.accessLog.prune();
+    if (pruned) this.log.info({ entries: pruned }, 'evidence access log entries past evidence.accessLog.maxDays deleted');
   }
 }
 

@@ -73,6 +73,19 @@ export class EvidenceStore {
     }
   }
 
+  /** Deletes one object and its metadata (a purge); false when it was not there. */
+  async delete(sha256: string): Promise<boolean> {
+    if (!SHA256.test(sha256)) return false;
+    const file = this.pathOf(sha256);
+    const existed = await stat(file).then(
+      () => true,
+      () => false,
+    );
+    await rm(file, { force: true });
+    await rm(`${file}.json`, { force: true });
+    return existed;
+  }
+
   /** Deletes evidence past its class's retention; returns how many of each class went. */
   async sweep(): Promise<Partial<Record<EvidenceClass, number>>> {
     const deleted: Partial<Record<EvidenceClass, number>> = {};

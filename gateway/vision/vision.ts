@@ -21,7 +21,10 @@ import type { IncidentManager } from '../incidents/manager.js';
 import type { Logger } from '../../core/log.js';
 import type { Counters } from '../../core/counters.js';
 import { toLine, type SeriesSink } from '../timeseries/sink.js';
+import type { CaptureSubject } from '../../contracts/capture.js';
+import type { CaptureInput } from '../captures/captures.js';
 
+const SUBJECT: Partial<Record<EvidenceClass, CaptureSubject>> = { face: 'face', plate: 'plate', person: 'person', vehicle: 'vehicle' };
 const VEHICLES = new Set(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
 const CAPTURED: Record<string, EvidenceClass> = {
   face: 'face',
@@ -77,6 +80,8 @@ export interface VisionOptions {
   sink: SeriesSink;
   counters: Counters;
   storeEvidence: (input: EvidenceInput) => Promise<{ sha256: string }>;
+  /** Each track's capture with its images, for the captures upstream (gridedge.capture/v1). */
+  onCapture?: (capture: CaptureInput) => Promise<unknown>;
   log: Logger;
   /** Each frame's time per detector (in its worker) and its wait for a free worker, in ms. */
   onTiming?: (ms: Record<string, number>, waitMs: number) => void;
@@ -347,12 +352,32 @@ export class Vision {
       ...(t.text ? { plate: t.text } : {}),
       ...(t.color ? { color: t.color } : {}),
     };
+    let bytes: Buffer | undefined;
     try {
-      const bytes = await encodeJpeg(t.best.image, 3, this.opts.config.video.ffmpegPath);
+      bytes = await encodeJpeg(t.best.image, 3, this.opts.config.video.ffmpegPath);
       record.sha256 = (await this.opts.storeEvidence({ bytes, class: CAPTURED[t.label]!, mime: 'image/jpeg' })).sha256;
     } catch (err) {
       this.opts.log.warn({ camera: device.id, track: t.id, err: (err as Error).message }, 'could not store the best shot');
     }
+    if (this.opts.onCapture)
+      this.track(
+        this.opts.onCapture({
+          camera: device.id,
+          grid: device.grid,
+          source: 'detector',
+          subject: SUBJECT[CAPTURED[t.label]!] ?? 'vehicle',
+          track: `${device.id}:${t.id}`,
+          firstAt: t.firstAt,
+          lastAt: t.lastAt,
+          frames: t.hits,
+          score: t.maxScore,
+          quality: t.best.quality,
+          ...(t.text ? { plate: t.text } : {}),
+          ...(t.color ? { color: t.color } : {}),
+          ...(bytes ? { crop: { bytes, mime: 'image/jpeg' } } : {}),
+          scene: { image: t.best.scene, box: roundBox(t.best.box) },
+        }),
+      );
     this.captures.push(record);
     if (this.captures.length > 500) this.captures.shift();
     this.opts.counters.inc('vision_captures_total', { label: t.label });

@@ -2,11 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { checkEvidenceLink } from '../../evidence/links.js';
 import { PACKAGE_ROOT } from '../../../core/package.js';
-import { type Role, type StreamTickets, TokenAuth } from '../auth.js';
-import type { ApiContext, ApiOptions } from '../context.js';
-import { ErrorSchema, HealthSchema } from '../schemas.js';
+import type { Role, StreamTickets } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { HealthSchema } from '../schemas.js';
 import type { ServerResponse } from 'node:http';
 
 export interface FeedAccess {
@@ -15,7 +14,7 @@ export interface FeedAccess {
   holder(req: FastifyRequest): { name: string; role: Role } | undefined;
 }
 
-export function systemRoutes(app: FastifyInstance, ctx: ApiContext, opts: ApiOptions, feed: FeedAccess): void {
+export function systemRoutes(app: FastifyInstance, ctx: ApiContext, feed: FeedAccess): void {
   const feeds = new Set<ServerResponse>();
   app.get(
     '/healthz',
@@ -111,36 +110,6 @@ export function systemRoutes(app: FastifyInstance, ctx: ApiContext, opts: ApiOpt
     for (const res of feeds) res.end();
     done();
   });
-
-  // Evidence: with a read token, or by a signed link that has not expired (links are shared with the centre).
-  const auth = new TokenAuth(opts.tokens);
-  app.get<{ Params: { sha256: string }; Querystring: { exp?: string; sig?: string } }>(
-    '/api/evidence/:sha256',
-    {
-      config: { access: 'public' },
-      schema: {
-        tags: ['evidence'],
-        summary: 'evidence bytes by sha256: a read token, or a signed link (exp, sig)',
-        params: Type.Object({ sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
-        querystring: Type.Object({
-          exp: Type.Optional(Type.String({ maxLength: 12 })),
-          sig: Type.Optional(Type.String({ maxLength: 64 })),
-        }),
-        response: { 400: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 410: ErrorSchema },
-      },
-    },
-    async (req, reply) => {
-      const byToken = req.headers.authorization ? auth.check(req.headers.authorization, 'read') : undefined;
-      if (byToken && !byToken.ok) return reply.code(byToken.status).send({ error: byToken.error });
-      if (!byToken) {
-        const check = checkEvidenceLink(ctx.evidence.secret, req.params.sha256, req.query.exp, req.query.sig);
-        if (!check.ok) return reply.code(check.status).send({ error: check.reason });
-      }
-      const found = await ctx.evidence.store.get(req.params.sha256);
-      if (!found) return reply.code(404).send({ error: 'no such evidence (it may have expired under its retention)' });
-      return reply.header('content-type', found.mime).header('cache-control', 'private, max-age=300').send(found.bytes);
-    },
-  );
 
   // The console: one page, everything bundled, no CDN (the gateway may have no internet).
   const page = readFileSync(path.join(PACKAGE_ROOT, 'gateway', 'console', 'index.html'), 'utf8');
