@@ -13,6 +13,8 @@
 #   redis-server       the shared state of an HA pair of gateway nodes (broker.cluster)
 #   sip-tester         SIPp, an independent SIP implementation: a GB/T 28181 device and an upper
 #                      platform the gateway did not write
+#   python3-paho-mqtt  Eclipse Paho, a platform-side MQTT client we did not write, for the evidence
+#                      reassembler in docs/examples (run by /usr/bin/python3)
 # Idempotent: installs only what is missing. The packages' own system services are kept from
 # starting (policy-rc.d), so nothing listens on 1883 or 8428 behind the tests' back.
 set -euo pipefail
@@ -35,10 +37,11 @@ gst_plugins=$(ls -d /usr/lib/*/gstreamer-1.0 2>/dev/null | head -1)
 [ -e /usr/share/darknet/data/person.jpg ] || missing+=(darknet)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import paho.mqtt' 2>/dev/null || missing+=(python3-paho-mqtt)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, influxdb, chromium, fonts-wqy-zenhei,"
-  echo "  ffmpeg, GStreamer RTSP server, darknet photos, redis-server, sip-tester (SIPp)"
+  echo "  ffmpeg, GStreamer RTSP server, darknet photos, redis-server, sip-tester (SIPp), python3-paho-mqtt"
   exit 0
 fi
 

@@ -242,7 +242,13 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
   out(`  device broker  mqtt://127.0.0.1:${ports.broker}   (${config.devices.length} simulated smoke alarms)`);
   out(`  API            http://127.0.0.1:${ports.api}/healthz`);
   out(`  console        http://127.0.0.1:${ports.api}/?token=${config.api.tokens[0]!.token}   (a token made for this run)`);
-  out(`  upstream       ${opts.upstream ?? 'none (pass --upstream mqtt://host:port to publish incidents)'}`);
+  out(
+    `  upstream       ${
+      opts.upstream
+        ? `${opts.upstream}: incidents, captures (…/capture) and their images (…/evidence/<sha256>, faces and plates blurred)`
+        : 'none (pass --upstream mqtt://host:port to publish incidents, captures and their images)'
+    }`,
+  );
   out(`  time series    spooled as line protocol in ${path.join(config.dataDir, 'spool')}`);
   if (camera)
     out(
@@ -330,4 +336,9 @@ export async function runDemo(opts: DemoOptions, log: Logger, out: (line: string
     `gridedge demo: ${counters.total('messages_in_total')} messages in, ${counters.total('incident_messages_total')} incident ` +
       `messages, ${counters.total('messages_rejected_total')} rejected`,
   );
+  if (opts.upstream)
+    out(
+      `gridedge demo: upstream got ${counters.total('captures_published_total')} captures and ` +
+        `${counters.total('evidence_pushed_total')} images (${counters.total('evidence_masked_total')} masked)`,
+    );
 }

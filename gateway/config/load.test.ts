@@ -238,6 +238,26 @@ describe('config loader', () => {
     expect(c.devices[0]!.secret).toBe('overridden-secret');
   });
 
+  it('checks where evidence is pushed: the sink needs its section, S3 its key (from the file or the environment)', () => {
+    const push = (p: unknown, extra: Record<string, unknown> = {}) => ({ ...base(), ...extra, evidence: { push: p } });
+    expect(problems(push({ sink: 'mqtt' }))).toEqual(['evidence.push.sink: mqtt needs the upstream section (the broker it pushes to)']);
+    expect(problems(push({ sink: 'http' }))).toEqual(['evidence.push.sink: http needs evidence.push.http (url, method, token)']);
+    expect(problems(push({ sink: 's3' }))).toEqual(['evidence.push.sink: s3 needs evidence.push.s3 (endpoint, bucket, keys)']);
+    const s3 = { sink: 's3', s3: { endpoint: 'http://127.0.0.1:9000', bucket: 'evidence', accessKeyId: 'AK' } };
+    expect(problems(push(s3))).toEqual(['evidence.push.s3.secretAccessKey: missing (set it, or GRIDEDGE_S3_SECRET)']);
+    expect(problems(push(s3), { GRIDEDGE_S3_SECRET: 'from-the-env' })).toEqual([]);
+    expect(resolveConfig(push(s3), 'test.yaml', '/tmp', { GRIDEDGE_S3_SECRET: 'k' }).evidence.push.s3?.secretAccessKey).toBe('k');
+    expect(problems(push({ sink: 'ftp' }))[0]).toMatch(/^evidence\.push\.sink: /);
+    expect(problems(push({ http: { url: 'ftp://x' }, sink: 'http' }))[0]).toMatch(/^evidence\.push\.http\.url: /);
+    expect(problems({ ...base(), evidence: { privacy: { allow: ['faces'] } } })[0]).toBe(
+      'evidence.privacy.allow[0]: "faces" is not allowed (expected one of: face, plate)',
+    );
+    const d = resolveConfig(base(), 'test.yaml', '/tmp', {});
+    expect(d.evidence.push).toMatchObject({ sink: 'auto', chunkBytes: 65536, keyPrefix: 'gridedge/' });
+    expect(d.evidence.privacy.allow).toEqual([]);
+    expect(d.captures).toMatchObject({ upstream: true, maxPerMinute: 120, dedupeSeconds: 10 });
+  });
+
   it('takes the upstream password from the environment', () => {
     const c = resolveConfig({ ...base(), upstream: { url: 'mqtt://h:1883', username: 'u', password: 'in-file' } }, 't', '/tmp', {
       GRIDEDGE_UPSTREAM_PASSWORD: 'from-env',

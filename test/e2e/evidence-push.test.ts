@@ -2,12 +2,14 @@
  * Evidence pushed to the centre with real parts: a smoke alarm in a cell with a camera (its
  * snapshot URL serving real photos with faces) → the incident names where its snapshot will be,
  * and the snapshot arrives through the sink — over mosquitto (the gateway reaches it only
- * outbound; the platform never calls the gateway), to a real HTTP server, to an S3 server
+ * outbound; the platform never calls the gateway; reassembled by our reference and by a Python
+ * one on Eclipse Paho), to a real HTTP server, to an S3 server
  * (s3rver) — byte-identical to what the incident names, with the faces blurred; and the same
  * across an upstream outage and two kill -9s of the gateway process, with nothing lost.
  */
 import { createHash } from 'node:crypto';
-import { readdir, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -15,6 +17,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentMessage } from '../../contracts/incident.js';
 import { createLogger } from '../../core/log.js';
+import { PACKAGE_ROOT } from '../../core/package.js';
 import { FaceDetector } from '../../detectors/face/blazeface.js';
 import { resolveConfig } from '../../gateway/config/load.js';
 import { Gateway } from '../../gateway/gateway.js';
@@ -122,6 +125,48 @@ describe('evidence pushed over the upstream broker (mqtt sink)', () => {
       await s.stop();
       await incidents.close();
       await collector.close();
+    }
+  }, 60_000);
+});
+
+describe('evidence reassembled by a client we did not write', () => {
+  it('the Python reference reassembler (Eclipse Paho) writes the object the incident names', async () => {
+    const out = await tempDir('py-evidence');
+    const py = spawn(
+      '/usr/bin/python3',
+      [
+        path.join(PACKAGE_ROOT, 'docs', 'examples', 'reassemble_evidence.py'),
+        '--url',
+        mosquitto.url,
+        '--out',
+        out,
+        '--count',
+        '1',
+        '--topic',
+        'gridedge/v1/+/gw-push-py/evidence/+',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let said = '';
+    py.stdout.on('data', (d: Buffer) => (said += d.toString()));
+    py.stderr.on('data', (d: Buffer) => (said += d.toString()));
+    const exited = new Promise<number | null>((r) => py.once('exit', r));
+    const incidents = await UpstreamSubscriber.connect(mosquitto.url, 'gridedge/v1/+/gw-push-py/incident');
+    let s: Site | undefined;
+    try {
+      await waitFor('python subscribed', () => (said.includes('subscribed') ? true : undefined), 10_000);
+      s = await site('gw-push-py', mosquitto.url, { push: { chunkBytes: 4096 } }, photos.url);
+      await s.alarm.alarm(3.3);
+      const m = await incidents.waitFor<IncidentMessage>('alarm', '/incident', (x) => x.evidence.length > 0, 20_000);
+      const ev = m.evidence[0]!;
+      expect(await exited, said).toBe(0);
+      const line = JSON.parse(said.trim().split('\n').at(-1)!) as { sha256: string; file: string; gateway: string };
+      expect(line).toMatchObject({ sha256: ev.sha256, gateway: 'gw-push-py' });
+      expect(sha256(await readFile(line.file))).toBe(ev.sha256);
+    } finally {
+      py.kill();
+      await s?.stop();
+      await incidents.close();
     }
   }, 60_000);
 });
