@@ -66,7 +66,8 @@ def main() -> int:
         with open(path + ".tmp", "wb") as f:
             f.write(data)
         os.replace(path + ".tmp", path)
-        print(json.dumps({"sha256": sha, "bytes": len(data), "gateway": h.get("gatewayId"), "camera": h.get("camera"), "file": path}), flush=True)
+        said = {"sha256": sha, "bytes": len(data), "gateway": h.get("gatewayId"), "camera": h.get("camera"), "file": path}
+        print(json.dumps(said), flush=True)
         if args.count and len(done) >= args.count:
             client.disconnect()
 
