@@ -5,7 +5,7 @@
  * a sweep deletes what has expired and counts it.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileDurably } from '../../core/durable.js';
 
@@ -46,9 +46,24 @@ export class EvidenceStore {
     return path.join(this.opts.dir, sha256.slice(0, 2), sha256);
   }
 
+  /** Puts of the same content one after the other: two at once would race on its metadata file. */
+  private readonly writing = new Map<string, Promise<unknown>>();
+
   /** Stores the bytes (once per content) and resolves when they are durable. */
-  async put(bytes: Buffer, cls: EvidenceClass, mime: string): Promise<EvidenceRef> {
+  put(bytes: Buffer, cls: EvidenceClass, mime: string): Promise<EvidenceRef> {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const before = this.writing.get(sha256) ?? Promise.resolve();
+    const p = before.catch(() => undefined).then(() => this.write(sha256, bytes, cls, mime));
+    this.writing.set(sha256, p);
+    void p
+      .finally(() => {
+        if (this.writing.get(sha256) === p) this.writing.delete(sha256);
+      })
+      .catch(() => undefined);
+    return p;
+  }
+
+  private async write(sha256: string, bytes: Buffer, cls: EvidenceClass, mime: string): Promise<EvidenceRef> {
     const file = this.pathOf(sha256);
     await mkdir(path.dirname(file), { recursive: true });
     const exists = await stat(file).then(
@@ -58,7 +73,8 @@ export class EvidenceStore {
     if (!exists) await writeFileDurably(file, bytes);
     // Storing the same content again restarts its retention (it is evidence of a new incident).
     const meta: Meta = { class: cls, mime, storedAt: this.now() };
-    await writeFile(`${file}.json`, JSON.stringify(meta));
+    // Whole or not at all: a reader (or a crash) never sees half of it.
+    await writeFileDurably(`${file}.json`, JSON.stringify(meta));
     return { sha256, class: cls, mime, bytes: bytes.length };
   }
 
