@@ -70,6 +70,11 @@ export class DeviceBroker {
     return this.aedes?.connectedClients ?? 0;
   }
 
+  /** The session of a registered device, for messages that reach the gateway another way (a source). */
+  deviceSession(deviceId: string): DeviceSession | undefined {
+    return this.auth.deviceSession(deviceId);
+  }
+
   /** Checks a device's credentials for a transport other than MQTT (HTTP uploads), as a CONNECT would. */
   sessionFor(deviceId: string, secret: string): Promise<DeviceSession | undefined> {
     return this.auth.sessionFor(deviceId, secret);

@@ -19,6 +19,7 @@ import { DeviceDirectory, type GatewayDevice, type NewDeviceInput, watched } fro
 import { Evidence } from './evidence/service.js';
 import { evidenceSink } from './evidence/sinks/index.js';
 import { Captures } from './captures/captures.js';
+import { Sources } from './sources.js';
 import { type PurgeReport, type PurgeRequest, purgeCaptures } from './captures/purge.js';
 import type { EvidenceStore } from './evidence/store.js';
 import { gatewayHealth } from './health.js';
@@ -68,6 +69,8 @@ export class Gateway {
   readonly broker: DeviceBroker;
   readonly cameras: CameraManager<GatewayCamera>;
   readonly vision: Vision;
+  /** Devices that come through zigbee2mqtt or ChirpStack. */
+  readonly sources: Sources;
   /** Captures (one per track) to the centre, from detectors and smart cameras. */
   readonly captures: Captures;
   /** GB/T 28181 (cameras and NVRs registering to the gateway), when configured. */
@@ -196,7 +199,22 @@ export class Gateway {
       log: child('broker'),
       ...(cluster ? { cluster } : {}),
     });
-    deviceCommands.publishVia((topic, payload) => this.broker.publishToDevice(topic, payload));
+    this.sources = new Sources({
+      config,
+      devices: () => this.devices,
+      pipeline: this.pipeline,
+      session: (id) => this.broker.deviceSession(id),
+      rejections: this.rejections,
+      unreachable: (device, reason) => this.heartbeats.unreachable(device, reason),
+      counters,
+      log: child('sources'),
+    });
+    deviceCommands.publishVia(async (topic, payload) => {
+      // dev/{id}/…: a device that comes through a source gets its command as its model's downlink.
+      const id = topic.split('/')[1] ?? '';
+      if (!this.sources.owns(id)) return this.broker.publishToDevice(topic, payload);
+      if (!(await this.sources.command(id, payload))) throw new Error('its model has no downlink for this command, or its source is down');
+    });
     this.cameras.on('event', (e: CameraEvent) => {
       const out = cameraEventOutput(e, this.cameras.cameras.get(e.camera)?.config.name);
       this.series.sink.writeLine(toLine(out.point));
@@ -251,6 +269,7 @@ export class Gateway {
       { name: 'device commands', stop: () => deviceCommands.stop() },
       kinds,
       { name: 'device broker', start: async () => void (await this.broker.start()), stop: () => this.broker.stop() },
+      this.sources,
       this.api,
       ...(this.gb28181 ? [this.gb28181] : []),
       { name: 'vision', start: () => this.vision.start(), stop: () => this.vision.stop() },

@@ -67,6 +67,26 @@ export class HeartbeatMonitor {
     this.lastSeen.delete(deviceId);
   }
 
+  /**
+   * What brings the device says it cannot be reached (a source's broker gone, zigbee2mqtt's
+   * availability): the offline incident now, without waiting out the heartbeats.
+   */
+  unreachable(device: DeviceInfo, reason: string): void {
+    const key = this.key(device.id);
+    if (this.incidents.isActive(key)) return;
+    const last = this.lastSeen.get(device.id);
+    void this.incidents.handle(
+      {
+        action: 'raise',
+        category: this.categoryOf.get(device.id) ?? 'device.offline',
+        correlationKey: key,
+        occurredAt: this.now(),
+        facts: { lastSeen: last ? new Date(last).toISOString() : 'not since the gateway started', reason },
+      },
+      device,
+    );
+  }
+
   /** Raises device.offline for every device silent for MISSED_HEARTBEATS periods. */
   check(): void {
     const now = this.now();

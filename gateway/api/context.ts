@@ -5,6 +5,7 @@ import type { EvidenceStore } from '../evidence/store.js';
 import type { EvidenceAccessLog } from '../evidence/access-log.js';
 import type { PurgeReport, PurgeRequest } from '../captures/purge.js';
 import type { CaptureMessage } from '../../contracts/capture.js';
+import type { SourceHealth } from '../sources.js';
 import type { LifecycleCommand } from '../../contracts/commands.js';
 import type { CommandResult, IncidentQuery } from '../incidents/manager.js';
 import type { IncidentMessage } from '../../contracts/incident.js';
@@ -55,6 +56,8 @@ export interface ApiContext {
   config(): unknown;
   metrics(): Promise<string>;
   evidence: { store: EvidenceStore; secret: string; access: EvidenceAccessLog };
+  /** The sources and what each offers for adoption. */
+  sources(): SourceHealth[];
   /** The latest capture messages, newest first. */
   captures(limit: number): CaptureMessage[];
   /** Removes a subject's captures by plate or capture id. */

@@ -119,6 +119,7 @@ export function apiContext(gw: Gateway): ApiContext {
     metrics: () => gw.metrics.text(),
     evidence: { store: gw.evidence, secret: gw.evidenceService.linkSecret, access: gw.evidenceService.accessLog },
     captures: (limit) => gw.captures.recent(limit),
+    sources: () => gw.sources.health(),
     purgeCaptures: (req) => gw.purgeCaptures(req),
   };
 }

@@ -258,6 +258,36 @@ describe('config loader', () => {
     expect(d.captures).toMatchObject({ upstream: true, maxPerMinute: 120, dedupeSeconds: 10 });
   });
 
+  it("checks a device that comes through a source: its model's source and kind, the source section, the id, no secret", () => {
+    const dev = (d: Record<string, unknown>, sources: Record<string, unknown> = { chirpstack: { url: 'mqtt://127.0.0.1:1883' } }) => ({
+      gateway: base().gateway,
+      sources,
+      devices: [{ id: 'l-1', kind: 'smoke-alarm', ...d }],
+    });
+    expect(problems(dev({ source: { type: 'chirpstack', id: '24e124538b223213', model: 'milesight-gs524n' } }))).toEqual([]);
+    expect(problems(dev({ source: { type: 'chirpstack', id: '24e124538b223213', model: 'heiman-hs1sa' } }))).toEqual([
+      'devices[0].source.model: heiman-hs1sa comes through zigbee2mqtt, not chirpstack',
+    ]);
+    expect(
+      problems(dev({ kind: 'gas-sensor', source: { type: 'chirpstack', id: '24e124538b223213', model: 'milesight-gs524n' } })),
+    ).toEqual(['devices[0].kind: milesight-gs524n is a smoke-alarm, not a gas-sensor']);
+    expect(problems(dev({ source: { type: 'chirpstack', id: 'boiler', model: 'milesight-gs524n' } }))).toEqual([
+      'devices[0].source.id: "boiler" is not a DevEUI (16 hex digits)',
+    ]);
+    expect(problems(dev({ source: { type: 'chirpstack', id: '24e124538b223213', model: 'milesight-gs524n' } }, {}))).toEqual([
+      'devices[0].source.type: there is no sources.chirpstack section',
+    ]);
+    expect(
+      problems(dev({ secret: 'a-secret-1', source: { type: 'chirpstack', id: '24e124538b223213', model: 'milesight-gs524n' } })),
+    ).toEqual(['devices[0].secret: a device through a source has no secret (it never connects itself)']);
+    expect(problems(dev({ source: { type: 'chirpstack', id: '24e124538b223213', model: 'nope' } }))[0]).toMatch(
+      /^devices\[0\]\.source\.model: /,
+    );
+    const env = { GRIDEDGE_SOURCE_PASSWORD_CHIRPSTACK: 'from-env' };
+    const cfg = resolveConfig(dev({ source: { type: 'chirpstack', id: '24e124538b223213', model: 'milesight-gs524n' } }), 't', '/tmp', env);
+    expect(cfg.sources.chirpstack).toMatchObject({ password: 'from-env', applicationId: '+', offlineAfterSeconds: 60 });
+  });
+
   it('takes the upstream password from the environment', () => {
     const c = resolveConfig({ ...base(), upstream: { url: 'mqtt://h:1883', username: 'u', password: 'in-file' } }, 't', '/tmp', {
       GRIDEDGE_UPSTREAM_PASSWORD: 'from-env',

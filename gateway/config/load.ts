@@ -3,6 +3,7 @@
  * environment overrides for secrets, then the checks a schema cannot express (unique ids,
  * grid prefixes). Every problem is reported at once, each naming its key path.
  */
+import { modelsByName } from '../../devices/models/registry.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -172,6 +173,12 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
   }
 
   const seen = new Map<string, number>();
+  const sourced = new Map<string, number>();
+  for (const name of ['zigbee2mqtt', 'chirpstack'] as const) {
+    const s = raw.sources[name];
+    const envPassword = env[`GRIDEDGE_SOURCE_PASSWORD_${name.toUpperCase()}`];
+    if (s && envPassword) s.password = envPassword;
+  }
   const devices: Config['devices'] = [];
   raw.devices.forEach((d, i) => {
     const first = seen.get(d.id);
@@ -179,7 +186,21 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
     seen.set(d.id, i);
     const envName = deviceSecretEnv(d.id);
     const secret = env[envName] ?? d.secret;
-    if (requireSecrets && !secret && !d.secretHash)
+    if (d.source) {
+      const model = modelsByName.get(d.source.model);
+      if (model && model.source !== d.source.type)
+        problems.push(`devices[${i}].source.model: ${model.model} comes through ${model.source}, not ${d.source.type}`);
+      if (model && model.kind !== d.kind) problems.push(`devices[${i}].kind: ${model.model} is a ${model.kind}, not a ${d.kind}`);
+      if (!raw.sources[d.source.type]) problems.push(`devices[${i}].source.type: there is no sources.${d.source.type} section`);
+      if (d.source.type === 'chirpstack' && !/^[0-9a-fA-F]{16}$/.test(d.source.id))
+        problems.push(`devices[${i}].source.id: "${d.source.id}" is not a DevEUI (16 hex digits)`);
+      const key = `${d.source.type}:${d.source.id.toLowerCase()}`;
+      const other = sourced.get(key);
+      if (other !== undefined) problems.push(`devices[${i}].source.id: ${d.source.type} ${d.source.id} is already devices[${other}]`);
+      sourced.set(key, i);
+      if (d.secret || d.secretHash)
+        problems.push(`devices[${i}].secret: a device through a source has no secret (it never connects itself)`);
+    } else if (requireSecrets && !secret && !d.secretHash)
       problems.push(`devices[${i}].secret: missing (set it or secretHash in the file, or ${envName})`);
     else if (secret !== undefined && secret.length < 8)
       problems.push(`devices[${i}].secret: too short in ${envName} (expected 8-256 characters)`);

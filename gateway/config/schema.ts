@@ -1,3 +1,6 @@
+import { modelNames } from '../../devices/models/registry.js';
+import { ChirpstackConfig } from '../../devices/sources/chirpstack.js';
+import { Zigbee2mqttConfig } from '../../devices/sources/zigbee2mqtt.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { deviceKinds, kindNames } from '../../devices/registry.js';
 import { StringEnum } from '../../core/schema.js';
@@ -81,6 +84,23 @@ export const DeviceSchema = Type.Object(
       }),
     ),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "settings of this device, per its kind's page" })),
+    source: Type.Optional(
+      Type.Object(
+        {
+          type: StringEnum(['zigbee2mqtt', 'chirpstack'] as const, { description: 'the source that brings it (sources.<type>)' }),
+          id: Type.String({
+            minLength: 1,
+            maxLength: 128,
+            description: 'its id there: a zigbee2mqtt friendly name or IEEE address (0x…), a LoRaWAN DevEUI (16 hex digits)',
+          }),
+          model: StringEnum(modelNames(), { description: `its device model: ${modelNames().join(', ')}` }),
+        },
+        {
+          additionalProperties: false,
+          description: 'a device that reaches the gateway through a source, not by MQTT of its own: it needs no secret',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -146,6 +166,10 @@ export const ConfigSchema = Type.Object(
     ),
     evidence: EvidenceSection,
     captures: CapturesSection,
+    sources: Type.Object(
+      { zigbee2mqtt: Type.Optional(Zigbee2mqttConfig), chirpstack: Type.Optional(ChirpstackConfig) },
+      { additionalProperties: false, default: {}, description: 'transports for devices that do not speak gridedge JSON (docs/sources.md)' },
+    ),
     api: ApiSection,
     kinds: KindsSchema,
     incidents: Type.Object(

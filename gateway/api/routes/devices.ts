@@ -9,6 +9,18 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) 
 
 export function deviceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get(
+    '/api/sources',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['devices'],
+        summary: 'the sources (zigbee2mqtt, ChirpStack): connection, messages, refusals, unknown devices and what can be adopted',
+      },
+    },
+    async () => ctx.sources(),
+  );
+
+  app.get(
     '/api/devices',
     {
       config: { access: 'read' },

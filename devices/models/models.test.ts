@@ -1,0 +1,83 @@
+/**
+ * The device models' contract: each model's documented examples decode to what its file says,
+ * every message it makes is one its kind's own codec accepts (so the kind's rules run on it),
+ * and no input at all — random bytes, random JSON — makes a model throw anything but a
+ * ModelDecodeError (a bad frame is refused, never a crash).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { deviceKinds } from '../registry.js';
+import { MODELS } from './registry.js';
+import { type KindMessage, ModelDecodeError } from './types.js';
+import { obscurationToDbPerMetre } from './milesight-gs524n.js';
+
+const runs = Number(process.env.GRIDEDGE_FUZZ_RUNS ?? 500);
+const ctx = { device: { id: 'dev-1', kind: 'x', grid: '110105001002000' }, receivedAt: Date.now() };
+
+describe.each(MODELS.map((m) => [m.model, m] as const))('device model %s', (_name, model) => {
+  const kind = deviceKinds.get(model.kind)!;
+
+  it('maps onto a kind that exists, and has examples', () => {
+    expect(kind, model.kind).toBeDefined();
+    expect(model.examples.length).toBeGreaterThan(0);
+  });
+
+  it("decodes its examples to what it documents, each accepted by the kind's codec", () => {
+    for (const ex of model.examples) {
+      const out = model.decode(ex.input);
+      expect(out).toEqual(ex.expect);
+      for (const m of out) {
+        expect(kind.publishes[m.channel], `${model.kind} has no channel ${m.channel}`).toBeDefined();
+        const r = kind.decode(m.channel, Buffer.from(JSON.stringify(m.payload)), { ...ctx, device: { ...ctx.device, kind: model.kind } });
+        expect(r.ok, JSON.stringify(r)).toBe(true);
+      }
+    }
+  });
+
+  it('refuses anything else with a ModelDecodeError, and never makes a message its kind refuses', () => {
+    const input =
+      model.source === 'chirpstack'
+        ? fc.uint8Array({ maxLength: 64 }).map((b) => ({ bytes: Buffer.from(b), fPort: 85 }))
+        : fc
+            .oneof(
+              fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 8 }),
+              // The keys the models read, with any values at all.
+              fc.record(
+                {
+                  smoke: fc.jsonValue(),
+                  gas: fc.jsonValue(),
+                  battery: fc.jsonValue(),
+                  battery_low: fc.jsonValue(),
+                  tamper: fc.jsonValue(),
+                },
+                { requiredKeys: [] },
+              ),
+            )
+            .map((json) => ({ json: json as Record<string, unknown> }));
+    fc.assert(
+      fc.property(input, (i) => {
+        let out: KindMessage[];
+        try {
+          out = model.decode(i);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ModelDecodeError);
+          return;
+        }
+        for (const m of out) {
+          const r = kind.decode(m.channel, Buffer.from(JSON.stringify(m.payload)), { ...ctx, device: { ...ctx.device, kind: model.kind } });
+          expect(r.ok, `${JSON.stringify(i)} → ${JSON.stringify(m)}: ${JSON.stringify(r)}`).toBe(true);
+        }
+      }),
+      { numRuns: runs },
+    );
+  });
+});
+
+describe('units', () => {
+  it("converts a smoke detector's obscuration (%/m) to optical density (dB/m)", () => {
+    expect(obscurationToDbPerMetre(0)).toBe(0);
+    expect(obscurationToDbPerMetre(10)).toBeCloseTo(0.458, 3);
+    expect(obscurationToDbPerMetre(50)).toBeCloseTo(3.01, 2);
+    expect(obscurationToDbPerMetre(100)).toBe(20);
+  });
+});

@@ -1,0 +1,14 @@
+/** Every device model, one line each (the zigbee2mqtt way: a product is a file, and a line here). */
+import { heimanHs1cg } from './heiman-hs1cg.js';
+import { heimanHs1sa } from './heiman-hs1sa.js';
+import { milesightGs101 } from './milesight-gs101.js';
+import { milesightGs524n } from './milesight-gs524n.js';
+import type { DeviceModel } from './types.js';
+
+export const MODELS: readonly DeviceModel[] = [heimanHs1sa, heimanHs1cg, milesightGs524n, milesightGs101];
+
+export const modelsByName: ReadonlyMap<string, DeviceModel> = new Map(MODELS.map((m) => [m.model, m]));
+
+export function modelNames(): string[] {
+  return MODELS.map((m) => m.model);
+}

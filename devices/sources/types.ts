@@ -1,0 +1,47 @@
+/**
+ * Sources: the transports that bring devices which do not speak gridedge's JSON (zigbee2mqtt,
+ * a ChirpStack network server). A source reads its own topics and says, for each message,
+ * which device it is about (the external id: a zigbee2mqtt friendly name or IEEE address, a
+ * LoRaWAN DevEUI), and what for the device's model (models/); it also knows how to send a
+ * model's downlink. Each declares itself in its own file and is added in registry.ts.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import type { Downlink, ModelInput, SourceName } from '../models/types.js';
+
+export type SourceEvent =
+  /** Data for one device's model; `route` is what a downlink to it needs (ChirpStack: its application). */
+  | { type: 'data'; externalId: string; input: ModelInput; route?: string }
+  /** The source says a device is reachable or not (zigbee2mqtt availability). */
+  | { type: 'availability'; externalId: string; online: boolean }
+  /** What the source can offer for adoption (zigbee2mqtt bridge/devices). */
+  | { type: 'inventory'; devices: Array<{ externalId: string; aliases: string[]; model?: string; vendor?: string; description?: string }> }
+  /** Not for us (the bridge's own state, a retained log line). */
+  | { type: 'ignored' }
+  /** A message that cannot be read: refused and counted, for the device when it is known. */
+  | { type: 'refused'; externalId?: string; reason: string };
+
+export interface SourceDefinition<C> {
+  readonly name: SourceName;
+  readonly description: string;
+  /** `sources.<name>` in the config. */
+  readonly configSchema: TSchema;
+  /** The topic filters to subscribe to on the source's broker. */
+  subscriptions(config: C): string[];
+  /** One message from the source's broker. */
+  parse(topic: string, payload: Buffer, config: C): SourceEvent;
+  /** Where and what to publish for a model's downlink to one device. */
+  downlink?(externalId: string, down: Downlink, config: C, route?: string): { topic: string; payload: string } | undefined;
+}
+
+export function defineSource<C>(s: SourceDefinition<C>): SourceDefinition<C> {
+  return s;
+}
+
+export function parseJson(payload: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(payload.toString('utf8')) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

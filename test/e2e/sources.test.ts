@@ -1,0 +1,186 @@
+/**
+ * Devices that do not speak gridedge JSON, through their sources over a real broker
+ * (mosquitto as the site's zigbee2mqtt and ChirpStack broker): a Heiman smoke detector and gas
+ * detector on zigbee2mqtt, a Milesight smoke detector and gas detector on LoRaWAN, mapped onto
+ * the smoke-alarm and gas-sensor kinds, whose rules raise the incidents; a bad frame is refused
+ * and kept for that device without disturbing another's; unknown devices are counted and the
+ * bridge's list offers what can be adopted; the source's broker going away takes its devices
+ * offline.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimulatedChirpstack } from '../../sim/sources/chirpstack.js';
+import { SimulatedZigbee2mqtt } from '../../sim/sources/zigbee2mqtt.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { type Mosquitto, startMosquitto, waitFor } from '../helpers/servers.js';
+
+const READ = 'read-token-0123456789';
+const SMOKE_EUI = '24e124538b223213';
+const GAS_EUI = '24e124148b447001';
+let site: Mosquitto;
+let t: TestGateway;
+let z2m: SimulatedZigbee2mqtt;
+let lora: SimulatedChirpstack;
+
+beforeAll(async () => {
+  site = await startMosquitto();
+  z2m = await SimulatedZigbee2mqtt.connect(site.url, [
+    { friendlyName: 'stairwell/smoke', ieee: '0x00158d0001a2b3c4', model: 'HS1SA', vendor: 'Heiman' },
+    { friendlyName: 'kitchen gas', ieee: '0x00158d0001a2b3c5', model: 'HS1CG', vendor: 'Heiman' },
+    { friendlyName: 'not-configured', ieee: '0x00158d0001a2b3c6', model: 'HS1SA', vendor: 'Heiman' },
+  ]);
+  lora = await SimulatedChirpstack.connect(site.url);
+  t = await startTestGateway({
+    api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'screen', token: READ, role: 'read' }] },
+    sources: {
+      zigbee2mqtt: { url: site.url, offlineAfterSeconds: 2 },
+      chirpstack: { url: site.url, offlineAfterSeconds: 2 },
+    },
+    devices: [
+      // Named by friendly name, and by IEEE address (found through bridge/devices).
+      { id: 'z-smoke', kind: 'smoke-alarm', source: { type: 'zigbee2mqtt', id: 'stairwell/smoke', model: 'heiman-hs1sa' } },
+      { id: 'z-gas', kind: 'gas-sensor', source: { type: 'zigbee2mqtt', id: '0x00158d0001a2b3c5', model: 'heiman-hs1cg' } },
+      { id: 'l-smoke', kind: 'smoke-alarm', source: { type: 'chirpstack', id: SMOKE_EUI.toUpperCase(), model: 'milesight-gs524n' } },
+      { id: 'l-gas', kind: 'gas-sensor', source: { type: 'chirpstack', id: GAS_EUI, model: 'milesight-gs101' } },
+    ],
+  });
+  await waitFor('sources connected', async () => {
+    const s = (await (await fetch(`${t.apiUrl}/api/sources`, { headers: { authorization: `Bearer ${READ}` } })).json()) as Array<{
+      connected: boolean;
+    }>;
+    return s.length === 2 && s.every((x) => x.connected) ? true : undefined;
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await z2m?.close();
+  await lora?.close();
+  await t?.stop();
+  await site?.stop();
+});
+
+async function sources() {
+  return (await (await fetch(`${t.apiUrl}/api/sources`, { headers: { authorization: `Bearer ${READ}` } })).json()) as Array<{
+    source: string;
+    connected: boolean;
+    unknown: string[];
+    inventory: Array<{ externalId: string; model?: string; adopted: boolean; suggested?: string }>;
+  }>;
+}
+
+describe('zigbee2mqtt', () => {
+  it('raises fire.smoke_alarm from a Heiman smoke detector, and resolves it when the smoke clears', async () => {
+    const from = t.incidents.length;
+    await z2m.state('stairwell/smoke', { smoke: true, battery: 90, battery_low: false, tamper: false, linkquality: 110 });
+    const m = await t.waitForIncident('smoke alarm', (x) => x.category === 'fire.smoke_alarm' && x.devices[0]!.id === 'z-smoke', from);
+    expect(m.type).toBe('new');
+    await z2m.state('stairwell/smoke', { smoke: false, battery: 90, battery_low: false, tamper: false, linkquality: 110 });
+    await t.waitForIncident('resolved', (x) => x.id === m.id && x.status === 'resolved', from);
+  });
+
+  it('finds a device named by its IEEE address, and raises gas.leak from a Heiman gas detector', async () => {
+    const from = t.incidents.length;
+    await z2m.state('kitchen gas', { gas: true, tamper: false, linkquality: 150 });
+    const m = await t.waitForIncident('gas leak', (x) => x.category === 'gas.leak' && x.devices[0]!.id === 'z-gas', from);
+    expect(m.facts.lel).toBe(30);
+  });
+
+  it('lists what the bridge offers for adoption, with the model to use', async () => {
+    await z2m.state('not-configured', { smoke: false });
+    const z = (await sources()).find((s) => s.source === 'zigbee2mqtt')!;
+    expect(z.inventory).toContainEqual({
+      externalId: 'not-configured',
+      model: 'HS1SA',
+      vendor: 'Heiman',
+      adopted: false,
+      suggested: 'heiman-hs1sa',
+    });
+    expect(z.inventory.find((i) => i.externalId === 'stairwell/smoke')?.adopted).toBe(true);
+    expect(z.unknown).toContain('not-configured');
+  });
+
+  it("refuses a state the model cannot read, for that device only, and keeps it among the device's rejections", async () => {
+    await z2m.raw('stairwell/smoke', '{"smoke":"maybe"}');
+    await z2m.raw('stairwell/smoke', 'not json');
+    await z2m.state('kitchen gas', { gas: false, tamper: false });
+    const detail = await waitFor('rejections', async () => {
+      const d = (await (await fetch(`${t.apiUrl}/api/devices/z-smoke`, { headers: { authorization: `Bearer ${READ}` } })).json()) as {
+        rejections: Array<{ reason: string; detail: string }>;
+      };
+      return d.rejections.length >= 2 ? d : undefined;
+    });
+    expect(detail.rejections.map((r) => r.detail)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/heiman-hs1sa: state has no boolean smoke/),
+        expect.stringMatching(/not a JSON object/),
+      ]),
+    );
+    // The other device's message went through: its leak resolved.
+    await t.waitForIncident('gas leak resolved', (x) => x.category === 'gas.leak' && x.status === 'resolved');
+  });
+});
+
+describe('LoRaWAN through ChirpStack', () => {
+  it('raises fire.smoke_alarm from a Milesight GS524N alarm frame, with the battery and temperature as series', async () => {
+    const from = t.incidents.length;
+    // Alarm (message type 1) at 100 % battery, 20 % obscuration, 31 °C; checksum makes the bytes sum to 0.
+    const frame = Buffer.from([0x22, 0x11, 0x64, 0x14, 0x1f, 0]);
+    frame[5] = (0x100 - (frame.subarray(0, 5).reduce((a, b) => a + b, 0) & 0xff)) & 0xff;
+    await lora.uplink({ devEui: SMOKE_EUI, name: 'boiler room', profile: 'GS524N' }, frame);
+    const m = await t.waitForIncident('lora smoke', (x) => x.category === 'fire.smoke_alarm' && x.devices[0]!.id === 'l-smoke', from);
+    expect(Number(m.facts.smokeDensity)).toBeCloseTo(0.969, 2);
+  });
+
+  it('raises gas.leak from a Milesight GS101 frame and reports its valve', async () => {
+    const from = t.incidents.length;
+    await lora.uplink({ devEui: GAS_EUI, name: 'restaurant', profile: 'GS101' }, Buffer.from('058e01060101', 'hex'));
+    await t.waitForIncident('lora gas', (x) => x.category === 'gas.leak' && x.devices[0]!.id === 'l-gas', from);
+    await lora.uplink({ devEui: GAS_EUI, name: 'restaurant', profile: 'GS101' }, Buffer.from('ff3f02', 'hex'));
+    await t.waitForIncident('sensor failure', (x) => x.category === 'device.fault' && x.devices[0]!.id === 'l-gas', from);
+  });
+
+  it('refuses a corrupt frame, a body that names another device, and counts an unknown DevEUI', async () => {
+    await lora.uplink({ devEui: SMOKE_EUI, name: 'boiler room', profile: 'GS524N' }, Buffer.from('221E64001C41', 'hex'));
+    await lora.uplink({ devEui: SMOKE_EUI, name: 'boiler room', profile: 'GS524N' }, Buffer.from('221E64001C40', 'hex'), 85, {
+      deviceInfo: { devEui: GAS_EUI },
+    });
+    await lora.uplink({ devEui: 'a84041000181c0de', name: 'stranger', profile: 'x' }, Buffer.from('00', 'hex'));
+    const detail = await waitFor('rejections', async () => {
+      const d = (await (await fetch(`${t.apiUrl}/api/devices/l-smoke`, { headers: { authorization: `Bearer ${READ}` } })).json()) as {
+        rejections: Array<{ detail: string }>;
+      };
+      return d.rejections.length >= 2 ? d : undefined;
+    });
+    expect(detail.rejections.map((r) => r.detail)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/checksum/), expect.stringMatching(/deviceInfo.devEui differs/)]),
+    );
+    await waitFor('unknown counted', async () =>
+      (await sources()).find((s) => s.source === 'chirpstack')!.unknown.includes('a84041000181c0de') ? true : undefined,
+    );
+  });
+});
+
+describe('a source that goes away', () => {
+  it('reports its devices offline through their kinds, and nothing else is disturbed', async () => {
+    const from = t.incidents.length;
+    await site.pause();
+    try {
+      const offline = await waitFor(
+        'devices offline',
+        () => {
+          const ids = new Set(
+            t.incidents
+              .slice(from)
+              .filter((x) => x.category === 'device.offline')
+              .map((x) => x.devices[0]!.id),
+          );
+          return ['z-smoke', 'z-gas', 'l-smoke', 'l-gas'].every((id) => ids.has(id)) ? ids : undefined;
+        },
+        15_000,
+      );
+      expect(offline.size).toBe(4);
+      expect(t.gateway.health().broker).toBeDefined(); // the gateway itself carries on
+    } finally {
+      await site.resume();
+    }
+  }, 30_000);
+});
