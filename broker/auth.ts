@@ -8,7 +8,7 @@ import type net from 'node:net';
 import type { AuthenticateError, Client } from 'aedes';
 import { verifySecret } from '../core/credentials.js';
 import type { ServiceAccount } from './accounts.js';
-import { type DeviceTopics, deviceTopics } from './acl.js';
+import { addSubDevice, type DeviceTopics, deviceTopics } from './acl.js';
 import type { BrokerOptions, DeviceSession, RegisteredDevice } from './types.js';
 
 // CONNACK return codes (MQTT 3.1.1 table 3.1).
@@ -58,6 +58,7 @@ export class BrokerAuth {
 
   constructor(private readonly opts: Pick<BrokerOptions, 'devices' | 'accounts' | 'counters' | 'log' | 'beforeConnack' | 'tls'>) {
     for (const d of opts.devices) this.addDevice(d);
+    for (const d of opts.devices) if (d.via) this.addSubDevice(d);
     for (const a of opts.accounts ?? []) {
       this.serviceAccounts.set(a.username, {
         account: a,
@@ -74,6 +75,12 @@ export class BrokerAuth {
       ...(d.secretHash !== undefined ? { secretHash: d.secretHash } : {}),
       topics: deviceTopics(d.kind, d.info.id),
     });
+  }
+
+  /** A sub-device's topics become its gateway device's too, published on its behalf. */
+  private addSubDevice(d: RegisteredDevice): void {
+    const gateway = d.via ? this.accounts.get(d.via) : undefined;
+    if (gateway) addSubDevice(gateway.topics, d.kind, d.info.id);
   }
 
   removeDevice(id: string): boolean {

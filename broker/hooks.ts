@@ -90,7 +90,10 @@ export function authorizeHooks(deps: HookDeps): Hooks {
         dup: packet.dup,
         ...(packet.messageId !== undefined ? { messageId: packet.messageId } : {}),
       };
-      const accepted = opts.onMessage(session, channel, payload, Date.now(), delivery);
+      // A dock's message for its aircraft is the aircraft's (its state, its rules, its incidents).
+      const behalf = session.topics.onBehalf?.get(packet.topic);
+      const speaker = (behalf && auth.deviceSession(behalf)) || session;
+      const accepted = opts.onMessage(speaker, channel, payload, Date.now(), delivery);
       if (!accepted) return done(null);
       accepted.then(
         () => done(null),

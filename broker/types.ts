@@ -14,6 +14,8 @@ export interface RegisteredDevice {
   secretHash?: string;
   /** `devices[].options`, validated against the kind's schema. */
   options: Record<string, unknown>;
+  /** The gateway device whose connection carries this one's messages (a DJI dock, for its aircraft). */
+  via?: string;
 }
 
 /** What the broker knows about an authenticated connection. */

@@ -28,7 +28,8 @@ export class SimulatedDrone extends SimulatedMqttDevice {
 
   override async connect(): Promise<void> {
     await super.connect();
-    for (const topic of [this.t('events_reply'), this.t('services'), this.t('sys/product/{sn}/status_reply')]) await this.subscribe(topic);
+    for (const topic of [this.t('events_reply'), this.t('requests_reply'), this.t('services'), this.t('sys/product/{sn}/status_reply')])
+      await this.subscribe(topic);
     this.onMessage((topic, payload) => this.replies.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown> }));
   }
 
@@ -65,6 +66,18 @@ export class SimulatedDrone extends SimulatedMqttDevice {
     );
   }
 
+  /**
+   * A dock's message for its aircraft: the aircraft's OSD on `thing/product/{aircraft sn}/osd`,
+   * sent over the dock's own connection, as the Cloud API has a dock do for its sub-device.
+   */
+  async aircraftOsd(aircraftSn: string, battery: number): Promise<void> {
+    const { lat, lon, height = 60 } = this.position;
+    await this.publish(
+      `thing/product/${aircraftSn}/osd`,
+      this.envelope(undefined, { latitude: lat, longitude: lon, height, battery: { capacity_percent: battery, remain_flight_time: 600 } }),
+    );
+  }
+
   async flyTo(target: Position, steps: number): Promise<void> {
     const from = { ...this.position };
     for (let i = 1; i <= steps; i++) {
@@ -88,6 +101,14 @@ export class SimulatedDrone extends SimulatedMqttDevice {
     const tid = (JSON.parse(body) as { tid: string }).tid;
     await this.publish(this.t('events'), body);
     return needReply ? this.waitReply('events_reply', tid, timeoutMs) : undefined;
+  }
+
+  /** One of a dock's own requests (config, airport_bind_status, …); resolves to the gateway's requests_reply. */
+  async request(method: string, data: Record<string, unknown> = {}, timeoutMs = 3000): Promise<Record<string, unknown>> {
+    const body = this.envelope(method, data);
+    const tid = (JSON.parse(body) as { tid: string }).tid;
+    await this.publish(this.t('requests'), body);
+    return this.waitReply('requests_reply', tid, timeoutMs);
   }
 
   /** A topology update, as a dock sends when its aircraft powers on; resolves to the status_reply. */

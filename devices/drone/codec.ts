@@ -5,7 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { deviceTime, jsonPayload } from '../payload.js';
-import type { DecodeContext, DecodeResult, FieldValue } from '../types.js';
+import type { DecodeContext, DecodeResult, FieldValue, Normalized } from '../types.js';
 
 const Envelope = (data: ReturnType<typeof Type.Object>) =>
   Type.Object(
@@ -102,20 +102,34 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
     }
     case 'state':
     case 'events':
+    case 'requests':
     case 'status': {
       const p = parse.envelope(payload);
       if (!p.ok) return p;
       const v = p.value;
       const method = v.method ?? (channel === 'state' ? 'state' : channel === 'status' ? 'update_topo' : 'event');
       // tid/bid travel with the event so a rule can echo them in the reply the protocol asks for.
+      const ts = deviceTime(v.timestamp, ctx.receivedAt);
       const data: Record<string, FieldValue> = {
         ...primitives(v.data as Record<string, unknown>),
+        ...(method === 'hms' ? hmsFacts(v.data as Record<string, unknown>) : {}),
+        ...(method === 'flighttask_progress' ? taskFacts(v.data as Record<string, unknown>) : {}),
         channel,
-        needReply: channel === 'status' || v.need_reply === 1,
+        // A request always wants its answer (Cloud API: requests → requests_reply).
+        needReply: channel === 'status' || channel === 'requests' || v.need_reply === 1,
       };
       if (v.tid) data.tid = v.tid;
       if (v.bid) data.bid = v.bid;
-      return { ok: true, messages: [{ type: 'event', event: method, data, ts: deviceTime(v.timestamp, ctx.receivedAt) }] };
+      const messages: Normalized[] = [{ type: 'event', event: method, data, ts }];
+      // A flight task's progress is a series too: percent done and its status, per flight.
+      if (typeof data.taskPercent === 'number')
+        messages.push({
+          type: 'reading',
+          measurement: 'drone_task',
+          fields: { percent: data.taskPercent, ...(typeof data.taskStatus === 'string' ? { status: data.taskStatus } : {}) },
+          ts,
+        });
+      return { ok: true, messages };
     }
     case 'services_reply': {
       const p = parse.reply(payload);
@@ -138,4 +152,27 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
     default:
       return { ok: false, reason: 'unknown_channel', detail: `drone has no channel '${channel}'` };
   }
+}
+
+/**
+ * HMS (health management) events: `data.list` holds the device's current health messages, each
+ * with a `level` (0 notice, 1 caution, 2 warning) and a `code` such as 0x16100083 (the Cloud
+ * API's HMS event). Flattened to the worst level, how many there are and their codes.
+ */
+function hmsFacts(data: Record<string, unknown>): Record<string, FieldValue> {
+  const list = Array.isArray(data.list) ? (data.list as Array<Record<string, unknown>>).slice(0, 100) : [];
+  const levels = list.map((h) => (typeof h?.level === 'number' ? h.level : 0));
+  const codes = list.map((h) => (typeof h?.code === 'string' ? h.code.slice(0, 16) : '')).filter(Boolean);
+  return { hmsLevel: levels.length ? Math.max(...levels) : 0, hmsCount: list.length, hmsCodes: codes.slice(0, 8).join(',') };
+}
+
+/** A flight task's progress (`flighttask_progress`): `output.status`, `output.progress.percent`, `output.ext.flight_id`. */
+function taskFacts(data: Record<string, unknown>): Record<string, FieldValue> {
+  const output = (data.output ?? {}) as { status?: unknown; progress?: { percent?: unknown }; ext?: { flight_id?: unknown } };
+  const out: Record<string, FieldValue> = {};
+  if (typeof output.status === 'string') out.taskStatus = output.status.slice(0, 32);
+  if (typeof output.progress?.percent === 'number' && Number.isFinite(output.progress.percent))
+    out.taskPercent = Math.max(0, Math.min(100, output.progress.percent));
+  if (typeof output.ext?.flight_id === 'string') out.flightId = output.ext.flight_id.slice(0, 64);
+  return out;
 }

@@ -46,6 +46,9 @@ beforeAll(async () => {
         heartbeatSeconds: 1,
         options: { videoUrl: 'rtsp://127.0.0.1:9/dock' },
       },
+      // A dock and the aircraft it carries: the aircraft's messages come over the dock's connection.
+      { id: '7CTDM4100B0A11', kind: 'drone', secret: 'dock-secret-2', heartbeatSeconds: 0 },
+      { id: '1581F6Q8D242100A0001', kind: 'drone', via: '7CTDM4100B0A11', grid: '110105001002003' },
     ],
   });
   drone = new SimulatedDrone({ url: t.brokerUrl, id: '1581F5BKD225D00BXXXX', secret: 'drone-secret-1' });
@@ -109,6 +112,52 @@ describe('drone kind', () => {
       ['drone.low_battery', 'open'],
       ['drone.low_battery', 'resolved'],
     ]);
+  });
+
+  it("takes a dock's messages for its declared aircraft as the aircraft's, and closes a dock speaking for another", async () => {
+    const dock = new SimulatedDrone({ url: t.brokerUrl, id: '7CTDM4100B0A11', secret: 'dock-secret-2' });
+    await dock.connect();
+    try {
+      const from = t.incidents.length;
+      dock.position = { lat: 39.945, lon: 116.445, height: 80 };
+      await dock.aircraftOsd('1581F6Q8D242100A0001', 20);
+      const m = await t.waitForIncident('aircraft low battery', (x) => x.category === 'drone.low_battery', from);
+      expect(m.devices[0]!.id).toBe('1581F6Q8D242100A0001');
+      expect(m.grid).toBe('110105001002003');
+      expect(dock.connected).toBe(true);
+      // An aircraft the registry does not put behind this dock is another device's topic.
+      // No PUBACK comes for it (the broker closes the connection instead): not awaited.
+      void dock.aircraftOsd('1581F5BKD225D00BXXXX', 50).catch(() => undefined);
+      await waitFor('dock disconnected', () => (dock.connected ? undefined : true), 5000);
+      expect(t.incidents.slice(from).filter((x) => x.devices[0]!.id === '1581F5BKD225D00BXXXX')).toEqual([]);
+    } finally {
+      await dock.disconnect().catch(() => undefined);
+    }
+  });
+
+  it("answers a dock's own requests, raises HMS warnings and failed flight tasks", async () => {
+    expect(await drone.request('config', { config_type: 'json', config_scope: 'product' })).toMatchObject({
+      method: 'config',
+      data: { result: 0, output: { ntp_server_host: 'ntp.aliyun.com' } },
+    });
+    expect(await drone.request('airport_bind_status', { devices: [{ sn: drone.id }] })).toMatchObject({
+      data: { result: 0, output: { bind_status: [{ sn: drone.id, is_device_bind_organization: true }] } },
+    });
+    expect(await drone.request('something_new')).toMatchObject({ data: { result: 1 } });
+    const from = t.incidents.length;
+    await drone.event('hms', { list: [{ level: 2, module: 3, code: '0x16100083', in_the_sky: 1 }] });
+    const hms = await t.waitForIncident('hms', (x) => x.category === 'drone.hms_warning' && x.status === 'open', from);
+    expect(hms.facts).toMatchObject({ level: 2, codes: '0x16100083', count: 1 });
+    await drone.event('hms', { list: [{ level: 0, module: 3, code: '0x16100001' }] });
+    await t.waitForIncident('hms cleared', (x) => x.id === hms.id && x.status === 'resolved', from);
+    const reply = await drone.event(
+      'flighttask_progress',
+      { output: { ext: { flight_id: 'patrol-9' }, progress: { percent: 40 }, status: 'failed' } },
+      true,
+    );
+    expect(reply).toMatchObject({ data: { result: 0 } });
+    const failed = await t.waitForIncident('task failed', (x) => x.category === 'drone.task_failed', from);
+    expect(failed.facts).toMatchObject({ status: 'failed', flightId: 'patrol-9', percent: 40 });
   });
 
   it('answers events that need a reply and topology updates, echoing tid and bid', async () => {

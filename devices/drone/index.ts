@@ -13,10 +13,12 @@ export const drone: DeviceKind = {
     state: 'thing/product/{id}/state',
     events: 'thing/product/{id}/events',
     services_reply: 'thing/product/{id}/services_reply',
+    requests: 'thing/product/{id}/requests',
     status: 'sys/product/{id}/status',
   },
   commands: {
     services: 'thing/product/{id}/services',
+    requests_reply: 'thing/product/{id}/requests_reply',
     events_reply: 'thing/product/{id}/events_reply',
     status_reply: 'sys/product/{id}/status_reply',
   },

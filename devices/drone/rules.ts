@@ -31,6 +31,19 @@ export const SettingsSchema = Type.Object(
       default: 25,
       description: 'battery % below which drone.low_battery is raised',
     }),
+    ntpServerHost: Type.String({
+      minLength: 1,
+      maxLength: 253,
+      default: 'ntp.aliyun.com',
+      description: "the NTP server a dock is told to use when it asks for its config (the site's own, where it has one)",
+    }),
+    organization: Type.Object(
+      {
+        id: Type.String({ minLength: 1, maxLength: 64, default: 'gridedge' }),
+        name: Type.String({ minLength: 1, maxLength: 100, default: 'gridedge site' }),
+      },
+      { additionalProperties: false, default: {}, description: 'the organisation a dock is told it is bound to' },
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -106,13 +119,44 @@ export function droneRules(settings: Settings) {
       }
       return out;
     }
-    // The protocol asks for an answer echoing tid and bid: events with need_reply, and topology updates.
+    if (message.type === 'event' && message.event === 'hms') {
+      // HMS lists what is wrong now: a warning (level 2) opens the incident, a list without one closes it.
+      const key = `drone.hms_warning:${id}`;
+      const level = Number(message.data.hmsLevel ?? 0);
+      if (level >= 2 && !ctx.state.hms) {
+        ctx.state.hms = true;
+        out.push({
+          action: 'raise',
+          category: 'drone.hms_warning',
+          correlationKey: key,
+          occurredAt: message.ts,
+          facts: { level, codes: String(message.data.hmsCodes ?? ''), count: Number(message.data.hmsCount ?? 0) },
+        });
+      } else if (level < 2 && ctx.state.hms) {
+        ctx.state.hms = false;
+        out.push({ action: 'resolve', correlationKey: key, occurredAt: message.ts, reason: 'no HMS warning any more' });
+      }
+    }
+    if (message.type === 'event' && message.event === 'flighttask_progress') {
+      const status = message.data.taskStatus;
+      if (status === 'failed' || status === 'timeout')
+        out.push({
+          action: 'raise',
+          category: 'drone.task_failed',
+          correlationKey: `drone.task_failed:${id}:${String(message.data.flightId ?? 'unknown')}`,
+          occurredAt: message.ts,
+          facts: { status, flightId: String(message.data.flightId ?? ''), percent: Number(message.data.taskPercent ?? 0) },
+        });
+    }
+    // The protocol asks for an answer echoing tid and bid: events with need_reply, topology updates, requests.
     if (message.type === 'event' && message.data.needReply === true) {
-      const command = message.data.channel === 'status' ? 'status_reply' : 'events_reply';
+      const channel = message.data.channel;
+      const command = channel === 'status' ? 'status_reply' : channel === 'requests' ? 'requests_reply' : 'events_reply';
+      const data = channel === 'requests' ? answerRequest(message.event, settings, id) : { result: 0 };
       out.push({
         action: 'send',
         command,
-        payload: { tid: message.data.tid, bid: message.data.bid, timestamp: Date.now(), method: message.event, data: { result: 0 } },
+        payload: { tid: message.data.tid, bid: message.data.bid, timestamp: Date.now(), method: message.event, data },
       });
     }
     return out;
@@ -121,4 +165,38 @@ export function droneRules(settings: Settings) {
 
 export function start(settings: Settings): KindRuntime {
   return { rules: droneRules(settings) };
+}
+
+/**
+ * The Cloud API's device requests (thing/product/{sn}/requests) a dock sends on its own: its
+ * config (the NTP server it should use), and the organisation binding a DJI dock asks about
+ * before it works for a platform. The gateway is the dock's platform: the dock is bound to the
+ * site's organisation. Anything else is answered with a non-zero result, as "not supported".
+ */
+function answerRequest(method: string, settings: Settings, sn: string): Record<string, unknown> {
+  switch (method) {
+    case 'config':
+      return { result: 0, output: { ntp_server_host: settings.ntpServerHost } };
+    case 'airport_bind_status':
+      return {
+        result: 0,
+        output: {
+          bind_status: [
+            {
+              sn,
+              is_device_bind_organization: true,
+              organization_id: settings.organization.id,
+              organization_name: settings.organization.name,
+              device_callsign: sn,
+            },
+          ],
+        },
+      };
+    case 'airport_organization_get':
+      return { result: 0, output: { organization_name: settings.organization.name } };
+    case 'airport_organization_bind':
+      return { result: 0, output: { err_infos: [] } };
+    default:
+      return { result: 1 };
+  }
 }

@@ -45,3 +45,32 @@ export function parseJson(payload: Buffer): Record<string, unknown> | undefined 
     return undefined;
   }
 }
+
+/** One HTTP request a platform pushes to the gateway (OneNET's data push). */
+export interface PushRequest {
+  method: string;
+  query: Record<string, string | undefined>;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** What to answer, and what the request said. */
+export interface PushResult {
+  status: number;
+  /** text/plain answer (OneNET's URL check wants its msg back). */
+  body: string;
+  events: SourceEvent[];
+  /** Per event, a key that is the same when the platform sends it again (its retries): seen once, taken once. */
+  keys?: string[];
+  /** Why it was refused, for the log and the counters (never the token). */
+  refused?: string;
+}
+
+/** A source the platform pushes to over HTTP; the gateway serves `path`. */
+export interface PushSourceDefinition<C> {
+  readonly name: string;
+  readonly description: string;
+  readonly configSchema: TSchema;
+  path(config: C): string;
+  handle(req: PushRequest, config: C): PushResult;
+}

@@ -186,7 +186,15 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
     seen.set(d.id, i);
     const envName = deviceSecretEnv(d.id);
     const secret = env[envName] ?? d.secret;
-    if (d.source) {
+    if (d.via) {
+      const gw = raw.devices.findIndex((x) => x.id === d.via);
+      if (gw < 0) problems.push(`devices[${i}].via: no device "${d.via}" to carry its messages`);
+      else if (raw.devices[gw]!.via || raw.devices[gw]!.source)
+        problems.push(`devices[${i}].via: "${d.via}" does not connect itself (it has via or source)`);
+      if (d.via === d.id) problems.push(`devices[${i}].via: a device cannot carry itself`);
+      if (d.source) problems.push(`devices[${i}].via: give via or source, not both`);
+      if (d.secret || d.secretHash) problems.push(`devices[${i}].secret: a device behind another has no secret (it never connects itself)`);
+    } else if (d.source) {
       const model = modelsByName.get(d.source.model);
       if (model && model.source !== d.source.type)
         problems.push(`devices[${i}].source.model: ${model.model} comes through ${model.source}, not ${d.source.type}`);
@@ -216,7 +224,9 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
       ...(secret ? { secret } : {}),
       grid: d.grid ?? raw.gateway.grid,
       options,
-      heartbeatSeconds: d.heartbeatSeconds ?? kind?.heartbeatSeconds,
+      // An aircraft behind its dock is silent whenever it is parked, and a sensor through a source reports
+      // on its own schedule (a Zigbee one only on change, NB-IoT every few hours): not watched unless asked.
+      heartbeatSeconds: d.heartbeatSeconds ?? (d.via || d.source ? 0 : kind?.heartbeatSeconds),
     });
   });
 

@@ -84,6 +84,12 @@ export const DeviceSchema = Type.Object(
       }),
     ),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "settings of this device, per its kind's page" })),
+    via: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+        description: "the gateway device whose connection carries its messages: a DJI dock's id, for its aircraft (no secret then)",
+      }),
+    ),
     source: Type.Optional(
       Type.Object(
         {

@@ -62,6 +62,7 @@ export class DeviceDirectory {
       ...(d.secretHash !== undefined ? { secretHash: d.secretHash } : {}),
       options: d.options,
       ...(d.heartbeatSeconds !== undefined ? { heartbeatSeconds: d.heartbeatSeconds } : {}),
+      ...(d.via ? { via: d.via } : {}),
     }));
     const ids = new Set(fromConfig.map((d) => d.info.id));
     const file = provisionedFile(config.dataDir);

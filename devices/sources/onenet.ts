@@ -1,0 +1,123 @@
+/**
+ * China Mobile OneNET's HTTP data push (数据推送), as its developer manual (HTTP推送, 开发指南)
+ * defines it. OneNET is the client, the gateway the server:
+ *
+ * - URL check: `GET <url>?msg=…&nonce=…&signature=…`; signature is Base64(MD5(token + nonce +
+ *   msg)) with the token set on OneNET's push page; answer the msg itself when it matches.
+ * - Data: `POST <url>` with `{"msg": …, "msg_signature": …, "nonce": …}` (plain mode), signed
+ *   the same way over the msg's JSON text; `msg` is one message or a list. A message has `type`
+ *   (1 a data point, 2 online/offline), `dev_id`, `imei` (NB-IoT devices), `ds_id` (a data
+ *   stream; for NB-IoT the LwM2M path `obj_inst_res`, e.g. `3200_0_5500`), `at` (ms), `value`,
+ *   `status` (1 online, 0 offline). Anything but HTTP 200 makes OneNET push it again: the
+ *   gateway answers at once and takes a repeat only once.
+ *
+ * A device is named by its IMEI (NB-IoT) or its OneNET dev_id.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { PushResult, PushSourceDefinition, SourceEvent } from './types.js';
+
+export const OnenetConfig = Type.Object(
+  {
+    token: Type.String({ minLength: 3, maxLength: 64, description: "the push page's token (or GRIDEDGE_SOURCE_TOKEN_ONENET)" }),
+    path: Type.String({
+      pattern: '^/push/[A-Za-z0-9_-]{1,64}$',
+      default: '/push/onenet',
+      description: 'where OneNET pushes, on the API port',
+    }),
+    maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 4_194_304, default: 262_144 }),
+  },
+  { additionalProperties: false },
+);
+export interface OnenetSettings {
+  token: string;
+  path: string;
+  maxBodyBytes: number;
+}
+
+/** Base64(MD5(token + nonce + msg)): OneNET's signature. */
+export function onenetSignature(token: string, nonce: string, msg: string): string {
+  return createHash('md5').update(`${token}${nonce}${msg}`, 'utf8').digest('base64');
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export const onenet: PushSourceDefinition<OnenetSettings> = {
+  name: 'onenet',
+  description: "NB-IoT devices through China Mobile OneNET's HTTP data push",
+  configSchema: OnenetConfig,
+  path: (c) => c.path,
+  handle(req, c): PushResult {
+    const refuse = (status: number, why: string): PushResult => ({ status, body: why, events: [], refused: why });
+    if (req.method === 'GET') {
+      const { msg, nonce, signature } = req.query;
+      if (!msg || !nonce || !signature) return refuse(400, 'the URL check needs msg, nonce and signature');
+      if (!same(onenetSignature(c.token, nonce, msg), signature)) return refuse(403, 'signature does not match the token');
+      return { status: 200, body: msg, events: [] };
+    }
+    if (req.method !== 'POST') return refuse(405, 'GET (URL check) or POST (data) only');
+    if (req.body.length > c.maxBodyBytes) return refuse(413, `body of ${req.body.length} bytes is over the limit`);
+    const text = req.body.toString('utf8');
+    let body: { msg?: unknown; msg_signature?: unknown; nonce?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      return refuse(400, 'body is not JSON');
+    }
+    if (typeof body.nonce !== 'string' || typeof body.msg_signature !== 'string' || body.msg === undefined)
+      return refuse(400, 'body needs msg, msg_signature and nonce (plain mode)');
+    // Signed over msg's JSON as sent: a string msg is its own text, an object the compact JSON of it.
+    const msgText = typeof body.msg === 'string' ? body.msg : JSON.stringify(body.msg);
+    if (!same(onenetSignature(c.token, body.nonce, msgText), body.msg_signature))
+      return refuse(403, 'msg_signature does not match the token');
+    let msg: unknown = body.msg;
+    if (typeof msg === 'string') {
+      try {
+        msg = JSON.parse(msg);
+      } catch {
+        return refuse(400, 'msg is not JSON');
+      }
+    }
+    const list = (Array.isArray(msg) ? msg : [msg]).slice(0, 1000) as Array<Record<string, unknown>>;
+    const events: SourceEvent[] = [];
+    const keys: string[] = [];
+    for (const m of list) {
+      const id =
+        typeof m?.imei === 'string'
+          ? m.imei
+          : typeof m?.dev_id === 'number' || typeof m?.dev_id === 'string'
+            ? String(m.dev_id)
+            : undefined;
+      const at = typeof m?.at === 'number' ? m.at : undefined;
+      if (!id) {
+        events.push({ type: 'refused', reason: 'message names no imei or dev_id' });
+        keys.push('');
+        continue;
+      }
+      if (m.type === 1) {
+        if (typeof m.ds_id !== 'string') {
+          events.push({ type: 'refused', externalId: id, reason: 'data point without ds_id' });
+          keys.push('');
+          continue;
+        }
+        events.push({
+          type: 'data',
+          externalId: id,
+          input: { json: { ds_id: m.ds_id, value: m.value as never }, ...(at ? { ts: at } : {}) },
+        });
+        keys.push(`${id}|${m.ds_id}|${at ?? ''}|${JSON.stringify(m.value)}`);
+      } else if (m.type === 2) {
+        events.push({ type: 'availability', externalId: id, online: m.status === 1 });
+        keys.push(`${id}|status|${at ?? ''}|${String(m.status)}`);
+      } else {
+        events.push({ type: 'ignored' });
+        keys.push('');
+      }
+    }
+    return { status: 200, body: 'ok', events, keys };
+  },
+};
