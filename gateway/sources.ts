@@ -16,8 +16,8 @@ import type { Logger } from '../core/log.js';
 import { maskUrl } from '../core/secrets.js';
 import { modelsByName } from '../devices/models/registry.js';
 import { type DeviceModel, ModelDecodeError } from '../devices/models/types.js';
-import { sourcesByName } from '../devices/sources/registry.js';
-import type { SourceDefinition, SourceEvent } from '../devices/sources/types.js';
+import { pushSourcesByName, sourcesByName } from '../devices/sources/registry.js';
+import type { PushRequest, PushResult, PushSourceDefinition, SourceDefinition, SourceEvent } from '../devices/sources/types.js';
 import type { Config } from './config/schema.js';
 import type { DeviceInfo } from '../devices/types.js';
 import type { GatewayDevice } from './devices/directory.js';
@@ -48,6 +48,8 @@ export interface SourceHealth {
   inventory: Array<{ externalId: string; model?: string; vendor?: string; adopted: boolean; suggested?: string }>;
 }
 
+type AnySource = SourceDefinition<never> | PushSourceDefinition<never>;
+
 class RunningSource {
   client?: MqttClient;
   readonly byId = new Map<string, Bound>();
@@ -59,11 +61,19 @@ class RunningSource {
   private offlineTimer?: NodeJS.Timeout;
   private reportedOffline = false;
 
+  /** Keys of pushed messages already taken (a platform's retries), oldest first. */
+  readonly seen = new Set<string>();
+  lastPushAt?: number;
+
   constructor(
-    readonly def: SourceDefinition<never>,
+    readonly def: AnySource,
     readonly settings: Record<string, unknown>,
     private readonly owner: Sources,
   ) {}
+
+  get mqtt(): SourceDefinition<never> | undefined {
+    return 'subscriptions' in this.def ? this.def : undefined;
+  }
 
   bound(externalId: string): Bound | undefined {
     const id = externalId.toLowerCase();
@@ -71,6 +81,8 @@ class RunningSource {
   }
 
   start(clientId: string): void {
+    const def = this.mqtt;
+    if (!def) return; // a push source is served by the API
     const s = this.settings as { url: string; username?: string; password?: string };
     const log = this.owner.log.child({ source: this.def.name });
     const client = mqtt.connect(s.url, {
@@ -87,13 +99,9 @@ class RunningSource {
       if (this.offlineTimer) clearTimeout(this.offlineTimer);
       this.offlineTimer = undefined;
       this.reportedOffline = false;
-      client.subscribe(
-        this.def.subscriptions(this.settings as never).map((t) => t),
-        { qos: 1 },
-        (err) => {
-          if (err) log.error({ err: err.message }, 'cannot subscribe to the source');
-        },
-      );
+      client.subscribe(def.subscriptions(this.settings as never), { qos: 1 }, (err) => {
+        if (err) log.error({ err: err.message }, 'cannot subscribe to the source');
+      });
     });
     client.on('message', (topic, payload) => this.owner.onMessage(this, topic, payload));
     client.on('offline', () => {
@@ -141,7 +149,7 @@ export class Sources implements Service {
   constructor(private readonly opts: SourcesOptions) {
     const sections = opts.config.sources as Record<string, Record<string, unknown> | undefined>;
     for (const [name, settings] of Object.entries(sections)) {
-      const def = sourcesByName.get(name);
+      const def = sourcesByName.get(name) ?? pushSourcesByName.get(name);
       if (!def || !settings) continue;
       this.running.set(name, new RunningSource(def, settings, this));
     }
@@ -183,16 +191,66 @@ export class Sources implements Service {
   }
 
   onMessage(r: RunningSource, topic: string, payload: Buffer): void {
-    const { counters, rejections } = this.opts;
     const source = r.def.name;
     r.messages++;
-    counters.inc('source_messages_total', { source });
+    this.opts.counters.inc('source_messages_total', { source });
     let ev: SourceEvent;
     try {
-      ev = r.def.parse(topic, payload, r.settings as never);
+      ev = r.mqtt?.parse(topic, payload, r.settings as never) ?? { type: 'ignored' };
     } catch (err) {
       ev = { type: 'refused', reason: `parser error: ${(err as Error).message}` };
     }
+    this.dispatch(r, ev, payload, topic);
+  }
+
+  /** The push sources the API serves: name → path. */
+  pushPaths(): Array<{ source: string; path: string }> {
+    return [...this.running.values()].flatMap((r) =>
+      'handle' in r.def ? [{ source: r.def.name, path: r.def.path(r.settings as never) }] : [],
+    );
+  }
+
+  /**
+   * One request a platform pushed: checked by the source (its signature), answered at once;
+   * each message in it taken once however often the platform sends it again.
+   */
+  push(name: string, req: PushRequest): { status: number; body: string } {
+    const r = this.running.get(name);
+    if (!r || !('handle' in r.def)) return { status: 404, body: 'no such source' };
+    const { counters, log } = this.opts;
+    let result: PushResult;
+    try {
+      result = r.def.handle(req, r.settings as never);
+    } catch (err) {
+      result = { status: 400, body: 'unreadable push', events: [], refused: (err as Error).message };
+    }
+    if (result.refused) {
+      r.refused++;
+      counters.inc('source_refused_total', { source: name });
+      log.warn({ source: name, status: result.status, reason: result.refused }, 'push refused');
+      return { status: result.status, body: result.body };
+    }
+    r.lastPushAt = Date.now();
+    result.events.forEach((ev, i) => {
+      const key = result.keys?.[i];
+      if (key) {
+        if (r.seen.has(key)) {
+          counters.inc('source_duplicates_total', { source: name });
+          return;
+        }
+        r.seen.add(key);
+        if (r.seen.size > 10_000) r.seen.delete(r.seen.values().next().value!);
+      }
+      r.messages++;
+      counters.inc('source_messages_total', { source: name });
+      this.dispatch(r, ev, req.body, '');
+    });
+    return { status: result.status, body: result.body };
+  }
+
+  private dispatch(r: RunningSource, ev: SourceEvent, payload: Buffer, topic: string): void {
+    const { counters, rejections } = this.opts;
+    const source = r.def.name;
     switch (ev.type) {
       case 'ignored':
         return;
@@ -285,7 +343,7 @@ export class Sources implements Service {
         }
         const down = b.model.encode?.(command);
         const external = b.source.id;
-        const out = down ? r.def.downlink?.(external, down, r.settings as never, b.route) : undefined;
+        const out = down ? r.mqtt?.downlink?.(external, down, r.settings as never, b.route) : undefined;
         if (!out || !r.client?.connected) {
           this.opts.counters.inc('source_commands_unsent_total', { source: r.def.name });
           return false;
@@ -300,8 +358,11 @@ export class Sources implements Service {
   health(): SourceHealth[] {
     return [...this.running.values()].map((r) => ({
       source: r.def.name,
-      url: maskUrl((r.settings as { url: string }).url),
-      connected: r.client?.connected ?? false,
+      url: r.mqtt
+        ? maskUrl((r.settings as { url: string }).url)
+        : `push to ${(r.def as PushSourceDefinition<never>).path(r.settings as never)}`,
+      // A push source is "connected" while its platform has pushed in the last ten minutes.
+      connected: r.mqtt ? (r.client?.connected ?? false) : r.lastPushAt !== undefined && Date.now() - r.lastPushAt < 600_000,
       devices: new Set([...r.byId.values()].map((b) => b.device.info.id)).size,
       messages: r.messages,
       refused: r.refused,

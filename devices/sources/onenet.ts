@@ -19,7 +19,9 @@ import type { PushResult, PushSourceDefinition, SourceEvent } from './types.js';
 
 export const OnenetConfig = Type.Object(
   {
-    token: Type.String({ minLength: 3, maxLength: 64, description: "the push page's token (or GRIDEDGE_SOURCE_TOKEN_ONENET)" }),
+    token: Type.Optional(
+      Type.String({ minLength: 3, maxLength: 64, description: "the push page's token (or GRIDEDGE_SOURCE_TOKEN_ONENET)" }),
+    ),
     path: Type.String({
       pattern: '^/push/[A-Za-z0-9_-]{1,64}$',
       default: '/push/onenet',
@@ -30,7 +32,7 @@ export const OnenetConfig = Type.Object(
   { additionalProperties: false },
 );
 export interface OnenetSettings {
-  token: string;
+  token?: string;
   path: string;
   maxBodyBytes: number;
 }
@@ -53,10 +55,12 @@ export const onenet: PushSourceDefinition<OnenetSettings> = {
   path: (c) => c.path,
   handle(req, c): PushResult {
     const refuse = (status: number, why: string): PushResult => ({ status, body: why, events: [], refused: why });
+    const token = c.token;
+    if (!token) return refuse(503, 'sources.onenet.token is not set');
     if (req.method === 'GET') {
       const { msg, nonce, signature } = req.query;
       if (!msg || !nonce || !signature) return refuse(400, 'the URL check needs msg, nonce and signature');
-      if (!same(onenetSignature(c.token, nonce, msg), signature)) return refuse(403, 'signature does not match the token');
+      if (!same(onenetSignature(token, nonce, msg), signature)) return refuse(403, 'signature does not match the token');
       return { status: 200, body: msg, events: [] };
     }
     if (req.method !== 'POST') return refuse(405, 'GET (URL check) or POST (data) only');
@@ -70,10 +74,13 @@ export const onenet: PushSourceDefinition<OnenetSettings> = {
     }
     if (typeof body.nonce !== 'string' || typeof body.msg_signature !== 'string' || body.msg === undefined)
       return refuse(400, 'body needs msg, msg_signature and nonce (plain mode)');
-    // Signed over msg's JSON as sent: a string msg is its own text, an object the compact JSON of it.
-    const msgText = typeof body.msg === 'string' ? body.msg : JSON.stringify(body.msg);
-    if (!same(onenetSignature(c.token, body.nonce, msgText), body.msg_signature))
-      return refuse(403, 'msg_signature does not match the token');
+    // Signed over msg's JSON text as sent: a string msg is its own text; an object is taken as it
+    // stands in the body (spacing and key order kept), or else as its compact JSON.
+    const texts =
+      typeof body.msg === 'string' ? [body.msg] : [rawMember(text, 'msg'), JSON.stringify(body.msg)].filter((t) => t !== undefined);
+    const nonce = body.nonce;
+    const signature = body.msg_signature;
+    if (!texts.some((t) => same(onenetSignature(token, nonce, t), signature))) return refuse(403, 'msg_signature does not match the token');
     let msg: unknown = body.msg;
     if (typeof msg === 'string') {
       try {
@@ -121,3 +128,56 @@ export const onenet: PushSourceDefinition<OnenetSettings> = {
     return { status: 200, body: 'ok', events, keys };
   },
 };
+
+/** The raw JSON text of a top-level member of an object (`{"msg": {...}, …}` → `{...}`), as it stands. */
+export function rawMember(json: string, key: string): string | undefined {
+  const n = json.length;
+  const skipString = (from: number): number => {
+    let j = from + 1;
+    while (j < n && json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+    return j + 1;
+  };
+  /** The end of the value starting at `k` (just past it). */
+  const skipValue = (k: number): number => {
+    let d = 0;
+    while (k < n) {
+      const c = json[k]!;
+      if (c === '"') {
+        k = skipString(k);
+        if (d === 0) return k;
+        continue;
+      }
+      if (c === '{' || c === '[') d++;
+      else if (c === '}' || c === ']') {
+        if (d === 0) return k;
+        d--;
+        if (d === 0) return k + 1;
+      } else if (c === ',' && d === 0) return k;
+      k++;
+    }
+    return k;
+  };
+  let i = json.indexOf('{');
+  if (i < 0) return undefined;
+  i++;
+  while (i < n) {
+    while (i < n && /[\s,]/.test(json[i]!)) i++;
+    if (json[i] !== '"') return undefined;
+    const end = skipString(i);
+    let name: unknown;
+    try {
+      name = JSON.parse(json.slice(i, end));
+    } catch {
+      return undefined;
+    }
+    let k = end;
+    while (k < n && /\s/.test(json[k]!)) k++;
+    if (json[k] !== ':') return undefined;
+    k++;
+    while (k < n && /\s/.test(json[k]!)) k++;
+    const valueEnd = skipValue(k);
+    if (name === key) return json.slice(k, valueEnd).trim();
+    i = valueEnd;
+  }
+  return undefined;
+}

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chirpstack, type ChirpstackSettings } from './chirpstack.js';
 import { zigbee2mqtt, type Zigbee2mqttSettings } from './zigbee2mqtt.js';
+import { onenet, onenetSignature, type OnenetSettings, rawMember } from './onenet.js';
 
 const z: Zigbee2mqttSettings = { url: 'mqtt://x', baseTopic: 'zigbee2mqtt', maxMessageBytes: 65_536, offlineAfterSeconds: 60 };
 const c: ChirpstackSettings = { url: 'mqtt://x', applicationId: '+', topicPrefix: '', maxMessageBytes: 65_536, offlineAfterSeconds: 60 };
@@ -85,6 +86,51 @@ describe('ChirpStack v4 uplinks', () => {
     expect(chirpstack.parse(topic, up({ data: '***' }), c)).toMatchObject({ type: 'refused', reason: 'data is not base64' });
     expect(chirpstack.parse(`application/${APP}/device/zz/event/up`, up({ data: 'AA==' }), c)).toMatchObject({ type: 'refused' });
     expect(chirpstack.parse(`application/${APP}/device/24e124538b223213/event/join`, up({}), c)).toEqual({ type: 'ignored' });
+  });
+});
+
+describe('OneNET data push', () => {
+  const o: OnenetSettings = { token: 'tok-123', path: '/push/onenet', maxBodyBytes: 65_536 };
+  const signed = (msgText: string, token = 'tok-123', nonce = 'n0nce') =>
+    Buffer.from(`{"msg":${msgText},"msg_signature":"${onenetSignature(token, nonce, msgText)}","nonce":"${nonce}"}`);
+
+  it('checks the signature over msg as sent (its spacing too), reads a list of points and statuses', () => {
+    const text =
+      '[ {"type": 1, "imei": "863412045678901", "ds_id": "3200_0_5500", "at": 1795352624476, "value": 1},\n' +
+      ' {"type":2,"dev_id":77,"status":0} ]';
+    const r = onenet.handle({ method: 'POST', query: {}, headers: {}, body: signed(text) }, o);
+    expect(r.status).toBe(200);
+    expect(r.events).toEqual([
+      { type: 'data', externalId: '863412045678901', input: { json: { ds_id: '3200_0_5500', value: 1 }, ts: 1795352624476 } },
+      { type: 'availability', externalId: '77', online: false },
+    ]);
+    expect(r.keys![0]).toBe('863412045678901|3200_0_5500|1795352624476|1');
+    expect(onenet.handle({ method: 'POST', query: {}, headers: {}, body: signed(text, 'other') }, o)).toMatchObject({ status: 403 });
+    expect(rawMember('{"msg" : {"a": "}"} ,"nonce":"x"}', 'msg')).toBe('{"a": "}"}');
+  });
+
+  it('answers the URL check with msg, and refuses a wrong or missing signature', () => {
+    const q = { msg: 'abc', nonce: 'n1', signature: onenetSignature('tok-123', 'n1', 'abc') };
+    expect(onenet.handle({ method: 'GET', query: q, headers: {}, body: Buffer.alloc(0) }, o)).toMatchObject({ status: 200, body: 'abc' });
+    expect(onenet.handle({ method: 'GET', query: { ...q, signature: 'x' }, headers: {}, body: Buffer.alloc(0) }, o)).toMatchObject({
+      status: 403,
+    });
+    expect(onenet.handle({ method: 'GET', query: { msg: 'abc' }, headers: {}, body: Buffer.alloc(0) }, o)).toMatchObject({ status: 400 });
+  });
+
+  it('never throws on any body or query', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 300 }),
+        fc.dictionary(fc.constantFrom('msg', 'nonce', 'signature'), fc.string()),
+        (body, query) => {
+          for (const method of ['GET', 'POST', 'PUT'])
+            expect(onenet.handle({ method, query, headers: {}, body: Buffer.from(body) }, o).status).toBeGreaterThanOrEqual(200);
+          expect(typeof (rawMember(body, 'msg') ?? '')).toBe('string');
+        },
+      ),
+      { numRuns: runs },
+    );
   });
 });
 

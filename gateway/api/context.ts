@@ -6,6 +6,7 @@ import type { EvidenceAccessLog } from '../evidence/access-log.js';
 import type { PurgeReport, PurgeRequest } from '../captures/purge.js';
 import type { CaptureMessage } from '../../contracts/capture.js';
 import type { SourceHealth } from '../sources.js';
+import type { PushRequest } from '../../devices/sources/types.js';
 import type { LifecycleCommand } from '../../contracts/commands.js';
 import type { CommandResult, IncidentQuery } from '../incidents/manager.js';
 import type { IncidentMessage } from '../../contracts/incident.js';
@@ -58,6 +59,9 @@ export interface ApiContext {
   evidence: { store: EvidenceStore; secret: string; access: EvidenceAccessLog };
   /** The sources and what each offers for adoption. */
   sources(): SourceHealth[];
+  /** The push endpoints to serve, and a pushed request into its source. */
+  pushSources(): Array<{ source: string; path: string }>;
+  push(source: string, req: PushRequest): { status: number; body: string };
   /** The latest capture messages, newest first. */
   captures(limit: number): CaptureMessage[];
   /** Removes a subject's captures by plate or capture id. */

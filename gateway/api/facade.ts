@@ -120,6 +120,8 @@ export function apiContext(gw: Gateway): ApiContext {
     evidence: { store: gw.evidence, secret: gw.evidenceService.linkSecret, access: gw.evidenceService.accessLog },
     captures: (limit) => gw.captures.recent(limit),
     sources: () => gw.sources.health(),
+    pushSources: () => gw.sources.pushPaths(),
+    push: (source, req) => gw.sources.push(source, req),
     purgeCaptures: (req) => gw.purgeCaptures(req),
   };
 }

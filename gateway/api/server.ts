@@ -16,6 +16,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { systemRoutes } from './routes/system.js';
 import { evidenceRoutes } from './routes/evidence.js';
+import { pushRoutes } from './routes/push.js';
 import { gridedgeError } from '../../core/errors.js';
 
 export type Access = 'public' | 'device' | Role;
@@ -66,6 +67,7 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
   cameraRoutes(app, ctx);
   incidentRoutes(app, ctx);
   gb28181Routes(app, ctx);
+  pushRoutes(app, ctx);
   for (const route of opts.routes) {
     const users = new WeakMap<object, string>();
     const authenticate = route.authenticate;

@@ -179,6 +179,9 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
     const envPassword = env[`GRIDEDGE_SOURCE_PASSWORD_${name.toUpperCase()}`];
     if (s && envPassword) s.password = envPassword;
   }
+  if (raw.sources.onenet && env.GRIDEDGE_SOURCE_TOKEN_ONENET) raw.sources.onenet.token = env.GRIDEDGE_SOURCE_TOKEN_ONENET;
+  if (raw.sources.onenet && !raw.sources.onenet.token && requireSecrets)
+    problems.push("sources.onenet.token: missing (the token of OneNET's push page, or GRIDEDGE_SOURCE_TOKEN_ONENET)");
   const devices: Config['devices'] = [];
   raw.devices.forEach((d, i) => {
     const first = seen.get(d.id);

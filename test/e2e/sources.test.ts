@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedChirpstack } from '../../sim/sources/chirpstack.js';
+import { SimulatedOnenet } from '../../sim/sources/onenet.js';
 import { SimulatedZigbee2mqtt } from '../../sim/sources/zigbee2mqtt.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { type Mosquitto, startMosquitto, waitFor } from '../helpers/servers.js';
@@ -34,6 +35,7 @@ beforeAll(async () => {
     sources: {
       zigbee2mqtt: { url: site.url, offlineAfterSeconds: 2 },
       chirpstack: { url: site.url, offlineAfterSeconds: 2 },
+      onenet: { token: 'onenet-push-token-1' },
     },
     devices: [
       // Named by friendly name, and by IEEE address (found through bridge/devices).
@@ -41,13 +43,16 @@ beforeAll(async () => {
       { id: 'z-gas', kind: 'gas-sensor', source: { type: 'zigbee2mqtt', id: '0x00158d0001a2b3c5', model: 'heiman-hs1cg' } },
       { id: 'l-smoke', kind: 'smoke-alarm', source: { type: 'chirpstack', id: SMOKE_EUI.toUpperCase(), model: 'milesight-gs524n' } },
       { id: 'l-gas', kind: 'gas-sensor', source: { type: 'chirpstack', id: GAS_EUI, model: 'milesight-gs101' } },
+      { id: 'nb-smoke', kind: 'smoke-alarm', source: { type: 'onenet', id: '863412045678901', model: 'onenet-ipso-smoke' } },
+      { id: 'nb-gas', kind: 'gas-sensor', source: { type: 'onenet', id: '863412045678902', model: 'onenet-ipso-gas' } },
     ],
   });
   await waitFor('sources connected', async () => {
     const s = (await (await fetch(`${t.apiUrl}/api/sources`, { headers: { authorization: `Bearer ${READ}` } })).json()) as Array<{
+      source: string;
       connected: boolean;
     }>;
-    return s.length === 2 && s.every((x) => x.connected) ? true : undefined;
+    return s.filter((x) => x.source !== 'onenet').every((x) => x.connected) && s.length === 3 ? true : undefined;
   });
 }, 30_000);
 
@@ -156,6 +161,47 @@ describe('LoRaWAN through ChirpStack', () => {
     await waitFor('unknown counted', async () =>
       (await sources()).find((s) => s.source === 'chirpstack')!.unknown.includes('a84041000181c0de') ? true : undefined,
     );
+  });
+});
+
+describe('NB-IoT through OneNET data push', () => {
+  const push = () => new SimulatedOnenet(`${t.apiUrl}/push/onenet`, 'onenet-push-token-1');
+
+  it("passes OneNET's URL check with the right token only", async () => {
+    expect((await push().verifyUrl()).ok).toBe(true);
+    expect(await push().verifyUrl('a-wrong-token')).toMatchObject({ status: 403, ok: false });
+  });
+
+  it('raises fire.smoke_alarm from a pushed IPSO alarm state, taking OneNET retries once', async () => {
+    const from = t.incidents.length;
+    const at = Date.now();
+    // OneNET pushes again whatever it got no 200 for: here three times the same message.
+    expect(await push().push([{ imei: '863412045678901', ds_id: '3200_0_5500', value: 1, at }], { repeat: 2, spaced: true })).toBe(200);
+    const m = await t.waitForIncident('nb smoke', (x) => x.category === 'fire.smoke_alarm' && x.devices[0]!.id === 'nb-smoke', from);
+    expect(m.count).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.incidents.slice(from).filter((x) => x.id === m.id)).toHaveLength(1); // the retries changed nothing
+    expect(t.gateway.counters.get('source_duplicates_total', { source: 'onenet' })).toBe(2);
+    await push().push([{ imei: '863412045678901', ds_id: '3200_0_5500', value: 0 }]);
+    await t.waitForIncident('nb smoke cleared', (x) => x.id === m.id && x.status === 'resolved', from);
+  });
+
+  it('raises gas.leak from a pushed concentration, and refuses a push signed with another token', async () => {
+    const from = t.incidents.length;
+    expect(await push().push([{ imei: '863412045678902', ds_id: '3300_0_5700', value: 41 }], { token: 'not-the-token' })).toBe(403);
+    expect(t.gateway.counters.get('source_refused_total', { source: 'onenet' })).toBeGreaterThanOrEqual(1);
+    expect(await push().push([{ imei: '863412045678902', ds_id: '3300_0_5700', value: 41 }])).toBe(200);
+    const m = await t.waitForIncident('nb gas', (x) => x.category === 'gas.leak' && x.devices[0]!.id === 'nb-gas', from);
+    expect(m.facts.lel).toBe(41);
+    expect(t.incidents.slice(from).filter((x) => x.category === 'gas.leak')).toHaveLength(1);
+    const res = await fetch(`${t.apiUrl}/push/onenet`, { method: 'POST', body: 'not json' });
+    expect(res.status).toBe(400);
+  });
+
+  it('takes an offline status as the device unreachable', async () => {
+    const from = t.incidents.length;
+    expect(await push().status('863412045678902', false)).toBe(200);
+    await t.waitForIncident('nb offline', (x) => x.category === 'device.offline' && x.devices[0]!.id === 'nb-gas', from);
   });
 });
 
