@@ -19,6 +19,8 @@ import { type DeviceModel, ModelDecodeError } from '../devices/models/types.js';
 import { pushSourcesByName, sourcesByName } from '../devices/sources/registry.js';
 import type { PushRequest, PushResult, PushSourceDefinition, SourceDefinition, SourceEvent } from '../devices/sources/types.js';
 import type { Config } from './config/schema.js';
+import { type ModbusChannel, ModbusPollers } from './modbus.js';
+import { modbusAddress } from '../devices/sources/modbus.js';
 import type { DeviceInfo } from '../devices/types.js';
 import type { GatewayDevice } from './devices/directory.js';
 import type { Pipeline } from './pipeline.js';
@@ -145,6 +147,9 @@ export interface SourcesOptions {
 export class Sources implements Service {
   readonly name = 'sources';
   private readonly running = new Map<string, RunningSource>();
+  /** Modbus controllers, polled (sources.modbus). */
+  private readonly modbus?: ModbusPollers;
+  private readonly modbusBound = new Map<string, { bound: Bound; controller: string }>();
 
   constructor(private readonly opts: SourcesOptions) {
     const sections = opts.config.sources as Record<string, Record<string, unknown> | undefined>;
@@ -154,6 +159,43 @@ export class Sources implements Service {
       this.running.set(name, new RunningSource(def, settings, this));
     }
     this.bind();
+    const modbus = opts.config.sources.modbus;
+    if (modbus) {
+      const channels: Array<ModbusChannel & { controller: string }> = [];
+      for (const d of opts.config.devices) {
+        if (d.source?.type !== 'modbus') continue;
+        const at = modbusAddress(d.source.id);
+        const model = modelsByName.get(d.source.model);
+        const device = opts.devices().find((x) => x.info.id === d.id);
+        if (!at || !model || !device) continue;
+        channels.push({ deviceId: d.id, channel: at.channel, model, controller: at.controller });
+        this.modbusBound.set(d.id, { bound: { device, model, source: d.source }, controller: at.controller });
+      }
+      const bound = (id: string) => this.modbusBound.get(id)?.bound;
+      this.modbus = new ModbusPollers(
+        modbus,
+        channels,
+        {
+          messages: (id, out) => {
+            const b = bound(id);
+            if (b) for (const m of out) this.feed(b, m.channel, m.payload);
+          },
+          refused: (id, reason) => {
+            const b = bound(id);
+            opts.counters.inc('source_refused_total', { source: 'modbus' });
+            if (b) opts.rejections.record(id, b.device.kind.kind, 'modbus', 'codec_error', reason, Buffer.alloc(0));
+          },
+          reachable: (ids, up) => {
+            for (const id of ids) {
+              const b = bound(id);
+              if (b) this.status(b, up, 'its Modbus controller does not answer');
+            }
+          },
+        },
+        opts.counters,
+        opts.log.child({ source: 'modbus' }),
+      );
+    }
   }
 
   get counters(): Counters {
@@ -179,15 +221,41 @@ export class Sources implements Service {
 
   start(): void {
     for (const [name, r] of this.running) r.start(`gridedge-${this.opts.config.gateway.id}-${name}`);
+    this.modbus?.start();
   }
 
   async stop(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.stop()));
+    await this.modbus?.stop();
   }
 
   /** Whether `deviceId` comes through a source (its commands go down through it). */
   owns(deviceId: string): boolean {
-    return [...this.running.values()].some((r) => [...r.byId.values()].some((b) => b.device.info.id === deviceId));
+    return (
+      this.modbusBound.has(deviceId) ||
+      [...this.running.values()].some((r) => [...r.byId.values()].some((b) => b.device.info.id === deviceId))
+    );
+  }
+
+  /** A command to a Modbus channel: the model's coil write, then the kind's reply with the command's id. */
+  private async modbusCommand(deviceId: string, command: Record<string, unknown>): Promise<boolean> {
+    const m = this.modbusBound.get(deviceId)!;
+    const down = m.bound.model.encode?.(command);
+    if (!down?.coil || !this.modbus) {
+      this.opts.counters.inc('source_commands_unsent_total', { source: 'modbus' });
+      return false;
+    }
+    this.opts.counters.inc('source_commands_total', { source: 'modbus' });
+    const id = typeof command.id === 'string' ? command.id : undefined;
+    try {
+      await this.modbus.writeCoil(m.controller, down.coil.address, down.coil.value);
+      // The kind's own reply channel, as a device of its own would answer; the valve is shut.
+      if (id) this.feed(m.bound, 'reply', { id, ok: true });
+      if (command.cmd === 'valve_close') this.feed(m.bound, 'event', { event: 'valve_closed' });
+    } catch (err) {
+      if (id) this.feed(m.bound, 'reply', { id, ok: false, detail: `coil write failed: ${(err as Error).message}`.slice(0, 200) });
+    }
+    return true;
   }
 
   onMessage(r: RunningSource, topic: string, payload: Buffer): void {
@@ -332,6 +400,13 @@ export class Sources implements Service {
    * false when the device's model has no downlink for it (the command is logged as not sent).
    */
   async command(deviceId: string, payload: Buffer): Promise<boolean> {
+    if (this.modbusBound.has(deviceId)) {
+      try {
+        return await this.modbusCommand(deviceId, JSON.parse(payload.toString('utf8')) as Record<string, unknown>);
+      } catch {
+        return false;
+      }
+    }
     for (const r of this.running.values())
       for (const b of r.byId.values()) {
         if (b.device.info.id !== deviceId) continue;
@@ -356,18 +431,38 @@ export class Sources implements Service {
   }
 
   health(): SourceHealth[] {
-    return [...this.running.values()].map((r) => ({
-      source: r.def.name,
-      url: r.mqtt
-        ? maskUrl((r.settings as { url: string }).url)
-        : `push to ${(r.def as PushSourceDefinition<never>).path(r.settings as never)}`,
-      // A push source is "connected" while its platform has pushed in the last ten minutes.
-      connected: r.mqtt ? (r.client?.connected ?? false) : r.lastPushAt !== undefined && Date.now() - r.lastPushAt < 600_000,
-      devices: new Set([...r.byId.values()].map((b) => b.device.info.id)).size,
-      messages: r.messages,
-      refused: r.refused,
-      unknown: [...r.unknown].slice(0, 100),
-      inventory: r.inventory.map((i) => ({ ...i, adopted: Boolean(r.bound(i.externalId)) })),
-    }));
+    const modbus: SourceHealth[] = this.modbus
+      ? [
+          {
+            source: 'modbus',
+            url: this.modbus
+              .health()
+              .map((c) => `${c.controller}${c.connected ? '' : ' (not connected)'}: ${c.polls} polls, ${c.timeouts} timeouts`)
+              .join('; '),
+            connected: this.modbus.health().every((c) => c.connected),
+            devices: this.modbusBound.size,
+            messages: this.modbus.health().reduce((a, c) => a + c.polls, 0),
+            refused: this.opts.counters.get('source_refused_total', { source: 'modbus' }),
+            unknown: [],
+            inventory: [],
+          },
+        ]
+      : [];
+    return [
+      ...modbus,
+      ...[...this.running.values()].map((r) => ({
+        source: r.def.name,
+        url: r.mqtt
+          ? maskUrl((r.settings as { url: string }).url)
+          : `push to ${(r.def as PushSourceDefinition<never>).path(r.settings as never)}`,
+        // A push source is "connected" while its platform has pushed in the last ten minutes.
+        connected: r.mqtt ? (r.client?.connected ?? false) : r.lastPushAt !== undefined && Date.now() - r.lastPushAt < 600_000,
+        devices: new Set([...r.byId.values()].map((b) => b.device.info.id)).size,
+        messages: r.messages,
+        refused: r.refused,
+        unknown: [...r.unknown].slice(0, 100),
+        inventory: r.inventory.map((i) => ({ ...i, adopted: Boolean(r.bound(i.externalId)) })),
+      })),
+    ];
   }
 }

@@ -35,25 +35,31 @@ describe.each(MODELS.map((m) => [m.model, m] as const))('device model %s', (_nam
   });
 
   it('refuses anything else with a ModelDecodeError, and never makes a message its kind refuses', () => {
+    const registers = fc.record({
+      registers: fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 16 }),
+      channel: fc.integer({ min: -1, max: 10 }),
+    });
     const input =
-      model.source === 'chirpstack'
-        ? fc.uint8Array({ maxLength: 64 }).map((b) => ({ bytes: Buffer.from(b), fPort: 85 }))
-        : fc
-            .oneof(
-              fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 8 }),
-              // The keys the models read, with any values at all.
-              fc.record(
-                {
-                  smoke: fc.jsonValue(),
-                  gas: fc.jsonValue(),
-                  battery: fc.jsonValue(),
-                  battery_low: fc.jsonValue(),
-                  tamper: fc.jsonValue(),
-                },
-                { requiredKeys: [] },
-              ),
-            )
-            .map((json) => ({ json: json as Record<string, unknown> }));
+      model.source === 'modbus'
+        ? registers
+        : model.source === 'chirpstack'
+          ? fc.uint8Array({ maxLength: 64 }).map((b) => ({ bytes: Buffer.from(b), fPort: 85 }))
+          : fc
+              .oneof(
+                fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 8 }),
+                // The keys the models read, with any values at all.
+                fc.record(
+                  {
+                    smoke: fc.jsonValue(),
+                    gas: fc.jsonValue(),
+                    battery: fc.jsonValue(),
+                    battery_low: fc.jsonValue(),
+                    tamper: fc.jsonValue(),
+                  },
+                  { requiredKeys: [] },
+                ),
+              )
+              .map((json) => ({ json: json as Record<string, unknown> }));
     fc.assert(
       fc.property(input, (i) => {
         let out: KindMessage[];

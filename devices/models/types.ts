@@ -7,7 +7,7 @@
  * command (a gas valve to shut) into what the source sends down. One file per model, one line
  * in registry.ts; a field engineer adds a product the same way (docs/sources.md).
  */
-export type SourceName = 'zigbee2mqtt' | 'chirpstack' | 'onenet';
+export type SourceName = 'zigbee2mqtt' | 'chirpstack' | 'onenet' | 'modbus';
 
 /** What a source hands a model: parsed JSON (zigbee2mqtt), or a frame's bytes and port (LoRaWAN). */
 export interface ModelInput {
@@ -16,6 +16,9 @@ export interface ModelInput {
   fPort?: number;
   /** When the source says it was sent (ms), if it does. */
   ts?: number;
+  /** Modbus: the registers the model's map reads (`modbus`), and which channel of the controller this device is. */
+  registers?: number[];
+  channel?: number;
 }
 
 /** One message of the kind's, as if the device had published it on `dev/{id}/{channel}`. */
@@ -31,6 +34,8 @@ export interface Downlink {
   bytes?: Buffer;
   /** zigbee2mqtt: the state to set (`…/set`). */
   json?: Record<string, unknown>;
+  /** Modbus: a coil to write (a valve output). */
+  coil?: { address: number; value: boolean };
 }
 
 export class ModelDecodeError extends Error {}
@@ -43,6 +48,8 @@ export interface DeviceModel {
   readonly source: SourceName;
   /** The gridedge kind it maps onto (`devices[].kind` must be this). */
   readonly kind: string;
+  /** Modbus: the block of registers one poll reads for every channel of the controller. */
+  readonly modbus?: { table: 'input' | 'holding'; address: number; count: number; channels: number };
   /** zigbee2mqtt: the `definition.model` values of bridge/devices this model is (for adoption). */
   readonly matches?: readonly string[];
   /** The source's message into the kind's messages; throws ModelDecodeError with the reason. */

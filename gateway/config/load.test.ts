@@ -283,6 +283,19 @@ describe('config loader', () => {
     expect(problems(dev({ source: { type: 'chirpstack', id: '24e124538b223213', model: 'nope' } }))[0]).toMatch(
       /^devices\[0\]\.source\.model: /,
     );
+    const modbus = { modbus: { controllers: [{ id: 'kitchen', host: '127.0.0.1' }] } };
+    const gas = (id: string) => ({ kind: 'gas-sensor', source: { type: 'modbus', id, model: 'gas-controller-8ch' } });
+    expect(problems(dev(gas('kitchen/3'), modbus))).toEqual([]);
+    expect(problems(dev(gas('kitchen'), modbus))).toEqual([
+      'devices[0].source.id: "kitchen" is not <controller>/<channel> (kitchen-panel/3)',
+    ]);
+    expect(problems(dev(gas('bar/1'), modbus))).toEqual(['devices[0].source.id: no controller "bar" in sources.modbus.controllers']);
+    expect(problems(dev(gas('kitchen/9'), modbus))).toEqual(['devices[0].source.id: gas-controller-8ch has channels 1..8, not 9']);
+    expect(resolveConfig(dev(gas('kitchen/1'), modbus), 't', '/tmp', {}).sources.modbus?.controllers[0]).toMatchObject({
+      port: 502,
+      unitId: 1,
+      pollSeconds: 5,
+    });
     const env = { GRIDEDGE_SOURCE_PASSWORD_CHIRPSTACK: 'from-env' };
     const cfg = resolveConfig(dev({ source: { type: 'chirpstack', id: '24e124538b223213', model: 'milesight-gs524n' } }), 't', '/tmp', env);
     expect(cfg.sources.chirpstack).toMatchObject({ password: 'from-env', applicationId: '+', offlineAfterSeconds: 60 });

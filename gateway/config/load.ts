@@ -4,6 +4,7 @@
  * grid prefixes). Every problem is reported at once, each naming its key path.
  */
 import { modelsByName } from '../../devices/models/registry.js';
+import { modbusAddress } from '../../devices/sources/modbus.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -203,6 +204,15 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
         problems.push(`devices[${i}].source.model: ${model.model} comes through ${model.source}, not ${d.source.type}`);
       if (model && model.kind !== d.kind) problems.push(`devices[${i}].kind: ${model.model} is a ${model.kind}, not a ${d.kind}`);
       if (!raw.sources[d.source.type]) problems.push(`devices[${i}].source.type: there is no sources.${d.source.type} section`);
+      if (d.source.type === 'modbus') {
+        const at = modbusAddress(d.source.id);
+        const controllers = raw.sources.modbus?.controllers ?? [];
+        if (!at) problems.push(`devices[${i}].source.id: "${d.source.id}" is not <controller>/<channel> (kitchen-panel/3)`);
+        else if (raw.sources.modbus && !controllers.some((c) => c.id === at.controller))
+          problems.push(`devices[${i}].source.id: no controller "${at.controller}" in sources.modbus.controllers`);
+        else if (model?.modbus && (at.channel < 1 || at.channel > model.modbus.channels))
+          problems.push(`devices[${i}].source.id: ${model.model} has channels 1..${model.modbus.channels}, not ${at.channel}`);
+      }
       if (d.source.type === 'chirpstack' && !/^[0-9a-fA-F]{16}$/.test(d.source.id))
         problems.push(`devices[${i}].source.id: "${d.source.id}" is not a DevEUI (16 hex digits)`);
       const key = `${d.source.type}:${d.source.id.toLowerCase()}`;

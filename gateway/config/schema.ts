@@ -2,6 +2,7 @@ import { modelNames } from '../../devices/models/registry.js';
 import { ChirpstackConfig } from '../../devices/sources/chirpstack.js';
 import { Zigbee2mqttConfig } from '../../devices/sources/zigbee2mqtt.js';
 import { OnenetConfig } from '../../devices/sources/onenet.js';
+import { ModbusConfig } from '../../devices/sources/modbus.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { deviceKinds, kindNames } from '../../devices/registry.js';
 import { StringEnum } from '../../core/schema.js';
@@ -94,7 +95,9 @@ export const DeviceSchema = Type.Object(
     source: Type.Optional(
       Type.Object(
         {
-          type: StringEnum(['zigbee2mqtt', 'chirpstack', 'onenet'] as const, { description: 'the source that brings it (sources.<type>)' }),
+          type: StringEnum(['zigbee2mqtt', 'chirpstack', 'onenet', 'modbus'] as const, {
+            description: 'the source that brings it (sources.<type>)',
+          }),
           id: Type.String({
             minLength: 1,
             maxLength: 128,
@@ -174,7 +177,12 @@ export const ConfigSchema = Type.Object(
     evidence: EvidenceSection,
     captures: CapturesSection,
     sources: Type.Object(
-      { zigbee2mqtt: Type.Optional(Zigbee2mqttConfig), chirpstack: Type.Optional(ChirpstackConfig), onenet: Type.Optional(OnenetConfig) },
+      {
+        zigbee2mqtt: Type.Optional(Zigbee2mqttConfig),
+        chirpstack: Type.Optional(ChirpstackConfig),
+        onenet: Type.Optional(OnenetConfig),
+        modbus: Type.Optional(ModbusConfig),
+      },
       { additionalProperties: false, default: {}, description: 'transports for devices that do not speak gridedge JSON (docs/sources.md)' },
     ),
     api: ApiSection,

@@ -257,15 +257,22 @@ describe('evidence pushed to S3-compatible storage (s3 sink, against s3rver)', (
       const ev = m.evidence[0]!;
       const key = `gridedge/gw-push-s3/${ev.sha256}.jpg`;
       expect(ev.delivery).toEqual({ sink: 's3', key: `evidence/${key}` });
+      // s3rver writes an object in place (a reader may catch it half written): read until it is whole.
+      let last = '';
       const bytes = await waitFor(
-        'object in the bucket',
+        'the whole object in the bucket',
         async () => {
           const res = await fetch(`${endpoint}/evidence/${key}`);
-          return res.ok ? Buffer.from(await res.arrayBuffer()) : undefined;
+          if (!res.ok) return undefined;
+          const b = Buffer.from(await res.arrayBuffer());
+          last = `${b.length} bytes, sha256 ${sha256(b)}`;
+          return sha256(b) === ev.sha256 ? b : undefined;
         },
         20_000,
-      );
-      expect(sha256(bytes)).toBe(ev.sha256);
+      ).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; last read ${last}, expected ${ev.bytes} bytes`);
+      });
+      expect(bytes.length).toBe(ev.bytes);
     } finally {
       await s.stop();
       await incidents.close();

@@ -34,6 +34,10 @@ export class S3EvidenceSink implements EvidenceSink {
         forcePathStyle: this.opts.forcePathStyle,
         credentials: { accessKeyId: this.opts.accessKeyId, secretAccessKey: this.opts.secretAccessKey },
         maxAttempts: 1, // the delivery queue retries, with its own backoff and counters
+        // The SDK's default since 2025 (a CRC trailer in an aws-chunked body) is not understood by
+        // many S3-compatible stores; the object's SHA-256 goes as a plain header instead.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
       }),
       put: sdk.PutObjectCommand,
     }));
