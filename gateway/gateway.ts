@@ -10,7 +10,7 @@ import { Counters } from '../core/counters.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceBroker } from '../broker/broker.js';
 import { cameraEventOutput } from '../devices/camera/events.js';
-import { type CameraEvent, CameraManager, streamCamera } from '../devices/camera/manager.js';
+import { type CameraCapture, type CameraEvent, CameraManager, streamCamera } from '../devices/camera/manager.js';
 import { Cluster } from './cluster/cluster.js';
 import type { Config, GatewayCamera } from './config/schema.js';
 import { DeviceCommands } from './device-commands.js';
@@ -220,6 +220,7 @@ export class Gateway {
       this.series.sink.writeLine(toLine(out.point));
       if (out.signal) void this.incidents.handle(out.signal, out.device);
     });
+    this.cameras.on('capture', (c: CameraCapture) => this.cameraCapture(c));
     if (config.gb28181)
       this.gb28181 = new GbVideo(config.gb28181, {
         cameras: this.cameras,
@@ -362,6 +363,43 @@ export class Gateway {
     this.broker.removeDevice(id);
     this.heartbeats.remove(id);
     this.log.info({ device: id }, 'device removed');
+  }
+
+  /**
+   * A capture a smart camera made itself (ISAPI ANPR or face): a plate meets the watchlists, and
+   * either goes to the centre as a capture, the camera's own pictures as crop and scene.
+   */
+  private cameraCapture(c: CameraCapture): void {
+    const name = this.cameras.cameras.get(c.camera)?.config.name;
+    const device = { id: c.camera, kind: 'camera', grid: c.grid, ...(name ? { name } : {}) };
+    const pick = (re: RegExp) => c.pictures.find((p) => re.test(p.name) && p.mime === 'image/jpeg');
+    const crop = pick(/plate|face/i) ?? c.pictures[0];
+    const scene = pick(/detection|background|scene|vehicle/i);
+    this.counters.inc('camera_captures_total', { camera: c.camera, subject: c.subject });
+    if (c.subject === 'plate' && c.plate)
+      this.vision.plateFromCamera(device, {
+        plate: c.plate,
+        at: c.at,
+        ...(c.color ? { color: c.color } : {}),
+        ...(c.direction ? { direction: c.direction } : {}),
+        ...(crop ? { picture: crop.bytes } : {}),
+      });
+    void this.captures
+      .record({
+        camera: c.camera,
+        grid: c.grid,
+        source: 'camera',
+        subject: c.subject,
+        firstAt: c.at,
+        lastAt: c.at,
+        ...(c.confidence !== undefined ? { score: c.confidence } : {}),
+        ...(c.plate ? { plate: c.plate } : {}),
+        ...(c.color ? { color: c.color } : {}),
+        ...(c.direction ? { direction: c.direction } : {}),
+        ...(crop ? { crop: { bytes: crop.bytes, mime: crop.mime } } : {}),
+        ...(scene && scene !== crop ? { scene: { bytes: scene.bytes, mime: scene.mime } } : {}),
+      })
+      .catch((err: unknown) => this.log.warn({ camera: c.camera, err: (err as Error).message }, 'camera capture not recorded'));
   }
 
   /** Removes a subject's captures (by plate or capture id): images, queued deliveries, index lines. */

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedIsapiCamera } from '../../sim/camera/isapi.js';
 import { waitFor } from '../../test/helpers/servers.js';
-import { type IsapiEvent, IsapiEventStream, MultipartSplitter, parseAlert } from './isapi.js';
+import { type IsapiCapture, type IsapiEvent, IsapiEventStream, MultipartSplitter, parseAlert, parseCapture } from './isapi.js';
 
 const stops: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -90,5 +90,62 @@ describe('Hikvision ISAPI alertStream', () => {
     );
     expect(a).toMatchObject({ channel: 3, eventType: 'regionEntrance', state: true, at: now });
     expect(() => new MultipartSplitter('b').push(Buffer.from(`--b\r\nContent-Length: 99999999\r\n\r\n`))).toThrow(/over/);
+  });
+});
+
+describe('ISAPI captures (ANPR, face)', () => {
+  // The ANPR alert's layout: eventType ANPR with its ANPR block (licensePlate, direction
+  // forward/reverse, confidenceLevel 0-100, plateColor) and pictureInfoList, as ANPR cameras send it.
+  const anprXml = (plate: string, extra = '') =>
+    Buffer.from(
+      '<?xml version="1.0" encoding="UTF-8"?><EventNotificationAlert version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">' +
+        '<ipAddress>10.0.0.64</ipAddress><channelID>1</channelID><dateTime>2026-12-02T10:21:07+08:00</dateTime>' +
+        `<eventType>ANPR</eventType><eventState>active</eventState><ANPR><country>CN</country><licensePlate>${plate}</licensePlate>` +
+        `<direction>reverse</direction><confidenceLevel>93</confidenceLevel><plateColor>yellow</plateColor>${extra}</ANPR>` +
+        '<picNum>1</picNum></EventNotificationAlert>',
+    );
+
+  it('reads the plate (normalised), its colour, direction and confidence; an unread plate is none', () => {
+    const at = Date.parse('2026-12-02T02:21:07Z');
+    expect(parseCapture(anprXml('京B·D1234'), at)).toEqual({
+      eventType: 'ANPR',
+      channel: 1,
+      at,
+      subject: 'plate',
+      plate: '京BD1234',
+      color: 'yellow',
+      direction: 'out',
+      confidence: 0.93,
+    });
+    expect(parseCapture(anprXml('unknown'), at)?.plate).toBeUndefined();
+    expect(parseCapture(anprXml('<script>'), at)?.plate).toBeUndefined();
+    const face = Buffer.from('<EventNotificationAlert><eventType>faceSnap</eventType><channelID>2</channelID></EventNotificationAlert>');
+    expect(parseCapture(face, at)).toMatchObject({ subject: 'face', channel: 2 });
+    expect(parseCapture(Buffer.from('<EventNotificationAlert><eventType>VMD</eventType></EventNotificationAlert>'), at)).toBeUndefined();
+  });
+
+  it('takes the pictures that follow an ANPR alert on the stream, named by their filenames', async () => {
+    const cam = new SimulatedIsapiCamera({ password: 'pw-isapi-1' });
+    await cam.start();
+    const stream = new IsapiEventStream({ url: cam.url, user: 'admin', password: 'pw-isapi-1' });
+    const got: IsapiCapture[] = [];
+    stream.on('capture', (c) => got.push(c));
+    stream.start();
+    try {
+      await waitFor('stream open', () => (cam.openStreams > 0 ? true : undefined));
+      const plateJpeg = Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(3000, 1), Buffer.from([0xff, 0xd9])]);
+      const sceneJpeg = Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(9000, 2), Buffer.from([0xff, 0xd9])]);
+      cam.anpr({ plate: '沪A12345', plateJpeg, sceneJpeg });
+      const c = await waitFor('capture', () => got[0], 5000);
+      expect(c).toMatchObject({ subject: 'plate', plate: '沪A12345', color: 'blue', direction: 'in' });
+      expect(c.pictures.map((p) => [p.name, p.mime, p.bytes.length])).toEqual([
+        ['licensePlatePicture.jpg', 'image/jpeg', plateJpeg.length],
+        ['detectionPicture.jpg', 'image/jpeg', sceneJpeg.length],
+      ]);
+      expect(c.pictures[1]!.bytes.equals(sceneJpeg)).toBe(true);
+    } finally {
+      stream.stop();
+      await cam.stop();
+    }
   });
 });

@@ -39,8 +39,26 @@ export interface IsapiEvent {
   description?: string;
 }
 
+/**
+ * A capture the camera made itself: an ANPR read (plate text, colour, direction) or a face
+ * capture, with the pictures that follow its XML in the stream (named by the part's filename:
+ * licensePlatePicture.jpg, detectionPicture.jpg, faceImage.jpg, backgroundImage.jpg …).
+ */
+export interface IsapiCapture {
+  subject: 'plate' | 'face';
+  eventType: string;
+  channel: number;
+  at: number;
+  plate?: string;
+  color?: string;
+  direction?: 'in' | 'out';
+  confidence?: number;
+  pictures: Array<{ name: string; mime: string; bytes: Buffer }>;
+}
+
 export interface IsapiEvents {
   event: [e: IsapiEvent];
+  capture: [c: IsapiCapture];
   connected: [];
   /** The stream failed or ended; it is opened again after `retryMs`. */
   error: [err: Error, retryMs: number];
@@ -138,8 +156,46 @@ export function parseAlert(body: Buffer, receivedAt: number): Omit<IsapiEvent, '
   };
 }
 
+/** ISAPI's plate colours (ANPR plateColor) as gridedge names them. */
+const PLATE_COLORS: Readonly<Record<string, string>> = { blue: 'blue', yellow: 'yellow', white: 'white', black: 'black', green: 'green' };
+
+/** An ANPR or face capture's XML, if this alert is one (the pictures come after it). */
+export function parseCapture(body: Buffer, receivedAt: number): Omit<IsapiCapture, 'pictures'> | undefined {
+  const alert = parseAlert(body, receivedAt);
+  if (!alert) return undefined;
+  const type = alert.eventType.toLowerCase();
+  let doc: Record<string, unknown>;
+  try {
+    doc = (xml.parse(body.toString('utf8')) as { EventNotificationAlert: Record<string, unknown> }).EventNotificationAlert;
+  } catch {
+    return undefined;
+  }
+  const base = { eventType: alert.eventType, channel: alert.channel, at: alert.at };
+  if (type === 'anpr') {
+    const anpr = (doc.ANPR ?? {}) as Record<string, unknown>;
+    const text = typeof anpr.licensePlate === 'string' ? anpr.licensePlate.replace(/[\s·•.-]/g, '').toUpperCase() : '';
+    // "unknown" (无车牌) and empty reads are not plates.
+    const plate = /^[\p{Script=Han}A-Z0-9]{5,10}$/u.test(text) && !/^UNKNOWN$/.test(text) ? text : undefined;
+    const color = PLATE_COLORS[String(anpr.plateColor ?? '').toLowerCase()];
+    const dir = String(anpr.direction ?? '').toLowerCase();
+    const confidence = Number(anpr.confidenceLevel);
+    return {
+      ...base,
+      subject: 'plate',
+      ...(plate ? { plate } : {}),
+      ...(color ? { color } : {}),
+      ...(dir === 'forward' ? { direction: 'in' as const } : dir === 'reverse' ? { direction: 'out' as const } : {}),
+      ...(Number.isFinite(confidence) && confidence >= 0 && confidence <= 100 ? { confidence: confidence / 100 } : {}),
+    };
+  }
+  if (type === 'facesnap' || type === 'facecapture' || type === 'facedetection') return { ...base, subject: 'face' };
+  return undefined;
+}
+
 export class IsapiEventStream extends EventEmitter<IsapiEvents> {
   private abort?: AbortController;
+  /** The capture whose pictures are still arriving. */
+  private pending?: { capture: IsapiCapture; timer: NodeJS.Timeout };
   private stopped = true;
   private retryMs = 1000;
   private retryTimer?: NodeJS.Timeout;
@@ -163,6 +219,8 @@ export class IsapiEventStream extends EventEmitter<IsapiEvents> {
     clearTimeout(this.retryTimer);
     clearTimeout(this.silenceTimer);
     clearInterval(this.sweep);
+    if (this.pending) clearTimeout(this.pending.timer);
+    this.pending = undefined;
     this.abort?.abort();
     this.connected = false;
   }
@@ -212,10 +270,35 @@ export class IsapiEventStream extends EventEmitter<IsapiEvents> {
     this.silenceTimer = setTimeout(() => abort.abort(), this.opts.silenceMs ?? 60_000);
   }
 
+  /** The pending capture is complete (its next part is not a picture, or none came for a while). */
+  private flush(): void {
+    const p = this.pending;
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    this.emit('capture', p.capture);
+  }
+
   private part(headers: Record<string, string>, body: Buffer): void {
     const type = headers['content-type'] ?? '';
-    // Pictures (ANPR, face capture) follow their XML as image/jpeg parts: not read here yet.
-    if (/^image\//i.test(type)) return;
+    // Pictures follow the XML of their ANPR or face capture, one part each.
+    if (/^image\//i.test(type)) {
+      const p = this.pending;
+      if (!p || p.capture.pictures.length >= 8) return;
+      const name =
+        /filename="?([^";]+)"?/i.exec(headers['content-disposition'] ?? '')?.[1] ??
+        headers['content-id'] ??
+        `picture-${p.capture.pictures.length + 1}.jpg`;
+      p.capture.pictures.push({ name, mime: type.split(';')[0]!.trim().toLowerCase(), bytes: body });
+      return;
+    }
+    this.flush();
+    const capture = parseCapture(body, Date.now());
+    if (capture) {
+      this.pending = { capture: { ...capture, pictures: [] }, timer: setTimeout(() => this.flush(), 1000) };
+      this.pending.timer.unref();
+      return;
+    }
     const alert = parseAlert(body, Date.now());
     if (!alert) {
       this.emit('refused', 'not an EventNotificationAlert');

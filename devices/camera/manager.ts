@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CameraSettings } from './config.js';
-import { IsapiEventStream } from './isapi.js';
+import { type IsapiCapture, IsapiEventStream } from './isapi.js';
 import { type FeedOpener, RtspFrameSource, type Frame, type SourceHealth } from './frames.js';
 import { fetchSnapshot, SnapshotFrameSource } from './snapshot.js';
 import { OnvifCamera, OnvifError, type CameraEventMessage, type DeviceInformation, type PullPointSubscription } from './onvif.js';
@@ -39,6 +39,9 @@ export interface CameraHealth {
 
 /** Who takes the frames (the detectors); may be slow: the queue in front of it drops the oldest. */
 export type FrameConsumer = (frame: Frame) => Promise<void> | void;
+
+/** A capture the camera made itself, with the camera it came from. */
+export type CameraCapture = IsapiCapture & { camera: string; grid: string };
 
 export interface CameraEvent {
   camera: string;
@@ -84,6 +87,8 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       log: CameraLog;
       consumers: () => readonly FrameConsumer[];
       emit: (e: CameraEvent) => void;
+      /** A capture the camera made itself (ISAPI ANPR, face capture). */
+      capture?: (c: CameraCapture) => void;
       /** Video the gateway receives itself (a GB/T 28181 channel): an opener, or null for a channel whose video is not pulled. */
       feed?: (camera: string) => FeedOpener | null | undefined;
       /** Encodes a frame as JPEG (for snapshots of cameras without a snapshot URL). */
@@ -261,6 +266,7 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       const detail = `ISAPI ${e.eventType}${e.channel !== 1 ? ` on channel ${e.channel}` : ''}`;
       this.opts.emit({ camera: this.id, grid: this.config.grid, kind: e.kind, state: e.state, at: e.at, detail });
     });
+    stream.on('capture', (c) => this.opts.capture?.({ ...c, camera: this.id, grid: this.config.grid }));
     stream.on('connected', () => this.opts.log.info({ camera: this.id }, 'camera: ISAPI event stream open'));
     stream.on('error', (err, retryMs) =>
       this.opts.log.warn({ camera: this.id, err: err.message, retryInMs: retryMs }, 'camera: ISAPI event stream lost'),
@@ -389,7 +395,12 @@ export class CameraManager<C extends CameraSettings = CameraSettings> extends Ev
   }
 
   private runtime(c: C): CameraRuntime<C> {
-    return new CameraRuntime(c, { ...this.opts, consumers: () => this.consumers, emit: (e) => this.emit('event', e) });
+    return new CameraRuntime(c, {
+      ...this.opts,
+      consumers: () => this.consumers,
+      emit: (e) => this.emit('event', e),
+      capture: (cap) => this.emit('capture', cap),
+    });
   }
 
   /** Adds a camera, or replaces one whose stream changed (a drone announcing a new URL). */

@@ -337,6 +337,47 @@ export class Vision {
     }
   }
 
+  /**
+   * A plate a smart camera read itself (ISAPI ANPR): the same watchlists and muck-truck hours as
+   * the gateway's own reads and the capture cameras', a vehicle pass in the series, and the
+   * camera's own picture as the evidence.
+   */
+  plateFromCamera(
+    device: DeviceInfo,
+    read: { plate: string; color?: string; direction?: 'in' | 'out'; at: number; picture?: Buffer },
+  ): void {
+    const { plate, at } = read;
+    const evidence = read.picture ? [{ bytes: read.picture, class: 'plate' as const, mime: 'image/jpeg', camera: device.id }] : [];
+    const base = {
+      plate,
+      camera: device.id,
+      source: 'camera analytics',
+      ...(read.color ? { plateColor: read.color } : {}),
+      ...(read.direction ? { direction: read.direction } : {}),
+    };
+    for (const v of this.watchlists.verdicts(plate, at)) {
+      const category = v.kind === 'blocked' ? 'vehicle.watchlist_plate' : 'vehicle.muck_truck_off_hours';
+      if (!this.due(`${category}:${plate}`, at)) continue;
+      const facts =
+        v.kind === 'blocked'
+          ? { ...base, reason: v.reason }
+          : { ...base, allowedHours: v.allowedHours, localTime: v.localTime, ...(v.company ? { company: v.company } : {}) };
+      const raised = this.opts.incidents.handle(
+        { action: 'raise', category, correlationKey: `${category}:${plate}`, occurredAt: at, facts, evidence },
+        device,
+      );
+      if (raised) this.track(raised);
+    }
+    this.opts.sink.writeLine(
+      toLine({
+        measurement: 'vehicle_pass',
+        tags: { class: this.watchlists.isResident(plate) ? 'resident' : 'visitor', camera: device.id, grid: device.grid },
+        fields: { plate, source: 'camera', ...(read.direction ? { direction: read.direction } : {}) },
+        ts: at,
+      }),
+    );
+  }
+
   /** One record per track: its best shot stored as evidence, a point in the series store. */
   private async capture(device: DeviceInfo, t: Track): Promise<void> {
     const record: Capture = {

@@ -78,6 +78,61 @@ export class SimulatedIsapiCamera {
     this.raised.delete(`${channel}|${type}`);
   }
 
+  /**
+   * An ANPR read, as a Hikvision ANPR camera sends it on the alert stream: the
+   * EventNotificationAlert with its ANPR block and pictureInfoList, then each picture as an
+   * image/jpeg part named by its filename (licensePlatePicture.jpg, detectionPicture.jpg).
+   */
+  anpr(
+    read: { plate: string; color?: string; direction?: 'forward' | 'reverse'; plateJpeg: Buffer; sceneJpeg?: Buffer },
+    channel = 1,
+  ): void {
+    const pictures = [
+      { name: 'licensePlatePicture.jpg', type: 'licensePlatePicture', bytes: read.plateJpeg },
+      ...(read.sceneJpeg ? [{ name: 'detectionPicture.jpg', type: 'detectionPicture', bytes: read.sceneJpeg }] : []),
+    ];
+    const xmlBody = Buffer.from(
+      '<?xml version="1.0" encoding="UTF-8"?>\r\n' +
+        '<EventNotificationAlert version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">\r\n' +
+        `<ipAddress>${this.opts.host ?? '127.0.0.1'}</ipAddress>\r\n<portNo>${this.port}</portNo>\r\n<protocol>HTTP</protocol>\r\n` +
+        '<macAddress>44:19:b6:12:34:56</macAddress>\r\n' +
+        `<channelID>${channel}</channelID>\r\n<dateTime>${beijing(Date.now())}</dateTime>\r\n` +
+        '<activePostCount>1</activePostCount>\r\n<eventType>ANPR</eventType>\r\n<eventState>active</eventState>\r\n' +
+        '<eventDescription>ANPR</eventDescription>\r\n' +
+        `<ANPR>\r\n<country>CN</country>\r\n<licensePlate>${read.plate}</licensePlate>\r\n<line>1</line>\r\n` +
+        `<direction>${read.direction ?? 'forward'}</direction>\r\n<confidenceLevel>96</confidenceLevel>\r\n` +
+        `<plateType>92TypeCivil</plateType>\r\n<plateColor>${read.color ?? 'blue'}</plateColor>\r\n<vehicleType>vehicle</vehicleType>\r\n` +
+        '</ANPR>\r\n<picNum>' +
+        pictures.length +
+        '</picNum>\r\n<pictureInfoList>\r\n' +
+        pictures
+          .map(
+            (p) =>
+              `<pictureInfo>\r\n<fileName>${p.name}</fileName>\r\n<type>${p.type}</type>\r\n<dataType>0</dataType>\r\n</pictureInfo>\r\n`,
+          )
+          .join('') +
+        '</pictureInfoList>\r\n</EventNotificationAlert>\r\n',
+    );
+    const parts = [
+      Buffer.concat([
+        Buffer.from(`--boundary\r\nContent-Type: application/xml; charset="UTF-8"\r\nContent-Length: ${xmlBody.length}\r\n\r\n`),
+        xmlBody,
+        Buffer.from('\r\n'),
+      ]),
+      ...pictures.map((p) =>
+        Buffer.concat([
+          Buffer.from(
+            `--boundary\r\nContent-Disposition: form-data; name="${p.name}"; filename="${p.name}"\r\n` +
+              `Content-Type: image/jpeg\r\nContent-Length: ${p.bytes.length}\r\n\r\n`,
+          ),
+          p.bytes,
+          Buffer.from('\r\n'),
+        ]),
+      ),
+    ];
+    for (const s of this.streams) for (const part of parts) s.write(part);
+  }
+
   /** Closes every open event stream, as a camera that reboots does. */
   dropStreams(): void {
     for (const s of this.streams) s.destroy();

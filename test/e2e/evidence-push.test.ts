@@ -336,6 +336,22 @@ describe('evidence pushed across an upstream outage and kill -9s', () => {
         alarm.kill();
       }
       await waitFor('every snapshot queued for push', async () => ((await pending()) >= ALARMS ? true : undefined), 20_000);
+      // ... and every incident update naming one stored (the snapshot joins its incident just after the alarm's PUBACK;
+      // a kill between the two would leave the snapshot pushed but named by no incident).
+      const namedInOutbox = async () => {
+        const log = await readFile(path.join(dir, 'data', 'outbox', 'outbox.log'), 'utf8').catch(() => '');
+        const ids = new Set<string>();
+        for (const line of log.split('\n')) {
+          if (!line.includes('"evidence":[{')) continue;
+          ids.add((JSON.parse(line) as { m?: { id: string } }).m?.id ?? '');
+        }
+        return ids.size;
+      };
+      await waitFor(
+        'every incident naming its snapshot stored',
+        async () => ((await namedInOutbox()) >= ALARMS ? true : undefined),
+        20_000,
+      );
       run.kill('SIGKILL'); // the gateway dies with the upstream down and everything queued
       await run.code;
       await broker.resume();

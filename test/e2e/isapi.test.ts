@@ -8,10 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedIsapiCamera } from '../../sim/camera/isapi.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { PHOTOS } from '../helpers/photos.js';
 import { waitFor } from '../helpers/servers.js';
 
 const READ = 'read-token-0123456789';
 const GRID = '110105001002003';
+const OFF = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
 let t: TestGateway;
 let cam: SimulatedIsapiCamera;
 
@@ -20,6 +22,13 @@ beforeAll(async () => {
   await cam.start();
   t = await startTestGateway({
     api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'screen', token: READ, role: 'read' }] },
+    kinds: {
+      'capture-camera': {
+        blocklist: [{ plate: '京A·88888', reason: 'reported stolen' }],
+        // Allowed half an hour, twelve hours from now: always out of hours while the test runs.
+        muckTrucks: [{ plate: '京C·12345', company: '城建渣土', allowedHours: `${OFF}:00-${OFF}:30` }],
+      },
+    },
     cameras: [{ id: 'cam-hik', name: '西门 Hikvision', grid: GRID, isapi: cam.url, user: 'admin', password: 'hik-cam-pass' }],
   });
 }, 30_000);
@@ -27,6 +36,40 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
   await cam?.stop();
+});
+
+describe("a Hikvision camera's own plate reads (ANPR)", () => {
+  it('meets the watchlists and muck-truck hours, and goes to the centre as a capture with its pictures', async () => {
+    await waitFor('the stream open', () => (cam.openStreams > 0 ? true : undefined));
+    const from = t.incidents.length;
+    const plateJpeg = PHOTOS[2]!;
+    const sceneJpeg = PHOTOS[3]!;
+    cam.anpr({ plate: '京A88888', color: 'blue', direction: 'forward', plateJpeg, sceneJpeg });
+    const m = await t.waitForIncident('blocked plate', (x) => x.category === 'vehicle.watchlist_plate', from, 10_000);
+    expect(m.facts).toMatchObject({
+      plate: '京A88888',
+      plateColor: 'blue',
+      direction: 'in',
+      reason: 'reported stolen',
+      source: 'camera analytics',
+    });
+    expect(m.evidence[0]).toMatchObject({ class: 'plate', camera: 'cam-hik' });
+    const cap = await waitFor('capture', () => t.gateway.captures.recent().find((c) => c.plate?.text === '京A88888'), 10_000);
+    expect(cap).toMatchObject({
+      source: 'camera',
+      subject: 'plate',
+      camera: 'cam-hik',
+      grid: GRID,
+      direction: 'in',
+      plate: { color: 'blue' },
+    });
+    expect(cap.crop!.bytes).toBeGreaterThan(0);
+    expect(cap.scene!.bytes).toBeGreaterThan(0);
+    // A muck truck outside its hours: the same rule as for capture cameras.
+    cam.anpr({ plate: '京C12345', color: 'yellow', plateJpeg });
+    const muck = await t.waitForIncident('muck truck', (x) => x.category === 'vehicle.muck_truck_off_hours', from, 10_000);
+    expect(muck.facts).toMatchObject({ plate: '京C12345', company: '城建渣土' });
+  });
 });
 
 describe("a Hikvision camera's own analytics", () => {
