@@ -8,37 +8,23 @@
  * (16 hex digits).
  */
 import { Type } from '@sinclair/typebox';
-import { defineSource, parseJson, type SourceEvent } from './types.js';
+import { type BrokerSettings, brokerSettings, defineSource, parseJson, type SourceEvent } from './types.js';
 
 export const ChirpstackConfig = Type.Object(
   {
-    url: Type.String({ pattern: '^(mqtt|mqtts)://[^\\s]+$', description: "the broker ChirpStack's MQTT integration publishes to" }),
-    username: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-    password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'or GRIDEDGE_SOURCE_PASSWORD_CHIRPSTACK' })),
+    ...brokerSettings('chirpstack', "ChirpStack's MQTT integration publishes to"),
     applicationId: Type.String({
       pattern: '^([0-9a-fA-F-]{36}|\\+)$',
       default: '+',
       description: 'the application (UUID) whose devices are read, or + for every one',
     }),
     topicPrefix: Type.String({ pattern: '^[^#+\\s]*$', default: '', description: "ChirpStack's [integration.mqtt] topic prefix, if set" }),
-    maxMessageBytes: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 65_536 }),
-    offlineAfterSeconds: Type.Integer({
-      minimum: 1,
-      maximum: 86_400,
-      default: 60,
-      description: 'the broker gone this long: every device of this source is reported offline',
-    }),
   },
   { additionalProperties: false },
 );
-export interface ChirpstackSettings {
-  url: string;
-  username?: string;
-  password?: string;
+export interface ChirpstackSettings extends BrokerSettings {
   applicationId: string;
   topicPrefix: string;
-  maxMessageBytes: number;
-  offlineAfterSeconds: number;
 }
 
 const DEV_EUI = /^[0-9a-f]{16}$/;

@@ -5,7 +5,7 @@
  * LoRaWAN DevEUI), and what for the device's model (models/); it also knows how to send a
  * model's downlink. Each declares itself in its own file and is added in registry.ts.
  */
-import type { TSchema } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { Downlink, ModelInput, SourceName } from '../models/types.js';
 
 export type SourceEvent =
@@ -73,4 +73,30 @@ export interface PushSourceDefinition<C> {
   readonly configSchema: TSchema;
   path(config: C): string;
   handle(req: PushRequest, config: C): PushResult;
+}
+
+/** The settings every source on a broker has: where the broker is, how to log in, the bounds. */
+export function brokerSettings(name: string, broker: string) {
+  return {
+    url: Type.String({ pattern: '^(mqtt|mqtts)://[^\\s]+$', description: `the broker ${broker}` }),
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    password: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: `or GRIDEDGE_SOURCE_PASSWORD_${name.toUpperCase()}` }),
+    ),
+    maxMessageBytes: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 65_536 }),
+    offlineAfterSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 86_400,
+      default: 60,
+      description: 'the broker gone this long: every device of this source is reported offline',
+    }),
+  };
+}
+
+export interface BrokerSettings {
+  url: string;
+  username?: string;
+  password?: string;
+  maxMessageBytes: number;
+  offlineAfterSeconds: number;
 }

@@ -7,31 +7,17 @@
  * Devices are named in the config by friendly name or IEEE address (0x + 16 hex digits).
  */
 import { Type } from '@sinclair/typebox';
-import { defineSource, parseJson, type SourceEvent } from './types.js';
+import { type BrokerSettings, brokerSettings, defineSource, parseJson, type SourceEvent } from './types.js';
 
 export const Zigbee2mqttConfig = Type.Object(
   {
-    url: Type.String({ pattern: '^(mqtt|mqtts)://[^\\s]+$', description: 'the broker zigbee2mqtt publishes to (its mqtt.server)' }),
-    username: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-    password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'or GRIDEDGE_SOURCE_PASSWORD_ZIGBEE2MQTT' })),
+    ...brokerSettings('zigbee2mqtt', 'zigbee2mqtt publishes to (its mqtt.server)'),
     baseTopic: Type.String({ pattern: '^[^#+\\s]+$', default: 'zigbee2mqtt', description: "zigbee2mqtt's mqtt.base_topic" }),
-    maxMessageBytes: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 65_536 }),
-    offlineAfterSeconds: Type.Integer({
-      minimum: 1,
-      maximum: 86_400,
-      default: 60,
-      description: 'the broker gone this long: every device of this source is reported offline',
-    }),
   },
   { additionalProperties: false },
 );
-export interface Zigbee2mqttSettings {
-  url: string;
-  username?: string;
-  password?: string;
+export interface Zigbee2mqttSettings extends BrokerSettings {
   baseTopic: string;
-  maxMessageBytes: number;
-  offlineAfterSeconds: number;
 }
 
 const IEEE = /^0x[0-9a-f]{16}$/i;
