@@ -18,7 +18,7 @@ import { deviceBroker } from './device-broker.js';
 import { DeviceDirectory, type GatewayDevice, type NewDeviceInput, watched } from './devices/directory.js';
 import { Evidence } from './evidence/service.js';
 import { evidenceSink } from './evidence/sinks/index.js';
-import { Captures } from './captures/captures.js';
+import { Captures, cameraCaptureInput } from './captures/captures.js';
 import { Sources } from './sources.js';
 import { type PurgeReport, type PurgeRequest, purgeCaptures } from './captures/purge.js';
 import type { EvidenceStore } from './evidence/store.js';
@@ -155,19 +155,19 @@ export class Gateway {
         const sha256 = (await this.evidenceService.put({ bytes: c.image, class: c.subject, mime: c.mime })).sha256;
         // A smart camera's own capture goes to the centre like a detector's; its failure never refuses the device's message.
         void this.captures
-          .record({
-            camera: device.id,
-            grid: device.grid,
-            source: 'camera',
-            subject: c.subject,
-            firstAt: c.ts,
-            lastAt: c.ts,
-            ...(c.confidence !== undefined ? { score: c.confidence } : {}),
-            ...(c.plate ? { plate: c.plate } : {}),
-            ...(c.plateColor ? { color: c.plateColor } : {}),
-            ...(c.direction ? { direction: c.direction } : {}),
-            crop: { bytes: c.image, mime: c.mime },
-          })
+          .record(
+            cameraCaptureInput({
+              camera: device.id,
+              grid: device.grid,
+              subject: c.subject,
+              at: c.ts,
+              ...(c.confidence !== undefined ? { confidence: c.confidence } : {}),
+              ...(c.plate ? { plate: c.plate } : {}),
+              ...(c.plateColor ? { color: c.plateColor } : {}),
+              ...(c.direction ? { direction: c.direction } : {}),
+              crop: { bytes: c.image, mime: c.mime },
+            }),
+          )
           .catch((err: unknown) => log.warn({ device: device.id, err: (err as Error).message }, 'capture not recorded'));
         return sha256;
       },
@@ -385,20 +385,13 @@ export class Gateway {
         ...(crop ? { picture: crop.bytes } : {}),
       });
     void this.captures
-      .record({
-        camera: c.camera,
-        grid: c.grid,
-        source: 'camera',
-        subject: c.subject,
-        firstAt: c.at,
-        lastAt: c.at,
-        ...(c.confidence !== undefined ? { score: c.confidence } : {}),
-        ...(c.plate ? { plate: c.plate } : {}),
-        ...(c.color ? { color: c.color } : {}),
-        ...(c.direction ? { direction: c.direction } : {}),
-        ...(crop ? { crop: { bytes: crop.bytes, mime: crop.mime } } : {}),
-        ...(scene && scene !== crop ? { scene: { bytes: scene.bytes, mime: scene.mime } } : {}),
-      })
+      .record(
+        cameraCaptureInput({
+          ...c,
+          ...(crop ? { crop: { bytes: crop.bytes, mime: crop.mime } } : {}),
+          ...(scene && scene !== crop ? { scene: { bytes: scene.bytes, mime: scene.mime } } : {}),
+        }),
+      )
       .catch((err: unknown) => this.log.warn({ camera: c.camera, err: (err as Error).message }, 'camera capture not recorded'));
   }
 

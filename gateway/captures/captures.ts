@@ -44,6 +44,38 @@ export interface CaptureInput {
   scene?: { image?: RgbImage; bytes?: Buffer; mime?: string; box?: { x: number; y: number; w: number; h: number } };
 }
 
+/** What a smart camera says of one capture it made itself. */
+export interface CameraRead {
+  camera: string;
+  grid: string;
+  subject: CaptureSubject;
+  at: number;
+  confidence?: number;
+  plate?: string;
+  color?: string;
+  direction?: 'in' | 'out';
+  crop?: { bytes: Buffer; mime: string };
+  scene?: { bytes: Buffer; mime: string };
+}
+
+/** A camera's own capture as a capture of the gateway's (the track is named by the gateway). */
+export function cameraCaptureInput(r: CameraRead): CaptureInput {
+  return {
+    camera: r.camera,
+    grid: r.grid,
+    source: 'camera',
+    subject: r.subject,
+    firstAt: r.at,
+    lastAt: r.at,
+    ...(r.confidence !== undefined ? { score: r.confidence } : {}),
+    ...(r.plate ? { plate: r.plate } : {}),
+    ...(r.color ? { color: r.color } : {}),
+    ...(r.direction ? { direction: r.direction } : {}),
+    ...(r.crop ? { crop: r.crop } : {}),
+    ...(r.scene ? { scene: r.scene } : {}),
+  };
+}
+
 /** What the purge reads: one line per capture. */
 export interface CaptureIndexEntry {
   id: string;
