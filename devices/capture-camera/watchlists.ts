@@ -24,6 +24,28 @@ export const WatchlistSchema = Type.Object(
       { default: [] },
     ),
     residents: Type.Array(Plate, { default: [], description: 'plates of residents; any other plate is a visitor' }),
+    fuzzy: Type.Object(
+      {
+        blocklist: Type.Integer({
+          minimum: 0,
+          maximum: 2,
+          default: 1,
+          description: 'OCR confusions (8/B, 0/D, 2/Z …) a blocklist match may have',
+        }),
+        muckTrucks: Type.Integer({ minimum: 0, maximum: 2, default: 1, description: 'OCR confusions a muck-truck match may have' }),
+        residents: Type.Integer({
+          minimum: 0,
+          maximum: 2,
+          default: 0,
+          description: 'OCR confusions a resident match may have (exact by default)',
+        }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'per list, how many characters a read may differ by when each difference is a pair OCR confuses',
+      },
+    ),
     timezone: Type.Optional(
       Type.String({ minLength: 1, description: 'IANA time zone the allowed hours are in (default gateway.timezone)' }),
     ),
@@ -32,9 +54,51 @@ export const WatchlistSchema = Type.Object(
 );
 export type WatchlistSettings = Static<typeof WatchlistSchema>;
 
+/** How a read plate matched a listed one: exactly, or through OCR confusions (each `read/listed`). */
+export interface PlateMatch {
+  listed: string;
+  confusions: string[];
+}
+
 export type Verdict =
-  | { kind: 'blocked'; reason: string }
-  | { kind: 'muck_off_hours'; allowedHours: string; localTime: string; company?: string };
+  | ({ kind: 'blocked'; reason: string } & PlateMatch)
+  | ({ kind: 'muck_off_hours'; allowedHours: string; localTime: string; company?: string } & PlateMatch);
+
+/**
+ * Characters plate OCR mistakes for one another (each way): the letters I and O never appear on
+ * a Chinese plate (GA 36), so a read I or O is a 1 or a 0; the rest are look-alikes in the plate
+ * fonts. A difference outside these pairs is another plate.
+ */
+const CONFUSABLE: ReadonlyArray<readonly [string, string]> = [
+  ['8', 'B'],
+  ['0', 'D'],
+  ['0', 'Q'],
+  ['0', 'O'],
+  ['1', 'I'],
+  ['2', 'Z'],
+  ['5', 'S'],
+  ['6', 'G'],
+  ['7', 'T'],
+  ['4', 'A'],
+];
+const PAIRS = new Set(CONFUSABLE.flatMap(([a, b]) => [`${a}${b}`, `${b}${a}`]));
+
+/**
+ * The OCR confusions between a read and a listed plate of the same length, or undefined when
+ * they differ otherwise (another province character, another length, any other substitution)
+ * or by more than `max`.
+ */
+export function confusions(read: string, listed: string, max: number): string[] | undefined {
+  if (read.length !== listed.length || read[0] !== listed[0]) return undefined;
+  const out: string[] = [];
+  for (let i = 1; i < read.length; i++) {
+    if (read[i] === listed[i]) continue;
+    if (!PAIRS.has(`${read[i]}${listed[i]}`)) return undefined;
+    out.push(`${read[i]}/${listed[i]}`);
+    if (out.length > max) return undefined;
+  }
+  return out;
+}
 
 function minutes(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number);
@@ -55,8 +119,10 @@ export class Watchlists {
   private readonly muck = new Map<string, { allowedHours: string; company?: string }>();
   private readonly residents: Set<string>;
   private readonly clock: Intl.DateTimeFormat;
+  private readonly fuzzy: WatchlistSettings['fuzzy'];
 
   constructor(settings: WatchlistSettings, siteTimezone: string) {
+    this.fuzzy = settings.fuzzy ?? { blocklist: 1, muckTrucks: 1, residents: 0 };
     for (const b of settings.blocklist) this.blocked.set(normalizePlate(b.plate), b.reason);
     for (const m of settings.muckTrucks)
       this.muck.set(normalizePlate(m.plate), { allowedHours: m.allowedHours, ...(m.company ? { company: m.company } : {}) });
@@ -74,24 +140,49 @@ export class Watchlists {
   }
 
   isResident(plate: string): boolean {
-    return this.residents.has(plate);
+    return this.residents.has(plate) || (this.fuzzy.residents > 0 && find([...this.residents], plate, this.fuzzy.residents) !== undefined);
   }
 
   verdicts(plate: string, at: number): Verdict[] {
     const out: Verdict[] = [];
-    const reason = this.blocked.get(plate);
-    if (reason !== undefined) out.push({ kind: 'blocked', reason });
-    const truck = this.muck.get(plate);
-    if (truck) {
+    const b = lookup(this.blocked, plate, this.fuzzy.blocklist);
+    if (b) out.push({ kind: 'blocked', reason: b.value, listed: b.listed, confusions: b.confusions });
+    const m = lookup(this.muck, plate, this.fuzzy.muckTrucks);
+    if (m) {
       const localTime = this.localTime(at);
-      if (!within(localTime, truck.allowedHours))
+      if (!within(localTime, m.value.allowedHours))
         out.push({
           kind: 'muck_off_hours',
-          allowedHours: truck.allowedHours,
+          allowedHours: m.value.allowedHours,
           localTime,
-          ...(truck.company ? { company: truck.company } : {}),
+          ...(m.value.company ? { company: m.value.company } : {}),
+          listed: m.listed,
+          confusions: m.confusions,
         });
     }
     return out;
   }
+}
+
+/** The listed plate a read matches, exactly first, else the one with the fewest OCR confusions. */
+function find(listed: string[], read: string, max: number): PlateMatch | undefined {
+  let best: PlateMatch | undefined;
+  for (const l of listed) {
+    const c = confusions(read, l, max);
+    if (c && (!best || c.length < best.confusions.length)) best = { listed: l, confusions: c };
+  }
+  return best;
+}
+
+function lookup<V>(list: ReadonlyMap<string, V>, read: string, max: number): (PlateMatch & { value: V }) | undefined {
+  const exact = list.get(read);
+  if (exact !== undefined) return { listed: read, confusions: [], value: exact };
+  if (max === 0) return undefined;
+  const m = find([...list.keys()], read, max);
+  return m ? { ...m, value: list.get(m.listed)! } : undefined;
+}
+
+/** What an incident says of a fuzzy match: the listed plate and the confusions (none for an exact one). */
+export function matchFacts(v: PlateMatch): Record<string, string> {
+  return v.confusions.length ? { listedPlate: v.listed, ocrConfusions: v.confusions.join(' '), match: 'fuzzy' } : { match: 'exact' };
 }

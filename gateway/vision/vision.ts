@@ -12,7 +12,7 @@ import { DetectorPool, type PoolStats } from '../../detectors/pipeline/pool.js';
 import { Tracker, type Track, type TrackEvent } from '../../detectors/pipeline/tracker.js';
 import { admitted, zonesAt, type Zone } from '../../detectors/pipeline/zones.js';
 import type { Detection, RgbImage } from '../../detectors/types.js';
-import { Watchlists, WatchlistSchema, within, type WatchlistSettings } from '../../devices/capture-camera/watchlists.js';
+import { matchFacts, Watchlists, WatchlistSchema, within, type WatchlistSettings } from '../../devices/capture-camera/watchlists.js';
 import type { CameraManager } from '../../devices/camera/manager.js';
 import type { Frame } from '../../devices/camera/frames.js';
 import type { DeviceInfo, EvidenceClass, EvidenceInput, IncidentSignal } from '../../devices/types.js';
@@ -251,15 +251,22 @@ export class Vision {
   ): Promise<IncidentSignal | undefined> | undefined {
     const facts = { camera: device.id, track: t.id, score: Math.round(t.maxScore * 1000) / 1000, source: 'on-device detector' };
     if (t.label === 'plate' && t.text) {
-      const v = this.watchlists.verdicts(t.text, at).find((x) => x.kind === 'blocked');
-      if (v?.kind !== 'blocked') return undefined;
-      if (!this.due(`vehicle.watchlist_plate:${t.text}`, at)) return undefined;
+      // Every plate rule, as for capture cameras: the blocklist first, else a muck truck out of its hours.
+      const verdicts = this.watchlists.verdicts(t.text, at);
+      const v = verdicts.find((x) => x.kind === 'blocked') ?? verdicts[0];
+      if (!v) return undefined;
+      const category = v.kind === 'blocked' ? 'vehicle.watchlist_plate' : 'vehicle.muck_truck_off_hours';
+      if (!this.due(`${category}:${v.listed}`, at)) return undefined;
+      const plateFacts = { ...facts, plate: t.text, ...(t.color ? { plateColor: t.color } : {}), ...matchFacts(v) };
       return this.withEvidence(t, 'plate', {
         action: 'raise',
-        category: 'vehicle.watchlist_plate',
-        correlationKey: `vehicle.watchlist_plate:${t.text}`,
+        category,
+        correlationKey: `${category}:${v.listed}`,
         occurredAt: at,
-        facts: { ...facts, plate: t.text, ...(t.color ? { plateColor: t.color } : {}), reason: v.reason },
+        facts:
+          v.kind === 'blocked'
+            ? { ...plateFacts, reason: v.reason }
+            : { ...plateFacts, allowedHours: v.allowedHours, localTime: v.localTime, ...(v.company ? { company: v.company } : {}) },
       });
     }
     if (t.label === 'person' && frame) {
@@ -357,13 +364,20 @@ export class Vision {
     };
     for (const v of this.watchlists.verdicts(plate, at)) {
       const category = v.kind === 'blocked' ? 'vehicle.watchlist_plate' : 'vehicle.muck_truck_off_hours';
-      if (!this.due(`${category}:${plate}`, at)) continue;
+      // Keyed by the listed plate: one vehicle, however the camera read it.
+      if (!this.due(`${category}:${v.listed}`, at)) continue;
       const facts =
         v.kind === 'blocked'
-          ? { ...base, reason: v.reason }
-          : { ...base, allowedHours: v.allowedHours, localTime: v.localTime, ...(v.company ? { company: v.company } : {}) };
+          ? { ...base, reason: v.reason, ...matchFacts(v) }
+          : {
+              ...base,
+              allowedHours: v.allowedHours,
+              localTime: v.localTime,
+              ...(v.company ? { company: v.company } : {}),
+              ...matchFacts(v),
+            };
       const raised = this.opts.incidents.handle(
-        { action: 'raise', category, correlationKey: `${category}:${plate}`, occurredAt: at, facts, evidence },
+        { action: 'raise', category, correlationKey: `${category}:${v.listed}`, occurredAt: at, facts, evidence },
         device,
       );
       if (raised) this.track(raised);

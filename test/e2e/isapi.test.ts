@@ -24,7 +24,10 @@ beforeAll(async () => {
     api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'screen', token: READ, role: 'read' }] },
     kinds: {
       'capture-camera': {
-        blocklist: [{ plate: '京A·88888', reason: 'reported stolen' }],
+        blocklist: [
+          { plate: '京A·88888', reason: 'reported stolen' },
+          { plate: '京A·66666', reason: 'wanted' },
+        ],
         // Allowed half an hour, twelve hours from now: always out of hours while the test runs.
         muckTrucks: [{ plate: '京C·12345', company: '城建渣土', allowedHours: `${OFF}:00-${OFF}:30` }],
       },
@@ -65,6 +68,13 @@ describe("a Hikvision camera's own plate reads (ANPR)", () => {
     });
     expect(cap.crop!.bytes).toBeGreaterThan(0);
     expect(cap.scene!.bytes).toBeGreaterThan(0);
+    // A listed vehicle read with one OCR look-alike (G for 6) still matches, the confusion in the facts;
+    // another letter (B for A, not a look-alike) is another vehicle.
+    cam.anpr({ plate: '京B66666', plateJpeg });
+    cam.anpr({ plate: '京A6666G', plateJpeg });
+    const fuzzy = await t.waitForIncident('fuzzy match', (x) => x.facts.listedPlate === '京A66666', from, 10_000);
+    expect(fuzzy.facts).toMatchObject({ plate: '京A6666G', ocrConfusions: 'G/6', match: 'fuzzy', reason: 'wanted' });
+    expect(t.incidents.slice(from).some((x) => x.facts.plate === '京B66666')).toBe(false);
     // A muck truck outside its hours: the same rule as for capture cameras.
     cam.anpr({ plate: '京C12345', color: 'yellow', plateJpeg });
     const muck = await t.waitForIncident('muck truck', (x) => x.category === 'vehicle.muck_truck_off_hours', from, 10_000);
