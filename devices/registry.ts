@@ -5,9 +5,10 @@ import { drone } from './drone/index.js';
 import { gasSensor } from './gas-sensor/index.js';
 import { lpgReader } from './lpg-reader/index.js';
 import { smokeAlarm } from './smoke-alarm/index.js';
+import { waterLeak } from './water-leak/index.js';
 
 export const deviceKinds: ReadonlyMap<string, DeviceKind> = new Map(
-  [smokeAlarm, gasSensor, lpgReader, drone, captureCamera].map((k) => [k.kind, k]),
+  [smokeAlarm, gasSensor, lpgReader, drone, captureCamera, waterLeak].map((k) => [k.kind, k]),
 );
 
 export function kindNames(): string[] {

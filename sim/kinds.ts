@@ -5,9 +5,10 @@ import { gasSensorSim } from './gas-sensor.js';
 import { lpgReaderSim } from './lpg-reader.js';
 import type { SimKind } from './sim-kind.js';
 import { smokeAlarmSim } from './smoke-alarm.js';
+import { waterLeakSim } from './water-leak.js';
 
 export type { SimKind };
 
 export const simKinds: Record<string, SimKind> = Object.fromEntries(
-  [smokeAlarmSim, gasSensorSim, lpgReaderSim, droneSim, captureCameraSim].map((k) => [k.kind, k]),
+  [smokeAlarmSim, gasSensorSim, lpgReaderSim, droneSim, captureCameraSim, waterLeakSim].map((k) => [k.kind, k]),
 );

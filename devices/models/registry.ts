@@ -3,6 +3,7 @@ import { heimanHs1cg } from './heiman-hs1cg.js';
 import { heimanHs1sa } from './heiman-hs1sa.js';
 import { milesightGs101 } from './milesight-gs101.js';
 import { milesightGs524n } from './milesight-gs524n.js';
+import { aqaraWaterLeak } from './aqara-water-leak.js';
 import { gasController8ch } from './gas-controller-8ch.js';
 import { ipsoGasOnenet } from './ipso-gas-onenet.js';
 import { ipsoSmokeOnenet } from './ipso-smoke-onenet.js';
@@ -16,6 +17,7 @@ export const MODELS: readonly DeviceModel[] = [
   ipsoSmokeOnenet,
   ipsoGasOnenet,
   gasController8ch,
+  aqaraWaterLeak,
 ];
 
 export const modelsByName: ReadonlyMap<string, DeviceModel> = new Map(MODELS.map((m) => [m.model, m]));
