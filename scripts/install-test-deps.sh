@@ -37,11 +37,12 @@ gst_plugins=$(ls -d /usr/lib/*/gstreamer-1.0 2>/dev/null | head -1)
 [ -e /usr/share/darknet/data/person.jpg ] || missing+=(darknet)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+command -v curl >/dev/null 2>&1 || missing+=(curl)   # an HTTP client we did not write, for the push sources
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import paho.mqtt' 2>/dev/null || missing+=(python3-paho-mqtt)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, influxdb, chromium, fonts-wqy-zenhei,"
-  echo "  ffmpeg, GStreamer RTSP server, darknet photos, redis-server, sip-tester (SIPp), python3-paho-mqtt"
+  echo "  ffmpeg, GStreamer RTSP server, darknet photos, redis-server, sip-tester (SIPp), curl, python3-paho-mqtt"
   exit 0
 fi
 

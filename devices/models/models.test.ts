@@ -55,6 +55,24 @@ describe.each(MODELS.map((m) => [m.model, m] as const))('device model %s', (_nam
                     battery: fc.jsonValue(),
                     battery_low: fc.jsonValue(),
                     tamper: fc.jsonValue(),
+                    // OneNET's data points, CTWing's reports (properties, or a profile's serviceData).
+                    ds_id: fc.constantFrom('3200_0_5500', '3_0_9', '3300_0_5700', '3_0_1'),
+                    value: fc.jsonValue(),
+                    payload: fc.oneof(
+                      fc.jsonValue(),
+                      fc.record(
+                        {
+                          smoke_state: fc.jsonValue(),
+                          battery_value: fc.jsonValue(),
+                          APPdata: fc.jsonValue(),
+                          serviceData: fc.oneof(
+                            fc.jsonValue(),
+                            fc.record({ smoke_state: fc.jsonValue(), battery_value: fc.jsonValue() }, { requiredKeys: [] }),
+                          ),
+                        },
+                        { requiredKeys: [] },
+                      ),
+                    ),
                   },
                   { requiredKeys: [] },
                 ),

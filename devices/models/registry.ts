@@ -4,6 +4,7 @@ import { heimanHs1sa } from './heiman-hs1sa.js';
 import { milesightGs101 } from './milesight-gs101.js';
 import { milesightGs524n } from './milesight-gs524n.js';
 import { aqaraWaterLeak } from './aqara-water-leak.js';
+import { ctwingSmoke } from './ctwing-smoke.js';
 import { gasController8ch } from './gas-controller-8ch.js';
 import { ipsoGasOnenet } from './ipso-gas-onenet.js';
 import { ipsoSmokeOnenet } from './ipso-smoke-onenet.js';
@@ -18,6 +19,7 @@ export const MODELS: readonly DeviceModel[] = [
   ipsoGasOnenet,
   gasController8ch,
   aqaraWaterLeak,
+  ctwingSmoke,
 ];
 
 export const modelsByName: ReadonlyMap<string, DeviceModel> = new Map(MODELS.map((m) => [m.model, m]));

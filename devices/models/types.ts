@@ -7,7 +7,7 @@
  * command (a gas valve to shut) into what the source sends down. One file per model, one line
  * in registry.ts; a field engineer adds a product the same way (docs/sources.md).
  */
-export type SourceName = 'zigbee2mqtt' | 'chirpstack' | 'onenet' | 'modbus';
+export type SourceName = 'zigbee2mqtt' | 'chirpstack' | 'onenet' | 'ctwing' | 'modbus';
 
 /** What a source hands a model: parsed JSON (zigbee2mqtt), or a frame's bytes and port (LoRaWAN). */
 export interface ModelInput {

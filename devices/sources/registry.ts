@@ -1,5 +1,6 @@
 /** Every source, one line each. */
 import { chirpstack } from './chirpstack.js';
+import { ctwing } from './ctwing.js';
 import { onenet } from './onenet.js';
 import type { PushSourceDefinition, SourceDefinition } from './types.js';
 import { zigbee2mqtt } from './zigbee2mqtt.js';
@@ -11,7 +12,7 @@ export const sourcesByName: ReadonlyMap<string, SourceDefinition<never>> = new M
 );
 
 /** Sources that push to the gateway over HTTP (a telecom platform): served on the API port. */
-export const PUSH_SOURCES = [onenet] as const;
+export const PUSH_SOURCES = [onenet, ctwing] as const;
 
 export const pushSourcesByName: ReadonlyMap<string, PushSourceDefinition<never>> = new Map(
   PUSH_SOURCES.map((s) => [s.name, s as unknown as PushSourceDefinition<never>]),

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { chirpstack, type ChirpstackSettings } from './chirpstack.js';
 import { zigbee2mqtt, type Zigbee2mqttSettings } from './zigbee2mqtt.js';
 import { onenet, onenetSignature, type OnenetSettings, rawMember } from './onenet.js';
+import { ctwing, ctwingAllowList, type CtwingSettings } from './ctwing.js';
 
 const z: Zigbee2mqttSettings = { url: 'mqtt://x', baseTopic: 'zigbee2mqtt', maxMessageBytes: 65_536, offlineAfterSeconds: 60 };
 const c: ChirpstackSettings = { url: 'mqtt://x', applicationId: '+', topicPrefix: '', maxMessageBytes: 65_536, offlineAfterSeconds: 60 };
@@ -127,6 +128,86 @@ describe('OneNET data push', () => {
           for (const method of ['GET', 'POST', 'PUT'])
             expect(onenet.handle({ method, query, headers: {}, body: Buffer.from(body) }, o).status).toBeGreaterThanOrEqual(200);
           expect(typeof (rawMember(body, 'msg') ?? '')).toBe('string');
+        },
+      ),
+      { numRuns: runs },
+    );
+  });
+});
+
+describe('CTWing subscription push', () => {
+  const c: CtwingSettings = { token: 'secret-of-the-push-url', path: '/push/ctwing', maxBodyBytes: 65_536 };
+  const q = { token: 'secret-of-the-push-url' };
+  const post = (body: string | object, query: Record<string, string> = q, settings = c, remoteAddress = '127.0.0.1') =>
+    ctwing.handle(
+      { method: 'POST', query, headers: {}, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), remoteAddress },
+      settings,
+    );
+  // From the platform's published samples (a transparent LwM2M product, and an object model's property).
+  const transparent = {
+    upPacketSN: -1,
+    upDataSN: -1,
+    topic: 'v1/up/ad',
+    timestamp: 1650554828842,
+    tenantId: '2000033629',
+    serviceId: '',
+    protocol: 'lwm2m',
+    productId: '15114816',
+    payload: { APPdata: 'AQFWMS4wAAAAACMAAAAH/wAlODYyNTkyMDUxNjUxNDcyAAEAMjUAODAAAAAAAAABAQAAAAEAAASD' },
+    messageType: 'dataReport',
+    deviceType: '',
+    deviceId: '40edca19b0124480864366de4621de99',
+    assocAssetId: '',
+    IMSI: 'undefined',
+    IMEI: '862592051651472',
+  };
+
+  it('reads a transparent report as bytes, a property report as JSON, and online/offline; keys a retry by its bytes', () => {
+    const r = post(transparent);
+    expect(r.status).toBe(200);
+    expect(r.events[0]).toMatchObject({ type: 'data', externalId: '862592051651472', input: { ts: 1650554828842 } });
+    const input = (r.events[0] as { input: { bytes: Buffer; json: Record<string, unknown> } }).input;
+    expect(input.bytes.subarray(0, 4).toString('hex')).toBe('01015631');
+    expect(input.json.messageType).toBe('dataReport');
+    expect(post(transparent).keys).toEqual(r.keys);
+    const props = { ...transparent, IMEI: 'undefined', serviceId: 1, payload: { liquid_level: 402 } };
+    expect(post(props).events[0]).toEqual({
+      type: 'data',
+      externalId: '40edca19b0124480864366de4621de99', // no IMEI: the platform's deviceId
+      input: { json: { messageType: 'dataReport', serviceId: 1, payload: { liquid_level: 402 } }, ts: 1650554828842 },
+    });
+    expect(post({ ...transparent, messageType: 'deviceOnlineOfflineReport', eventType: 0 }).events[0]).toEqual({
+      type: 'availability',
+      externalId: '862592051651472',
+      online: false,
+    });
+    expect(post({ ...transparent, messageType: 'commandResponse' }).events[0]).toEqual({ type: 'ignored' });
+    expect(post({ ...transparent, payload: { APPdata: '%%%' } }).events[0]).toMatchObject({ type: 'refused' });
+  });
+
+  it('checks the URL token and the address before reading the body', () => {
+    expect(post('not json at all', {})).toMatchObject({ status: 403 });
+    expect(post('not json at all', { token: 'secret-of-the-push-urL' })).toMatchObject({ status: 403 });
+    expect(post('not json at all')).toMatchObject({ status: 400 });
+    const only = { ...c, allowFrom: ['10.1.0.0/16', '192.0.2.7'] };
+    expect(post(transparent, q, only, '10.1.44.3').status).toBe(200);
+    expect(post(transparent, q, only, '::ffff:192.0.2.7').status).toBe(200);
+    expect(post(transparent, q, only, '10.2.0.1')).toMatchObject({ status: 403, refused: expect.stringContaining('allowFrom') });
+    expect(post(transparent, q, { ...c, token: undefined })).toMatchObject({ status: 503 });
+    expect(() => ctwingAllowList(['10.0.0.0/33'])).toThrow(/prefix/);
+    expect(() => ctwingAllowList(['ctwing.cn'])).toThrow(/not an IP/);
+  });
+
+  it('never throws on any body or query', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 300 }),
+          fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'),
+        ),
+        (body) => {
+          for (const method of ['GET', 'POST'])
+            expect(ctwing.handle({ method, query: q, headers: {}, body: Buffer.from(body) }, c).status).toBeGreaterThanOrEqual(200);
         },
       ),
       { numRuns: runs },

@@ -52,6 +52,8 @@ export interface PushRequest {
   query: Record<string, string | undefined>;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** Who sent it (the socket's peer, or the proxy's client with api.trustProxy). */
+  remoteAddress?: string;
 }
 
 /** What to answer, and what the request said. */

@@ -5,6 +5,7 @@
  */
 import { modelsByName } from '../../devices/models/registry.js';
 import { modbusAddress } from '../../devices/sources/modbus.js';
+import { ctwingAllowList } from '../../devices/sources/ctwing.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -183,6 +184,18 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
   if (raw.sources.onenet && env.GRIDEDGE_SOURCE_TOKEN_ONENET) raw.sources.onenet.token = env.GRIDEDGE_SOURCE_TOKEN_ONENET;
   if (raw.sources.onenet && !raw.sources.onenet.token && requireSecrets)
     problems.push("sources.onenet.token: missing (the token of OneNET's push page, or GRIDEDGE_SOURCE_TOKEN_ONENET)");
+  const ct = raw.sources.ctwing;
+  if (ct && env.GRIDEDGE_SOURCE_TOKEN_CTWING) ct.token = env.GRIDEDGE_SOURCE_TOKEN_CTWING;
+  if (ct && !ct.token && requireSecrets)
+    problems.push('sources.ctwing.token: missing (the secret of the push URL, ?token=…, or GRIDEDGE_SOURCE_TOKEN_CTWING)');
+  if (ct && ct.token && !/^[A-Za-z0-9_.~-]{16,128}$/.test(ct.token))
+    problems.push('sources.ctwing.token: 16 to 128 letters, digits or _.~- (it goes in a URL)');
+  if (ct?.allowFrom)
+    try {
+      ctwingAllowList(ct.allowFrom);
+    } catch (err) {
+      problems.push(`sources.ctwing.allowFrom: ${(err as Error).message}`);
+    }
   const devices: Config['devices'] = [];
   raw.devices.forEach((d, i) => {
     const first = seen.get(d.id);

@@ -2,6 +2,7 @@ import { modelNames } from '../../devices/models/registry.js';
 import { ChirpstackConfig } from '../../devices/sources/chirpstack.js';
 import { Zigbee2mqttConfig } from '../../devices/sources/zigbee2mqtt.js';
 import { OnenetConfig } from '../../devices/sources/onenet.js';
+import { CtwingConfig } from '../../devices/sources/ctwing.js';
 import { ModbusConfig } from '../../devices/sources/modbus.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { deviceKinds, kindNames } from '../../devices/registry.js';
@@ -95,7 +96,7 @@ export const DeviceSchema = Type.Object(
     source: Type.Optional(
       Type.Object(
         {
-          type: StringEnum(['zigbee2mqtt', 'chirpstack', 'onenet', 'modbus'] as const, {
+          type: StringEnum(['zigbee2mqtt', 'chirpstack', 'onenet', 'ctwing', 'modbus'] as const, {
             description: 'the source that brings it (sources.<type>)',
           }),
           id: Type.String({
@@ -181,6 +182,7 @@ export const ConfigSchema = Type.Object(
         zigbee2mqtt: Type.Optional(Zigbee2mqttConfig),
         chirpstack: Type.Optional(ChirpstackConfig),
         onenet: Type.Optional(OnenetConfig),
+        ctwing: Type.Optional(CtwingConfig),
         modbus: Type.Optional(ModbusConfig),
       },
       { additionalProperties: false, default: {}, description: 'transports for devices that do not speak gridedge JSON (docs/sources.md)' },

@@ -8,7 +8,10 @@
  * offline.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { SimulatedChirpstack } from '../../sim/sources/chirpstack.js';
+import { SimulatedCtwing } from '../../sim/sources/ctwing.js';
 import { SimulatedOnenet } from '../../sim/sources/onenet.js';
 import { SimulatedZigbee2mqtt } from '../../sim/sources/zigbee2mqtt.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -17,6 +20,9 @@ import { type Mosquitto, startMosquitto, waitFor } from '../helpers/servers.js';
 const READ = 'read-token-0123456789';
 const SMOKE_EUI = '24e124538b223213';
 const GAS_EUI = '24e124148b447001';
+const CT_TOKEN = 'ctwing-push-secret-0123456789';
+const CT_SMOKE = { imei: '861234567890123' };
+const CT_SMOKE_2 = { imei: '861234567890124' };
 let site: Mosquitto;
 let t: TestGateway;
 let z2m: SimulatedZigbee2mqtt;
@@ -37,6 +43,7 @@ beforeAll(async () => {
       zigbee2mqtt: { url: site.url, offlineAfterSeconds: 2 },
       chirpstack: { url: site.url, offlineAfterSeconds: 2 },
       onenet: { token: 'onenet-push-token-1' },
+      ctwing: { token: CT_TOKEN },
     },
     devices: [
       // Named by friendly name, and by IEEE address (found through bridge/devices).
@@ -47,6 +54,8 @@ beforeAll(async () => {
       { id: 'l-gas', kind: 'gas-sensor', source: { type: 'chirpstack', id: GAS_EUI, model: 'milesight-gs101' } },
       { id: 'nb-smoke', kind: 'smoke-alarm', source: { type: 'onenet', id: '863412045678901', model: 'onenet-ipso-smoke' } },
       { id: 'nb-gas', kind: 'gas-sensor', source: { type: 'onenet', id: '863412045678902', model: 'onenet-ipso-gas' } },
+      { id: 'ct-smoke', kind: 'smoke-alarm', source: { type: 'ctwing', id: CT_SMOKE.imei, model: 'ctwing-smoke' } },
+      { id: 'ct-smoke-2', kind: 'smoke-alarm', source: { type: 'ctwing', id: CT_SMOKE_2.imei, model: 'ctwing-smoke' } },
     ],
   });
   await waitFor('sources connected', async () => {
@@ -54,7 +63,8 @@ beforeAll(async () => {
       source: string;
       connected: boolean;
     }>;
-    return s.filter((x) => x.source !== 'onenet').every((x) => x.connected) && s.length === 3 ? true : undefined;
+    const pushed = new Set(['onenet', 'ctwing']);
+    return s.filter((x) => !pushed.has(x.source)).every((x) => x.connected) && s.length === 4 ? true : undefined;
   });
 }, 30_000);
 
@@ -81,6 +91,20 @@ describe('zigbee2mqtt', () => {
     const m = await t.waitForIncident('smoke alarm', (x) => x.category === 'fire.smoke_alarm' && x.devices[0]!.id === 'z-smoke', from);
     expect(m.type).toBe('new');
     await z2m.state('stairwell/smoke', { smoke: false, battery: 90, battery_low: false, tamper: false, linkquality: 110 });
+    await t.waitForIncident('resolved', (x) => x.id === m.id && x.status === 'resolved', from);
+  });
+
+  it('takes a state published by mosquitto_pub (a client we did not write), as zigbee2mqtt would publish it', async () => {
+    const from = t.incidents.length;
+    const state = JSON.stringify({ battery: 71, battery_low: false, smoke: true, tamper: false, linkquality: 87 });
+    const args = ['-h', '127.0.0.1', '-p', String(site.port), '-q', '1', '-t', 'zigbee2mqtt/stairwell/smoke', '-m', state];
+    await promisify(execFile)('mosquitto_pub', args);
+    const m = await t.waitForIncident(
+      'smoke by mosquitto_pub',
+      (x) => x.category === 'fire.smoke_alarm' && x.devices[0]!.id === 'z-smoke',
+      from,
+    );
+    await z2m.state('stairwell/smoke', { smoke: false, battery: 71, battery_low: false, tamper: false, linkquality: 87 });
     await t.waitForIncident('resolved', (x) => x.id === m.id && x.status === 'resolved', from);
   });
 
@@ -212,6 +236,92 @@ describe('NB-IoT through OneNET data push', () => {
     const from = t.incidents.length;
     expect(await push().status('863412045678902', false)).toBe(200);
     await t.waitForIncident('nb offline', (x) => x.category === 'device.offline' && x.devices[0]!.id === 'nb-gas', from);
+  });
+});
+
+describe('NB-IoT through CTWing subscription push', () => {
+  const url = () => `${t.apiUrl}/push/ctwing?token=${CT_TOKEN}`;
+
+  it('refuses a push without the URL token or with another, before reading it, and counts it', async () => {
+    const before = t.gateway.counters.get('source_refused_total', { source: 'ctwing' });
+    const from = t.incidents.length;
+    const sim = new SimulatedCtwing(`${t.apiUrl}/push/ctwing`);
+    expect(await sim.report(CT_SMOKE, { smoke_state: 1 }, { repeat: 0 })).toBe(403);
+    expect(await sim.report(CT_SMOKE, { smoke_state: 1 }, { repeat: 0, url: `${t.apiUrl}/push/ctwing?token=not-the-secret-xxxxxxx` })).toBe(
+      403,
+    );
+    expect(t.gateway.counters.get('source_refused_total', { source: 'ctwing' })).toBe(before + 2);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(t.incidents.slice(from).filter((x) => x.devices[0]?.id === 'ct-smoke')).toHaveLength(0);
+  });
+
+  it("raises fire.smoke_alarm from an object-model report, takes CTWing's retries once, and resolves on a profile's clear", async () => {
+    const from = t.incidents.length;
+    const sim = new SimulatedCtwing(url());
+    const dupes = t.gateway.counters.get('source_duplicates_total', { source: 'ctwing' });
+    // The same message three times (its answers lost on the way back): taken once.
+    expect(await sim.report(CT_SMOKE, { smoke_state: 1, battery_value: 88 }, { repeat: 2 })).toBe(200);
+    const m = await t.waitForIncident('ct smoke', (x) => x.category === 'fire.smoke_alarm' && x.devices[0]!.id === 'ct-smoke', from);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.incidents.slice(from).filter((x) => x.id === m.id && x.status !== 'resolved')).toHaveLength(1);
+    expect(t.gateway.counters.get('source_duplicates_total', { source: 'ctwing' })).toBe(dupes + 2);
+    expect(await sim.report(CT_SMOKE, { smoke_state: 0 }, { serviceId: 1 })).toBe(200);
+    await t.waitForIncident('ct smoke cleared', (x) => x.id === m.id && x.status === 'resolved', from);
+  });
+
+  it("refuses what the model cannot read, for that device only, and keeps it among the device's rejections", async () => {
+    const sim = new SimulatedCtwing(url());
+    expect(await sim.report(CT_SMOKE_2, { smoke_state: 'maybe' })).toBe(200); // answered: a retry would not read better
+    const d = (await (await fetch(`${t.apiUrl}/api/devices/ct-smoke-2`, { headers: { authorization: `Bearer ${READ}` } })).json()) as {
+      rejections?: Array<{ reason: string }>;
+    };
+    expect(JSON.stringify(d.rejections ?? [])).toContain('smoke_state');
+    const res = await fetch(url(), { method: 'POST', body: '{"messageType":' });
+    expect(res.status).toBe(400);
+  });
+
+  it('takes an alarm pushed by curl (an HTTP client we did not write)', async () => {
+    const from = t.incidents.length;
+    const body = JSON.stringify({
+      upPacketSN: -1,
+      upDataSN: -1,
+      topic: 'v1/up/ad',
+      timestamp: Date.now(),
+      tenantId: '2000033629',
+      serviceId: '',
+      protocol: 'lwm2m',
+      productId: '15114816',
+      payload: { smoke_state: 1, battery_value: 64 },
+      messageType: 'dataReport',
+      deviceType: '',
+      deviceId: SimulatedCtwing.deviceId(CT_SMOKE_2.imei),
+      assocAssetId: '',
+      IMSI: 'undefined',
+      IMEI: CT_SMOKE_2.imei,
+    });
+    const { stdout } = await promisify(execFile)('curl', [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-H',
+      'content-type: application/json',
+      '--data-binary',
+      body,
+      url(),
+    ]);
+    expect(stdout).toBe('200');
+    await t.waitForIncident('ct smoke by curl', (x) => x.category === 'fire.smoke_alarm' && x.devices[0]!.id === 'ct-smoke-2', from);
+  });
+
+  it('takes an offline report as the device unreachable, and its online report as its return', async () => {
+    const from = t.incidents.length;
+    const sim = new SimulatedCtwing(url());
+    expect(await sim.online(CT_SMOKE, false)).toBe(200);
+    const m = await t.waitForIncident('ct offline', (x) => x.category === 'device.offline' && x.devices[0]!.id === 'ct-smoke', from);
+    expect(await sim.online(CT_SMOKE, true)).toBe(200);
+    await t.waitForIncident('ct online', (x) => x.id === m.id && x.status === 'resolved', from);
   });
 });
 

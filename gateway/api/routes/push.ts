@@ -22,7 +22,7 @@ export function pushRoutes(app: FastifyInstance, ctx: ApiContext): void {
         schema: { tags: ['sources'], summary: `${source} pushes here (its URL check and its data), signed with its token`, security: [] },
         handler: async (req, reply) => {
           const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-          const answer = ctx.push(source, { method: req.method, query: req.query, headers: req.headers, body });
+          const answer = ctx.push(source, { method: req.method, query: req.query, headers: req.headers, body, remoteAddress: req.ip });
           return reply.code(answer.status).type('text/plain; charset=utf-8').send(answer.body);
         },
       });
