@@ -35,6 +35,11 @@ export async function verifySecret(secret: string, hash: string): Promise<boolea
   return timingSafeEqual(expected, actual);
 }
 
+/** Two secrets equal, compared in constant time (by digest, so their lengths do not show either). */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
 /** HA1 = MD5(id:realm:secret), what HTTP Digest keeps instead of the password (usable for that realm only). */
 export function digestHA1(id: string, realm: string, secret: string): string {
   return createHash('md5').update(`${id}:${realm}:${secret}`).digest('hex');

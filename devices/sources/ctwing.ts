@@ -27,10 +27,11 @@
  * addresses only (`allowFrom`). Use HTTPS (`api.tls`) or a proxy that terminates it: the token
  * travels in the URL.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
-import type { PushResult, PushSourceDefinition, SourceEvent } from './types.js';
+import { sameSecret } from '../../core/credentials.js';
+import { type PushResult, type PushSourceDefinition, refusePush as refuse, type SourceEvent } from './types.js';
 
 export const CtwingConfig = Type.Object(
   {
@@ -96,12 +97,6 @@ function allowed(entries: readonly string[] | undefined, address: string | undef
   return list.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
 }
 
-function same(a: string, b: string): boolean {
-  const x = createHash('sha256').update(a).digest();
-  const y = createHash('sha256').update(b).digest();
-  return timingSafeEqual(x, y);
-}
-
 function text(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' && v !== 'undefined' ? v : undefined;
 }
@@ -112,12 +107,11 @@ export const ctwing: PushSourceDefinition<CtwingSettings> = {
   configSchema: CtwingConfig,
   path: (c) => c.path,
   handle(req, c): PushResult {
-    const refuse = (status: number, why: string): PushResult => ({ status, body: why, events: [], refused: why });
     if (!c.token) return refuse(503, 'sources.ctwing.token is not set');
     // Who and which secret first: nothing of the body is read before both pass.
     if (!allowed(c.allowFrom, req.remoteAddress)) return refuse(403, `address ${req.remoteAddress ?? '?'} is not in allowFrom`);
     const given = req.query.token;
-    if (!given || !same(given, c.token)) return refuse(403, 'the push URL has no token or another one');
+    if (!given || !sameSecret(given, c.token)) return refuse(403, 'the push URL has no token or another one');
     if (req.method !== 'POST') return refuse(405, 'POST only');
     if (req.body.length > c.maxBodyBytes) return refuse(413, `body of ${req.body.length} bytes is over the limit`);
     let m: Record<string, unknown>;

@@ -13,9 +13,10 @@
  *
  * A device is named by its IMEI (NB-IoT) or its OneNET dev_id.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import type { PushResult, PushSourceDefinition, SourceEvent } from './types.js';
+import { sameSecret } from '../../core/credentials.js';
+import { type PushResult, type PushSourceDefinition, refusePush as refuse, type SourceEvent } from './types.js';
 
 export const OnenetConfig = Type.Object(
   {
@@ -42,25 +43,18 @@ export function onenetSignature(token: string, nonce: string, msg: string): stri
   return createHash('md5').update(`${token}${nonce}${msg}`, 'utf8').digest('base64');
 }
 
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 export const onenet: PushSourceDefinition<OnenetSettings> = {
   name: 'onenet',
   description: "NB-IoT devices through China Mobile OneNET's HTTP data push",
   configSchema: OnenetConfig,
   path: (c) => c.path,
   handle(req, c): PushResult {
-    const refuse = (status: number, why: string): PushResult => ({ status, body: why, events: [], refused: why });
     const token = c.token;
     if (!token) return refuse(503, 'sources.onenet.token is not set');
     if (req.method === 'GET') {
       const { msg, nonce, signature } = req.query;
       if (!msg || !nonce || !signature) return refuse(400, 'the URL check needs msg, nonce and signature');
-      if (!same(onenetSignature(token, nonce, msg), signature)) return refuse(403, 'signature does not match the token');
+      if (!sameSecret(onenetSignature(token, nonce, msg), signature)) return refuse(403, 'signature does not match the token');
       return { status: 200, body: msg, events: [] };
     }
     if (req.method !== 'POST') return refuse(405, 'GET (URL check) or POST (data) only');
@@ -80,7 +74,8 @@ export const onenet: PushSourceDefinition<OnenetSettings> = {
       typeof body.msg === 'string' ? [body.msg] : [rawMember(text, 'msg'), JSON.stringify(body.msg)].filter((t) => t !== undefined);
     const nonce = body.nonce;
     const signature = body.msg_signature;
-    if (!texts.some((t) => same(onenetSignature(token, nonce, t), signature))) return refuse(403, 'msg_signature does not match the token');
+    if (!texts.some((t) => sameSecret(onenetSignature(token, nonce, t), signature)))
+      return refuse(403, 'msg_signature does not match the token');
     let msg: unknown = body.msg;
     if (typeof msg === 'string') {
       try {

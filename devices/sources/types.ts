@@ -68,6 +68,11 @@ export interface PushResult {
   refused?: string;
 }
 
+/** A push refused: the answer, and why (for the log and the counters). */
+export function refusePush(status: number, why: string): PushResult {
+  return { status, body: why, events: [], refused: why };
+}
+
 /** A source the platform pushes to over HTTP; the gateway serves `path`. */
 export interface PushSourceDefinition<C> {
   readonly name: string;

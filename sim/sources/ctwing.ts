@@ -44,11 +44,16 @@ export class SimulatedCtwing {
     };
   }
 
-  /** A dataReport of object-model properties (or, with `serviceId`, a profile's serviceData). */
-  report(d: CtwingDevice, properties: Record<string, unknown>, opts: { serviceId?: number; repeat?: number; url?: string } = {}) {
-    const payload = opts.serviceId !== undefined ? { serviceId: opts.serviceId, serviceData: properties } : properties;
+  /** The dataReport of object-model properties (or, with `serviceId`, a profile's serviceData), as CTWing writes it. */
+  dataReport(d: CtwingDevice, properties: Record<string, unknown>, serviceId?: number): Record<string, unknown> {
+    const payload = serviceId !== undefined ? { serviceId, serviceData: properties } : properties;
     this.sn++;
-    return this.send(this.envelope(d, 'dataReport', { upDataSN: this.sn, payload }), opts);
+    return this.envelope(d, 'dataReport', { upDataSN: this.sn, payload });
+  }
+
+  /** Pushes a dataReport (see dataReport). */
+  report(d: CtwingDevice, properties: Record<string, unknown>, opts: { serviceId?: number; repeat?: number; url?: string } = {}) {
+    return this.send(this.dataReport(d, properties, opts.serviceId), opts);
   }
 
   /** A transparent product's bytes (payload.APPdata, base64). */

@@ -282,23 +282,8 @@ describe('NB-IoT through CTWing subscription push', () => {
 
   it('takes an alarm pushed by curl (an HTTP client we did not write)', async () => {
     const from = t.incidents.length;
-    const body = JSON.stringify({
-      upPacketSN: -1,
-      upDataSN: -1,
-      topic: 'v1/up/ad',
-      timestamp: Date.now(),
-      tenantId: '2000033629',
-      serviceId: '',
-      protocol: 'lwm2m',
-      productId: '15114816',
-      payload: { smoke_state: 1, battery_value: 64 },
-      messageType: 'dataReport',
-      deviceType: '',
-      deviceId: SimulatedCtwing.deviceId(CT_SMOKE_2.imei),
-      assocAssetId: '',
-      IMSI: 'undefined',
-      IMEI: CT_SMOKE_2.imei,
-    });
+    // The message as CTWing writes it; curl sends it.
+    const body = JSON.stringify(new SimulatedCtwing(url()).dataReport(CT_SMOKE_2, { smoke_state: 1, battery_value: 64 }));
     const { stdout } = await promisify(execFile)('curl', [
       '-sS',
       '-o',
