@@ -13,5 +13,6 @@ export async function tempDir(prefix: string): Promise<string> {
 
 export async function removeTempDirs(): Promise<void> {
   const dirs = made.splice(0);
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  // Retried: a gateway's last capture or evidence write can land in a folder while rm walks it (ENOTEMPTY).
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })));
 }
