@@ -7,7 +7,7 @@
  * report carries are read; a product whose object model names them otherwise is a model file of
  * its own (copy this one).
  */
-import { defineModel, type KindMessage, ModelDecodeError } from './types.js';
+import { defineModel, type KindMessage, ModelDecodeError, numeric } from './types.js';
 
 function properties(json: Record<string, unknown> | undefined): Record<string, unknown> {
   const p = json?.payload;
@@ -32,15 +32,15 @@ export const ctwingSmoke = defineModel({
     const at = ts !== undefined ? { ts } : {};
     const out: KindMessage[] = [];
     if (p.battery_value !== undefined) {
-      const battery = Number(p.battery_value);
-      if (!Number.isFinite(battery) || battery < 0 || battery > 100) throw new ModelDecodeError('battery_value is not 0..100');
+      const battery = numeric(p.battery_value);
+      if (battery === undefined || battery < 0 || battery > 100) throw new ModelDecodeError('battery_value is not 0..100');
       out.push({ channel: 'event', payload: { ...at, event: 'low_battery', battery } });
     }
     if (p.smoke_state !== undefined) {
       const s = p.smoke_state;
       if (s !== 0 && s !== 1 && s !== '0' && s !== '1')
         throw new ModelDecodeError(`smoke_state ${JSON.stringify(s)?.slice(0, 40)} is not 0 or 1`);
-      out.push({ channel: 'event', payload: { ...at, event: Number(s) === 1 ? 'alarm' : 'clear' } });
+      out.push({ channel: 'event', payload: { ...at, event: s === 1 || s === '1' ? 'alarm' : 'clear' } });
     }
     return out; // a report of other properties (signal, temperature): nothing of the kind's
   },

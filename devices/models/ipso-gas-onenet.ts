@@ -4,7 +4,7 @@
  * alarm). A concentration becomes the kind's reading; an alarm without one reads as the kind's
  * alarm level.
  */
-import { defineModel, ModelDecodeError } from './types.js';
+import { defineModel, ModelDecodeError, numeric } from './types.js';
 
 const ALARM_LEL = 30;
 
@@ -19,8 +19,8 @@ export const ipsoGasOnenet = defineModel({
     if (typeof ds !== 'string') throw new ModelDecodeError('no ds_id');
     const at = ts !== undefined ? { ts } : {};
     if (ds === '3300_0_5700') {
-      const lel = Number(json!.value);
-      if (!Number.isFinite(lel) || lel < 0 || lel > 100) throw new ModelDecodeError('3300_0_5700 is not a %LEL value 0..100');
+      const lel = numeric(json!.value);
+      if (lel === undefined || lel < 0 || lel > 100) throw new ModelDecodeError('3300_0_5700 is not a %LEL value 0..100');
       return [{ channel: 'telemetry', payload: { ...at, lel, gas: 'natural_gas' } }];
     }
     if (ds === '3200_0_5500') {

@@ -4,7 +4,7 @@
  * while the alarm sounds) and 3/0/9 (LwM2M Device, Battery Level %). Each OneNET push carries one
  * data point: this model turns each into the kind's event.
  */
-import { defineModel, ModelDecodeError } from './types.js';
+import { defineModel, ModelDecodeError, numeric } from './types.js';
 
 function truthy(v: unknown): boolean | undefined {
   if (v === true || v === 1 || v === '1' || v === 'true') return true;
@@ -28,8 +28,8 @@ export const ipsoSmokeOnenet = defineModel({
       return [{ channel: 'event', payload: { ...at, event: on ? 'alarm' : 'clear' } }];
     }
     if (ds === '3_0_9') {
-      const battery = Number(json!.value);
-      if (!Number.isFinite(battery) || battery < 0 || battery > 100) throw new ModelDecodeError('3_0_9 battery level is not 0..100');
+      const battery = numeric(json!.value);
+      if (battery === undefined || battery < 0 || battery > 100) throw new ModelDecodeError('3_0_9 battery level is not 0..100');
       return [{ channel: 'event', payload: { ...at, event: 'low_battery', battery } }];
     }
     return []; // another resource (signal strength, firmware): nothing of the kind's

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deviceKinds } from '../registry.js';
 import { MODELS } from './registry.js';
-import { type KindMessage, ModelDecodeError } from './types.js';
+import { type KindMessage, ModelDecodeError, numeric } from './types.js';
 import { obscurationToDbPerMetre } from './milesight-gs524n.js';
 
 const runs = Number(process.env.GRIDEDGE_FUZZ_RUNS ?? 500);
@@ -35,6 +35,22 @@ describe.each(MODELS.map((m) => [m.model, m] as const))('device model %s', (_nam
   });
 
   it('refuses anything else with a ModelDecodeError, and never makes a message its kind refuses', () => {
+    // Any JSON, weighted towards what coercion gets wrong: an object whose own toString is not a
+    // function (Number() of it throws a TypeError), null, booleans, empty strings and arrays.
+    const hostile = fc.oneof(
+      fc.jsonValue(),
+      fc.constantFrom<unknown>(
+        JSON.parse('{"toString":false}'),
+        JSON.parse('{"valueOf":1,"toString":[]}'),
+        null,
+        true,
+        false,
+        '',
+        [],
+        ' ',
+        '1e400',
+      ),
+    );
     const registers = fc.record({
       registers: fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 16 }),
       channel: fc.integer({ min: -1, max: 10 }),
@@ -50,25 +66,22 @@ describe.each(MODELS.map((m) => [m.model, m] as const))('device model %s', (_nam
                 // The keys the models read, with any values at all.
                 fc.record(
                   {
-                    smoke: fc.jsonValue(),
-                    gas: fc.jsonValue(),
-                    battery: fc.jsonValue(),
-                    battery_low: fc.jsonValue(),
-                    tamper: fc.jsonValue(),
+                    smoke: hostile,
+                    gas: hostile,
+                    battery: hostile,
+                    battery_low: hostile,
+                    tamper: hostile,
                     // OneNET's data points, CTWing's reports (properties, or a profile's serviceData).
                     ds_id: fc.constantFrom('3200_0_5500', '3_0_9', '3300_0_5700', '3_0_1'),
-                    value: fc.jsonValue(),
+                    value: hostile,
                     payload: fc.oneof(
-                      fc.jsonValue(),
+                      hostile,
                       fc.record(
                         {
-                          smoke_state: fc.jsonValue(),
-                          battery_value: fc.jsonValue(),
-                          APPdata: fc.jsonValue(),
-                          serviceData: fc.oneof(
-                            fc.jsonValue(),
-                            fc.record({ smoke_state: fc.jsonValue(), battery_value: fc.jsonValue() }, { requiredKeys: [] }),
-                          ),
+                          smoke_state: hostile,
+                          battery_value: hostile,
+                          APPdata: hostile,
+                          serviceData: fc.oneof(hostile, fc.record({ smoke_state: hostile, battery_value: hostile }, { requiredKeys: [] })),
                         },
                         { requiredKeys: [] },
                       ),
@@ -94,6 +107,29 @@ describe.each(MODELS.map((m) => [m.model, m] as const))('device model %s', (_nam
       }),
       { numRuns: runs },
     );
+  });
+});
+
+describe('numeric', () => {
+  it('takes JSON numbers and decimal strings, and nothing coercion would invent', () => {
+    expect(numeric(76)).toBe(76);
+    expect(numeric(' 4.5 ')).toBe(4.5);
+    expect(numeric('-1e2')).toBe(-100);
+    for (const v of [
+      null,
+      true,
+      false,
+      '',
+      ' ',
+      [],
+      [5],
+      '0x10',
+      '1e400',
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      JSON.parse('{"toString":false}'),
+    ])
+      expect(numeric(v), JSON.stringify(v)).toBeUndefined();
   });
 });
 

@@ -64,6 +64,18 @@ export function defineModel(m: DeviceModel): DeviceModel {
   return m;
 }
 
+/**
+ * A number as a platform sends one: a JSON number, or a decimal in a string ("76", " 4.5 ").
+ * Anything else is undefined, not coerced: `Number(null)` is 0 and `Number(true)` is 1 (a
+ * battery of 0 % from a missing value), and `Number()` of an object runs the object's own
+ * `toString`, which a hostile payload can make throw.
+ */
+export function numeric(v: unknown): number | undefined {
+  const n =
+    typeof v === 'number' ? v : typeof v === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(v) ? Number(v) : undefined;
+  return n !== undefined && Number.isFinite(n) ? n : undefined;
+}
+
 /** Reads one byte, with the model's own error when the frame is too short. */
 export function byteAt(bytes: Buffer, i: number, what: string): number {
   const b = bytes[i];
