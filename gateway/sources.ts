@@ -35,6 +35,12 @@ interface Bound {
   source: SourceRef;
   /** What the source last said a downlink needs (ChirpStack: the application). */
   route?: string;
+  /**
+   * The id of a valve_close sent down and not yet seen done. A LoRaWAN or Zigbee device does
+   * not answer a command; it reports its state, so its next report of the valve closed is the
+   * kind's reply to that command (and the kind's timeout stands when no such report comes).
+   */
+  valveClosing?: string;
 }
 
 export interface SourceHealth {
@@ -368,7 +374,15 @@ export class Sources implements Service {
           rejections.record(b.device.info.id, b.device.kind.kind, source, 'codec_error', reason, payload);
           return;
         }
-        for (const m of messages) this.feed(b, m.channel, m.payload);
+        for (const m of messages) {
+          this.feed(b, m.channel, m.payload);
+          const closed = m.payload.valve === 'closed' || m.payload.event === 'valve_closed';
+          if (b.valveClosing && closed) {
+            this.feed(b, 'reply', { id: b.valveClosing, ok: true });
+            if (m.payload.event !== 'valve_closed') this.feed(b, 'event', { event: 'valve_closed' });
+            b.valveClosing = undefined;
+          }
+        }
         return;
       }
     }
@@ -425,6 +439,7 @@ export class Sources implements Service {
         }
         await r.client.publishAsync(out.topic, out.payload, { qos: 1 });
         this.opts.counters.inc('source_commands_total', { source: r.def.name });
+        if (command.cmd === 'valve_close' && typeof command.id === 'string') b.valveClosing = command.id;
         return true;
       }
     return false;

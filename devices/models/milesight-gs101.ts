@@ -5,8 +5,13 @@
  * (0.5 %RH), 05 8E gas status (0 normal, 1 abnormal), 06 01 valve (0 closed, 1 open), 07 01
  * relay, 08 90 life remaining (uint32 s), FF 3F alarm (2 sensor failure, 3 recovered, 4 about
  * to fail, 5 failed). The detector reports alarm or normal, not a concentration: an abnormal
- * status reads as the kind's alarm level. Its valve is not documented as commandable over
- * LoRaWAN, so this model sends no downlink.
+ * status reads as the kind's alarm level.
+ *
+ * Valve control is a downlink on port 85, as Milesight's published encoder writes it
+ * (GS_Series/GS101/GS101_Encoder.js, setValveControl): `06 00 <status> FF`, status 0 off,
+ * 1 on. valve_close sends off, the state its uplink `06 01 00` reports and this model reads as
+ * closed; the detector is mains powered (Class C), so the downlink arrives within seconds and
+ * the frame that reports the valve off confirms the command.
  */
 import { byteAt, defineModel, type KindMessage, ModelDecodeError } from './types.js';
 
@@ -61,13 +66,23 @@ export const milesightGs101 = defineModel({
         throw new ModelDecodeError(`unknown channel ${hex(id)} ${hex(type)} at byte ${i - 2}`);
       }
     }
-    // A frame without a gas status (only an alarm byte) carries no reading of the kind's.
+    // A frame without a gas status carries no reading of the kind's; a valve in it is still news
+    // (the device reports its valve alone when it changes).
+    if (telemetry.lel === undefined && telemetry.valve !== undefined)
+      events.unshift({ channel: 'event', payload: { ...at, event: telemetry.valve === 'closed' ? 'valve_closed' : 'valve_opened' } });
     return [...(telemetry.lel !== undefined ? [{ channel: 'telemetry', payload: telemetry }] : []), ...events];
+  },
+  encode(command) {
+    return command.cmd === 'valve_close' ? { fPort: 85, bytes: Buffer.from([0x06, 0x00, 0x00, 0xff]) } : undefined;
   },
   examples: [
     {
       input: { bytes: Buffer.from('058e01060101', 'hex'), fPort: 85 },
       expect: [{ channel: 'telemetry', payload: { gas: 'natural_gas', lel: 30, valve: 'open' } }],
+    },
+    {
+      input: { bytes: Buffer.from('060100', 'hex'), fPort: 85 },
+      expect: [{ channel: 'event', payload: { event: 'valve_closed' } }],
     },
     {
       input: { bytes: Buffer.from('ff3f02', 'hex'), fPort: 85 },

@@ -110,6 +110,32 @@ describe.each(MODELS.map((m) => [m.model, m] as const))('device model %s', (_nam
   });
 });
 
+describe('downlinks', () => {
+  it("sends each source's kind of downlink, and nothing for a command the model has none for", () => {
+    for (const model of MODELS) {
+      if (!model.encode) continue;
+      const down = model.encode({ id: 'c1', cmd: 'valve_close', reason: 'gas.leak' });
+      expect(down, model.model).toBeDefined();
+      if (model.source === 'chirpstack') {
+        // LoRaWAN application ports are 1..223 (LoRaWAN 1.0.4 §4.3.2); a frame is at most 242 bytes at DR5.
+        expect(down!.fPort).toBeGreaterThanOrEqual(1);
+        expect(down!.fPort).toBeLessThanOrEqual(223);
+        expect(down!.bytes!.length).toBeGreaterThan(0);
+        expect(down!.bytes!.length).toBeLessThanOrEqual(242);
+      }
+      if (model.source === 'modbus') expect(down!.coil).toBeDefined();
+      if (model.source === 'zigbee2mqtt') expect(down!.json).toBeDefined();
+      expect(model.encode({ id: 'c2', cmd: 'reboot' }), model.model).toBeUndefined();
+    }
+  });
+
+  it("closes a GS101's valve with the frame Milesight's encoder writes for valve_status off", () => {
+    const gs101 = MODELS.find((m) => m.model === 'milesight-gs101')!;
+    // GS101_Encoder.js setValveControl(0): 0x06, 0x00, status, 0xff; Milesight devices take port 85.
+    expect(gs101.encode!({ cmd: 'valve_close', id: 'x' })).toEqual({ fPort: 85, bytes: Buffer.from('060000ff', 'hex') });
+  });
+});
+
 describe('numeric', () => {
   it('takes JSON numbers and decimal strings, and nothing coercion would invent', () => {
     expect(numeric(76)).toBe(76);

@@ -51,7 +51,7 @@ beforeAll(async () => {
       { id: 'z-gas', kind: 'gas-sensor', source: { type: 'zigbee2mqtt', id: '0x00158d0001a2b3c5', model: 'heiman-hs1cg' } },
       { id: 'z-water', kind: 'water-leak', source: { type: 'zigbee2mqtt', id: 'pump room leak', model: 'aqara-water-leak' } },
       { id: 'l-smoke', kind: 'smoke-alarm', source: { type: 'chirpstack', id: SMOKE_EUI.toUpperCase(), model: 'milesight-gs524n' } },
-      { id: 'l-gas', kind: 'gas-sensor', source: { type: 'chirpstack', id: GAS_EUI, model: 'milesight-gs101' } },
+      { id: 'l-gas', kind: 'gas-sensor', source: { type: 'chirpstack', id: GAS_EUI, model: 'milesight-gs101' }, options: { valve: true } },
       { id: 'nb-smoke', kind: 'smoke-alarm', source: { type: 'onenet', id: '863412045678901', model: 'onenet-ipso-smoke' } },
       { id: 'nb-gas', kind: 'gas-sensor', source: { type: 'onenet', id: '863412045678902', model: 'onenet-ipso-gas' } },
       { id: 'ct-smoke', kind: 'smoke-alarm', source: { type: 'ctwing', id: CT_SMOKE.imei, model: 'ctwing-smoke' } },
@@ -169,10 +169,22 @@ describe('LoRaWAN through ChirpStack', () => {
     expect(Number(m.facts.smokeDensity)).toBeCloseTo(0.969, 2);
   });
 
-  it('raises gas.leak from a Milesight GS101 frame and reports its valve', async () => {
+  it('raises gas.leak from a Milesight GS101 frame, shuts its valve by downlink, and takes its next report as confirmation', async () => {
     const from = t.incidents.length;
-    await lora.uplink({ devEui: GAS_EUI, name: 'restaurant', profile: 'GS101' }, Buffer.from('058e01060101', 'hex'));
+    const gs101 = { devEui: GAS_EUI, name: 'restaurant', profile: 'GS101' };
+    await lora.uplink(gs101, Buffer.from('058e01060101', 'hex'));
     await t.waitForIncident('lora gas', (x) => x.category === 'gas.leak' && x.devices[0]!.id === 'l-gas', from);
+    // The valve_close goes down as ChirpStack's command/down for that device: port 85, 06 00 00 FF.
+    const down = await waitFor('valve downlink', async () => lora.downlinks.find((d) => d.devEui === GAS_EUI));
+    expect(down).toMatchObject({ fPort: 85, confirmed: true, topic: `application/${lora.applicationId}/device/${GAS_EUI}/command/down` });
+    expect(down.data.toString('hex')).toBe('060000ff');
+    // The detector reports its valve off alone (as it does when the valve changes): that confirms the shut.
+    await lora.uplink(gs101, Buffer.from('060100', 'hex'));
+    await t.waitForIncident(
+      'valve confirmed',
+      (x) => x.category === 'gas.leak' && x.devices[0]!.id === 'l-gas' && x.facts.valveShut === 'confirmed' && x.facts.valve === 'closed',
+      from,
+    );
     await lora.uplink({ devEui: GAS_EUI, name: 'restaurant', profile: 'GS101' }, Buffer.from('ff3f02', 'hex'));
     await t.waitForIncident('sensor failure', (x) => x.category === 'device.fault' && x.devices[0]!.id === 'l-gas', from);
   });
