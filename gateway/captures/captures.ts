@@ -106,6 +106,8 @@ export class Captures implements Service {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   readonly indexFile: string;
   private readonly recentMessages: CaptureMessage[] = [];
+  /** Records under way (images, index line, queue): stop() waits for them, so none writes into a stopped gateway's folder. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly opts: CapturesOptions) {
     const { config, counters, log } = opts;
@@ -134,7 +136,9 @@ export class Captures implements Service {
     this.queue?.start();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
+    // The cameras and detectors stop first; what they handed over is finished, then the queue stops.
+    await Promise.allSettled([...this.inFlight]);
     this.queue?.stop();
   }
 
@@ -163,7 +167,15 @@ export class Captures implements Service {
   }
 
   /** Records one capture; resolves to its message, or undefined when it was folded into an earlier one. */
-  async record(input: CaptureInput): Promise<CaptureMessage | undefined> {
+  record(input: CaptureInput): Promise<CaptureMessage | undefined> {
+    const p = this.recordNow(input);
+    this.inFlight.add(p);
+    const done = () => this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private async recordNow(input: CaptureInput): Promise<CaptureMessage | undefined> {
     const { config, counters } = this.opts;
     if (input.source === 'camera' && this.repeated(input)) {
       counters.inc('captures_folded_total', { camera: input.camera });
