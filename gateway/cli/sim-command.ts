@@ -91,8 +91,18 @@ export function simCommand(program: Command): void {
           seriesProxy?: string;
         }) => {
           if (!opts.scenario) throw new UsageError('--scenario is needed (or use `gridedge sim camera`)');
-          const { CAMERA_KIND, GB_KIND, formatReport, loadScenario, runScenario, scenarioCameras, scenarioDevices, scenarioGb28181 } =
-            await import('../../sim/scenario/runner.js');
+          const {
+            CAMERA_KIND,
+            GB_KIND,
+            SOURCE_FLEET_KINDS,
+            formatReport,
+            loadScenario,
+            runScenario,
+            scenarioCameras,
+            scenarioDevices,
+            scenarioGb28181,
+            scenarioSources,
+          } = await import('../../sim/scenario/runner.js');
           const { FaultProxy, parseProxySpec } = await import('../../sim/faults/proxy.js');
           const proxySpec = (option: string, v: string | undefined) => {
             if (v === undefined) return undefined;
@@ -111,7 +121,7 @@ export function simCommand(program: Command): void {
             const lines = [
               'devices:',
               ...scenarioDevices(scenario)
-                .filter((d) => d.kind !== CAMERA_KIND && d.kind !== GB_KIND)
+                .filter((d) => d.kind !== CAMERA_KIND && d.kind !== GB_KIND && !SOURCE_FLEET_KINDS[d.kind])
                 .flatMap((d) => [
                   `  - id: ${d.id}`,
                   `    kind: ${d.kind}`,
@@ -120,11 +130,15 @@ export function simCommand(program: Command): void {
                   ...(Object.keys(d.options).length ? [`    options: ${JSON.stringify(d.options)}`] : []),
                 ]),
             ];
+            // Devices behind a platform: their source and external id instead of a secret, and the sources: section.
+            const sourced = scenarioSources(scenario);
+            if (sourced.devices.length) lines.push(...stringifyYaml(sourced.devices).trimEnd().replace(/^/gm, '  ').split('\n'));
             if (scenario.gatewayKinds) lines.push(...stringifyYaml({ kinds: scenario.gatewayKinds }).trimEnd().split('\n'));
             const cameras = scenarioCameras(scenario);
             if (cameras.length) lines.push(...stringifyYaml({ cameras }).trimEnd().split('\n'));
             const gb28181 = scenarioGb28181(scenario);
             if (gb28181) lines.push(...stringifyYaml({ gb28181 }).trimEnd().split('\n'));
+            if (Object.keys(sourced.sources).length) lines.push(...stringifyYaml({ sources: sourced.sources }).trimEnd().split('\n'));
             process.stdout.write(`${lines.join('\n')}\n`);
             return;
           }

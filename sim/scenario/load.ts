@@ -9,6 +9,7 @@ import { compile, configAjv, describeErrors } from '../../core/schema.js';
 import type { SimulatedCamera } from '../camera/camera.js';
 import { GB_ACTIONS, GB_KIND, gbDeviceId, gbFleetProblems, gbGatewaySection } from '../gb28181/scenario.js';
 import { simKinds } from '../kinds.js';
+import { SOURCE_FLEET_KINDS, sourcedGatewayConfig } from '../sources/scenario.js';
 import { type FaultSpec, type Scenario, ScenarioSchema } from './schema.js';
 
 const validate = compile(configAjv, ScenarioSchema);
@@ -25,18 +26,24 @@ export async function loadScenario(file: string): Promise<Scenario> {
     );
   const problems: string[] = [];
   const ids = new Set(scenarioDevices(raw).map((d) => d.id));
+  const known = [...Object.keys(simKinds), CAMERA_KIND, GB_KIND, ...Object.keys(SOURCE_FLEET_KINDS)].join(', ');
   raw.fleet.forEach((f, i) => {
     if (f.kind === CAMERA_KIND) problems.push(...cameraFleetProblems(f).map((p) => `fleet[${i}].options${p}`));
     else if (f.kind === GB_KIND) problems.push(...gbFleetProblems(f).map((p) => `fleet[${i}].${p}`));
-    else if (!simKinds[f.kind])
-      problems.push(
-        `fleet[${i}].kind: "${f.kind}" has no simulator (known: ${[...Object.keys(simKinds), CAMERA_KIND, GB_KIND].join(', ')})`,
-      );
+    else if (SOURCE_FLEET_KINDS[f.kind]) problems.push(...SOURCE_FLEET_KINDS[f.kind]!.problems(f).map((p) => `fleet[${i}].${p}`));
+    else if (!simKinds[f.kind]) problems.push(`fleet[${i}].kind: "${f.kind}" has no simulator (known: ${known})`);
   });
   raw.timeline.forEach((e, i) => {
     if (!ids.has(e.device)) problems.push(`timeline[${i}].device: "${e.device}" is not in the fleet`);
     const kind = scenarioDevices(raw).find((d) => d.id === e.device)?.kind;
-    const actions = kind === CAMERA_KIND ? CAMERA_ACTIONS : kind === GB_KIND ? GB_ACTIONS : kind ? simKinds[kind]?.actions : undefined;
+    const actions =
+      kind === CAMERA_KIND
+        ? CAMERA_ACTIONS
+        : kind === GB_KIND
+          ? GB_ACTIONS
+          : kind
+            ? (SOURCE_FLEET_KINDS[kind]?.actions ?? simKinds[kind]?.actions)
+            : undefined;
     if (actions && !actions[e.do])
       problems.push(`timeline[${i}].do: "${e.do}" is not an action of ${kind} (known: ${Object.keys(actions).join(', ')})`);
   });
@@ -95,6 +102,14 @@ export function scenarioCameras(
 export function scenarioGb28181(s: Scenario) {
   const nvrs = scenarioDevices(s).filter((d) => d.kind === GB_KIND);
   return nvrs.length ? gbGatewaySection(nvrs) : undefined;
+}
+
+/**
+ * The gateway's `devices:` entries (with their `source:`) and `sources:` section for a scenario's
+ * devices that come through a source (CTWing, ChirpStack); empty when it has none.
+ */
+export function scenarioSources(s: Scenario) {
+  return sourcedGatewayConfig(scenarioDevices(s));
 }
 
 /** What each fault type needs, said in the scenario's terms. */

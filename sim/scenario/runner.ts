@@ -11,13 +11,24 @@ import type { SimulatedMqttDevice } from '../mqtt-device.js';
 import { SimulatedCamera } from '../camera/camera.js';
 import { GB_ACTIONS, GB_KIND, gbFleetOptions, ScenarioNvr } from '../gb28181/scenario.js';
 import type { FaultProxy } from '../faults/proxy.js';
+import { SOURCE_FLEET_KINDS, type SourcedSim } from '../sources/scenario.js';
 import { applyFaults } from './faults.js';
 import { CAMERA_ACTIONS, CAMERA_KIND, rng, type SimDevice, scenarioDevices } from './load.js';
 import type { ExpectationResult, Report } from './report.js';
 import type { Scenario } from './schema.js';
 
 export { GB_KIND } from '../gb28181/scenario.js';
-export { CAMERA_KIND, loadScenario, rng, scenarioCameras, scenarioDevices, scenarioGb28181, type SimDevice } from './load.js';
+export {
+  CAMERA_KIND,
+  loadScenario,
+  rng,
+  scenarioCameras,
+  scenarioDevices,
+  scenarioGb28181,
+  scenarioSources,
+  type SimDevice,
+} from './load.js';
+export { SOURCE_FLEET_KINDS } from '../sources/scenario.js';
 export { formatReport, type Report } from './report.js';
 
 export interface RunOptions {
@@ -69,7 +80,12 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   }
 
   const all = scenarioDevices(s);
-  const specs = all.filter((d) => d.kind !== CAMERA_KIND && d.kind !== GB_KIND);
+  const specs = all.filter((d) => d.kind !== CAMERA_KIND && d.kind !== GB_KIND && !SOURCE_FLEET_KINDS[d.kind]);
+  const sourced = new Map(
+    all
+      .filter((d) => SOURCE_FLEET_KINDS[d.kind])
+      .map((d) => [d.id, { spec: d, sim: SOURCE_FLEET_KINDS[d.kind]!.create(d) as SourcedSim }] as const),
+  );
   const targetHost = new URL(opts.target).hostname || '127.0.0.1';
   const nvrs = new Map(
     all
@@ -99,6 +115,19 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
     await Promise.all([...cameras.values()].map((c) => c.stop()));
     await observer?.endAsync(true);
     throw new Error(`a GB/T 28181 NVR could not register: ${(err as Error).message} (is gb28181 configured, and is sipPort its port?)`);
+  }
+  if (sourced.size) say(`${s.name}: starting ${sourced.size} device(s) behind simulated platforms (CTWing, ChirpStack)`);
+  try {
+    await Promise.all([...sourced.values()].map((d) => d.sim.start()));
+  } catch (err) {
+    await Promise.all([...sourced.values()].map((d) => d.sim.stop().catch(() => undefined)));
+    await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
+    await Promise.all([...cameras.values()].map((c) => c.stop()));
+    await observer?.endAsync(true);
+    throw new Error(
+      `a device behind a simulated platform could not start: ${(err as Error).message} (is the gateway's API at options.api, ` +
+        "or the site's ChirpStack broker at options.broker?)",
+    );
   }
   const devices = new Map<string, { spec: SimDevice; sim: SimulatedMqttDevice }>();
   const sent: Record<string, number> = {};
@@ -132,6 +161,8 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   await Promise.all(inFlight);
   if (failures.length) {
     for (const { sim } of devices.values()) await sim.disconnect().catch(() => undefined);
+    await Promise.all([...sourced.values()].map((d) => d.sim.stop().catch(() => undefined)));
+    await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
     await Promise.all([...cameras.values()].map((c) => c.stop()));
     await observer?.endAsync(true);
     throw new Error(`${failures.length} of ${specs.length} devices could not connect; first: ${failures[0]}`);
@@ -163,6 +194,20 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
     };
     timers.push(setTimeout(tick, spec.telemetryEvery * 1000 * random()));
   }
+  // Devices behind a platform report through it on the same schedule.
+  for (const { spec, sim } of sourced.values()) {
+    let last = Date.now();
+    const tick = () => {
+      if (!running) return;
+      if (spec.batteryDrainPerHour && typeof sim.battery === 'number')
+        sim.battery = Math.max(0, sim.battery - (spec.batteryDrainPerHour * (Date.now() - last)) / 3_600_000);
+      last = Date.now();
+      sent[spec.kind] = (sent[spec.kind] ?? 0) + 1;
+      void sim.reading().catch(() => undefined);
+      timers.push(setTimeout(tick, spec.telemetryEvery * 1000 * (0.8 + 0.4 * random())));
+    };
+    timers.push(setTimeout(tick, spec.telemetryEvery * 1000 * random()));
+  }
   const playing = s.timeline.map(async (e) => {
     await sleep(Math.max(0, t0 + e.at * 1000 - Date.now()));
     // Counted under the device's kind, said, run; a failing action is said, not fatal.
@@ -174,6 +219,8 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
     const args = e.args ?? {};
     const nvr = nvrs.get(e.device);
     if (nvr) return play(GB_KIND, () => GB_ACTIONS[e.do]!(nvr, args));
+    const behind = sourced.get(e.device);
+    if (behind) return play(behind.spec.kind, () => SOURCE_FLEET_KINDS[behind.spec.kind]!.actions[e.do]!(behind.sim, args));
     const cam = cameras.get(e.device);
     if (cam) return play(CAMERA_KIND, () => CAMERA_ACTIONS[e.do]!(cam, args));
     const d = devices.get(e.device)!;
@@ -191,6 +238,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   await Promise.all([...devices.values()].map(({ sim }) => sim.disconnect().catch(() => undefined)));
   await Promise.all([...cameras.values()].map((c) => c.stop()));
   await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
+  await Promise.all([...sourced.values()].map((d) => d.sim.stop().catch(() => undefined)));
   await observer?.endAsync(true);
 
   // Judge: each expectation takes the first new incident that fits it; what is left unclaimed is a false alarm.

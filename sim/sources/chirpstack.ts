@@ -23,6 +23,7 @@ export interface RecordedDownlink {
 export class SimulatedChirpstack {
   readonly downlinks: RecordedDownlink[] = [];
   private readonly fCnt = new Map<string, number>();
+  private readonly listeners = new Set<(d: RecordedDownlink) => void>();
 
   private constructor(
     private readonly client: MqttClient,
@@ -31,20 +32,16 @@ export class SimulatedChirpstack {
     client.on('message', (topic, payload) => {
       try {
         const d = JSON.parse(payload.toString()) as { devEui: string; fPort: number; data: string; confirmed?: boolean };
-        this.downlinks.push({
-          topic,
-          devEui: d.devEui,
-          fPort: d.fPort,
-          data: Buffer.from(d.data, 'base64'),
-          confirmed: d.confirmed ?? false,
-        });
+        const down = { topic, devEui: d.devEui, fPort: d.fPort, data: Buffer.from(d.data, 'base64'), confirmed: d.confirmed ?? false };
+        this.downlinks.push(down);
+        for (const l of this.listeners) l(down);
       } catch {
         /* not a downlink */
       }
     });
   }
 
-  static async connect(url: string, applicationId = randomUUID()): Promise<SimulatedChirpstack> {
+  static async connect(url: string, applicationId: string = randomUUID()): Promise<SimulatedChirpstack> {
     const client = await mqtt.connectAsync(url, {
       clientId: `chirpstack-sim-${Math.random().toString(16).slice(2, 8)}`,
       reconnectPeriod: 500,
@@ -82,6 +79,12 @@ export class SimulatedChirpstack {
       ...overrides,
     };
     await this.client.publishAsync(`application/${this.applicationId}/device/${device.devEui}/event/up`, JSON.stringify(event), { qos: 1 });
+  }
+
+  /** Calls `listener` with each downlink as it arrives (a device acting on it); returns the unsubscribe. */
+  onDownlink(listener: (d: RecordedDownlink) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async raw(topic: string, payload: string): Promise<void> {

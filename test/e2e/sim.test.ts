@@ -11,6 +11,7 @@ import {
   scenarioCameras,
   scenarioDevices,
   scenarioGb28181,
+  scenarioSources,
   rng,
 } from '../../sim/scenario/runner.js';
 import { gridedge } from '../helpers/cli.js';
@@ -193,6 +194,43 @@ describe('scenario runner', () => {
     }
   }, 90_000);
 
+  it('plays the platforms example: CTWing pushes smoke alarms, ChirpStack a gas leak whose valve is shut and confirmed', async () => {
+    const file = fileURLToPath(new URL('../../sim/scenarios/sensors-through-platforms.yaml', import.meta.url));
+    const scenario = await loadScenario(file);
+    const print = gridedge(['sim', '--scenario', file, '--print-devices']);
+    expect(await print.code).toBe(0);
+    const { devices, sources } = scenarioSources(scenario);
+    // What is printed is what the gateway is given below: each device with its source and external id.
+    expect(print.stdout()).toContain(
+      `  - id: nb-smoke-1\n    kind: smoke-alarm\n    grid: "110105001002005"\n    source:\n      type: ctwing`,
+    );
+    expect(print.stdout()).toMatch(/sources:\n {2}ctwing:\n {4}token: ctwing-push-token-0123456789\n {2}chirpstack:\n {4}url: mqtt:/);
+    expect(devices.find((d) => d.id === 'nb-smoke-1')!.source.id).toMatch(/^86\d{13}$/);
+    expect(devices.find((d) => d.id === 'lora-gas-1')).toMatchObject({
+      options: { valve: true },
+      source: { id: expect.stringMatching(/^24e124[0-9a-f]{10}$/) },
+    });
+    const gw = await startTestGateway({
+      upstream: { url: mosquitto.url },
+      devices,
+      sources: { ...sources, chirpstack: { ...sources.chirpstack, url: mosquitto.url } },
+    });
+    try {
+      for (const f of scenario.fleet)
+        f.options = { ...f.options, ...(f.kind === 'ctwing-smoke' ? { api: gw.apiUrl } : { broker: mosquitto.url }) };
+      const report = await runScenario(scenario, { target: gw.brokerUrl, upstream: mosquitto.url });
+      expect(report.ok, formatReport(report)).toBe(true);
+      expect(report.sent['ctwing-smoke']).toBeGreaterThanOrEqual(4 + 3 * 3); // the timeline's four and each alarm's readings
+      // The leak's valve_close went down to the detector, which shut it and said so: the incident carries the confirmation.
+      const leak = await waitFor('valve confirmed', async () =>
+        gw.incidents.find((m) => m.category === 'gas.leak' && m.facts.valveShut === 'confirmed' && m.facts.valve === 'closed'),
+      );
+      expect(leak.devices[0]!.id).toBe('lora-gas-1');
+    } finally {
+      await gw.stop();
+    }
+  }, 90_000);
+
   it('runs batteries down as the scenario says', async () => {
     const base = await loadScenario(EXAMPLE);
     const scenario = {
@@ -296,6 +334,25 @@ describe('scenario runner', () => {
     await expect(loadScenario(file)).rejects.toThrow(
       /fleet\[0\]\.kind: "toaster" has no simulator[\s\S]*timeline\[0\]\.device: "nobody" is not in the fleet/,
     );
+    // Devices behind a platform: where the platform sends to, a push token CTWing can carry, their own actions.
+    const sourced = path.join(dir, 'sourced.yaml');
+    await writeFile(
+      sourced,
+      'name: bad\nduration: 1\nfleet:\n' +
+        '  - { kind: ctwing-smoke, count: 1, grid: "110105001002001", idPrefix: nb-, secret: "short/one", options: { api: "ftp://x" } }\n' +
+        '  - { kind: chirpstack-gs101, count: 1, grid: "110105001002001", idPrefix: gs-, secret: secret-123,' +
+        ' options: { applicationId: app } }\n' +
+        'timeline: [{ at: 0, device: gs-1, do: alarm }]\n',
+    );
+    const err = await loadScenario(sourced).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    expect(err).toContain('fleet[0].options.api: "ftp://x" is not a http: or https: URL');
+    expect(err).toContain('fleet[0].secret: the push URL token');
+    expect(err).toContain("fleet[1].options.broker: the site's ChirpStack MQTT broker");
+    expect(err).toContain("fleet[1].options.applicationId: ChirpStack's application UUID");
+    expect(err).toContain('timeline[0].do: "alarm" is not an action of chirpstack-gs101 (known: leak, clear, fault)');
   });
 
   it('prints the fleet as a devices section for the gateway, and asks for --target before running', async () => {
