@@ -218,7 +218,7 @@ export class Gateway {
     this.cameras.on('event', (e: CameraEvent) => {
       const out = cameraEventOutput(e, this.cameras.cameras.get(e.camera)?.config.name);
       this.series.sink.writeLine(toLine(out.point));
-      if (out.signal) void this.incidents.handle(out.signal, out.device);
+      if (out.signal) this.incidents.submit(out.signal, out.device);
     });
     this.cameras.on('capture', (c: CameraCapture) => this.cameraCapture(c));
     if (config.gb28181)

@@ -262,7 +262,7 @@ export class GbVideo implements Service {
       item.name,
     );
     this.deps.sink.writeLine(toLine(out.point));
-    if (out.signal) void this.deps.incidents.handle(out.signal, out.device);
+    if (out.signal) this.deps.incidents.submit(out.signal, out.device);
   }
 
   private async onAlarm(alarm: GbAlarm, from: string): Promise<void> {

@@ -49,10 +49,7 @@ export class HeartbeatMonitor {
     this.share?.(device.id, at);
     const key = this.key(device.id);
     if (this.incidents.isActive(key)) {
-      void this.incidents.handle(
-        { action: 'resolve', correlationKey: key, occurredAt: at, reason: 'the device is reporting again' },
-        device,
-      );
+      this.incidents.submit({ action: 'resolve', correlationKey: key, occurredAt: at, reason: 'the device is reporting again' }, device);
     }
   }
 
@@ -75,7 +72,7 @@ export class HeartbeatMonitor {
     const key = this.key(device.id);
     if (this.incidents.isActive(key)) return;
     const last = this.lastSeen.get(device.id);
-    void this.incidents.handle(
+    this.incidents.submit(
       {
         action: 'raise',
         category: this.categoryOf.get(device.id) ?? 'device.offline',
@@ -96,7 +93,7 @@ export class HeartbeatMonitor {
       const silentMs = now - (last ?? this.startedAt);
       const key = this.key(d.info.id);
       if (silentMs > d.heartbeatSeconds * MISSED_HEARTBEATS * 1000 && !this.incidents.isActive(key)) {
-        void this.incidents.handle(
+        this.incidents.submit(
           {
             action: 'raise',
             category: d.category ?? 'device.offline',

@@ -1,7 +1,7 @@
 import type { KindContext, KindRuntime, Normalized, RuleContext, RuleOutput } from '../types.js';
 import { isPlate } from './plates.js';
 import { viidRoutes } from './viid.js';
-import { matchFacts, Watchlists, type WatchlistSettings } from './watchlists.js';
+import { plateIncident, Watchlists, type WatchlistSettings } from './watchlists.js';
 
 /**
  * A plate capture is checked against the watchlists: a blocked plate raises
@@ -35,33 +35,8 @@ export function captureRules(lists: Watchlists) {
       ...(message.plateColor ? { plateColor: message.plateColor } : {}),
       ...(message.direction ? { direction: message.direction } : {}),
     };
-    for (const v of lists.verdicts(plate, message.ts)) {
-      if (v.kind === 'blocked') {
-        out.push({
-          action: 'raise',
-          category: 'vehicle.watchlist_plate',
-          correlationKey: `vehicle.watchlist_plate:${v.listed}`, // the listed vehicle, however it was read
-          occurredAt: message.ts,
-          facts: { ...base, reason: v.reason, ...matchFacts(v) },
-          evidence,
-        });
-      } else {
-        out.push({
-          action: 'raise',
-          category: 'vehicle.muck_truck_off_hours',
-          correlationKey: `vehicle.muck_truck_off_hours:${v.listed}`,
-          occurredAt: message.ts,
-          facts: {
-            ...base,
-            allowedHours: v.allowedHours,
-            localTime: v.localTime,
-            ...(v.company ? { company: v.company } : {}),
-            ...matchFacts(v),
-          },
-          evidence,
-        });
-      }
-    }
+    for (const v of lists.verdicts(plate, message.ts))
+      out.push({ action: 'raise', ...plateIncident(v, base), occurredAt: message.ts, evidence });
     return out;
   };
 }

@@ -3,6 +3,7 @@
  * truck allowed only in certain hours, a resident, or a visitor.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import type { FieldValue } from '../types.js';
 import { normalizePlate } from './plates.js';
 
 const Plate = Type.String({ minLength: 2, maxLength: 16, description: 'plate text; separators (· - . spaces) are ignored' });
@@ -185,4 +186,21 @@ function lookup<V>(list: ReadonlyMap<string, V>, read: string, max: number): (Pl
 /** What an incident says of a fuzzy match: the listed plate and the confusions (none for an exact one). */
 export function matchFacts(v: PlateMatch): Record<string, string> {
   return v.confusions.length ? { listedPlate: v.listed, ocrConfusions: v.confusions.join(' '), match: 'fuzzy' } : { match: 'exact' };
+}
+
+/**
+ * The incident a verdict raises, whoever read the plate (a capture camera's message, its own
+ * analytics, the gateway's detector): its category, keyed by the listed plate (one vehicle,
+ * however it was read), and the verdict's facts over the reader's `base` facts.
+ */
+export function plateIncident(
+  v: Verdict,
+  base: Record<string, FieldValue>,
+): { category: 'vehicle.watchlist_plate' | 'vehicle.muck_truck_off_hours'; correlationKey: string; facts: Record<string, FieldValue> } {
+  const category = v.kind === 'blocked' ? 'vehicle.watchlist_plate' : 'vehicle.muck_truck_off_hours';
+  const facts =
+    v.kind === 'blocked'
+      ? { ...base, reason: v.reason, ...matchFacts(v) }
+      : { ...base, allowedHours: v.allowedHours, localTime: v.localTime, ...(v.company ? { company: v.company } : {}), ...matchFacts(v) };
+  return { category, correlationKey: `${category}:${v.listed}`, facts };
 }

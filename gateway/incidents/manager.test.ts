@@ -112,6 +112,25 @@ describe('incident manager', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('reports a submitted change it could not store, instead of leaving a rejection that would end the process', async () => {
+    let seq = 0;
+    const failures: Array<{ err: unknown; key: string }> = [];
+    const manager = new IncidentManager({
+      gatewayId: 'gw',
+      nextSeq: () => ++seq,
+      // As the outbox answers while an HA pair's Redis is away.
+      persist: () => Promise.reject(new Error('Reached the max retries per request limit')),
+      onSubmitError: (err, signal) => failures.push({ err, key: signal.correlationKey }),
+    });
+    manager.submit({ action: 'raise', category: 'device.offline', correlationKey: key, occurredAt: Date.now(), facts: {} }, device);
+    manager.submit({ action: 'resolve', correlationKey: key, occurredAt: Date.now(), reason: 'reporting again' }, device);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(failures.map((f) => [f.key, (f.err as Error).message])).toEqual([
+      [key, 'Reached the max retries per request limit'],
+      [key, 'Reached the max retries per request limit'],
+    ]);
+  });
+
   it('returns the durability of each message, and folds into incidents restored after a restart', async () => {
     const persisted: number[] = [];
     let seq = 0;

@@ -47,6 +47,8 @@ export interface IncidentManagerOptions {
   storeEvidence?: (input: EvidenceInput) => Promise<EvidenceItem>;
   /** A listener that throws must not stop the others, nor the device message that caused it. */
   onListenerError?: (err: unknown) => void;
+  /** A signal given with `submit` (nobody waits for it) that could not be stored. */
+  onSubmitError?: (err: unknown, signal: IncidentSignal) => void;
   /**
    * Runs a change with the incidents to themselves (an HA pair: both nodes' changes go through a
    * lock, after catching up with what the other node wrote). Without it, changes run at once.
@@ -291,6 +293,23 @@ export class IncidentManager {
       const message = signal.action === 'raise' ? this.raise(signal, device) : this.resolve(signal);
       return message && this.durable.get(message);
     });
+  }
+
+  /**
+   * `handle` for a cause nobody acknowledges (a heartbeat check, a camera's event, a device
+   * seen again): its failure to be stored (the HA pair's Redis away, the disk full) is reported
+   * through `onSubmitError`, never left as an unhandled rejection that ends the process. The
+   * cause stands, so the next check or sighting tries again.
+   */
+  submit(signal: IncidentSignal, device: DeviceInfo): void {
+    let p: Promise<void> | undefined;
+    try {
+      p = this.handle(signal, device);
+    } catch (err) {
+      this.opts.onSubmitError?.(err, signal);
+      return;
+    }
+    p?.catch((err: unknown) => this.opts.onSubmitError?.(err, signal));
   }
 
   private readonly durable = new WeakMap<IncidentMessage, Promise<void>>();

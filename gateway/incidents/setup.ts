@@ -42,6 +42,10 @@ export function incidentsFor(
     restore: outbox.liveIncidents(),
     ...(cluster ? { exclusive: <T>(change: () => T) => cluster.exclusive(change) } : {}),
     onListenerError: (err) => log.error({ err: (err as Error).message }, 'incident listener failed'),
+    onSubmitError: (err, signal) => {
+      counters.inc('incident_store_failures_total', { action: signal.action });
+      log.warn({ err: (err as Error).message, key: signal.correlationKey }, 'incident change not stored; its cause will try again');
+    },
   });
   // The other node's incidents, so repeats fold into them here and commands apply to them.
   outbox.onReplicated((m) => incidents.observe(m));

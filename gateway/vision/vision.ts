@@ -12,7 +12,7 @@ import { DetectorPool, type PoolStats } from '../../detectors/pipeline/pool.js';
 import { Tracker, type Track, type TrackEvent } from '../../detectors/pipeline/tracker.js';
 import { admitted, zonesAt, type Zone } from '../../detectors/pipeline/zones.js';
 import type { Detection, RgbImage } from '../../detectors/types.js';
-import { matchFacts, Watchlists, WatchlistSchema, within, type WatchlistSettings } from '../../devices/capture-camera/watchlists.js';
+import { plateIncident, Watchlists, WatchlistSchema, within, type WatchlistSettings } from '../../devices/capture-camera/watchlists.js';
 import type { CameraManager } from '../../devices/camera/manager.js';
 import type { Frame } from '../../devices/camera/frames.js';
 import type { DeviceInfo, EvidenceClass, EvidenceInput, IncidentSignal } from '../../devices/types.js';
@@ -255,19 +255,9 @@ export class Vision {
       const verdicts = this.watchlists.verdicts(t.text, at);
       const v = verdicts.find((x) => x.kind === 'blocked') ?? verdicts[0];
       if (!v) return undefined;
-      const category = v.kind === 'blocked' ? 'vehicle.watchlist_plate' : 'vehicle.muck_truck_off_hours';
-      if (!this.due(`${category}:${v.listed}`, at)) return undefined;
-      const plateFacts = { ...facts, plate: t.text, ...(t.color ? { plateColor: t.color } : {}), ...matchFacts(v) };
-      return this.withEvidence(t, 'plate', {
-        action: 'raise',
-        category,
-        correlationKey: `${category}:${v.listed}`,
-        occurredAt: at,
-        facts:
-          v.kind === 'blocked'
-            ? { ...plateFacts, reason: v.reason }
-            : { ...plateFacts, allowedHours: v.allowedHours, localTime: v.localTime, ...(v.company ? { company: v.company } : {}) },
-      });
+      const incident = plateIncident(v, { ...facts, plate: t.text, ...(t.color ? { plateColor: t.color } : {}) });
+      if (!this.due(incident.correlationKey, at)) return undefined;
+      return this.withEvidence(t, 'plate', { action: 'raise', ...incident, occurredAt: at });
     }
     if (t.label === 'person' && frame) {
       const local = this.clock.format(new Date(at));
@@ -363,23 +353,9 @@ export class Vision {
       ...(read.direction ? { direction: read.direction } : {}),
     };
     for (const v of this.watchlists.verdicts(plate, at)) {
-      const category = v.kind === 'blocked' ? 'vehicle.watchlist_plate' : 'vehicle.muck_truck_off_hours';
-      // Keyed by the listed plate: one vehicle, however the camera read it.
-      if (!this.due(`${category}:${v.listed}`, at)) continue;
-      const facts =
-        v.kind === 'blocked'
-          ? { ...base, reason: v.reason, ...matchFacts(v) }
-          : {
-              ...base,
-              allowedHours: v.allowedHours,
-              localTime: v.localTime,
-              ...(v.company ? { company: v.company } : {}),
-              ...matchFacts(v),
-            };
-      const raised = this.opts.incidents.handle(
-        { action: 'raise', category, correlationKey: `${category}:${v.listed}`, occurredAt: at, facts, evidence },
-        device,
-      );
+      const incident = plateIncident(v, base);
+      if (!this.due(incident.correlationKey, at)) continue;
+      const raised = this.opts.incidents.handle({ action: 'raise', ...incident, occurredAt: at, evidence }, device);
       if (raised) this.track(raised);
     }
     this.opts.sink.writeLine(
