@@ -74,7 +74,9 @@ export class GbVideo implements Service {
     this.service.on('seen', (id, at) => deps.heartbeats.seen(this.deviceInfo(id), at));
     this.service.on('registered', (id) => this.watch(id));
     this.service.on('catalog', (id, items) => this.onCatalog(id, items));
-    this.service.on('alarm', (alarm, id) => void this.onAlarm(alarm, id));
+    this.service.on('alarm', (alarm, id) =>
+      this.onAlarm(alarm, id).catch((err: unknown) => this.deps.log.warn({ err: (err as Error).message }, 'gb28181: alarm not handled')),
+    );
     const fixed = new Map(deps.cameraConfigs.flatMap((c) => (c.gbId ? [[c.id, c.gbId] as const] : [])));
     this.ids = new CameraGbIds(CameraGbIds.fileIn(deps.dataDir), settings.sipId, fixed, (why) => deps.log.warn({}, `gb28181: ${why}`));
     const upward = settings.cascade.flatMap((c) => (c.password ? [{ ...c, password: c.password }] : []));
@@ -168,7 +170,14 @@ export class GbVideo implements Service {
       this.idsLoaded = true;
       await this.syncCascade();
       // In an HA pair only the leader is registered upward: two registrations of one id would flap.
-      this.cascadeTimer = setInterval(() => void this.syncCascade(), 5000);
+      this.cascadeTimer = setInterval(
+        () =>
+          this.syncCascade().catch((err: unknown) => {
+            this.cascadeRunning = !this.cascadeRunning; // not changed: tried again on the next tick
+            this.deps.log.warn({ err: (err as Error).message }, 'gb28181: cascade could not follow the leadership');
+          }),
+        5000,
+      );
     }
   }
 
@@ -312,7 +321,7 @@ export class GbVideo implements Service {
       facts,
       ...(evidence.length ? { evidence } : {}),
     };
-    await incidents.handle(signal, device);
+    incidents.submit(signal, device);
   }
 }
 

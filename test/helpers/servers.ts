@@ -18,6 +18,21 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Starts a server on ports freePort chose, again on new ones when one was taken in between (the
+ * port is free when chosen, but another process, or an outgoing connection's ephemeral port, may
+ * take it before the server binds: CI once saw influxd fail so).
+ */
+async function onAnotherPortIfTaken<T>(start: () => Promise<T>, tries = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (i >= tries || !/address already in use|EADDRINUSE/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
@@ -220,7 +235,11 @@ export interface VictoriaMetrics extends Restartable {
   exportSeries(nameRegex: string): Promise<ExportedSeries[]>;
 }
 
-export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
+export function startVictoriaMetrics(): Promise<VictoriaMetrics> {
+  return onAnotherPortIfTaken(startVictoriaMetricsOnce);
+}
+
+async function startVictoriaMetricsOnce(): Promise<VictoriaMetrics> {
   const port = await freePort();
   const args = (dir: string) => [
     `-httpListenAddr=127.0.0.1:${port}`,
@@ -262,7 +281,11 @@ export interface InfluxDB1 extends Restartable {
 }
 
 /** Debian's InfluxDB 1.6: the 1.x `/write` API, and field types that are fixed once written (type conflicts are real). */
-export async function startInfluxDB1(): Promise<InfluxDB1> {
+export function startInfluxDB1(): Promise<InfluxDB1> {
+  return onAnotherPortIfTaken(startInfluxDB1Once);
+}
+
+async function startInfluxDB1Once(): Promise<InfluxDB1> {
   const [port, rpcPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${port}`;
   const setup = async (dir: string) => {
@@ -313,7 +336,11 @@ export interface RedisServer extends Restartable {
 }
 
 /** Debian's redis-server, keeping what it acknowledges as production should (AOF, fsync on every write). */
-export async function startRedis(): Promise<RedisServer> {
+export function startRedis(): Promise<RedisServer> {
+  return onAnotherPortIfTaken(startRedisOnce);
+}
+
+async function startRedisOnce(): Promise<RedisServer> {
   const port = await freePort();
   const args = (dir: string) => [
     '--port',
