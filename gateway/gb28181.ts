@@ -172,10 +172,9 @@ export class GbVideo implements Service {
       // In an HA pair only the leader is registered upward: two registrations of one id would flap.
       this.cascadeTimer = setInterval(
         () =>
-          this.syncCascade().catch((err: unknown) => {
-            this.cascadeRunning = !this.cascadeRunning; // not changed: tried again on the next tick
-            this.deps.log.warn({ err: (err as Error).message }, 'gb28181: cascade could not follow the leadership');
-          }),
+          this.syncCascade().catch((err: unknown) =>
+            this.deps.log.warn({ err: (err as Error).message }, 'gb28181: cascade could not follow the leadership'),
+          ),
         5000,
       );
     }
@@ -184,9 +183,14 @@ export class GbVideo implements Service {
   private async syncCascade(): Promise<void> {
     const want = this.deps.leading?.() ?? true;
     if (!this.cascade || want === this.cascadeRunning) return;
-    this.cascadeRunning = want;
-    if (want) await this.cascade.start();
-    else await this.cascade.stop();
+    this.cascadeRunning = want; // before the await: the next tick must not start it twice
+    try {
+      if (want) await this.cascade.start();
+      else await this.cascade.stop();
+    } catch (err) {
+      this.cascadeRunning = !want; // not changed: tried again on the next tick
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {

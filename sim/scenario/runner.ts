@@ -93,6 +93,15 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
       .map((d) => [d.id, new ScenarioNvr(d.id, d.grid, d.secret, targetHost, gbFleetOptions(d.options))]),
   );
   const cameras = new Map<string, SimulatedCamera>();
+  const devices = new Map<string, { spec: SimDevice; sim: SimulatedMqttDevice }>();
+  /** Everything the run started, stopped (what never started stops as a no-op). */
+  const shutdown = async () => {
+    await Promise.all([...devices.values()].map(({ sim }) => sim.disconnect().catch(() => undefined)));
+    await Promise.all([...cameras.values()].map((c) => c.stop()));
+    await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
+    await Promise.all([...sourced.values()].map((d) => d.sim.stop().catch(() => undefined)));
+    await observer?.endAsync(true);
+  };
   for (const c of all.filter((d) => d.kind === CAMERA_KIND)) {
     const cam = new SimulatedCamera({
       id: c.id,
@@ -111,25 +120,19 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   try {
     await Promise.all([...nvrs.values()].map((n) => n.start()));
   } catch (err) {
-    await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
-    await Promise.all([...cameras.values()].map((c) => c.stop()));
-    await observer?.endAsync(true);
+    await shutdown();
     throw new Error(`a GB/T 28181 NVR could not register: ${(err as Error).message} (is gb28181 configured, and is sipPort its port?)`);
   }
   if (sourced.size) say(`${s.name}: starting ${sourced.size} device(s) behind simulated platforms (CTWing, ChirpStack)`);
   try {
     await Promise.all([...sourced.values()].map((d) => d.sim.start()));
   } catch (err) {
-    await Promise.all([...sourced.values()].map((d) => d.sim.stop().catch(() => undefined)));
-    await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
-    await Promise.all([...cameras.values()].map((c) => c.stop()));
-    await observer?.endAsync(true);
+    await shutdown();
     throw new Error(
       `a device behind a simulated platform could not start: ${(err as Error).message} (is the gateway's API at options.api, ` +
         "or the site's ChirpStack broker at options.broker?)",
     );
   }
-  const devices = new Map<string, { spec: SimDevice; sim: SimulatedMqttDevice }>();
   const sent: Record<string, number> = {};
   say(`${s.name}: starting ${specs.length} devices at ${s.connectRate}/s against ${opts.target} (seed ${seed})`);
   const started = Date.now();
@@ -160,11 +163,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   }
   await Promise.all(inFlight);
   if (failures.length) {
-    for (const { sim } of devices.values()) await sim.disconnect().catch(() => undefined);
-    await Promise.all([...sourced.values()].map((d) => d.sim.stop().catch(() => undefined)));
-    await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
-    await Promise.all([...cameras.values()].map((c) => c.stop()));
-    await observer?.endAsync(true);
+    await shutdown();
     throw new Error(`${failures.length} of ${specs.length} devices could not connect; first: ${failures[0]}`);
   }
   const connectSeconds = (Date.now() - started) / 1000;
@@ -175,39 +174,24 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   const t0 = Date.now();
   let running = true;
   const timers: NodeJS.Timeout[] = [];
-  for (const { spec, sim } of devices.values()) {
-    const kind = simKinds[spec.kind]!;
+  /** A device's routine readings, jittered, its battery (when it has one) running down between them. */
+  const schedule = (spec: SimDevice, holder: { battery?: unknown }, reading: () => Promise<void>) => {
     let last = Date.now();
     const tick = () => {
       if (!running) return;
-      // Batteries run down between readings (kinds whose simulator has a battery level).
-      const battery = (sim as unknown as { battery?: unknown }).battery;
-      if (spec.batteryDrainPerHour && typeof battery === 'number')
-        (sim as unknown as { battery: number }).battery = Math.max(
-          0,
-          battery - (spec.batteryDrainPerHour * (Date.now() - last)) / 3_600_000,
-        );
+      if (spec.batteryDrainPerHour && typeof holder.battery === 'number')
+        holder.battery = Math.max(0, holder.battery - (spec.batteryDrainPerHour * (Date.now() - last)) / 3_600_000);
       last = Date.now();
       sent[spec.kind] = (sent[spec.kind] ?? 0) + 1;
-      void kind.reading(sim).catch(() => undefined);
+      void reading().catch(() => undefined);
       timers.push(setTimeout(tick, spec.telemetryEvery * 1000 * (0.8 + 0.4 * random())));
     };
     timers.push(setTimeout(tick, spec.telemetryEvery * 1000 * random()));
-  }
+  };
+  for (const { spec, sim } of devices.values())
+    schedule(spec, sim as unknown as { battery?: unknown }, () => simKinds[spec.kind]!.reading(sim));
   // Devices behind a platform report through it on the same schedule.
-  for (const { spec, sim } of sourced.values()) {
-    let last = Date.now();
-    const tick = () => {
-      if (!running) return;
-      if (spec.batteryDrainPerHour && typeof sim.battery === 'number')
-        sim.battery = Math.max(0, sim.battery - (spec.batteryDrainPerHour * (Date.now() - last)) / 3_600_000);
-      last = Date.now();
-      sent[spec.kind] = (sent[spec.kind] ?? 0) + 1;
-      void sim.reading().catch(() => undefined);
-      timers.push(setTimeout(tick, spec.telemetryEvery * 1000 * (0.8 + 0.4 * random())));
-    };
-    timers.push(setTimeout(tick, spec.telemetryEvery * 1000 * random()));
-  }
+  for (const { spec, sim } of sourced.values()) schedule(spec, sim, () => sim.reading());
   const playing = s.timeline.map(async (e) => {
     await sleep(Math.max(0, t0 + e.at * 1000 - Date.now()));
     // Counted under the device's kind, said, run; a failing action is said, not fatal.
@@ -235,11 +219,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   // Room for the last incidents to arrive before judging.
   const lastDue = Math.max(0, ...s.expect.filter((x) => !x.absent).map((x) => t0 + (x.at + x.within) * 1000));
   if (lastDue > Date.now()) await sleep(lastDue - Date.now());
-  await Promise.all([...devices.values()].map(({ sim }) => sim.disconnect().catch(() => undefined)));
-  await Promise.all([...cameras.values()].map((c) => c.stop()));
-  await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
-  await Promise.all([...sourced.values()].map((d) => d.sim.stop().catch(() => undefined)));
-  await observer?.endAsync(true);
+  await shutdown();
 
   // Judge: each expectation takes the first new incident that fits it; what is left unclaimed is a false alarm.
   const news = seen.filter((x) => x.m.type === 'new');

@@ -11,10 +11,9 @@
  * same ones.
  */
 import { createHash } from 'node:crypto';
+import { type Args, num } from '../sim-kind.js';
 import { SimulatedChirpstack } from './chirpstack.js';
 import { SimulatedCtwing } from './ctwing.js';
-
-type Args = Record<string, unknown>;
 
 interface FleetLike {
   idPrefix: string;
@@ -59,8 +58,6 @@ const digits = (id: string, n: number) =>
     .toString()
     .padStart(n, '0')
     .slice(-n);
-
-const num = (a: Args, k: string, d: number) => (typeof a[k] === 'number' ? (a[k] as number) : d);
 
 function urlProblem(o: Record<string, unknown>, key: string, schemes: string[], what: string): string[] {
   const v = o[key];
