@@ -8,7 +8,7 @@
  * offline.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { SimulatedChirpstack } from '../../sim/sources/chirpstack.js';
 import { SimulatedCtwing } from '../../sim/sources/ctwing.js';
@@ -172,12 +172,35 @@ describe('LoRaWAN through ChirpStack', () => {
   it('raises gas.leak from a Milesight GS101 frame, shuts its valve by downlink, and takes its next report as confirmation', async () => {
     const from = t.incidents.length;
     const gs101 = { devEui: GAS_EUI, name: 'restaurant', profile: 'GS101' };
+    // mosquitto_sub (a client we did not write) sees the downlink on the wire as ChirpStack would take it.
+    const topic = `application/+/device/${GAS_EUI}/command/down`;
+    // Line-buffered (stdbuf): into a pipe, its SUBACK line would wait in stdio's buffer until it exits.
+    const sub = spawn(
+      'stdbuf',
+      ['-oL', 'mosquitto_sub', '-d', '-h', '127.0.0.1', '-p', String(site.port), '-q', '1', '-C', '1', '-W', '20', '-t', topic],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let seen = '';
+    sub.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+    const subDone = new Promise((r) => sub.once('exit', r));
+    await waitFor('mosquitto_sub subscribed', () => (seen.includes('SUBACK') ? true : undefined));
     await lora.uplink(gs101, Buffer.from('058e01060101', 'hex'));
     await t.waitForIncident('lora gas', (x) => x.category === 'gas.leak' && x.devices[0]!.id === 'l-gas', from);
     // The valve_close goes down as ChirpStack's command/down for that device: port 85, 06 00 00 FF.
     const down = await waitFor('valve downlink', async () => lora.downlinks.find((d) => d.devEui === GAS_EUI));
     expect(down).toMatchObject({ fPort: 85, confirmed: true, topic: `application/${lora.applicationId}/device/${GAS_EUI}/command/down` });
     expect(down.data.toString('hex')).toBe('060000ff');
+    await subDone;
+    const onWire = JSON.parse(
+      seen
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .at(-1) ?? '{}',
+    ) as { devEui?: string; fPort?: number; data?: string };
+    expect(onWire).toMatchObject({ devEui: GAS_EUI, fPort: 85, confirmed: true });
+    expect(Buffer.from(onWire.data ?? '', 'base64').toString('hex')).toBe('060000ff');
     // The detector reports its valve off alone (as it does when the valve changes): that confirms the shut.
     await lora.uplink(gs101, Buffer.from('060100', 'hex'));
     await t.waitForIncident(
