@@ -7,7 +7,7 @@
 import { ort, run, session } from '../models.js';
 import { sample } from '../image.js';
 import { nms, type Detection, type Detector, type RgbImage } from '../types.js';
-import { COCO_LABELS, DEFAULT_OBJECT_LABELS } from './labels.js';
+import { COCO_LABELS, DEFAULT_OBJECT_LABELS, OBJECT_MIN_SCORE } from './labels.js';
 import { CENTERNET_INPUT, objectModel } from './model.js';
 
 export { COCO_LABELS, DEFAULT_OBJECT_LABELS };
@@ -36,7 +36,7 @@ export class ObjectDetector implements Detector {
   private readonly input = new Float32Array(SIZE * SIZE * 3);
 
   constructor(private readonly opts: ObjectOptions = {}) {
-    this.minScore = opts.minScore ?? 0.4;
+    this.minScore = opts.minScore ?? OBJECT_MIN_SCORE;
     const labels = opts.labels ?? DEFAULT_OBJECT_LABELS;
     const all = labels.includes('*');
     for (const l of labels)

@@ -1,3 +1,6 @@
+/** The score under which the object detector reports nothing, unless a camera's `minScore` says otherwise. */
+export const OBJECT_MIN_SCORE = 0.4;
+
 /** The 80 COCO classes, in the model's output order (light to import: config validation uses it). */
 export const COCO_LABELS = [
   'person',

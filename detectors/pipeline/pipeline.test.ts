@@ -92,11 +92,95 @@ describe('tracker', () => {
     const tr = new Tracker('cam');
     tr.update([det('plate', 10, 300, 80, 24, { text: '京A12345', color: 'blue' })], blank, 0);
     tr.update([det('plate', 300, 200, 80, 24, { text: '京A12345', color: 'blue' })], blank, 500);
-    tr.update([det('plate', 500, 100, 80, 24, { text: '京A12346' })], blank, 1000);
-    expect(tr.active).toHaveLength(2); // the misread had no IoU with the track and another text
-    const t = tr.active.find((x) => x.hits === 2)!;
+    // A misread where the motion says the plate is now: the same track, the majority reading stays.
+    tr.update([det('plate', 590, 100, 80, 24, { text: '京A12346' })], blank, 1000);
+    // A plate going the other way, far from that prediction, with another reading: a second track.
+    tr.update([det('plate', 20, 330, 80, 24, { text: '沪B88888' })], blank, 1200);
+    expect(tr.active).toHaveLength(2);
+    const t = tr.active.find((x) => x.hits === 3)!;
     expect(t.text).toBe('京A12345');
     expect(t.color).toBe('blue');
+  });
+
+  it('keeps a car crossing a 640-wide frame in 2 s at 2 fps as one track (it moves more than its width per frame)', () => {
+    const tr = new Tracker('cam', { maxMissed: 2 });
+    const events = [];
+    // 130 px a frame, 120 px wide: no two consecutive boxes overlap, so IoU alone would make five tracks.
+    for (let i = 0; i < 5; i++) events.push(...tr.update([det('car', i * 130, 200, 120, 80)], blank, i * 500));
+    for (let i = 5; i < 9; i++) events.push(...tr.update([], blank, i * 500));
+    expect(events.filter((e) => e.type === 'new')).toHaveLength(1);
+    const ends = events.filter((e) => e.type === 'end');
+    expect(ends).toHaveLength(1);
+    expect(ends[0]!.track.hits).toBe(5);
+    expect(ends[0]!.track.velocity.x).toBeGreaterThan(200); // 260 px/s
+    expect(Math.abs(ends[0]!.track.velocity.y)).toBeLessThan(20);
+  });
+
+  it('keeps one track through uneven frame gaps and a missed frame', () => {
+    const tr = new Tracker('cam', { maxMissed: 2 });
+    const at = [0, 300, 1000, 1250, 2000]; // 400 px/s; the frame at 1500 ms was lost
+    const events = at.flatMap((t) => tr.update([det('car', (t / 1000) * 400, 100, 100, 70)], blank, t));
+    expect(events.filter((e) => e.type === 'new')).toHaveLength(1);
+    expect(tr.active).toHaveLength(1);
+    expect(tr.active[0]!.hits).toBe(5);
+  });
+
+  it('keeps two people walking side by side apart, and two cars passing each other', () => {
+    const tr = new Tracker('cam', { maxMissed: 1 });
+    for (let i = 0; i < 6; i++) {
+      tr.update(
+        [
+          det('person', 100 + i * 40, 100),
+          det('person', 170 + i * 40, 104),
+          det('car', 20 + i * 100, 250, 100, 60),
+          det('car', 520 - i * 100, 258, 100, 60),
+        ],
+        blank,
+        i * 500,
+      );
+    }
+    const people = tr.active.filter((t) => t.label === 'person');
+    const cars = tr.active.filter((t) => t.label === 'car');
+    expect(people).toHaveLength(2);
+    expect(people.every((t) => t.hits === 6)).toBe(true);
+    expect(cars).toHaveLength(2);
+    expect(cars.every((t) => t.hits === 6)).toBe(true);
+    expect(cars.map((t) => Math.sign(t.velocity.x)).sort()).toEqual([-1, 1]);
+  });
+
+  it('lets a low-score box continue a track but never start one (ByteTrack second stage)', () => {
+    const tr = new Tracker('cam', { maxMissed: 0, highScore: { car: 0.5 } });
+    const weak = (x: number) => det('car', x, 200, 120, 80, { score: 0.3 });
+    tr.update([det('car', 0, 200, 120, 80)], blank, 0);
+    tr.update([det('car', 60, 200, 120, 80)], blank, 500);
+    // Half hidden behind a post: the detector is unsure, the track goes on.
+    tr.update([weak(120)], blank, 1000);
+    expect(tr.active).toHaveLength(1);
+    expect(tr.active[0]!.hits).toBe(3);
+    // Alone, weak boxes start nothing.
+    const other = new Tracker('cam', { highScore: { car: 0.5 } });
+    expect([0, 500, 1000].flatMap((t) => other.update([weak(t / 10)], blank, t))).toEqual([]);
+    expect(other.active).toHaveLength(0);
+  });
+
+  it('finds a face again where it was lost within reacquireMs: one track, not two', () => {
+    // Seen for 1 s, turned away for 3 s, seen again where it was.
+    const run = (tr: Tracker) =>
+      [0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000].flatMap((t) =>
+        tr.update(t <= 1000 || t >= 4500 ? [det('face', 300, 100, 60, 60)] : [], blank, t),
+      );
+    const tr = new Tracker('cam', { maxMissed: 1, reacquireMs: { face: 5000 } });
+    const events = run(tr);
+    expect(events.filter((e) => e.type === 'new')).toHaveLength(1);
+    expect(events.some((e) => e.type === 'end')).toBe(false);
+    expect(tr.active[0]!.reacquired).toBe(1);
+    // Gone longer than the window: the track ends.
+    const later = [];
+    for (let t = 5500; t <= 11000; t += 500) later.push(...tr.update([], blank, t));
+    expect(later.map((e) => e.type)).toEqual(['end']);
+    // And without the window, the same gap makes two tracks.
+    const all = run(new Tracker('cam', { maxMissed: 1 }));
+    expect(all.filter((e) => e.type === 'new')).toHaveLength(2);
   });
 
   it('keeps the best shot: larger, sharper, more frontal', async () => {

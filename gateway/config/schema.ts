@@ -244,6 +244,13 @@ export const ConfigSchema = Type.Object(
           default: 3,
           description: 'frames an object may go unseen before its track ends and its capture is recorded',
         }),
+        sameFaceSeconds: Type.Number({
+          minimum: 0,
+          maximum: 600,
+          default: 5,
+          description:
+            'a face lost (turned away, hidden) and seen again where it was within this many seconds is the same track and one capture, 0..600',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -7,7 +7,8 @@
 import { Value } from '@sinclair/typebox/value';
 import { annotate } from '../../detectors/annotate.js';
 import { encodeJpeg } from '../../detectors/image.js';
-import { type DetectorName, detectorSet } from '../../detectors/registry.js';
+import { COCO_LABELS, OBJECT_MIN_SCORE } from '../../detectors/object/labels.js';
+import { type DetectorName, type DetectorSet, detectorSet } from '../../detectors/registry.js';
 import { DetectorPool, type PoolStats } from '../../detectors/pipeline/pool.js';
 import { Tracker, type Track, type TrackEvent } from '../../detectors/pipeline/tracker.js';
 import { admitted, zonesAt, type Zone } from '../../detectors/pipeline/zones.js';
@@ -167,8 +168,8 @@ export class Vision {
     const detect = camera?.detect;
     const pool = detect ? this.workers() : undefined;
     if (!camera || !detect || !pool) return;
-    const set = detectorSet(detect);
-    const p = this.perCamera(frame.camera, Object.keys(set) as DetectorName[]);
+    const { set, highScore } = trackingSet(detectorSet(detect));
+    const p = this.perCamera(frame.camera, Object.keys(set) as DetectorName[], highScore);
     const image: RgbImage = { width: frame.width, height: frame.height, data: frame.data };
     let found: Detection[];
     const t0 = performance.now();
@@ -184,8 +185,10 @@ export class Vision {
     }
     const zones = detect.zones as Zone[];
     const kept = found.filter((d) => Math.min(d.box.w, d.box.h) >= detect.minSize && admitted(zones, d, image.width, image.height));
+    // Boxes under the camera's own minScore only continue tracks; they are not counted or drawn.
+    const shown = kept.filter((d) => d.score >= (highScore[d.label] ?? 0));
     const counts: Record<string, number> = {};
-    for (const d of kept) counts[d.label] = (counts[d.label] ?? 0) + 1;
+    for (const d of shown) counts[d.label] = (counts[d.label] ?? 0) + 1;
     p.stats.frames++;
     p.stats.lastAt = frame.at;
     p.stats.lastMs = Math.round(performance.now() - t0);
@@ -200,15 +203,20 @@ export class Vision {
       }),
     );
     // Kept by reference, not copied: the camera stage hands over a buffer of its own for every frame.
-    p.latest = { image, detections: kept, at: frame.at };
+    p.latest = { image, detections: shown, at: frame.at };
     this.handle(frame.camera, p, p.tracker.update(kept, image, frame.at), image, frame.at);
   }
 
-  private perCamera(camera: string, detectors: DetectorName[]): PerCamera {
+  private perCamera(camera: string, detectors: DetectorName[], highScore: Record<string, number>): PerCamera {
     let p = this.per.get(camera);
     if (!p) {
+      const { trackMissedFrames, sameFaceSeconds } = this.opts.config.vision;
       p = {
-        tracker: new Tracker(camera, { maxMissed: this.opts.config.vision.trackMissedFrames }),
+        tracker: new Tracker(camera, {
+          maxMissed: trackMissedFrames,
+          highScore,
+          reacquireMs: { face: sameFaceSeconds * 1000 },
+        }),
         stats: { camera, detectors, frames: 0, failures: 0, last: {}, tracks: 0 },
         raised: new Set(),
       };
@@ -455,4 +463,18 @@ function round3(n: number): number {
 
 function roundBox(b: { x: number; y: number; w: number; h: number }) {
   return { x: Math.round(b.x), y: Math.round(b.y), w: Math.round(b.w), h: Math.round(b.h) };
+}
+
+/**
+ * The detectors as run for tracking (ByteTrack): the object detector reports boxes down to half
+ * the camera's `minScore` (at least 0.15), and a box under `minScore` may only continue a track
+ * (a car half behind a post), never start one, be counted or be drawn.
+ */
+function trackingSet(set: DetectorSet): { set: DetectorSet; highScore: Record<string, number> } {
+  if (!set.object) return { set, highScore: {} };
+  const start = (set.object.minScore as number | undefined) ?? OBJECT_MIN_SCORE;
+  return {
+    set: { ...set, object: { ...set.object, minScore: Math.max(0.15, start / 2) } },
+    highScore: Object.fromEntries(COCO_LABELS.map((l) => [l, start])),
+  };
 }
