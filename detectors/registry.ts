@@ -7,7 +7,8 @@ import { type TOptional, Type } from '@sinclair/typebox';
 import { face } from './face/index.js';
 import { fire } from './fire/index.js';
 import { object } from './object/index.js';
-import { ZoneSchema } from './pipeline/zones.js';
+import { type Line, LineSchema, placeProblems } from './pipeline/behaviours.js';
+import { type Zone, ZoneSchema } from './pipeline/zones.js';
 import { plate } from './plate/index.js';
 import type { DetectorPlugin, PrepareContext } from './plugin.js';
 import type { Detector } from './types.js';
@@ -51,6 +52,12 @@ export function detectSchema(defaults: boolean) {
         description: 'smallest object side in frame pixels (default 16); smaller ones are ignored',
       }),
       zones: Type.Array(ZoneSchema, { ...(defaults ? { default: [] } : {}), maxItems: 32 }),
+      lines: Type.Optional(
+        Type.Array(LineSchema, {
+          maxItems: 16,
+          description: 'lines counted by direction (a gate), optionally raising person.line_crossing',
+        }),
+      ),
     },
     { additionalProperties: false, description: 'on-device detectors for this camera: give each one to run ({} for its defaults)' },
   );
@@ -63,10 +70,11 @@ export function detectorSet(detect: Record<string, unknown>): DetectorSet {
   return set;
 }
 
-/** Each named detector's own checks (files, labels); `at` is the key path of the `detect` section. */
+/** Each named detector's own checks (files, labels), and the zones' and lines'; `at` is the key path of the `detect` section. */
 export function detectProblems(detect: Record<string, unknown>, ctx: PrepareContext): string[] {
   const set = detectorSet(detect);
   const named = Object.keys(set) as DetectorName[];
-  if (!named.length) return [`${ctx.at}: name at least one detector (${DETECTOR_NAMES.join(', ')}), e.g. object: {}`];
-  return named.flatMap((n) => plugin(n).prepare?.(set[n] as never, { ...ctx, at: `${ctx.at}.${n}` }) ?? []);
+  const places = placeProblems((detect.zones ?? []) as Zone[], (detect.lines ?? []) as Line[], ctx.at);
+  if (!named.length) return [...places, `${ctx.at}: name at least one detector (${DETECTOR_NAMES.join(', ')}), e.g. object: {}`];
+  return [...places, ...named.flatMap((n) => plugin(n).prepare?.(set[n] as never, { ...ctx, at: `${ctx.at}.${n}` }) ?? [])];
 }

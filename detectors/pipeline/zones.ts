@@ -2,7 +2,8 @@
  * Zones drawn on a camera's picture (polygons in 0..1 of width and height): exclude zones hide
  * what is in them (a road outside the wall, a TV in the guard room); include zones, when a label
  * has any, are the only places it counts; restricted zones raise an incident when a person is
- * there in the hours given.
+ * there in the hours given; loitering zones one when a person stays `seconds`; no-parking zones
+ * (a fire lane) one when a vehicle stands still there `seconds` (behaviours.ts).
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { StringEnum } from '../../core/schema.js';
@@ -15,18 +16,26 @@ export const ZoneSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: 'zone name: letters, digits, _ . -' }),
     polygon: Type.Array(Point, { minItems: 3, maxItems: 64, description: 'three or more [x, y] corners' }),
-    mode: StringEnum(['include', 'exclude', 'restricted'] as const, {
+    mode: StringEnum(['include', 'exclude', 'restricted', 'loitering', 'no_parking'] as const, {
       description:
         'include: only count objects here; exclude: ignore objects here; restricted: a person here (in hours) raises ' +
-        'person.restricted_zone',
+        'person.restricted_zone; loitering: a person staying `seconds` raises person.loitering; no_parking: a vehicle ' +
+        'standing `seconds` raises vehicle.no_parking',
     }),
+    seconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400,
+        description: 'loitering (default 60) and no_parking (default 300): seconds of dwell before the incident',
+      }),
+    ),
     labels: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'labels the zone applies to (default: all)' }),
     ),
     hours: Type.Optional(
       Type.String({
         pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$',
-        description: 'restricted: HH:MM-HH:MM local time, may wrap past midnight; always when absent',
+        description: 'restricted, loitering, no_parking: HH:MM-HH:MM local time, may wrap past midnight; always when absent',
       }),
     ),
   },

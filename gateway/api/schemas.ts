@@ -175,6 +175,9 @@ export const VisionSchema = Type.Object({
       lastMs: Type.Optional(Type.Number({ description: 'milliseconds from handing the frame over to having its detections' })),
       last: Type.Record(Type.String(), Type.Integer(), { description: 'objects in the last frame, by label' }),
       tracks: Type.Integer({ description: 'objects being tracked now' }),
+      crossings: Type.Record(Type.String(), Type.Record(Type.String(), Type.Object({ in: Type.Integer(), out: Type.Integer() })), {
+        description: 'per line, crossings since the gateway started by class (person, vehicle) and direction',
+      }),
     }),
   ),
   captures: Type.Array(

@@ -88,7 +88,10 @@ describe('config loader', () => {
           ],
         }),
       ),
-    ).toEqual(['cameras[0].detect.zones[0].hours: only restricted zones have hours', 'cameras[0].detect.zones[1].name: "a" is used twice']);
+    ).toEqual([
+      'cameras[0].detect.zones[0].hours: only restricted, loitering and no_parking zones have hours',
+      'cameras[0].detect.zones[1].name: "a" is used twice',
+    ]);
     expect(problems(cam({ face: { minScore: 2 } })).join('\n')).toMatch(
       /cameras\/0\/detect\/face\/minScore|cameras\[0\]\.detect\.face\.minScore/,
     );

@@ -270,12 +270,6 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
     if (c.source === 'rtsp' && !c.onvif && !c.rtsp) problems.push(`cameras[${i}].source: "rtsp" needs onvif or rtsp`);
     if (c.source === 'snapshot' && !c.onvif && !c.snapshot) problems.push(`cameras[${i}].source: "snapshot" needs onvif or snapshot`);
     if (c.width % 2 || c.height % 2) problems.push(`cameras[${i}]: width and height must be even (got ${c.width}x${c.height})`);
-    const zoneNames = new Set<string>();
-    c.detect?.zones.forEach((z, k) => {
-      if (zoneNames.has(z.name)) problems.push(`cameras[${i}].detect.zones[${k}].name: "${z.name}" is used twice`);
-      zoneNames.add(z.name);
-      if (z.hours && z.mode !== 'restricted') problems.push(`cameras[${i}].detect.zones[${k}].hours: only restricted zones have hours`);
-    });
     if (c.detect) problems.push(...detectProblems(c.detect, { at: `cameras[${i}].detect`, baseDir }));
     if (c.grid) {
       const p = gridCodeProblem(c.grid);

@@ -249,7 +249,8 @@ export const ConfigSchema = Type.Object(
           maximum: 600,
           default: 5,
           description:
-            'a face lost (turned away, hidden) and seen again where it was within this many seconds is the same track and one capture, 0..600',
+            'a face lost (turned away, hidden) and seen again where it was within this many seconds ' +
+            'is the same track and one capture, 0..600',
         }),
       },
       { additionalProperties: false, default: {} },

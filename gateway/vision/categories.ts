@@ -23,4 +23,25 @@ export const VISION_CATEGORIES: CategoryTable = {
     lane: 2,
     description: 'a person in a restricted zone of a camera, in its restricted hours',
   },
+  'person.line_crossing': {
+    severity: 'major',
+    deadlineMinutes: 30,
+    ackWithinMinutes: 5,
+    lane: 2,
+    description: "a person crossed a camera's alarmed line (a wall, a closed gate) in the alarmed direction and hours",
+  },
+  'person.loitering': {
+    severity: 'minor',
+    deadlineMinutes: 60,
+    ackWithinMinutes: 15,
+    lane: 3,
+    description: "a person stayed in a camera's loitering zone longer than its seconds (default 60)",
+  },
+  'vehicle.no_parking': {
+    severity: 'major',
+    deadlineMinutes: 30,
+    ackWithinMinutes: 10,
+    lane: 1,
+    description: "a vehicle stood in a camera's no-parking zone (a fire lane) longer than its seconds (default 300)",
+  },
 };

@@ -11,6 +11,7 @@ import { COCO_LABELS, OBJECT_MIN_SCORE } from '../../detectors/object/labels.js'
 import { type DetectorName, type DetectorSet, detectorSet } from '../../detectors/registry.js';
 import { DetectorPool, type PoolStats } from '../../detectors/pipeline/pool.js';
 import { Tracker, type Track, type TrackEvent } from '../../detectors/pipeline/tracker.js';
+import { type BehaviourEvent, Behaviours, type Line } from '../../detectors/pipeline/behaviours.js';
 import { admitted, zonesAt, type Zone } from '../../detectors/pipeline/zones.js';
 import type { Detection, RgbImage } from '../../detectors/types.js';
 import { plateIncident, Watchlists, WatchlistSchema, within, type WatchlistSettings } from '../../devices/capture-camera/watchlists.js';
@@ -63,10 +64,13 @@ export interface CameraVision {
   /** Admitted detections in the last frame, by label. */
   last: Record<string, number>;
   tracks: number;
+  /** Per line, crossings since the gateway started, by class and direction: `{ gate: { person: { in: 3, out: 1 } } }`. */
+  crossings: Record<string, Record<string, { in: number; out: number }>>;
 }
 
 interface PerCamera {
   tracker: Tracker;
+  behaviours: Behaviours;
   /** The last frame read and what was kept of its detections, for the annotated view. */
   latest?: { image: RgbImage; detections: Detection[]; at: number };
   stats: CameraVision;
@@ -169,7 +173,7 @@ export class Vision {
     const pool = detect ? this.workers() : undefined;
     if (!camera || !detect || !pool) return;
     const { set, highScore } = trackingSet(detectorSet(detect));
-    const p = this.perCamera(frame.camera, Object.keys(set) as DetectorName[], highScore);
+    const p = this.perCamera(camera, Object.keys(set) as DetectorName[], highScore);
     const image: RgbImage = { width: frame.width, height: frame.height, data: frame.data };
     let found: Detection[];
     const t0 = performance.now();
@@ -204,23 +208,27 @@ export class Vision {
     );
     // Kept by reference, not copied: the camera stage hands over a buffer of its own for every frame.
     p.latest = { image, detections: shown, at: frame.at };
-    this.handle(frame.camera, p, p.tracker.update(kept, image, frame.at), image, frame.at);
+    const events = p.tracker.update(kept, image, frame.at);
+    this.handle(frame.camera, p, events, image, frame.at);
+    this.behave(camera, p, p.behaviours.update(events, image.width, image.height, frame.at));
   }
 
-  private perCamera(camera: string, detectors: DetectorName[], highScore: Record<string, number>): PerCamera {
-    let p = this.per.get(camera);
+  private perCamera(camera: GatewayCamera, detectors: DetectorName[], highScore: Record<string, number>): PerCamera {
+    let p = this.per.get(camera.id);
     if (!p) {
+      const detect = camera.detect as { zones?: Zone[]; lines?: Line[] } | undefined;
       const { trackMissedFrames, sameFaceSeconds } = this.opts.config.vision;
       p = {
-        tracker: new Tracker(camera, {
+        tracker: new Tracker(camera.id, {
           maxMissed: trackMissedFrames,
           highScore,
           reacquireMs: { face: sameFaceSeconds * 1000 },
         }),
-        stats: { camera, detectors, frames: 0, failures: 0, last: {}, tracks: 0 },
+        behaviours: new Behaviours(detect?.lines ?? [], detect?.zones ?? []),
+        stats: { camera: camera.id, detectors, frames: 0, failures: 0, last: {}, tracks: 0, crossings: {} },
         raised: new Set(),
       };
-      this.per.set(camera, p);
+      this.per.set(camera.id, p);
     }
     return p;
   }
@@ -308,6 +316,76 @@ export class Vision {
       );
     }
     return undefined;
+  }
+
+  /**
+   * Line crossings become counts (series `line_crossing`, one point each, and the camera's
+   * totals) and, for a person crossing an alarmed line in its hours, person.line_crossing;
+   * loitering and a vehicle standing in a no-parking zone become incidents in the zone's hours.
+   */
+  private behave(camera: GatewayCamera, p: PerCamera, events: BehaviourEvent[]): void {
+    const device: DeviceInfo = { id: camera.id, kind: 'camera', grid: camera.grid, ...(camera.name ? { name: camera.name } : {}) };
+    for (const e of events) {
+      const local = this.clock.format(new Date(e.at));
+      const facts = { camera: camera.id, track: e.track.id, source: 'on-device detector', localTime: local };
+      if (e.type === 'crossed') {
+        const { line, direction } = e;
+        const byClass = p.stats.crossings[line.name] ?? {};
+        const n = byClass[e.class] ?? { in: 0, out: 0 };
+        n[direction]++;
+        byClass[e.class] = n;
+        p.stats.crossings[line.name] = byClass;
+        this.opts.sink.writeLine(
+          toLine({
+            measurement: 'line_crossing',
+            tags: { camera: camera.id, grid: camera.grid, line: line.name, class: e.class, direction },
+            fields: { count: 1, label: e.track.label },
+            ts: e.at,
+          }),
+        );
+        const alarmed = line.alarm === 'both' || line.alarm === direction;
+        if (e.class !== 'person' || !alarmed || (line.hours && !within(local, line.hours))) continue;
+        const key = `person.line_crossing:${camera.id}:${line.name}`;
+        if (!this.due(key, e.at)) continue;
+        this.raise(
+          device,
+          this.withEvidence(e.track, 'person', {
+            action: 'raise',
+            category: 'person.line_crossing',
+            correlationKey: key,
+            occurredAt: e.at,
+            facts: { ...facts, line: line.name, direction, ...(line.hours ? { hours: line.hours } : {}) },
+          }),
+        );
+        continue;
+      }
+      const { zone } = e;
+      if (zone.hours && !within(local, zone.hours)) continue;
+      const category = e.type === 'loitering' ? 'person.loitering' : 'vehicle.no_parking';
+      const key = `${category}:${camera.id}:${zone.name}`;
+      if (!this.due(key, e.at)) continue;
+      this.raise(
+        device,
+        this.withEvidence(e.track, e.type === 'loitering' ? 'person' : 'vehicle', {
+          action: 'raise',
+          category,
+          correlationKey: key,
+          occurredAt: e.at,
+          facts: {
+            ...facts,
+            zone: zone.name,
+            label: e.track.label,
+            seconds: Math.round((e.at - e.since) / 1000),
+            since: new Date(e.since).toISOString(),
+            ...(zone.hours ? { hours: zone.hours } : {}),
+          },
+        }),
+      );
+    }
+  }
+
+  private raise(device: DeviceInfo, signal: Promise<IncidentSignal>): void {
+    this.track(signal.then((s) => this.opts.incidents.handle(s, device)));
   }
 
   /**

@@ -20,8 +20,12 @@ export interface SceneSpec {
   color?: string;
   /** A licence plate drawn into the picture, e.g. 京A·12345. */
   plate?: string;
-  /** A flickering flame or a spreading grey plume rendered into the picture (a few frames, looped). */
-  effect?: 'fire' | 'smoke';
+  /**
+   * A flickering flame or a spreading grey plume rendered into the picture (a few frames, looped);
+   * walk: the picture, scaled to nine tenths of the frame height, slides left to right across a
+   * grey backdrop in `WALK_FRAMES` frames (looped): a person crossing a line, walking through a zone.
+   */
+  effect?: 'fire' | 'smoke' | 'walk';
   /** The camera reports motion while this scene shows. */
   motion?: boolean;
   /** The camera reports tampering (lens covered, turned away) while this scene shows. */
@@ -37,6 +41,7 @@ const DARKNET = '/usr/share/darknet/data';
 /** Group photos (faces) from the @vladmandic/face-api package's demo folder. */
 const FACES = path.join(PACKAGE_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo');
 const EFFECT_FRAMES = 6;
+export const WALK_FRAMES = 16;
 const CJK_FONT = '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc';
 
 /** Built-in scenes. Pictures come from Debian's `darknet` package (installed by the test setup). */
@@ -50,6 +55,7 @@ export const BUILTIN_SCENES: Record<string, SceneSpec> = {
   covered: { color: 'black', tamper: true, motion: false },
   fire: { color: '0x3a3f46', effect: 'fire', motion: true },
   smoke: { image: `${DARKNET}/person.jpg`, effect: 'smoke', motion: true },
+  walk: { image: `${DARKNET}/person.jpg`, effect: 'walk', motion: true },
 };
 
 export interface RenderedScene {
@@ -105,7 +111,7 @@ async function render(
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
   const dir = await mkdtemp(path.join(cacheDir, `${name}-`));
-  const count = spec.effect ? EFFECT_FRAMES : 1;
+  const count = spec.effect === 'walk' ? WALK_FRAMES : spec.effect ? EFFECT_FRAMES : 1;
   const files = Array.from({ length: count }, (_, i) => path.join(dir, `frame-${String(i + 1).padStart(2, '0')}.jpg`));
   await renderScene(spec, path.join(dir, 'frame-%02d.jpg'), count, width, height, ffmpeg, dir, name);
   return { files, jpegs: await Promise.all(files.map((f) => readFile(f))) };
@@ -142,6 +148,17 @@ async function renderScene(
 ): Promise<void> {
   const input: string[] = [];
   const filters: string[] = [];
+  if (spec.image && spec.effect === 'walk') {
+    if (!existsSync(spec.image)) throw new Error(`scene "${name}": picture ${spec.image} not found`);
+    // The picture enters at the left edge (a third of it showing) and leaves at the right.
+    input.push('-f', 'lavfi', '-i', `color=c=${spec.color ?? '0x5a5f66'}:s=${width}x${height}`, '-loop', '1', '-i', spec.image);
+    const complex =
+      `[1:v]scale=-2:${Math.round(height * 0.9)}[p];` +
+      `[0:v][p]overlay=x='-w*0.66+(W+w*0.32)*n/${frames - 1}':y=H*0.05:eval=frame:shortest=0`;
+    const args = ['-hide_banner', '-loglevel', 'error', '-y', ...input, '-frames:v', String(frames), '-filter_complex', complex];
+    await ffmpegRun(ffmpeg, [...args, '-q:v', '3', pattern], name);
+    return;
+  }
   if (spec.image) {
     if (!existsSync(spec.image)) {
       const hint = spec.image.startsWith(DARKNET)
@@ -185,6 +202,10 @@ async function renderScene(
     '3',
     pattern,
   ];
+  await ffmpegRun(ffmpeg, args, name);
+}
+
+async function ffmpegRun(ffmpeg: string, args: string[], name: string): Promise<void> {
   try {
     await run(ffmpeg, args);
   } catch (err) {

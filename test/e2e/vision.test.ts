@@ -2,7 +2,10 @@
  * Detectors in a running gateway, on a simulated camera's RTSP stream: a blocked plate read on
  * the device raises vehicle.watchlist_plate with the plate's best shot, a person in a restricted
  * zone raises person.restricted_zone, flames raise fire.video_flame with the scene; each tracked
- * plate, person and vehicle leaves one capture (best shot stored) and series points.
+ * plate, person and vehicle leaves one capture (best shot stored) and series points. Behaviours on
+ * the same camera: a person walking across the gate line is counted by direction and raises
+ * person.line_crossing; a person standing in the lobby raises person.loitering; the parked car
+ * raises vehicle.no_parking.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,12 +18,24 @@ import { waitFor } from '../helpers/servers.js';
 const GRID = '110105001002001';
 const READ = 'read-token-0123456789';
 
+const FULL: Array<[number, number]> = [
+  [0, 0],
+  [1, 0],
+  [1, 1],
+  [0, 1],
+];
+
 let t: TestGateway;
 let cam: SimulatedCamera;
 
 interface VisionView {
   workers?: { workers: number; jobs: number; meanMs: Record<string, number> };
-  cameras: Array<{ camera: string; frames: number; last: Record<string, number> }>;
+  cameras: Array<{
+    camera: string;
+    frames: number;
+    last: Record<string, number>;
+    crossings: Record<string, Record<string, { in: number; out: number }>>;
+  }>;
   captures: Array<{ label: string; plate?: string; color?: string; sha256?: string; frames: number; quality: number }>;
 }
 
@@ -61,7 +76,11 @@ beforeAll(async () => {
               ],
               labels: ['person'],
             },
+            { name: 'lobby', mode: 'loitering', seconds: 3, polygon: FULL },
+            { name: 'fire-lane', mode: 'no_parking', seconds: 3, polygon: FULL },
           ],
+          // A line down the middle of the picture; the community is on the right.
+          lines: [{ name: 'gate', from: [0.5, 0], to: [0.5, 1], inside: [0.9, 0.5], alarm: 'in' }],
         },
       },
     ],
@@ -103,6 +122,34 @@ describe('on-device detectors in the gateway', () => {
     expect(m.severity).toBe('critical');
     expect(m.evidence[0]).toMatchObject({ class: 'scene', mime: 'image/jpeg' });
     expect(m.evidence[0]!.boxes?.[0]?.label).toBe('fire');
+  }, 90_000);
+
+  it('raises person.loitering for the person who stays in the lobby', async () => {
+    cam.show('people');
+    const m = await t.waitForIncident('loitering', (x) => x.category === 'person.loitering', 0, 60_000);
+    expect(m.facts).toMatchObject({ zone: 'lobby', camera: 'cam-yard', label: 'person' });
+    expect(Number(m.facts.seconds)).toBeGreaterThanOrEqual(3);
+    expect(m.evidence[0]).toMatchObject({ class: 'person', mime: 'image/jpeg' });
+  }, 90_000);
+
+  it('counts a person walking across the gate line by direction and raises person.line_crossing for the alarmed way in', async () => {
+    cam.show('walk');
+    const m = await t.waitForIncident('line crossing', (x) => x.category === 'person.line_crossing', 0, 60_000);
+    expect(m.facts).toMatchObject({ line: 'gate', direction: 'in', camera: 'cam-yard' });
+    expect(m.evidence[0]).toMatchObject({ class: 'person', mime: 'image/jpeg' });
+    const v = await api<VisionView>('/api/vision');
+    const gate = v.cameras[0]!.crossings.gate!;
+    expect(gate.person!.in).toBeGreaterThanOrEqual(1);
+    expect(gate.person!.out).toBe(0); // the picture only ever walks left to right
+    cam.show('street');
+  }, 90_000);
+
+  it('raises vehicle.no_parking for the car standing in the fire lane', async () => {
+    cam.show('vehicles');
+    const m = await t.waitForIncident('no parking', (x) => x.category === 'vehicle.no_parking', 0, 60_000);
+    expect(m.facts).toMatchObject({ zone: 'fire-lane', camera: 'cam-yard', label: 'car' });
+    expect(m.evidence[0]).toMatchObject({ class: 'vehicle', mime: 'image/jpeg' });
+    cam.show('street');
   }, 90_000);
 
   it('records one capture per tracked plate, person and vehicle, with its best shot stored', async () => {
@@ -160,6 +207,10 @@ describe('on-device detectors in the gateway', () => {
     expect(lines).toMatch(/^detections,camera=cam-yard,grid=110105001002001 .*person=\d/m);
     expect(lines).toMatch(/^capture,camera=cam-yard,grid=110105001002001,kind=plate,label=plate .*plate="京A12345"/m);
     expect(lines).toMatch(/^vehicle_pass,camera=cam-yard,class=visitor,grid=110105001002001 plate="京A12345",/m);
+    expect(lines).toMatch(
+      /^line_crossing,camera=cam-yard,class=person,direction=in,grid=110105001002001,line=gate count=1i?,label="person"/m,
+    );
+    expect(lines).not.toMatch(/^line_crossing,.*direction=out/m);
     const metrics = await (await fetch(`${t.apiUrl}/metrics`, { headers: { authorization: `Bearer ${READ}` } })).text();
     expect(metrics).toMatch(/gridedge_detector_mean_ms\{detector="plate"\} [1-9]/);
     expect(metrics).toMatch(/gridedge_vision_frames_total\{camera="cam-yard"\} [1-9]/);
