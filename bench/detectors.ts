@@ -8,6 +8,10 @@
  *    worker pool with face + plate detection; reports frames detected per second per camera and
  *    the frames dropped. Goal: 8 streams on two cores. The simulated cameras' encoders share the
  *    same cores, so this is a lower bound; the capacity computed from part 1 is printed beside it.
+ * 3. The stages after the model, per frame: the tracker (Kalman prediction, association, best
+ *    shot) and the behaviours (two lines, a loitering and a no-parking zone) on a busy scene of
+ *    moving people and cars, against the object detector's bare inference. Goal: bare + stages
+ *    ≤ 1.25 × bare.
  * Run: npm run bench:detectors [-- --frames 30 --cameras 8 --seconds 30 --workers 2]
  */
 import { readFileSync } from 'node:fs';
@@ -18,9 +22,11 @@ import { FireDetector } from '../detectors/fire/fire.js';
 import { decodeImage } from '../detectors/image.js';
 import { inferenceClock } from '../detectors/models.js';
 import { ObjectDetector } from '../detectors/object/centernet.js';
+import { Behaviours } from '../detectors/pipeline/behaviours.js';
 import { DetectorPool } from '../detectors/pipeline/pool.js';
+import { Tracker } from '../detectors/pipeline/tracker.js';
 import { PlateDetector } from '../detectors/plate/plate.js';
-import type { Detector, RgbImage } from '../detectors/types.js';
+import type { Detection, Detector, RgbImage } from '../detectors/types.js';
 import { CameraManager } from '../devices/camera/manager.js';
 import { SimulatedCamera } from '../sim/camera/camera.js';
 import { BUILTIN_SCENES, renderScenes } from '../sim/camera/scenes.js';
@@ -95,6 +101,54 @@ async function perDetector(): Promise<PerDetector[]> {
     process.stderr.write(`  ${c.name}: ${f(w)} ms whole, ${f(b)} ms bare\n`);
   }
   return out;
+}
+
+/**
+ * The tracker and the behaviours on `objects` people and cars walking and driving across a real
+ * scene picture (the best shot crops and scores it), 2 fps, for `frames` frames.
+ */
+async function stages(objects: number, frames: number): Promise<{ trackerMs: number; behavioursMs: number }> {
+  const scenes = await renderScenes({ people: BUILTIN_SCENES.people! }, WIDTH, HEIGHT);
+  const image = await decodeImage(scenes.get('people')!.jpegs[0]!);
+  const tracker = new Tracker('bench', { maxMissed: 3, highScore: { person: 0.4, car: 0.4 } });
+  const square = (x0: number, y0: number, x1: number, y1: number): Array<[number, number]> => [
+    [x0, y0],
+    [x1, y0],
+    [x1, y1],
+    [x0, y1],
+  ];
+  const behaviours = new Behaviours(
+    [
+      { name: 'gate', from: [0.2, 0.6], to: [0.8, 0.6], inside: [0.5, 0.9] },
+      { name: 'wall', from: [0.5, 0], to: [0.5, 1], inside: [0.9, 0.5], alarm: 'in' },
+    ],
+    [
+      { name: 'lobby', mode: 'loitering', seconds: 30, polygon: square(0.1, 0.1, 0.5, 0.9) },
+      { name: 'lane', mode: 'no_parking', seconds: 60, polygon: square(0.5, 0.5, 1, 1) },
+    ],
+  );
+  const tracker_: number[] = [];
+  const behaviours_: number[] = [];
+  for (let i = 0; i < frames; i++) {
+    const at = i * 500;
+    const dets: Detection[] = [];
+    for (let k = 0; k < objects; k++) {
+      const car = k % 3 === 0;
+      const w = car ? 110 : 40;
+      const h = car ? 60 : 100;
+      const speed = car ? 120 : 30 + k; // px per frame
+      const x = ((k * 53 + i * speed) % (WIDTH + w)) - w;
+      const y = 40 + ((k * 37) % (HEIGHT - h - 40));
+      dets.push({ label: car ? 'car' : 'person', score: 0.3 + ((k * 7) % 7) / 10, box: { x, y, w, h } });
+    }
+    const t0 = performance.now();
+    const events = tracker.update(dets, image, at);
+    const t1 = performance.now();
+    behaviours.update(events, WIDTH, HEIGHT, at);
+    behaviours_.push(performance.now() - t1);
+    tracker_.push(t1 - t0);
+  }
+  return { trackerMs: mean(tracker_), behavioursMs: mean(behaviours_) };
 }
 
 /** ffmpeg CPU per delivered frame for one 640×360 H.264 stream read at 2 fps. */
@@ -209,6 +263,10 @@ async function main(): Promise<void> {
   const decode10 = await decodeCost(10);
   process.stderr.write('part 2: streams through the worker pool…\n');
   const live = await streams();
+  process.stderr.write('part 3: tracker and behaviours on 20 moving objects…\n');
+  const after = await stages(20, 400);
+  const object = detectors.find((d) => d.detector === 'object')!;
+  const stagesRatio = (object.bareMs + after.trackerMs + after.behavioursMs) / object.bareMs;
   const face = detectors.find((d) => d.detector === 'face')!;
   const plate = detectors.find((d) => d.detector === 'plate')!;
   const perFrameFacePlate = face.wholeMs + plate.wholeMs + decode2;
@@ -226,6 +284,7 @@ async function main(): Promise<void> {
     facePlateMsPerFrame: perFrameFacePlate,
     computedStreamsAt2fps: computedStreams,
     live: { ...live, workers: WORKERS, carried: live.minFps >= FPS * 0.95 },
+    stages: { objects: 20, ...after, objectBareMs: object.bareMs, ratio: stagesRatio },
   };
   const lines = [
     `detectors on ${WIDTH}x${HEIGHT} frames, one thread (${result.machine.cpus} cores, ${result.machine.model})`,
@@ -246,6 +305,10 @@ async function main(): Promise<void> {
     `live: ${live.cameras} cameras × ${FPS} fps, face + plate, ${WORKERS} workers, ${f(live.seconds)} s: ` +
       `${f(live.detectedFpsPerCamera, 2)} frames detected/s per camera (slowest ${f(live.minFps, 2)}), ${f(live.droppedPerCamera, 2)} ` +
       `dropped/s per camera → ${result.live.carried ? 'carried' : 'NOT carried'} (goal ≥ 8 streams)`,
+    'stage        objects  ms/frame  (object bare + stages)/bare  (goal ≤ 1.25)',
+    `tracker      20       ${f(after.trackerMs, 3).padStart(8)}`,
+    `behaviours   20       ${f(after.behavioursMs, 3).padStart(8)}  ` +
+      `${f(stagesRatio, 3).padStart(27)}  ${stagesRatio <= 1.25 ? 'ok' : 'over'} (object bare ${f(object.bareMs)} ms)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });

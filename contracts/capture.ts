@@ -5,6 +5,7 @@
  * queue (nothing lost across outages and restarts), its images pushed through the evidence sink.
  * `npm run schemas` writes schemas/capture.v1.schema.json; a test keeps the two equal.
  */
+import { PLATE_TYPES } from './plate.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { StringEnum } from '../core/schema.js';
 import { ISO_UTC_PATTERN, ULID_PATTERN } from './ids.js';
@@ -54,6 +55,9 @@ export const CaptureMessageSchema = Type.Object(
         {
           text: Type.String({ minLength: 1, maxLength: 16, description: 'normalised, no separators: 京A12345' }),
           color: Type.Optional(Type.String({ maxLength: 16 })),
+          type: Type.Optional(
+            StringEnum(PLATE_TYPES, { description: 'plate type (contracts/plate.ts): small, large, new_energy_small, trailer, police, …' }),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -1,4 +1,5 @@
 /** What every detector takes and gives. Boxes are in the pixels of the image given. */
+import type { PlateType } from '../contracts/plate.js';
 
 /** rgb24, width × height × 3 bytes, row after row (what the camera stage hands over). */
 export interface RgbImage {
@@ -26,6 +27,9 @@ export interface Detection {
   /** A plate's reading, normalised (京A12345). */
   text?: string;
   color?: PlateColor;
+  /** A plate's type (contracts/plate.ts) and its rows of characters (two-row: large vehicles' rear, trailers). */
+  plateType?: PlateType;
+  rows?: 1 | 2;
 }
 
 export interface Detector {

@@ -6,6 +6,8 @@
 #   openssl            makes the certificates the TLS tests use
 #   chromium           a real browser for the console page test (driven by playwright-core)
 #   fonts-wqy-zenhei   a CJK font, so the console's Chinese renders in that browser (and plates in scenes)
+#   fonts-dejavu-core  a second face for the rendered plates' letters and digits (the tests read plates
+#                      in more than one font)
 #   ffmpeg             decodes camera streams (the gateway uses it at run time too)
 #   GStreamer RTSP     the simulated camera's real RTSP server: gir1.2-gst-rtsp-server-1.0, python3-gi,
 #                      plugins base/good (JPEG, RTP) and ugly (x264), run by /usr/bin/python3
@@ -27,6 +29,7 @@ command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 [ -x /usr/bin/influxd ] || missing+=(influxdb)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import gi' 2>/dev/null || missing+=(python3-gi)
 ls /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1 || missing+=(gir1.2-gst-rtsp-server-1.0)
@@ -42,7 +45,7 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)   # an HTTP client we did not
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test dependencies present: mosquitto, mosquitto-clients, openssl, victoria-metrics, influxdb, chromium, fonts-wqy-zenhei,"
-  echo "  ffmpeg, GStreamer RTSP server, darknet photos, redis-server, sip-tester (SIPp), curl, python3-paho-mqtt"
+  echo "  fonts-dejavu-core, ffmpeg, GStreamer RTSP server, darknet photos, redis-server, sip-tester (SIPp), curl, python3-paho-mqtt"
   exit 0
 fi
 

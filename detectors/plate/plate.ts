@@ -3,37 +3,10 @@
  * regions, read them, keep the readings that are plates, and tell the plate's colour from the
  * region's pixels.
  */
+import { parsePlate, plateType } from '../../contracts/plate.js';
 import { crop } from '../image.js';
-import type { Detection, Detector, PlateColor, RgbImage } from '../types.js';
+import type { Box, Detection, Detector, PlateColor, RgbImage } from '../types.js';
 import { detectText, readText, type OcrOptions } from './ocr.js';
-
-/** Province (and region) abbreviations that open a civil plate. */
-const PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼';
-/** Ordinary (5 after the letter), new-energy (6), and trailer/coach/police/HK-Macao (4 and a character). */
-const PLATE = new RegExp(`^([${PROVINCES}])([A-HJ-NP-Z])([A-Z0-9]{5}|[A-Z0-9]{6}|[A-Z0-9]{4}[挂学警港澳])$`);
-
-/**
- * A normalised plate (京A12345, 粤BD12345), or undefined when the text is not one.
- * `·`, `-`, `.` and spaces between the letter and the rest are one separator and dropped; O and
- * I, never used on plates, are read as 0 and 1 after the issuing letter.
- */
-export function parsePlate(raw: string): string | undefined {
-  let compact = raw
-    .trim()
-    .toUpperCase()
-    .replace(/[·•・\-.\s。，,]/g, '');
-  // I is never an issuing letter: an I between the province and a letter is the province
-  // character's last stroke read twice.
-  if (compact[1] === 'I' && /[A-Z]/.test(compact[2] ?? '')) compact = compact[0]! + compact.slice(2);
-  if (compact.length < 7 || compact.length > 9) return undefined;
-  const fixed = compact.slice(0, 2) + compact.slice(2).replace(/O/g, '0').replace(/I/g, '1');
-  const m = PLATE.exec(fixed);
-  if (!m) return undefined;
-  const tail = m[3]!;
-  // New-energy plates (6 after the letter) start or end with D or F.
-  if (tail.length === 6 && !/^[DF]|[DF]$/.test(tail)) return undefined;
-  return fixed;
-}
 
 /** The plate's background colour, from the share of each colour among the region's pixels. */
 export function plateColor(image: RgbImage): PlateColor {
@@ -76,16 +49,92 @@ export class PlateDetector implements Detector {
   constructor(private readonly opts: PlateOptions = {}) {}
 
   async detect(image: RgbImage): Promise<Detection[]> {
-    const regions = await detectText(image, this.opts);
-    const found: Detection[] = [];
-    for (const r of regions) {
-      // Plates are wider than tall (about 3:1); skip shapes that cannot be one.
-      if (r.box.w < r.box.h * 1.5) continue;
-      const reading = await readText(image, r.box, this.opts.threads);
-      const text = parsePlate(reading.text);
-      if (!text || reading.score < (this.opts.minScore ?? 0.5)) continue;
-      found.push({ label: 'plate', score: reading.score * r.score, box: r.box, text, color: plateColor(crop(image, r.box)) });
+    const minScore = this.opts.minScore ?? 0.5;
+    const rows: Array<{ box: Box; score: number; text: string; reading: number }> = [];
+    for (const r of lines(await detectText(image, this.opts))) {
+      // A plate's row of characters is wider than tall; a two-row plate's top row (京·A) least so.
+      if (r.box.w < r.box.h * 1.2) continue;
+      // Read with a margin: the text detector's box may clip the first or last character's strokes.
+      const m = r.box.h * 0.15;
+      const x = Math.max(0, r.box.x - m);
+      const padded = { x, y: r.box.y, w: Math.min(image.width, r.box.x + r.box.w + m) - x, h: r.box.h };
+      const reading = await readText(image, padded, this.opts.threads);
+      rows.push({ box: r.box, score: r.score, text: reading.text, reading: reading.score });
     }
+    const found: Detection[] = [];
+    const used = new Set<number>();
+    const add = (text: string, box: Box, score: number, lines: 1 | 2) => {
+      const color = plateColor(crop(image, box));
+      const type = plateType(text, color);
+      found.push({ label: 'plate', score, box, text, color, rows: lines, ...(type ? { plateType: type } : {}) });
+    };
+    // Two-row plates (GA 36-2018: large vehicles' rear plates, trailers, motorcycles): the province
+    // character and letter in a short top row over the serial in a taller one. Read as two text
+    // rows; a pair stacked like that whose joined text is a plate is one plate.
+    rows.forEach((top, i) => {
+      rows.forEach((bottom, j) => {
+        if (i === j || used.has(i) || used.has(j) || !stacked(top.box, bottom.box)) return;
+        const text = parsePlate(top.text + bottom.text);
+        const reading = Math.min(top.reading, bottom.reading);
+        if (!text || reading < minScore) return;
+        used.add(i);
+        used.add(j);
+        add(text, union(top.box, bottom.box), reading * Math.min(top.score, bottom.score), 2);
+      });
+    });
+    rows.forEach((r, i) => {
+      // One-row plates are about 3:1 (440 × 140 mm).
+      if (used.has(i) || r.box.w < r.box.h * 1.5) return;
+      const text = parsePlate(r.text);
+      if (text && r.reading >= minScore) add(text, r.box, r.reading * r.score, 1);
+    });
     return found;
   }
+}
+
+/**
+ * Text regions joined into lines: regions side by side on one level, no further apart than their
+ * height, are one row of characters. The text detector often splits a plate's row at the dot after
+ * the letter, or around a Chinese character set apart from the serial.
+ */
+function lines(regions: Array<{ box: Box; score: number }>): Array<{ box: Box; score: number }> {
+  const out = [...regions].sort((a, b) => a.box.x - b.box.x).map((r) => ({ ...r }));
+  for (let merged = true; merged; ) {
+    merged = false;
+    for (let i = 0; i < out.length && !merged; i++) {
+      for (let j = i + 1; j < out.length && !merged; j++) {
+        const a = out[i]!.box;
+        const b = out[j]!.box;
+        const overlap = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+        const gap = Math.max(a.x, b.x) - Math.min(a.x + a.w, b.x + b.w);
+        const h = Math.max(a.h, b.h);
+        if (overlap >= 0.6 * Math.min(a.h, b.h) && Math.min(a.h, b.h) >= 0.6 * h && gap <= h) {
+          out[i] = { box: union(a, b), score: Math.min(out[i]!.score, out[j]!.score) };
+          out.splice(j, 1);
+          merged = true;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether `top` sits over `bottom` as a two-row plate's rows do: above it, close, centred, no larger. */
+function stacked(top: Box, bottom: Box): boolean {
+  const gap = bottom.y - (top.y + top.h);
+  const centres = Math.abs(top.x + top.w / 2 - (bottom.x + bottom.w / 2));
+  return (
+    gap > -0.3 * bottom.h &&
+    gap < 0.8 * bottom.h &&
+    top.h <= bottom.h * 1.1 &&
+    top.h >= bottom.h * 0.3 &&
+    top.w <= bottom.w * 1.1 &&
+    centres < 0.25 * bottom.w
+  );
+}
+
+function union(a: Box, b: Box): Box {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };
 }

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeJpeg, SimulatedCaptureCamera, ViidClient } from '../../sim/capture-camera.js';
 import { hostilePayloads, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
-import { normalizePlate, isPlate, plateColor } from './plates.js';
+import { isPlate, normalizePlate } from '../../contracts/plate.js';
+import { plateColor } from './plates.js';
 import { within } from './watchlists.js';
 
 const hour = new Date().getUTCHours();

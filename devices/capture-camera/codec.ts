@@ -3,7 +3,8 @@ import { StringEnum } from '../../core/schema.js';
 import { deviceTime, jsonPayload } from '../payload.js';
 import { decodeStatus } from '../status.js';
 import type { Capture, DecodeContext, DecodeResult } from '../types.js';
-import { normalizePlate, plateColor } from './plates.js';
+import { normalizePlate } from '../../contracts/plate.js';
+import { plateColor } from './plates.js';
 
 export const MAX_IMAGE_BYTES = 2 * 1024 * 1024;
 

@@ -1,18 +1,5 @@
-/** Chinese licence plates as cameras report them: normalized text and a colour. */
+/** Plate colours as cameras report them (the plate grammar itself is contracts/plate.ts). */
 export type PlateColor = 'blue' | 'yellow' | 'green' | 'white' | 'black' | 'other';
-
-/** `京A·12345`, `京A-12345`, ` 京a 12345 ` → `京A12345`: one form to compare with watchlists. */
-export function normalizePlate(text: string): string {
-  return text.replace(/[\s·.\-•]/g, '').toUpperCase();
-}
-
-/** Province character + letter + 5 characters, or 6 for new-energy plates (the last may be 挂学警港澳). */
-export const PLATE_PATTERN =
-  /^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂学警港澳]$/u;
-
-export function isPlate(normalized: string): boolean {
-  return PLATE_PATTERN.test(normalized);
-}
 
 const NAMES: Record<string, PlateColor> = {
   blue: 'blue',

@@ -1,5 +1,5 @@
 import type { KindContext, KindRuntime, Normalized, RuleContext, RuleOutput } from '../types.js';
-import { isPlate } from './plates.js';
+import { isPlate, plateType } from '../../contracts/plate.js';
 import { viidRoutes } from './viid.js';
 import { plateIncident, Watchlists, type WatchlistSettings } from './watchlists.js';
 
@@ -21,6 +21,7 @@ export function captureRules(lists: Watchlists) {
         fields: {
           plate,
           plate_valid: isPlate(plate),
+          ...(plateType(plate, message.plateColor) ? { plate_type: plateType(plate, message.plateColor)! } : {}),
           ...(message.direction ? { direction: message.direction } : {}),
           ...(message.sha256 ? { sha256: message.sha256 } : {}),
         },

@@ -9,7 +9,8 @@ import { compile, describeErrors, payloadAjv } from '../../core/schema.js';
 import type { Capture, HttpRoute, KindContext } from '../types.js';
 import { decodeImage } from './codec.js';
 import { DigestAuth } from '../../core/http-digest.js';
-import { normalizePlate, plateColor } from './plates.js';
+import { normalizePlate } from '../../contracts/plate.js';
+import { plateColor } from './plates.js';
 
 export const VIID_REALM = 'gridedge-viid';
 export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;

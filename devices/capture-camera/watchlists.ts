@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FieldValue } from '../types.js';
-import { normalizePlate } from './plates.js';
+import { normalizePlate, plateType } from '../../contracts/plate.js';
 
 const Plate = Type.String({ minLength: 2, maxLength: 16, description: 'plate text; separators (· - . spaces) are ignored' });
 const Hours = Type.String({
@@ -198,9 +198,17 @@ export function plateIncident(
   base: Record<string, FieldValue>,
 ): { category: 'vehicle.watchlist_plate' | 'vehicle.muck_truck_off_hours'; correlationKey: string; facts: Record<string, FieldValue> } {
   const category = v.kind === 'blocked' ? 'vehicle.watchlist_plate' : 'vehicle.muck_truck_off_hours';
+  const type = typeof base.plate === 'string' ? plateType(base.plate, base.plateColor as string | undefined) : undefined;
+  const withType = type ? { ...base, plateType: type } : base;
   const facts =
     v.kind === 'blocked'
-      ? { ...base, reason: v.reason, ...matchFacts(v) }
-      : { ...base, allowedHours: v.allowedHours, localTime: v.localTime, ...(v.company ? { company: v.company } : {}), ...matchFacts(v) };
+      ? { ...withType, reason: v.reason, ...matchFacts(v) }
+      : {
+          ...withType,
+          allowedHours: v.allowedHours,
+          localTime: v.localTime,
+          ...(v.company ? { company: v.company } : {}),
+          ...matchFacts(v),
+        };
   return { category, correlationKey: `${category}:${v.listed}`, facts };
 }

@@ -193,6 +193,7 @@ export const VisionSchema = Type.Object({
       quality: Type.Number({ description: 'of the best shot, 0..1: confidence, size, sharpness, frontal pose' }),
       plate: Type.Optional(Type.String()),
       color: Type.Optional(Type.String()),
+      plateType: Type.Optional(Type.String({ description: 'small, large, new_energy_small, trailer, police, … (contracts/plate.ts)' })),
       sha256: Type.Optional(Type.String({ description: 'the best shot, in the evidence store (GET /api/evidence/{sha256})' })),
     }),
     { description: 'one per track, newest first' },

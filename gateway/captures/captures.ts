@@ -10,6 +10,7 @@
  * Every capture is also written to an index on disk (captures/index.jsonl: id, time, camera,
  * subject, plate and the images' sha256s), which a purge of a subject's data reads (purge.ts).
  */
+import { type PlateType, plateType } from '../../contracts/plate.js';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -205,7 +206,7 @@ export class Captures implements Service {
       ...(input.frames ? { frames: input.frames } : {}),
       ...(input.score !== undefined ? { score: clamp01(input.score) } : {}),
       ...(input.quality !== undefined ? { quality: clamp01(input.quality) } : {}),
-      ...(input.plate ? { plate: { text: input.plate, ...(input.color ? { color: input.color } : {}) } } : {}),
+      ...(input.plate ? { plate: plateField(input.plate, input.color) } : {}),
       ...(input.direction ? { direction: input.direction } : {}),
       ...(crop ? { crop: crop.image } : {}),
       ...(scene ? { scene: scene.image } : {}),
@@ -300,4 +301,10 @@ function jpegOf(image: RgbImage): Promise<Buffer> {
   })
     .jpeg({ quality: 85 })
     .toBuffer();
+}
+
+/** The capture's plate: its text, colour and type (contracts/plate.ts, from text and colour). */
+function plateField(text: string, color: string | undefined): { text: string; color?: string; type?: PlateType } {
+  const type = plateType(text, color);
+  return { text, ...(color ? { color } : {}), ...(type ? { type } : {}) };
 }

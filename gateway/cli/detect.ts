@@ -66,7 +66,17 @@ export async function detectCommand(
 
 function describe(d: Detection): string {
   const { x, y, w, h } = d.box;
-  return [d.label.padEnd(5), d.score.toFixed(2), d.text ?? '', d.color ?? '', `at ${x},${y} ${w}x${h}`].filter(Boolean).join('  ');
+  return [
+    d.label.padEnd(5),
+    d.score.toFixed(2),
+    d.text ?? '',
+    d.color ?? '',
+    d.plateType ?? '',
+    d.rows === 2 ? 'two-row' : '',
+    `at ${x},${y} ${w}x${h}`,
+  ]
+    .filter(Boolean)
+    .join('  ');
 }
 
 function rounded(d: Detection): Detection {

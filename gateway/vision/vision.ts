@@ -4,6 +4,7 @@
  * gateway. Plates read here meet the same watchlists as plates from capture cameras
  * (kinds.capture-camera), so one blocked plate is one incident whichever camera saw it.
  */
+import { type PlateType, plateType } from '../../contracts/plate.js';
 import { Value } from '@sinclair/typebox/value';
 import { annotate } from '../../detectors/annotate.js';
 import { encodeJpeg } from '../../detectors/image.js';
@@ -51,6 +52,7 @@ export interface Capture {
   quality: number;
   plate?: string;
   color?: string;
+  plateType?: PlateType;
   sha256?: string;
 }
 
@@ -456,6 +458,7 @@ export class Vision {
 
   /** One record per track: its best shot stored as evidence, a point in the series store. */
   private async capture(device: DeviceInfo, t: Track): Promise<void> {
+    const type = t.text ? plateType(t.text, t.color) : undefined;
     const record: Capture = {
       track: t.id,
       camera: device.id,
@@ -468,6 +471,7 @@ export class Vision {
       quality: round3(t.best.quality),
       ...(t.text ? { plate: t.text } : {}),
       ...(t.color ? { color: t.color } : {}),
+      ...(type ? { plateType: type } : {}),
     };
     let bytes: Buffer | undefined;
     try {
@@ -511,6 +515,7 @@ export class Vision {
           quality: record.quality,
           ...(t.text ? { plate: t.text } : {}),
           ...(t.color ? { plate_color: t.color } : {}),
+          ...(type ? { plate_type: type } : {}),
           ...(record.sha256 ? { sha256: record.sha256 } : {}),
         },
         ts: t.lastAt,

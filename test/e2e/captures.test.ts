@@ -87,7 +87,7 @@ describe('captures upstream', () => {
     const tracks = got.map((c) => c.track);
     expect(new Set(tracks).size).toBe(tracks.length);
     const plate = got.find((c) => c.subject === 'plate' && c.plate)!;
-    expect(plate).toMatchObject({ camera: 'cam-gate', grid: GRID, plate: { text: '京A12345' } });
+    expect(plate).toMatchObject({ camera: 'cam-gate', grid: GRID, plate: { text: '京A12345', type: 'small' } });
     expect(plate.crop).toMatchObject({ mime: 'image/jpeg', masked: true, delivery: { sink: 'mqtt' } });
     expect(plate.scene).toMatchObject({ mime: 'image/jpeg', width: 640, height: 360 });
     expect(plate.box!.w).toBeGreaterThan(10);

@@ -99,6 +99,7 @@ describe('on-device detectors in the gateway', () => {
     expect(m.facts).toMatchObject({
       plate: '京A12345',
       plateColor: 'blue',
+      plateType: 'small',
       reason: 'reported stolen',
       camera: 'cam-yard',
       source: 'on-device detector',
