@@ -139,7 +139,7 @@ async function stages(objects: number, frames: number): Promise<{ trackerMs: num
       const speed = car ? 120 : 30 + k; // px per frame
       const x = ((k * 53 + i * speed) % (WIDTH + w)) - w;
       const y = 40 + ((k * 37) % (HEIGHT - h - 40));
-      dets.push({ label: car ? 'car' : 'person', score: 0.3 + ((k * 7) % 7) / 10, box: { x, y, w, h } });
+      dets.push({ label: car ? 'car' : 'person', score: 0.35 + (k % 7) / 10, box: { x, y, w, h } });
     }
     const t0 = performance.now();
     const events = tracker.update(dets, image, at);

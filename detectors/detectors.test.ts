@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_SCENES, renderScenes, type RenderedScene } from '../sim/camera/scenes.js';
 import { tempDir } from '../test/helpers/tmp.js';
 import { FaceDetector } from './face/blazeface.js';
-import { FireDetector } from './fire/fire.js';
+import { CLIPS, renderClip } from '../test/helpers/fire-clips.js';
+import { FireDetector, flameLike, vetoVehicleLamps } from './fire/fire.js';
 import { decodeImage } from './image.js';
 import { PLATE_TYPES, type PlateType, parsePlate, plateType } from '../contracts/plate.js';
 import { LATIN_FONTS, renderPlate, type Variant } from '../test/helpers/plates.js';
@@ -185,6 +186,7 @@ describe('plate detector (PP-OCRv4 + plate rules)', () => {
       ['冀B35827', 2, '0xf2c200', 'black', 'large'],
       ['京A1234挂', 2, '0xf2c200', 'black', 'trailer'],
       ['鲁C2468学', 1, '0xf2c200', 'black', 'coach'],
+      ['苏E1357学', 2, '0xf2c200', 'black', 'coach'],
       ['京A0001警', 1, 'white', 'black', 'police'],
       ['京X1234应急', 1, 'white', 'black', 'emergency'],
       ['使014578', 1, 'black', 'white', 'embassy'],
@@ -321,6 +323,54 @@ describe('fire and smoke detector (colour, flicker, spread)', () => {
     expect(smoke.filter((f) => f.scene === 'people').every((f) => f.labels.length === 0)).toBe(true);
   }, 90_000);
 
+  it('rejects blinking lights, a beacon, brake lights, headlights, a sunset and fluorescent flicker; still finds flames', async () => {
+    let tp = 0,
+      fp = 0,
+      fn = 0;
+    const lines: string[] = [];
+    for (const clip of CLIPS) {
+      const detector = new FireDetector();
+      const seen: boolean[] = [];
+      // A flame clip is judged on flames; anything found in the others (flames or smoke) is a false alarm.
+      for (const jpeg of await renderClip(clip))
+        seen.push((await detector.detect(await decodeImage(jpeg))).some((d) => !clip.fire || d.label === 'fire'));
+      // The first frame has no history (colour only, never confident): it is no test of either.
+      const judged = seen.slice(1);
+      const hits = judged.filter(Boolean).length;
+      if (clip.fire) {
+        tp += hits;
+        fn += judged.length - hits;
+        // An alarm needs fireConfirmFrames (3) frames of one track: the flame must be found that long.
+        expect(longestRun(seen), clip.name).toBeGreaterThanOrEqual(3);
+      } else {
+        fp += hits;
+        expect(hits, `${clip.name}: frames called fire`).toBe(0);
+      }
+      lines.push(`  ${clip.fire ? 'flame   ' : 'no flame'}  ${clip.name.padEnd(58)} ${seen.map((s) => (s ? 'F' : '.')).join('')}`);
+    }
+    process.stdout.write(`fire clips (F: fire found in the frame; in clips without flames, fire or smoke):\n${lines.join('\n')}\n`);
+    const r = report('fire (rendered flames vs lamps, beacons, brake lights, headlights, sunset, fluorescent)', tp, fp, fn);
+    expect(r.precision).toBe(1);
+    expect(r.recall).toBeGreaterThan(0.9);
+  }, 120_000);
+
+  it("takes the object detector's word that a small flame inside a car is its tail light, not a burning car", () => {
+    const car = { label: 'car', score: 0.9, box: { x: 100, y: 100, w: 200, h: 120 } };
+    const tailLight = { label: 'fire', score: 0.9, box: { x: 270, y: 170, w: 20, h: 12 } };
+    const carFire = { label: 'fire', score: 0.9, box: { x: 120, y: 90, w: 150, h: 90 } };
+    const bin = { label: 'fire', score: 0.9, box: { x: 400, y: 200, w: 20, h: 20 } };
+    expect(vetoVehicleLamps([car, tailLight, carFire, bin])).toEqual({ kept: [car, carFire, bin], vetoed: 1 });
+    expect(vetoVehicleLamps([tailLight]).kept).toEqual([tailLight]); // no vehicle seen: no veto
+  });
+
+  it('tells flame flicker from a lamp switching, a sweeping beacon and a still edge', () => {
+    const flame = { magnitude: 10, coherence: 0.3, roughness: 0.4, shapeChange: 0.2 };
+    expect(flameLike(flame)).toBe(true);
+    expect(flameLike({ ...flame, coherence: 0.95 })).toBe(false); // the whole region at once
+    expect(flameLike({ ...flame, roughness: 0.1 })).toBe(false); // smooth across it
+    expect(flameLike({ ...flame, shapeChange: 0 })).toBe(false); // the same outline every time
+  });
+
   it('gives a still picture colour evidence only, under the default threshold', async () => {
     const still = await decodeImage(scenes.get('fire')!.jpegs[0]!);
     expect(await new FireDetector().detect(still)).toEqual([]);
@@ -329,3 +379,13 @@ describe('fire and smoke detector (colour, flicker, spread)', () => {
     expect(candidates[0]!.score).toBeLessThan(0.5);
   });
 });
+
+function longestRun(xs: boolean[]): number {
+  let best = 0;
+  let run = 0;
+  for (const x of xs) {
+    run = x ? run + 1 : 0;
+    best = Math.max(best, run);
+  }
+  return best;
+}

@@ -18,7 +18,7 @@ export interface FireOptions {
   history?: number;
 }
 
-interface Small {
+export interface Small {
   w: number;
   h: number;
   /** Intensity per cell, 0..255. */
@@ -52,11 +52,16 @@ export class FireDetector implements Detector {
     for (const r of regions(small.fire, small.w, small.h)) {
       if (r.cells < minCells) continue;
       const colour = Math.min(1, r.cells / (minCells * 4)) * 0.5 + 0.5;
-      const flicker = history.length ? flickerOf(small, history, r) : undefined;
+      const f = history.length ? flickerOf(small, history, r) : undefined;
+      const flicker = f?.magnitude;
       // Flames flicker: a mean change of 8+ grey levels between frames inside the region is typical; lamps and signs stay still.
       // A still picture has colour evidence only: scored under the default threshold, so it is
       // reported only when asked for (minScore lowered), never as a confident fire.
-      const score = flicker === undefined ? 0.45 * colour : colour * 0.4 + Math.min(1, flicker / 8) * 0.6;
+      let score = flicker === undefined ? 0.45 * colour : colour * 0.4 + Math.min(1, flicker / 8) * 0.6;
+      // Not a flame however bright and flickering: a change that is one change of the whole region
+      // (a lamp switching, a sunset dimming), smooth across it (a rotating beacon's lobe), or a
+      // boundary that does not move (a blinking lamp is the same disk every time it is lit).
+      if (f && !flameLike(f)) score *= 0.3;
       if (score >= (this.opts.minScore ?? 0.5)) found.push({ label: 'fire', score, box: scale(r, sx, sy) });
     }
     if (this.background) {
@@ -141,6 +146,15 @@ export class FireDetector implements Detector {
     meanCr /= w * h;
     const fire = new Uint8Array(w * h);
     const smoke = new Uint8Array(w * h);
+    // The light of the whole scene changes (a fluorescent tube flickering, a cloud, the camera's
+    // exposure): compare with the background brought to this frame's brightness, so only a local
+    // change (a plume) is new.
+    let gain = 1;
+    if (this.background) {
+      let bg = 0;
+      for (let i = 0; i < w * h; i++) bg += this.background[i]!;
+      gain = bg > 0 ? (meanY * w * h) / bg : 1;
+    }
     for (let i = 0; i < w * h; i++) {
       const R = r[i]!,
         G = g[i]!,
@@ -150,14 +164,14 @@ export class FireDetector implements Detector {
         R > 150 && R >= G && G > B && Y > cb[i]! && cr[i]! > cb[i]! + 40 && Y >= meanY && cr[i]! >= meanCr && cb[i]! <= meanCb,
       );
       const spread = Math.max(R, G, B) - Math.min(R, G, B);
-      const fresh = this.background ? Math.abs(Y - this.background[i]!) > 18 : false;
+      const fresh = this.background ? Math.abs(Y - gain * this.background[i]!) > 18 : false;
       smoke[i] = Number(spread < 24 && Y > 90 && Y < 225 && fresh);
     }
     return { w, h, gray, fire, smoke };
   }
 }
 
-interface Region extends Box {
+export interface Region extends Box {
   cells: number;
   members: Int32Array;
 }
@@ -203,21 +217,82 @@ function regions(mask: Uint8Array, w: number, h: number): Region[] {
   return out;
 }
 
-/** Mean absolute change of intensity inside the region over the remembered frames. */
-function flickerOf(now: Small, past: Small[], r: Region): number {
+export interface Flicker {
+  /** Mean absolute change of intensity inside the region between frames, grey levels. */
+  magnitude: number;
+  /**
+   * How much the change is one change of the whole region (1: every cell brighter or every cell
+   * darker together, a lamp switching, the light of a sunset) rather than many: |Σ d| / Σ |d|.
+   */
+  coherence: number;
+  /**
+   * How unlike its neighbours' each cell's change is, relative to the change: a flame's flicker is
+   * turbulent at every scale, a lamp's or a beacon's is smooth across the lamp (Töreyin et al.,
+   * "Computer vision based method for real-time fire and flame detection", 2006, use the same
+   * spatial variation in wavelet form).
+   */
+  roughness: number;
+  /** 1 − IoU of the flame mask in the region's box with the last frame that was lit there: a moving boundary. */
+  shapeChange: number;
+}
+
+/** Flame flicker is irregular: many independent changes, rough across the region, a moving edge. */
+export function flameLike(f: Flicker): boolean {
+  return f.coherence <= 0.8 && f.roughness >= 0.2 && f.shapeChange >= 0.05;
+}
+
+export function flickerOf(now: Small, past: Small[], r: Region): Flicker {
   let total = 0;
   let n = 0;
+  let coherence = 0;
+  let pairs = 0;
+  let rough = 0;
+  let roughN = 0;
   const frames = [...past, now];
+  const member = new Uint8Array(now.w * now.h);
+  for (const i of r.members) member[i] = 1;
   for (let k = 1; k < frames.length; k++) {
     const a = frames[k - 1]!,
       b = frames[k]!;
     if (a.w !== b.w || a.h !== b.h) continue;
+    let signed = 0;
+    let abs = 0;
     for (const i of r.members) {
-      total += Math.abs(b.gray[i]! - a.gray[i]!);
-      n++;
+      const d = b.gray[i]! - a.gray[i]!;
+      signed += d;
+      abs += Math.abs(d);
+      // The right and lower neighbours inside the region.
+      for (const j of [i + 1, i + b.w]) {
+        if (j < member.length && member[j] && (j !== i + 1 || j % b.w !== 0)) {
+          rough += Math.abs(d - (b.gray[j]! - a.gray[j]!));
+          roughN++;
+        }
+      }
+    }
+    total += abs;
+    n += r.members.length;
+    if (abs > 0) {
+      coherence += Math.abs(signed) / abs;
+      pairs++;
     }
   }
-  return n ? total / n : 0;
+  const magnitude = n ? total / n : 0;
+  const lit = [...past].reverse().find((p) => p.w === now.w && countIn(p.fire, p.w, r) >= r.cells * 0.5);
+  let inter = 0;
+  let union = 0;
+  if (lit)
+    for (let y = r.y; y < r.y + r.h; y++)
+      for (let x = r.x; x < r.x + r.w; x++) {
+        const i = y * now.w + x;
+        inter += now.fire[i]! & lit.fire[i]!;
+        union += now.fire[i]! | lit.fire[i]!;
+      }
+  return {
+    magnitude,
+    coherence: pairs ? coherence / pairs : 1,
+    roughness: roughN && magnitude > 0 ? rough / roughN / magnitude : 0,
+    shapeChange: lit && union ? 1 - inter / union : 1,
+  };
 }
 
 function dilate(mask: Uint8Array, w: number, h: number): Uint8Array {
@@ -251,4 +326,31 @@ function countIn(mask: Uint8Array, w: number, r: Box): number {
 
 function scale(r: Box, sx: number, sy: number): Box {
   return { x: r.x * sx, y: r.y * sy, w: r.w * sx, h: r.h * sy };
+}
+
+/** Vehicles whose lights look like flames (bicycles carry none worth the name). */
+const LIT_VEHICLES = new Set(['car', 'motorcycle', 'bus', 'truck']);
+
+/**
+ * The object detector's second opinion on flames, for a camera that runs both: a small flame
+ * region (under a twentieth of the vehicle's box) centred inside a vehicle's box is its tail,
+ * brake or indicator light, not a fire. A burning car's flames are larger than that and stand.
+ */
+export function vetoVehicleLamps(found: Detection[]): { kept: Detection[]; vetoed: number } {
+  const vehicles = found.filter((d) => LIT_VEHICLES.has(d.label));
+  if (!vehicles.length) return { kept: found, vetoed: 0 };
+  const kept = found.filter((d) => {
+    if (d.label !== 'fire') return true;
+    const cx = d.box.x + d.box.w / 2;
+    const cy = d.box.y + d.box.h / 2;
+    return !vehicles.some(
+      (v) =>
+        cx >= v.box.x &&
+        cx <= v.box.x + v.box.w &&
+        cy >= v.box.y &&
+        cy <= v.box.y + v.box.h &&
+        d.box.w * d.box.h < (v.box.w * v.box.h) / 20,
+    );
+  });
+  return { kept, vetoed: found.length - kept.length };
 }

@@ -34,14 +34,14 @@ export const VISION_CATEGORIES: CategoryTable = {
     severity: 'minor',
     deadlineMinutes: 60,
     ackWithinMinutes: 15,
-    lane: 3,
+    lane: 2,
     description: "a person stayed in a camera's loitering zone longer than its seconds (default 60)",
   },
   'vehicle.no_parking': {
     severity: 'major',
     deadlineMinutes: 30,
     ackWithinMinutes: 10,
-    lane: 1,
+    lane: 2,
     description: "a vehicle stood in a camera's no-parking zone (a fire lane) longer than its seconds (default 300)",
   },
 };

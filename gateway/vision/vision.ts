@@ -12,6 +12,7 @@ import { COCO_LABELS, OBJECT_MIN_SCORE } from '../../detectors/object/labels.js'
 import { type DetectorName, type DetectorSet, detectorSet } from '../../detectors/registry.js';
 import { DetectorPool, type PoolStats } from '../../detectors/pipeline/pool.js';
 import { Tracker, type Track, type TrackEvent } from '../../detectors/pipeline/tracker.js';
+import { vetoVehicleLamps } from '../../detectors/fire/fire.js';
 import { type BehaviourEvent, Behaviours, type Line } from '../../detectors/pipeline/behaviours.js';
 import { admitted, zonesAt, type Zone } from '../../detectors/pipeline/zones.js';
 import type { Detection, RgbImage } from '../../detectors/types.js';
@@ -190,7 +191,10 @@ export class Vision {
       return;
     }
     const zones = detect.zones as Zone[];
-    const kept = found.filter((d) => Math.min(d.box.w, d.box.h) >= detect.minSize && admitted(zones, d, image.width, image.height));
+    const { kept, vetoed } = vetoVehicleLamps(
+      found.filter((d) => Math.min(d.box.w, d.box.h) >= detect.minSize && admitted(zones, d, image.width, image.height)),
+    );
+    if (vetoed) this.opts.counters.inc('vision_fire_vetoed_total', { camera: frame.camera }, vetoed);
     // Boxes under the camera's own minScore only continue tracks; they are not counted or drawn.
     const shown = kept.filter((d) => d.score >= (highScore[d.label] ?? 0));
     const counts: Record<string, number> = {};
@@ -291,7 +295,9 @@ export class Vision {
         facts: { ...facts, zone: zone.name, localTime: local, ...(zone.hours ? { hours: zone.hours } : {}) },
       });
     }
-    if ((t.label === 'fire' || t.label === 'smoke') && frame && t.hits >= this.opts.config.vision.fireConfirmFrames) {
+    const confirm = (this.opts.cameras.cameras.get(device.id)?.config.detect?.fire as { confirmFrames?: number } | undefined)
+      ?.confirmFrames;
+    if ((t.label === 'fire' || t.label === 'smoke') && frame && t.hits >= (confirm ?? this.opts.config.vision.fireConfirmFrames)) {
       const category = t.label === 'fire' ? 'fire.video_flame' : 'fire.video_smoke';
       if (!this.due(`${category}:${device.id}`, at)) return undefined;
       const box = { ...roundBox(t.box), label: t.label, score: Math.round(t.maxScore * 1000) / 1000 };

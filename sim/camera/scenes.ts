@@ -122,13 +122,21 @@ async function render(
  * flickering teardrop, red → yellow at its core) and a smoke plume (grey, low saturation,
  * spreading frame by frame). ld(0) holds the effect's strength at the pixel.
  */
-const flame =
-  'st(0,clip(1.25-hypot((X-W/2)/(W*0.10),(Y-H*0.70)/(H*0.30*(1+0.2*sin(N*2.3+X/9))))+0.3*(random(1)-0.5),0,1));st(1,min(1,1.6*ld(0)))';
-const FIRE = [
-  `r='${flame};(1-ld(1))*r(X,Y)+ld(1)*255'`,
-  `g='${flame};(1-ld(1))*g(X,Y)+ld(1)*(70+170*ld(0)*ld(0))'`,
-  `b='${flame};(1-ld(1))*b(X,Y)+ld(1)*(20+60*pow(ld(0),3))'`,
-].join(':');
+/**
+ * The flame as a geq filter's r/g/b expressions: centred at (cx, cy) (geq expressions of W and
+ * H), `size` times the default (a tenth of the width wide, three tenths of the height tall).
+ */
+export function flameGeq(cx = 'W/2', cy = 'H*0.70', size = 1): string {
+  const flame =
+    `st(0,clip(1.25-hypot((X-${cx})/(W*${0.1 * size}),(Y-${cy})/(H*${0.3 * size}*(1+0.2*sin(N*2.3+X/9))))` +
+    '+0.3*(random(1)-0.5),0,1));st(1,min(1,1.6*ld(0)))';
+  return [
+    `r='${flame};(1-ld(1))*r(X,Y)+ld(1)*255'`,
+    `g='${flame};(1-ld(1))*g(X,Y)+ld(1)*(70+170*ld(0)*ld(0))'`,
+    `b='${flame};(1-ld(1))*b(X,Y)+ld(1)*(20+60*pow(ld(0),3))'`,
+  ].join(':');
+}
+const FIRE = flameGeq();
 const plume = 'st(0,0.85*clip(1-hypot((X-W*0.55)/(W*(0.12+0.025*N)),(Y-H*0.40)/(H*(0.25+0.03*N)))+0.15*(random(1)-0.5),0,1))';
 const SMOKE = [
   `r='${plume};(1-ld(0))*r(X,Y)+ld(0)*168'`,
