@@ -202,12 +202,11 @@ describe('plate detector (PP-OCRv4 + plate rules)', () => {
     const tally = new Map<string, { read: number; of: number }>();
     let wrong = 0;
     const misses: string[] = [];
+    // Every variant in Zen Hei; the two DejaVu faces clean and warped (the suite's CPU is shared).
     for (const [font, face] of Object.entries(LATIN_FONTS))
-      for (const variant of ['clean', 'warped', 'blurred', 'small'] as Variant[])
+      for (const variant of (font === 'zenhei' ? ['clean', 'warped', 'blurred', 'small'] : ['clean', 'warped']) as Variant[])
         for (const [text, rows, background, ink, type] of SET) {
-          const file = path.join(dir, `${text}-${rows}-${variant}-${font}.png`);
-          await renderPlate({ text, rows, background, ink }, file, variant, face);
-          const found = await detector.detect(await decodeImage(file));
+          const found = await detector.detect(await renderPlate({ text, rows, background, ink }, variant, face));
           const hit = found.some((f) => f.text === text && f.plateType === type && f.rows === rows);
           wrong += found.filter((f) => f.text !== text).length;
           const key = `${type}${rows === 2 ? ' (two-row)' : ''}`;
@@ -221,7 +220,7 @@ describe('plate detector (PP-OCRv4 + plate rules)', () => {
     const lines = [...tally].map(([k, v]) => `  ${k.padEnd(28)} ${v.read}/${v.of}  ${(v.read / v.of).toFixed(2)}`);
     const all = [...tally.values()].reduce((a, v) => ({ read: a.read + v.read, of: a.of + v.of }), { read: 0, of: 0 });
     process.stdout.write(
-      `plate exact reads by type (3 faces × clean, warped, blurred, small):\n${lines.join('\n')}\n` +
+      `plate exact reads by type (Zen Hei clean, warped, blurred, small; DejaVu Sans and Mono clean, warped):\n${lines.join('\n')}\n` +
         `  all ${all.read}/${all.of} ${(all.read / all.of).toFixed(3)}; misreads ${wrong}\n  missed: ${misses.join('; ')}\n`,
     );
     const rest = [...tally]
@@ -332,8 +331,7 @@ describe('fire and smoke detector (colour, flicker, spread)', () => {
       const detector = new FireDetector();
       const seen: boolean[] = [];
       // A flame clip is judged on flames; anything found in the others (flames or smoke) is a false alarm.
-      for (const jpeg of await renderClip(clip))
-        seen.push((await detector.detect(await decodeImage(jpeg))).some((d) => !clip.fire || d.label === 'fire'));
+      for (const frame of await renderClip(clip)) seen.push((await detector.detect(frame)).some((d) => !clip.fire || d.label === 'fire'));
       // The first frame has no history (colour only, never confident): it is no test of either.
       const judged = seen.slice(1);
       const hits = judged.filter(Boolean).length;

@@ -143,9 +143,9 @@ export type DeviceAction =
       facts: Record<string, FieldValue>;
     }
   | {
-      /** The device offers live video here (a drone's stream): the cameras pull frames from video sources. */
+      /** The device offers live video here (a drone's stream): the cameras pull frames from video sources. No url: it stopped. */
       action: 'video_source';
-      url: string;
+      url?: string;
     }
   | {
       /** Write a point the rule derived (e.g. a vehicle pass classed resident or visitor). */

@@ -181,6 +181,11 @@ export class Gateway {
           ...(detect ? { detect: { ...detect, minSize: detect.minSize ?? 16, zones: detect.zones ?? [] } } : {}),
         });
       },
+      onVideoSourceEnd: (v) => {
+        void this.cameras
+          .remove(`${v.deviceId}-video`)
+          .catch((err: unknown) => log.warn({ device: v.deviceId, err: (err as Error).message }, 'could not stop the live video camera'));
+      },
       snapshots: {
         // The device's own cameras when the config names them, else every camera of its cell.
         forDevice: async (device) =>

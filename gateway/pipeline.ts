@@ -46,6 +46,8 @@ export interface PipelineDeps {
   snapshots?: SnapshotProvider;
   /** A device announced live video (a drone): the cameras take it as a source. */
   onVideoSource?: (source: VideoSource) => void;
+  /** A device said its live video stopped (a dock's flight task ended). */
+  onVideoSourceEnd?: (source: VideoSource) => void;
   /** Stores a capture's image as evidence (and sends it on as a capture); resolves to its sha256. */
   storeCapture(capture: Capture, device: DeviceInfo): Promise<string>;
   /**
@@ -251,6 +253,14 @@ export class Pipeline {
         return incidents.annotate(out.correlationKey, out.facts);
       case 'video_source': {
         const known = this.videoSources.get(device.id);
+        if (!out.url) {
+          if (known) {
+            this.videoSources.delete(device.id);
+            this.deps.onVideoSourceEnd?.(known);
+            this.deps.log.info({ device: device.id }, 'video source ended');
+          }
+          return undefined;
+        }
         if (known?.url !== out.url) {
           const source = { deviceId: device.id, grid: device.grid, url: out.url, since: new Date().toISOString() };
           this.videoSources.set(device.id, source);

@@ -127,6 +127,27 @@ export class SimulatedDrone extends SimulatedMqttDevice {
     return this.waitReply('status_reply', tid, timeoutMs);
   }
 
+  /**
+   * Plays a dock's live streaming: a live_start_push (RTSP) is answered with `url` in
+   * services_reply `output`, as a dock answers with the address of the RTSP server it started;
+   * live_stop_push with result 0. `calls` keeps every service call received.
+   */
+  serveLive(url: string): void {
+    this.onMessage((topic, payload) => {
+      if (!topic.endsWith('/services')) return;
+      const call = JSON.parse(payload.toString()) as { tid?: string; bid?: string; method?: string; data?: Record<string, unknown> };
+      this.calls.push(call);
+      if (call.method !== 'live_start_push' && call.method !== 'live_stop_push') return;
+      const output = call.method === 'live_start_push' ? { output: url } : {};
+      void this.publish(
+        this.t('services_reply'),
+        JSON.stringify({ tid: call.tid, bid: call.bid, timestamp: Date.now(), method: call.method, data: { result: 0, ...output } }),
+      );
+    });
+  }
+
+  readonly calls: Array<{ method?: string; data?: Record<string, unknown> }> = [];
+
   private async waitReply(suffix: string, tid: string, timeoutMs: number): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

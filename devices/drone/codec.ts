@@ -136,15 +136,30 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
       if (!p.ok) return p;
       const v = p.value;
       if (!v.tid) return { ok: false, reason: 'schema', detail: 'tid: missing (a reply must name the service call it answers)' };
+      const ts = deviceTime(v.timestamp, ctx.receivedAt);
+      // live_start_push over RTSP answers with the dock's stream URL in `output`: an announced video.
+      const output = (v.data as { output?: unknown }).output;
+      const live: Normalized[] =
+        v.method === 'live_start_push' && v.data.result === 0 && typeof output === 'string' && /^rtsps?:\/\/\S+$/.test(output)
+          ? [
+              {
+                type: 'event',
+                event: 'live_start_push',
+                data: { url: output.slice(0, 1024), channel: 'services_reply', needReply: false },
+                ts,
+              },
+            ]
+          : [];
       return {
         ok: true,
         messages: [
+          ...live,
           {
             type: 'reply',
             id: v.tid,
             ok: v.data.result === 0,
             ...(v.data.result !== 0 ? { detail: `result ${v.data.result}` } : {}),
-            ts: deviceTime(v.timestamp, ctx.receivedAt),
+            ts,
           },
         ],
       };

@@ -36,7 +36,7 @@ let drone: SimulatedDrone;
 
 beforeAll(async () => {
   t = await startTestGateway({
-    kinds: { drone: { geofences: [PATROL, SCHOOL], lowBatteryPercent: 30 } },
+    kinds: { drone: { geofences: [PATROL, SCHOOL], lowBatteryPercent: 30, liveStream: { password: 'live-pass-123' } } },
     devices: [
       { id: '1581F5BKD225D00BXXXX', kind: 'drone', secret: 'drone-secret-1', grid: '110105001002003' },
       {
@@ -47,7 +47,13 @@ beforeAll(async () => {
         options: { videoUrl: 'rtsp://127.0.0.1:9/dock' },
       },
       // A dock and the aircraft it carries: the aircraft's messages come over the dock's connection.
-      { id: '7CTDM4100B0A11', kind: 'drone', secret: 'dock-secret-2', heartbeatSeconds: 0 },
+      {
+        id: '7CTDM4100B0A11',
+        kind: 'drone',
+        secret: 'dock-secret-2',
+        heartbeatSeconds: 0,
+        options: { liveVideoId: '1581F6Q8D242100A0001/39-0-7/normal-0' },
+      },
       { id: '1581F6Q8D242100A0001', kind: 'drone', via: '7CTDM4100B0A11', grid: '110105001002003' },
     ],
   });
@@ -218,6 +224,47 @@ describe('drone kind', () => {
       await dock.disconnect();
     } finally {
       stop();
+      await feed.stop();
+    }
+  }, 60_000);
+
+  it("turns a dock's aircraft video on for its flight task (live_start_push, RTSP) into the detectors, and off after", async () => {
+    const feed = new SimulatedCamera({ id: 'aircraft-feed', initialScene: 'vehicles', fps: 10 });
+    await feed.start();
+    const dock = new SimulatedDrone({ url: t.brokerUrl, id: '7CTDM4100B0A11', secret: 'dock-secret-2' });
+    await dock.connect();
+    // As a dock answers: its RTSP server's address with the user and password it was given.
+    const served = feed.rtspUrl.replace('rtsp://', 'rtsp://gridedge:live-pass-123@');
+    dock.serveLive(served);
+    const task = (status: string, percent: number) =>
+      dock.event('flighttask_progress', { output: { status, progress: { percent }, ext: { flight_id: 'patrol-0412' } } });
+    try {
+      await task('in_progress', 5);
+      const start = await waitFor('live_start_push', () => dock.calls.find((c) => c.method === 'live_start_push'), 5000);
+      // DJI Cloud API: url_type 2 is RTSP, its url the dock's server settings; video_id names the aircraft's lens.
+      expect(start.data).toEqual({
+        url_type: 2,
+        url: 'userName=gridedge&password=live-pass-123&port=8554',
+        video_id: '1581F6Q8D242100A0001/39-0-7/normal-0',
+        video_quality: 0,
+      });
+      await task('in_progress', 40); // once per task, not per progress report
+      const seen = await waitFor(
+        'the detectors on the aircraft video',
+        () => t.gateway.vision.health().cameras.find((c) => c.camera === '7CTDM4100B0A11-video' && (c.last.car || c.last.bicycle)),
+        30_000,
+      );
+      expect(seen.detectors).toEqual(['object', 'fire']);
+      expect(t.gateway.pipeline.videoSources.get('7CTDM4100B0A11')?.url).toBe(served);
+      expect(JSON.stringify(t.gateway.cameras.health())).not.toContain('live-pass-123');
+      expect(dock.calls.filter((c) => c.method === 'live_start_push')).toHaveLength(1);
+      await task('ok', 100);
+      const stop = await waitFor('live_stop_push', () => dock.calls.find((c) => c.method === 'live_stop_push'), 5000);
+      expect(stop.data).toEqual({ video_id: '1581F6Q8D242100A0001/39-0-7/normal-0' });
+      await waitFor('the camera gone', () => !t.gateway.cameras.health().some((c) => c.id === '7CTDM4100B0A11-video'), 10_000);
+      expect(t.gateway.pipeline.videoSources.has('7CTDM4100B0A11')).toBe(false);
+    } finally {
+      await dock.disconnect();
       await feed.stop();
     }
   }, 60_000);

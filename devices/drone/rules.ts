@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import type { KindRuntime, Normalized, RuleContext, RuleOutput } from '../types.js';
 import { breach, type Fence } from './geo.js';
@@ -37,6 +38,31 @@ export const SettingsSchema = Type.Object(
       default: 'ntp.aliyun.com',
       description: "the NTP server a dock is told to use when it asks for its config (the site's own, where it has one)",
     }),
+    liveStream: Type.Optional(
+      Type.Object(
+        {
+          username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', default: 'gridedge' }),
+          password: Type.String({
+            minLength: 8,
+            maxLength: 64,
+            pattern: '^[A-Za-z0-9_.~-]+$',
+            description: "the dock's RTSP server password the gateway sets (it goes in the dock's URL: letters, digits, _.~-)",
+          }),
+          port: Type.Integer({ minimum: 1, maximum: 65_535, default: 8554, description: "the dock's RTSP server port" }),
+          quality: Type.Integer({
+            minimum: 0,
+            maximum: 4,
+            default: 0,
+            description: 'video_quality: 0 auto, 1 smooth, 2 standard, 3 high, 4 ultra-high definition',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "a dock's flight task turns on its aircraft's live video (live_start_push, RTSP) for the detectors, and off when it ends",
+        },
+      ),
+    ),
     organization: Type.Object(
       {
         id: Type.String({ minLength: 1, maxLength: 64, default: 'gridedge' }),
@@ -57,11 +83,39 @@ export const OptionsSchema = Type.Object(
     videoUrl: Type.Optional(
       Type.String({ pattern: '^rtsps?://\\S+$', description: "the drone's live video, rtsp://… (when it does not announce one)" }),
     ),
+    liveVideoId: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9]{1,64}/\\d{1,4}-\\d{1,4}-\\d{1,4}/[a-z]{2,10}-\\d{1,2}$',
+        description:
+          "a dock's lens to stream while a flight task runs (Cloud API video_id {aircraft sn}/{payload index}/{video type}-0, " +
+          'e.g. 1581F6Q8D242100A0001/39-0-7/normal-0); needs kinds.drone.liveStream',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 
 const VIDEO_KEYS = ['rtsp_url', 'live_url', 'url'];
+/** flighttask_progress statuses after which the task is over (Cloud API: wayline flighttask_progress). */
+const TASK_OVER = new Set(['ok', 'failed', 'timeout', 'canceled', 'rejected', 'partially_done']);
+
+/**
+ * The Cloud API's live_start_push and live_stop_push service calls (thing/product/{dock}/services),
+ * RTSP (url_type 2): the dock starts an RTSP server with the username, password and port given and
+ * answers with its URL in services_reply `output`, which becomes the dock's video source.
+ */
+function liveCall(method: 'live_start_push' | 'live_stop_push', videoId: string, live?: Settings['liveStream']): RuleOutput {
+  const data =
+    method === 'live_stop_push'
+      ? { video_id: videoId }
+      : {
+          url_type: 2,
+          url: `userName=${live!.username}&password=${live!.password}&port=${live!.port}`,
+          video_id: videoId,
+          video_quality: live!.quality,
+        };
+  return { action: 'send', command: 'services', payload: { tid: randomUUID(), bid: randomUUID(), timestamp: Date.now(), method, data } };
+}
 
 export function droneRules(settings: Settings) {
   const fences = settings.geofences as Fence[];
@@ -139,6 +193,16 @@ export function droneRules(settings: Settings) {
     }
     if (message.type === 'event' && message.event === 'flighttask_progress') {
       const status = message.data.taskStatus;
+      // The aircraft's lens goes live for the detectors while its task flies, and off after.
+      const videoId = (ctx.options as { liveVideoId?: string }).liveVideoId;
+      if (videoId && settings.liveStream && status === 'in_progress' && !ctx.state.live) {
+        ctx.state.live = true;
+        out.push(liveCall('live_start_push', videoId, settings.liveStream));
+      } else if (videoId && ctx.state.live && typeof status === 'string' && TASK_OVER.has(status)) {
+        ctx.state.live = false;
+        ctx.state.video = undefined;
+        out.push(liveCall('live_stop_push', videoId), { action: 'video_source' });
+      }
       if (status === 'failed' || status === 'timeout')
         out.push({
           action: 'raise',

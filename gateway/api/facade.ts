@@ -1,5 +1,5 @@
 /** What the API may see and do of a running gateway: the one place routes reach into it. */
-import { maskSecrets } from '../../core/secrets.js';
+import { maskSecrets, maskUrl } from '../../core/secrets.js';
 import type { GatewayDevice } from '../devices/directory.js';
 import type { Gateway } from '../gateway.js';
 import type { ApiContext, DeviceView, Gb28181View } from './context.js';
@@ -109,7 +109,8 @@ export function apiContext(gw: Gateway): ApiContext {
     incident: (id) => incidents.recentIncident(id),
     command: (id, command, fields) => incidents.runCommand({ command, incidentId: id, ...fields }),
     onIncident: (listener) => incidents.onMessage(listener),
-    videoSources: () => [...gw.pipeline.videoSources.values()],
+    // A dock's RTSP address carries the user and password the gateway set: never in an API answer.
+    videoSources: () => [...gw.pipeline.videoSources.values()].map((v) => ({ ...v, url: maskUrl(v.url) })),
     cameras: () => cameras.health(),
     cameraSnapshot: (id) => cameras.cameras.get(id)?.snapshot(),
     cameraFrame: (id) => (cameras.cameras.has(id) ? vision.annotatedFrame(id) : undefined),

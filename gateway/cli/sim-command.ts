@@ -7,7 +7,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { guarded, mqttUrl, port, UsageError, whole } from './args.js';
 
 /** The simulated camera's built-in scenes (sim/camera/scenes.ts; a test keeps the two lists equal). */
-export const SCENE_NAMES = ['street', 'people', 'faces', 'crowd', 'vehicles', 'plate', 'covered', 'fire', 'smoke'] as const;
+export const SCENE_NAMES = ['street', 'people', 'faces', 'crowd', 'vehicles', 'plate', 'covered', 'fire', 'smoke', 'walk'] as const;
 
 /** `gridedge sim camera`'s options. */
 export interface SimCameraCliOptions {
@@ -182,7 +182,7 @@ export function simCommand(program: Command): void {
     .option('--scene <name>', `the first scene: ${SCENE_NAMES.join(', ')}, or one of --script's`, 'street')
     .option(
       '--script <file>',
-      'YAML with scenes: {name: {image | color, plate?, effect? (fire | smoke), motion?, tamper?}} and timeline: [{scene, seconds}]',
+      'YAML with scenes: {name: {image | color, plate?, effect? (fire | smoke | walk), motion?, tamper?}} and timeline: [{scene, seconds}]',
     )
     .option('--grid <code>', 'the grid cell, announced as the ONVIF location scope')
     .action(

@@ -194,7 +194,7 @@ describe('scenario runner', () => {
     }
   }, 90_000);
 
-  it('plays the platforms example: CTWing pushes smoke alarms, ChirpStack a gas leak whose valve is shut and confirmed', async () => {
+  it('plays the platforms example: CTWing, OneNET and zigbee2mqtt smoke alarms; LoRaWAN and Modbus gas leaks, valves shut', async () => {
     const file = fileURLToPath(new URL('../../sim/scenarios/sensors-through-platforms.yaml', import.meta.url));
     const scenario = await loadScenario(file);
     const print = gridedge(['sim', '--scenario', file, '--print-devices']);
@@ -210,14 +210,27 @@ describe('scenario runner', () => {
       options: { valve: true },
       source: { id: expect.stringMatching(/^24e124[0-9a-f]{10}$/) },
     });
+    const modbusPort = await freePort();
     const gw = await startTestGateway({
       upstream: { url: mosquitto.url },
       devices,
-      sources: { ...sources, chirpstack: { ...sources.chirpstack, url: mosquitto.url } },
+      sources: {
+        ...sources,
+        chirpstack: { ...sources.chirpstack, url: mosquitto.url },
+        zigbee2mqtt: { ...sources.zigbee2mqtt, url: mosquitto.url },
+        modbus: { controllers: [{ ...(sources.modbus as { controllers: object[] }).controllers[0], port: modbusPort }] },
+      },
     });
     try {
       for (const f of scenario.fleet)
-        f.options = { ...f.options, ...(f.kind === 'ctwing-smoke' ? { api: gw.apiUrl } : { broker: mosquitto.url }) };
+        f.options = {
+          ...f.options,
+          ...(['ctwing-smoke', 'onenet-smoke'].includes(f.kind)
+            ? { api: gw.apiUrl }
+            : f.kind === 'modbus-gas'
+              ? { port: modbusPort }
+              : { broker: mosquitto.url }),
+        };
       const report = await runScenario(scenario, { target: gw.brokerUrl, upstream: mosquitto.url });
       expect(report.ok, formatReport(report)).toBe(true);
       expect(report.sent['ctwing-smoke']).toBeGreaterThanOrEqual(4 + 3 * 3); // the timeline's four and each alarm's readings
@@ -226,6 +239,12 @@ describe('scenario runner', () => {
         gw.incidents.find((m) => m.category === 'gas.leak' && m.facts.valveShut === 'confirmed' && m.facts.valve === 'closed'),
       );
       expect(leak.devices[0]!.id).toBe('lora-gas-1');
+      expect(report.sent['zigbee2mqtt-hs1sa']).toBeGreaterThanOrEqual(2);
+      expect(report.sent['onenet-smoke']).toBeGreaterThanOrEqual(2);
+      // The Modbus leak's valve_close went to the controller as a coil write, and its valve is shut.
+      await waitFor('modbus valve', async () =>
+        gw.incidents.find((m) => m.category === 'gas.leak' && m.devices[0]?.id === 'kitchen-gas-2' && m.facts.valve === 'closed'),
+      );
     } finally {
       await gw.stop();
     }

@@ -1,14 +1,12 @@
 /**
- * Short clips (frame sequences, 640 × 360, as a camera at 2 fps delivers them) for the fire
+ * Short clips (raw RGB frame sequences, 640 × 360, as a camera at 2 fps delivers them) for the fire
  * detector's tests: flames, and the things a site has that look like fire in one frame — a
  * blinking warning light in front of a yellow wall, a rotating beacon, brake lights, headlights,
  * a sunset, a flickering fluorescent light. Rendered with ffmpeg's geq (N is the frame number).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
+import type { RgbImage } from '../../detectors/types.js';
 import { flameGeq } from '../../sim/camera/scenes.js';
 
 const run = promisify(execFile);
@@ -23,31 +21,38 @@ export interface Clip {
   /** The filter chain, with N the frame number. */
   filter: string;
   frames: number;
+  /** Rendered at 640 × 360 (flames: their flicker is fine-grained noise); else at half size and scaled up. */
+  full?: boolean;
 }
 
 /** A lamp: a disk at (cx, cy) radius r (pixels), `on` a geq expression of N (0 or 1), colour (R, G, B). */
 const lamp = (cx: number, cy: number, r: number, on: string, [R, G, B]: [number, number, number]) => {
-  const k = `st(0,(${on})*clip(1.2-hypot(X-${cx},Y-${cy})/${r},0,1))`;
+  const k = `st(0,(${on})*clip(1.2-hypot(2*X-${cx},2*Y-${cy})/${r},0,1))`;
   return [`r='${k};(1-ld(0))*r(X,Y)+ld(0)*${R}'`, `g='${k};(1-ld(0))*g(X,Y)+ld(0)*${G}'`, `b='${k};(1-ld(0))*b(X,Y)+ld(0)*${B}'`].join(':');
 };
 
-const colour = (c: string) => ['-f', 'lavfi', '-i', `color=c=${c}:s=640x360`];
+// Rendered at half size (geq is slow), then scaled to 640 × 360; positions are given in 640 × 360.
+const colour = (c: string) => ['-f', 'lavfi', '-i', `color=c=${c}:s=320x180`];
 const picture = (file: string) => ['-loop', '1', '-i', file];
-const fit = 'scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,format=rgb24';
+const colourFull = (c: string) => ['-f', 'lavfi', '-i', `color=c=${c}:s=640x360`];
+const fitFull = 'scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,format=rgb24';
+const fit = 'scale=320:180:force_original_aspect_ratio=decrease,pad=320:180:(ow-iw)/2:(oh-ih)/2,format=rgb24';
 
 export const CLIPS: Clip[] = [
-  { name: 'flame (street)', fire: true, input: colour('0x3a3f46'), filter: `format=rgb24,geq=${flameGeq()}`, frames: 8 },
+  { name: 'flame (street)', fire: true, full: true, input: colourFull('0x3a3f46'), filter: `format=rgb24,geq=${flameGeq()}`, frames: 8 },
   {
     name: 'small flame by a person',
     fire: true,
+    full: true,
     input: picture(`${DARKNET}/person.jpg`),
-    filter: `${fit},geq=${flameGeq('W*0.78', 'H*0.72', 0.6)}`,
+    filter: `${fitFull},geq=${flameGeq('W*0.78', 'H*0.72', 0.6)}`,
     frames: 8,
   },
   {
     name: 'flame before a yellow wall',
     fire: true,
-    input: colour('0xc9a43a'),
+    full: true,
+    input: colourFull('0xc9a43a'),
     filter: `format=rgb24,geq=${flameGeq('W*0.35', 'H*0.65', 0.8)}`,
     frames: 8,
   },
@@ -81,9 +86,9 @@ export const CLIPS: Clip[] = [
     filter:
       'format=rgb24,geq=' +
       [
-        "r='st(0,lt(hypot(X-320,(Y-180)*1.6),50)*(0.35+0.65*pow(max(0,cos((X-320)/25-N*1.9)),2)));(1-gt(ld(0),0))*r(X,Y)+ld(0)*255'",
-        "g='st(0,lt(hypot(X-320,(Y-180)*1.6),50)*(0.35+0.65*pow(max(0,cos((X-320)/25-N*1.9)),2)));(1-gt(ld(0),0))*g(X,Y)+ld(0)*130'",
-        "b='st(0,lt(hypot(X-320,(Y-180)*1.6),50)*(0.35+0.65*pow(max(0,cos((X-320)/25-N*1.9)),2)));(1-gt(ld(0),0))*b(X,Y)+ld(0)*10'",
+        "r='st(0,lt(hypot(2*X-320,(2*Y-180)*1.6),50)*(0.35+0.65*pow(max(0,cos((2*X-320)/25-N*1.9)),2)));(1-gt(ld(0),0))*r(X,Y)+ld(0)*255'",
+        "g='st(0,lt(hypot(2*X-320,(2*Y-180)*1.6),50)*(0.35+0.65*pow(max(0,cos((2*X-320)/25-N*1.9)),2)));(1-gt(ld(0),0))*g(X,Y)+ld(0)*130'",
+        "b='st(0,lt(hypot(2*X-320,(2*Y-180)*1.6),50)*(0.35+0.65*pow(max(0,cos((2*X-320)/25-N*1.9)),2)));(1-gt(ld(0),0))*b(X,Y)+ld(0)*10'",
       ].join(':'),
     frames: 8,
   },
@@ -104,7 +109,7 @@ export const CLIPS: Clip[] = [
     filter:
       'format=rgb24,' +
       `geq=${lamp(260, 200, 20, '1', [255, 236, 190])},` +
-      `geq=${lamp(380, 200, 20, '1', [255, 236, 190])},scale=iw*1.02:-2,crop=640:360`,
+      `geq=${lamp(380, 200, 20, '1', [255, 236, 190])},scale=iw*1.02:-2,crop=320:180`,
     frames: 8,
   },
   {
@@ -127,26 +132,30 @@ export const CLIPS: Clip[] = [
   },
 ];
 
-/** Renders a clip's frames as JPEGs (as the camera stage would decode them). */
-export async function renderClip(clip: Clip): Promise<Buffer[]> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'gridedge-clip-'));
-  try {
-    await run('ffmpeg', [
+/** Renders a clip's frames as raw RGB, as the camera stage hands frames over (one ffmpeg run, no per-frame decode). */
+export async function renderClip(clip: Clip): Promise<RgbImage[]> {
+  const { stdout } = await run(
+    'ffmpeg',
+    [
       '-loglevel',
       'error',
-      '-y',
       ...clip.input,
       '-frames:v',
       String(clip.frames),
       '-vf',
-      clip.filter,
-      '-q:v',
-      '3',
-      path.join(dir, 'f-%02d.jpg'),
-    ]);
-    const files = (await readdir(dir)).sort();
-    return await Promise.all(files.map((f) => readFile(path.join(dir, f))));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+      clip.full ? clip.filter : `${clip.filter},scale=640:360`,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const size = 640 * 360 * 3;
+  return Array.from({ length: Math.floor(stdout.length / size) }, (_, i) => ({
+    width: 640,
+    height: 360,
+    data: new Uint8Array(stdout.buffer, stdout.byteOffset + i * size, size),
+  }));
 }

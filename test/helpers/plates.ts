@@ -9,6 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { RgbImage } from '../../detectors/types.js';
 
 const run = promisify(execFile);
 
@@ -78,22 +79,30 @@ const VARIANTS: Record<Variant, string[]> = {
   small: ['scale=iw*0.42:-2'],
 };
 
-/** Renders one plate in one variant to `file` (PNG). */
-export async function renderPlate(spec: PlateSpec, file: string, variant: Variant = 'clean', latin: string = CJK_FONT): Promise<void> {
+/** Renders one plate in one variant, on its 640 × 360 frame, as raw RGB (one ffmpeg run, no decode). */
+export async function renderPlate(spec: PlateSpec, variant: Variant = 'clean', latin: string = CJK_FONT): Promise<RgbImage> {
   const height = spec.rows === 1 ? 140 : 220;
   const filters = [...glyphs(spec, latin), ...VARIANTS[variant], 'pad=640:360:(ow-iw)/2:(oh-ih)/2:color=0x606060'];
-  await run('ffmpeg', [
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=${spec.background}:s=440x${height}`,
-    '-frames:v',
-    '1',
-    '-vf',
-    filters.join(','),
-    file,
-  ]);
+  const { stdout } = await run(
+    'ffmpeg',
+    [
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `color=c=${spec.background}:s=440x${height}`,
+      '-frames:v',
+      '1',
+      '-vf',
+      filters.join(','),
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ],
+    { encoding: 'buffer', maxBuffer: 8 * 1024 * 1024 },
+  );
+  return { width: 640, height: 360, data: new Uint8Array(stdout.buffer, stdout.byteOffset, 640 * 360 * 3) };
 }
