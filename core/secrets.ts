@@ -22,6 +22,7 @@ export const SECRET_KEYS = [
   'auth',
   'sig',
   'secretAccessKey',
+  'apiKey',
 ] as const;
 
 const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS);

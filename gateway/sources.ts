@@ -20,6 +20,7 @@ import { pushSourcesByName, sourcesByName } from '../devices/sources/registry.js
 import type { PushRequest, PushResult, PushSourceDefinition, SourceDefinition, SourceEvent } from '../devices/sources/types.js';
 import type { Config } from './config/schema.js';
 import { type ModbusChannel, ModbusPollers } from './modbus.js';
+import { OnenetPoller } from './onenet-poll.js';
 import { modbusAddress } from '../devices/sources/modbus.js';
 import type { DeviceInfo } from '../devices/types.js';
 import type { GatewayDevice } from './devices/directory.js';
@@ -156,6 +157,8 @@ export class Sources implements Service {
   /** Modbus controllers, polled (sources.modbus). */
   private readonly modbus?: ModbusPollers;
   private readonly modbusBound = new Map<string, { bound: Bound; controller: string }>();
+  /** OneNET's API, polled where its push cannot reach (sources.onenet.poll). */
+  private readonly onenetPoll?: OnenetPoller;
 
   constructor(private readonly opts: SourcesOptions) {
     const sections = opts.config.sources as Record<string, Record<string, unknown> | undefined>;
@@ -165,6 +168,21 @@ export class Sources implements Service {
       this.running.set(name, new RunningSource(def, settings, this));
     }
     this.bind();
+    const onenet = this.running.get('onenet');
+    const poll = opts.config.sources.onenet?.poll;
+    if (onenet && poll?.apiKey) {
+      this.onenetPoll = new OnenetPoller(
+        { ...poll, apiKey: poll.apiKey },
+        () => [...onenet.byId.values()].map((b) => b.source.id),
+        (ev) => {
+          onenet.messages++;
+          opts.counters.inc('source_messages_total', { source: 'onenet' });
+          this.dispatch(onenet, ev, Buffer.alloc(0), '');
+        },
+        opts.counters,
+        opts.log.child({ source: 'onenet' }),
+      );
+    }
     const modbus = opts.config.sources.modbus;
     if (modbus) {
       const channels: Array<ModbusChannel & { controller: string }> = [];
@@ -228,11 +246,13 @@ export class Sources implements Service {
   start(): void {
     for (const [name, r] of this.running) r.start(`gridedge-${this.opts.config.gateway.id}-${name}`);
     this.modbus?.start();
+    this.onenetPoll?.start();
   }
 
   async stop(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.stop()));
     await this.modbus?.stop();
+    await this.onenetPoll?.stop();
   }
 
   /** Whether `deviceId` comes through a source (its commands go down through it). */

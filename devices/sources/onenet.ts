@@ -12,6 +12,16 @@
  *   gateway answers at once and takes a repeat only once.
  *
  * A device is named by its IMEI (NB-IoT) or its OneNET dev_id.
+ *
+ * Where OneNET's push cannot reach the gateway (no public address, a site behind NAT), the
+ * gateway polls OneNET's API instead (`poll`), as OneNET's NB-IoT application guide documents it,
+ * with the product's master key in the `api-key` header:
+ * - `GET /devices/getbyimei?imei=…` → `{"errno":0,"data":{"id":"5241665","online":true,…}}`, the
+ *   device id and whether it is online (once per device, then its id is kept);
+ * - `GET /devices/{id}/datastreams` → `{"errno":0,"data":[{"id":"3200_0_5500","current_value":1,
+ *   "update_at":"2026-12-03 09:23:17"},…]}`, each data stream's latest value, its time in Beijing
+ *   time (UTC+8). A value is taken when its update_at is new; the first poll takes them all (the
+ *   state the gateway has not seen).
  */
 import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
@@ -29,13 +39,68 @@ export const OnenetConfig = Type.Object(
       description: 'where OneNET pushes, on the API port',
     }),
     maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 4_194_304, default: 262_144 }),
+    poll: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://[^\\s]+$', default: 'https://api.heclouds.com', description: "OneNET's API" }),
+          apiKey: Type.Optional(
+            Type.String({ minLength: 8, maxLength: 128, description: "the product's master key (or GRIDEDGE_SOURCE_APIKEY_ONENET)" }),
+          ),
+          everySeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'how often each device is read' }),
+          timeoutMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
+        },
+        {
+          additionalProperties: false,
+          description: "read OneNET's API for the devices' latest values, where OneNET's push cannot reach the gateway",
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
+export interface OnenetPollSettings {
+  url: string;
+  apiKey?: string;
+  everySeconds: number;
+  timeoutMs: number;
+}
 export interface OnenetSettings {
   token?: string;
   path: string;
   maxBodyBytes: number;
+  poll?: OnenetPollSettings;
+}
+
+/** OneNET's times ("2026-12-03 09:23:17") are Beijing time, UTC+8: the instant they name, or undefined. */
+export function beijingTime(text: unknown): number | undefined {
+  if (typeof text !== 'string' || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/.test(text)) return undefined;
+  const t = Date.parse(`${text.replace(' ', 'T')}+08:00`);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/**
+ * One device's `GET /devices/{id}/datastreams` answer as source events: each stream whose
+ * update_at is not the one in `seen` (stream → update_at, updated here). A malformed answer is
+ * one refused event; an OneNET error (errno ≠ 0) is thrown, for the poller to count and log.
+ */
+export function datastreamEvents(imei: string, answer: unknown, seen: Map<string, string>): SourceEvent[] {
+  const a = answer as { errno?: unknown; error?: unknown; data?: unknown } | null;
+  if (!a || typeof a !== 'object') return [{ type: 'refused', externalId: imei, reason: 'datastreams answer is not a JSON object' }];
+  if (a.errno !== 0) throw new Error(`OneNET errno ${String(a.errno)}: ${String(a.error ?? '').slice(0, 120)}`);
+  if (!Array.isArray(a.data)) return [{ type: 'refused', externalId: imei, reason: 'datastreams answer has no data list' }];
+  const events: SourceEvent[] = [];
+  for (const s of a.data.slice(0, 500) as Array<Record<string, unknown>>) {
+    if (typeof s?.id !== 'string' || s.current_value === undefined) continue; // a stream with no value yet
+    const at = beijingTime(s.update_at);
+    if (at === undefined) {
+      events.push({ type: 'refused', externalId: imei, reason: `stream ${s.id.slice(0, 40)}: update_at is not a Beijing time` });
+      continue;
+    }
+    if (seen.get(s.id) === s.update_at) continue;
+    seen.set(s.id, s.update_at as string);
+    events.push({ type: 'data', externalId: imei, input: { json: { ds_id: s.id, value: s.current_value as never }, ts: at } });
+  }
+  return events;
 }
 
 /** Base64(MD5(token + nonce + msg)): OneNET's signature. */

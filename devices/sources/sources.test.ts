@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chirpstack, type ChirpstackSettings } from './chirpstack.js';
 import { zigbee2mqtt, type Zigbee2mqttSettings } from './zigbee2mqtt.js';
-import { onenet, onenetSignature, type OnenetSettings, rawMember } from './onenet.js';
+import { beijingTime, datastreamEvents, onenet, onenetSignature, type OnenetSettings, rawMember } from './onenet.js';
 import { ctwing, ctwingAllowList, type CtwingSettings } from './ctwing.js';
 
 const z: Zigbee2mqttSettings = { url: 'mqtt://x', baseTopic: 'zigbee2mqtt', maxMessageBytes: 65_536, offlineAfterSeconds: 60 };
@@ -132,6 +132,46 @@ describe('OneNET data push', () => {
       ),
       { numRuns: runs },
     );
+  });
+});
+
+describe('OneNET API answers (polling)', () => {
+  it('reads update_at as Beijing time and takes each stream once per new time', () => {
+    expect(new Date(beijingTime('2026-12-03 09:23:17')!).toISOString()).toBe('2026-12-03T01:23:17.000Z');
+    expect(beijingTime('2026-12-03T09:23:17Z')).toBeUndefined();
+    expect(beijingTime(1764725000000)).toBeUndefined();
+    const seen = new Map<string, string>();
+    const answer = (v: number, at: string) => ({
+      errno: 0,
+      error: 'succ',
+      data: [
+        { id: '3200_0_5500', current_value: v, update_at: at },
+        { id: 'empty', update_at: at }, // no value yet: skipped
+      ],
+    });
+    const first = datastreamEvents('863412045678911', answer(1, '2026-12-03 09:23:17'), seen);
+    expect(first).toEqual([
+      {
+        type: 'data',
+        externalId: '863412045678911',
+        input: { json: { ds_id: '3200_0_5500', value: 1 }, ts: Date.parse('2026-12-03T01:23:17Z') },
+      },
+    ]);
+    expect(datastreamEvents('863412045678911', answer(1, '2026-12-03 09:23:17'), seen)).toEqual([]);
+    expect(datastreamEvents('863412045678911', answer(0, '2026-12-03 09:24:00'), seen)).toHaveLength(1);
+  });
+
+  it('refuses a malformed answer and throws on an OneNET error, naming it', () => {
+    const seen = new Map<string, string>();
+    expect(datastreamEvents('1', 'nope', seen)).toEqual([
+      { type: 'refused', externalId: '1', reason: 'datastreams answer is not a JSON object' },
+    ]);
+    expect(datastreamEvents('1', { errno: 0, data: {} }, seen)[0]).toMatchObject({ type: 'refused' });
+    expect(datastreamEvents('1', { errno: 0, data: [{ id: 'x', current_value: 1, update_at: 'yesterday' }] }, seen)[0]).toMatchObject({
+      type: 'refused',
+      reason: 'stream x: update_at is not a Beijing time',
+    });
+    expect(() => datastreamEvents('1', { errno: 3, error: 'auth failed' }, seen)).toThrow(/errno 3: auth failed/);
   });
 });
 

@@ -182,7 +182,12 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
     if (s && envPassword) s.password = envPassword;
   }
   if (raw.sources.onenet && env.GRIDEDGE_SOURCE_TOKEN_ONENET) raw.sources.onenet.token = env.GRIDEDGE_SOURCE_TOKEN_ONENET;
-  if (raw.sources.onenet && !raw.sources.onenet.token && requireSecrets)
+  const onenetPoll = raw.sources.onenet?.poll;
+  if (onenetPoll && env.GRIDEDGE_SOURCE_APIKEY_ONENET) onenetPoll.apiKey = env.GRIDEDGE_SOURCE_APIKEY_ONENET;
+  if (onenetPoll && !onenetPoll.apiKey && requireSecrets)
+    problems.push("sources.onenet.poll.apiKey: missing (the product's master key, or GRIDEDGE_SOURCE_APIKEY_ONENET)");
+  // Polling alone needs no push token: the push URL then answers 503.
+  if (raw.sources.onenet && !raw.sources.onenet.token && !onenetPoll && requireSecrets)
     problems.push("sources.onenet.token: missing (the token of OneNET's push page, or GRIDEDGE_SOURCE_TOKEN_ONENET)");
   const ct = raw.sources.ctwing;
   if (ct && env.GRIDEDGE_SOURCE_TOKEN_CTWING) ct.token = env.GRIDEDGE_SOURCE_TOKEN_CTWING;
