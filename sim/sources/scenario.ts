@@ -67,6 +67,12 @@ const digits = (id: string, n: number) =>
     .padStart(n, '0')
     .slice(-n);
 
+/** The platform reports the device offline now, and online again after `seconds` (when given). */
+async function offlineFor(a: Args, online: (on: boolean) => Promise<unknown>): Promise<void> {
+  await online(false);
+  if (typeof a.seconds === 'number') setTimeout(() => void online(true).catch(() => undefined), a.seconds * 1000).unref();
+}
+
 function urlProblem(o: Record<string, unknown>, key: string, schemes: string[], what: string): string[] {
   const v = o[key];
   if (typeof v !== 'string') return [`options.${key}: ${what}`];
@@ -137,11 +143,7 @@ export const ctwingSmoke: SourceFleetKind = {
       await sim.report({ battery_value: Math.round(sim.battery) });
     },
     /** The platform's deviceOnlineOfflineReport: offline now, online again after `seconds` (when given). */
-    offline: async (s, a) => {
-      const sim = s as CtwingSmoke;
-      await sim.online(false);
-      if (typeof a.seconds === 'number') setTimeout(() => void sim.online(true).catch(() => undefined), a.seconds * 1000).unref();
-    },
+    offline: (s, a) => offlineFor(a, (on) => (s as CtwingSmoke).online(on)),
     online: async (s) => void (await (s as CtwingSmoke).online(true)),
   },
 };
@@ -336,11 +338,7 @@ export const zigbeeHs1sa: SourceFleetKind = {
       await sim.state();
     },
     /** zigbee2mqtt marks the device offline (availability), online again after `seconds` (when given). */
-    offline: async (s, a) => {
-      const sim = s as Hs1sa;
-      await sim.availability(false);
-      if (typeof a.seconds === 'number') setTimeout(() => void sim.availability(true).catch(() => undefined), a.seconds * 1000).unref();
-    },
+    offline: (s, a) => offlineFor(a, (on) => (s as Hs1sa).availability(on)),
     online: (s) => (s as Hs1sa).availability(true),
   },
 };
@@ -403,11 +401,7 @@ export const onenetSmoke: SourceFleetKind = {
       sim.battery = num(a, 'battery', 10);
       await sim.point('3_0_9', Math.round(sim.battery));
     },
-    offline: async (s, a) => {
-      const sim = s as OnenetSmoke;
-      await sim.online(false);
-      if (typeof a.seconds === 'number') setTimeout(() => void sim.online(true).catch(() => undefined), a.seconds * 1000).unref();
-    },
+    offline: (s, a) => offlineFor(a, (on) => (s as OnenetSmoke).online(on)),
     online: (s) => (s as OnenetSmoke).online(true),
   },
 };
