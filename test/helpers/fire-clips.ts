@@ -4,12 +4,9 @@
  * blinking warning light in front of a yellow wall, a rotating beacon, brake lights, headlights,
  * a sunset, a flickering fluorescent light. Rendered with ffmpeg's geq (N is the frame number).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { RgbImage } from '../../detectors/types.js';
+import { renderFrames } from './raw-frames.js';
 import { flameGeq } from '../../sim/camera/scenes.js';
-
-const run = promisify(execFile);
 const DARKNET = '/usr/share/darknet/data';
 
 export interface Clip {
@@ -133,29 +130,6 @@ export const CLIPS: Clip[] = [
 ];
 
 /** Renders a clip's frames as raw RGB, as the camera stage hands frames over (one ffmpeg run, no per-frame decode). */
-export async function renderClip(clip: Clip): Promise<RgbImage[]> {
-  const { stdout } = await run(
-    'ffmpeg',
-    [
-      '-loglevel',
-      'error',
-      ...clip.input,
-      '-frames:v',
-      String(clip.frames),
-      '-vf',
-      clip.full ? clip.filter : `${clip.filter},scale=640:360`,
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      'pipe:1',
-    ],
-    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
-  );
-  const size = 640 * 360 * 3;
-  return Array.from({ length: Math.floor(stdout.length / size) }, (_, i) => ({
-    width: 640,
-    height: 360,
-    data: new Uint8Array(stdout.buffer, stdout.byteOffset + i * size, size),
-  }));
+export function renderClip(clip: Clip): Promise<RgbImage[]> {
+  return renderFrames(clip.input, clip.full ? clip.filter : `${clip.filter},scale=640:360`, clip.frames);
 }

@@ -7,11 +7,8 @@
  * font. Variants: warped (seen from the side), blurred, small (far from the camera); each is
  * placed on a grey 640 × 360 frame, as a camera would show it.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { RgbImage } from '../../detectors/types.js';
-
-const run = promisify(execFile);
+import { renderFrames } from './raw-frames.js';
 
 export const CJK_FONT = '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc';
 export const LATIN_FONTS = {
@@ -83,26 +80,6 @@ const VARIANTS: Record<Variant, string[]> = {
 export async function renderPlate(spec: PlateSpec, variant: Variant = 'clean', latin: string = CJK_FONT): Promise<RgbImage> {
   const height = spec.rows === 1 ? 140 : 220;
   const filters = [...glyphs(spec, latin), ...VARIANTS[variant], 'pad=640:360:(ow-iw)/2:(oh-ih)/2:color=0x606060'];
-  const { stdout } = await run(
-    'ffmpeg',
-    [
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      `color=c=${spec.background}:s=440x${height}`,
-      '-frames:v',
-      '1',
-      '-vf',
-      filters.join(','),
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      'pipe:1',
-    ],
-    { encoding: 'buffer', maxBuffer: 8 * 1024 * 1024 },
-  );
-  return { width: 640, height: 360, data: new Uint8Array(stdout.buffer, stdout.byteOffset, 640 * 360 * 3) };
+  const [frame] = await renderFrames(['-f', 'lavfi', '-i', `color=c=${spec.background}:s=440x${height}`], filters.join(','), 1);
+  return frame!;
 }
