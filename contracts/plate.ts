@@ -68,16 +68,16 @@ export function parsePlate(raw: string): string | undefined {
   let compact = normalizePlate(raw.trim());
   // A letter or digit before the province character is the plate's edge or bolt read as one.
   if (/^[A-Z0-9][^A-Z0-9]/.test(compact) && PROVINCES.includes(compact[1]!)) compact = compact.slice(1);
-  if (compact.startsWith('使') || compact.startsWith('民航')) {
-    const head = compact.startsWith('使') ? 1 : 2;
-    const fixed = compact.slice(0, head) + compact.slice(head).replace(/O/g, '0').replace(/I/g, '1');
-    return isPlate(fixed) ? fixed : undefined;
+  // The head the serial follows: 使, 民航, or a civil plate's province character and letter.
+  const head = compact.startsWith('使') ? 1 : compact.startsWith('民航') ? 2 : 0;
+  if (!head) {
+    if (compact[1] === 'I' && /[A-Z]/.test(compact[2] ?? '')) compact = compact[0]! + compact.slice(2);
+    // 澳 read without its water radical is 奥, which closes no plate.
+    if (compact.endsWith('奥')) compact = `${compact.slice(0, -1)}澳`;
+    if (compact.length < 7 || compact.length > 9) return undefined;
   }
-  if (compact[1] === 'I' && /[A-Z]/.test(compact[2] ?? '')) compact = compact[0]! + compact.slice(2);
-  // 澳 read without its water radical is 奥, which closes no plate.
-  if (compact.endsWith('奥')) compact = `${compact.slice(0, -1)}澳`;
-  if (compact.length < 7 || compact.length > 9) return undefined;
-  const fixed = compact.slice(0, 2) + compact.slice(2).replace(/O/g, '0').replace(/I/g, '1');
+  const at = head || 2;
+  const fixed = compact.slice(0, at) + compact.slice(at).replace(/O/g, '0').replace(/I/g, '1');
   return isPlate(fixed) ? fixed : undefined;
 }
 

@@ -133,3 +133,8 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): string
 export function StringEnum<T extends string>(values: readonly T[], options: { description?: string; default?: T } = {}) {
   return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 }
+
+/** A daily window of local time, `HH:MM-HH:MM`, which may wrap past midnight (22:00-06:00). */
+export function LocalHours(description: string) {
+  return Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$', description });
+}

@@ -175,7 +175,7 @@ export class Gateway {
       onVideoSource: (v) => {
         const detect = config.vision.liveVideoDetect;
         // Defaults inside the config's union are not filled by the validator: filled here.
-        const camera = streamCamera(`${v.deviceId}-video`, v.grid, v.url, `${v.deviceId} live video`);
+        const camera = streamCamera(videoCameraId(v.deviceId), v.grid, v.url, `${v.deviceId} live video`);
         void this.cameras.upsert({
           ...camera,
           ...(detect ? { detect: { ...detect, minSize: detect.minSize ?? 16, zones: detect.zones ?? [] } } : {}),
@@ -183,7 +183,7 @@ export class Gateway {
       },
       onVideoSourceEnd: (v) => {
         void this.cameras
-          .remove(`${v.deviceId}-video`)
+          .remove(videoCameraId(v.deviceId))
           .catch((err: unknown) => log.warn({ device: v.deviceId, err: (err as Error).message }, 'could not stop the live video camera'));
       },
       snapshots: {
@@ -427,3 +427,6 @@ export class Gateway {
     this.log.info('gateway stopped');
   }
 }
+
+/** The camera a device's live video becomes (a drone's, a dock's). */
+const videoCameraId = (deviceId: string) => `${deviceId}-video`;

@@ -174,11 +174,7 @@ export class Sources implements Service {
       this.onenetPoll = new OnenetPoller(
         { ...poll, apiKey: poll.apiKey },
         () => [...onenet.byId.values()].map((b) => b.source.id),
-        (ev) => {
-          onenet.messages++;
-          opts.counters.inc('source_messages_total', { source: 'onenet' });
-          this.dispatch(onenet, ev, Buffer.alloc(0), '');
-        },
+        (ev) => this.take(onenet, ev, Buffer.alloc(0)),
         opts.counters,
         opts.log.child({ source: 'onenet' }),
       );
@@ -335,11 +331,16 @@ export class Sources implements Service {
         r.seen.add(key);
         if (r.seen.size > 10_000) r.seen.delete(r.seen.values().next().value!);
       }
-      r.messages++;
-      counters.inc('source_messages_total', { source: name });
-      this.dispatch(r, ev, req.body, '');
+      this.take(r, ev, req.body);
     });
     return { status: result.status, body: result.body };
+  }
+
+  /** One message a platform pushed or a poll read: counted, then dispatched. */
+  private take(r: RunningSource, ev: SourceEvent, payload: Buffer): void {
+    r.messages++;
+    this.opts.counters.inc('source_messages_total', { source: r.def.name });
+    this.dispatch(r, ev, payload, '');
   }
 
   private dispatch(r: RunningSource, ev: SourceEvent, payload: Buffer, topic: string): void {

@@ -6,6 +6,7 @@
  * One instance per camera: it keeps a few frames of history. A single picture gets the colour
  * evidence only, scored lower.
  */
+import { MOTOR_VEHICLE_LABELS } from '../object/labels.js';
 import type { Box, Detection, Detector, RgbImage } from '../types.js';
 
 export interface FireOptions {
@@ -18,7 +19,7 @@ export interface FireOptions {
   history?: number;
 }
 
-export interface Small {
+interface Small {
   w: number;
   h: number;
   /** Intensity per cell, 0..255. */
@@ -171,7 +172,7 @@ export class FireDetector implements Detector {
   }
 }
 
-export interface Region extends Box {
+interface Region extends Box {
   cells: number;
   members: Int32Array;
 }
@@ -241,7 +242,7 @@ export function flameLike(f: Flicker): boolean {
   return f.coherence <= 0.8 && f.roughness >= 0.2 && f.shapeChange >= 0.05;
 }
 
-export function flickerOf(now: Small, past: Small[], r: Region): Flicker {
+function flickerOf(now: Small, past: Small[], r: Region): Flicker {
   let total = 0;
   let n = 0;
   let coherence = 0;
@@ -261,12 +262,16 @@ export function flickerOf(now: Small, past: Small[], r: Region): Flicker {
       const d = b.gray[i]! - a.gray[i]!;
       signed += d;
       abs += Math.abs(d);
-      // The right and lower neighbours inside the region.
-      for (const j of [i + 1, i + b.w]) {
-        if (j < member.length && member[j] && (j !== i + 1 || j % b.w !== 0)) {
-          rough += Math.abs(d - (b.gray[j]! - a.gray[j]!));
-          roughN++;
-        }
+      // The right and lower neighbours inside the region (no array per cell: this runs per frame).
+      const right = i + 1;
+      if (right % b.w !== 0 && member[right]) {
+        rough += Math.abs(d - (b.gray[right]! - a.gray[right]!));
+        roughN++;
+      }
+      const below = i + b.w;
+      if (below < member.length && member[below]) {
+        rough += Math.abs(d - (b.gray[below]! - a.gray[below]!));
+        roughN++;
       }
     }
     total += abs;
@@ -328,16 +333,14 @@ function scale(r: Box, sx: number, sy: number): Box {
   return { x: r.x * sx, y: r.y * sy, w: r.w * sx, h: r.h * sy };
 }
 
-/** Vehicles whose lights look like flames (bicycles carry none worth the name). */
-const LIT_VEHICLES = new Set(['car', 'motorcycle', 'bus', 'truck']);
-
 /**
  * The object detector's second opinion on flames, for a camera that runs both: a small flame
  * region (under a twentieth of the vehicle's box) centred inside a vehicle's box is its tail,
  * brake or indicator light, not a fire. A burning car's flames are larger than that and stand.
  */
 export function vetoVehicleLamps(found: Detection[]): { kept: Detection[]; vetoed: number } {
-  const vehicles = found.filter((d) => LIT_VEHICLES.has(d.label));
+  // Bicycles carry no lights worth the name.
+  const vehicles = found.filter((d) => MOTOR_VEHICLE_LABELS.has(d.label));
   if (!vehicles.length) return { kept: found, vetoed: 0 };
   const kept = found.filter((d) => {
     if (d.label !== 'fire') return true;

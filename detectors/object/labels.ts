@@ -87,3 +87,8 @@ export const COCO_LABELS = [
 
 /** What a community gateway cares about by default: people and what moves on its roads. */
 export const DEFAULT_OBJECT_LABELS = ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'];
+
+/** The COCO labels that are vehicles (captured as `vehicle`, counted as vehicles on a line). */
+export const VEHICLE_LABELS: ReadonlySet<string> = new Set(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
+/** Vehicles with an engine and lights: the ones that park in a fire lane, whose lamps look like flames. */
+export const MOTOR_VEHICLE_LABELS: ReadonlySet<string> = new Set(['car', 'motorcycle', 'bus', 'truck']);

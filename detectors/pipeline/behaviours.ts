@@ -8,24 +8,19 @@
  * ground (zones.anchor), so a person's head passing over a line drawn on the road is no crossing.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { StringEnum } from '../../core/schema.js';
+import { LocalHours, StringEnum } from '../../core/schema.js';
+import { MOTOR_VEHICLE_LABELS, VEHICLE_LABELS } from '../object/labels.js';
 import type { Track, TrackEvent } from './tracker.js';
-import { anchor, inside, type Zone } from './zones.js';
+import { anchor, inside, PicturePoint, PlaceName, type Zone } from './zones.js';
 
 type Point = [number, number];
 
-const PointSchema = Type.Tuple([Type.Number({ minimum: 0, maximum: 1 }), Type.Number({ minimum: 0, maximum: 1 })], {
-  description: '[x, y] as shares of the picture width and height, 0..1',
-});
-
 export const LineSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: 'line name: letters, digits, _ . -' }),
-    from: PointSchema,
-    to: PointSchema,
-    inside: Type.Tuple([Type.Number({ minimum: 0, maximum: 1 }), Type.Number({ minimum: 0, maximum: 1 })], {
-      description: 'a point on the inside of the line (the community side): crossing towards it is "in"',
-    }),
+    name: PlaceName('line'),
+    from: PicturePoint(),
+    to: PicturePoint(),
+    inside: PicturePoint('a point on the inside of the line (the community side): crossing towards it is "in"'),
     labels: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         minItems: 1,
@@ -37,21 +32,13 @@ export const LineSchema = Type.Object(
         description: 'a person crossing this way raises person.line_crossing (default: count only, no incident)',
       }),
     ),
-    hours: Type.Optional(
-      Type.String({
-        pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$',
-        description: 'alarm only in HH:MM-HH:MM local time, may wrap past midnight; always when absent',
-      }),
-    ),
+    hours: Type.Optional(LocalHours('alarm only in HH:MM-HH:MM local time, may wrap past midnight; always when absent')),
   },
   { additionalProperties: false },
 );
 export type Line = Static<typeof LineSchema>;
 
-export const PEOPLE = new Set(['person']);
-export const VEHICLES = new Set(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
-/** Vehicles that park: a bicycle left in a fire lane is not what a no-parking zone is about. */
-const PARKERS = new Set(['car', 'motorcycle', 'bus', 'truck']);
+const PEOPLE: ReadonlySet<string> = new Set(['person']);
 
 export type BehaviourEvent =
   /** `class`: person or vehicle, or the label itself for other labels a line names. */
@@ -88,7 +75,7 @@ interface TrackState {
 }
 
 const classOf = (label: string): 'person' | 'vehicle' | undefined =>
-  PEOPLE.has(label) ? 'person' : VEHICLES.has(label) ? 'vehicle' : undefined;
+  PEOPLE.has(label) ? 'person' : VEHICLE_LABELS.has(label) ? 'vehicle' : undefined;
 
 export class Behaviours {
   private readonly state = new Map<string, TrackState>();
@@ -160,7 +147,9 @@ export class Behaviours {
   private dwell(t: Track, s: TrackState, p: Point, from: number, at: number, out: BehaviourEvent[], width: number): void {
     for (const zone of this.zones) {
       if (zone.mode !== 'loitering' && zone.mode !== 'no_parking') continue;
-      const applies = zone.labels ? zone.labels.includes(t.label) : (zone.mode === 'loitering' ? PEOPLE : PARKERS).has(t.label);
+      const applies = zone.labels
+        ? zone.labels.includes(t.label)
+        : (zone.mode === 'loitering' ? PEOPLE : MOTOR_VEHICLE_LABELS).has(t.label);
       if (!applies) continue;
       if (!inside(p, zone.polygon)) {
         s.stays.delete(zone.name);

@@ -6,16 +6,22 @@
  * (a fire lane) one when a vehicle stands still there `seconds` (behaviours.ts).
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { StringEnum } from '../../core/schema.js';
+import { LocalHours, StringEnum } from '../../core/schema.js';
+import { VEHICLE_LABELS } from '../object/labels.js';
 import type { Box, Detection } from '../types.js';
 
-const Point = Type.Tuple([Type.Number({ minimum: 0, maximum: 1 }), Type.Number({ minimum: 0, maximum: 1 })], {
-  description: '[x, y] as shares of the picture width and height, 0..1',
-});
+/** A point on the picture, `[x, y]` as shares of its width and height (0..1): zones' corners, lines' ends. */
+export const PicturePoint = (description = '[x, y] as shares of the picture width and height, 0..1') =>
+  Type.Tuple([Type.Number({ minimum: 0, maximum: 1 }), Type.Number({ minimum: 0, maximum: 1 })], { description });
+
+/** A zone's or line's name: it goes in incident keys and series tags. */
+export const PlaceName = (what: string) =>
+  Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: `${what} name: letters, digits, _ . -` });
+
 export const ZoneSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: 'zone name: letters, digits, _ . -' }),
-    polygon: Type.Array(Point, { minItems: 3, maxItems: 64, description: 'three or more [x, y] corners' }),
+    name: PlaceName('zone'),
+    polygon: Type.Array(PicturePoint(), { minItems: 3, maxItems: 64, description: 'three or more [x, y] corners' }),
     mode: StringEnum(['include', 'exclude', 'restricted', 'loitering', 'no_parking'] as const, {
       description:
         'include: only count objects here; exclude: ignore objects here; restricted: a person here (in hours) raises ' +
@@ -33,10 +39,7 @@ export const ZoneSchema = Type.Object(
       Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'labels the zone applies to (default: all)' }),
     ),
     hours: Type.Optional(
-      Type.String({
-        pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$',
-        description: 'restricted, loitering, no_parking: HH:MM-HH:MM local time, may wrap past midnight; always when absent',
-      }),
+      LocalHours('restricted, loitering, no_parking: HH:MM-HH:MM local time, may wrap past midnight; always when absent'),
     ),
   },
   { additionalProperties: false },
@@ -45,7 +48,7 @@ export type Zone = Static<typeof ZoneSchema>;
 
 /** Where an object is: people stand and vehicles roll on the ground (bottom centre); the rest by their centre. */
 export function anchor(d: { label: string; box: Box }): [number, number] {
-  const grounded = ['person', 'bicycle', 'car', 'motorcycle', 'bus', 'truck'].includes(d.label);
+  const grounded = d.label === 'person' || VEHICLE_LABELS.has(d.label);
   return [d.box.x + d.box.w / 2, grounded ? d.box.y + d.box.h : d.box.y + d.box.h / 2];
 }
 

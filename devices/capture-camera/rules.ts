@@ -13,6 +13,7 @@ export function captureRules(lists: Watchlists) {
     if (message.type !== 'capture' || message.subject !== 'plate' || !message.plate) return [];
     const plate = message.plate;
     const resident = lists.isResident(plate);
+    const type = plateType(plate, message.plateColor);
     const out: RuleOutput[] = [
       {
         action: 'record',
@@ -21,7 +22,7 @@ export function captureRules(lists: Watchlists) {
         fields: {
           plate,
           plate_valid: isPlate(plate),
-          ...(plateType(plate, message.plateColor) ? { plate_type: plateType(plate, message.plateColor)! } : {}),
+          ...(type ? { plate_type: type } : {}),
           ...(message.direction ? { direction: message.direction } : {}),
           ...(message.sha256 ? { sha256: message.sha256 } : {}),
         },

@@ -5,12 +5,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FieldValue } from '../types.js';
 import { normalizePlate, plateType } from '../../contracts/plate.js';
+import { LocalHours } from '../../core/schema.js';
 
 const Plate = Type.String({ minLength: 2, maxLength: 16, description: 'plate text; separators (· - . spaces) are ignored' });
-const Hours = Type.String({
-  pattern: '^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$',
-  description: 'HH:MM-HH:MM local time; may wrap past midnight (22:00-06:00)',
-});
+const Hours = LocalHours('HH:MM-HH:MM local time; may wrap past midnight (22:00-06:00)');
 
 export const WatchlistSchema = Type.Object(
   {

@@ -21,6 +21,9 @@ const Envelope = (data: ReturnType<typeof Type.Object>) =>
     { additionalProperties: false },
   );
 
+/** A live video address a drone or dock gives: rtsp:// or rtsps://, no spaces. */
+export const RTSP_URL = /^rtsps?:\/\/\S+$/;
+
 const Num = (min: number, max: number, what: string) =>
   Type.Optional(Type.Number({ minimum: min, maximum: max, description: `${what}, ${min}..${max}` }));
 
@@ -140,7 +143,7 @@ export function decode(channel: string, payload: Buffer, ctx: DecodeContext): De
       // live_start_push over RTSP answers with the dock's stream URL in `output`: an announced video.
       const output = (v.data as { output?: unknown }).output;
       const live: Normalized[] =
-        v.method === 'live_start_push' && v.data.result === 0 && typeof output === 'string' && /^rtsps?:\/\/\S+$/.test(output)
+        v.method === 'live_start_push' && v.data.result === 0 && typeof output === 'string' && RTSP_URL.test(output)
           ? [
               {
                 type: 'event',

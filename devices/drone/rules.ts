@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import type { KindRuntime, Normalized, RuleContext, RuleOutput } from '../types.js';
+import { RTSP_URL } from './codec.js';
 import { breach, type Fence } from './geo.js';
 
 const LatLon = Type.Tuple([
@@ -129,9 +130,7 @@ export function droneRules(settings: Settings) {
       out.push({ action: 'video_source', url: configured });
     }
     if (message.type === 'event') {
-      const announced = VIDEO_KEYS.map((k) => message.data[k]).find(
-        (v): v is string => typeof v === 'string' && /^rtsps?:\/\/\S+$/.test(v),
-      );
+      const announced = VIDEO_KEYS.map((k) => message.data[k]).find((v): v is string => typeof v === 'string' && RTSP_URL.test(v));
       if (announced && announced !== ctx.state.video) {
         ctx.state.video = announced;
         out.push({ action: 'video_source', url: announced });

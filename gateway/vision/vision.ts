@@ -8,7 +8,7 @@ import { type PlateType, plateType } from '../../contracts/plate.js';
 import { Value } from '@sinclair/typebox/value';
 import { annotate } from '../../detectors/annotate.js';
 import { encodeJpeg } from '../../detectors/image.js';
-import { COCO_LABELS, OBJECT_MIN_SCORE } from '../../detectors/object/labels.js';
+import { COCO_LABELS, OBJECT_MIN_SCORE, VEHICLE_LABELS } from '../../detectors/object/labels.js';
 import { type DetectorName, type DetectorSet, detectorSet } from '../../detectors/registry.js';
 import { DetectorPool, type PoolStats } from '../../detectors/pipeline/pool.js';
 import { Tracker, type Track, type TrackEvent } from '../../detectors/pipeline/tracker.js';
@@ -29,7 +29,6 @@ import type { CaptureSubject } from '../../contracts/capture.js';
 import type { CaptureInput } from '../captures/captures.js';
 
 const SUBJECT: Partial<Record<EvidenceClass, CaptureSubject>> = { face: 'face', plate: 'plate', person: 'person', vehicle: 'vehicle' };
-const VEHICLES = new Set(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
 const CAPTURED: Record<string, EvidenceClass> = {
   face: 'face',
   plate: 'plate',
@@ -72,6 +71,11 @@ export interface CameraVision {
 }
 
 interface PerCamera {
+  /** The camera config the detector set below was derived from (a re-created camera has a new one). */
+  config: GatewayCamera;
+  /** The detectors as run for tracking, and the score each label needs to start a track (trackingSet). */
+  set: DetectorSet;
+  highScore: Record<string, number>;
   tracker: Tracker;
   behaviours: Behaviours;
   /** The last frame read and what was kept of its detections, for the annotated view. */
@@ -175,8 +179,8 @@ export class Vision {
     const detect = camera?.detect;
     const pool = detect ? this.workers() : undefined;
     if (!camera || !detect || !pool) return;
-    const { set, highScore } = trackingSet(detectorSet(detect));
-    const p = this.perCamera(camera, Object.keys(set) as DetectorName[], highScore);
+    const p = this.perCamera(camera);
+    const { set, highScore } = p;
     const image: RgbImage = { width: frame.width, height: frame.height, data: frame.data };
     let found: Detection[];
     const t0 = performance.now();
@@ -219,12 +223,19 @@ export class Vision {
     this.behave(camera, p, p.behaviours.update(events, image.width, image.height, frame.at));
   }
 
-  private perCamera(camera: GatewayCamera, detectors: DetectorName[], highScore: Record<string, number>): PerCamera {
+  /** The camera's tracking state; its detector set is derived once per camera config, not per frame. */
+  private perCamera(camera: GatewayCamera): PerCamera {
     let p = this.per.get(camera.id);
+    if (p && p.config !== camera) Object.assign(p, { config: camera, ...trackingSet(detectorSet(camera.detect!)) });
     if (!p) {
+      const { set, highScore } = trackingSet(detectorSet(camera.detect!));
+      const detectors = Object.keys(set) as DetectorName[];
       const detect = camera.detect as { zones?: Zone[]; lines?: Line[] } | undefined;
       const { trackMissedFrames, sameFaceSeconds } = this.opts.config.vision;
       p = {
+        config: camera,
+        set,
+        highScore,
         tracker: new Tracker(camera.id, {
           maxMissed: trackMissedFrames,
           highScore,
@@ -258,7 +269,7 @@ export class Vision {
       const signal = this.rule(device, t, config?.detect?.zones as Zone[] | undefined, frame, at);
       if (signal) {
         p.raised.add(t.id);
-        this.track(signal.then((s) => s && this.opts.incidents.handle(s, device)));
+        this.raise(device, signal);
       }
     }
   }
@@ -392,8 +403,9 @@ export class Vision {
     }
   }
 
-  private raise(device: DeviceInfo, signal: Promise<IncidentSignal>): void {
-    this.track(signal.then((s) => this.opts.incidents.handle(s, device)));
+  /** An incident signal that is still being put together (its evidence encoded), handed on when ready. */
+  private raise(device: DeviceInfo, signal: Promise<IncidentSignal | undefined>): void {
+    this.track(signal.then((s) => s && this.opts.incidents.handle(s, device)));
   }
 
   /**
@@ -508,7 +520,7 @@ export class Vision {
     this.captures.push(record);
     if (this.captures.length > 500) this.captures.shift();
     this.opts.counters.inc('vision_captures_total', { label: t.label });
-    const kind = VEHICLES.has(t.label) ? 'vehicle' : t.label;
+    const kind = VEHICLE_LABELS.has(t.label) ? 'vehicle' : t.label;
     this.opts.sink.writeLine(
       toLine({
         measurement: 'capture',

@@ -120,11 +120,9 @@ async function render(
 /**
  * Effects as ffmpeg geq expressions over the picture, frame N of the loop: a flame (a noisy,
  * flickering teardrop, red → yellow at its core) and a smoke plume (grey, low saturation,
- * spreading frame by frame). ld(0) holds the effect's strength at the pixel.
- */
-/**
- * The flame as a geq filter's r/g/b expressions: centred at (cx, cy) (geq expressions of W and
- * H), `size` times the default (a tenth of the width wide, three tenths of the height tall).
+ * spreading frame by frame). ld(0) holds the effect's strength at the pixel. The flame is
+ * centred at (cx, cy) (geq expressions of W and H), `size` times the default (a tenth of the
+ * width wide, three tenths of the height tall).
  */
 export function flameGeq(cx = 'W/2', cy = 'H*0.70', size = 1): string {
   const flame =
@@ -156,26 +154,24 @@ async function renderScene(
 ): Promise<void> {
   const input: string[] = [];
   const filters: string[] = [];
+  if (spec.image && !existsSync(spec.image)) {
+    const hint = spec.image.startsWith(DARKNET)
+      ? ' (Debian package "darknet"; `npm test` installs it)'
+      : spec.image.startsWith(FACES)
+        ? ' (npm package @vladmandic/face-api; run npm install)'
+        : '';
+    throw new Error(`scene "${name}": picture ${spec.image} not found${hint}`);
+  }
   if (spec.image && spec.effect === 'walk') {
-    if (!existsSync(spec.image)) throw new Error(`scene "${name}": picture ${spec.image} not found`);
     // The picture enters at the left edge (a third of it showing) and leaves at the right.
     input.push('-f', 'lavfi', '-i', `color=c=${spec.color ?? '0x5a5f66'}:s=${width}x${height}`, '-loop', '1', '-i', spec.image);
     const complex =
       `[1:v]scale=-2:${Math.round(height * 0.9)}[p];` +
       `[0:v][p]overlay=x='-w*0.66+(W+w*0.32)*n/${frames - 1}':y=H*0.05:eval=frame:shortest=0`;
-    const args = ['-hide_banner', '-loglevel', 'error', '-y', ...input, '-frames:v', String(frames), '-filter_complex', complex];
-    await ffmpegRun(ffmpeg, [...args, '-q:v', '3', pattern], name);
+    await ffmpegRun(ffmpeg, sceneArgs(input, frames, ['-filter_complex', complex], pattern), name);
     return;
   }
   if (spec.image) {
-    if (!existsSync(spec.image)) {
-      const hint = spec.image.startsWith(DARKNET)
-        ? ' (Debian package "darknet"; `npm test` installs it)'
-        : spec.image.startsWith(FACES)
-          ? ' (npm package @vladmandic/face-api; run npm install)'
-          : '';
-      throw new Error(`scene "${name}": picture ${spec.image} not found${hint}`);
-    }
     input.push('-loop', '1', '-i', spec.image);
     filters.push(`scale=${width}:${height}:force_original_aspect_ratio=decrease`, `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2`);
   } else {
@@ -196,21 +192,12 @@ async function renderScene(
     );
   }
   if (spec.effect) filters.push('format=rgb24', `geq=${spec.effect === 'fire' ? FIRE : SMOKE}`);
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    ...input,
-    '-frames:v',
-    String(frames),
-    '-vf',
-    filters.join(',') || 'null',
-    '-q:v',
-    '3',
-    pattern,
-  ];
-  await ffmpegRun(ffmpeg, args, name);
+  await ffmpegRun(ffmpeg, sceneArgs(input, frames, ['-vf', filters.join(',') || 'null'], pattern), name);
+}
+
+/** ffmpeg's arguments for `frames` JPEGs of a scene from its inputs and filter arguments. */
+function sceneArgs(input: string[], frames: number, filter: string[], pattern: string): string[] {
+  return ['-hide_banner', '-loglevel', 'error', '-y', ...input, '-frames:v', String(frames), ...filter, '-q:v', '3', pattern];
 }
 
 async function ffmpegRun(ffmpeg: string, args: string[], name: string): Promise<void> {
