@@ -1,5 +1,8 @@
 /** The drone kind end to end, DJI Cloud API style: geofences, battery, lost link, replies. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../core/package.js';
 import type { Frame } from '../camera/frames.js';
 import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { SimulatedDrone } from '../../sim/drone.js';
@@ -55,6 +58,14 @@ beforeAll(async () => {
         options: { liveVideoId: '1581F6Q8D242100A0001/39-0-7/normal-0' },
       },
       { id: '1581F6Q8D242100A0001', kind: 'drone', via: '7CTDM4100B0A11', grid: '110105001002003' },
+      // A dock played by Eclipse Paho (test/e2e/clients/dji_dock_paho.py).
+      {
+        id: '7CTDM4100B0PY1',
+        kind: 'drone',
+        secret: 'dock-secret-py',
+        heartbeatSeconds: 0,
+        options: { liveVideoId: '1581F6Q8D242100A0009/39-0-7/normal-0' },
+      },
     ],
   });
   drone = new SimulatedDrone({ url: t.brokerUrl, id: '1581F5BKD225D00BXXXX', secret: 'drone-secret-1' });
@@ -265,6 +276,56 @@ describe('drone kind', () => {
       expect(t.gateway.pipeline.videoSources.has('7CTDM4100B0A11')).toBe(false);
     } finally {
       await dock.disconnect();
+      await feed.stop();
+    }
+  }, 60_000);
+
+  it('does the same with a dock played by Eclipse Paho, a client we did not write', async () => {
+    const feed = new SimulatedCamera({ id: 'paho-dock-feed', initialScene: 'vehicles', fps: 10 });
+    await feed.start();
+    const py = spawn(
+      '/usr/bin/python3',
+      [
+        path.join(PACKAGE_ROOT, 'test', 'e2e', 'clients', 'dji_dock_paho.py'),
+        '--url',
+        t.brokerUrl,
+        '--sn',
+        '7CTDM4100B0PY1',
+        '--secret',
+        'dock-secret-py',
+        '--rtsp',
+        feed.rtspUrl,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let said = '';
+    py.stdout.on('data', (d: Buffer) => (said += d.toString()));
+    py.stderr.on('data', (d: Buffer) => (said += d.toString()));
+    const exited = new Promise<number | null>((r) => py.once('exit', r));
+    const calls = () =>
+      said
+        .split('\n')
+        .filter((l) => l.startsWith('{"call"'))
+        .map((l) => (JSON.parse(l) as { call: { method: string; data: Record<string, unknown> } }).call);
+    try {
+      const start = await waitFor('live_start_push to the Paho dock', () => calls().find((c) => c.method === 'live_start_push'), 15_000);
+      expect(start.data).toEqual({
+        url_type: 2,
+        url: 'userName=gridedge&password=live-pass-123&port=8554',
+        video_id: '1581F6Q8D242100A0009/39-0-7/normal-0',
+        video_quality: 0,
+      });
+      await waitFor(
+        'the detectors on the Paho dock video',
+        () => t.gateway.vision.health().cameras.find((c) => c.camera === '7CTDM4100B0PY1-video' && (c.last.car || c.last.bicycle)),
+        30_000,
+      );
+      py.stdin.write('end\n');
+      expect(await exited, said).toBe(0);
+      expect(calls().map((c) => c.method)).toEqual(['live_start_push', 'live_stop_push']);
+      await waitFor('the camera gone', () => !t.gateway.cameras.health().some((c) => c.id === '7CTDM4100B0PY1-video'), 10_000);
+    } finally {
+      py.kill();
       await feed.stop();
     }
   }, 60_000);
