@@ -8,7 +8,8 @@
  * Object keys whose values are secrets wherever they sit: config sections, log fields, API bodies.
  * `secretHash`/`passwordHash` are scrypt hashes (still worth keeping private), `redis` is the HA
  * pair's URL (it may carry a password), `auth` a command's signature, `sig` an evidence link's,
- * `secretAccessKey` an S3 sink's.
+ * `secretAccessKey` an S3 sink's, `apiKey`/`masterKey` a platform product's key, `appSecret` a platform
+ * application's.
  */
 export const SECRET_KEYS = [
   'secret',
@@ -23,6 +24,8 @@ export const SECRET_KEYS = [
   'sig',
   'secretAccessKey',
   'apiKey',
+  'appSecret',
+  'masterKey',
 ] as const;
 
 const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS);

@@ -20,6 +20,7 @@ import { pushSourcesByName, sourcesByName } from '../devices/sources/registry.js
 import type { PushRequest, PushResult, PushSourceDefinition, SourceDefinition, SourceEvent } from '../devices/sources/types.js';
 import type { Config } from './config/schema.js';
 import { type ModbusChannel, ModbusPollers } from './modbus.js';
+import { CtwingPoller } from './ctwing-poll.js';
 import { OnenetPoller } from './onenet-poll.js';
 import { modbusAddress } from '../devices/sources/modbus.js';
 import type { DeviceInfo } from '../devices/types.js';
@@ -159,6 +160,8 @@ export class Sources implements Service {
   private readonly modbusBound = new Map<string, { bound: Bound; controller: string }>();
   /** OneNET's API, polled where its push cannot reach (sources.onenet.poll). */
   private readonly onenetPoll?: OnenetPoller;
+  /** CTWing's API, polled where its push cannot reach (sources.ctwing.poll). */
+  private readonly ctwingPoll?: CtwingPoller;
 
   constructor(private readonly opts: SourcesOptions) {
     const sections = opts.config.sources as Record<string, Record<string, unknown> | undefined>;
@@ -177,6 +180,17 @@ export class Sources implements Service {
         (ev) => this.take(onenet, ev, Buffer.alloc(0)),
         opts.counters,
         opts.log.child({ source: 'onenet' }),
+      );
+    }
+    const ctwing = this.running.get('ctwing');
+    const ctPoll = opts.config.sources.ctwing?.poll;
+    if (ctwing && ctPoll?.appSecret) {
+      this.ctwingPoll = new CtwingPoller(
+        { ...ctPoll, appSecret: ctPoll.appSecret },
+        () => [...new Set(ctwing.byId.values())].map((b) => b.source.id),
+        (ev) => this.take(ctwing, ev, Buffer.alloc(0)),
+        opts.counters,
+        opts.log.child({ source: 'ctwing' }),
       );
     }
     const modbus = opts.config.sources.modbus;
@@ -243,12 +257,14 @@ export class Sources implements Service {
     for (const [name, r] of this.running) r.start(`gridedge-${this.opts.config.gateway.id}-${name}`);
     this.modbus?.start();
     this.onenetPoll?.start();
+    this.ctwingPoll?.start();
   }
 
   async stop(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.stop()));
     await this.modbus?.stop();
     await this.onenetPoll?.stop();
+    await this.ctwingPoll?.stop();
   }
 
   /** Whether `deviceId` comes through a source (its commands go down through it). */

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { chirpstack, type ChirpstackSettings } from './chirpstack.js';
 import { zigbee2mqtt, type Zigbee2mqttSettings } from './zigbee2mqtt.js';
 import { beijingTime, datastreamEvents, onenet, onenetSignature, type OnenetSettings, rawMember } from './onenet.js';
-import { ctwing, ctwingAllowList, type CtwingSettings } from './ctwing.js';
+import { ctwing, ctwingAllowList, type CtwingSettings, ctwingSignature, deviceListPage, statusListEvents } from './ctwing.js';
 
 const z: Zigbee2mqttSettings = { url: 'mqtt://x', baseTopic: 'zigbee2mqtt', maxMessageBytes: 65_536, offlineAfterSeconds: 60 };
 const c: ChirpstackSettings = { url: 'mqtt://x', applicationId: '+', topicPrefix: '', maxMessageBytes: 65_536, offlineAfterSeconds: 60 };
@@ -255,6 +255,74 @@ describe('CTWing subscription push', () => {
   });
 });
 
+describe('CTWing API answers (polling)', () => {
+  it("signs as AEP's SDKs do: parameters and MasterKey sorted by name, the body and a newline after them", () => {
+    // Vectors computed with Python's hmac over the string AEP's published Python SDK builds.
+    const query = { productId: '15114816', pageNow: '1', MasterKey: 'ffd9c7a217004acc87f2df46c348e8d2' };
+    expect(ctwingSignature('un2puu02Ml', 'dAaFG7DiPt8', '1515752817580', query, '')).toBe('zhnnaPU/uxVMrJEDk4wiTGGyd6I=');
+    const body = '{"productId":"15114816","deviceId":"40edca19b0124480864366de4621de99"}';
+    expect(ctwingSignature('un2puu02Ml', 'dAaFG7DiPt8', '1515752817580', {}, body)).toBe('AYanMGjbQtA6UrETQ4fS9DsC4iA=');
+  });
+
+  it('takes each property once per timestamp, one dataReport per instant, oldest first', () => {
+    const seen = new Map<string, number>();
+    // The API guide's own example (its " datasetId" key with a space included).
+    const answer = {
+      code: 0,
+      deviceStatusList: [
+        { ' datasetId': 'smoke_state', value: '1', timestamp: 1535697526464 },
+        { datasetId: 'battery_value', value: '90', timestamp: 1535697526464 },
+        { datasetId: 'signalStrength', value: '31', timestamp: 1535697500000 },
+      ],
+    };
+    expect(statusListEvents('862592051651472', answer, seen)).toEqual([
+      {
+        type: 'data',
+        externalId: '862592051651472',
+        input: { json: { messageType: 'dataReport', payload: { signalStrength: '31' } }, ts: 1535697500000 },
+      },
+      {
+        type: 'data',
+        externalId: '862592051651472',
+        input: { json: { messageType: 'dataReport', payload: { smoke_state: '1', battery_value: '90' } }, ts: 1535697526464 },
+      },
+    ]);
+    expect(statusListEvents('862592051651472', answer, seen)).toEqual([]);
+    expect(statusListEvents('x', { code: 0 }, seen)).toEqual([]);
+    expect(statusListEvents('x', { code: 0, deviceStatusList: {} }, seen)[0]).toMatchObject({ type: 'refused' });
+    expect(statusListEvents('x', { code: 0, deviceStatusList: [{ datasetId: 'a', value: 1, timestamp: 'now' }] }, seen)[0]).toMatchObject({
+      type: 'refused',
+      reason: expect.stringMatching(/timestamp/),
+    });
+    expect(() => statusListEvents('x', { code: 1, desc: 'data fetch failed.' }, seen)).toThrow(/code 1: data fetch failed/);
+    expect(() => statusListEvents('x', { error_code: '401', error_desc: 'Signature not matched' }, seen)).toThrow(/Signature not matched/);
+  });
+
+  it('reads the device list: deviceId, IMEI, name, netStatus', () => {
+    const page = deviceListPage({
+      code: 0,
+      msg: 'ok',
+      result: {
+        total: 3,
+        list: [
+          { deviceId: '40edca19b0124480864366de4621de99', deviceName: 'shop 18', imei: '862592051651472', netStatus: 1 },
+          { deviceId: '1511481611', deviceName: 'no imei', netStatus: 2 },
+          { deviceId: '../etc', imei: '1' },
+        ],
+      },
+    });
+    expect(page).toEqual({
+      total: 3,
+      devices: [
+        { deviceId: '40edca19b0124480864366de4621de99', imei: '862592051651472', name: 'shop 18', online: true },
+        { deviceId: '1511481611', name: 'no imei', online: false },
+      ],
+    });
+    expect(() => deviceListPage({ code: 2001, msg: 'MasterKey error' })).toThrow(/code 2001: MasterKey error/);
+    expect(() => deviceListPage({ code: 0 })).toThrow(/result.list/);
+  });
+});
+
 describe('any topic, any payload', () => {
   it('is parsed, refused or ignored — never thrown', () => {
     const topics = fc.oneof(
@@ -270,6 +338,51 @@ describe('any topic, any payload', () => {
       fc.property(topics, payloads, (t, p) => {
         for (const r of [zigbee2mqtt.parse(t, p, z), chirpstack.parse(t, p, c)])
           expect(['data', 'availability', 'inventory', 'ignored', 'refused']).toContain(r.type);
+      }),
+      { numRuns: runs },
+    );
+  });
+});
+
+describe('any platform API answer', () => {
+  it('becomes data or refused events, or a refusal said in words — never a crash', () => {
+    const entry = fc.record(
+      {
+        datasetId: fc.oneof(fc.string({ maxLength: 10 }), fc.integer()),
+        value: fc.jsonValue({ maxDepth: 1 }),
+        timestamp: fc.jsonValue({ maxDepth: 0 }),
+      },
+      { requiredKeys: [] },
+    );
+    const answers = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.record({
+        code: fc.constantFrom(0, '0', 1),
+        deviceStatusList: fc.oneof(fc.array(entry, { maxLength: 5 }), fc.jsonValue({ maxDepth: 1 })),
+      }),
+      fc.record({
+        code: fc.constantFrom(0, 2),
+        result: fc.record({ total: fc.jsonValue({ maxDepth: 0 }), list: fc.array(fc.jsonValue({ maxDepth: 2 })) }),
+      }),
+      fc.record({ errno: fc.constantFrom(0, 3), data: fc.oneof(fc.array(fc.jsonValue({ maxDepth: 2 })), fc.jsonValue({ maxDepth: 1 })) }),
+    );
+    const readers: Array<(a: unknown) => unknown> = [
+      (a) => statusListEvents('862592051651472', a, new Map()),
+      (a) => deviceListPage(a),
+      (a) => datastreamEvents('862592051651472', a, new Map()),
+    ];
+    fc.assert(
+      fc.property(answers, (a) => {
+        for (const read of readers) {
+          try {
+            const out = read(a);
+            if (Array.isArray(out)) for (const ev of out) expect(['data', 'refused']).toContain((ev as { type: string }).type);
+          } catch (err) {
+            // A refusal the poller counts and logs: an Error of ours with words, not a TypeError from bad input.
+            expect(err).not.toBeInstanceOf(TypeError);
+            expect((err as Error).message.length).toBeGreaterThan(5);
+          }
+        }
       }),
       { numRuns: runs },
     );

@@ -304,6 +304,32 @@ describe('config loader', () => {
     expect(cfg.sources.chirpstack).toMatchObject({ password: 'from-env', applicationId: '+', offlineAfterSeconds: 60 });
   });
 
+  it('checks CTWing polling: the App Secret (file or environment), a product id, an IMEI polled without the MasterKey', () => {
+    const ct = (poll: Record<string, unknown>, id = '1da54369fec54dfebce4accc69e9f338') => ({
+      gateway: base().gateway,
+      sources: { ctwing: { poll: { appKey: 'dAaFG7DiPt8', productId: '15114816', ...poll } } },
+      devices: [{ id: 'nb-1', kind: 'smoke-alarm', source: { type: 'ctwing', id, model: 'ctwing-smoke' } }],
+    });
+    expect(problems(ct({}))).toEqual([
+      "sources.ctwing.poll.appSecret: missing (the application's App Secret, or GRIDEDGE_SOURCE_APPSECRET_CTWING)",
+    ]);
+    // Polling alone needs no push token.
+    expect(problems(ct({}), { GRIDEDGE_SOURCE_APPSECRET_CTWING: 'from-env-secret' })).toEqual([]);
+    expect(problems(ct({ appSecret: 'app-secret', productId: 'shop' }))[0]).toMatch(/^sources\.ctwing\.poll\.productId: /);
+    const env = { GRIDEDGE_SOURCE_MASTERKEY_CTWING: 'ffd9c7a217004acc87f2df46c348e8d2' };
+    const c = resolveConfig(ct({ appSecret: 'app-secret' }, '862592051651472'), 't', '/tmp', {});
+    expect(c.warnings).toContain(
+      'devices[0].source.id: 862592051651472 is an IMEI: CTWing is polled by deviceId, so give its deviceId or sources.ctwing.poll.masterKey',
+    );
+    const m = resolveConfig(ct({ appSecret: 'app-secret' }, '862592051651472'), 't', '/tmp', env);
+    expect(m.warnings.filter((w) => w.includes('IMEI'))).toEqual([]);
+    expect(m.sources.ctwing?.poll).toMatchObject({
+      url: 'https://ag-api.ctwing.cn',
+      everySeconds: 60,
+      masterKey: env.GRIDEDGE_SOURCE_MASTERKEY_CTWING,
+    });
+  });
+
   it('takes the upstream password from the environment', () => {
     const c = resolveConfig({ ...base(), upstream: { url: 'mqtt://h:1883', username: 'u', password: 'in-file' } }, 't', '/tmp', {
       GRIDEDGE_UPSTREAM_PASSWORD: 'from-env',

@@ -191,7 +191,13 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
     problems.push("sources.onenet.token: missing (the token of OneNET's push page, or GRIDEDGE_SOURCE_TOKEN_ONENET)");
   const ct = raw.sources.ctwing;
   if (ct && env.GRIDEDGE_SOURCE_TOKEN_CTWING) ct.token = env.GRIDEDGE_SOURCE_TOKEN_CTWING;
-  if (ct && !ct.token && requireSecrets)
+  const ctPoll = ct?.poll;
+  if (ctPoll && env.GRIDEDGE_SOURCE_APPSECRET_CTWING) ctPoll.appSecret = env.GRIDEDGE_SOURCE_APPSECRET_CTWING;
+  if (ctPoll && env.GRIDEDGE_SOURCE_MASTERKEY_CTWING) ctPoll.masterKey = env.GRIDEDGE_SOURCE_MASTERKEY_CTWING;
+  if (ctPoll && !ctPoll.appSecret && requireSecrets)
+    problems.push("sources.ctwing.poll.appSecret: missing (the application's App Secret, or GRIDEDGE_SOURCE_APPSECRET_CTWING)");
+  // Polling alone needs no push token: the push URL then answers 503.
+  if (ct && !ct.token && !ctPoll && requireSecrets)
     problems.push('sources.ctwing.token: missing (the secret of the push URL, ?token=…, or GRIDEDGE_SOURCE_TOKEN_CTWING)');
   if (ct && ct.token && !/^[A-Za-z0-9_.~-]{16,128}$/.test(ct.token))
     problems.push('sources.ctwing.token: 16 to 128 letters, digits or _.~- (it goes in a URL)');
@@ -233,6 +239,10 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
       }
       if (d.source.type === 'chirpstack' && !/^[0-9a-fA-F]{16}$/.test(d.source.id))
         problems.push(`devices[${i}].source.id: "${d.source.id}" is not a DevEUI (16 hex digits)`);
+      if (d.source.type === 'ctwing' && raw.sources.ctwing?.poll && !raw.sources.ctwing.poll.masterKey && /^\d{15}$/.test(d.source.id))
+        warnings.push(
+          `devices[${i}].source.id: ${d.source.id} is an IMEI: CTWing is polled by deviceId, so give its deviceId or sources.ctwing.poll.masterKey`,
+        );
       const key = `${d.source.type}:${d.source.id.toLowerCase()}`;
       const other = sourced.get(key);
       if (other !== undefined) problems.push(`devices[${i}].source.id: ${d.source.type} ${d.source.id} is already devices[${other}]`);
