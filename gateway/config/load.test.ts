@@ -319,7 +319,7 @@ describe('config loader', () => {
     const env = { GRIDEDGE_SOURCE_MASTERKEY_CTWING: 'ffd9c7a217004acc87f2df46c348e8d2' };
     const c = resolveConfig(ct({ appSecret: 'app-secret' }, '862592051651472'), 't', '/tmp', {});
     expect(c.warnings).toContain(
-      'devices[0].source.id: 862592051651472 is an IMEI: CTWing is polled by deviceId, so give its deviceId or sources.ctwing.poll.masterKey',
+      'devices[0].source.id: 862592051651472 is an IMEI: CTWing is polled by deviceId (give it, or poll.masterKey)',
     );
     const m = resolveConfig(ct({ appSecret: 'app-secret' }, '862592051651472'), 't', '/tmp', env);
     expect(m.warnings.filter((w) => w.includes('IMEI'))).toEqual([]);

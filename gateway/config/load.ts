@@ -199,7 +199,7 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
   // Polling alone needs no push token: the push URL then answers 503.
   if (ct && !ct.token && !ctPoll && requireSecrets)
     problems.push('sources.ctwing.token: missing (the secret of the push URL, ?token=…, or GRIDEDGE_SOURCE_TOKEN_CTWING)');
-  if (ct && ct.token && !/^[A-Za-z0-9_.~-]{16,128}$/.test(ct.token))
+  if (ct?.token && !/^[A-Za-z0-9_.~-]{16,128}$/.test(ct.token))
     problems.push('sources.ctwing.token: 16 to 128 letters, digits or _.~- (it goes in a URL)');
   if (ct?.allowFrom)
     try {
@@ -240,9 +240,7 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
       if (d.source.type === 'chirpstack' && !/^[0-9a-fA-F]{16}$/.test(d.source.id))
         problems.push(`devices[${i}].source.id: "${d.source.id}" is not a DevEUI (16 hex digits)`);
       if (d.source.type === 'ctwing' && raw.sources.ctwing?.poll && !raw.sources.ctwing.poll.masterKey && /^\d{15}$/.test(d.source.id))
-        warnings.push(
-          `devices[${i}].source.id: ${d.source.id} is an IMEI: CTWing is polled by deviceId, so give its deviceId or sources.ctwing.poll.masterKey`,
-        );
+        warnings.push(`devices[${i}].source.id: ${d.source.id} is an IMEI: CTWing is polled by deviceId (give it, or poll.masterKey)`);
       const key = `${d.source.type}:${d.source.id.toLowerCase()}`;
       const other = sourced.get(key);
       if (other !== undefined) problems.push(`devices[${i}].source.id: ${d.source.type} ${d.source.id} is already devices[${other}]`);
