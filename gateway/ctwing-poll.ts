@@ -17,6 +17,7 @@ import {
   statusListEvents,
 } from '../devices/sources/ctwing.js';
 import type { SourceEvent } from '../devices/sources/types.js';
+import { PollOutage } from './poll-outage.js';
 
 const STATUS_LIST_VERSION = '20181031202403';
 const DEVICE_LIST_VERSION = '20190507012134';
@@ -31,6 +32,7 @@ export class CtwingPoller {
   private readonly seen = new Map<string, Map<string, number>>();
   private readonly online = new Map<string, boolean>();
   private round?: Promise<void>;
+  private readonly outage: PollOutage;
 
   constructor(
     private readonly settings: CtwingPollSettings & { appSecret: string },
@@ -39,7 +41,9 @@ export class CtwingPoller {
     private readonly emit: (ev: SourceEvent) => void,
     private readonly counters: Counters,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.outage = new PollOutage(settings.offlineAfterFailures, "CTWing's API does not answer for it", emit, (id) => this.online.get(id));
+  }
 
   start(): void {
     this.schedule(0);
@@ -88,8 +92,10 @@ export class CtwingPoller {
         const seen = this.seen.get(id) ?? new Map<string, number>();
         this.seen.set(id, seen);
         for (const ev of statusListEvents(id, answer, seen)) this.emit(ev);
+        this.outage.answered(id);
         this.counters.inc('source_polls_total', { source: 'ctwing' });
       } catch (err) {
+        this.outage.failed(id);
         this.failed({ id }, err);
       }
     }
@@ -125,6 +131,8 @@ export class CtwingPoller {
       const id = d.imei ?? d.deviceId;
       if (this.online.get(id) === d.online) continue;
       this.online.set(id, d.online);
+      // Offline for the API's silence: the platform's own state is told once the API answers again.
+      if (this.outage.isDown(id)) continue;
       this.emit({ type: 'availability', externalId: id, online: d.online });
     }
   }

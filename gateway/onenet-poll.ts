@@ -9,6 +9,7 @@ import type { Counters } from '../core/counters.js';
 import type { Logger } from '../core/log.js';
 import { datastreamEvents, type OnenetPollSettings } from '../devices/sources/onenet.js';
 import type { SourceEvent } from '../devices/sources/types.js';
+import { PollOutage } from './poll-outage.js';
 
 export class OnenetPoller {
   private timer?: NodeJS.Timeout;
@@ -17,6 +18,7 @@ export class OnenetPoller {
   private readonly seen = new Map<string, Map<string, string>>();
   private readonly online = new Map<string, boolean>();
   private round?: Promise<void>;
+  private readonly outage: PollOutage;
 
   constructor(
     private readonly settings: OnenetPollSettings & { apiKey: string },
@@ -24,7 +26,9 @@ export class OnenetPoller {
     private readonly emit: (ev: SourceEvent) => void,
     private readonly counters: Counters,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.outage = new PollOutage(settings.offlineAfterFailures, "OneNET's API does not answer for it", emit, (id) => this.online.get(id));
+  }
 
   start(): void {
     this.schedule(0);
@@ -50,8 +54,10 @@ export class OnenetPoller {
       if (this.stopped) return;
       try {
         await this.device(imei);
+        this.outage.answered(imei);
         this.counters.inc('source_polls_total', { source: 'onenet' });
       } catch (err) {
+        this.outage.failed(imei);
         this.counters.inc('source_poll_failures_total', { source: 'onenet' });
         this.log.warn({ source: 'onenet', imei, err: (err as Error).message }, 'OneNET API poll failed');
       }
@@ -86,6 +92,8 @@ export class OnenetPoller {
   private availability(imei: string, online: boolean): void {
     if (this.online.get(imei) === online) return;
     this.online.set(imei, online);
+    // Offline for the API's silence: the platform's own state is told once the API answers again.
+    if (this.outage.isDown(imei)) return;
     this.emit({ type: 'availability', externalId: imei, online });
   }
 

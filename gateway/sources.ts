@@ -390,7 +390,7 @@ export class Sources implements Service {
       }
       case 'availability': {
         const b = r.bound(ev.externalId);
-        if (b) this.status(b, ev.online, `${source} reports it offline`);
+        if (b) this.status(b, ev.online, ev.reason ?? `${source} reports it offline`);
         return;
       }
       case 'data': {

@@ -96,6 +96,12 @@ export const CtwingConfig = Type.Object(
           ),
           everySeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'how often each device is read' }),
           timeoutMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
+          offlineAfterFailures: Type.Integer({
+            minimum: 1,
+            maximum: 1000,
+            default: 3,
+            description: 'rounds in a row the API fails for a device before it is reported offline',
+          }),
         },
         {
           additionalProperties: false,
@@ -114,6 +120,7 @@ export interface CtwingPollSettings {
   masterKey?: string;
   everySeconds: number;
   timeoutMs: number;
+  offlineAfterFailures: number;
 }
 export interface CtwingSettings {
   token?: string;

@@ -48,6 +48,12 @@ export const OnenetConfig = Type.Object(
           ),
           everySeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'how often each device is read' }),
           timeoutMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
+          offlineAfterFailures: Type.Integer({
+            minimum: 1,
+            maximum: 1000,
+            default: 3,
+            description: 'rounds in a row the API fails for a device before it is reported offline',
+          }),
         },
         {
           additionalProperties: false,
@@ -63,6 +69,7 @@ export interface OnenetPollSettings {
   apiKey?: string;
   everySeconds: number;
   timeoutMs: number;
+  offlineAfterFailures: number;
 }
 export interface OnenetSettings {
   token?: string;

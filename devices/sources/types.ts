@@ -11,8 +11,8 @@ import type { Downlink, ModelInput, SourceName } from '../models/types.js';
 export type SourceEvent =
   /** Data for one device's model; `route` is what a downlink to it needs (ChirpStack: its application). */
   | { type: 'data'; externalId: string; input: ModelInput; route?: string }
-  /** The source says a device is reachable or not (zigbee2mqtt availability). */
-  | { type: 'availability'; externalId: string; online: boolean }
+  /** The source says a device is reachable or not (zigbee2mqtt availability); `reason` says why, when it is not. */
+  | { type: 'availability'; externalId: string; online: boolean; reason?: string }
   /** What the source can offer for adoption (zigbee2mqtt bridge/devices). */
   | { type: 'inventory'; devices: Array<{ externalId: string; aliases: string[]; model?: string; vendor?: string; description?: string }> }
   /** Not for us (the bridge's own state, a retained log line). */

@@ -109,6 +109,8 @@ export class SimulatedCtwingApi {
   readonly requests: string[] = [];
   /** Why calls were refused. */
   readonly refused: string[] = [];
+  /** The platform down: every call answers 503 Service Unavailable (in AEP's error table). */
+  unavailable = false;
   private server?: Server;
   url = '';
 
@@ -157,6 +159,7 @@ export class SimulatedCtwingApi {
           send(status, { error_code: code, error_desc: desc });
         };
         const h = req.headers;
+        if (this.unavailable) return send(503, { code: 503, msg: 'Service Unavailable' });
         if (h.application !== this.app.appKey) return refuse(401, '401', 'Application not found');
         const ts = Number(h.timestamp);
         if (!Number.isFinite(ts) || Math.abs(Date.now() - ts) > 30_000) return refuse(401, '401', 'Timestamp expired');

@@ -66,9 +66,20 @@ describe('CTWing API polling', () => {
     await t.waitForIncident('low battery', (x) => x.category === 'device.low_battery', 0, 10_000);
   });
 
+  it('reports the device offline while the API does not answer for it, and online when it does again', async () => {
+    const from = t.incidents.length;
+    api.unavailable = true;
+    const off = await t.waitForIncident('offline', (x) => x.category === 'device.offline' && x.devices[0]?.id === 'ct-poll', from, 15_000);
+    expect(JSON.stringify(off)).toContain("CTWing's API does not answer for it");
+    expect(t.gateway.counters.total('source_poll_failures_total')).toBeGreaterThanOrEqual(3);
+    api.unavailable = false;
+    await t.waitForIncident('online again', (x) => x.category === 'device.offline' && x.status === 'resolved', from, 15_000);
+  });
+
   it("follows the device's netStatus", async () => {
+    const from = t.incidents.length;
     api.devices.get(IMEI)!.online = false;
-    await t.waitForIncident('offline', (x) => x.category === 'device.offline' && x.devices[0]?.id === 'ct-poll', 0, 10_000);
+    await t.waitForIncident('offline', (x) => x.category === 'device.offline' && x.devices[0]?.id === 'ct-poll', from, 10_000);
   });
 
   it('polls a device named by its deviceId with no MasterKey at all', async () => {
