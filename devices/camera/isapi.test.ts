@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedIsapiCamera } from '../../sim/camera/isapi.js';
 import { waitFor } from '../../test/helpers/servers.js';
-import { type IsapiCapture, type IsapiEvent, IsapiEventStream, MultipartSplitter, parseAlert, parseCapture } from './isapi.js';
+import { type AnalyticsCapture, type AnalyticsEvent, MultipartSplitter } from './analytics.js';
+import { IsapiEventStream, parseAlert, parseCapture } from './isapi.js';
 
 const stops: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -25,7 +26,7 @@ async function setup(opts: { contentLength?: boolean; password?: string } = {}) 
     quietMs: 1500,
     silenceMs: 3000,
   });
-  const events: IsapiEvent[] = [];
+  const events: AnalyticsEvent[] = [];
   const errors: string[] = [];
   stream.on('event', (e) => events.push(e));
   stream.on('error', (e) => errors.push(e.message));
@@ -128,7 +129,7 @@ describe('ISAPI captures (ANPR, face)', () => {
     const cam = new SimulatedIsapiCamera({ password: 'pw-isapi-1' });
     await cam.start();
     const stream = new IsapiEventStream({ url: cam.url, user: 'admin', password: 'pw-isapi-1' });
-    const got: IsapiCapture[] = [];
+    const got: AnalyticsCapture[] = [];
     stream.on('capture', (c) => got.push(c));
     stream.start();
     try {

@@ -5,7 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CameraSettings } from './config.js';
-import { type IsapiCapture, IsapiEventStream } from './isapi.js';
+import type { AnalyticsCapture } from './analytics.js';
+import { IsapiEventStream } from './isapi.js';
 import { type FeedOpener, RtspFrameSource, type Frame, type SourceHealth } from './frames.js';
 import { fetchSnapshot, SnapshotFrameSource } from './snapshot.js';
 import { OnvifCamera, OnvifError, type CameraEventMessage, type DeviceInformation, type PullPointSubscription } from './onvif.js';
@@ -41,7 +42,7 @@ export interface CameraHealth {
 export type FrameConsumer = (frame: Frame) => Promise<void> | void;
 
 /** A capture the camera made itself, with the camera it came from. */
-export type CameraCapture = IsapiCapture & { camera: string; grid: string };
+export type CameraCapture = AnalyticsCapture & { camera: string; grid: string };
 
 export interface CameraEvent {
   camera: string;
