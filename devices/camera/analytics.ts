@@ -47,6 +47,15 @@ export interface AnalyticsEvents {
   refused: [why: string];
 }
 
+/** What a camera says of itself (ISAPI deviceInfo, Dahua magicBox getSystemInfo). */
+export interface CameraDeviceInfo {
+  model?: string;
+  serial?: string;
+  firmware?: string;
+  name?: string;
+  mac?: string;
+}
+
 export interface AnalyticsStreamOptions {
   /** The camera's base address, http://host[:port]. */
   url: string;
@@ -112,7 +121,12 @@ export class MultipartSplitter {
       const length = Number(headers['content-length']);
       let bodyEnd: number;
       let next: number;
-      if (this.trustLength && headers['content-length'] !== undefined && Number.isInteger(length) && length >= 0) {
+      if (
+        headers['content-length'] !== undefined &&
+        Number.isInteger(length) &&
+        length >= 0 &&
+        (this.trustLength || (length > 0 && this.endsPart(bodyStart + length)))
+      ) {
         if (length > MAX_PART_BYTES) throw new Error(`a part of ${length} bytes (over ${MAX_PART_BYTES})`);
         if (this.buf.length < bodyStart + length) break;
         bodyEnd = bodyStart + length;
@@ -134,6 +148,27 @@ export class MultipartSplitter {
     if (this.buf.length > MAX_PART_BYTES * 2) throw new Error('no part boundary in 8 MiB');
     return out;
   }
+
+  /** A Content-Length not to be believed still ends a part where the bytes after it are the end or the next delimiter. */
+  private endsPart(at: number): boolean {
+    if (this.buf.length < at) return false;
+    let i = at;
+    while (i < this.buf.length && (this.buf[i] === 0x0d || this.buf[i] === 0x0a)) i++;
+    if (i === this.buf.length) return true;
+    return this.buf.subarray(i, i + this.delimiter.length).equals(this.delimiter);
+  }
+
+  /**
+   * The last part, taken although no delimiter followed it yet: for a stream whose lengths are
+   * not believed, once the camera has been quiet a moment (else the part would wait for the next
+   * heartbeat). Undefined when no part's headers are complete.
+   */
+  takePending(): { headers: Record<string, string>; body: Buffer } | undefined {
+    const start = this.buf.indexOf(this.delimiter);
+    if (start < 0 || this.buf.indexOf('\r\n\r\n', start) < 0) return undefined;
+    const parts = this.push(Buffer.concat([Buffer.from('\r\n'), this.delimiter, Buffer.from('\r\n')]));
+    return parts[parts.length - 1];
+  }
 }
 
 /**
@@ -148,9 +183,13 @@ export abstract class AnalyticsStream extends EventEmitter<AnalyticsEvents> {
   private retryMs = 1000;
   private retryTimer?: NodeJS.Timeout;
   private silenceTimer?: NodeJS.Timeout;
+  private pendingTimer?: NodeJS.Timeout;
   private readonly active = new Map<string, { e: AnalyticsEvent; lastSeen: number; untilCleared: boolean }>();
   private sweep?: NodeJS.Timeout;
   connected = false;
+  /** What the camera says of itself, read once its stream first opens. */
+  info?: CameraDeviceInfo;
+  infoError?: string;
 
   /** The stream's path and query on the camera. */
   protected abstract readonly path: string;
@@ -185,6 +224,9 @@ export abstract class AnalyticsStream extends EventEmitter<AnalyticsEvents> {
   /** One part of the stream. */
   protected abstract part(headers: Record<string, string>, body: Buffer): void;
 
+  /** Reads what the camera says of itself (its model, serial, firmware). */
+  protected abstract readInfo(): Promise<CameraDeviceInfo>;
+
   private async open(): Promise<void> {
     if (this.stopped) return;
     const url = `${this.opts.url.replace(/\/$/, '')}${this.path}`;
@@ -205,11 +247,32 @@ export abstract class AnalyticsStream extends EventEmitter<AnalyticsEvents> {
       this.connected = true;
       this.retryMs = 1000;
       this.emit('connected');
+      if (!this.info)
+        this.readInfo().then(
+          (info) => {
+            this.info = info;
+            this.infoError = undefined;
+          },
+          (err: unknown) => {
+            this.infoError = (err as Error).message;
+          },
+        );
       const splitter = new MultipartSplitter(boundary.replace(/^--/, ''), this.trustLength);
       this.armSilence(abort);
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        this.armSilence(abort);
-        for (const part of splitter.push(Buffer.from(chunk))) this.part(part.headers, part.body);
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          this.armSilence(abort);
+          clearTimeout(this.pendingTimer);
+          for (const part of splitter.push(Buffer.from(chunk))) this.part(part.headers, part.body);
+          // A part whose length is not believed ends at the next delimiter, or after a quiet moment.
+          if (!this.trustLength)
+            this.pendingTimer = setTimeout(() => {
+              const part = splitter.takePending();
+              if (part) this.part(part.headers, part.body);
+            }, 200);
+        }
+      } finally {
+        clearTimeout(this.pendingTimer);
       }
       throw new Error('the camera ended the event stream');
     } catch (err) {

@@ -24,6 +24,12 @@ export const CameraConnectionProperties = {
       description: "a Hikvision camera's address, http://host[:port]: its own analytics are read from its ISAPI event stream",
     }),
   ),
+  dahua: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s/]+/?$',
+      description: "a Dahua camera's address, http://host[:port]: its own analytics are read from its eventManager stream",
+    }),
+  ),
   snapshot: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s]+$',

@@ -10,16 +10,21 @@
  * as one the camera closes is, with backoff.
  */
 import { XMLParser } from 'fast-xml-parser';
+import { cameraGet } from './snapshot.js';
 import {
   type AnalyticsCapture,
   type AnalyticsEvent,
   type AnalyticsEventKind,
   AnalyticsStream,
+  type CameraDeviceInfo,
   cameraPlate,
   PLATE_COLORS,
 } from './analytics.js';
 
 export const ALERT_STREAM_PATH = '/ISAPI/Event/notification/alertStream';
+export const DEVICE_INFO_PATH = '/ISAPI/System/deviceInfo';
+/** Channel 1's main stream picture: ISAPI's snapshot. */
+export const ISAPI_SNAPSHOT_PATH = '/ISAPI/Streaming/channels/101/picture';
 
 /** ISAPI eventType → what it is for the gateway (others are counted and left). */
 const KINDS: Readonly<Record<string, AnalyticsEventKind>> = {
@@ -87,11 +92,41 @@ export function parseCapture(body: Buffer, receivedAt: number): Omit<AnalyticsCa
   return undefined;
 }
 
+/** ISAPI's `DeviceInfo` document (GET /ISAPI/System/deviceInfo): model, serial, firmware, name, MAC. */
+export function parseDeviceInfo(body: Buffer): CameraDeviceInfo {
+  let doc: Record<string, unknown> | undefined;
+  try {
+    doc = (xml.parse(body.toString('utf8')) as { DeviceInfo?: Record<string, unknown> }).DeviceInfo;
+  } catch {
+    doc = undefined;
+  }
+  if (!doc || typeof doc !== 'object') throw new Error('deviceInfo: not a DeviceInfo document');
+  const text = (k: string) => (typeof doc[k] === 'string' && doc[k] !== '' ? (doc[k] as string).slice(0, 128) : undefined);
+  const firmware = [text('firmwareVersion'), text('firmwareReleasedDate')].filter(Boolean).join(' ');
+  const info: CameraDeviceInfo = {};
+  const model = text('model');
+  const serial = text('serialNumber');
+  const name = text('deviceName');
+  const mac = text('macAddress');
+  if (model) info.model = model;
+  if (serial) info.serial = serial;
+  if (firmware) info.firmware = firmware;
+  if (name) info.name = name;
+  if (mac) info.mac = mac;
+  return info;
+}
+
 export class IsapiEventStream extends AnalyticsStream {
   protected readonly path = ALERT_STREAM_PATH;
   protected readonly label = 'ISAPI';
   /** The capture whose pictures are still arriving. */
   private pending?: { capture: AnalyticsCapture; timer: NodeJS.Timeout };
+
+  protected async readInfo(): Promise<CameraDeviceInfo> {
+    const url = `${this.opts.url.replace(/\/$/, '')}${DEVICE_INFO_PATH}`;
+    const { bytes } = await cameraGet(url, this.opts.user, this.opts.password, 5000, 'ISAPI deviceInfo');
+    return parseDeviceInfo(bytes);
+  }
 
   protected override onStop(): void {
     if (this.pending) clearTimeout(this.pending.timer);

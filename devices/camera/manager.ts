@@ -5,8 +5,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CameraSettings } from './config.js';
-import type { AnalyticsCapture } from './analytics.js';
-import { IsapiEventStream } from './isapi.js';
+import type { AnalyticsCapture, AnalyticsStream, CameraDeviceInfo } from './analytics.js';
+import { DahuaEventStream } from './dahua.js';
+import { ISAPI_SNAPSHOT_PATH, IsapiEventStream } from './isapi.js';
 import { type FeedOpener, RtspFrameSource, type Frame, type SourceHealth } from './frames.js';
 import { fetchSnapshot, SnapshotFrameSource } from './snapshot.js';
 import { OnvifCamera, OnvifError, type CameraEventMessage, type DeviceInformation, type PullPointSubscription } from './onvif.js';
@@ -25,7 +26,9 @@ export interface CameraHealth {
   name?: string;
   onvif?: { connected: boolean; info?: DeviceInformation; events: boolean; renewals: number; lastError?: string };
   /** A Hikvision camera's ISAPI event stream, when configured. */
-  isapi?: { connected: boolean; refused: number };
+  isapi?: { connected: boolean; refused: number; device?: CameraDeviceInfo; deviceError?: string };
+  /** A Dahua camera's eventManager stream, when configured. */
+  dahua?: { connected: boolean; refused: number; snapshotFailures: number; device?: CameraDeviceInfo; deviceError?: string };
   source: 'rtsp' | 'snapshot' | 'feed' | 'none';
   stream?: SourceHealth;
   /** Frames thrown away because the detectors were behind (oldest first). */
@@ -55,11 +58,24 @@ export interface CameraEvent {
 
 const FIRST_RETRY_MS = 2000;
 
+/** The picture a smart camera's own API gives: ISAPI's channel 101, Dahua's snapshot.cgi channel 1. */
+function vendorSnapshotUrl(c: CameraSettings): string | undefined {
+  if (c.isapi) return `${c.isapi.replace(/\/$/, '')}${ISAPI_SNAPSHOT_PATH}`;
+  if (c.dahua) return `${c.dahua.replace(/\/$/, '')}/cgi-bin/snapshot.cgi?channel=1`;
+  return undefined;
+}
+
+function streamHealth(s: AnalyticsStream): { connected: boolean; device?: CameraDeviceInfo; deviceError?: string } {
+  return { connected: s.connected, ...(s.info ? { device: s.info } : {}), ...(s.infoError ? { deviceError: s.infoError } : {}) };
+}
+
 export class CameraRuntime<C extends CameraSettings = CameraSettings> {
   private onvif?: OnvifCamera;
   private events?: PullPointSubscription;
   private isapi?: IsapiEventStream;
   private isapiRefused = 0;
+  private dahua?: DahuaEventStream;
+  private dahuaRefused = 0;
   private source?: RtspFrameSource | SnapshotFrameSource;
   private sourceKind: CameraHealth['source'] = 'none';
   private readonly queue: Frame[] = [];
@@ -105,7 +121,15 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
 
   start(): void {
     this.stopped = false;
-    if (this.config.isapi) this.listenIsapi(this.config.isapi);
+    const account = { user: this.config.user ?? '', password: this.config.password ?? '' };
+    if (this.config.isapi) {
+      this.isapi = new IsapiEventStream({ url: this.config.isapi, ...account });
+      this.listenAnalytics(this.isapi, 'ISAPI', () => this.isapiRefused++);
+    }
+    if (this.config.dahua) {
+      this.dahua = new DahuaEventStream({ url: this.config.dahua, ...account });
+      this.listenAnalytics(this.dahua, 'Dahua', () => this.dahuaRefused++);
+    }
     void this.connect();
   }
 
@@ -114,6 +138,7 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
     clearTimeout(this.retryTimer);
     clearTimeout(this.lostTimer);
     this.isapi?.stop();
+    this.dahua?.stop();
     await Promise.allSettled([this.source?.stop(), this.events?.stop()]);
   }
 
@@ -138,7 +163,10 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       framesDropped: this.framesDropped,
       framesGated: this.framesGated,
       framesDelivered: this.framesDelivered,
-      ...(this.isapi ? { isapi: { connected: this.isapi.connected, refused: this.isapiRefused } } : {}),
+      ...(this.isapi ? { isapi: { ...streamHealth(this.isapi), refused: this.isapiRefused } } : {}),
+      ...(this.dahua
+        ? { dahua: { ...streamHealth(this.dahua), refused: this.dahuaRefused, snapshotFailures: this.dahua.snapshotFailures } }
+        : {}),
       motion: this.motion,
       tamper: this.tamper,
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -218,7 +246,8 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       );
       if (this.onvif.eventsXaddr) this.subscribe(this.onvif);
     }
-    this.snapshotUrl = snapshot;
+    // A smart camera's own snapshot when nothing else gives one: for pictures, not as a frame source.
+    this.snapshotUrl = snapshot ?? vendorSnapshotUrl(c);
     this.streamUrl = stream ? withCredentials(stream, c.user, c.password) : undefined;
     const useSnapshot = c.source === 'snapshot' || (c.source === 'auto' && !stream);
     const frameOpts = this.frameOptions();
@@ -257,24 +286,25 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
     this.source.start();
   }
 
-  /** A Hikvision camera's own analytics (isapi.ts): motion and tamper as from ONVIF, intrusion and line crossing besides. */
-  private listenIsapi(url: string): void {
-    const stream = new IsapiEventStream({ url, user: this.config.user ?? '', password: this.config.password ?? '' });
-    this.isapi = stream;
+  /**
+   * A smart camera's own analytics (Hikvision ISAPI, Dahua eventManager): motion and tamper as
+   * from ONVIF, intrusion and line crossing besides, and its own captures.
+   */
+  private listenAnalytics(stream: AnalyticsStream, label: string, refused: () => void): void {
     stream.on('event', (e) => {
       if (e.kind === 'motion') this.motion = e.state;
       if (e.kind === 'tamper') this.tamper = e.state;
-      const detail = `ISAPI ${e.eventType}${e.channel !== 1 ? ` on channel ${e.channel}` : ''}`;
+      const detail = `${label} ${e.eventType}${e.channel !== 1 ? ` on channel ${e.channel}` : ''}`;
       this.opts.emit({ camera: this.id, grid: this.config.grid, kind: e.kind, state: e.state, at: e.at, detail });
     });
     stream.on('capture', (c) => this.opts.capture?.({ ...c, camera: this.id, grid: this.config.grid }));
-    stream.on('connected', () => this.opts.log.info({ camera: this.id }, 'camera: ISAPI event stream open'));
+    stream.on('connected', () => this.opts.log.info({ camera: this.id }, `camera: ${label} event stream open`));
     stream.on('error', (err, retryMs) =>
-      this.opts.log.warn({ camera: this.id, err: err.message, retryInMs: retryMs }, 'camera: ISAPI event stream lost'),
+      this.opts.log.warn({ camera: this.id, err: err.message, retryInMs: retryMs }, `camera: ${label} event stream lost`),
     );
     stream.on('refused', (why) => {
-      this.isapiRefused++;
-      this.opts.log.warn({ camera: this.id, why }, 'camera: ISAPI part refused');
+      refused();
+      this.opts.log.warn({ camera: this.id, why }, `camera: ${label} part refused`);
     });
     stream.start();
   }

@@ -57,6 +57,22 @@ export class SnapshotFrameSource extends FrameSourceBase {
 
 /** GET a snapshot, answering a Digest (or Basic) challenge once. */
 export async function fetchSnapshot(url: string, user = '', password = '', timeoutMs = 5000): Promise<Buffer> {
+  const { type, bytes } = await cameraGet(url, user, password, timeoutMs, 'snapshot');
+  if (!/^image\//.test(type)) throw new Error(`snapshot ${maskUrl(url)}: not an image (${type || 'no content type'})`);
+  return bytes;
+}
+
+/**
+ * GET from a camera's HTTP API (a snapshot, ISAPI's deviceInfo, Dahua's magicBox), answering a
+ * Digest (or Basic) challenge once; an error names `what` and the URL without credentials.
+ */
+export async function cameraGet(
+  url: string,
+  user = '',
+  password = '',
+  timeoutMs = 5000,
+  what = 'camera',
+): Promise<{ type: string; bytes: Buffer }> {
   const u = new URL(url);
   const path = `${u.pathname}${u.search}`;
   const get = (authorization?: string) =>
@@ -70,13 +86,11 @@ export async function fetchSnapshot(url: string, user = '', password = '', timeo
       res = await get(answerChallenge(challenge, user, password, 'GET', path));
     }
   } catch (err) {
-    throw new Error(`snapshot ${maskUrl(url)}: ${(err as Error).message}`);
+    throw new Error(`${what} ${maskUrl(url)}: ${(err as Error).message}`);
   }
-  if (res.status === 401) throw new Error(`snapshot ${maskUrl(url)}: the camera refused the credentials`);
-  if (!res.ok) throw new Error(`snapshot ${maskUrl(url)}: HTTP ${res.status}`);
-  const type = res.headers.get('content-type') ?? '';
-  if (!/^image\//.test(type)) throw new Error(`snapshot ${maskUrl(url)}: not an image (${type || 'no content type'})`);
-  return Buffer.from(await res.arrayBuffer());
+  if (res.status === 401) throw new Error(`${what} ${maskUrl(url)}: the camera refused the credentials`);
+  if (!res.ok) throw new Error(`${what} ${maskUrl(url)}: HTTP ${res.status}`);
+  return { type: res.headers.get('content-type') ?? '', bytes: Buffer.from(await res.arrayBuffer()) };
 }
 
 /** JPEG (or PNG) → rgb24 at width × height, through ffmpeg. */

@@ -111,6 +111,17 @@ const SourceHealthSchema = Type.Object({
   lastFrameAt: Type.Optional(Type.String()),
 });
 
+const CameraDeviceInfoSchema = Type.Object(
+  {
+    model: Type.Optional(Type.String()),
+    serial: Type.Optional(Type.String()),
+    firmware: Type.Optional(Type.String()),
+    name: Type.Optional(Type.String()),
+    mac: Type.Optional(Type.String()),
+  },
+  { description: 'what the camera says of itself (ISAPI deviceInfo, Dahua magicBox getSystemInfo)' },
+);
+
 export const CameraHealthSchema = Type.Object({
   id: Type.String(),
   grid: Type.String(),
@@ -137,8 +148,22 @@ export const CameraHealthSchema = Type.Object({
       {
         connected: Type.Boolean({ description: 'the ISAPI event stream is open' }),
         refused: Type.Integer({ description: 'parts of it that were not readable alerts' }),
+        device: Type.Optional(CameraDeviceInfoSchema),
+        deviceError: Type.Optional(Type.String({ description: 'why /ISAPI/System/deviceInfo could not be read' })),
       },
       { description: "a Hikvision camera's own analytics (ISAPI alertStream)" },
+    ),
+  ),
+  dahua: Type.Optional(
+    Type.Object(
+      {
+        connected: Type.Boolean({ description: 'the eventManager attach stream is open' }),
+        refused: Type.Integer({ description: 'parts of it that were not readable events' }),
+        snapshotFailures: Type.Integer({ description: "captures that went on without the camera's snapshot" }),
+        device: Type.Optional(CameraDeviceInfoSchema),
+        deviceError: Type.Optional(Type.String({ description: 'why magicBox.cgi getSystemInfo could not be read' })),
+      },
+      { description: "a Dahua camera's own analytics (eventManager.cgi?action=attach)" },
     ),
   ),
   source: StringEnum(['rtsp', 'snapshot', 'feed', 'none'] as const, {

@@ -278,8 +278,8 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
   raw.cameras.forEach((c, i) => {
     const clash = seen.get(c.id) !== undefined ? 'a device' : cameras.some((x) => x.id === c.id) ? 'another camera' : undefined;
     if (clash) problems.push(`cameras[${i}].id: "${c.id}" is already used by ${clash}`);
-    if (!c.onvif && !c.rtsp && !c.snapshot && !c.isapi)
-      problems.push(`cameras[${i}]: give onvif (the device service address), rtsp, snapshot or isapi`);
+    if (!c.onvif && !c.rtsp && !c.snapshot && !c.isapi && !c.dahua)
+      problems.push(`cameras[${i}]: give onvif (the device service address), rtsp, snapshot, isapi or dahua`);
     if (c.source === 'rtsp' && !c.onvif && !c.rtsp) problems.push(`cameras[${i}].source: "rtsp" needs onvif or rtsp`);
     if (c.source === 'snapshot' && !c.onvif && !c.snapshot) problems.push(`cameras[${i}].source: "snapshot" needs onvif or snapshot`);
     if (c.width % 2 || c.height % 2) problems.push(`cameras[${i}]: width and height must be even (got ${c.width}x${c.height})`);

@@ -20,6 +20,8 @@ export interface SimIsapiOptions {
   heartbeatMs?: number;
   /** Write Content-Length on each part (most firmware does; some does not). */
   contentLength?: boolean;
+  /** What /ISAPI/Streaming/channels/101/picture answers (a JPEG); 404 without. */
+  snapshot?: Buffer;
 }
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -39,8 +41,9 @@ export class SimulatedIsapiCamera {
   private timers: NodeJS.Timeout[] = [];
   private readonly auth: DigestAuth;
   port = 0;
-  /** Requests refused for their credentials. */
+  /** Requests refused for their credentials; snapshots served. */
   refused = 0;
+  snapshots = 0;
 
   constructor(private readonly opts: SimIsapiOptions) {
     const user = opts.user ?? 'admin';
@@ -154,6 +157,27 @@ export class SimulatedIsapiCamera {
     if (!check.ok) {
       if (req.headers.authorization) this.refused++;
       res.writeHead(401, { 'www-authenticate': check.challenge, 'content-type': 'text/plain' }).end('Unauthorized');
+      return;
+    }
+    if (req.url === '/ISAPI/System/deviceInfo') {
+      // The layout of the ISAPI developer guide's DeviceInfo example.
+      res
+        .writeHead(200, { 'content-type': 'application/xml; charset="UTF-8"' })
+        .end(
+          '<?xml version="1.0" encoding="UTF-8"?>\r\n<DeviceInfo version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">\r\n' +
+            '<deviceName>IP CAMERA</deviceName>\r\n<deviceID>88</deviceID>\r\n<deviceDescription>IPCamera</deviceDescription>\r\n' +
+            '<deviceLocation>hangzhou</deviceLocation>\r\n<systemContact>Hikvision.China</systemContact>\r\n' +
+            '<model>DS-2CD2T47G2-L</model>\r\n<serialNumber>DS-2CD2T47G2-L20210101AACHE12345678</serialNumber>\r\n' +
+            '<macAddress>44:19:b6:12:34:56</macAddress>\r\n<firmwareVersion>V5.7.3</firmwareVersion>\r\n' +
+            '<firmwareReleasedDate>build 220112</firmwareReleasedDate>\r\n<encoderVersion>V7.3</encoderVersion>\r\n' +
+            '<encoderReleasedDate>build 200601</encoderReleasedDate>\r\n<deviceType>IPCamera</deviceType>\r\n' +
+            '<telecontrolID>88</telecontrolID>\r\n</DeviceInfo>\r\n',
+        );
+      return;
+    }
+    if (req.url === '/ISAPI/Streaming/channels/101/picture' && this.opts.snapshot) {
+      this.snapshots++;
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': this.opts.snapshot.length }).end(this.opts.snapshot);
       return;
     }
     if (req.url !== '/ISAPI/Event/notification/alertStream') {

@@ -18,7 +18,7 @@ let t: TestGateway;
 let cam: SimulatedIsapiCamera;
 
 beforeAll(async () => {
-  cam = new SimulatedIsapiCamera({ password: 'hik-cam-pass', heartbeatMs: 1000 });
+  cam = new SimulatedIsapiCamera({ password: 'hik-cam-pass', heartbeatMs: 1000, snapshot: PHOTOS[1]! });
   await cam.start();
   t = await startTestGateway({
     api: { host: '127.0.0.1', port: 0, tokens: [{ name: 'screen', token: READ, role: 'read' }] },
@@ -83,12 +83,23 @@ describe("a Hikvision camera's own plate reads (ANPR)", () => {
 });
 
 describe("a Hikvision camera's own analytics", () => {
-  it('shows the ISAPI event stream open in the API', async () => {
-    await waitFor('the stream open', async () => {
+  it("shows the ISAPI event stream open and the camera's deviceInfo in the API, and serves its ISAPI snapshot", async () => {
+    const isapi = await waitFor('the stream open', async () => {
       const res = await fetch(`${t.apiUrl}/api/cameras/cam-hik`, { headers: { authorization: `Bearer ${READ}` } });
-      const c = (await res.json()) as { isapi?: { connected: boolean } };
-      return c.isapi?.connected || undefined;
+      const c = (await res.json()) as { isapi?: { connected: boolean; device?: unknown } };
+      return c.isapi?.connected && c.isapi.device ? c.isapi : undefined;
     });
+    expect(isapi.device).toEqual({
+      model: 'DS-2CD2T47G2-L',
+      serial: 'DS-2CD2T47G2-L20210101AACHE12345678',
+      firmware: 'V5.7.3 build 220112',
+      name: 'IP CAMERA',
+      mac: '44:19:b6:12:34:56',
+    });
+    const snap = await fetch(`${t.apiUrl}/api/cameras/cam-hik/snapshot`, { headers: { authorization: `Bearer ${READ}` } });
+    expect(snap.status).toBe(200);
+    expect(Buffer.from(await snap.arrayBuffer()).equals(PHOTOS[1]!)).toBe(true);
+    expect(cam.snapshots).toBeGreaterThan(0);
   });
 
   for (const [type, category] of [
