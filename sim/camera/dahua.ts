@@ -115,7 +115,9 @@ export class SimulatedDahuaCamera {
     if (url.pathname === '/cgi-bin/magicBox.cgi') {
       const action = url.searchParams.get('action');
       const answers: Record<string, string> = {
-        getSystemInfo: `deviceType=IPC-HFW4431R-Z\r\nprocessor=S2L55M\r\nserialNumber=${this.opts.serial ?? '5J0A1B2PAZ12345'}\r\nupdateSerial=IPC-HFW4431R-Z\r\n`,
+        getSystemInfo:
+          'deviceType=IPC-HFW4431R-Z\r\nprocessor=S2L55M\r\n' +
+          `serialNumber=${this.opts.serial ?? '5J0A1B2PAZ12345'}\r\nupdateSerial=IPC-HFW4431R-Z\r\n`,
         getSoftwareVersion: 'version=2.420.0000.0.R,build:2016-09-29\r\n',
       };
       const answer = action ? answers[action] : undefined;
