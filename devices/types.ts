@@ -64,9 +64,12 @@ export interface CommandReply {
 /** A face or plate a smart camera captured, with its image (stored as evidence before anything else). */
 export interface Capture {
   type: 'capture';
-  subject: 'face' | 'plate';
+  subject: 'face' | 'plate' | 'person' | 'vehicle';
+  /** The subject's close-up (the crop). */
   image: Buffer;
   mime: string;
+  /** The whole scene it was taken in, when the camera sent one (GA/T 1400 场景图, 车辆大图). */
+  scene?: { image: Buffer; mime: string };
   /** Normalized plate text (no separators), for plate captures. */
   plate?: string;
   plateColor?: 'blue' | 'yellow' | 'green' | 'white' | 'black' | 'other';
@@ -191,6 +194,8 @@ export interface KindContext {
   digestHA1(deviceId: string, realm: string): string | undefined;
   /** Counts and keeps a refused HTTP upload as MQTT refusals are. */
   reject(deviceId: string, channel: string, reason: RejectReason, detail: string, payload: Buffer): void;
+  /** The device said it is going away (GA/T 1400 UnRegister): its offline incident now, resolved when it is heard again. */
+  signedOff(deviceId: string, reason: string): void;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';

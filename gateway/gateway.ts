@@ -166,6 +166,7 @@ export class Gateway {
               ...(c.plateColor ? { color: c.plateColor } : {}),
               ...(c.direction ? { direction: c.direction } : {}),
               crop: { bytes: c.image, mime: c.mime },
+              ...(c.scene ? { scene: { bytes: c.scene.image, mime: c.scene.mime } } : {}),
             }),
           )
           .catch((err: unknown) => log.warn({ device: device.id, err: (err as Error).message }, 'capture not recorded'));

@@ -61,14 +61,25 @@ export class ViidClient {
   ) {}
 
   /** POSTs as application/VIID+JSON, answering a Digest challenge once. */
-  async post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    return this.request('POST', path, body);
+  }
+
+  get(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    return this.request('GET', path);
+  }
+
+  async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
     const send = (authorization?: string) =>
       fetch(`${this.baseUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/VIID+JSON', ...(authorization ? { authorization } : {}) },
-        body: JSON.stringify(body),
+        method,
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/VIID+JSON' } : {}),
+          ...(authorization ? { authorization } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
-    const sign = () => digestAuthorization(this.challenge!, this.deviceId, this.password, 'POST', path, ++this.count);
+    const sign = () => digestAuthorization(this.challenge!, this.deviceId, this.password, method, path, ++this.count);
     let res = await send(this.challenge ? sign() : undefined);
     if (res.status === 401) {
       this.challenge = res.headers.get('www-authenticate') ?? '';
@@ -85,6 +96,10 @@ export class ViidClient {
 
   keepalive() {
     return this.post('/VIID/System/Keepalive', { KeepaliveObject: { DeviceID: this.deviceId } });
+  }
+
+  unregister() {
+    return this.post('/VIID/System/UnRegister', { UnRegisterObject: { DeviceID: this.deviceId } });
   }
 
   static time(ms = Date.now()): string {

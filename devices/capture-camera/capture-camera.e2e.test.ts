@@ -167,7 +167,7 @@ describe('capture-camera over GA/T 1400', () => {
       ['V3', 8],
       ['V4', 8],
     ]);
-    expect(statuses[2]!.StatusString).toBe('DeviceID is not the authenticated device');
+    expect(statuses[2]!.StatusString).toBe('DeviceID is not the authenticated device nor one of its APEs');
     const m = await t.waitForIncident(
       'watchlist via VIID',
       (x) => x.category === 'vehicle.watchlist_plate' && x.evidence.some((e) => e.sha256 === sha(image)),

@@ -44,5 +44,5 @@ export function captureRules(lists: Watchlists) {
 }
 
 export function start(settings: WatchlistSettings, ctx: KindContext): KindRuntime {
-  return { rules: captureRules(new Watchlists(settings, ctx.timezone)), routes: viidRoutes(ctx) };
+  return { rules: captureRules(new Watchlists(settings, ctx.timezone)), routes: viidRoutes(ctx, settings.viidServerId) };
 }

@@ -4,7 +4,7 @@
  * in with HTTP Digest as itself and may post only objects carrying its own DeviceID; each object
  * is answered in the ResponseStatusList, so one bad object never costs the others.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { compile, describeErrors, payloadAjv } from '../../core/schema.js';
 import type { Capture, HttpRoute, KindContext } from '../types.js';
 import { decodeImage } from './codec.js';
@@ -33,30 +33,111 @@ const SubImages = Type.Object(
   },
   { additionalProperties: true },
 );
-const FaceObject = Type.Object(
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const object = (props: Record<string, TSchema>) =>
+  Type.Object({ DeviceID: Id, SubImageList: SubImages, ...props }, { additionalProperties: true });
+const FaceObject = object({ FaceID: Id, FaceAppearTime: Type.Optional(Time14), ShotTime: Type.Optional(Time14) });
+const PersonObject = object({ PersonID: Id, PersonAppearTime: Type.Optional(Time14), ShotTime: Type.Optional(Time14) });
+const VehicleObject = object({
+  MotorVehicleID: Id,
+  PlateNo: Type.String({ minLength: 1, maxLength: 16 }),
+  PlateColor: Type.Optional(Type.String({ maxLength: 8 })),
+  PassTime: Type.Optional(Time14),
+  Direction: Type.Optional(Type.String({ maxLength: 8 })),
+});
+const NonMotorObject = object({ NonMotorVehicleID: Id, AppearTime: Type.Optional(Time14), ShotTime: Type.Optional(Time14) });
+type ViidObject = Static<ReturnType<typeof object>> & Record<string, unknown>;
+
+/**
+ * GA/T 1400's picture types (SubImageInfo.Type, 图像类型), read for which sub-image is the
+ * subject's close-up: 11 人脸图, 02 车牌彩色小图 (else 09 车辆特写图), 10 人员图, 12 非机动车图; and
+ * which the whole scene: 14 场景图, 01 车辆大图, 100 一般图片.
+ */
+const CROP_TYPES: Readonly<Record<Capture['subject'], readonly string[]>> = {
+  face: ['11'],
+  plate: ['02', '09'],
+  person: ['10'],
+  vehicle: ['12'],
+};
+const SCENE_TYPES: readonly string[] = ['14', '01', '100'];
+
+interface ObjectKind {
+  /** The resource (POST /VIID/Faces …) and its list and object keys. */
+  url: string;
+  listKey: string;
+  objectKey: string;
+  idKey: string;
+  subject: Capture['subject'];
+  /** As it is named inside a SubscribeNotificationObject (FaceObjectList …). */
+  notificationKey: string;
+  validate: ((v: unknown) => boolean) & { errors?: unknown };
+  time: (o: ViidObject) => string | undefined;
+  extra?: (o: ViidObject) => Partial<Capture>;
+}
+
+const OBJECT_KINDS: readonly ObjectKind[] = [
   {
-    FaceID: Type.String({ minLength: 1, maxLength: 64 }),
-    DeviceID: Type.String({ minLength: 1, maxLength: 64 }),
-    FaceAppearTime: Type.Optional(Time14),
-    ShotTime: Type.Optional(Time14),
-    SubImageList: SubImages,
+    url: '/VIID/Faces',
+    listKey: 'FaceListObject',
+    objectKey: 'FaceObject',
+    idKey: 'FaceID',
+    subject: 'face',
+    notificationKey: 'FaceObjectList',
+    validate: compile(payloadAjv, FaceObject),
+    time: (o) => (o.FaceAppearTime ?? o.ShotTime) as string | undefined,
+  },
+  {
+    url: '/VIID/Persons',
+    listKey: 'PersonListObject',
+    objectKey: 'PersonObject',
+    idKey: 'PersonID',
+    subject: 'person',
+    notificationKey: 'PersonObjectList',
+    validate: compile(payloadAjv, PersonObject),
+    time: (o) => (o.PersonAppearTime ?? o.ShotTime) as string | undefined,
+  },
+  {
+    url: '/VIID/MotorVehicles',
+    listKey: 'MotorVehicleListObject',
+    objectKey: 'MotorVehicleObject',
+    idKey: 'MotorVehicleID',
+    subject: 'plate',
+    notificationKey: 'MotorVehicleObjectList',
+    validate: compile(payloadAjv, VehicleObject),
+    time: (o) => o.PassTime as string | undefined,
+    extra: (o) => {
+      const color = plateColor(o.PlateColor as string | undefined);
+      return { plate: normalizePlate(o.PlateNo as string), ...(color ? { plateColor: color } : {}) };
+    },
+  },
+  {
+    url: '/VIID/NonMotorVehicles',
+    listKey: 'NonMotorVehicleListObject',
+    objectKey: 'NonMotorVehicleObject',
+    idKey: 'NonMotorVehicleID',
+    subject: 'vehicle',
+    notificationKey: 'NonMotorVehicleObjectList',
+    validate: compile(payloadAjv, NonMotorObject),
+    time: (o) => (o.AppearTime ?? o.ShotTime) as string | undefined,
+  },
+];
+
+const ApeObject = Type.Object(
+  {
+    ApeID: Type.String({ pattern: '^\\d{20}$', description: 'the APE (采集设备) code, 20 digits' }),
+    Name: Type.Optional(Type.String({ maxLength: 100 })),
+    Model: Type.Optional(Type.String({ maxLength: 100 })),
+    IPAddr: Type.Optional(Type.String({ maxLength: 64 })),
+    Port: Type.Optional(Type.Union([Type.Integer(), Type.String({ maxLength: 8 })])),
+    Longitude: Type.Optional(Type.Union([Type.Number(), Type.String({ maxLength: 16 })])),
+    Latitude: Type.Optional(Type.Union([Type.Number(), Type.String({ maxLength: 16 })])),
+    PlaceCode: Type.Optional(Type.String({ maxLength: 32 })),
+    IsOnline: Type.Optional(Type.Union([Type.String({ maxLength: 2 }), Type.Integer()])),
   },
   { additionalProperties: true },
 );
-const VehicleObject = Type.Object(
-  {
-    MotorVehicleID: Type.String({ minLength: 1, maxLength: 64 }),
-    DeviceID: Type.String({ minLength: 1, maxLength: 64 }),
-    PlateNo: Type.String({ minLength: 1, maxLength: 16 }),
-    PlateColor: Type.Optional(Type.String({ maxLength: 8 })),
-    PassTime: Type.Optional(Time14),
-    Direction: Type.Optional(Type.String({ maxLength: 8 })),
-    SubImageList: SubImages,
-  },
-  { additionalProperties: true },
-);
-const validateFace = compile(payloadAjv, FaceObject);
-const validateVehicle = compile(payloadAjv, VehicleObject);
+const validateApe = compile(payloadAjv, ApeObject);
+const MAX_APES_PER_SYSTEM = 4096;
 
 /** GA/T 1400 times are local (China, UTC+8, no daylight saving). */
 export function viidTime(t: string | undefined, fallback: number): number {
@@ -66,7 +147,7 @@ export function viidTime(t: string | undefined, fallback: number): number {
   return Number.isNaN(ms) ? fallback : ms;
 }
 
-function localTime(ms = Date.now()): string {
+export function localTime(ms = Date.now()): string {
   return new Date(ms + 8 * 3600_000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
@@ -88,7 +169,29 @@ const status = (id: string, url: string, code: number, text: string): Status => 
 
 type Req = Parameters<HttpRoute['handler']>[0];
 
-export function viidRoutes(ctx: KindContext): HttpRoute[] {
+/** The APEs (采集设备) a lower system has declared (POST /VIID/APEs), per system: objects from them are its own. */
+export class ApeRegistry {
+  private readonly bySystem = new Map<string, Map<string, Record<string, unknown>>>();
+
+  declare(system: string, ape: Record<string, unknown> & { ApeID: string }): boolean {
+    const apes = this.bySystem.get(system) ?? new Map<string, Record<string, unknown>>();
+    if (!apes.has(ape.ApeID) && apes.size >= MAX_APES_PER_SYSTEM) return false;
+    apes.set(ape.ApeID, ape);
+    this.bySystem.set(system, apes);
+    return true;
+  }
+
+  /** Whether `deviceId` is the system itself or one of its declared APEs. */
+  owns(system: string, deviceId: string): boolean {
+    return deviceId === system || Boolean(this.bySystem.get(system)?.has(deviceId));
+  }
+
+  list(system: string): Array<Record<string, unknown>> {
+    return [...(this.bySystem.get(system)?.values() ?? [])];
+  }
+}
+
+export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeRegistry()): HttpRoute[] {
   const digest = new DigestAuth(VIID_REALM, (user) => ctx.digestHA1(user, VIID_REALM));
   // Runs before the body is read (HttpRoute.authenticate): the digest covers this request's URI.
   const authenticate: HttpRoute['authenticate'] = (req) => {
@@ -102,80 +205,149 @@ export function viidRoutes(ctx: KindContext): HttpRoute[] {
       headers: { 'www-authenticate': r.challenge },
     };
   };
-  const authed = (req: Req): { ok: true; user: string } => {
+  const authed = (req: Req): string => {
     if (req.user === undefined) throw new Error('a GA/T 1400 route ran without its authentication');
-    return { ok: true, user: req.user };
+    return req.user;
   };
+  const sample = (v: unknown) => Buffer.from(JSON.stringify(v ?? null).slice(0, 512));
 
-  const single = (url: string, objectKey: 'RegisterObject' | 'KeepaliveObject') => async (req: Req) => {
-    const a = authed(req);
-    const id = (req.body as Record<string, { DeviceID?: unknown } | undefined> | null)?.[objectKey]?.DeviceID;
-    if (id !== a.user)
-      return {
-        status: 400,
-        body: { ResponseStatusObject: status(String(id ?? ''), url, 4, `${objectKey}.DeviceID must be the authenticated device`) },
-      };
-    await ctx.ingest(a.user, []); // counts as a heartbeat
-    return { status: 200, body: { ResponseStatusObject: status(a.user, url, 0, 'OK') } };
-  };
-
-  const list =
-    <T extends { DeviceID: string; SubImageList: Static<typeof SubImages> }>(
-      url: string,
-      listKey: string,
-      objectKey: string,
-      idKey: string,
-      validate: (v: unknown) => v is T,
-      errors: () => string,
-      toCapture: (o: T, image: Buffer, mime: string) => Capture,
-    ) =>
+  /** Register, Keepalive, UnRegister: one object naming the signed-in device. */
+  const single =
+    (url: string, objectKey: 'RegisterObject' | 'KeepaliveObject' | 'UnRegisterObject', then: (user: string) => Promise<void> | void) =>
     async (req: Req) => {
-      const a = authed(req);
-      const objects = (req.body as Record<string, Record<string, unknown> | undefined> | null)?.[listKey]?.[objectKey];
-      if (!Array.isArray(objects) || objects.length === 0 || objects.length > MAX_OBJECTS) {
-        ctx.reject(
-          a.user,
-          url,
-          'schema',
-          `${listKey}.${objectKey}: expected 1-${MAX_OBJECTS} objects`,
-          Buffer.from(JSON.stringify(req.body ?? null).slice(0, 512)),
-        );
+      const user = authed(req);
+      const id = (req.body as Record<string, { DeviceID?: unknown } | undefined> | null)?.[objectKey]?.DeviceID;
+      if (id !== user)
         return {
           status: 400,
-          body: { ResponseStatusObject: status('', url, 8, `${listKey}.${objectKey}: expected 1-${MAX_OBJECTS} objects`) },
+          body: {
+            ResponseStatusObject: status(String(id ?? '').slice(0, 64), url, 4, `${objectKey}.DeviceID must be the authenticated device`),
+          },
         };
-      }
-      const answers: Status[] = [];
-      const captures: Capture[] = [];
-      for (const o of objects as unknown[]) {
-        const id = String((o as Record<string, unknown> | null)?.[idKey] ?? '');
-        const refuse = (detail: string) => {
-          ctx.reject(a.user, url, 'schema', detail, Buffer.from(JSON.stringify(o ?? null).slice(0, 512)));
-          answers.push(status(id, url, 8, detail));
-        };
-        if (!validate(o)) {
-          refuse(errors());
-          continue;
-        }
-        if (o.DeviceID !== a.user) {
-          refuse('DeviceID is not the authenticated device');
-          continue;
-        }
-        const info = o.SubImageList.SubImageInfoObject[0]!;
-        const img = decodeImage(info.Data);
-        if (!img.ok) {
-          refuse(`SubImageList: ${img.detail}`);
-          continue;
-        }
-        captures.push(toCapture(o, img.image, img.mime));
-        answers.push(status(id, url, 0, 'OK'));
-      }
-      if (captures.length) await ctx.ingest(a.user, captures);
-      return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
+      await then(user);
+      return { status: 200, body: { ResponseStatusObject: status(user, url, 0, 'OK') } };
     };
 
-  const route = (url: string, handler: HttpRoute['handler']): HttpRoute => ({
-    method: 'POST',
+  /**
+   * One object of a kind, read: answered in the status list, its capture added when it is good.
+   * The crop is the sub-image of the subject's type (else the first); the scene, when there is
+   * one, goes with it. A sub-image that is not an image is kept among the device's rejections;
+   * only the crop's failure refuses the object.
+   */
+  const readObject = (user: string, kind: ObjectKind, o: unknown, answers: Status[], captures: Capture[], url: string) => {
+    const id = String((o as Record<string, unknown> | null)?.[kind.idKey] ?? '').slice(0, 64);
+    const refuse = (detail: string) => {
+      ctx.reject(user, url, 'schema', detail, sample(o));
+      answers.push(status(id, url, 8, detail));
+    };
+    if (!kind.validate(o)) return refuse(describeErrors(kind.validate.errors as never).join('; '));
+    const obj = o as ViidObject;
+    if (typeof obj[kind.idKey] !== 'string' || !obj[kind.idKey]) return refuse(`${kind.idKey} is missing`);
+    if (!apes.owns(user, obj.DeviceID)) return refuse('DeviceID is not the authenticated device nor one of its APEs');
+    const images = obj.SubImageList.SubImageInfoObject;
+    const pick = (types: readonly string[]) => images.find((i) => i.Type !== undefined && types.includes(i.Type));
+    const cropInfo = pick(CROP_TYPES[kind.subject]) ?? images[0]!;
+    const crop = decodeImage(cropInfo.Data);
+    if (!crop.ok) return refuse(`SubImageList: ${crop.detail}`);
+    const sceneInfo = pick(SCENE_TYPES);
+    let scene: Capture['scene'];
+    if (sceneInfo && sceneInfo !== cropInfo) {
+      const s = decodeImage(sceneInfo.Data);
+      if (s.ok) scene = { image: s.image, mime: s.mime };
+      else ctx.reject(user, url, 'schema', `${kind.idKey} ${id}: scene sub-image (Type ${sceneInfo.Type}): ${s.detail}`, sample(o));
+    }
+    captures.push({
+      type: 'capture',
+      subject: kind.subject,
+      image: crop.image,
+      mime: crop.mime,
+      ...(scene ? { scene } : {}),
+      ts: viidTime(kind.time(obj), Date.now()),
+      ...kind.extra?.(obj),
+    });
+    answers.push(status(id, url, 0, 'OK'));
+  };
+
+  const badList = (user: string, url: string, what: string, body: unknown) => {
+    const detail = `${what}: expected 1-${MAX_OBJECTS} objects`;
+    ctx.reject(user, url, 'schema', detail, sample(body));
+    return { status: 400, body: { ResponseStatusObject: status('', url, 8, detail) } };
+  };
+
+  const list = (kind: ObjectKind) => async (req: Req) => {
+    const user = authed(req);
+    const objects = (req.body as Record<string, Record<string, unknown> | undefined> | null)?.[kind.listKey]?.[kind.objectKey];
+    if (!Array.isArray(objects) || objects.length === 0 || objects.length > MAX_OBJECTS)
+      return badList(user, kind.url, `${kind.listKey}.${kind.objectKey}`, req.body);
+    const answers: Status[] = [];
+    const captures: Capture[] = [];
+    for (const o of objects as unknown[]) readObject(user, kind, o, answers, captures, kind.url);
+    if (captures.length) await ctx.ingest(user, captures);
+    return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
+  };
+
+  /**
+   * What a lower system sends for a subscription the centre (or this gateway) made on it: each
+   * SubscribeNotificationObject carries its objects in FaceObjectList, MotorVehicleObjectList …;
+   * they are read as if posted to their own resource, answered once per notification.
+   */
+  const notifications = async (req: Req) => {
+    const url = '/VIID/SubscribeNotifications';
+    const user = authed(req);
+    const list = (req.body as { SubscribeNotificationListObject?: { SubscribeNotificationObject?: unknown } } | null)
+      ?.SubscribeNotificationListObject?.SubscribeNotificationObject;
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_OBJECTS)
+      return badList(user, url, 'SubscribeNotificationListObject.SubscribeNotificationObject', req.body);
+    const answers: Status[] = [];
+    const captures: Capture[] = [];
+    for (const n of list as Array<Record<string, unknown> | null>) {
+      const id = String(n?.NotificationID ?? '').slice(0, 64);
+      if (!n || typeof n !== 'object' || !id) {
+        ctx.reject(user, url, 'schema', 'a notification without NotificationID', sample(n));
+        answers.push(status(id, url, 8, 'NotificationID is missing'));
+        continue;
+      }
+      const inner: Status[] = [];
+      let count = 0;
+      for (const kind of OBJECT_KINDS) {
+        const objects = (n[kind.notificationKey] as Record<string, unknown> | undefined)?.[kind.objectKey];
+        if (!Array.isArray(objects)) continue;
+        for (const o of objects.slice(0, MAX_OBJECTS)) {
+          count++;
+          readObject(user, kind, o, inner, captures, url);
+        }
+      }
+      const refused = inner.filter((s) => s.StatusCode !== 0);
+      if (!count) answers.push(status(id, url, 8, 'the notification carries no object gridedge reads'));
+      else if (refused.length)
+        answers.push(status(id, url, 8, `${refused.length} of ${count} objects refused: ${refused[0]!.StatusString}`));
+      else answers.push(status(id, url, 0, 'OK'));
+    }
+    if (captures.length) await ctx.ingest(user, captures);
+    return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
+  };
+
+  /** A lower system's APEs (采集设备): declared so their objects are its own. */
+  const declareApes = async (req: Req) => {
+    const url = '/VIID/APEs';
+    const user = authed(req);
+    const list = (req.body as { APEListObject?: { APEObject?: unknown } } | null)?.APEListObject?.APEObject;
+    if (!Array.isArray(list) || list.length === 0 || list.length > 1000) return badList(user, url, 'APEListObject.APEObject', req.body);
+    const answers = (list as unknown[]).map((a) => {
+      const id = String((a as Record<string, unknown> | null)?.ApeID ?? '').slice(0, 64);
+      if (!validateApe(a)) {
+        const detail = describeErrors(validateApe.errors).join('; ');
+        ctx.reject(user, url, 'schema', detail, sample(a));
+        return status(id, url, 8, detail);
+      }
+      return apes.declare(user, a) ? status(id, url, 0, 'OK') : status(id, url, 8, `more than ${MAX_APES_PER_SYSTEM} APEs`);
+    });
+    await ctx.ingest(user, []);
+    return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
+  };
+
+  const route = (url: string, handler: HttpRoute['handler'], method: 'GET' | 'POST' = 'POST'): HttpRoute => ({
+    method,
     url,
     access: 'device',
     bodyLimit: MAX_UPLOAD_BYTES,
@@ -195,43 +367,32 @@ export function viidRoutes(ctx: KindContext): HttpRoute[] {
         return { status: 404, body: { ResponseStatusObject: status(req.user ?? '', path, 4, `no such resource: ${req.method} ${path}`) } };
       },
     },
-    route('/VIID/System/Register', single('/VIID/System/Register', 'RegisterObject')),
-    route('/VIID/System/Keepalive', single('/VIID/System/Keepalive', 'KeepaliveObject')),
     route(
-      '/VIID/Faces',
-      list(
-        '/VIID/Faces',
-        'FaceListObject',
-        'FaceObject',
-        'FaceID',
-        validateFace,
-        () => describeErrors(validateFace.errors).join('; '),
-        (o, image, mime) => ({ type: 'capture', subject: 'face', image, mime, ts: viidTime(o.FaceAppearTime ?? o.ShotTime, Date.now()) }),
-      ),
+      '/VIID/System/Register',
+      single('/VIID/System/Register', 'RegisterObject', (u) => ctx.ingest(u, [])),
     ),
     route(
-      '/VIID/MotorVehicles',
-      list(
-        '/VIID/MotorVehicles',
-        'MotorVehicleListObject',
-        'MotorVehicleObject',
-        'MotorVehicleID',
-        validateVehicle,
-        () => describeErrors(validateVehicle.errors).join('; '),
-        (o, image, mime) => {
-          const c: Capture = {
-            type: 'capture',
-            subject: 'plate',
-            image,
-            mime,
-            plate: normalizePlate(o.PlateNo),
-            ts: viidTime(o.PassTime, Date.now()),
-          };
-          const color = plateColor(o.PlateColor);
-          if (color) c.plateColor = color;
-          return c;
-        },
-      ),
+      '/VIID/System/Keepalive',
+      single('/VIID/System/Keepalive', 'KeepaliveObject', (u) => ctx.ingest(u, [])),
     ),
+    route(
+      '/VIID/System/UnRegister',
+      single('/VIID/System/UnRegister', 'UnRegisterObject', (u) => ctx.signedOff(u, 'it unregistered (GA/T 1400 UnRegister)')),
+    ),
+    // The server's clock, for a device to set its own (校时): local time, China's zone.
+    route(
+      '/VIID/System/Time',
+      async (req) => {
+        authed(req);
+        return {
+          status: 200,
+          body: { SystemTimeObject: { VIIDServerID: serverId, TimeMode: '1', LocalTime: localTime(), TimeZone: 'Asia/Shanghai' } },
+        };
+      },
+      'GET',
+    ),
+    ...OBJECT_KINDS.map((k) => route(k.url, list(k))),
+    route('/VIID/SubscribeNotifications', notifications),
+    route('/VIID/APEs', declareApes),
   ];
 }

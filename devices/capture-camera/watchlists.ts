@@ -23,6 +23,12 @@ export const WatchlistSchema = Type.Object(
       { default: [] },
     ),
     residents: Type.Array(Plate, { default: [], description: 'plates of residents; any other plate is a visitor' }),
+    viidServerId: Type.String({
+      pattern: '^\\d{20}$',
+      default: '00000000005030000001',
+      description:
+        "the gateway's VIIDServerID in GA/T 1400 answers: 8 digits of the administrative division, 2 of the trade, 503 (视图库), 7 of its own",
+    }),
     fuzzy: Type.Object(
       {
         blocklist: Type.Integer({
@@ -120,7 +126,7 @@ export class Watchlists {
   private readonly clock: Intl.DateTimeFormat;
   private readonly fuzzy: WatchlistSettings['fuzzy'];
 
-  constructor(settings: WatchlistSettings, siteTimezone: string) {
+  constructor(settings: Omit<WatchlistSettings, 'viidServerId'>, siteTimezone: string) {
     this.fuzzy = settings.fuzzy ?? { blocklist: 1, muckTrucks: 1, residents: 0 };
     for (const b of settings.blocklist) this.blocked.set(normalizePlate(b.plate), b.reason);
     for (const m of settings.muckTrucks)

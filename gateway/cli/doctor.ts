@@ -178,6 +178,7 @@ function checkKinds(config: Config): Check {
     storeEvidence: async () => '',
     digestHA1: () => undefined,
     reject: () => undefined,
+    signedOff: () => undefined,
   };
   const settings = config.kinds as Record<string, Record<string, unknown> | undefined>;
   const problems: string[] = [];

@@ -80,6 +80,7 @@ const noGateway: KindContext = {
   storeEvidence: async () => '0'.repeat(64),
   digestHA1: () => undefined,
   reject: () => undefined,
+  signedOff: () => undefined,
 };
 
 const RECEIVED_AT = 1_795_352_625_000;
