@@ -153,8 +153,9 @@ export class Gateway {
       log: child('ingest'),
       storeCapture: async (c, device) => {
         const sha256 = (await this.evidenceService.put({ bytes: c.image, class: c.subject, mime: c.mime })).sha256;
-        // A smart camera's own capture goes to the centre like a detector's; its failure never refuses the device's message.
-        void this.captures
+        // A smart camera's own capture goes to the centre like a detector's, queued durably before the device is
+        // answered (so a kill -9 after the answer loses nothing); its failure never refuses the device's message.
+        await this.captures
           .record(
             cameraCaptureInput({
               camera: device.id,

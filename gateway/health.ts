@@ -25,6 +25,13 @@ export function gatewayHealth(gw: Gateway): Health {
     if (push.lastError && push.oldestAgeSeconds > 300)
       problems.push(`evidence push (${push.sink}) failing for ${push.oldestAgeSeconds} s: ${push.lastError}`);
   }
+  const viid = gw.captures.viid?.health();
+  if (viid && !viid.registered) problems.push(`not registered with the 视图库 ${viid.url}${viid.lastError ? `: ${viid.lastError}` : ''}`);
+  else if (viid?.pending && viid.lastError) problems.push(`${viid.pending} captures waiting for the 视图库: ${viid.lastError}`);
+  if (viid) {
+    const lost = viid.dropped.full + viid.dropped.expired + viid.dropped.undeliverable;
+    if (lost > 0) problems.push(`${lost} captures dropped before they reached the 视图库`);
+  }
   return {
     status: problems.length ? 'degraded' : 'ok',
     gatewayId: config.gateway.id,
@@ -38,6 +45,7 @@ export function gatewayHealth(gw: Gateway): Health {
     incidents: { active: gw.incidents.activeIncidents().length },
     outbox: { pending: outbox.pending, oldestAgeSeconds: Math.round(outbox.oldestAgeMs / 1000), lastSeq: outbox.lastSeq, dropped },
     ...(push ? { evidencePush: push } : {}),
+    ...(viid ? { viid } : {}),
     ...(cluster && config.cluster ? { cluster: { node: config.cluster.node, leader: cluster.leader } } : {}),
     problems,
   };

@@ -4,9 +4,9 @@
  * motor vehicles, answering the gateway's Digest challenge as real cameras do.
  */
 import { randomBytes } from 'node:crypto';
-import { digestAuthorization } from '../core/http-digest.js';
 import { SimulatedMqttDevice, type SimDeviceOptions } from './mqtt-device.js';
 import { simKind, str } from './sim-kind.js';
+import { ViidHttpClient } from '../devices/capture-camera/viid-client.js';
 
 /** A small, distinct JPEG-framed image (SOI … EOI) for tests that need bytes, not pixels. */
 export function fakeJpeg(label = randomBytes(6).toString('hex')): Buffer {
@@ -49,47 +49,7 @@ export class SimulatedCaptureCamera extends SimulatedMqttDevice {
 }
 
 /** The GA/T 1400 side of the same camera. */
-export class ViidClient {
-  private challenge?: string;
-  /** Requests signed with the current challenge's nonce: the nonce count grows with each (RFC 7616 §3.4). */
-  private count = 0;
-
-  constructor(
-    private readonly baseUrl: string,
-    readonly deviceId: string,
-    private readonly password: string,
-  ) {}
-
-  /** POSTs as application/VIID+JSON, answering a Digest challenge once. */
-  post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    return this.request('POST', path, body);
-  }
-
-  get(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
-    return this.request('GET', path);
-  }
-
-  async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    const send = (authorization?: string) =>
-      fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers: {
-          ...(body !== undefined ? { 'content-type': 'application/VIID+JSON' } : {}),
-          ...(authorization ? { authorization } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    const sign = () => digestAuthorization(this.challenge!, this.deviceId, this.password, method, path, ++this.count);
-    let res = await send(this.challenge ? sign() : undefined);
-    if (res.status === 401) {
-      this.challenge = res.headers.get('www-authenticate') ?? '';
-      this.count = 0;
-      res = await send(sign());
-    }
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  }
-
+export class ViidClient extends ViidHttpClient {
   register() {
     return this.post('/VIID/System/Register', { RegisterObject: { DeviceID: this.deviceId } });
   }

@@ -37,6 +37,20 @@ export const HealthSchema = Type.Object({
       { description: 'evidence waiting to be pushed to the centre (evidence.push), delivered and dropped since start' },
     ),
   ),
+  viid: Type.Optional(
+    Type.Object(
+      {
+        url: Type.String(),
+        deviceId: Type.String(),
+        registered: Type.Boolean(),
+        lastError: Type.Optional(Type.String()),
+        pending: Type.Integer(),
+        delivered: Type.Integer(),
+        dropped: Type.Object({ full: Type.Integer(), expired: Type.Integer(), undeliverable: Type.Integer() }),
+      },
+      { description: "the city's 视图库 (captures.viid): registration, captures waiting, delivered and dropped since start" },
+    ),
+  ),
   cluster: Type.Optional(
     Type.Object(
       { node: Type.String(), leader: Type.Boolean() },

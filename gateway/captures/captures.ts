@@ -24,6 +24,7 @@ import type { EvidenceClass } from '../../devices/types.js';
 import type { Config } from '../config/schema.js';
 import type { Evidence } from '../evidence/service.js';
 import type { Service } from '../services.js';
+import { ViidUplink } from './viid-uplink.js';
 
 export interface CaptureInput {
   camera: string;
@@ -102,6 +103,8 @@ export interface CapturesOptions {
 export class Captures implements Service {
   readonly name = 'captures';
   private readonly queue?: DeliveryQueue<CaptureMessage>;
+  /** The city's 视图库, when captures.viid is set: the same captures as GA/T 1400 objects. */
+  readonly viid?: ViidUplink;
   private readonly newId = monotonicFactory();
   private readonly recentByKey = new Map<string, number>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -131,16 +134,29 @@ export class Captures implements Service {
         },
       });
     }
+    const viid = config.captures.viid;
+    if (viid?.password) {
+      const store = opts.evidence.store;
+      this.viid = new ViidUplink(
+        { ...viid, password: viid.password },
+        config.dataDir,
+        async (sha) => (await store.get(sha))?.bytes,
+        counters,
+        log.child({ to: 'viid' }),
+      );
+    }
   }
 
   start(): void {
     this.queue?.start();
+    this.viid?.start();
   }
 
   async stop(): Promise<void> {
-    // The cameras and detectors stop first; what they handed over is finished, then the queue stops.
+    // The cameras and detectors stop first; what they handed over is finished, then the queues stop.
     await Promise.allSettled([...this.inFlight]);
     this.queue?.stop();
+    await this.viid?.stop();
   }
 
   /** The uplink connected: publish now. */
@@ -223,12 +239,13 @@ export class Captures implements Service {
     this.recentMessages.push(message);
     if (this.recentMessages.length > 500) this.recentMessages.shift();
     counters.inc('captures_total', { subject: input.subject, source: input.source });
-    if (!this.queue) return message;
+    if (!this.queue && !this.viid) return message;
     if (!this.admit(input.camera, input.lastAt)) {
       counters.inc('captures_rate_limited_total', { camera: input.camera });
       return message;
     }
-    await this.queue.put(message, Buffer.byteLength(JSON.stringify(message)));
+    await this.queue?.put(message, Buffer.byteLength(JSON.stringify(message)));
+    await this.viid?.offer(message);
     return message;
   }
 

@@ -330,6 +330,16 @@ describe('config loader', () => {
     });
   });
 
+  it('checks the 视图库 client: a 20-digit DeviceID, its password from the file or GRIDEDGE_VIID_PASSWORD', () => {
+    const cfg = (viid: Record<string, unknown>) => ({ ...base(), captures: { viid: { url: 'http://10.1.2.3:8080', ...viid } } });
+    expect(problems(cfg({ deviceId: '11010500002000000001' }))).toEqual([
+      "captures.viid.password: missing (the 视图库's Digest password for this gateway's DeviceID, or GRIDEDGE_VIID_PASSWORD)",
+    ]);
+    expect(problems(cfg({ deviceId: 'gw-1', password: 'p' }))[0]).toMatch(/^captures\.viid\.deviceId: /);
+    const c = resolveConfig(cfg({ deviceId: '11010500002000000001' }), 't', '/tmp', { GRIDEDGE_VIID_PASSWORD: 'from-env' });
+    expect(c.captures.viid).toMatchObject({ password: 'from-env', keepaliveSeconds: 30, subjects: ['face', 'plate'] });
+  });
+
   it('takes the upstream password from the environment', () => {
     const c = resolveConfig({ ...base(), upstream: { url: 'mqtt://h:1883', username: 'u', password: 'in-file' } }, 't', '/tmp', {
       GRIDEDGE_UPSTREAM_PASSWORD: 'from-env',

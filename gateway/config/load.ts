@@ -104,6 +104,10 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
   if (gridProblem) problems.push(`gateway.grid: "${raw.gateway.grid}" is not valid (${gridProblem})`);
 
   if (raw.upstream && env.GRIDEDGE_UPSTREAM_PASSWORD) raw.upstream.password = env.GRIDEDGE_UPSTREAM_PASSWORD;
+  const viid = raw.captures.viid;
+  if (viid && env.GRIDEDGE_VIID_PASSWORD) viid.password = env.GRIDEDGE_VIID_PASSWORD;
+  if (viid && !viid.password && requireSecrets)
+    problems.push("captures.viid.password: missing (the 视图库's Digest password for this gateway's DeviceID, or GRIDEDGE_VIID_PASSWORD)");
   if (raw.upstream && env.GRIDEDGE_COMMAND_SECRET) {
     if (env.GRIDEDGE_COMMAND_SECRET.length < 16)
       problems.push('upstream.commandSecret: too short in GRIDEDGE_COMMAND_SECRET (expected 16-256 characters)');

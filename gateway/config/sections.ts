@@ -432,6 +432,42 @@ export const CapturesSection = Type.Object(
     }),
     maxPendingMB: Type.Number({ exclusiveMinimum: 0, default: 64, description: 'capture messages waiting for the upstream, MiB at most' }),
     maxPendingHours: Type.Number({ exclusiveMinimum: 0, default: 168, description: 'capture messages older than this are dropped' }),
+    viid: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://[^\\s]+$', description: "the city's 视图库 (GA/T 1400 server), http(s)://host[:port]" }),
+          deviceId: Type.String({
+            pattern: '^\\d{20}$',
+            description: 'the DeviceID the 视图库 gave this gateway (20 digits), its Digest user name',
+          }),
+          password: Type.Optional(
+            Type.String({ minLength: 1, maxLength: 256, description: 'its Digest password (or GRIDEDGE_VIID_PASSWORD)' }),
+          ),
+          keepaliveSeconds: Type.Integer({
+            minimum: 5,
+            maximum: 3600,
+            default: 30,
+            description: 'how often the gateway keeps its registration alive',
+          }),
+          timeoutMs: Type.Integer({ minimum: 500, maximum: 120_000, default: 15_000 }),
+          subjects: Type.Array(StringEnum(['face', 'plate', 'person'] as const), {
+            default: ['face', 'plate'],
+            uniqueItems: true,
+            description: 'which captures go up: faces as Faces, plates as MotorVehicles, persons as Persons',
+          }),
+          maxPendingMB: Type.Number({
+            exclusiveMinimum: 0,
+            default: 512,
+            description: 'captures waiting for the 视图库, MiB at most (images included)',
+          }),
+          maxPendingHours: Type.Number({ exclusiveMinimum: 0, default: 72, description: 'captures older than this are dropped' }),
+        },
+        {
+          additionalProperties: false,
+          description: "the gateway as a GA/T 1400 client of the city's 视图库: its captures delivered as Faces and MotorVehicles",
+        },
+      ),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
