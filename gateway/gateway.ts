@@ -124,6 +124,11 @@ export class Gateway {
       ...(uplink ? { upstream: { root: uplink.topics.root, publish: (topic, payload) => uplink.publishQos1(topic, payload) } } : {}),
       counters,
       log: child('captures'),
+      // A camera with its own analytics and the gateway's plate detector reads each plate twice.
+      reconciles: (id) => {
+        const c = this.cameras.cameras.get(id)?.config;
+        return Boolean(c && (c.isapi || c.dahua) && (c.detect as Record<string, unknown> | undefined)?.plate);
+      },
     });
     if (uplink)
       uplink.onConnect(() => {

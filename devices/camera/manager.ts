@@ -444,9 +444,13 @@ export class CameraManager<C extends CameraSettings = CameraSettings> extends Ev
     if (this.started) runtime.start();
   }
 
-  /** Stops and forgets a camera (a channel gone from its NVR's catalog). */
+  /**
+   * Stops and forgets a camera (a channel gone from its NVR's catalog, a dock's task over).
+   * `removed` is said while its config is still known, so those tracking it can finish.
+   */
   async remove(id: string): Promise<void> {
     const known = this.cameras.get(id);
+    if (known) this.emit('removed', id);
     this.cameras.delete(id);
     await known?.stop();
   }

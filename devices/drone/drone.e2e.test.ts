@@ -274,6 +274,11 @@ describe('drone kind', () => {
       expect(stop.data).toEqual({ video_id: '1581F6Q8D242100A0001/39-0-7/normal-0' });
       await waitFor('the camera gone', () => !t.gateway.cameras.health().some((c) => c.id === '7CTDM4100B0A11-video'), 10_000);
       expect(t.gateway.pipeline.videoSources.has('7CTDM4100B0A11')).toBe(false);
+      // Its tracks ended with it: the car still in view when the video stopped is captured, and the camera's tracking state is gone.
+      await waitFor('the capture of the open track', () =>
+        t.gateway.captures.recent().find((c) => c.camera === '7CTDM4100B0A11-video' && c.source === 'detector'),
+      );
+      expect(t.gateway.vision.health().cameras.some((c) => c.camera === '7CTDM4100B0A11-video')).toBe(false);
     } finally {
       await dock.disconnect();
       await feed.stop();

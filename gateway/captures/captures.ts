@@ -24,6 +24,7 @@ import type { EvidenceClass } from '../../devices/types.js';
 import type { Config } from '../config/schema.js';
 import type { Evidence } from '../evidence/service.js';
 import type { Service } from '../services.js';
+import { confusions } from '../../devices/capture-camera/watchlists.js';
 import { ViidUplink } from './viid-uplink.js';
 
 export interface CaptureInput {
@@ -98,6 +99,23 @@ export interface CapturesOptions {
   upstream?: { root: string; publish: (topic: string, payload: string) => Promise<void> };
   counters: Counters;
   log: Logger;
+  /**
+   * Whether a camera's plates come both from its own analytics and from the gateway's plate
+   * detector: its plate captures are then held `captures.reconcileSeconds` to be made one.
+   */
+  reconciles?: (camera: string) => boolean;
+}
+
+interface Held {
+  input: CaptureInput;
+  sources: Set<CaptureInput['source']>;
+  timer: NodeJS.Timeout;
+  resolve: (m: CaptureMessage | undefined) => void;
+}
+
+/** How good a shot is, for choosing between a camera's read and the detector's: quality, else score; the camera's on a tie. */
+function goodness(c: CaptureInput): number {
+  return (c.quality ?? c.score ?? 0.5) + (c.crop ? 0.001 : 0) + (c.source === 'camera' ? 0.0001 : 0);
 }
 
 export class Captures implements Service {
@@ -112,6 +130,8 @@ export class Captures implements Service {
   private readonly recentMessages: CaptureMessage[] = [];
   /** Records under way (images, index line, queue): stop() waits for them, so none writes into a stopped gateway's folder. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Plate captures waiting for the other source's read of the same vehicle, per camera. */
+  private readonly held = new Map<string, Held[]>();
 
   constructor(private readonly opts: CapturesOptions) {
     const { config, counters, log } = opts;
@@ -153,7 +173,8 @@ export class Captures implements Service {
   }
 
   async stop(): Promise<void> {
-    // The cameras and detectors stop first; what they handed over is finished, then the queues stop.
+    // The cameras and detectors stop first; what they handed over (held ones too) is finished, then the queues stop.
+    for (const list of [...this.held.values()]) for (const h of [...list]) this.release(h);
     await Promise.allSettled([...this.inFlight]);
     this.queue?.stop();
     await this.viid?.stop();
@@ -185,11 +206,61 @@ export class Captures implements Service {
 
   /** Records one capture; resolves to its message, or undefined when it was folded into an earlier one. */
   record(input: CaptureInput): Promise<CaptureMessage | undefined> {
-    const p = this.recordNow(input);
+    if (input.subject === 'plate' && input.plate && this.opts.config.captures.reconcileSeconds > 0 && this.opts.reconciles?.(input.camera))
+      return this.hold(input);
+    return this.track(this.recordNow(input));
+  }
+
+  private track(p: Promise<CaptureMessage | undefined>): Promise<CaptureMessage | undefined> {
     this.inFlight.add(p);
     const done = () => this.inFlight.delete(p);
     p.then(done, done);
     return p;
+  }
+
+  /**
+   * A plate on a camera read both by itself and by the gateway's detector: the first read waits
+   * up to reconcileSeconds for the other's read of the same plate (the same text, or one OCR
+   * look-alike apart); then the better shot of the two goes, once, with both reads' times.
+   * The second read resolves as folded.
+   */
+  private hold(input: CaptureInput): Promise<CaptureMessage | undefined> {
+    const list = this.held.get(input.camera) ?? [];
+    const same = list.find((h) => h.input.plate === input.plate || confusions(input.plate!, h.input.plate!, 1) !== undefined);
+    if (same) {
+      const best = goodness(input) > goodness(same.input) ? input : same.input;
+      same.input = {
+        ...best,
+        firstAt: Math.min(input.firstAt, same.input.firstAt),
+        lastAt: Math.max(input.lastAt, same.input.lastAt),
+        ...(best.track ? {} : same.input.track || input.track ? { track: (same.input.track ?? input.track)! } : {}),
+      };
+      const repeat = same.sources.has(input.source);
+      same.sources.add(input.source);
+      this.opts.counters.inc(repeat ? 'captures_folded_total' : 'captures_reconciled_total', { camera: input.camera });
+      if (same.sources.size > 1) this.release(same);
+      return Promise.resolve(undefined);
+    }
+    return new Promise((resolve) => {
+      const h: Held = {
+        input,
+        sources: new Set([input.source]),
+        resolve,
+        timer: setTimeout(() => this.release(h), this.opts.config.captures.reconcileSeconds * 1000),
+      };
+      list.push(h);
+      this.held.set(input.camera, list);
+    });
+  }
+
+  private release(h: Held): void {
+    clearTimeout(h.timer);
+    const list = this.held.get(h.input.camera) ?? [];
+    const i = list.indexOf(h);
+    if (i < 0) return;
+    list.splice(i, 1);
+    if (!list.length) this.held.delete(h.input.camera);
+    this.track(this.recordNow(h.input)).then(h.resolve, () => h.resolve(undefined));
   }
 
   private async recordNow(input: CaptureInput): Promise<CaptureMessage | undefined> {

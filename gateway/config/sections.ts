@@ -430,6 +430,13 @@ export const CapturesSection = Type.Object(
       default: 10,
       description: "a camera's own capture of the same plate (or face event) again within this many seconds is the same track",
     }),
+    reconcileSeconds: Type.Number({
+      minimum: 0,
+      maximum: 30,
+      default: 3,
+      description:
+        "a camera whose plates come from its own analytics and from the gateway's plate detector: the two reads of one vehicle within this many seconds are one capture, the better shot (0: both go)",
+    }),
     maxPendingMB: Type.Number({ exclusiveMinimum: 0, default: 64, description: 'capture messages waiting for the upstream, MiB at most' }),
     maxPendingHours: Type.Number({ exclusiveMinimum: 0, default: 168, description: 'capture messages older than this are dropped' }),
     viid: Type.Optional(

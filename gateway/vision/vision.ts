@@ -127,7 +127,16 @@ export class Vision {
   start(): void {
     this.running = true;
     this.removeConsumer = this.opts.cameras.addConsumer((frame) => this.onFrame(frame));
+    this.opts.cameras.on('removed', this.forget);
   }
+
+  /** A camera gone (its NVR channel, a drone's task): its open tracks end now (their captures go), its state is dropped. */
+  private readonly forget = (camera: string): void => {
+    const p = this.per.get(camera);
+    if (!p) return;
+    this.handle(camera, p, p.tracker.flush(), undefined, Date.now());
+    this.per.delete(camera);
+  };
 
   /** Worker threads start with the first frame that needs them: a gateway without detectors pays nothing. */
   private workers(): DetectorPool | undefined {
@@ -145,6 +154,7 @@ export class Vision {
   async stop(): Promise<void> {
     this.running = false;
     this.removeConsumer?.();
+    this.opts.cameras.off('removed', this.forget);
     await Promise.allSettled([...this.pending]);
     for (const [camera, p] of this.per) this.handle(camera, p, p.tracker.flush(), undefined, Date.now());
     await Promise.allSettled([...this.pending]);
