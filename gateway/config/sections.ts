@@ -435,7 +435,8 @@ export const CapturesSection = Type.Object(
       maximum: 30,
       default: 3,
       description:
-        "a camera whose plates come from its own analytics and from the gateway's plate detector: the two reads of one vehicle within this many seconds are one capture, the better shot (0: both go)",
+        "a camera whose plates come from its own analytics and from the gateway's plate detector: " +
+        'the two reads of one vehicle within this many seconds are one capture, the better shot (0: both go)',
     }),
     maxPendingMB: Type.Number({ exclusiveMinimum: 0, default: 64, description: 'capture messages waiting for the upstream, MiB at most' }),
     maxPendingHours: Type.Number({ exclusiveMinimum: 0, default: 168, description: 'capture messages older than this are dropped' }),
