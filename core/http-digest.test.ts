@@ -56,6 +56,19 @@ describe('HTTP Digest, server side', () => {
     expect(auth.verify('POST', '/VIID/Faces', at(2)).ok).toBe(false);
   });
 
+  it('gives every challenge its own nonce, so two clients challenged in the same millisecond are both let in', () => {
+    const now = () => 1_795_352_625_000;
+    const still = new DigestAuth(
+      'gridedge-viid',
+      (user) => (user === 'cam-1' ? digestHA1('cam-1', 'gridedge-viid', 'secret-1') : undefined),
+      now,
+    );
+    const [a, b] = [still.challenge(), still.challenge()];
+    expect(a).not.toBe(b);
+    for (const c of [a, b])
+      expect(still.verify('POST', '/VIID/Faces', digestAuthorization(c, 'cam-1', 'secret-1', 'POST', '/VIID/Faces', 1)).ok).toBe(true);
+  });
+
   it('refuses a wrong password, an unknown user and a forged nonce', () => {
     expect(auth.verify('POST', '/x', digestAuthorization(auth.challenge(), 'cam-1', 'wrong', 'POST', '/x'))).toMatchObject({
       ok: false,

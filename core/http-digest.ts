@@ -44,9 +44,14 @@ export class DigestAuth {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  private nonce(at = this.now()): string {
-    const ts = at.toString(16);
-    return `${ts}.${createHmac('sha256', this.key).update(ts).digest('hex').slice(0, 32)}`;
+  /**
+   * A fresh nonce per challenge: its time, 64 random bits, and the server's HMAC over both. The
+   * random part matters: two clients challenged in the same millisecond must not share a nonce,
+   * or the second one's first count would look like the first one's replay.
+   */
+  private nonce(at = this.now(), salt = randomBytes(8).toString('hex')): string {
+    const head = `${at.toString(16)}.${salt}`;
+    return `${head}.${createHmac('sha256', this.key).update(head).digest('hex').slice(0, 32)}`;
   }
 
   challenge(stale = false): string {
@@ -66,8 +71,9 @@ export class DigestAuth {
     if (!d) return fail(header ? 'not a Digest authorization' : 'no credentials');
     if (!d.username || !d.nonce || !d.uri || !d.response || d.realm !== this.realm) return fail('incomplete Digest authorization');
     if (d.algorithm && d.algorithm.toUpperCase() !== 'MD5') return fail(`algorithm ${d.algorithm} not offered`);
-    const [ts, sig] = d.nonce.split('.');
-    if (!ts || !sig || this.nonce(parseInt(ts, 16)) !== d.nonce) return fail('not a nonce of this server');
+    const [ts, salt, sig] = d.nonce.split('.');
+    if (!ts || !salt || !sig || !/^[0-9a-f]{16}$/.test(salt) || this.nonce(parseInt(ts, 16), salt) !== d.nonce)
+      return fail('not a nonce of this server');
     const issued = parseInt(ts, 16);
     if (this.now() - issued > NONCE_TTL_MS) return fail('nonce expired', true);
     if (typeof uri === 'function' ? !uri(d.uri) : requestTarget(d.uri) !== uri) return fail('the digest is for another URI');

@@ -65,6 +65,8 @@ export interface AnalyticsStreamOptions {
   quietMs?: number;
   /** No byte for this long (heartbeats included): the stream is dead. */
   silenceMs?: number;
+  /** false: the camera pushes its events to the gateway instead (ISAPI httpHosts); no stream is opened. */
+  listen?: boolean;
 }
 
 /** A camera's plate colours as gridedge names them (ISAPI plateColor, Dahua PlateColor). */
@@ -205,7 +207,16 @@ export abstract class AnalyticsStream extends EventEmitter<AnalyticsEvents> {
   start(): void {
     this.stopped = false;
     this.sweep = setInterval(() => this.endQuiet(), 500);
-    void this.open();
+    if (this.opts.listen !== false) void this.open();
+    else if (!this.info)
+      this.readInfo().then(
+        (info) => {
+          this.info = info;
+        },
+        (err: unknown) => {
+          this.infoError = (err as Error).message;
+        },
+      );
   }
 
   stop(): void {

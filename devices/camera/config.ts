@@ -24,6 +24,31 @@ export const CameraConnectionProperties = {
       description: "a Hikvision camera's address, http://host[:port]: its own analytics are read from its ISAPI event stream",
     }),
   ),
+  isapiPush: Type.Optional(
+    Type.Object(
+      {
+        password: Type.Optional(
+          Type.String({
+            minLength: 8,
+            maxLength: 128,
+            description: 'what the camera signs its pushes with, user = the camera id (or GRIDEDGE_CAMERA_PUSH_PASSWORD_<ID>)',
+          }),
+        ),
+        gateway: Type.Optional(
+          Type.String({
+            pattern: '^https?://[^\\s/]+:\\d+$',
+            description:
+              "the gateway's API as the camera reaches it (http://ip:port): set, the gateway writes the camera's httpHosts entry itself",
+          }),
+        ),
+        alsoStream: Type.Boolean({ default: false, description: 'true: hold the alertStream open as well' }),
+      },
+      {
+        additionalProperties: false,
+        description: 'the camera pushes its events to the gateway (ISAPI httpHosts) instead of the gateway reading its alertStream',
+      },
+    ),
+  ),
   dahua: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s/]+/?$',

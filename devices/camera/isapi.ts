@@ -133,6 +133,18 @@ export class IsapiEventStream extends AnalyticsStream {
     this.pending = undefined;
   }
 
+  /** Pushed to the gateway (httpHosts) since it started, and when last. */
+  pushes = 0;
+  lastPushAt?: number;
+
+  /** Parts the camera pushed to the gateway (httpHosts), read as if from its stream; a capture among them goes at once. */
+  receive(parts: ReadonlyArray<{ headers: Record<string, string>; body: Buffer }>): void {
+    this.pushes++;
+    this.lastPushAt = Date.now();
+    for (const p of parts) this.part(p.headers, p.body);
+    this.flush();
+  }
+
   /** The pending capture is complete (its next part is not a picture, or none came for a while). */
   private flush(): void {
     const p = this.pending;

@@ -8,8 +8,10 @@ import type { CameraSettings } from './config.js';
 import type { AnalyticsCapture, AnalyticsStream, CameraDeviceInfo } from './analytics.js';
 import { DahuaEventStream } from './dahua.js';
 import { ISAPI_SNAPSHOT_PATH, IsapiEventStream } from './isapi.js';
+import { HTTP_HOSTS_PATH, httpHostsXml, pushDigest, pushParts } from './isapi-push.js';
+import type { DigestAuth, DigestResult } from '../../core/http-digest.js';
 import { type FeedOpener, RtspFrameSource, type Frame, type SourceHealth } from './frames.js';
-import { fetchSnapshot, SnapshotFrameSource } from './snapshot.js';
+import { cameraRequest, fetchSnapshot, SnapshotFrameSource } from './snapshot.js';
 import { OnvifCamera, OnvifError, type CameraEventMessage, type DeviceInformation, type PullPointSubscription } from './onvif.js';
 import { maskUrl } from '../../core/secrets.js';
 
@@ -26,7 +28,14 @@ export interface CameraHealth {
   name?: string;
   onvif?: { connected: boolean; info?: DeviceInformation; events: boolean; renewals: number; lastError?: string };
   /** A Hikvision camera's ISAPI event stream, when configured. */
-  isapi?: { connected: boolean; refused: number; device?: CameraDeviceInfo; deviceError?: string };
+  isapi?: {
+    connected: boolean;
+    refused: number;
+    device?: CameraDeviceInfo;
+    deviceError?: string;
+    /** The camera pushing to the gateway (isapiPush): pushes taken and refused, and its httpHosts entry. */
+    push?: { received: number; refused: number; lastAt?: string; httpHost?: { written: boolean; error?: string } };
+  };
   /** A Dahua camera's eventManager stream, when configured. */
   dahua?: { connected: boolean; refused: number; snapshotFailures: number; device?: CameraDeviceInfo; deviceError?: string };
   source: 'rtsp' | 'snapshot' | 'feed' | 'none';
@@ -75,6 +84,11 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
   private isapi?: IsapiEventStream;
   private isapiRefused = 0;
   private dahua?: DahuaEventStream;
+  private pushDigest?: DigestAuth;
+  private pushRefused = 0;
+  /** Whether the camera's httpHosts entry names the gateway (isapiPush.gateway), or why not. */
+  private httpHost?: { written: boolean; error?: string };
+  private httpHostTimer?: NodeJS.Timeout;
   private dahuaRefused = 0;
   private source?: RtspFrameSource | SnapshotFrameSource;
   private sourceKind: CameraHealth['source'] = 'none';
@@ -123,8 +137,11 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
     this.stopped = false;
     const account = { user: this.config.user ?? '', password: this.config.password ?? '' };
     if (this.config.isapi) {
-      this.isapi = new IsapiEventStream({ url: this.config.isapi, ...account });
+      const push = this.config.isapiPush;
+      this.isapi = new IsapiEventStream({ url: this.config.isapi, ...account, listen: !push || push.alsoStream });
       this.listenAnalytics(this.isapi, 'ISAPI', () => this.isapiRefused++);
+      if (push?.password) this.pushDigest = pushDigest(this.id, push.password);
+      if (push?.gateway && push.password) void this.writeHttpHost(push.gateway, push.password);
     }
     if (this.config.dahua) {
       this.dahua = new DahuaEventStream({ url: this.config.dahua, ...account });
@@ -139,6 +156,7 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
     clearTimeout(this.lostTimer);
     this.isapi?.stop();
     this.dahua?.stop();
+    clearTimeout(this.httpHostTimer);
     await Promise.allSettled([this.source?.stop(), this.events?.stop()]);
   }
 
@@ -163,7 +181,24 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       framesDropped: this.framesDropped,
       framesGated: this.framesGated,
       framesDelivered: this.framesDelivered,
-      ...(this.isapi ? { isapi: { ...streamHealth(this.isapi), refused: this.isapiRefused } } : {}),
+      ...(this.isapi
+        ? {
+            isapi: {
+              ...streamHealth(this.isapi),
+              refused: this.isapiRefused,
+              ...(this.pushDigest
+                ? {
+                    push: {
+                      received: this.isapi.pushes,
+                      refused: this.pushRefused,
+                      ...(this.isapi.lastPushAt ? { lastAt: new Date(this.isapi.lastPushAt).toISOString() } : {}),
+                      ...(this.httpHost ? { httpHost: this.httpHost } : {}),
+                    },
+                  }
+                : {}),
+            },
+          }
+        : {}),
       ...(this.dahua
         ? { dahua: { ...streamHealth(this.dahua), refused: this.dahuaRefused, snapshotFailures: this.dahua.snapshotFailures } }
         : {}),
@@ -284,6 +319,54 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
       this.opts.log.warn({ camera: c.id, sinceMs: s.sinceMs }, 'camera: stream stalled, restarting'),
     );
     this.source.start();
+  }
+
+  /**
+   * Who is pushing to /isapi/{camera}/events: the camera, by Digest, before its body is read.
+   * Undefined for a camera that does not push (the route answers 404).
+   */
+  authenticatePush(method: string, url: string, authorization: string | undefined): DigestResult | undefined {
+    if (!this.pushDigest) return undefined;
+    const r = this.pushDigest.verify(method, url, authorization);
+    if (!r.ok && authorization) {
+      this.pushRefused++;
+      this.opts.log.warn({ camera: this.id, why: r.reason }, 'camera: ISAPI push refused');
+    }
+    return r;
+  }
+
+  /** One push the camera made (authenticated): its alert (and pictures) as if read from its stream. */
+  receivePush(contentType: string | undefined, body: Buffer): { ok: true } | { ok: false; why: string } {
+    const parts = pushParts(contentType, body);
+    if (typeof parts === 'string' || !this.isapi) {
+      this.pushRefused++;
+      const why = typeof parts === 'string' ? parts : 'the camera has no isapi address';
+      this.opts.log.warn({ camera: this.id, why }, 'camera: ISAPI push refused');
+      return { ok: false, why };
+    }
+    this.isapi.receive(parts);
+    return { ok: true };
+  }
+
+  /** Writes the camera's httpHosts entry (host 1: the gateway), again with backoff until the camera takes it. */
+  private async writeHttpHost(gateway: string, password: string, delayMs = 30_000): Promise<void> {
+    const url = `${this.config.isapi!.replace(/\/$/, '')}${HTTP_HOSTS_PATH}`;
+    try {
+      await cameraRequest(url, {
+        method: 'PUT',
+        body: httpHostsXml({ gateway, camera: this.id, password }),
+        user: this.config.user ?? '',
+        password: this.config.password ?? '',
+        what: 'ISAPI httpHosts',
+      });
+      this.httpHost = { written: true };
+      this.opts.log.info({ camera: this.id, gateway }, 'camera: httpHosts entry written, the camera pushes its events to the gateway');
+    } catch (err) {
+      if (this.stopped) return;
+      this.httpHost = { written: false, error: (err as Error).message };
+      this.opts.log.warn({ camera: this.id, err: (err as Error).message, retryInMs: delayMs }, 'camera: cannot write its httpHosts entry');
+      this.httpHostTimer = setTimeout(() => void this.writeHttpHost(gateway, password, Math.min(delayMs * 2, 600_000)), delayMs);
+    }
   }
 
   /**

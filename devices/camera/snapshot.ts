@@ -66,24 +66,41 @@ export async function fetchSnapshot(url: string, user = '', password = '', timeo
  * GET from a camera's HTTP API (a snapshot, ISAPI's deviceInfo, Dahua's magicBox), answering a
  * Digest (or Basic) challenge once; an error names `what` and the URL without credentials.
  */
-export async function cameraGet(
+export function cameraGet(
   url: string,
   user = '',
   password = '',
   timeoutMs = 5000,
   what = 'camera',
 ): Promise<{ type: string; bytes: Buffer }> {
+  return cameraRequest(url, { user, password, timeoutMs, what });
+}
+
+/** A request to a camera's HTTP API (GET, or PUT/POST with a body), Digest answered once. */
+export async function cameraRequest(
+  url: string,
+  o: { user?: string; password?: string; timeoutMs?: number; what?: string; method?: 'GET' | 'PUT' | 'POST'; body?: string; type?: string },
+): Promise<{ type: string; bytes: Buffer }> {
+  const { user = '', password = '', timeoutMs = 5000, what = 'camera', method = 'GET' } = o;
   const u = new URL(url);
   const path = `${u.pathname}${u.search}`;
   const get = (authorization?: string) =>
-    fetch(url, { headers: authorization ? { authorization } : {}, signal: AbortSignal.timeout(timeoutMs) });
+    fetch(url, {
+      method,
+      headers: {
+        ...(authorization ? { authorization } : {}),
+        ...(o.body !== undefined ? { 'content-type': o.type ?? 'application/xml' } : {}),
+      },
+      ...(o.body !== undefined ? { body: o.body } : {}),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   let res: Response;
   try {
     res = await get();
     const challenge = res.headers.get('www-authenticate');
     if (res.status === 401 && challenge && user) {
       await res.arrayBuffer();
-      res = await get(answerChallenge(challenge, user, password, 'GET', path));
+      res = await get(answerChallenge(challenge, user, password, method, path));
     }
   } catch (err) {
     throw new Error(`${what} ${maskUrl(url)}: ${(err as Error).message}`);

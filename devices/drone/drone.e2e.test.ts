@@ -269,6 +269,12 @@ describe('drone kind', () => {
       expect(t.gateway.pipeline.videoSources.get('7CTDM4100B0A11')?.url).toBe(served);
       expect(JSON.stringify(t.gateway.cameras.health())).not.toContain('live-pass-123');
       expect(dock.calls.filter((c) => c.method === 'live_start_push')).toHaveLength(1);
+      // A vehicle tracked (confirmed) on the aircraft video when its task ends…
+      await waitFor(
+        'a confirmed track',
+        () => t.gateway.vision.health().cameras.find((c) => c.camera === '7CTDM4100B0A11-video' && c.tracks > 0),
+        20_000,
+      );
       await task('ok', 100);
       const stop = await waitFor('live_stop_push', () => dock.calls.find((c) => c.method === 'live_stop_push'), 5000);
       expect(stop.data).toEqual({ video_id: '1581F6Q8D242100A0001/39-0-7/normal-0' });

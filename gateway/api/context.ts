@@ -6,6 +6,7 @@ import type { EvidenceAccessLog } from '../evidence/access-log.js';
 import type { PurgeReport, PurgeRequest } from '../captures/purge.js';
 import type { CaptureMessage } from '../../contracts/capture.js';
 import type { SourceHealth } from '../sources.js';
+import type { DigestResult } from '../../core/http-digest.js';
 import type { PushRequest } from '../../devices/sources/types.js';
 import type { LifecycleCommand } from '../../contracts/commands.js';
 import type { CommandResult, IncidentQuery } from '../incidents/manager.js';
@@ -48,6 +49,9 @@ export interface ApiContext {
   cameras(): CameraView[];
   /** A fresh JPEG from the camera; undefined when there is no such camera. */
   cameraSnapshot(id: string): Promise<Buffer> | undefined;
+  /** A camera's push (ISAPI httpHosts) signed in, before its body is read: undefined for a camera that does not push. */
+  isapiPushAuth(camera: string, method: string, url: string, authorization: string | undefined): DigestResult | undefined;
+  isapiPush(camera: string, contentType: string | undefined, body: Buffer): { ok: true } | { ok: false; why: string };
   /** The camera's last detector frame with boxes drawn; undefined: no such camera; resolves undefined: no frame yet. */
   cameraFrame(id: string): Promise<{ jpeg: Buffer; at: number; detections: number } | undefined> | undefined;
   /** Detector workers, what each camera's detectors see, and the latest captures. */

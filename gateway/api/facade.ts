@@ -113,6 +113,8 @@ export function apiContext(gw: Gateway): ApiContext {
     videoSources: () => [...gw.pipeline.videoSources.values()].map((v) => ({ ...v, url: maskUrl(v.url) })),
     cameras: () => cameras.health(),
     cameraSnapshot: (id) => cameras.cameras.get(id)?.snapshot(),
+    isapiPushAuth: (id, method, url, authorization) => cameras.cameras.get(id)?.authenticatePush(method, url, authorization),
+    isapiPush: (id, type, body) => cameras.cameras.get(id)?.receivePush(type, body) ?? { ok: false, why: 'no such camera' },
     cameraFrame: (id) => (cameras.cameras.has(id) ? vision.annotatedFrame(id) : undefined),
     vision: (limit) => ({ ...vision.health(), captures: vision.recentCaptures(limit) }),
     gb28181: () => (gw.gb28181 ? gb28181View(gw.gb28181) : undefined),

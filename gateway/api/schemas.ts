@@ -164,8 +164,19 @@ export const CameraHealthSchema = Type.Object({
         refused: Type.Integer({ description: 'parts of it that were not readable alerts' }),
         device: Type.Optional(CameraDeviceInfoSchema),
         deviceError: Type.Optional(Type.String({ description: 'why /ISAPI/System/deviceInfo could not be read' })),
+        push: Type.Optional(
+          Type.Object(
+            {
+              received: Type.Integer(),
+              refused: Type.Integer({ description: 'pushes refused: a wrong signature, or a body that is not an alert' }),
+              lastAt: Type.Optional(Type.String()),
+              httpHost: Type.Optional(Type.Object({ written: Type.Boolean(), error: Type.Optional(Type.String()) })),
+            },
+            { description: 'the camera pushing its events to the gateway (ISAPI httpHosts)' },
+          ),
+        ),
       },
-      { description: "a Hikvision camera's own analytics (ISAPI alertStream)" },
+      { description: "a Hikvision camera's own analytics (ISAPI alertStream, or pushed)" },
     ),
   ),
   dahua: Type.Optional(

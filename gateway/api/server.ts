@@ -17,6 +17,7 @@ import { incidentRoutes } from './routes/incidents.js';
 import { systemRoutes } from './routes/system.js';
 import { evidenceRoutes } from './routes/evidence.js';
 import { pushRoutes } from './routes/push.js';
+import { cameraPushRoutes } from './routes/camera-push.js';
 import { gridedgeError } from '../../core/errors.js';
 
 export type Access = 'public' | 'device' | Role;
@@ -68,6 +69,7 @@ export async function startApi(opts: ApiOptions, ctx: ApiContext, log: Logger): 
   incidentRoutes(app, ctx);
   gb28181Routes(app, ctx);
   pushRoutes(app, ctx);
+  cameraPushRoutes(app, ctx);
   for (const route of opts.routes) {
     const users = new WeakMap<object, string>();
     const authenticate = route.authenticate;

@@ -294,6 +294,15 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
     }
     const envName = cameraPasswordEnv(c.id);
     const password = env[envName] ?? c.password;
+    if (c.isapiPush) {
+      const pushEnv = envName.replace('GRIDEDGE_CAMERA_PASSWORD_', 'GRIDEDGE_CAMERA_PUSH_PASSWORD_');
+      if (env[pushEnv]) c.isapiPush.password = env[pushEnv];
+      if (!c.isapi) problems.push(`cameras[${i}].isapiPush: needs isapi (the camera's address) too`);
+      if (!c.isapiPush.password && requireSecrets)
+        problems.push(`cameras[${i}].isapiPush.password: missing (what the camera signs its pushes with, or ${pushEnv})`);
+      if (c.isapiPush.gateway && !password && requireSecrets)
+        problems.push(`cameras[${i}].password: needed to write the camera's httpHosts entry (isapiPush.gateway)`);
+    }
     cameras.push({ ...c, ...(password ? { password } : {}), grid: c.grid ?? raw.gateway.grid });
   });
 

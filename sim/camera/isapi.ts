@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DigestAuth } from '../../core/http-digest.js';
+import { DigestAuth, digestAuthorization } from '../../core/http-digest.js';
 
 export interface SimIsapiOptions {
   host?: string;
@@ -44,6 +44,10 @@ export class SimulatedIsapiCamera {
   /** Requests refused for their credentials; snapshots served. */
   refused = 0;
   snapshots = 0;
+  /** The HTTP hosts it pushes to (httpHosts, as written by PUT), and every answer a push got. */
+  readonly hosts: Array<{ url: string; user: string; password: string; challenge?: string; count: number }> = [];
+  readonly pushAnswers: number[] = [];
+  private pushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: SimIsapiOptions) {
     const user = opts.user ?? 'admin';
@@ -134,6 +138,25 @@ export class SimulatedIsapiCamera {
       ),
     ];
     for (const s of this.streams) for (const part of parts) s.write(part);
+    // To an HTTP host: multipart/form-data, the XML part first (named anpr.xml), then each picture.
+    const formParts = [
+      Buffer.concat([
+        Buffer.from('--MIME_boundary\r\nContent-Disposition: form-data; name="anpr.xml"; filename="anpr.xml"\r\n'),
+        Buffer.from(`Content-Type: text/xml\r\nContent-Length: ${xmlBody.length}\r\n\r\n`),
+        xmlBody,
+        Buffer.from('\r\n'),
+      ]),
+      ...pictures.map((p) =>
+        Buffer.concat([
+          Buffer.from(`--MIME_boundary\r\nContent-Disposition: form-data; name="${p.name}"; filename="${p.name}"\r\n`),
+          Buffer.from(`Content-Type: image/jpeg\r\nContent-Length: ${p.bytes.length}\r\n\r\n`),
+          p.bytes,
+          Buffer.from('\r\n'),
+        ]),
+      ),
+      Buffer.from('--MIME_boundary--\r\n'),
+    ];
+    this.push('multipart/form-data; boundary=MIME_boundary', Buffer.concat(formParts));
   }
 
   /** Closes every open event stream, as a camera that reboots does. */
@@ -157,6 +180,30 @@ export class SimulatedIsapiCamera {
     if (!check.ok) {
       if (req.headers.authorization) this.refused++;
       res.writeHead(401, { 'www-authenticate': check.challenge, 'content-type': 'text/plain' }).end('Unauthorized');
+      return;
+    }
+    if (req.url === '/ISAPI/Event/notification/httpHosts' && req.method === 'PUT') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const xml = Buffer.concat(chunks).toString('utf8');
+        const tag = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1] ?? '';
+        const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+        const scheme = tag('protocolType') === 'HTTPS' ? 'https' : 'http';
+        this.hosts.splice(0, this.hosts.length, {
+          url: `${scheme}://${tag('ipAddress')}:${tag('portNo')}${unescape(tag('url'))}`,
+          user: unescape(tag('userName')),
+          password: unescape(tag('password')),
+          count: 0,
+        });
+        res
+          .writeHead(200, { 'content-type': 'application/xml' })
+          .end(
+            '<?xml version="1.0" encoding="UTF-8"?>\r\n<ResponseStatus version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">\r\n' +
+              '<requestURL>/ISAPI/Event/notification/httpHosts</requestURL>\r\n<statusCode>1</statusCode>\r\n' +
+              '<statusString>OK</statusString>\r\n<subStatusCode>ok</subStatusCode>\r\n</ResponseStatus>\r\n',
+          );
+      });
       return;
     }
     if (req.url === '/ISAPI/System/deviceInfo') {
@@ -206,6 +253,41 @@ export class SimulatedIsapiCamera {
       (this.opts.contentLength === false ? '' : `Content-Length: ${body.length}\r\n`) +
       '\r\n';
     for (const s of this.streams) s.write(Buffer.concat([Buffer.from(head), body, Buffer.from('\r\n')]));
+    // The heartbeat is for the stream only; a host gets events.
+    if (active) this.push('application/xml; charset="UTF-8"', body);
+  }
+
+  /**
+   * One event to every HTTP host, one at a time as cameras do (the next waits for the answer),
+   * signed with Digest: the first try unsigned, then the challenge answered, its nonce reused
+   * with a growing count.
+   */
+  private push(type: string, body: Buffer): void {
+    for (const h of this.hosts)
+      this.pushing = this.pushing.then(async () => {
+        const send = (authorization?: string) =>
+          fetch(h.url, { method: 'POST', headers: { 'content-type': type, ...(authorization ? { authorization } : {}) }, body });
+        const path = new URL(h.url).pathname;
+        const sign = () => digestAuthorization(h.challenge!, h.user, h.password, 'POST', path, ++h.count);
+        try {
+          let res = await send(h.challenge ? sign() : undefined);
+          if (res.status === 401) {
+            await res.arrayBuffer();
+            h.challenge = res.headers.get('www-authenticate') ?? '';
+            h.count = 0;
+            res = await send(sign());
+          }
+          await res.arrayBuffer();
+          this.pushAnswers.push(res.status);
+        } catch {
+          this.pushAnswers.push(0);
+        }
+      });
+  }
+
+  /** Resolves when every push so far has been answered. */
+  pushed(): Promise<void> {
+    return this.pushing;
   }
 }
 
