@@ -188,12 +188,12 @@ export class SimulatedIsapiCamera {
       req.on('end', () => {
         const xml = Buffer.concat(chunks).toString('utf8');
         const tag = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1] ?? '';
-        const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+        const unescaped = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
         const scheme = tag('protocolType') === 'HTTPS' ? 'https' : 'http';
         this.hosts.splice(0, this.hosts.length, {
-          url: `${scheme}://${tag('ipAddress')}:${tag('portNo')}${unescape(tag('url'))}`,
-          user: unescape(tag('userName')),
-          password: unescape(tag('password')),
+          url: `${scheme}://${tag('ipAddress')}:${tag('portNo')}${unescaped(tag('url'))}`,
+          user: unescaped(tag('userName')),
+          password: unescaped(tag('password')),
           count: 0,
         });
         res
