@@ -14,6 +14,7 @@ import { DigestAuth } from '../../core/http-digest.js';
 
 export interface SimDahuaOptions {
   host?: string;
+  port?: number;
   user?: string;
   password: string;
   /** The snapshot every channel answers (a JPEG). */
@@ -50,7 +51,7 @@ export class SimulatedDahuaCamera {
 
   async start(): Promise<void> {
     const server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => server.listen(0, this.opts.host ?? '127.0.0.1', () => r()));
+    await new Promise<void>((r) => server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => r()));
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
   }

@@ -10,6 +10,7 @@ import type { SimulatedCamera } from '../camera/camera.js';
 import { GB_ACTIONS, GB_KIND, gbDeviceId, gbFleetProblems, gbGatewaySection } from '../gb28181/scenario.js';
 import { simKinds } from '../kinds.js';
 import { SOURCE_FLEET_KINDS, sourcedGatewayConfig } from '../sources/scenario.js';
+import { ANALYTICS_CAMERA_KINDS } from '../camera/analytics-fleet.js';
 import { type FaultSpec, type Scenario, ScenarioSchema } from './schema.js';
 
 const validate = compile(configAjv, ScenarioSchema);
@@ -26,11 +27,19 @@ export async function loadScenario(file: string): Promise<Scenario> {
     );
   const problems: string[] = [];
   const ids = new Set(scenarioDevices(raw).map((d) => d.id));
-  const known = [...Object.keys(simKinds), CAMERA_KIND, GB_KIND, ...Object.keys(SOURCE_FLEET_KINDS)].join(', ');
+  const known = [
+    ...Object.keys(simKinds),
+    CAMERA_KIND,
+    GB_KIND,
+    ...Object.keys(SOURCE_FLEET_KINDS),
+    ...Object.keys(ANALYTICS_CAMERA_KINDS),
+  ].join(', ');
   raw.fleet.forEach((f, i) => {
     if (f.kind === CAMERA_KIND) problems.push(...cameraFleetProblems(f).map((p) => `fleet[${i}].options${p}`));
     else if (f.kind === GB_KIND) problems.push(...gbFleetProblems(f).map((p) => `fleet[${i}].${p}`));
     else if (SOURCE_FLEET_KINDS[f.kind]) problems.push(...SOURCE_FLEET_KINDS[f.kind]!.problems(f).map((p) => `fleet[${i}].${p}`));
+    else if (ANALYTICS_CAMERA_KINDS[f.kind])
+      problems.push(...ANALYTICS_CAMERA_KINDS[f.kind]!.problems(f.options ?? {}, f.count).map((p) => `fleet[${i}].${p}`));
     else if (!simKinds[f.kind]) problems.push(`fleet[${i}].kind: "${f.kind}" has no simulator (known: ${known})`);
   });
   raw.timeline.forEach((e, i) => {
@@ -42,7 +51,7 @@ export async function loadScenario(file: string): Promise<Scenario> {
         : kind === GB_KIND
           ? GB_ACTIONS
           : kind
-            ? (SOURCE_FLEET_KINDS[kind]?.actions ?? simKinds[kind]?.actions)
+            ? (SOURCE_FLEET_KINDS[kind]?.actions ?? ANALYTICS_CAMERA_KINDS[kind]?.actions ?? simKinds[kind]?.actions)
             : undefined;
     if (actions && !actions[e.do])
       problems.push(`timeline[${i}].do: "${e.do}" is not an action of ${kind} (known: ${Object.keys(actions).join(', ')})`);
@@ -82,11 +91,10 @@ function cameraFleetProblems(f: Scenario['fleet'][number]): string[] {
   return out;
 }
 
-/** The gateway's `cameras:` entries for a scenario's ONVIF cameras. */
-export function scenarioCameras(
-  s: Scenario,
-): Array<{ id: string; grid: string; onvif: string; user: string; password: string; detect?: unknown }> {
-  return scenarioDevices(s)
+/** The gateway's `cameras:` entries for a scenario's ONVIF cameras and smart cameras (ISAPI, Dahua). */
+export function scenarioCameras(s: Scenario): Array<Record<string, unknown> & { id: string; grid: string }> {
+  const devices = scenarioDevices(s);
+  const onvif = devices
     .filter((d) => d.kind === CAMERA_KIND)
     .map((d) => ({
       id: d.id,
@@ -96,6 +104,10 @@ export function scenarioCameras(
       password: d.secret,
       ...(d.options.detect ? { detect: d.options.detect } : {}),
     }));
+  const smart = devices
+    .filter((d) => ANALYTICS_CAMERA_KINDS[d.kind])
+    .map((d) => ANALYTICS_CAMERA_KINDS[d.kind]!.cameraEntry(d) as { id: string; grid: string });
+  return [...onvif, ...smart];
 }
 
 /** The gateway's `gb28181:` section for a scenario's NVRs; undefined when it has none. */
@@ -153,6 +165,7 @@ export function scenarioDevices(s: Scenario): SimDevice[] {
       // Each camera of a fleet listens one port further on.
       if (f.kind === CAMERA_KIND)
         for (const k of ['onvifPort', 'rtspPort']) if (typeof options[k] === 'number') options[k] = (options[k] as number) + i;
+      if (ANALYTICS_CAMERA_KINDS[f.kind] && typeof options.port === 'number') options.port = (options.port as number) + i;
       return {
         id: f.kind === GB_KIND ? gbDeviceId(f.idPrefix, i + 1) : `${f.idPrefix}${String(i + 1).padStart(width, '0')}`,
         kind: f.kind,

@@ -12,6 +12,7 @@ import { SimulatedCamera } from '../camera/camera.js';
 import { GB_ACTIONS, GB_KIND, gbFleetOptions, ScenarioNvr } from '../gb28181/scenario.js';
 import type { FaultProxy } from '../faults/proxy.js';
 import { SOURCE_FLEET_KINDS, type SourcedSim } from '../sources/scenario.js';
+import { ANALYTICS_CAMERA_KINDS } from '../camera/analytics-fleet.js';
 import { applyFaults } from './faults.js';
 import { CAMERA_ACTIONS, CAMERA_KIND, rng, type SimDevice, scenarioDevices } from './load.js';
 import type { ExpectationResult, Report } from './report.js';
@@ -80,7 +81,14 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   }
 
   const all = scenarioDevices(s);
-  const specs = all.filter((d) => d.kind !== CAMERA_KIND && d.kind !== GB_KIND && !SOURCE_FLEET_KINDS[d.kind]);
+  const specs = all.filter(
+    (d) => d.kind !== CAMERA_KIND && d.kind !== GB_KIND && !SOURCE_FLEET_KINDS[d.kind] && !ANALYTICS_CAMERA_KINDS[d.kind],
+  );
+  const smart = new Map(
+    all
+      .filter((d) => ANALYTICS_CAMERA_KINDS[d.kind])
+      .map((d) => [d.id, { spec: d, sim: ANALYTICS_CAMERA_KINDS[d.kind]!.create(d) }] as const),
+  );
   const sourced = new Map(
     all
       .filter((d) => SOURCE_FLEET_KINDS[d.kind])
@@ -98,6 +106,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   const shutdown = async () => {
     await Promise.all([...devices.values()].map(({ sim }) => sim.disconnect().catch(() => undefined)));
     await Promise.all([...cameras.values()].map((c) => c.stop()));
+    await Promise.all([...smart.values()].map((c) => c.sim.stop().catch(() => undefined)));
     await Promise.all([...nvrs.values()].map((n) => n.stop().catch(() => undefined)));
     await Promise.all([...sourced.values()].map((d) => d.sim.stop().catch(() => undefined)));
     await observer?.endAsync(true);
@@ -116,6 +125,13 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
   }
   if (cameras.size) say(`${s.name}: starting ${cameras.size} simulated ONVIF camera(s)`);
   await Promise.all([...cameras.values()].map((c) => c.start()));
+  if (smart.size) say(`${s.name}: starting ${smart.size} simulated smart camera(s) (ISAPI, Dahua)`);
+  try {
+    await Promise.all([...smart.values()].map((c) => c.sim.start()));
+  } catch (err) {
+    await shutdown();
+    throw new Error(`a simulated smart camera could not start: ${(err as Error).message} (is its options.port free?)`);
+  }
   if (nvrs.size) say(`${s.name}: registering ${nvrs.size} simulated GB/T 28181 NVR(s) to ${targetHost}`);
   try {
     await Promise.all([...nvrs.values()].map((n) => n.start()));
@@ -207,6 +223,8 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Report
     if (behind) return play(behind.spec.kind, () => SOURCE_FLEET_KINDS[behind.spec.kind]!.actions[e.do]!(behind.sim, args));
     const cam = cameras.get(e.device);
     if (cam) return play(CAMERA_KIND, () => CAMERA_ACTIONS[e.do]!(cam, args));
+    const sc = smart.get(e.device);
+    if (sc) return play(sc.spec.kind, () => ANALYTICS_CAMERA_KINDS[sc.spec.kind]!.actions[e.do]!(sc.sim, args));
     const d = devices.get(e.device)!;
     return play(d.spec.kind, () => simKinds[d.spec.kind]!.actions[e.do]!(d.sim, args));
   });

@@ -167,6 +167,34 @@ describe('scenario runner', () => {
     }
   }, 90_000);
 
+  it("plays the smart cameras example: a Hikvision and a Dahua camera's own analytics raise every incident", async () => {
+    const dir = await tempDir('sim-smart');
+    const file = path.join(dir, 'smart-cameras.yaml');
+    const example = fileURLToPath(new URL('../../sim/scenarios/smart-cameras.yaml', import.meta.url));
+    const [hik, dahua] = [await freePort(), await freePort()];
+    await writeFile(
+      file,
+      (await readFile(example, 'utf8')).replace('port: 18700', `port: ${hik}`).replace('port: 18710', `port: ${dahua}`),
+    );
+    const scenario = await loadScenario(file);
+    const print = gridedge(['sim', '--scenario', file, '--print-devices']);
+    expect(await print.code).toBe(0);
+    expect(print.stdout()).toContain(`isapi: http://127.0.0.1:${hik}`);
+    expect(print.stdout()).toContain(`dahua: http://127.0.0.1:${dahua}`);
+    const gw = await startTestGateway({
+      upstream: { url: mosquitto.url },
+      kinds: scenario.gatewayKinds,
+      cameras: scenarioCameras(scenario),
+    });
+    try {
+      const report = await runScenario(scenario, { target: gw.brokerUrl, upstream: mosquitto.url });
+      expect(report.ok, formatReport(report)).toBe(true);
+      expect(report.sent).toMatchObject({ 'isapi-camera': 3, 'dahua-camera': 3 });
+    } finally {
+      await gw.stop();
+    }
+  }, 90_000);
+
   it('plays the NVR example: a simulated GB/T 28181 NVR registers, its channel is read for plates, its alarm raised', async () => {
     const dir = await tempDir('sim-nvr');
     const file = path.join(dir, 'nvr-at-the-gate.yaml');
