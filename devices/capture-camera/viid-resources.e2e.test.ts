@@ -33,6 +33,7 @@ beforeAll(async () => {
         blocklist: [
           { plate: '京A·12345', reason: 'reported stolen' },
           { plate: '京B·54321', reason: 'wanted' },
+          { plate: '京C·99999', reason: 'wanted' },
         ],
         viidServerId: '11010500005030000001',
       },
@@ -215,9 +216,56 @@ describe('GA/T 1400 objects', () => {
   });
 });
 
+describe('GA/T 1400 images', () => {
+  it('stores each posted image as a scene, and reads the objects seen in it, the image their picture', async () => {
+    const from = t.incidents.length;
+    const picture = fakeJpeg('image-with-a-car');
+    const info = (id: string, device = CAMERA) => ({
+      ImageID: id,
+      InfoKind: 1,
+      ImageSource: '02',
+      DeviceID: device,
+      ShotTime: ViidClient.time(),
+      FileFormat: 'Jpeg',
+    });
+    const r = await cam.post('/VIID/Images', {
+      ImageListObject: {
+        ImageObject: [
+          {
+            ImageInfo: info('IMG-1'),
+            Data: picture.toString('base64'),
+            MotorVehicleList: {
+              MotorVehicleObject: [{ MotorVehicleID: 'MV-IMG', DeviceID: CAMERA, PlateNo: '京C99999', PlateColor: '5' }],
+            },
+          },
+          { ImageInfo: info('IMG-2'), Data: fakeJpeg('plain picture').toString('base64') },
+          { ImageInfo: info('IMG-3', '34020000001190000777'), Data: fakeJpeg('x').toString('base64') },
+          { ImageInfo: info('IMG-4'), Data: 'bm90IGFuIGltYWdl' },
+        ],
+      },
+    });
+    expect(codes(r.body)).toEqual([
+      ['IMG-1', 0],
+      ['IMG-2', 0],
+      ['IMG-3', 8],
+      ['IMG-4', 8],
+    ]);
+    // Stored once by its content: the scene, and the plate's picture too.
+    expect(await t.gateway.evidence.get(sha(picture))).toBeDefined();
+    expect((await t.gateway.evidence.get(sha(fakeJpeg('plain picture'))))?.class).toBe('scene');
+    const m = await t.waitForIncident(
+      'watchlist from an image',
+      (x) => x.category === 'vehicle.watchlist_plate' && x.devices[0]?.id === CAMERA && x.facts.plate === '京C99999',
+      from,
+    );
+    expect(m.evidence.some((e) => e.sha256 === sha(picture))).toBe(true);
+  });
+});
+
 describe('GA/T 1400 resources under fuzzing', () => {
   it('answer any JSON a signed-in device posts with a GA/T 1400 status, never a 5xx', async () => {
     const routes = [
+      '/VIID/Images',
       '/VIID/Faces',
       '/VIID/Persons',
       '/VIID/MotorVehicles',

@@ -6,7 +6,7 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { compile, describeErrors, payloadAjv } from '../../core/schema.js';
-import type { Capture, HttpRoute, KindContext } from '../types.js';
+import type { Capture, HttpRoute, KindContext, Normalized } from '../types.js';
 import { decodeImage } from './codec.js';
 import { DigestAuth } from '../../core/http-digest.js';
 import { normalizePlate } from '../../contracts/plate.js';
@@ -327,6 +327,70 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
     return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
   };
 
+  /**
+   * Images (图像): each ImageObject is a picture (`ImageInfo` and its base64 `Data`) with, maybe,
+   * the objects seen in it (FaceList, PersonList, MotorVehicleList, NonMotorVehicleList). The
+   * picture is stored as scene evidence and written to the series (`viid_image`); each object in
+   * it is read as if posted to its own resource, the picture its scene and, when the object has
+   * no sub-image of its own, its close-up too.
+   */
+  const images = async (req: Req) => {
+    const url = '/VIID/Images';
+    const user = authed(req);
+    const list = (req.body as { ImageListObject?: { ImageObject?: unknown } } | null)?.ImageListObject?.ImageObject;
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_OBJECTS)
+      return badList(user, url, 'ImageListObject.ImageObject', req.body);
+    const answers: Status[] = [];
+    const messages: Normalized[] = [];
+    for (const raw of list as Array<Record<string, unknown> | null>) {
+      const info = (raw?.ImageInfo ?? {}) as Record<string, unknown>;
+      const id = String(info.ImageID ?? '').slice(0, 64);
+      const refuse = (detail: string) => {
+        ctx.reject(user, url, 'schema', detail, sample(raw));
+        answers.push(status(id, url, 8, detail));
+      };
+      if (!raw || typeof raw !== 'object' || !id) {
+        refuse('ImageInfo.ImageID is missing');
+        continue;
+      }
+      if (typeof info.DeviceID !== 'string' || !apes.owns(user, info.DeviceID)) {
+        refuse('ImageInfo.DeviceID is not the authenticated device nor one of its APEs');
+        continue;
+      }
+      const img = typeof raw.Data === 'string' ? decodeImage(raw.Data) : undefined;
+      if (!img?.ok) {
+        refuse(`Data: ${img ? img.detail : 'missing'}`);
+        continue;
+      }
+      const ts = viidTime(typeof info.ShotTime === 'string' ? info.ShotTime : undefined, Date.now());
+      const sha256 = await ctx.storeEvidence({ bytes: img.image, class: 'scene', mime: img.mime });
+      messages.push({ type: 'reading', measurement: 'viid_image', fields: { sha256, bytes: img.image.length, image_id: id }, ts });
+      const inner: Status[] = [];
+      const captures: Capture[] = [];
+      for (const kind of OBJECT_KINDS) {
+        const key = kind.notificationKey.replace('ObjectList', 'List');
+        const objects = (raw[key] as Record<string, unknown> | undefined)?.[kind.objectKey];
+        if (!Array.isArray(objects)) continue;
+        for (const o of objects.slice(0, MAX_OBJECTS)) {
+          const withImage =
+            o && typeof o === 'object' && !(o as Record<string, unknown>).SubImageList
+              ? { ...(o as Record<string, unknown>), SubImageList: { SubImageInfoObject: [{ Type: '14', Data: raw.Data }] } }
+              : o;
+          readObject(user, kind, withImage, inner, captures, url);
+        }
+      }
+      messages.push(...captures);
+      const refused = inner.filter((s) => s.StatusCode !== 0);
+      answers.push(
+        refused.length
+          ? status(id, url, 8, `${refused.length} of ${inner.length} objects in it refused: ${refused[0]!.StatusString}`)
+          : status(id, url, 0, 'OK'),
+      );
+    }
+    if (messages.length) await ctx.ingest(user, messages);
+    return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
+  };
+
   /** A lower system's APEs (采集设备): declared so their objects are its own. */
   const declareApes = async (req: Req) => {
     const url = '/VIID/APEs';
@@ -393,6 +457,7 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
     ),
     ...OBJECT_KINDS.map((k) => route(k.url, list(k))),
     route('/VIID/SubscribeNotifications', notifications),
+    route('/VIID/Images', images),
     route('/VIID/APEs', declareApes),
   ];
 }
