@@ -4,11 +4,13 @@
  * and tamper each start and end; parts with and without Content-Length; the stream dropped by a
  * rebooting camera is opened again; a wrong password is said; a part that is not an alert is refused.
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedIsapiCamera } from '../../sim/camera/isapi.js';
 import { waitFor } from '../../test/helpers/servers.js';
 import { type AnalyticsCapture, type AnalyticsEvent, MultipartSplitter } from './analytics.js';
 import { IsapiEventStream, parseAlert, parseCapture } from './isapi.js';
+import { pushParts } from './isapi-push.js';
 
 const stops: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -148,5 +150,67 @@ describe('ISAPI captures (ANPR, face)', () => {
       stream.stop();
       await cam.stop();
     }
+  });
+});
+
+describe('ISAPI alerts as published (fixtures/isapi-alerts.txt)', () => {
+  const text = readFileSync(new URL('./fixtures/isapi-alerts.txt', import.meta.url), 'utf8');
+  const docs = new Map(
+    text
+      .split(/^=== /m)
+      .slice(1)
+      .map((s) => [s.slice(0, s.indexOf(' ')), Buffer.from(s.slice(s.indexOf('\n') + 1).trim())] as const),
+  );
+
+  it('reads the guide’s motion and line-crossing alerts, and the ANPR alerts of two firmwares', () => {
+    const stream = new IsapiEventStream({ url: 'http://127.0.0.1:9', listen: false });
+    const events: AnalyticsEvent[] = [];
+    const captures: AnalyticsCapture[] = [];
+    stream.on('event', (e) => events.push(e));
+    stream.on('capture', (c) => captures.push(c));
+    const before = Date.now();
+    for (const name of ['vmd', 'linedetection', 'anpr-capture-camera', 'anpr-deepinview'])
+      stream.receive([{ headers: { 'content-type': 'application/xml' }, body: docs.get(name)! }]);
+    stream.stop();
+    expect(events.map((e) => [e.kind, e.eventType, e.channel, e.state])).toEqual([
+      ['motion', 'VMD', 1, true],
+      ['line_crossing', 'linedetection', 2, true],
+    ]);
+    // The guide's 2009 and 2017 clocks are not believed: the alerts are dated when they came.
+    for (const e of events) expect(e.at).toBeGreaterThanOrEqual(before);
+    expect(captures.map((c) => [c.subject, c.plate, c.direction, c.confidence, c.color])).toEqual([
+      ['plate', '京A12345', 'in', 0.98, undefined],
+      ['plate', 'WX1234A', 'out', 0.92, undefined],
+    ]);
+  });
+
+  it('reads a published ANPR alert pushed as multipart/form-data, its pictures named by their filenames', () => {
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0xff, 0xd9]);
+    const body = Buffer.concat([
+      Buffer.from('--B\r\nContent-Disposition: form-data; name="anpr.xml"; filename="anpr.xml"\r\nContent-Type: text/xml\r\n\r\n'),
+      docs.get('anpr-capture-camera')!,
+      Buffer.from('\r\n--B\r\nContent-Disposition: form-data; name="licensePlatePicture.jpg"; filename="licensePlatePicture.jpg"\r\n'),
+      Buffer.from('Content-Type: image/jpeg\r\n\r\n'),
+      jpeg,
+      Buffer.from('\r\n--B--\r\n'),
+    ]);
+    const parts = pushParts('multipart/form-data; boundary=B', body);
+    if (typeof parts === 'string') throw new Error(parts);
+    const stream = new IsapiEventStream({ url: 'http://127.0.0.1:9', listen: false });
+    const captures: AnalyticsCapture[] = [];
+    stream.on('capture', (c) => captures.push(c));
+    stream.receive(parts);
+    stream.stop();
+    expect(captures).toHaveLength(1);
+    expect(captures[0]!.pictures).toEqual([{ name: 'licensePlatePicture.jpg', mime: 'image/jpeg', bytes: jpeg }]);
+    // What cannot be read is said, not guessed.
+    expect(pushParts('multipart/form-data', body)).toBe('a multipart push without its boundary');
+    expect(pushParts('application/json', body)).toMatch(/XML or multipart/);
+    expect(pushParts('application/xml', Buffer.alloc(0))).toBe('an empty push');
+    const many = Buffer.concat([
+      ...Array.from({ length: 20 }, () => Buffer.from('--B\r\nContent-Type: text/xml\r\n\r\n<x/>\r\n')),
+      Buffer.from('--B--\r\n'),
+    ]);
+    expect(pushParts('multipart/form-data; boundary=B', many)).toMatch(/20 parts/);
   });
 });
