@@ -196,6 +196,8 @@ export interface KindContext {
   reject(deviceId: string, channel: string, reason: RejectReason, detail: string, payload: Buffer): void;
   /** The device said it is going away (GA/T 1400 UnRegister): its offline incident now, resolved when it is heard again. */
   signedOff(deviceId: string, reason: string): void;
+  /** The kind's own log lines (a subscription made or refused), never with a secret. */
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';

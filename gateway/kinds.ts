@@ -65,6 +65,7 @@ export function kindContext(gw: Gateway): KindContext {
     reject: (deviceId, channel, reason, detail, payload) =>
       gw.rejections.record(deviceId, gw.directory.get(deviceId)?.kind.kind ?? 'unknown', channel, reason, detail, payload),
     digestHA1: (deviceId, realm) => gw.directory.digestHA1(deviceId, realm),
+    log: gw.log.child({ component: 'kinds' }),
     signedOff: (deviceId, reason) => {
       const device = gw.directory.get(deviceId);
       if (device) gw.heartbeats.unreachable(device.info, reason);

@@ -1,6 +1,7 @@
 import type { KindContext, KindRuntime, Normalized, RuleContext, RuleOutput } from '../types.js';
 import { isPlate, plateType } from '../../contracts/plate.js';
 import { viidRoutes } from './viid.js';
+import { ViidSubscriber } from './viid-subscriber.js';
 import { plateIncident, Watchlists, type WatchlistSettings } from './watchlists.js';
 
 /**
@@ -44,5 +45,11 @@ export function captureRules(lists: Watchlists) {
 }
 
 export function start(settings: WatchlistSettings, ctx: KindContext): KindRuntime {
-  return { rules: captureRules(new Watchlists(settings, ctx.timezone)), routes: viidRoutes(ctx, settings.viidServerId) };
+  const subscriber = settings.subscribe.length ? new ViidSubscriber(settings.viidServerId, settings.subscribe, ctx.log) : undefined;
+  subscriber?.start();
+  return {
+    rules: captureRules(new Watchlists(settings, ctx.timezone)),
+    routes: viidRoutes(ctx, settings.viidServerId),
+    ...(subscriber ? { stop: () => subscriber.stop() } : {}),
+  };
 }

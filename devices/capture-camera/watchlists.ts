@@ -2,6 +2,7 @@
  * What a plate means to the community: on the blocklist (police or property watchlist), a muck
  * truck allowed only in certain hours, a resident, or a visitor.
  */
+import { SubscriptionSchema } from './viid-subscriber.js';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FieldValue } from '../types.js';
 import { normalizePlate, plateType } from '../../contracts/plate.js';
@@ -23,6 +24,11 @@ export const WatchlistSchema = Type.Object(
       { default: [] },
     ),
     residents: Type.Array(Plate, { default: [], description: 'plates of residents; any other plate is a visitor' }),
+    subscribe: Type.Array(SubscriptionSchema, {
+      default: [],
+      maxItems: 64,
+      description: 'lower GA/T 1400 systems this gateway subscribes to (POST /VIID/Subscribes); they send SubscribeNotifications back',
+    }),
     viidServerId: Type.String({
       pattern: '^\\d{20}$',
       default: '00000000005030000001',
@@ -126,7 +132,7 @@ export class Watchlists {
   private readonly clock: Intl.DateTimeFormat;
   private readonly fuzzy: WatchlistSettings['fuzzy'];
 
-  constructor(settings: Omit<WatchlistSettings, 'viidServerId'>, siteTimezone: string) {
+  constructor(settings: Omit<WatchlistSettings, 'viidServerId' | 'subscribe'>, siteTimezone: string) {
     this.fuzzy = settings.fuzzy ?? { blocklist: 1, muckTrucks: 1, residents: 0 };
     for (const b of settings.blocklist) this.blocked.set(normalizePlate(b.plate), b.reason);
     for (const m of settings.muckTrucks)

@@ -179,6 +179,7 @@ function checkKinds(config: Config): Check {
     digestHA1: () => undefined,
     reject: () => undefined,
     signedOff: () => undefined,
+    log: { info: () => undefined, warn: () => undefined },
   };
   const settings = config.kinds as Record<string, Record<string, unknown> | undefined>;
   const problems: string[] = [];

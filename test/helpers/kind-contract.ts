@@ -81,6 +81,7 @@ const noGateway: KindContext = {
   digestHA1: () => undefined,
   reject: () => undefined,
   signedOff: () => undefined,
+  log: { info: () => undefined, warn: () => undefined },
 };
 
 const RECEIVED_AT = 1_795_352_625_000;
