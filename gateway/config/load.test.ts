@@ -340,6 +340,23 @@ describe('config loader', () => {
     expect(c.captures.viid).toMatchObject({ password: 'from-env', keepaliveSeconds: 30, subjects: ['face', 'plate'] });
   });
 
+  it('checks a GA/T 1400 subscription names a lower system the gateway knows', () => {
+    const sub = {
+      system: '11010500005030000100',
+      url: 'http://10.0.0.9:8080',
+      password: 'p',
+      receiveAddr: 'http://10.0.0.2:8080/VIID/SubscribeNotifications',
+    };
+    const cfg = (devices: unknown[]) => ({ ...base(), kinds: { 'capture-camera': { subscribe: [sub] } }, devices });
+    expect(problems(cfg([]))).toEqual([
+      'kinds.capture-camera.subscribe[0].system: no capture-camera device "11010500005030000100" (the lower system signs in as one)',
+    ]);
+    expect(problems(cfg([{ id: '11010500005030000100', kind: 'capture-camera', secret: 'lower-secret-1' }]))).toEqual([]);
+    expect(
+      problems({ ...cfg([]), kinds: { 'capture-camera': { subscribe: [{ ...sub, receiveAddr: 'http://10.0.0.2/elsewhere' }] } } })[0],
+    ).toMatch(/receiveAddr/);
+  });
+
   it('takes the upstream password from the environment', () => {
     const c = resolveConfig({ ...base(), upstream: { url: 'mqtt://h:1883', username: 'u', password: 'in-file' } }, 't', '/tmp', {
       GRIDEDGE_UPSTREAM_PASSWORD: 'from-env',

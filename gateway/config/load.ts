@@ -307,6 +307,14 @@ function crossCheck(raw: RawConfig, baseDir: string, env: Env, opts: ResolveOpti
   });
 
   const deviceIds = new Set(raw.devices.map((d) => d.id));
+  const subscriptions =
+    (raw.kinds as Record<string, { subscribe?: Array<{ system: string }> } | undefined>)['capture-camera']?.subscribe ?? [];
+  subscriptions.forEach((s, i) => {
+    if (!raw.devices.some((d) => d.id === s.system && d.kind === 'capture-camera'))
+      problems.push(
+        `kinds.capture-camera.subscribe[${i}].system: no capture-camera device "${s.system}" (the lower system signs in as one)`,
+      );
+  });
   raw.broker.accounts.forEach((a, i) => {
     const envName = `GRIDEDGE_ACCOUNT_PASSWORD_${a.username.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
     const password = env[envName] ?? a.password;
