@@ -17,6 +17,7 @@ import {
   statusListEvents,
 } from '../devices/sources/ctwing.js';
 import type { SourceEvent } from '../devices/sources/types.js';
+import { PollLoop } from './poll-loop.js';
 import { PollOutage } from './poll-outage.js';
 
 const STATUS_LIST_VERSION = '20181031202403';
@@ -25,13 +26,10 @@ const PAGE_SIZE = 100;
 /** A product larger than this is not listed beyond it (the deviceIds of the rest must be given as ids). */
 const MAX_PAGES = 50;
 
-export class CtwingPoller {
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
+export class CtwingPoller extends PollLoop {
   private readonly deviceIds = new Map<string, string>();
   private readonly seen = new Map<string, Map<string, number>>();
   private readonly online = new Map<string, boolean>();
-  private round?: Promise<void>;
   private readonly outage: PollOutage;
 
   constructor(
@@ -42,25 +40,8 @@ export class CtwingPoller {
     private readonly counters: Counters,
     private readonly log: Logger,
   ) {
+    super(settings.everySeconds);
     this.outage = new PollOutage(settings.offlineAfterFailures, "CTWing's API does not answer for it", emit, (id) => this.online.get(id));
-  }
-
-  start(): void {
-    this.schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.round;
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.round = this.poll().finally(() => this.schedule(this.settings.everySeconds * 1000));
-    }, ms);
-    this.timer.unref();
   }
 
   private failed(what: Record<string, string>, err: unknown): void {
@@ -69,7 +50,7 @@ export class CtwingPoller {
   }
 
   /** One round: the device list (with a MasterKey), then every device, one at a time. */
-  private async poll(): Promise<void> {
+  protected async poll(): Promise<void> {
     if (this.settings.masterKey) {
       try {
         this.listed(await this.deviceList());

@@ -9,15 +9,13 @@ import type { Counters } from '../core/counters.js';
 import type { Logger } from '../core/log.js';
 import { datastreamEvents, type OnenetPollSettings } from '../devices/sources/onenet.js';
 import type { SourceEvent } from '../devices/sources/types.js';
+import { PollLoop } from './poll-loop.js';
 import { PollOutage } from './poll-outage.js';
 
-export class OnenetPoller {
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
+export class OnenetPoller extends PollLoop {
   private readonly ids = new Map<string, string>();
   private readonly seen = new Map<string, Map<string, string>>();
   private readonly online = new Map<string, boolean>();
-  private round?: Promise<void>;
   private readonly outage: PollOutage;
 
   constructor(
@@ -27,29 +25,12 @@ export class OnenetPoller {
     private readonly counters: Counters,
     private readonly log: Logger,
   ) {
+    super(settings.everySeconds);
     this.outage = new PollOutage(settings.offlineAfterFailures, "OneNET's API does not answer for it", emit, (id) => this.online.get(id));
   }
 
-  start(): void {
-    this.schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.round;
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.round = this.poll().finally(() => this.schedule(this.settings.everySeconds * 1000));
-    }, ms);
-    this.timer.unref();
-  }
-
   /** One round over every device, one at a time (OneNET limits calls per second per key). */
-  private async poll(): Promise<void> {
+  protected async poll(): Promise<void> {
     for (const imei of this.imeis()) {
       if (this.stopped) return;
       try {

@@ -49,7 +49,14 @@ import { createHash, createHmac } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { sameSecret } from '../../core/credentials.js';
-import { type PushResult, type PushSourceDefinition, refusePush as refuse, type SourceEvent } from './types.js';
+import {
+  PollTiming,
+  type PollTimingSettings,
+  type PushResult,
+  type PushSourceDefinition,
+  refusePush as refuse,
+  type SourceEvent,
+} from './types.js';
 
 export const CtwingConfig = Type.Object(
   {
@@ -94,14 +101,7 @@ export const CtwingConfig = Type.Object(
                 "the product's MasterKey (or GRIDEDGE_SOURCE_MASTERKEY_CTWING): lets the gateway find a device by IMEI and see it online",
             }),
           ),
-          everySeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'how often each device is read' }),
-          timeoutMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
-          offlineAfterFailures: Type.Integer({
-            minimum: 1,
-            maximum: 1000,
-            default: 3,
-            description: 'rounds in a row the API fails for a device before it is reported offline',
-          }),
+          ...PollTiming,
         },
         {
           additionalProperties: false,
@@ -112,15 +112,12 @@ export const CtwingConfig = Type.Object(
   },
   { additionalProperties: false },
 );
-export interface CtwingPollSettings {
+export interface CtwingPollSettings extends PollTimingSettings {
   url: string;
   appKey: string;
   appSecret?: string;
   productId: string;
   masterKey?: string;
-  everySeconds: number;
-  timeoutMs: number;
-  offlineAfterFailures: number;
 }
 export interface CtwingSettings {
   token?: string;

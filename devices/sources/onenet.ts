@@ -26,7 +26,14 @@
 import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { sameSecret } from '../../core/credentials.js';
-import { type PushResult, type PushSourceDefinition, refusePush as refuse, type SourceEvent } from './types.js';
+import {
+  PollTiming,
+  type PollTimingSettings,
+  type PushResult,
+  type PushSourceDefinition,
+  refusePush as refuse,
+  type SourceEvent,
+} from './types.js';
 
 export const OnenetConfig = Type.Object(
   {
@@ -46,14 +53,7 @@ export const OnenetConfig = Type.Object(
           apiKey: Type.Optional(
             Type.String({ minLength: 8, maxLength: 128, description: "the product's master key (or GRIDEDGE_SOURCE_APIKEY_ONENET)" }),
           ),
-          everySeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'how often each device is read' }),
-          timeoutMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
-          offlineAfterFailures: Type.Integer({
-            minimum: 1,
-            maximum: 1000,
-            default: 3,
-            description: 'rounds in a row the API fails for a device before it is reported offline',
-          }),
+          ...PollTiming,
         },
         {
           additionalProperties: false,
@@ -64,12 +64,9 @@ export const OnenetConfig = Type.Object(
   },
   { additionalProperties: false },
 );
-export interface OnenetPollSettings {
+export interface OnenetPollSettings extends PollTimingSettings {
   url: string;
   apiKey?: string;
-  everySeconds: number;
-  timeoutMs: number;
-  offlineAfterFailures: number;
 }
 export interface OnenetSettings {
   token?: string;

@@ -107,3 +107,20 @@ export interface BrokerSettings {
   maxMessageBytes: number;
   offlineAfterSeconds: number;
 }
+
+/** How a platform's API is polled where its push cannot reach the gateway (sources.onenet.poll, sources.ctwing.poll). */
+export const PollTiming = {
+  everySeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'how often each device is read' }),
+  timeoutMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
+  offlineAfterFailures: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 3,
+    description: 'rounds in a row the API fails for a device before it is reported offline',
+  }),
+};
+export interface PollTimingSettings {
+  everySeconds: number;
+  timeoutMs: number;
+  offlineAfterFailures: number;
+}
