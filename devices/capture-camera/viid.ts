@@ -268,6 +268,39 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
     answers.push(status(id, url, 0, 'OK'));
   };
 
+  /**
+   * The objects a container holds (a notification's FaceObjectList …, an image's FaceList …),
+   * each read as if posted to its own resource; `fill` gives an object without sub-images its
+   * picture. Their statuses, one per object.
+   */
+  const readContained = (
+    user: string,
+    container: Record<string, unknown>,
+    key: (k: ObjectKind) => string,
+    captures: Capture[],
+    url: string,
+    fill?: Record<string, unknown>,
+  ): Status[] => {
+    const inner: Status[] = [];
+    for (const kind of OBJECT_KINDS) {
+      const objects = (container[key(kind)] as Record<string, unknown> | undefined)?.[kind.objectKey];
+      if (!Array.isArray(objects)) continue;
+      for (const o of objects.slice(0, MAX_OBJECTS)) {
+        const filled = fill && o && typeof o === 'object' && !(o as Record<string, unknown>).SubImageList ? { ...o, ...fill } : o;
+        readObject(user, kind, filled, inner, captures, url);
+      }
+    }
+    return inner;
+  };
+
+  /** One status for a container of objects: OK when all were taken, else how many were refused and the first reason. */
+  const summary = (id: string, url: string, inner: Status[]): Status => {
+    const refused = inner.filter((s) => s.StatusCode !== 0);
+    return refused.length
+      ? status(id, url, 8, `${refused.length} of ${inner.length} objects refused: ${refused[0]!.StatusString}`)
+      : status(id, url, 0, 'OK');
+  };
+
   const badList = (user: string, url: string, what: string, body: unknown) => {
     const detail = `${what}: expected 1-${MAX_OBJECTS} objects`;
     ctx.reject(user, url, 'schema', detail, sample(body));
@@ -307,21 +340,8 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
         answers.push(status(id, url, 8, 'NotificationID is missing'));
         continue;
       }
-      const inner: Status[] = [];
-      let count = 0;
-      for (const kind of OBJECT_KINDS) {
-        const objects = (n[kind.notificationKey] as Record<string, unknown> | undefined)?.[kind.objectKey];
-        if (!Array.isArray(objects)) continue;
-        for (const o of objects.slice(0, MAX_OBJECTS)) {
-          count++;
-          readObject(user, kind, o, inner, captures, url);
-        }
-      }
-      const refused = inner.filter((s) => s.StatusCode !== 0);
-      if (!count) answers.push(status(id, url, 8, 'the notification carries no object gridedge reads'));
-      else if (refused.length)
-        answers.push(status(id, url, 8, `${refused.length} of ${count} objects refused: ${refused[0]!.StatusString}`));
-      else answers.push(status(id, url, 0, 'OK'));
+      const inner = readContained(user, n, (k) => k.notificationKey, captures, url);
+      answers.push(inner.length ? summary(id, url, inner) : status(id, url, 8, 'the notification carries no object gridedge reads'));
     }
     if (captures.length) await ctx.ingest(user, captures);
     return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
@@ -365,27 +385,12 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
       const ts = viidTime(typeof info.ShotTime === 'string' ? info.ShotTime : undefined, Date.now());
       const sha256 = await ctx.storeEvidence({ bytes: img.image, class: 'scene', mime: img.mime });
       messages.push({ type: 'reading', measurement: 'viid_image', fields: { sha256, bytes: img.image.length, image_id: id }, ts });
-      const inner: Status[] = [];
       const captures: Capture[] = [];
-      for (const kind of OBJECT_KINDS) {
-        const key = kind.notificationKey.replace('ObjectList', 'List');
-        const objects = (raw[key] as Record<string, unknown> | undefined)?.[kind.objectKey];
-        if (!Array.isArray(objects)) continue;
-        for (const o of objects.slice(0, MAX_OBJECTS)) {
-          const withImage =
-            o && typeof o === 'object' && !(o as Record<string, unknown>).SubImageList
-              ? { ...(o as Record<string, unknown>), SubImageList: { SubImageInfoObject: [{ Type: '14', Data: raw.Data }] } }
-              : o;
-          readObject(user, kind, withImage, inner, captures, url);
-        }
-      }
+      // An object without a sub-image of its own is seen in the image: the image is its picture.
+      const picture = { SubImageList: { SubImageInfoObject: [{ Type: '14', Data: raw.Data }] } };
+      const inner = readContained(user, raw, (k) => k.notificationKey.replace('ObjectList', 'List'), captures, url, picture);
       messages.push(...captures);
-      const refused = inner.filter((s) => s.StatusCode !== 0);
-      answers.push(
-        refused.length
-          ? status(id, url, 8, `${refused.length} of ${inner.length} objects in it refused: ${refused[0]!.StatusString}`)
-          : status(id, url, 0, 'OK'),
-      );
+      answers.push(inner.length ? summary(id, url, inner) : status(id, url, 0, 'OK'));
     }
     if (messages.length) await ctx.ingest(user, messages);
     return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
