@@ -227,8 +227,16 @@ export class Gateway {
       if (!this.sources.owns(id)) return this.broker.publishToDevice(topic, payload);
       if (!(await this.sources.command(id, payload))) throw new Error('its model has no downlink for this command, or its source is down');
     });
+    const clock = new Intl.DateTimeFormat('en-GB', {
+      timeZone: config.gateway.timezone,
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     this.cameras.on('event', (e: CameraEvent) => {
-      const out = cameraEventOutput(e, this.cameras.cameras.get(e.camera)?.config.name);
+      const c = this.cameras.cameras.get(e.camera)?.config;
+      const hours = c?.intrusionHours ? { window: c.intrusionHours, local: clock.format(new Date(e.at)) } : undefined;
+      const out = cameraEventOutput(e, c?.name, hours);
       this.series.sink.writeLine(toLine(out.point));
       if (out.signal) this.incidents.submit(out.signal, out.device);
     });

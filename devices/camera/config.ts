@@ -6,7 +6,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { GridCode } from '../../contracts/grid.js';
 import { Id } from '../../contracts/ids.js';
-import { StringEnum } from '../../core/schema.js';
+import { LocalHours, StringEnum } from '../../core/schema.js';
 
 export const CameraConnectionProperties = {
   id: Id('camera id'),
@@ -47,6 +47,11 @@ export const CameraConnectionProperties = {
         additionalProperties: false,
         description: 'the camera pushes its events to the gateway (ISAPI httpHosts) instead of the gateway reading its alertStream',
       },
+    ),
+  ),
+  intrusionHours: Type.Optional(
+    LocalHours(
+      "local hours (site time zone) when the camera's own intrusion and line-crossing events raise incidents, e.g. 22:00-06:00; outside them they are recorded only",
     ),
   ),
   dahua: Type.Optional(

@@ -5,6 +5,7 @@
  * line-crossing detections (ISAPI) are incidents too, resolved when the camera says so or frames
  * flow again.
  */
+import { within } from '../capture-camera/watchlists.js';
 import type { DeviceInfo, FieldValue, IncidentSignal } from '../types.js';
 import type { CameraEvent } from './manager.js';
 
@@ -18,7 +19,12 @@ export interface CameraEventOutput {
   signal?: IncidentSignal;
 }
 
-export function cameraEventOutput(e: CameraEvent, name?: string): CameraEventOutput {
+/**
+ * A camera event as its series point and, when it calls for one, its incident signal. `hours`:
+ * the camera's intrusionHours and the event's local clock time — an intrusion or line crossing
+ * outside them is recorded, not raised (a lawn closed only at night).
+ */
+export function cameraEventOutput(e: CameraEvent, name?: string, hours?: { window: string; local: string }): CameraEventOutput {
   const device: DeviceInfo = { id: e.camera, kind: 'camera', grid: e.grid, ...(name ? { name } : {}) };
   const point = {
     measurement: 'camera',
@@ -35,6 +41,8 @@ export function cameraEventOutput(e: CameraEvent, name?: string): CameraEventOut
           ? `camera.${e.kind}`
           : undefined;
   if (!category) return { device, point };
+  if (hours && e.state && (e.kind === 'intrusion' || e.kind === 'line_crossing') && !within(hours.local, hours.window))
+    return { device, point };
   const correlationKey = `${category}:${e.camera}`;
   const signal: IncidentSignal = e.state
     ? {
@@ -42,7 +50,11 @@ export function cameraEventOutput(e: CameraEvent, name?: string): CameraEventOut
         category,
         correlationKey,
         occurredAt: e.at,
-        facts: { camera: e.camera, ...(e.detail ? { detail: e.detail } : {}) },
+        facts: {
+          camera: e.camera,
+          ...(e.detail ? { detail: e.detail } : {}),
+          ...(hours && (e.kind === 'intrusion' || e.kind === 'line_crossing') ? { localTime: hours.local, hours: hours.window } : {}),
+        },
       }
     : {
         action: 'resolve',
