@@ -51,7 +51,8 @@ export const CameraConnectionProperties = {
   ),
   intrusionHours: Type.Optional(
     LocalHours(
-      "local hours (site time zone) when the camera's own intrusion and line-crossing events raise incidents, e.g. 22:00-06:00; outside them they are recorded only",
+      "local hours (site time zone) when the camera's own intrusion and line-crossing events raise incidents, e.g. 22:00-06:00; " +
+        'outside them they are recorded only',
     ),
   ),
   dahua: Type.Optional(
