@@ -71,11 +71,12 @@ export class Evidence {
   }
 
   /**
-   * Something leaves the gateway: an upstream broker or a push sink exists. Only then are faces
-   * and plates masked; a gateway with neither keeps its images to its own token-guarded API.
+   * Something leaves the gateway: an upstream broker, a push sink or the city's 视图库
+   * (captures.viid) exists. Only then are faces and plates masked; a gateway with none keeps its
+   * images to its own token-guarded API.
    */
   private get outbound(): boolean {
-    return Boolean(this.config.upstream || this.push);
+    return Boolean(this.config.upstream || this.push || this.config.captures.viid);
   }
 
   /** The API is listening on `port`: links point there unless `api.publicUrl` says otherwise. */

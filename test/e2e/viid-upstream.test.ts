@@ -111,6 +111,29 @@ describe('captures delivered to the city 视图库', () => {
   }, 90_000);
 });
 
+describe('captures for the 视图库 and privacy', () => {
+  it('masks faces in what goes to the 视图库 unless evidence.privacy allows them', async () => {
+    const up = new SimulatedUpperViid({ [GATEWAY_ID]: 'city-viid-password' });
+    await up.start();
+    const g = await startTestGateway({
+      captures: { viid: { url: up.url, deviceId: GATEWAY_ID, password: 'city-viid-password', keepaliveSeconds: 5 } },
+      devices: [{ id: CAMERA, kind: 'capture-camera', secret: 'viid-secret-21' }],
+    });
+    try {
+      const c = new ViidClient(g.apiUrl, CAMERA, 'viid-secret-21');
+      await c.register();
+      await c.postFaces([c.face({ id: 'F-PRIV', image: PHOTOS[0]! })]);
+      const got = await waitFor('the face upstream', () => up.received.find((r) => r.resource === 'Faces'), 30_000);
+      const data = (got.object.SubImageList as { SubImageInfoObject: Array<{ Data: string }> }).SubImageInfoObject[0]!.Data;
+      expect(sha(Buffer.from(data, 'base64'))).not.toBe(sha(PHOTOS[0]!));
+      expect(g.gateway.counters.total('evidence_masked_total')).toBeGreaterThan(0);
+    } finally {
+      await g.stop();
+      await up.stop();
+    }
+  }, 60_000);
+});
+
 describe('captures for the 视图库 across kill -9', () => {
   it('delivers every capture queued while the 视图库 was down, after the gateway was killed and restarted', async () => {
     const up = new SimulatedUpperViid({ [GATEWAY_ID]: 'city-viid-password' });
