@@ -45,6 +45,10 @@ export class SimulatedUpperViid {
   unregisters = 0;
   /** Answers StatusCode ≠ 0 for an object when it returns a reason. */
   refuse?: (o: Record<string, unknown>) => string | undefined;
+  /** The APEs each lower system declared (POST /VIID/APEs), by ApeID. */
+  readonly apes = new Map<string, Record<string, unknown>>();
+  /** true: an object whose DeviceID is no declared APE is refused, as many 视图库 do. */
+  strictApes = false;
   port = 0;
 
   constructor(private readonly users: Record<string, string>) {
@@ -121,6 +125,17 @@ export class SimulatedUpperViid {
         this.unregisters++;
         return send(200, { ResponseStatusObject: answer(user, 0, 'OK') });
       }
+      if (path === '/VIID/APEs') {
+        const list = body.APEListObject?.APEObject;
+        if (!Array.isArray(list)) return send(400, { ResponseStatusObject: answer('', 8, 'APEListObject.APEObject') });
+        const statuses = (list as Array<Record<string, unknown>>).map((a) => {
+          const id = String(a?.ApeID ?? '');
+          if (!/^\d{20}$/.test(id)) return answer(id, 8, 'ApeID');
+          this.apes.set(id, a);
+          return answer(id, 0, 'OK');
+        });
+        return send(200, { ResponseStatusListObject: { ResponseStatusObject: statuses } });
+      }
       const kind = LISTS[path];
       if (!kind) return send(404, { ResponseStatusObject: answer('', 4, 'no such resource') });
       const objects = body[kind.list]?.[kind.object];
@@ -130,6 +145,10 @@ export class SimulatedUpperViid {
         if (!this.registered.has(user)) {
           this.log.push(`refused ${id} (4)`);
           return answer(id, 4, 'not registered');
+        }
+        if (this.strictApes && !this.apes.has(String(o?.DeviceID ?? ''))) {
+          this.log.push(`refused ${id} (8)`);
+          return answer(id, 8, 'unknown APE');
         }
         const why = this.refuse?.(o);
         if (why) {

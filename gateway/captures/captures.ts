@@ -25,7 +25,7 @@ import type { Config } from '../config/schema.js';
 import type { Evidence } from '../evidence/service.js';
 import type { Service } from '../services.js';
 import { confusions } from '../../devices/capture-camera/watchlists.js';
-import { ViidUplink } from './viid-uplink.js';
+import { type ViidApe, ViidUplink } from './viid-uplink.js';
 
 export interface CaptureInput {
   camera: string;
@@ -163,6 +163,7 @@ export class Captures implements Service {
         async (sha) => (await store.get(sha))?.bytes,
         counters,
         log.child({ to: 'viid' }),
+        () => viidApes(config, viid.deviceId),
       );
     }
   }
@@ -377,6 +378,24 @@ export class Captures implements Service {
     await mkdir(path.dirname(this.indexFile), { recursive: true });
     await appendFile(this.indexFile, `${JSON.stringify(entry)}\n`);
   }
+}
+
+/** The gateway itself and every camera and capture camera whose id is a 20-digit GA/T 1400 code: the DeviceIDs its objects name. */
+function viidApes(config: Config, gatewayDeviceId: string): ViidApe[] {
+  const place = (grid: string) => grid.slice(0, 6);
+  const coded = (id: string) => /^\d{20}$/.test(id) && id !== gatewayDeviceId;
+  return [
+    { ApeID: gatewayDeviceId, Name: `gridedge ${config.gateway.id}`, Model: 'gridedge', PlaceCode: place(config.gateway.grid) },
+    ...config.cameras.filter((c) => coded(c.id)).map((c) => ({ ApeID: c.id, Name: c.name ?? c.id, PlaceCode: place(c.grid) })),
+    ...config.devices
+      .filter((d) => d.kind === 'capture-camera' && coded(d.id))
+      .map((d) => ({
+        ApeID: d.id,
+        Name: d.name ?? d.id,
+        PlaceCode: place(d.grid ?? config.gateway.grid),
+        ...(d.location ? { Longitude: d.location.lon, Latitude: d.location.lat } : {}),
+      })),
+  ];
 }
 
 function clamp01(n: number): number {

@@ -49,6 +49,17 @@ const RESOURCES = {
 } as const;
 type UpSubject = keyof typeof RESOURCES;
 
+/** A collecting device (采集设备, APE) the gateway's objects name as their DeviceID. */
+export interface ViidApe {
+  ApeID: string;
+  Name: string;
+  Model?: string;
+  Longitude?: number;
+  Latitude?: number;
+  /** The GB/T 2260 division the APE is in (the first six digits of its grid code). */
+  PlaceCode?: string;
+}
+
 export interface ViidUplinkHealth {
   url: string;
   deviceId: string;
@@ -76,6 +87,8 @@ export class ViidUplink implements Service {
     private readonly image: (sha256: string) => Promise<Buffer | undefined>,
     private readonly counters: Counters,
     private readonly log: Logger,
+    /** The APEs to declare after each Register (the gateway itself and its 20-digit cameras). */
+    private readonly apes: () => ViidApe[] = () => [],
   ) {
     this.client = new ViidHttpClient(settings.url, settings.deviceId, settings.password, settings.timeoutMs);
     this.queue = new DeliveryQueue<CaptureMessage>({
@@ -159,7 +172,28 @@ export class ViidUplink implements Service {
     this.lastError = undefined;
     this.counters.inc('viid_registrations_total');
     this.log.info({ url: maskUrl(this.settings.url), deviceId: this.settings.deviceId }, 'registered with the 视图库');
+    await this.declareApes();
     this.queue.wake();
+  }
+
+  /**
+   * Tells the 视图库 which collecting devices its objects will name (POST /VIID/APEs): many
+   * refuse objects from an APE they do not know. Best effort: a refusal is logged and counted,
+   * the objects are still sent.
+   */
+  private async declareApes(): Promise<void> {
+    const apes = this.apes();
+    if (!apes.length) return;
+    try {
+      const r = await this.client.post('/VIID/APEs', { APEListObject: { APEObject: apes.map((a) => ({ ...a, IsOnline: '1' })) } });
+      const list = (r.body.ResponseStatusListObject as { ResponseStatusObject?: Array<{ StatusCode?: unknown }> } | undefined)
+        ?.ResponseStatusObject;
+      const refused = Array.isArray(list) ? list.filter((s) => Number(s?.StatusCode) !== 0).length : apes.length;
+      if (r.status !== 200 || refused) throw new Error(`HTTP ${r.status}, ${refused} of ${apes.length} APEs refused`);
+    } catch (err) {
+      this.counters.inc('viid_ape_failures_total');
+      this.log.warn({ err: (err as Error).message }, 'the 视图库 did not take the APE list; objects are sent all the same');
+    }
   }
 
   /** Every keepaliveSeconds: a Keepalive when registered, a Register when not. */

@@ -37,6 +37,7 @@ const plates = () => upper.received.filter((r) => r.resource === 'MotorVehicles'
 
 beforeAll(async () => {
   upper = new SimulatedUpperViid({ [GATEWAY_ID]: 'city-viid-password' });
+  upper.strictApes = true; // objects from an undeclared APE are refused, as many 视图库 do
   await upper.start();
   t = await startTestGateway({
     gateway: { id: 'gw-viid', grid: GRID },
@@ -80,6 +81,9 @@ describe('captures delivered to the city 视图库', () => {
     const face = await waitFor('the face upstream', () => upper.received.find((r) => r.resource === 'Faces'), 10_000);
     expect((face.object.SubImageList as { SubImageInfoObject: Array<{ Type: string }> }).SubImageInfoObject[0]!.Type).toBe('11');
     expect(t.gateway.health().viid).toMatchObject({ registered: true, deviceId: GATEWAY_ID });
+    // It declared the collecting devices its objects name: itself and the 20-digit camera.
+    expect([...upper.apes.keys()].sort()).toEqual([CAMERA, GATEWAY_ID].sort());
+    expect(upper.apes.get(CAMERA)).toMatchObject({ PlaceCode: GRID.slice(0, 6), IsOnline: '1' });
   });
 
   it('keeps captures on disk through an outage and delivers them in order when the 视图库 is back', async () => {
