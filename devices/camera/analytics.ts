@@ -69,13 +69,22 @@ export interface AnalyticsStreamOptions {
   listen?: boolean;
 }
 
-/** A camera's plate colours as gridedge names them (ISAPI plateColor, Dahua PlateColor). */
+/**
+ * A camera's plate colours as gridedge names them (ISAPI plateColor, Dahua PlateColor, lower
+ * case): new-energy plates are green whether the camera says gradient green (small cars) or
+ * yellow-green (large vehicles); civil aviation plates keep their base colour.
+ */
 export const PLATE_COLORS: Readonly<Record<string, string>> = {
   blue: 'blue',
   yellow: 'yellow',
   white: 'white',
   black: 'black',
   green: 'green',
+  gradientgreen: 'green',
+  yellowgreen: 'green',
+  newenergygreen: 'green',
+  civilaviationblack: 'black',
+  civilaviationgreen: 'green',
 };
 
 /** A plate as a camera reads it, tidied; undefined for "unknown" (无车牌) and empty reads. */

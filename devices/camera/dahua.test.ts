@@ -74,6 +74,11 @@ describe('Dahua attach parts', () => {
       channel: 1,
     });
     expect(dahuaCapture(ev({ Object: { ObjectType: 'Plate', Text: '沪B·6789C' } }), now)).toMatchObject({ plate: '沪B6789C' });
+    // A new-energy plate (gradient green, eight characters).
+    expect(dahuaCapture(ev({ TrafficCar: { PlateNumber: '粤BD12345', PlateColor: 'GradientGreen' } }), now)).toMatchObject({
+      plate: '粤BD12345',
+      color: 'green',
+    });
     expect(dahuaCapture(ev({ TrafficCar: { PlateNumber: 'Unknown' } }), now)).toBe('TrafficJunction names no plate');
     // A camera clock an hour off is not believed.
     expect(dahuaCapture(ev({ TrafficCar: { PlateNumber: '浙A12345' }, UTC: now / 1000 - 3600 }), now)).toMatchObject({ at: now });
