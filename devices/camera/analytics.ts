@@ -283,7 +283,15 @@ export abstract class AnalyticsStream extends EventEmitter<AnalyticsEvents> {
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           this.armSilence(abort);
           clearTimeout(this.pendingTimer);
-          for (const part of splitter.push(Buffer.from(chunk))) this.part(part.headers, part.body);
+          let parts: ReturnType<MultipartSplitter['push']>;
+          try {
+            parts = splitter.push(Buffer.from(chunk));
+          } catch (err) {
+            // A hostile or broken stream (a part over 4 MiB, no boundary for 8 MiB): refused, counted, opened again.
+            this.emit('refused', `multipart: ${(err as Error).message}`);
+            throw err;
+          }
+          for (const part of parts) this.part(part.headers, part.body);
           // A part whose length is not believed ends at the next delimiter, or after a quiet moment.
           if (!this.trustLength)
             this.pendingTimer = setTimeout(() => {

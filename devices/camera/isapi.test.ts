@@ -153,6 +153,21 @@ describe('ISAPI captures (ANPR, face)', () => {
   });
 });
 
+describe('a hostile alert stream', () => {
+  it('refuses and counts a part over 4 MiB, opens the stream again, and reads the next alert', async () => {
+    const { cam, stream, events, errors } = await setup();
+    const refused: string[] = [];
+    stream.on('refused', (why) => refused.push(why));
+    await waitFor('connected', () => (stream.connected && cam.openStreams === 1) || undefined);
+    cam.writeRaw(Buffer.from('--boundary\r\nContent-Type: application/xml\r\nContent-Length: 99999999\r\n\r\n<EventNotificationAlert>'));
+    await waitFor('refused', () => refused[0]);
+    expect(refused[0]).toMatch(/^multipart: a part of 99999999 bytes/);
+    await waitFor('reconnected', () => (errors.length > 0 && stream.connected && cam.openStreams === 1) || undefined, 10_000);
+    cam.raise('shelteralarm', 1);
+    await waitFor('tamper after it', () => events.find((e) => e.kind === 'tamper' && e.state), 5000);
+  }, 20_000);
+});
+
 describe('ISAPI alerts as published (fixtures/isapi-alerts.txt)', () => {
   const text = readFileSync(new URL('./fixtures/isapi-alerts.txt', import.meta.url), 'utf8');
   const docs = new Map(

@@ -159,6 +159,11 @@ export class SimulatedIsapiCamera {
     this.push('multipart/form-data; boundary=MIME_boundary', Buffer.concat(formParts));
   }
 
+  /** Raw bytes on every open stream (a broken or hostile firmware). */
+  writeRaw(bytes: Buffer): void {
+    for (const s of this.streams) s.write(bytes);
+  }
+
   /** Closes every open event stream, as a camera that reboots does. */
   dropStreams(): void {
     for (const s of this.streams) s.destroy();
