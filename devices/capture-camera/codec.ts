@@ -34,7 +34,8 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** Decodes base64 image data and names its type by its first bytes; anything but JPEG or PNG is refused. */
 export function decodeImage(data: string): { ok: true; image: Buffer; mime: string } | { ok: false; detail: string } {
-  const clean = data.replace(/\s/g, '');
+  // Some uploads wrap the base64 as a data URI (data:image/jpeg;base64,…).
+  const clean = data.replace(/^data:image\/[a-z+.-]+;base64,/i, '').replace(/\s/g, '');
   if (!BASE64.test(clean) || clean.length % 4 !== 0) return { ok: false, detail: 'image is not base64' };
   const image = Buffer.from(clean, 'base64');
   if (image.length > MAX_IMAGE_BYTES) return { ok: false, detail: `image is ${image.length} bytes, limit ${MAX_IMAGE_BYTES}` };

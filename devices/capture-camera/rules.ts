@@ -49,7 +49,7 @@ export function start(settings: WatchlistSettings, ctx: KindContext): KindRuntim
   subscriber?.start();
   return {
     rules: captureRules(new Watchlists(settings, ctx.timezone)),
-    routes: viidRoutes(ctx, settings.viidServerId),
+    routes: viidRoutes(ctx, settings.viidServerId, { fetchStoragePath: settings.fetchStoragePath }),
     ...(subscriber ? { stop: () => subscriber.stop() } : {}),
   };
 }

@@ -7,6 +7,7 @@
  * SubscribeNotifications carrying faces and vehicles, answered per notification.
  */
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
@@ -30,6 +31,7 @@ beforeAll(async () => {
   t = await startTestGateway({
     kinds: {
       'capture-camera': {
+        fetchStoragePath: true,
         blocklist: [
           { plate: '京A·12345', reason: 'reported stolen' },
           { plate: '京B·54321', reason: 'wanted' },
@@ -213,6 +215,36 @@ describe('GA/T 1400 objects', () => {
     );
     expect((await t.gateway.evidence.get(sha(fakeJpeg('F-N2'))))?.class).toBe('face');
     expect(t.gateway.rejections.latest(20, SYSTEM).some((x) => x.channel === '/VIID/SubscribeNotifications')).toBe(true);
+  });
+});
+
+describe('GA/T 1400 sub-images by StoragePath', () => {
+  it('fetches a picture given only by its StoragePath, and says why one cannot be had', async () => {
+    const served = fakeJpeg('stored-on-the-camera');
+    const server = createServer((req, res) => {
+      if (req.url === '/pic/1.jpg') res.writeHead(200, { 'content-type': 'image/jpeg' }).end(served);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const v = (id: string, where: string) => ({
+        ...cam.vehicle('京A66601', { id }),
+        SubImageList: { SubImageInfoObject: [{ ImageID: `${id}-1`, Type: '02', FileFormat: 'Jpeg', StoragePath: where }] },
+      });
+      const r = await cam.postVehicles([v('SP-1', `${base}/pic/1.jpg`), v('SP-2', `${base}/pic/gone.jpg`), v('SP-3', 'ftp://x/y')]);
+      const statuses = (r.body as Statuses).ResponseStatusListObject.ResponseStatusObject;
+      expect(statuses.map((s) => [s.ID, s.StatusCode])).toEqual([
+        ['SP-1', 0],
+        ['SP-2', 8],
+        ['SP-3', 8],
+      ]);
+      expect(statuses[1]!.StatusString).toBe('SubImageList: StoragePath answered HTTP 404');
+      expect(statuses[2]!.StatusString).toBe('SubImageList: StoragePath is not an http(s) URL');
+      expect((await t.gateway.evidence.get(sha(served)))?.class).toBe('plate');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
 

@@ -23,7 +23,8 @@ const SubImages = Type.Object(
       Type.Object(
         {
           Type: Type.Optional(Type.String({ maxLength: 8 })),
-          Data: Type.String({ minLength: 4 }),
+          Data: Type.Optional(Type.String({ minLength: 4 })),
+          StoragePath: Type.Optional(Type.String({ maxLength: 512, description: 'where the picture is, when it is not in Data' })),
           FileFormat: Type.Optional(Type.String({ maxLength: 16 })),
         },
         { additionalProperties: true },
@@ -191,7 +192,12 @@ export class ApeRegistry {
   }
 }
 
-export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeRegistry()): HttpRoute[] {
+export interface ViidOptions {
+  /** Fetch a sub-image given only by its StoragePath (an http(s) URL on the sender's side). */
+  fetchStoragePath?: boolean;
+}
+
+export function viidRoutes(ctx: KindContext, serverId: string, opts: ViidOptions = {}, apes = new ApeRegistry()): HttpRoute[] {
   const digest = new DigestAuth(VIID_REALM, (user) => ctx.digestHA1(user, VIID_REALM));
   // Runs before the body is read (HttpRoute.authenticate): the digest covers this request's URI.
   const authenticate: HttpRoute['authenticate'] = (req) => {
@@ -234,7 +240,29 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
    * one, goes with it. A sub-image that is not an image is kept among the device's rejections;
    * only the crop's failure refuses the object.
    */
-  const readObject = (user: string, kind: ObjectKind, o: unknown, answers: Status[], captures: Capture[], url: string) => {
+  /**
+   * A sub-image's picture: its base64 Data, or — when it has only a StoragePath and
+   * fetchStoragePath is on — the picture fetched from there (http or https, 5 s, 8 MiB at most).
+   */
+  const picture = async (info: { Data?: string; StoragePath?: string }): Promise<ReturnType<typeof decodeImage>> => {
+    if (info.Data) return decodeImage(info.Data);
+    const where = info.StoragePath;
+    if (!where) return { ok: false, detail: 'a sub-image with neither Data nor StoragePath' };
+    if (!opts.fetchStoragePath)
+      return { ok: false, detail: 'the picture is only at its StoragePath (kinds.capture-camera.fetchStoragePath: true fetches it)' };
+    if (!/^https?:\/\//i.test(where)) return { ok: false, detail: 'StoragePath is not an http(s) URL' };
+    try {
+      const res = await fetch(where, { signal: AbortSignal.timeout(5000) });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      if (!res.ok) return { ok: false, detail: `StoragePath answered HTTP ${res.status}` };
+      if (bytes.length > MAX_UPLOAD_BYTES) return { ok: false, detail: `StoragePath's picture is over ${MAX_UPLOAD_BYTES} bytes` };
+      return decodeImage(bytes.toString('base64'));
+    } catch (err) {
+      return { ok: false, detail: `StoragePath could not be fetched: ${(err as Error).message.slice(0, 120)}` };
+    }
+  };
+
+  const readObject = async (user: string, kind: ObjectKind, o: unknown, answers: Status[], captures: Capture[], url: string) => {
     const id = String((o as Record<string, unknown> | null)?.[kind.idKey] ?? '').slice(0, 64);
     const refuse = (detail: string) => {
       ctx.reject(user, url, 'schema', detail, sample(o));
@@ -247,12 +275,12 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
     const images = obj.SubImageList.SubImageInfoObject;
     const pick = (types: readonly string[]) => images.find((i) => i.Type !== undefined && types.includes(i.Type));
     const cropInfo = pick(CROP_TYPES[kind.subject]) ?? images[0]!;
-    const crop = decodeImage(cropInfo.Data);
+    const crop = await picture(cropInfo);
     if (!crop.ok) return refuse(`SubImageList: ${crop.detail}`);
     const sceneInfo = pick(SCENE_TYPES);
     let scene: Capture['scene'];
     if (sceneInfo && sceneInfo !== cropInfo) {
-      const s = decodeImage(sceneInfo.Data);
+      const s = await picture(sceneInfo);
       if (s.ok) scene = { image: s.image, mime: s.mime };
       else ctx.reject(user, url, 'schema', `${kind.idKey} ${id}: scene sub-image (Type ${sceneInfo.Type}): ${s.detail}`, sample(o));
     }
@@ -273,21 +301,21 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
    * each read as if posted to its own resource; `fill` gives an object without sub-images its
    * picture. Their statuses, one per object.
    */
-  const readContained = (
+  const readContained = async (
     user: string,
     container: Record<string, unknown>,
     key: (k: ObjectKind) => string,
     captures: Capture[],
     url: string,
     fill?: Record<string, unknown>,
-  ): Status[] => {
+  ): Promise<Status[]> => {
     const inner: Status[] = [];
     for (const kind of OBJECT_KINDS) {
       const objects = (container[key(kind)] as Record<string, unknown> | undefined)?.[kind.objectKey];
       if (!Array.isArray(objects)) continue;
       for (const o of objects.slice(0, MAX_OBJECTS)) {
         const filled = fill && o && typeof o === 'object' && !(o as Record<string, unknown>).SubImageList ? { ...o, ...fill } : o;
-        readObject(user, kind, filled, inner, captures, url);
+        await readObject(user, kind, filled, inner, captures, url);
       }
     }
     return inner;
@@ -314,7 +342,7 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
       return badList(user, kind.url, `${kind.listKey}.${kind.objectKey}`, req.body);
     const answers: Status[] = [];
     const captures: Capture[] = [];
-    for (const o of objects as unknown[]) readObject(user, kind, o, answers, captures, kind.url);
+    for (const o of objects as unknown[]) await readObject(user, kind, o, answers, captures, kind.url);
     if (captures.length) await ctx.ingest(user, captures);
     return { status: 200, body: { ResponseStatusListObject: { ResponseStatusObject: answers } } };
   };
@@ -340,7 +368,7 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
         answers.push(status(id, url, 8, 'NotificationID is missing'));
         continue;
       }
-      const inner = readContained(user, n, (k) => k.notificationKey, captures, url);
+      const inner = await readContained(user, n, (k) => k.notificationKey, captures, url);
       answers.push(inner.length ? summary(id, url, inner) : status(id, url, 8, 'the notification carries no object gridedge reads'));
     }
     if (captures.length) await ctx.ingest(user, captures);
@@ -387,8 +415,8 @@ export function viidRoutes(ctx: KindContext, serverId: string, apes = new ApeReg
       messages.push({ type: 'reading', measurement: 'viid_image', fields: { sha256, bytes: img.image.length, image_id: id }, ts });
       const captures: Capture[] = [];
       // An object without a sub-image of its own is seen in the image: the image is its picture.
-      const picture = { SubImageList: { SubImageInfoObject: [{ Type: '14', Data: raw.Data }] } };
-      const inner = readContained(user, raw, (k) => k.notificationKey.replace('ObjectList', 'List'), captures, url, picture);
+      const seenIn = { SubImageList: { SubImageInfoObject: [{ Type: '14', Data: raw.Data }] } };
+      const inner = await readContained(user, raw, (k) => k.notificationKey.replace('ObjectList', 'List'), captures, url, seenIn);
       messages.push(...captures);
       answers.push(inner.length ? summary(id, url, inner) : status(id, url, 0, 'OK'));
     }

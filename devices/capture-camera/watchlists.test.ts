@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { confusions, Watchlists, type WatchlistSettings } from './watchlists.js';
 
-const settings = (fuzzy?: Partial<WatchlistSettings['fuzzy']>): Omit<WatchlistSettings, 'viidServerId' | 'subscribe'> => ({
+const settings = (
+  fuzzy?: Partial<WatchlistSettings['fuzzy']>,
+): Omit<WatchlistSettings, 'viidServerId' | 'subscribe' | 'fetchStoragePath'> => ({
   blocklist: [{ plate: '京A·88B0Z', reason: 'reported stolen' }],
   muckTrucks: [{ plate: '京C·12345', allowedHours: '22:00-06:00', company: '城建渣土' }],
   residents: ['京N·66666'],

@@ -29,6 +29,10 @@ export const WatchlistSchema = Type.Object(
       maxItems: 64,
       description: 'lower GA/T 1400 systems this gateway subscribes to (POST /VIID/Subscribes); they send SubscribeNotifications back',
     }),
+    fetchStoragePath: Type.Boolean({
+      default: false,
+      description: 'GA/T 1400 sub-images given only by StoragePath (a URL on the sender) are fetched; off, they are refused as pictureless',
+    }),
     viidServerId: Type.String({
       pattern: '^\\d{20}$',
       default: '00000000005030000001',
@@ -132,7 +136,7 @@ export class Watchlists {
   private readonly clock: Intl.DateTimeFormat;
   private readonly fuzzy: WatchlistSettings['fuzzy'];
 
-  constructor(settings: Omit<WatchlistSettings, 'viidServerId' | 'subscribe'>, siteTimezone: string) {
+  constructor(settings: Omit<WatchlistSettings, 'viidServerId' | 'subscribe' | 'fetchStoragePath'>, siteTimezone: string) {
     this.fuzzy = settings.fuzzy ?? { blocklist: 1, muckTrucks: 1, residents: 0 };
     for (const b of settings.blocklist) this.blocked.set(normalizePlate(b.plate), b.reason);
     for (const m of settings.muckTrucks)
