@@ -42,7 +42,8 @@ export function pushParts(
   const type = (contentType ?? '').toLowerCase();
   if (!body.length) return 'an empty push';
   if (/^(application|text)\/xml/.test(type)) return [{ headers: { 'content-type': 'application/xml' }, body }];
-  if (!type.startsWith('multipart/')) return `a push of ${type || 'no content type'} (XML or multipart/form-data expected)`;
+  if (/^application\/json/.test(type)) return [{ headers: { 'content-type': 'application/json' }, body }];
+  if (!type.startsWith('multipart/')) return `a push of ${type || 'no content type'} (XML, JSON or multipart/form-data expected)`;
   const boundary = /boundary="?([^";]+)"?/i.exec(contentType ?? '')?.[1];
   if (!boundary) return 'a multipart push without its boundary';
   let parts: Array<{ headers: Record<string, string>; body: Buffer }>;

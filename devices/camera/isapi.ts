@@ -40,15 +40,30 @@ const KINDS: Readonly<Record<string, AnalyticsEventKind>> = {
 const xml = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, parseTagValue: false, processEntities: false });
 
 /** One EventNotificationAlert, read; undefined when it is not one. */
-export function parseAlert(body: Buffer, receivedAt: number): Omit<AnalyticsEvent, 'kind'> | undefined {
-  let doc: Record<string, unknown>;
+/**
+ * The alert object of a part: the EventNotificationAlert element of its XML, or — newer firmware
+ * asked for JSON (parameterFormatType JSON) — the JSON object itself, whose keys are the same.
+ */
+function alertObject(body: Buffer): Record<string, unknown> | undefined {
+  const text = body.toString('utf8').trim();
   try {
-    doc = xml.parse(body.toString('utf8')) as Record<string, unknown>;
+    if (text.startsWith('{')) {
+      const v = JSON.parse(text) as unknown;
+      if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+      const o = v as Record<string, unknown>;
+      const inner = o.EventNotificationAlert;
+      return inner && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>) : o;
+    }
+    const a = (xml.parse(text) as Record<string, unknown>).EventNotificationAlert;
+    return a && typeof a === 'object' ? (a as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
-  const a = doc.EventNotificationAlert as Record<string, unknown> | undefined;
-  if (!a || typeof a !== 'object' || typeof a.eventType !== 'string') return undefined;
+}
+
+export function parseAlert(body: Buffer, receivedAt: number): Omit<AnalyticsEvent, 'kind'> | undefined {
+  const a = alertObject(body);
+  if (!a || typeof a.eventType !== 'string') return undefined;
   const at = typeof a.dateTime === 'string' ? Date.parse(a.dateTime) : Number.NaN;
   const channel = Number(a.channelID ?? a.dynChannelID ?? 1);
   return {
@@ -66,12 +81,8 @@ export function parseCapture(body: Buffer, receivedAt: number): Omit<AnalyticsCa
   const alert = parseAlert(body, receivedAt);
   if (!alert) return undefined;
   const type = alert.eventType.toLowerCase();
-  let doc: Record<string, unknown>;
-  try {
-    doc = (xml.parse(body.toString('utf8')) as { EventNotificationAlert: Record<string, unknown> }).EventNotificationAlert;
-  } catch {
-    return undefined;
-  }
+  const doc = alertObject(body);
+  if (!doc) return undefined;
   const base = { eventType: alert.eventType, channel: alert.channel, at: alert.at };
   if (type === 'anpr') {
     const anpr = (doc.ANPR ?? {}) as Record<string, unknown>;
