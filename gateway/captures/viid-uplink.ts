@@ -232,6 +232,12 @@ export class ViidUplink implements Service {
       throw new Error(`${res.path}: not registered (${s.text ?? `HTTP ${r.status}`}); registering again`);
     }
     if (r.status >= 500 || r.status === 429 || r.status === 408) throw new Error(`${res.path}: HTTP ${r.status}`);
+    // 200 without a status list: the 视图库 took it but said nothing. Delivered (retrying would send it
+    // again for ever), and counted.
+    if (r.status === 200 && s.code === undefined) {
+      this.counters.inc('viid_unconfirmed_total');
+      return;
+    }
     if (r.status !== 200 || s.code !== 0)
       throw new Undeliverable(`${res.path}: HTTP ${r.status}, StatusCode ${s.code ?? '?'}: ${s.text ?? 'no status'}`);
   }
