@@ -128,6 +128,23 @@ export function parseKeyValues(text: string): Map<string, string> {
   return out;
 }
 
+/** A Dahua camera's `magicBox.cgi?action=getSystemInfo` (deviceType, serialNumber) and `getSoftwareVersion` (version). */
+export async function dahuaDeviceInfo(url: string, user = '', password = '', timeoutMs = 5000): Promise<CameraDeviceInfo> {
+  const base = `${url.replace(/\/$/, '')}/cgi-bin/magicBox.cgi?action=`;
+  const get = async (action: string) =>
+    parseKeyValues((await cameraGet(`${base}${action}`, user, password, timeoutMs, 'Dahua magicBox')).bytes.toString('utf8'));
+  const system = await get('getSystemInfo');
+  const software = await get('getSoftwareVersion').catch(() => new Map<string, string>());
+  const info: CameraDeviceInfo = {};
+  const model = system.get('deviceType');
+  const serial = system.get('serialNumber');
+  const firmware = software.get('version');
+  if (model) info.model = model;
+  if (serial) info.serial = serial;
+  if (firmware) info.firmware = firmware;
+  return info;
+}
+
 export class DahuaEventStream extends AnalyticsStream {
   protected readonly path = DAHUA_ATTACH_PATH;
   protected readonly label = 'Dahua';
@@ -140,22 +157,8 @@ export class DahuaEventStream extends AnalyticsStream {
   }
 
   /** `magicBox.cgi?action=getSystemInfo` (deviceType, serialNumber) and `getSoftwareVersion` (version). */
-  protected async readInfo(): Promise<CameraDeviceInfo> {
-    const base = `${this.opts.url.replace(/\/$/, '')}/cgi-bin/magicBox.cgi?action=`;
-    const get = async (action: string) =>
-      parseKeyValues(
-        (await cameraGet(`${base}${action}`, this.opts.user, this.opts.password, 5000, 'Dahua magicBox')).bytes.toString('utf8'),
-      );
-    const system = await get('getSystemInfo');
-    const software = await get('getSoftwareVersion').catch(() => new Map<string, string>());
-    const info: CameraDeviceInfo = {};
-    const model = system.get('deviceType');
-    const serial = system.get('serialNumber');
-    const firmware = software.get('version');
-    if (model) info.model = model;
-    if (serial) info.serial = serial;
-    if (firmware) info.firmware = firmware;
-    return info;
+  protected readInfo(): Promise<CameraDeviceInfo> {
+    return dahuaDeviceInfo(this.opts.url, this.opts.user, this.opts.password);
   }
 
   protected part(_headers: Record<string, string>, body: Buffer): void {

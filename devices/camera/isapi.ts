@@ -127,16 +127,20 @@ export function parseDeviceInfo(body: Buffer): CameraDeviceInfo {
   return info;
 }
 
+/** A Hikvision camera's /ISAPI/System/deviceInfo, read with its account (Digest). */
+export async function isapiDeviceInfo(base: string, user = '', password = '', timeoutMs = 5000): Promise<CameraDeviceInfo> {
+  const { bytes } = await cameraGet(`${base.replace(/\/$/, '')}${DEVICE_INFO_PATH}`, user, password, timeoutMs, 'ISAPI deviceInfo');
+  return parseDeviceInfo(bytes);
+}
+
 export class IsapiEventStream extends AnalyticsStream {
   protected readonly path = ALERT_STREAM_PATH;
   protected readonly label = 'ISAPI';
   /** The capture whose pictures are still arriving. */
   private pending?: { capture: AnalyticsCapture; timer: NodeJS.Timeout };
 
-  protected async readInfo(): Promise<CameraDeviceInfo> {
-    const url = `${this.opts.url.replace(/\/$/, '')}${DEVICE_INFO_PATH}`;
-    const { bytes } = await cameraGet(url, this.opts.user, this.opts.password, 5000, 'ISAPI deviceInfo');
-    return parseDeviceInfo(bytes);
+  protected readInfo(): Promise<CameraDeviceInfo> {
+    return isapiDeviceInfo(this.opts.url, this.opts.user, this.opts.password);
   }
 
   protected override onStop(): void {

@@ -12,6 +12,8 @@ import mqtt from 'mqtt';
 import { deviceKinds } from '../../devices/registry.js';
 import type { KindContext } from '../../devices/types.js';
 import { OnvifCamera, OnvifError } from '../../devices/camera/onvif.js';
+import { dahuaDeviceInfo } from '../../devices/camera/dahua.js';
+import { isapiDeviceInfo } from '../../devices/camera/isapi.js';
 import { checkModels } from '../../detectors/catalog.js';
 import { cameraPasswordEnv, ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -322,8 +324,30 @@ async function checkCameras(config: Config): Promise<Check[]> {
               fix: 'check cameras[].rtsp and that the camera is on',
             },
       );
-    } else {
+    } else if (!c.isapi && !c.dahua) {
       checks.push({ name, outcome: 'SKIP', detail: 'snapshot-only camera: checked when the gateway polls it' });
+    }
+    // A smart camera's own API: what it says of itself, read with its account.
+    for (const [family, url, read] of [
+      ['ISAPI', c.isapi, isapiDeviceInfo],
+      ['Dahua', c.dahua, dahuaDeviceInfo],
+    ] as const) {
+      if (!url) continue;
+      try {
+        const info = await read(url, c.user ?? '', c.password ?? '', 3000);
+        const about = [info.model ?? 'a camera', info.serial && `serial ${info.serial}`, info.firmware && `firmware ${info.firmware}`];
+        checks.push({ name: `${name} (${family})`, outcome: 'PASS', detail: `${about.filter(Boolean).join(', ')} at ${url}` });
+      } catch (err) {
+        const message = (err as Error).message;
+        checks.push({
+          name: `${name} (${family})`,
+          outcome: 'FAIL',
+          detail: message,
+          fix: /refused the credentials/.test(message)
+            ? `check cameras[].user and the password (or ${cameraPasswordEnv(c.id)})`
+            : `is the camera powered, on this network, and its ${family} API at ${url}?`,
+        });
+      }
     }
   }
   return checks;

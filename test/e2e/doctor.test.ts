@@ -3,6 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimulatedDahuaCamera } from '../../sim/camera/dahua.js';
+import { SimulatedIsapiCamera } from '../../sim/camera/isapi.js';
 import { SimulatedCamera } from '../../sim/camera/camera.js';
 import { gridedge } from '../helpers/cli.js';
 import {
@@ -196,6 +198,43 @@ describe('gridedge doctor', () => {
       expect(code).toBe(1);
     } finally {
       await cam.stop();
+    }
+  }, 30_000);
+
+  it("checks a smart camera's own API: what it says of itself, or why it cannot be read", async () => {
+    const hik = new SimulatedIsapiCamera({ password: 'hik-doc-pass' });
+    const dahua = new SimulatedDahuaCamera({ password: 'dahua-doc-pass', snapshot: Buffer.from('x') });
+    await hik.start();
+    await dahua.start();
+    try {
+      const { code, out } = await run(
+        await config({
+          extra: [
+            'cameras:',
+            '  - id: cam-hik',
+            `    isapi: ${hik.url}`,
+            '    user: admin',
+            '    password: hik-doc-pass',
+            '  - id: cam-dahua',
+            `    dahua: ${dahua.url}`,
+            '    user: admin',
+            '    password: not-the-password',
+          ],
+        }),
+        env,
+      );
+      expect(out).toMatch(
+        /^FAIL {2}camera cam-dahua \(Dahua\) +Dahua magicBox http:\/\/127\.0\.0\.1:\d+\/cgi-bin\/magicBox\.cgi\S+ the camera refused/m,
+      );
+      expect(out).toMatch(
+        /^FAIL {2}camera cam-dahua \(Dahua\) +Dahua magicBox http:\/\/127\.0\.0\.1:\d+\/cgi-bin\/magicBox\.cgi\S+ the camera refused/m,
+      );
+      expect(out).toMatch(/fix: check cameras\[\]\.user and the password \(or GRIDEDGE_CAMERA_PASSWORD_CAM_DAHUA\)/);
+      expect(out).not.toContain('not-the-password');
+      expect(code).toBe(1);
+    } finally {
+      await hik.stop();
+      await dahua.stop();
     }
   }, 30_000);
 
