@@ -159,8 +159,9 @@ export class Gateway {
       storeCapture: async (c, device) => {
         const sha256 = (await this.evidenceService.put({ bytes: c.image, class: c.subject, mime: c.mime })).sha256;
         // A smart camera's own capture goes to the centre like a detector's, queued durably before the device is
-        // answered (so a kill -9 after the answer loses nothing); its failure never refuses the device's message.
-        await this.captures
+        // answered (so a kill -9 after the answer loses nothing) — but the answer waits 2 s at most, since
+        // masking a large batch can take longer than a camera waits; its failure never refuses the message.
+        const recorded = this.captures
           .record(
             cameraCaptureInput({
               camera: device.id,
@@ -176,6 +177,9 @@ export class Gateway {
             }),
           )
           .catch((err: unknown) => log.warn({ device: device.id, err: (err as Error).message }, 'capture not recorded'));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([recorded, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+        clearTimeout(timer);
         return sha256;
       },
       ...(cluster ? { shareRules: (id: string, json: string) => cluster.saveRules(id, json) } : {}),

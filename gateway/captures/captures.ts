@@ -266,7 +266,9 @@ export class Captures implements Service {
 
   private async recordNow(input: CaptureInput): Promise<CaptureMessage | undefined> {
     const { config, counters } = this.opts;
-    if (input.source === 'camera' && this.repeated(input)) {
+    // A camera repeats a plate while the car waits at the barrier; its face captures are each a
+    // face (the camera tracks faces itself), so only plates fold.
+    if (input.source === 'camera' && input.plate && this.repeated(input)) {
       counters.inc('captures_folded_total', { camera: input.camera });
       return undefined;
     }
@@ -353,7 +355,7 @@ export class Captures implements Service {
     };
   }
 
-  /** The same camera reporting the same plate (or, for faces, anything) again within the window. */
+  /** The same camera reporting the same plate again within the window. */
   private repeated(input: CaptureInput): boolean {
     const key = `${input.camera}|${input.subject}|${input.plate ?? ''}`;
     const last = this.recentByKey.get(key);

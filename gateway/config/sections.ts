@@ -428,7 +428,7 @@ export const CapturesSection = Type.Object(
       minimum: 0,
       maximum: 3600,
       default: 10,
-      description: "a camera's own capture of the same plate (or face event) again within this many seconds is the same track",
+      description: "a camera's own capture of the same plate again within this many seconds is the same track (faces are each their own)",
     }),
     reconcileSeconds: Type.Number({
       minimum: 0,

@@ -114,6 +114,14 @@ describe('captures upstream', () => {
       await new Promise((r) => setTimeout(r, 1000));
       expect(captures().filter((m) => m.plate?.text === '沪BD12345')).toHaveLength(1);
       expect(gateway.counters.get('captures_folded_total', { camera: 'gate-lpr' })).toBe(2);
+      // Its face captures are each a face: two people in a row are two captures.
+      await lpr.captureFace(PHOTOS[0]);
+      await lpr.captureFace(PHOTOS[2]);
+      await waitFor(
+        'two faces',
+        () => (captures().filter((m) => m.camera === 'gate-lpr' && m.subject === 'face').length === 2 ? true : undefined),
+        20_000,
+      );
     } finally {
       lpr.kill();
     }
