@@ -61,6 +61,12 @@ function alertObject(body: Buffer): Record<string, unknown> | undefined {
   }
 }
 
+/** How many pictures an ANPR alert says follow it (`picNum`, 1..8), when it says. */
+function picturesAnnounced(body: Buffer): number | undefined {
+  const n = Number(alertObject(body)?.picNum);
+  return Number.isInteger(n) && n >= 1 && n <= 8 ? n : undefined;
+}
+
 export function parseAlert(body: Buffer, receivedAt: number): Omit<AnalyticsEvent, 'kind'> | undefined {
   const a = alertObject(body);
   if (!a || typeof a.eventType !== 'string') return undefined;
@@ -137,7 +143,7 @@ export class IsapiEventStream extends AnalyticsStream {
   protected readonly path = ALERT_STREAM_PATH;
   protected readonly label = 'ISAPI';
   /** The capture whose pictures are still arriving. */
-  private pending?: { capture: AnalyticsCapture; timer: NodeJS.Timeout };
+  private pending?: { capture: AnalyticsCapture; timer: NodeJS.Timeout; expected?: number };
 
   protected readInfo(): Promise<CameraDeviceInfo> {
     return isapiDeviceInfo(this.opts.url, this.opts.user, this.opts.password);
@@ -180,12 +186,19 @@ export class IsapiEventStream extends AnalyticsStream {
         headers['content-id'] ??
         `picture-${p.capture.pictures.length + 1}.jpg`;
       p.capture.pictures.push({ name, mime: type.split(';')[0]!.trim().toLowerCase(), bytes: body });
+      // The alert said how many pictures follow (picNum): with the last one the capture is complete.
+      if (p.expected !== undefined && p.capture.pictures.length >= p.expected) this.flush();
       return;
     }
     this.flush();
     const capture = parseCapture(body, Date.now());
     if (capture) {
-      this.pending = { capture: { ...capture, pictures: [] }, timer: setTimeout(() => this.flush(), 1000) };
+      const expected = picturesAnnounced(body);
+      this.pending = {
+        capture: { ...capture, pictures: [] },
+        timer: setTimeout(() => this.flush(), 1000),
+        ...(expected ? { expected } : {}),
+      };
       this.pending.timer.unref();
       return;
     }
