@@ -205,7 +205,7 @@ export abstract class AnalyticsStream extends EventEmitter<AnalyticsEvents> {
   /** The stream's path and query on the camera. */
   protected abstract readonly path: string;
   /** Its name in messages ("ISAPI", "Dahua"). */
-  protected abstract readonly label: string;
+  abstract readonly label: string;
   /** Whether the stream's Content-Length values can be believed. */
   protected readonly trustLength: boolean = true;
 
@@ -217,15 +217,21 @@ export abstract class AnalyticsStream extends EventEmitter<AnalyticsEvents> {
     this.stopped = false;
     this.sweep = setInterval(() => this.endQuiet(), 500);
     if (this.opts.listen !== false) void this.open();
-    else if (!this.info)
-      this.readInfo().then(
-        (info) => {
-          this.info = info;
-        },
-        (err: unknown) => {
-          this.infoError = (err as Error).message;
-        },
-      );
+    else this.learnInfo();
+  }
+
+  /** Reads what the camera says of itself, once it has said it; a failure is kept to show. */
+  private learnInfo(): void {
+    if (this.info) return;
+    this.readInfo().then(
+      (info) => {
+        this.info = info;
+        this.infoError = undefined;
+      },
+      (err: unknown) => {
+        this.infoError = (err as Error).message;
+      },
+    );
   }
 
   stop(): void {
@@ -267,16 +273,7 @@ export abstract class AnalyticsStream extends EventEmitter<AnalyticsEvents> {
       this.connected = true;
       this.retryMs = 1000;
       this.emit('connected');
-      if (!this.info)
-        this.readInfo().then(
-          (info) => {
-            this.info = info;
-            this.infoError = undefined;
-          },
-          (err: unknown) => {
-            this.infoError = (err as Error).message;
-          },
-        );
+      this.learnInfo();
       const splitter = new MultipartSplitter(boundary.replace(/^--/, ''), this.trustLength);
       this.armSilence(abort);
       try {

@@ -24,7 +24,6 @@ import {
   type AnalyticsCapture,
   type AnalyticsEventKind,
   AnalyticsStream,
-  type AnalyticsStreamOptions,
   type CameraDeviceInfo,
   cameraPlate,
   PLATE_COLORS,
@@ -147,14 +146,10 @@ export async function dahuaDeviceInfo(url: string, user = '', password = '', tim
 
 export class DahuaEventStream extends AnalyticsStream {
   protected readonly path = DAHUA_ATTACH_PATH;
-  protected readonly label = 'Dahua';
+  readonly label = 'Dahua';
   protected override readonly trustLength = false;
   /** Snapshots that could not be taken for a capture (the capture goes on without its picture). */
   snapshotFailures = 0;
-
-  constructor(opts: AnalyticsStreamOptions & { snapshotTimeoutMs?: number }) {
-    super(opts);
-  }
 
   /** `magicBox.cgi?action=getSystemInfo` (deviceType, serialNumber) and `getSoftwareVersion` (version). */
   protected readInfo(): Promise<CameraDeviceInfo> {
@@ -187,11 +182,11 @@ export class DahuaEventStream extends AnalyticsStream {
 
   /** The capture with the camera's snapshot of that moment, or without one when it cannot be had. */
   private async withPicture(c: Omit<AnalyticsCapture, 'pictures'>): Promise<void> {
-    const o = this.opts as AnalyticsStreamOptions & { snapshotTimeoutMs?: number };
+    const o = this.opts;
     const url = `${o.url.replace(/\/$/, '')}/cgi-bin/snapshot.cgi?channel=${c.channel}`;
     let pictures: AnalyticsCapture['pictures'] = [];
     try {
-      pictures = [{ name: 'snapshot.jpg', mime: 'image/jpeg', bytes: await fetchSnapshot(url, o.user, o.password, o.snapshotTimeoutMs) }];
+      pictures = [{ name: 'snapshot.jpg', mime: 'image/jpeg', bytes: await fetchSnapshot(url, o.user, o.password) }];
     } catch {
       this.snapshotFailures++;
     }

@@ -12,7 +12,7 @@
  * address, port and the camera's own URL on it, XML parameters, MD5digest.
  */
 import { createHash } from 'node:crypto';
-import { DigestAuth, type DigestResult } from '../../core/http-digest.js';
+import { DigestAuth } from '../../core/http-digest.js';
 import { MAX_PART_BYTES, MultipartSplitter } from './analytics.js';
 
 export const ISAPI_PUSH_REALM = 'gridedge-isapi';
@@ -28,10 +28,6 @@ export function isapiPushPath(camera: string): string {
 export function pushDigest(camera: string, password: string): DigestAuth {
   const ha1 = createHash('md5').update(`${camera}:${ISAPI_PUSH_REALM}:${password}`).digest('hex');
   return new DigestAuth(ISAPI_PUSH_REALM, (user) => (user === camera ? ha1 : undefined));
-}
-
-export function verifyPush(digest: DigestAuth, method: string, url: string, authorization: string | undefined): DigestResult {
-  return digest.verify(method, url, authorization);
 }
 
 /** A push's body as the parts of an alert stream: one XML part, or the form-data parts; a string says why it cannot be read. */

@@ -62,14 +62,25 @@ function alertObject(body: Buffer): Record<string, unknown> | undefined {
 }
 
 /** How many pictures an ANPR alert says follow it (`picNum`, 1..8), when it says. */
-function picturesAnnounced(body: Buffer): number | undefined {
-  const n = Number(alertObject(body)?.picNum);
+function picturesAnnounced(a: Record<string, unknown>): number | undefined {
+  const n = Number(a.picNum);
   return Number.isInteger(n) && n >= 1 && n <= 8 ? n : undefined;
 }
 
 export function parseAlert(body: Buffer, receivedAt: number): Omit<AnalyticsEvent, 'kind'> | undefined {
   const a = alertObject(body);
-  if (!a || typeof a.eventType !== 'string') return undefined;
+  return a && readAlert(a, receivedAt);
+}
+
+/** An ANPR or face capture's XML, if this alert is one (the pictures come after it). */
+export function parseCapture(body: Buffer, receivedAt: number): Omit<AnalyticsCapture, 'pictures'> | undefined {
+  const a = alertObject(body);
+  const alert = a && readAlert(a, receivedAt);
+  return a && alert && readCapture(a, alert);
+}
+
+function readAlert(a: Record<string, unknown>, receivedAt: number): Omit<AnalyticsEvent, 'kind'> | undefined {
+  if (typeof a.eventType !== 'string') return undefined;
   const at = typeof a.dateTime === 'string' ? Date.parse(a.dateTime) : Number.NaN;
   const channel = Number(a.channelID ?? a.dynChannelID ?? 1);
   return {
@@ -82,13 +93,8 @@ export function parseAlert(body: Buffer, receivedAt: number): Omit<AnalyticsEven
   };
 }
 
-/** An ANPR or face capture's XML, if this alert is one (the pictures come after it). */
-export function parseCapture(body: Buffer, receivedAt: number): Omit<AnalyticsCapture, 'pictures'> | undefined {
-  const alert = parseAlert(body, receivedAt);
-  if (!alert) return undefined;
+function readCapture(doc: Record<string, unknown>, alert: Omit<AnalyticsEvent, 'kind'>): Omit<AnalyticsCapture, 'pictures'> | undefined {
   const type = alert.eventType.toLowerCase();
-  const doc = alertObject(body);
-  if (!doc) return undefined;
   const base = { eventType: alert.eventType, channel: alert.channel, at: alert.at };
   if (type === 'anpr') {
     const anpr = (doc.ANPR ?? {}) as Record<string, unknown>;
@@ -141,7 +147,7 @@ export async function isapiDeviceInfo(base: string, user = '', password = '', ti
 
 export class IsapiEventStream extends AnalyticsStream {
   protected readonly path = ALERT_STREAM_PATH;
-  protected readonly label = 'ISAPI';
+  readonly label = 'ISAPI';
   /** The capture whose pictures are still arriving. */
   private pending?: { capture: AnalyticsCapture; timer: NodeJS.Timeout; expected?: number };
 
@@ -191,20 +197,22 @@ export class IsapiEventStream extends AnalyticsStream {
       return;
     }
     this.flush();
-    const capture = parseCapture(body, Date.now());
+    // One parse per part: its alert, then what it is.
+    const a = alertObject(body);
+    const alert = a && readAlert(a, Date.now());
+    if (!a || !alert) {
+      this.emit('refused', 'not an EventNotificationAlert');
+      return;
+    }
+    const capture = readCapture(a, alert);
     if (capture) {
-      const expected = picturesAnnounced(body);
+      const expected = picturesAnnounced(a);
       this.pending = {
         capture: { ...capture, pictures: [] },
         timer: setTimeout(() => this.flush(), 1000),
         ...(expected ? { expected } : {}),
       };
       this.pending.timer.unref();
-      return;
-    }
-    const alert = parseAlert(body, Date.now());
-    if (!alert) {
-      this.emit('refused', 'not an EventNotificationAlert');
       return;
     }
     const kind = KINDS[alert.eventType.toLowerCase()];

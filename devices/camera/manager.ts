@@ -139,13 +139,13 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
     if (this.config.isapi) {
       const push = this.config.isapiPush;
       this.isapi = new IsapiEventStream({ url: this.config.isapi, ...account, listen: !push || push.alsoStream });
-      this.listenAnalytics(this.isapi, 'ISAPI', () => this.isapiRefused++);
+      this.listenAnalytics(this.isapi, () => this.isapiRefused++);
       if (push?.password) this.pushDigest = pushDigest(this.id, push.password);
       if (push?.gateway && push.password) void this.writeHttpHost(push.gateway, push.password);
     }
     if (this.config.dahua) {
       this.dahua = new DahuaEventStream({ url: this.config.dahua, ...account });
-      this.listenAnalytics(this.dahua, 'Dahua', () => this.dahuaRefused++);
+      this.listenAnalytics(this.dahua, () => this.dahuaRefused++);
     }
     void this.connect();
   }
@@ -373,7 +373,8 @@ export class CameraRuntime<C extends CameraSettings = CameraSettings> {
    * A smart camera's own analytics (Hikvision ISAPI, Dahua eventManager): motion and tamper as
    * from ONVIF, intrusion and line crossing besides, and its own captures.
    */
-  private listenAnalytics(stream: AnalyticsStream, label: string, refused: () => void): void {
+  private listenAnalytics(stream: AnalyticsStream, refused: () => void): void {
+    const { label } = stream;
     stream.on('event', (e) => {
       if (e.kind === 'motion') this.motion = e.state;
       if (e.kind === 'tamper') this.tamper = e.state;
