@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DigestAuth } from '../core/http-digest.js';
-import { ViidHttpClient } from '../devices/capture-camera/viid-client.js';
+import { ViidHttpClient, viidStatus } from '../devices/capture-camera/viid-client.js';
 
 const REALM = 'district-viid';
 
@@ -80,9 +80,7 @@ export class SimulatedLowerViid {
       const r = await new ViidHttpClient(to.origin, this.self.id, this.self.secret).post(to.pathname, {
         SubscribeNotificationListObject: { SubscribeNotificationObject: [n] },
       });
-      const list = (r.body.ResponseStatusListObject as { ResponseStatusObject?: Array<{ StatusCode: number }> } | undefined)
-        ?.ResponseStatusObject;
-      codes.push(list?.[0]?.StatusCode ?? r.status);
+      codes.push(viidStatus(r.body).code ?? r.status);
     }
     return codes;
   }

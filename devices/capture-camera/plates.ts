@@ -1,7 +1,11 @@
 /** Plate colours as cameras report them (the plate grammar itself is contracts/plate.ts). */
 export type PlateColor = 'blue' | 'yellow' | 'green' | 'white' | 'black' | 'other';
 
+/** GA 24.8 colour codes, as GA/T 1400 objects carry them. */
+const GA_CODES: Record<string, PlateColor> = { '1': 'black', '2': 'white', '5': 'blue', '6': 'yellow', '9': 'green' };
+
 const NAMES: Record<string, PlateColor> = {
+  ...GA_CODES,
   blue: 'blue',
   蓝: 'blue',
   蓝色: 'blue',
@@ -19,13 +23,12 @@ const NAMES: Record<string, PlateColor> = {
   black: 'black',
   黑: 'black',
   黑色: 'black',
-  // GA 24.8 colour codes, as GA/T 1400 uploads carry them.
-  '1': 'black',
-  '2': 'white',
-  '5': 'blue',
-  '6': 'yellow',
-  '9': 'green',
 };
+
+/** A plate colour as its GA 24.8 code (99: other), for the GA/T 1400 objects the gateway sends. */
+export function gaColorCode(color: string): string {
+  return Object.entries(GA_CODES).find(([, c]) => c === color)?.[0] ?? '99';
+}
 
 export function plateColor(value: string | undefined): PlateColor | undefined {
   if (value === undefined || value === '') return undefined;

@@ -66,15 +66,24 @@ export class ViidHttpClient {
   }
 }
 
-/** The StatusCode and StatusString of a single answer (Register, Keepalive) or of a list's first. */
-export function viidStatus(body: Record<string, unknown>): { code?: number; text?: string } {
-  const one = body.ResponseStatusObject as { StatusCode?: unknown; StatusString?: unknown } | undefined;
+type Status = { code?: number; text?: string };
+
+function readStatus(s: unknown): Status {
+  if (!s || typeof s !== 'object') return {};
+  const { StatusCode, StatusString } = s as { StatusCode?: unknown; StatusString?: unknown };
+  const code = Number(StatusCode);
+  return { ...(Number.isFinite(code) ? { code } : {}), ...(typeof StatusString === 'string' ? { text: StatusString.slice(0, 200) } : {}) };
+}
+
+/** Every status of an answer: a single one (Register, Keepalive) or a list's, in order. */
+export function viidStatuses(body: Record<string, unknown>): Status[] {
+  const one = body.ResponseStatusObject;
+  if (one) return [readStatus(one)];
   const list = (body.ResponseStatusListObject as { ResponseStatusObject?: unknown } | undefined)?.ResponseStatusObject;
-  const s = one ?? (Array.isArray(list) ? (list[0] as { StatusCode?: unknown; StatusString?: unknown } | undefined) : undefined);
-  if (!s) return {};
-  const code = Number(s.StatusCode);
-  return {
-    ...(Number.isFinite(code) ? { code } : {}),
-    ...(typeof s.StatusString === 'string' ? { text: s.StatusString.slice(0, 200) } : {}),
-  };
+  return Array.isArray(list) ? list.map(readStatus) : [];
+}
+
+/** The StatusCode and StatusString of a single answer (Register, Keepalive) or of a list's first. */
+export function viidStatus(body: Record<string, unknown>): Status {
+  return viidStatuses(body)[0] ?? {};
 }

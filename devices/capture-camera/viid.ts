@@ -123,6 +123,18 @@ const OBJECT_KINDS: readonly ObjectKind[] = [
   },
 ];
 
+/** A subject's GA/T 1400 resource (POST /VIID/Faces …), its list and object keys, and the picture type of its close-up. */
+export function viidResource(subject: Capture['subject']): {
+  url: string;
+  listKey: string;
+  objectKey: string;
+  idKey: string;
+  cropType: string;
+} {
+  const k = OBJECT_KINDS.find((x) => x.subject === subject)!;
+  return { url: k.url, listKey: k.listKey, objectKey: k.objectKey, idKey: k.idKey, cropType: CROP_TYPES[subject][0]! };
+}
+
 const ApeObject = Type.Object(
   {
     ApeID: Type.String({ pattern: '^\\d{20}$', description: 'the APE (采集设备) code, 20 digits' }),

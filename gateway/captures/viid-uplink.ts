@@ -25,29 +25,17 @@ import type { Counters } from '../../core/counters.js';
 import { DeliveryQueue, Undeliverable } from '../../core/delivery-queue.js';
 import type { Logger } from '../../core/log.js';
 import { maskUrl } from '../../core/secrets.js';
-import { localTime } from '../../devices/capture-camera/viid.js';
-import { ViidHttpClient, viidStatus } from '../../devices/capture-camera/viid-client.js';
+import { localTime, viidResource } from '../../devices/capture-camera/viid.js';
+import { ViidHttpClient, viidStatus, viidStatuses } from '../../devices/capture-camera/viid-client.js';
+import { gaColorCode } from '../../devices/capture-camera/plates.js';
 import type { Config } from '../config/schema.js';
 import type { Service } from '../services.js';
 
 export type ViidUplinkSettings = NonNullable<Config['captures']['viid']> & { password: string };
 
-/** GA 24.8 plate colour codes, as GA/T 1400 objects carry them. */
-const PLATE_COLOR_CODES: Readonly<Record<string, string>> = { black: '1', white: '2', blue: '5', yellow: '6', green: '9' };
-
-const RESOURCES = {
-  face: { path: '/VIID/Faces', list: 'FaceListObject', object: 'FaceObject', idKey: 'FaceID', type: '06', crop: '11' },
-  plate: {
-    path: '/VIID/MotorVehicles',
-    list: 'MotorVehicleListObject',
-    object: 'MotorVehicleObject',
-    idKey: 'MotorVehicleID',
-    type: '02',
-    crop: '02',
-  },
-  person: { path: '/VIID/Persons', list: 'PersonListObject', object: 'PersonObject', idKey: 'PersonID', type: '01', crop: '10' },
-} as const;
-type UpSubject = keyof typeof RESOURCES;
+/** The object type in an object's ID (GA/T 1400: 06 face, 02 motor vehicle, 01 person): the subjects that go up. */
+const ID_TYPES = { face: '06', plate: '02', person: '01' } as const;
+type UpSubject = keyof typeof ID_TYPES;
 
 /** A collecting device (采集设备, APE) the gateway's objects name as their DeviceID. */
 export interface ViidApe {
@@ -186,9 +174,8 @@ export class ViidUplink implements Service {
     if (!apes.length) return;
     try {
       const r = await this.client.post('/VIID/APEs', { APEListObject: { APEObject: apes.map((a) => ({ ...a, IsOnline: '1' })) } });
-      const list = (r.body.ResponseStatusListObject as { ResponseStatusObject?: Array<{ StatusCode?: unknown }> } | undefined)
-        ?.ResponseStatusObject;
-      const refused = Array.isArray(list) ? list.filter((s) => Number(s?.StatusCode) !== 0).length : apes.length;
+      const statuses = viidStatuses(r.body);
+      const refused = statuses.length ? statuses.filter((s) => s.code !== 0).length : apes.length;
       if (r.status !== 200 || refused) throw new Error(`HTTP ${r.status}, ${refused} of ${apes.length} APEs refused`);
     } catch (err) {
       this.counters.inc('viid_ape_failures_total');
@@ -222,16 +209,16 @@ export class ViidUplink implements Service {
 
   private async deliver(m: CaptureMessage): Promise<void> {
     await this.ensureRegistered();
-    const res = RESOURCES[m.subject as UpSubject];
-    if (!res) throw new Undeliverable(`no GA/T 1400 resource for a ${m.subject} capture`);
-    const body = { [res.list]: { [res.object]: [await this.object(m, m.subject as UpSubject)] } };
-    const r = await this.client.post(res.path, body);
+    if (!(m.subject in ID_TYPES)) throw new Undeliverable(`no GA/T 1400 resource for a ${m.subject} capture`);
+    const res = viidResource(m.subject);
+    const body = { [res.listKey]: { [res.objectKey]: [await this.object(m, m.subject as UpSubject)] } };
+    const r = await this.client.post(res.url, body);
     const s = viidStatus(r.body);
     if (r.status === 401 || (r.status === 200 && s.code === 4)) {
       this.registered = false;
-      throw new Error(`${res.path}: not registered (${s.text ?? `HTTP ${r.status}`}); registering again`);
+      throw new Error(`${res.url}: not registered (${s.text ?? `HTTP ${r.status}`}); registering again`);
     }
-    if (r.status >= 500 || r.status === 429 || r.status === 408) throw new Error(`${res.path}: HTTP ${r.status}`);
+    if (r.status >= 500 || r.status === 429 || r.status === 408) throw new Error(`${res.url}: HTTP ${r.status}`);
     // 200 without a status list: the 视图库 took it but said nothing. Delivered (retrying would send it
     // again for ever), and counted.
     if (r.status === 200 && s.code === undefined) {
@@ -239,12 +226,12 @@ export class ViidUplink implements Service {
       return;
     }
     if (r.status !== 200 || s.code !== 0)
-      throw new Undeliverable(`${res.path}: HTTP ${r.status}, StatusCode ${s.code ?? '?'}: ${s.text ?? 'no status'}`);
+      throw new Undeliverable(`${res.url}: HTTP ${r.status}, StatusCode ${s.code ?? '?'}: ${s.text ?? 'no status'}`);
   }
 
   /** The capture as a GA/T 1400 object with its pictures. */
   private async object(m: CaptureMessage, subject: UpSubject): Promise<Record<string, unknown>> {
-    const res = RESOURCES[subject];
+    const res = viidResource(subject);
     const device = /^\d{20}$/.test(m.camera) ? m.camera : this.settings.deviceId;
     const shot = Date.parse(m.lastAt);
     const serial = createHash('sha1').update(m.id).digest().readUInt32BE(0) % 100_000;
@@ -252,7 +239,7 @@ export class ViidUplink implements Service {
     const sourceId = imageId(0);
     const images: Array<Record<string, unknown>> = [];
     for (const [img, type, n] of [
-      [m.crop, res.crop, 0],
+      [m.crop, res.cropType, 0],
       [m.scene, '14', 1],
     ] as const) {
       if (!img) continue;
@@ -274,7 +261,7 @@ export class ViidUplink implements Service {
     const first = localTime(Date.parse(m.firstAt));
     const last = localTime(shot);
     const common = {
-      [res.idKey]: `${sourceId}${res.type}00001`,
+      [res.idKey]: `${sourceId}${ID_TYPES[subject]}00001`,
       InfoKind: 1,
       SourceID: sourceId,
       DeviceID: device,
@@ -282,12 +269,11 @@ export class ViidUplink implements Service {
     };
     if (subject === 'face') return { ...common, FaceAppearTime: first, FaceDisAppearTime: last, ShotTime: last };
     if (subject === 'person') return { ...common, PersonAppearTime: first, PersonDisAppearTime: last, ShotTime: last };
-    const color = m.plate?.color ? PLATE_COLOR_CODES[m.plate.color] : undefined;
     return {
       ...common,
       HasPlate: m.plate ? '1' : '0',
       ...(m.plate ? { PlateNo: m.plate.text } : {}),
-      ...(m.plate ? { PlateColor: color ?? '99' } : {}),
+      ...(m.plate ? { PlateColor: m.plate.color ? gaColorCode(m.plate.color) : '99' } : {}),
       PassTime: last,
     };
   }
