@@ -6,6 +6,7 @@
  */
 import type { IncidentMessage } from '../contracts/incident.js';
 import type { ReplyEvidence } from '../contracts/commands.js';
+import { localClock } from '../core/time.js';
 import { Counters } from '../core/counters.js';
 import type { Logger } from '../core/log.js';
 import type { DeviceBroker } from '../broker/broker.js';
@@ -231,15 +232,11 @@ export class Gateway {
       if (!this.sources.owns(id)) return this.broker.publishToDevice(topic, payload);
       if (!(await this.sources.command(id, payload))) throw new Error('its model has no downlink for this command, or its source is down');
     });
-    const clock = new Intl.DateTimeFormat('en-GB', {
-      timeZone: config.gateway.timezone,
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
     this.cameras.on('event', (e: CameraEvent) => {
       const c = this.cameras.cameras.get(e.camera)?.config;
-      const hours = c?.intrusionHours ? { window: c.intrusionHours, local: clock.format(new Date(e.at)) } : undefined;
+      const hours = c?.intrusionHours
+        ? { window: c.intrusionHours, local: localClock(e.at, config.gateway.timezone).slice(0, 5) }
+        : undefined;
       const out = cameraEventOutput(e, c?.name, hours);
       this.series.sink.writeLine(toLine(out.point));
       if (out.signal) this.incidents.submit(out.signal, out.device);

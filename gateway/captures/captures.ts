@@ -230,11 +230,13 @@ export class Captures implements Service {
     const same = list.find((h) => h.input.plate === input.plate || confusions(input.plate!, h.input.plate!, 1) !== undefined);
     if (same) {
       const best = goodness(input) > goodness(same.input) ? input : same.input;
+      // The detector's track names the vehicle whichever shot is kept.
+      const track = best.track ?? same.input.track ?? input.track;
       same.input = {
         ...best,
         firstAt: Math.min(input.firstAt, same.input.firstAt),
         lastAt: Math.max(input.lastAt, same.input.lastAt),
-        ...(best.track ? {} : same.input.track || input.track ? { track: (same.input.track ?? input.track)! } : {}),
+        ...(track ? { track } : {}),
       };
       const repeat = same.sources.has(input.source);
       same.sources.add(input.source);
