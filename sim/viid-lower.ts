@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DigestAuth } from '../core/http-digest.js';
+import { closeServer, listenLoopback } from './http.js';
 import { ViidHttpClient, viidStatus } from '../devices/capture-camera/viid-client.js';
 
 const REALM = 'district-viid';
@@ -49,17 +49,14 @@ export class SimulatedLowerViid {
 
   async start(port = 0): Promise<void> {
     const server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    this.port = await listenLoopback(server, port);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
+    await closeServer(s);
   }
 
   /** Sends its cameras' objects to every subscription asking for them (12 faces, 13 vehicles); resolves to the answers' status codes. */

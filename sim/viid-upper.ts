@@ -9,8 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DigestAuth } from '../core/http-digest.js';
+import { closeServer, listenLoopback } from './http.js';
 
 export interface UpperViidObject {
   resource: 'Faces' | 'MotorVehicles' | 'Persons';
@@ -65,17 +65,14 @@ export class SimulatedUpperViid {
   /** Starts (again, on the same port after a stop). */
   async start(): Promise<void> {
     const server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => server.listen(this.port, '127.0.0.1', () => r()));
+    this.port = await listenLoopback(server, this.port);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
+    await closeServer(s);
   }
 
   /** As after a restart: every lower system must register again. */

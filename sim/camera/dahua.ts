@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { digestGate } from '../http.js';
 import { DigestAuth } from '../../core/http-digest.js';
 
 export interface SimDahuaOptions {
@@ -106,12 +107,7 @@ export class SimulatedDahuaCamera {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const check = this.auth.verify(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
-    if (!check.ok) {
-      if (req.headers.authorization) this.refused++;
-      res.writeHead(401, { 'www-authenticate': check.challenge, 'content-type': 'text/plain' }).end('Unauthorized');
-      return;
-    }
+    if (!digestGate(this.auth, req, res, () => this.refused++)) return;
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/cgi-bin/magicBox.cgi') {
       const action = url.searchParams.get('action');

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { digestGate } from '../http.js';
 import { DigestAuth, digestAuthorization } from '../../core/http-digest.js';
 
 export interface SimIsapiOptions {
@@ -181,12 +182,7 @@ export class SimulatedIsapiCamera {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const check = this.auth.verify(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
-    if (!check.ok) {
-      if (req.headers.authorization) this.refused++;
-      res.writeHead(401, { 'www-authenticate': check.challenge, 'content-type': 'text/plain' }).end('Unauthorized');
-      return;
-    }
+    if (!digestGate(this.auth, req, res, () => this.refused++)) return;
     if (req.url === '/ISAPI/Event/notification/httpHosts' && req.method === 'PUT') {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
