@@ -18,7 +18,6 @@ import {
 } from '../devices/sources/ctwing.js';
 import type { SourceEvent } from '../devices/sources/types.js';
 import { PollLoop } from './poll-loop.js';
-import { PollOutage } from './poll-outage.js';
 
 const STATUS_LIST_VERSION = '20181031202403';
 const DEVICE_LIST_VERSION = '20190507012134';
@@ -29,24 +28,15 @@ const MAX_PAGES = 50;
 export class CtwingPoller extends PollLoop {
   private readonly deviceIds = new Map<string, string>();
   private readonly seen = new Map<string, Map<string, number>>();
-  private readonly online = new Map<string, boolean>();
-  private readonly outage: PollOutage;
-
   constructor(
     private readonly settings: CtwingPollSettings & { appSecret: string },
     /** The registry's CTWing ids: IMEIs or CTWing deviceIds. */
     private readonly ids: () => string[],
-    private readonly emit: (ev: SourceEvent) => void,
-    private readonly counters: Counters,
-    private readonly log: Logger,
+    emit: (ev: SourceEvent) => void,
+    counters: Counters,
+    log: Logger,
   ) {
-    super(settings.everySeconds);
-    this.outage = new PollOutage(settings.offlineAfterFailures, "CTWing's API does not answer for it", emit, (id) => this.online.get(id));
-  }
-
-  private failed(what: Record<string, string>, err: unknown): void {
-    this.counters.inc('source_poll_failures_total', { source: 'ctwing' });
-    this.log.warn({ source: 'ctwing', ...what, err: (err as Error).message }, 'CTWing API poll failed');
+    super({ source: 'ctwing', platform: 'CTWing', ...settings, emit, counters, log });
   }
 
   /** One round: the device list (with a MasterKey), then every device, one at a time. */
@@ -54,7 +44,7 @@ export class CtwingPoller extends PollLoop {
     if (this.settings.masterKey) {
       try {
         this.listed(await this.deviceList());
-        this.counters.inc('source_polls_total', { source: 'ctwing' });
+        this.loop.counters.inc('source_polls_total', { source: 'ctwing' });
       } catch (err) {
         this.failed({ call: 'devices' }, err);
       }
@@ -67,18 +57,13 @@ export class CtwingPoller extends PollLoop {
         this.failed({ id }, new Error(`no CTWing deviceId for IMEI ${id} (the product's device list, with poll.masterKey, names it)`));
         continue;
       }
-      try {
+      await this.polled(id, async () => {
         const body = JSON.stringify({ productId: this.settings.productId, deviceId });
         const answer = await this.call('POST', '/aep_device_status/deviceStatusList', {}, body, STATUS_LIST_VERSION, false);
         const seen = this.seen.get(id) ?? new Map<string, number>();
         this.seen.set(id, seen);
-        for (const ev of statusListEvents(id, answer, seen)) this.emit(ev);
-        this.outage.answered(id);
-        this.counters.inc('source_polls_total', { source: 'ctwing' });
-      } catch (err) {
-        this.outage.failed(id);
-        this.failed({ id }, err);
-      }
+        for (const ev of statusListEvents(id, answer, seen)) this.loop.emit(ev);
+      });
     }
   }
 
@@ -98,7 +83,7 @@ export class CtwingPoller extends PollLoop {
   /** What the list says: each IMEI's deviceId (both name the device), online state on change, the inventory. */
   private listed(devices: CtwingListedDevice[]): void {
     for (const d of devices) if (d.imei) this.deviceIds.set(d.imei, d.deviceId);
-    this.emit({
+    this.loop.emit({
       type: 'inventory',
       devices: devices.map((d) => ({
         externalId: d.imei ?? d.deviceId,
@@ -107,15 +92,7 @@ export class CtwingPoller extends PollLoop {
         ...(d.name ? { description: d.name } : {}),
       })),
     });
-    for (const d of devices) {
-      if (d.online === undefined) continue;
-      const id = d.imei ?? d.deviceId;
-      if (this.online.get(id) === d.online) continue;
-      this.online.set(id, d.online);
-      // Offline for the API's silence: the platform's own state is told once the API answers again.
-      if (this.outage.isDown(id)) continue;
-      this.emit({ type: 'availability', externalId: id, online: d.online });
-    }
+    for (const d of devices) if (d.online !== undefined) this.platformSays(d.imei ?? d.deviceId, d.online);
   }
 
   /** One signed call; `master` adds the product's MasterKey (device management wants it, data queries do not). */

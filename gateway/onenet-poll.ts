@@ -10,38 +10,25 @@ import type { Logger } from '../core/log.js';
 import { datastreamEvents, type OnenetPollSettings } from '../devices/sources/onenet.js';
 import type { SourceEvent } from '../devices/sources/types.js';
 import { PollLoop } from './poll-loop.js';
-import { PollOutage } from './poll-outage.js';
 
 export class OnenetPoller extends PollLoop {
   private readonly ids = new Map<string, string>();
   private readonly seen = new Map<string, Map<string, string>>();
-  private readonly online = new Map<string, boolean>();
-  private readonly outage: PollOutage;
-
   constructor(
     private readonly settings: OnenetPollSettings & { apiKey: string },
     private readonly imeis: () => string[],
-    private readonly emit: (ev: SourceEvent) => void,
-    private readonly counters: Counters,
-    private readonly log: Logger,
+    emit: (ev: SourceEvent) => void,
+    counters: Counters,
+    log: Logger,
   ) {
-    super(settings.everySeconds);
-    this.outage = new PollOutage(settings.offlineAfterFailures, "OneNET's API does not answer for it", emit, (id) => this.online.get(id));
+    super({ source: 'onenet', platform: 'OneNET', ...settings, emit, counters, log });
   }
 
   /** One round over every device, one at a time (OneNET limits calls per second per key). */
   protected async poll(): Promise<void> {
     for (const imei of this.imeis()) {
       if (this.stopped) return;
-      try {
-        await this.device(imei);
-        this.outage.answered(imei);
-        this.counters.inc('source_polls_total', { source: 'onenet' });
-      } catch (err) {
-        this.outage.failed(imei);
-        this.counters.inc('source_poll_failures_total', { source: 'onenet' });
-        this.log.warn({ source: 'onenet', imei, err: (err as Error).message }, 'OneNET API poll failed');
-      }
+      await this.polled(imei, () => this.device(imei), 'imei');
     }
   }
 
@@ -60,22 +47,14 @@ export class OnenetPoller extends PollLoop {
         throw new Error('getbyimei: the answer names no device id');
       id = String(found);
       this.ids.set(imei, id);
-      if (typeof a.data?.online === 'boolean') this.availability(imei, a.data.online);
+      if (typeof a.data?.online === 'boolean') this.platformSays(imei, a.data.online);
     } else {
       const d = (await this.get(`/devices/${id}`)) as { errno?: unknown; data?: { online?: unknown } };
-      if (d?.errno === 0 && typeof d.data?.online === 'boolean') this.availability(imei, d.data.online);
+      if (d?.errno === 0 && typeof d.data?.online === 'boolean') this.platformSays(imei, d.data.online);
     }
     const seen = this.seen.get(imei) ?? new Map<string, string>();
     this.seen.set(imei, seen);
-    for (const ev of datastreamEvents(imei, await this.get(`/devices/${id}/datastreams`), seen)) this.emit(ev);
-  }
-
-  private availability(imei: string, online: boolean): void {
-    if (this.online.get(imei) === online) return;
-    this.online.set(imei, online);
-    // Offline for the API's silence: the platform's own state is told once the API answers again.
-    if (this.outage.isDown(imei)) return;
-    this.emit({ type: 'availability', externalId: imei, online });
+    for (const ev of datastreamEvents(imei, await this.get(`/devices/${id}/datastreams`), seen)) this.loop.emit(ev);
   }
 
   private async get(path: string): Promise<unknown> {
